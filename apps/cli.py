@@ -1,0 +1,274 @@
+"""The `sandbox` command: a thin click layer over the platform and use-case APIs.
+
+Every command acts as the user named by --user/SANDBOX_USER, authenticated by
+SANDBOX_PASSWORD (or a prompt on a terminal), and is checked like any other
+action. Commands that print data take --json.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from sandbox.access import Actor
+from sandbox.errors import AccessDenied, AuditChainBroken
+from sandbox.workspace import REVIEW_DECISIONS
+
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, read_password_stdin, table
+
+
+@click.group(cls=SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="SANDBOX_HOME",
+              help="Sandbox store folder (default: $SANDBOX_HOME, else the repository).")
+@click.option("--user", envvar="SANDBOX_USER", help="Act as this user (default: $SANDBOX_USER); password from $SANDBOX_PASSWORD.")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, user: str | None) -> None:
+    """Financial GenAI Sandbox: isolated bank workspaces for fraud, credit-risk and chat experiments."""
+    ctx.obj = State(home=home, user=user)
+
+
+def _require_platform(state: State, action: str) -> Actor:
+    from sandbox.access import can
+
+    actor = state.actor()
+    decision = can(actor, action)
+    if not decision:
+        state.store.platform_audit().append("access.denied", actor.name, action=action, reason=decision.reason)
+        raise AccessDenied(f"{actor.name} may not {action} ({decision.reason})", "ask an admin to do it")
+    return actor
+
+
+@cli.command()
+@click.option("--admin", required=True, help="Name of the first admin user.")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the admin password from standard input.")
+@json_option
+@pass_state
+def init(state: State, admin: str, password_stdin: bool, as_json: bool) -> None:
+    """Create the store (banks, users, audit, MLflow) and its first admin."""
+    store = state.store
+    store.init(admin, read_password_stdin())
+    emit({"home": str(store.home), "admin": admin}, as_json, lambda d: f"initialised sandbox store at {d['home']} (admin: {d['admin']})")
+
+
+# -- banks ----------------------------------------------------------------
+@cli.group(cls=SandboxGroup)
+def bank() -> None:
+    """Create and list banks (admin)."""
+
+
+@bank.command("create")
+@click.argument("bank_id")
+@click.option("--name", help="Display name, e.g. 'Harbour Bank'.")
+@json_option
+@pass_state
+def bank_create(state: State, bank_id: str, name: str | None, as_json: bool) -> None:
+    """Create a bank and its isolated workspace."""
+    actor = _require_platform(state, "bank.create")
+    rec = state.store.create_bank(bank_id, name, by=actor.name)
+    emit(rec, as_json, lambda d: f"created bank {d['id']}")
+
+
+@bank.command("list")
+@json_option
+@pass_state
+def bank_list(state: State, as_json: bool) -> None:
+    """List banks."""
+    actor = state.actor()
+    banks = state.store.banks()
+    if actor.role == "scientist":
+        banks = {k: v for k, v in banks.items() if k == actor.bank}
+    rows = [{"id": k, **v} for k, v in sorted(banks.items())]
+    emit(rows, as_json, lambda r: table(r, ["id", "name", "created"]))
+
+
+# -- users ----------------------------------------------------------------
+@cli.group(cls=SandboxGroup)
+def user() -> None:
+    """Add and list users (admin)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["scientist", "reviewer", "admin"]), help="The user's role.")
+@click.option("--bank", "bank_id", help="The bank a scientist works for.")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the new user's password from standard input.")
+@json_option
+@pass_state
+def user_add(state: State, name: str, role: str, bank_id: str | None, password_stdin: bool, as_json: bool) -> None:
+    """Add a user with a role (and a bank, for scientists)."""
+    actor = _require_platform(state, "user.add")
+    new = state.store.add_user(name, role, read_password_stdin(), bank=bank_id, by=actor.name)
+    emit(new.to_dict(), as_json, lambda d: f"added {d['role']} {d['name']}" + (f" of {d['bank']}" if d["bank"] else ""))
+
+
+@user.command("list")
+@json_option
+@pass_state
+def user_list(state: State, as_json: bool) -> None:
+    """List users (no password hashes)."""
+    _require_platform(state, "user.list")
+    rows = [{"name": n, **u} for n, u in sorted(state.store.users().items())]
+    emit(rows, as_json, lambda r: table(r, ["name", "role", "bank", "created"]))
+
+
+# -- quotas ---------------------------------------------------------------
+@cli.group(cls=SandboxGroup)
+def quota() -> None:
+    """Set and show per-bank compute quotas and usage."""
+
+
+@quota.command("set")
+@click.argument("bank_id")
+@click.option("--seconds", type=float, required=True, help="Compute allocation in wall-clock seconds.")
+@json_option
+@pass_state
+def quota_set(state: State, bank_id: str, seconds: float, as_json: bool) -> None:
+    """Set a bank's compute quota (admin)."""
+    actor = _require_platform(state, "quota.set")
+    state.store.set_quota(bank_id, seconds, by=actor.name)
+    emit({"bank": bank_id, "quota_s": seconds}, as_json, lambda d: f"quota of {d['bank']}: {d['quota_s']:g} s")
+
+
+@quota.command("show")
+@click.argument("bank_id", required=False)
+@json_option
+@pass_state
+def quota_show(state: State, bank_id: str | None, as_json: bool) -> None:
+    """Show compute used vs quota, for one bank or every bank you may see."""
+    actor = state.actor()
+    banks = [bank_id] if bank_id else ([actor.bank] if actor.role == "scientist" else sorted(state.store.banks()))
+    rows = [state.ctx(b).usage() for b in banks]
+    emit(rows, as_json, lambda r: table(r, ["bank", "runs", "wall_s", "cpu_s", "quota_s", "remaining_s"]))
+
+
+# -- audit ----------------------------------------------------------------
+@cli.group(cls=SandboxGroup)
+def audit() -> None:
+    """Verify and show the hash-chained audit trails."""
+
+
+def _audit_logs(state: State, bank_id: str | None, all_logs: bool):
+    actor = state.actor()
+    if bank_id:
+        ctx = state.ctx(bank_id)
+        ctx.require("audit.read")
+        return [(bank_id, ctx.audit_log)]
+    logs = []
+    if all_logs:
+        for b in sorted(state.store.banks()):
+            if actor.role == "scientist" and b != actor.bank:
+                continue
+            if actor.role != "admin":
+                state.ctx(b).require("audit.read")
+            logs.append((b, state.store.bank_audit(b)))
+    if actor.role != "scientist":
+        _require_platform(state, "platform.audit.read")
+        logs.insert(0, ("platform", state.store.platform_audit()))
+    elif not all_logs:
+        raise AccessDenied(f"{actor.name} may not read the platform audit log", f"name your bank: `sandbox audit verify {actor.bank}`")
+    return logs
+
+
+@audit.command("verify")
+@click.argument("bank_id", required=False)
+@click.option("--all", "all_logs", is_flag=True, help="Verify the platform log and every bank's log you may read.")
+@json_option
+@pass_state
+def audit_verify(state: State, bank_id: str | None, all_logs: bool, as_json: bool) -> None:
+    """Check a chain (a bank's, or the platform's); exit non-zero naming the first bad line."""
+    results = [{"log": name, **log.verify().to_dict()} for name, log in _audit_logs(state, bank_id, all_logs)]
+
+    def human(rows):
+        return "\n".join(f"{r['log']}: ok ({r['entries']} entries)" if r["ok"]
+                         else f"{r['log']}: BROKEN at line {r['first_bad_line']} of {r['path']}: {r['reason']}" for r in rows)
+
+    emit(results, as_json, human)
+    if not all(r["ok"] for r in results):
+        raise SystemExit(AuditChainBroken.exit_code)
+
+
+@audit.command("show")
+@click.argument("bank_id", required=False)
+@click.option("-n", "--last", "n", type=int, default=20, show_default=True, help="How many recent entries.")
+@json_option
+@pass_state
+def audit_show(state: State, bank_id: str | None, n: int, as_json: bool) -> None:
+    """Show the latest entries of a bank's audit trail (or the platform's)."""
+    (_, log), = _audit_logs(state, bank_id, False)[:1]
+    result = log.verify()
+    if not result.ok:
+        raise AuditChainBroken(f"audit log {result.path} is broken at line {result.first_bad_line}: {result.reason}",
+                               "restore it from a backup; run `sandbox audit verify` for details")
+    rows = log.tail(n)
+    emit(rows, as_json, lambda r: table([{"seq": e["seq"], "ts": e["ts"], "actor": e["actor"], "event": e["event"],
+                                          "data": _short(e["data"])} for e in r], ["seq", "ts", "actor", "event", "data"]))
+
+
+def _short(data: dict, width: int = 80) -> str:
+    import json
+
+    s = json.dumps(data, sort_keys=True, default=str)
+    return s if len(s) <= width else s[: width - 3] + "..."
+
+
+# -- runs -----------------------------------------------------------------
+@cli.group(cls=SandboxGroup)
+def runs() -> None:
+    """List a bank's MLflow runs."""
+
+
+def run_row(run) -> dict:
+    from sandbox import tracking
+
+    tags = run.data.tags
+    return {"run_id": run.info.run_id, "bank": tags.get(tracking.TAG_BANK), "usecase": tags.get(tracking.TAG_USECASE),
+            "run_name": run.info.run_name, "status": run.info.status, "actor": tags.get(tracking.TAG_ACTOR),
+            "start_time": run.info.start_time, "review": tags.get("review.status", ""),
+            "metrics": dict(run.data.metrics)}
+
+
+@runs.command("list")
+@click.argument("bank_id")
+@click.option("--usecase", type=click.Choice(["fraud", "risk", "chat"]), help="Only this use case.")
+@click.option("--max", "max_results", type=int, default=50, show_default=True)
+@json_option
+@pass_state
+def runs_list(state: State, bank_id: str, usecase: str | None, max_results: int, as_json: bool) -> None:
+    """List runs of a bank (scientists: their own bank; reviewers: any bank)."""
+    rows = [run_row(r) for r in state.ctx(bank_id).runs(usecase, max_results=max_results)]
+    emit(rows, as_json, lambda r: table(r, ["run_id", "usecase", "run_name", "status", "actor", "review"]))
+
+
+# -- review ---------------------------------------------------------------
+@cli.command()
+@click.argument("bank_id")
+@click.argument("run_id")
+@click.option("--decision", type=click.Choice(REVIEW_DECISIONS), required=True)
+@click.option("--comment", default="", help="Required when requesting changes.")
+@json_option
+@pass_state
+def review(state: State, bank_id: str, run_id: str, decision: str, comment: str, as_json: bool) -> None:
+    """Sign off a run as a reviewer: approve, or request changes with a comment."""
+    out = state.ctx(bank_id).sign_off(run_id, decision, comment)
+    emit(out, as_json, lambda d: f"{d['status']} run {d['run_id']} of {bank_id}")
+
+
+# Use-case and app command groups live in their own modules; each adds itself if present.
+for _mod in ("apps.cli_server", "apps.cli_fraud", "apps.cli_risk", "apps.cli_chat", "apps.cli_web"):
+    try:
+        _m = importlib.import_module(_mod)
+    except ModuleNotFoundError as _err:
+        if _err.name != _mod:
+            raise
+        continue
+    _m.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="sandbox")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Shared plumbing for the `sandbox` command: the store, the acting user, output and errors.
+
+Use-case command groups (cli_fraud.py, cli_risk.py, cli_chat.py ...) use these
+so every command authenticates, checks and prints the same way.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from sandbox import Actor, Store, WorkspaceContext, open_workspace
+from sandbox.errors import AuthenticationFailed, InvalidInput, SandboxError
+
+
+@dataclass
+class State:
+    home: Path | None = None
+    user: str | None = None
+    _actor: Actor | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        return Store(self.home)
+
+    def actor(self) -> Actor:
+        """Authenticate the acting user once per command (SANDBOX_PASSWORD or a terminal prompt)."""
+        if self._actor is None:
+            name = self.user or os.environ.get("SANDBOX_USER")
+            if not name:
+                raise InvalidInput("user", "no user given", "pass --user NAME or set SANDBOX_USER")
+            password = os.environ.get("SANDBOX_PASSWORD")
+            if password is None:
+                if not sys.stdin.isatty():
+                    raise AuthenticationFailed(f"no password for {name}", "set SANDBOX_PASSWORD (or run on a terminal to be prompted)")
+                password = getpass.getpass(f"password for {name}: ")
+            self._actor = self.store.authenticate(name, password)
+        return self._actor
+
+    def ctx(self, bank: str) -> WorkspaceContext:
+        return open_workspace(bank, self.actor(), self.store)
+
+
+pass_state = click.make_pass_decorator(State, ensure=True)
+
+
+def read_password_stdin(field_name: str = "password") -> str:
+    data = sys.stdin.readline()
+    password = data.rstrip("\r\n")
+    if not password:
+        raise InvalidInput(field_name, "nothing on standard input", "pipe the password in, e.g. `printf %s \"$PW\" | sandbox ...`")
+    return password
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    """Print data as JSON (for machines) or as text (for people)."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    elif human is not None:
+        click.echo(human(data))
+    else:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+class SandboxGroup(click.Group):
+    """Turns SandboxError into one line on stderr and its exit code: no traceback for user mistakes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SandboxError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except FileNotFoundError as err:
+            click.echo(f"error: file not found: {err.filename}: check the path", err=True)
+            ctx.exit(2)
+        except PermissionError as err:
+            click.echo(f"error: permission denied: {err.filename}: check the file's permissions", err=True)
+            ctx.exit(2)

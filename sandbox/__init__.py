@@ -1,0 +1,13 @@
+"""The platform: isolated bank workspaces, access control, audit, tracking and compute quotas.
+
+It imports no use case and no app. Start at `open_workspace`.
+"""
+from .access import ACTIONS, Actor, can
+from .errors import (AccessDenied, AuditChainBroken, AuthenticationFailed, InvalidInput, NotFound,
+                     QuotaExceeded, SandboxError, StoreError)
+from .store import Store, validate_bank_id
+from .workspace import WorkspaceContext, open_workspace
+
+__all__ = ["ACTIONS", "AccessDenied", "Actor", "AuditChainBroken", "AuthenticationFailed", "InvalidInput",
+           "NotFound", "QuotaExceeded", "SandboxError", "Store", "StoreError", "WorkspaceContext", "can",
+           "open_workspace", "validate_bank_id"]

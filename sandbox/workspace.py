@@ -1,0 +1,263 @@
+"""The one door: a workspace context binds an actor to one bank.
+
+Everything a use case does goes through it: the access check (audited on
+denial), the bank's files (`path()` never resolves outside the bank's root),
+its MLflow runs and registered models, its audit trail and its compute quota.
+A reviewer's context is read-only by construction: every write action is
+denied by `access.can`, and `path()` needs `data.read`, which reviewers lack.
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
+
+from . import tracking
+from .access import Actor, can
+from .audit import AuditLog
+from .compute import Meter, UsageLedger, _cpu_seconds, check_quota, detect_device, usage_summary
+from .errors import AccessDenied, InvalidInput, NotFound
+from .store import Store, validate_bank_id
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+# Artifacts a reviewer may read: evidence, never data. Models (with their input
+# examples) and anything else stay with the bank.
+REVIEWABLE_PREFIXES = ("plots/", "model_card.md", "model_card.json", "reports/", "evaluation/")
+REVIEW_DECISIONS = ("approved", "changes_requested")
+TAG_REVIEW_STATUS, TAG_REVIEW_BY, TAG_REVIEW_COMMENT, TAG_REVIEW_AT = (
+    "review.status", "review.by", "review.comment", "review.at")
+
+
+class WorkspaceContext:
+    def __init__(self, store: Store, bank: str, actor: Actor):
+        self.store = store
+        self.bank = bank
+        self.actor = actor
+        self.root = (store.workspaces / bank).resolve()
+        self._client = None
+
+    def __repr__(self) -> str:
+        return f"WorkspaceContext(bank={self.bank!r}, actor={self.actor.name!r}, role={self.actor.role!r})"
+
+    # -- access ----------------------------------------------------------
+    def can(self, action: str) -> bool:
+        return bool(can(self.actor, action, self.bank))
+
+    def require(self, action: str) -> None:
+        decision = can(self.actor, action, self.bank)
+        if not decision:
+            self.store.platform_audit().append("access.denied", self.actor.name, action=action, bank=self.bank,
+                                               role=self.actor.role, reason=decision.reason)
+            raise AccessDenied(f"{self.actor.name} may not {action} in bank {self.bank} ({decision.reason})",
+                               "ask an admin for the right role, or use your own bank")
+
+    # -- files -----------------------------------------------------------
+    def path(self, *parts: str, create: bool = False) -> Path:
+        """A path inside the bank's root. Refuses '..', absolute parts and symlinks that lead out.
+
+        `create=True` makes the parent folder (for writing a file) when the last part has a
+        suffix, else the folder itself.
+        """
+        self.require("data.read")
+        for part in parts:
+            p = PurePosixPath(str(part))
+            if not str(part) or "\x00" in str(part) or p.is_absolute() or ".." in p.parts or "\\" in str(part):
+                self._deny_path(parts)
+        target = self.root.joinpath(*map(str, parts))
+        resolved = target.resolve()
+        if resolved != self.root and not resolved.is_relative_to(self.root):
+            self._deny_path(parts)
+        if create:
+            (resolved.parent if resolved.suffix else resolved).mkdir(parents=True, exist_ok=True)
+        return resolved
+
+    def _deny_path(self, parts: tuple) -> None:
+        self.store.platform_audit().append("access.denied", self.actor.name, action="path", bank=self.bank,
+                                           parts=[str(p) for p in parts], reason="path escapes the workspace")
+        raise AccessDenied(f"path {'/'.join(map(str, parts))!r} leaves the workspace of {self.bank}",
+                           "use a relative path inside the workspace, without '..' or links that point out")
+
+    # -- audit -----------------------------------------------------------
+    @property
+    def audit_log(self) -> AuditLog:
+        return self.store.bank_audit(self.bank)
+
+    def audit(self, event: str, **data: Any) -> dict:
+        return self.audit_log.append(event, self.actor.name, **data)
+
+    def audit_entries(self, n: int | None = None) -> list[dict]:
+        self.require("audit.read")
+        entries = self.audit_log.entries()
+        return entries if n is None else entries[-n:]
+
+    def verify_audit(self):
+        self.require("audit.read")
+        return self.audit_log.verify()
+
+    # -- compute ---------------------------------------------------------
+    @property
+    def ledger(self) -> UsageLedger:
+        return UsageLedger(self.store.state / "usage")
+
+    def usage(self) -> dict:
+        self.require("usage.read")
+        return usage_summary(self.ledger.usage(self.bank), self.store.quota(self.bank))
+
+    def check_quota(self) -> None:
+        used = self.ledger.usage(self.bank)["wall_s"]
+        try:
+            check_quota(self.bank, used, self.store.quota(self.bank))
+        except Exception:
+            self.audit("quota.refused", used_s=round(used, 3))
+            raise
+
+    @property
+    def device(self) -> str:
+        return detect_device()
+
+    # -- tracking --------------------------------------------------------
+    def client(self):
+        if self._client is None:
+            self._client = tracking.client(self.store.mlruns)
+        return self._client
+
+    def experiment_id(self, usecase: str) -> str:
+        return tracking.ensure_experiment(self.client(), self.store.mlruns, self.bank, usecase)
+
+    @contextmanager
+    def run(self, usecase: str, run_name: str | None = None, *, seed: int | None = None,
+            data_hash: str | None = None, params: dict | None = None, tags: dict | None = None) -> Iterator[Any]:
+        """Start an MLflow run in <bank>/<usecase>, tagged and metered; refused over quota."""
+        import mlflow
+
+        self.require("runs.write")
+        tracking.check_usecase(usecase)
+        self.check_quota()
+        uri = tracking.tracking_uri(self.store.mlruns)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        exp_id = self.experiment_id(usecase)
+        device = detect_device()
+        all_tags = tracking.run_tags(self.bank, usecase, self.actor.name, seed, data_hash, device)
+        all_tags.update(tags or {})
+        t0, c0 = time.perf_counter(), _cpu_seconds()
+        status = "FINISHED"
+        with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as active:
+            run_id = active.info.run_id
+            if params:
+                mlflow.log_params(params)
+            try:
+                yield active
+            except BaseException as exc:
+                status = "FAILED"
+                self.audit(f"{usecase}.run.failed", run_id=run_id, error=type(exc).__name__)
+                raise
+            finally:
+                meter = Meter(device=device, wall_s=time.perf_counter() - t0, cpu_s=_cpu_seconds() - c0)
+                mlflow.log_metrics({"compute_wall_seconds": meter.wall_s, "compute_cpu_seconds": meter.cpu_s})
+                self.ledger.record(self.bank, self.actor.name, usecase=usecase, run_id=run_id, meter=meter)
+                if status == "FINISHED":
+                    self.audit(f"{usecase}.run", run_id=run_id, run_name=run_name, device=device,
+                               wall_s=round(meter.wall_s, 3), cpu_s=round(meter.cpu_s, 3))
+
+    def runs(self, usecase: str | None = None, filter_string: str = "", max_results: int = 200) -> list:
+        self.require("runs.read")
+        return tracking.search_runs(self.client(), self.store.mlruns, [self.bank], usecase, filter_string, max_results)
+
+    def get_run(self, run_id: str):
+        self.require("runs.read")
+        return tracking.get_run_of_bank(self.client(), run_id, self.bank)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[str]:
+        run = self.get_run(run_id)
+        out: list[str] = []
+
+        def walk(p):
+            for info in self.client().list_artifacts(run.info.run_id, p):
+                if info.is_dir:
+                    walk(info.path)
+                else:
+                    out.append(info.path)
+
+        walk(path)
+        return [p for p in out if self._artifact_visible(p)]
+
+    def _artifact_visible(self, artifact_path: str) -> bool:
+        return self.can("data.read") or artifact_path.startswith(REVIEWABLE_PREFIXES)
+
+    def artifact_local_path(self, run_id: str, artifact_path: str) -> Path:
+        """Download (or locate) one artifact; reviewers only get evidence, never models or data."""
+        run = self.get_run(run_id)
+        p = PurePosixPath(artifact_path)
+        if p.is_absolute() or ".." in p.parts:
+            raise InvalidInput("artifact", f"{artifact_path!r} is not a run-relative path", "use a path listed by the run")
+        if not self._artifact_visible(artifact_path):
+            self.require("data.read")
+        import mlflow
+
+        return Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=artifact_path,
+                                                        tracking_uri=tracking.tracking_uri(self.store.mlruns)))
+
+    def read_artifact_text(self, run_id: str, artifact_path: str) -> str:
+        return self.artifact_local_path(run_id, artifact_path).read_text(encoding="utf-8")
+
+    def register_model(self, usecase: str, model_uri: str, run_id: str | None = None):
+        """Register as <bank>.<usecase>; only this bank's runs may be registered under its name."""
+        self.require("runs.write")
+        import mlflow
+
+        if run_id is not None:
+            self.get_run(run_id)
+        name = tracking.registered_model_name(self.bank, usecase)
+        return mlflow.register_model(model_uri, name, tags={tracking.TAG_BANK: self.bank})
+
+    def model_versions(self, usecase: str) -> list:
+        self.require("models.read")
+        name = tracking.registered_model_name(self.bank, usecase)
+        return list(self.client().search_model_versions(f"name = '{name}'"))
+
+    def model_uri(self, usecase: str, version: str | int | None = None) -> str:
+        """URI of this bank's registered model; another bank's name is never produced here."""
+        self.require("models.load")
+        versions = self.model_versions(usecase)
+        if not versions:
+            raise NotFound(f"bank {self.bank} has no registered {usecase} model", f"train one: `sandbox {usecase} train {self.bank}`")
+        if version is None:
+            version = max(int(v.version) for v in versions)
+        return f"models:/{tracking.registered_model_name(self.bank, usecase)}/{version}"
+
+    # -- review ----------------------------------------------------------
+    def sign_off(self, run_id: str, decision: str, comment: str = "") -> dict:
+        """A reviewer approves a run or requests changes: run tags + an audit event, seen by the bank."""
+        self.require("review.sign")
+        if decision not in REVIEW_DECISIONS:
+            raise InvalidInput("decision", f"{decision!r} is not a decision", f"use one of {', '.join(REVIEW_DECISIONS)}")
+        if decision == "changes_requested" and not comment.strip():
+            raise InvalidInput("comment", "a change request needs a comment", "say what the bank should change")
+        run = self.get_run(run_id)
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        c = self.client()
+        for key, value in ((TAG_REVIEW_STATUS, decision), (TAG_REVIEW_BY, self.actor.name),
+                           (TAG_REVIEW_COMMENT, comment[:4000]), (TAG_REVIEW_AT, at)):
+            c.set_tag(run.info.run_id, key, value)
+        self.audit("review.sign", run_id=run_id, decision=decision, comment=comment[:4000])
+        self.store.platform_audit().append("review.sign", self.actor.name, bank=self.bank, run_id=run_id, decision=decision)
+        return {"run_id": run_id, "status": decision, "by": self.actor.name, "comment": comment, "at": at}
+
+
+def open_workspace(bank: str, actor: Actor, store: Store | None = None) -> WorkspaceContext:
+    """The door to a bank. Refuses actors with no business in it (audited)."""
+    store = store or Store()
+    validate_bank_id(bank)
+    store.require_bank(bank)
+    allowed = actor.role in ("reviewer", "admin") or (actor.role == "scientist" and actor.bank == bank)
+    if not allowed:
+        store.platform_audit().append("access.denied", actor.name, action="workspace.open", bank=bank,
+                                      role=actor.role, reason="not a member of this bank")
+        raise AccessDenied(f"{actor.name} has no access to bank {bank}", "use your own bank's workspace")
+    return WorkspaceContext(store, bank, actor)
