@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import re
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -117,10 +118,7 @@ class Store:
         self.state.mkdir(parents=True, exist_ok=True)
         lock = os.open(self.state / "store.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                fcntl.flock(lock, fcntl.LOCK_EX)  # another writer: wait for it
+            _flock_with_timeout(lock, self.state / "store.lock")
             data = self._load()
             before = self.file.read_bytes()
             yield data
@@ -215,6 +213,20 @@ class Store:
     def quota(self, bank: str) -> float | None:
         q = self._load()["quotas"].get(bank)
         return None if q is None else float(q["compute_seconds"])
+
+
+def _flock_with_timeout(fd: int, path: Path) -> None:
+    """Wait a while for another writer; then fail with a message instead of hanging."""
+    deadline = time.monotonic() + float(os.environ.get("SANDBOX_LOCK_TIMEOUT", "15"))
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise StoreError(f"the store is locked by another sandbox process ({path})",
+                                 "wait for it to finish and retry; nothing was changed") from None
+            time.sleep(0.05)
 
 
 def _check_password(password: str) -> None:
