@@ -3,9 +3,11 @@
 Each line is canonical JSON holding `seq`, `prev` (the previous entry's hash)
 and `hash` (SHA-256 of the entry without its own hash). A sidecar `.head`
 file records the last `seq`/`hash`, so truncation is caught as well as edits,
-deletions, insertions and reorders. Appends take an exclusive `flock` and
-write each line with one `write()` on an O_APPEND descriptor, so several
-processes can append at once and no entry is ever half-written.
+deletions, insertions and reorders. Appends take an exclusive `flock` on the
+head file and write each line with one `write()` on an O_APPEND descriptor,
+so several processes can append at once and no entry is ever half-written.
+(The head is written after the line: a writer killed between the two leaves
+a head one entry behind, which verify reports rather than hides.)
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 GENESIS = "0" * 64
+HEAD_WIDTH = 120
 
 
 def _canonical(entry: dict) -> bytes:
@@ -48,31 +51,36 @@ class AuditLog:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.head_path = self.path.with_name(self.path.name + ".head")
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> Iterator[int]:
+        """Hold the exclusive lock on the head file (which doubles as the lock) and yield its fd."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.head_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            yield fd
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            os.close(fd)  # closing releases the lock
+
+    @staticmethod
+    def _parse_head(raw: bytes) -> tuple[int, str]:
+        raw = raw.strip(b"\0 \n")
+        if not raw:
+            return 0, GENESIS
+        head = json.loads(raw)
+        return int(head["seq"]), str(head["hash"])
 
     def _read_head(self) -> tuple[int, str]:
         try:
-            head = json.loads(self.head_path.read_text())
-            return int(head["seq"]), str(head["hash"])
+            return self._parse_head(self.head_path.read_bytes())
         except FileNotFoundError:
             return 0, GENESIS
 
-    def _write_head(self, seq: int, digest: str) -> None:
-        tmp = self.head_path.with_name(f".{self.head_path.name}.{os.getpid()}")
-        with open(tmp, "w") as fh:
-            fh.write(json.dumps({"seq": seq, "hash": digest}))
-        os.replace(tmp, self.head_path)
+    @staticmethod
+    def _write_head(fd: int, seq: int, digest: str) -> None:
+        # Fixed-width record rewritten in place under the lock: one small pwrite, no rename.
+        os.pwrite(fd, json.dumps({"seq": seq, "hash": digest}).encode().ljust(HEAD_WIDTH) + b"\n", 0)
 
     def append(self, event: str, actor: str, **data: Any) -> dict:
         return self.append_many([(event, actor, data)])[-1]
@@ -80,8 +88,8 @@ class AuditLog:
     def append_many(self, events: Iterable[tuple[str, str, dict]]) -> list[dict]:
         """Append events in order under one lock acquisition."""
         written: list[dict] = []
-        with self._locked():
-            seq, prev = self._read_head()
+        with self._locked() as head_fd:
+            seq, prev = self._parse_head(os.pread(head_fd, HEAD_WIDTH + 1, 0))
             lines = []
             for event, actor, data in events:
                 seq += 1
@@ -97,7 +105,7 @@ class AuditLog:
                 os.write(fd, b"".join(lines))
             finally:
                 os.close(fd)
-            self._write_head(seq, prev)
+            self._write_head(head_fd, seq, prev)
         return written
 
     def entries(self) -> list[dict]:
@@ -141,5 +149,7 @@ class AuditLog:
         if n != head_seq or (n and prev != head_hash):
             if n < head_seq:
                 return VerifyResult(False, n, n + 1, f"log ends after {n} entries but its head records {head_seq} (truncated)", path)
+            if n == head_seq + 1:
+                return VerifyResult(False, n, n, "head is one entry behind the log (a writer was interrupted mid-append, or the head was altered)", path)
             return VerifyResult(False, n, head_seq + 1 if n > head_seq else n, f"log has {n} entries but its head records {head_seq} (head file altered)", path)
         return VerifyResult(True, n, path=path)

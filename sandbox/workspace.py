@@ -40,6 +40,7 @@ class WorkspaceContext:
         self.actor = actor
         self.root = (store.workspaces / bank).resolve()
         self._client = None
+        self._experiments: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"WorkspaceContext(bank={self.bank!r}, actor={self.actor.name!r}, role={self.actor.role!r})"
@@ -127,7 +128,9 @@ class WorkspaceContext:
         return self._client
 
     def experiment_id(self, usecase: str) -> str:
-        return tracking.ensure_experiment(self.client(), self.store.mlruns, self.bank, usecase)
+        if usecase not in self._experiments:
+            self._experiments[usecase] = tracking.ensure_experiment(self.client(), self.store.mlruns, self.bank, usecase)
+        return self._experiments[usecase]
 
     @contextmanager
     def run(self, usecase: str, run_name: str | None = None, *, seed: int | None = None,
