@@ -267,6 +267,16 @@ for _mod in ("apps.cli_server", "apps.cli_fraud", "apps.cli_risk", "apps.cli_cha
 
 
 def main() -> None:
+    import logging
+    import os
+
+    # Library chatter (MLflow's schema migrations, alembic) is not the command's output.
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     cli(prog_name="sandbox")
 
 
