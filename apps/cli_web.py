@@ -1,0 +1,121 @@
+"""`sandbox app` (the Streamlit app) and `sandbox demo` (seed three demo banks, then serve the app and MLflow UI)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from .cli_common import State, emit, json_option, pass_state
+
+APP = Path(__file__).resolve().parent / "web" / "app.py"
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def streamlit_command(port: int, host: str = "127.0.0.1", headless: bool = True) -> list[str]:
+    """The `streamlit run` command line for the app (no telemetry, no file watcher, no browser)."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host, "--server.port", str(port),
+            "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "minimal"]
+
+
+def mlflow_ui_command(home: Path, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The stock MLflow UI over the sandbox's SQLite store."""
+    db = (home / "mlruns" / "mlflow.db").resolve()
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{db}",
+            "--host", host, "--port", str(port)]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ, SANDBOX_HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
+               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.pop("SANDBOX_PASSWORD", None)  # the app signs people in itself
+    return env
+
+
+def _check_port(port: int, what: str) -> None:
+    from sandbox.errors import InvalidInput
+
+    if not (1 <= port <= 65535):
+        raise InvalidInput("port", f"{port} is not a port number", "use 1-65535, e.g. --port 8501")
+    if not port_free(port):
+        raise InvalidInput("port", f"127.0.0.1:{port} is already in use ({what})",
+                           f"stop what is using it, or pass another --port")
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("app")
+    @click.option("--port", type=int, default=8501, show_default=True, help="Port on 127.0.0.1.")
+    @pass_state
+    def app(state: State, port: int) -> None:
+        """Serve the web app (bank lab, HKMA reviewer console, admin) on 127.0.0.1."""
+        store = state.store
+        if not store.exists:
+            store.banks()  # raises the store's own "no sandbox store" error with its fix
+        _check_port(port, "the app's port")
+        click.echo(f"Financial GenAI Sandbox app: http://127.0.0.1:{port}  (store {store.home}; Ctrl-C to stop)")
+        proc = subprocess.Popen(streamlit_command(port), env=_env(store.home))
+        try:
+            proc.wait()
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    @cli.command("demo")
+    @click.option("--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow UI).")
+    @click.option("--fast", is_flag=True, help="Smaller data sets (about a minute): for trying things out and tests.")
+    @click.option("--port", type=int, default=8501, show_default=True, help="Port of the app.")
+    @click.option("--mlflow-port", type=int, default=5000, show_default=True, help="Port of the MLflow UI.")
+    @json_option
+    @pass_state
+    def demo(state: State, no_serve: bool, fast: bool, port: int, mlflow_port: int, as_json: bool) -> None:
+        """Seed three fictional banks (users, data, models, chat indexes, evaluations), then serve the app and MLflow UI.
+
+        Idempotent: what exists is kept and skipped. Demo credentials are fixed and printed; use them for a demo
+        store only (`sandbox init` never has a default password).
+        """
+        from . import demo as demo_mod
+
+        if not no_serve:
+            _check_port(port, "the app's port")
+            _check_port(mlflow_port, "the MLflow UI's port")
+        report = demo_mod.seed(state.store, profile="fast" if fast else "full",
+                               log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
+        emit(report.to_dict(), as_json, lambda d: demo_mod.describe(d, port, mlflow_port, serve=not no_serve))
+        if no_serve:
+            return
+        home = state.store.home
+        procs = [subprocess.Popen(mlflow_ui_command(home, mlflow_port), env=_env(home),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                 subprocess.Popen(streamlit_command(port), env=_env(home))]
+        click.echo(f"Serving: app http://127.0.0.1:{port}   MLflow UI http://127.0.0.1:{mlflow_port}   (Ctrl-C to stop)",
+                   err=True)
+        try:
+            while all(p.poll() is None for p in procs):
+                try:
+                    procs[1].wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    continue
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()

@@ -1,0 +1,255 @@
+"""Demo day: three fictional banks with users, data, trained models, chat indexes, evaluations and reviews.
+
+`sandbox demo` calls `seed()`: orchestration only, through the platform (`Store`,
+`open_workspace`) and the use cases' public APIs, never their internals. It is
+idempotent: banks and users that exist are kept, and a use case that already
+has a finished run in a bank is skipped, so a second run takes seconds.
+
+Demo credentials are fixed and printed (a demo store only). A store not made by
+the demo (its `admin` does not answer to the demo password) is refused, so the
+demo never adds known passwords to a real store.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from sandbox import Actor, AuthenticationFailed, NotFound, SandboxError, Store, StoreError, open_workspace
+
+DEMO_PASSWORD = "sandbox-demo-2026"
+ADMIN, REVIEWER = "admin", "rita"
+
+
+@dataclass(frozen=True)
+class DemoBank:
+    id: str
+    name: str
+    scientist: str
+    seed: int
+    quota_s: float
+    risk_bias: float = 0.0  # > 0: the fairness checks should flag it
+    risk_drift: float = 0.0  # > 0: PSI should flag the drifted features
+    fraud_hardness: float = 0.5
+
+
+BANKS: tuple[DemoBank, ...] = (
+    DemoBank("harbour-bank", "Harbour Bank", "alice", seed=11, quota_s=7_200),
+    DemoBank("peak-bank", "Peak Bank", "bob", seed=22, quota_s=7_200, risk_drift=0.6),
+    DemoBank("junk-bay-bank", "Junk Bay Bank", "carol", seed=33, quota_s=3_600, risk_bias=0.6, fraud_hardness=0.8),
+)
+
+# Data sizes per profile: "full" fits three banks in <= 10 minutes on 2 cores, "fast" about a
+# minute, "tiny" is for tests.
+PROFILES: dict[str, dict[str, int]] = {
+    "full": {"customers": 2_000, "days": 70, "applicants": 30_000, "vintages": 12},
+    "fast": {"customers": 600, "days": 49, "applicants": 8_000, "vintages": 6},
+    "tiny": {"customers": 300, "days": 42, "applicants": 3_000, "vintages": 4},
+}
+USECASE_STEPS = ("fraud", "risk", "chat")
+
+
+@dataclass
+class Step:
+    bank: str
+    usecase: str
+    status: str  # seeded | skipped | unavailable | failed
+    detail: str = ""
+    seconds: float = 0.0
+    run_id: str | None = None
+
+
+@dataclass
+class DemoReport:
+    home: str
+    profile: str
+    created: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    reviews: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not any(s.status == "failed" for s in self.steps)
+
+    def credentials(self) -> list[dict]:
+        rows = [{"user": ADMIN, "role": "admin", "bank": "", "password": DEMO_PASSWORD},
+                {"user": REVIEWER, "role": "reviewer", "bank": "", "password": DEMO_PASSWORD}]
+        rows += [{"user": b.scientist, "role": "scientist", "bank": b.id, "password": DEMO_PASSWORD} for b in BANKS]
+        return rows
+
+    def to_dict(self) -> dict:
+        return {"home": self.home, "profile": self.profile, "created": self.created,
+                "steps": [asdict(s) for s in self.steps], "reviews": self.reviews, "seconds": round(self.seconds, 1),
+                "ok": self.ok, "credentials": self.credentials()}
+
+
+# -- the store: admin, banks, users, quotas -----------------------------------------
+def _admin(store: Store, report: DemoReport) -> Actor:
+    if not store.exists:
+        store.init(ADMIN, DEMO_PASSWORD)
+        report.created.append(f"store {store.home}")
+    try:
+        return store.authenticate(ADMIN, DEMO_PASSWORD)
+    except AuthenticationFailed:
+        raise StoreError(f"the store at {store.home} was not made by `sandbox demo` (its {ADMIN!r} does not use the demo "
+                         "password)", "point SANDBOX_HOME (or --home) at an empty folder for the demo") from None
+
+
+def _people(store: Store, admin: Actor, report: DemoReport) -> None:
+    banks = store.banks()
+    users = store.users()
+    for b in BANKS:
+        if b.id not in banks:
+            store.create_bank(b.id, b.name, by=admin.name)
+            report.created.append(f"bank {b.id}")
+        if store.quota(b.id) is None:
+            store.set_quota(b.id, b.quota_s, by=admin.name)
+        if b.scientist not in users:
+            store.add_user(b.scientist, "scientist", DEMO_PASSWORD, bank=b.id, by=admin.name)
+            report.created.append(f"scientist {b.scientist} ({b.id})")
+        elif users[b.scientist].get("bank") != b.id:
+            raise StoreError(f"user {b.scientist} exists but works for {users[b.scientist].get('bank')}, not {b.id}",
+                             "use an empty folder for the demo store")
+    if REVIEWER not in users:
+        store.add_user(REVIEWER, "reviewer", DEMO_PASSWORD, by=admin.name)
+        report.created.append(f"reviewer {REVIEWER}")
+
+
+# -- use cases ------------------------------------------------------------------------
+def _finished(ctx, usecase: str) -> list:
+    return [r for r in ctx.runs(usecase) if r.info.status == "FINISHED"]
+
+
+def _api(usecase: str, *names: str) -> Any | None:
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"usecases.{usecase}")
+    except ImportError:
+        return None
+    return mod if all(callable(getattr(mod, n, None)) for n in names) else None
+
+
+def _run_id(result: Any) -> str | None:
+    rid = getattr(result, "run_id", None)
+    if rid is None and isinstance(result, dict):
+        rid = result.get("run_id")
+    return rid
+
+
+def _seed_fraud(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
+    fraud = _api("fraud", "simulate", "train")
+    if fraud is None:
+        raise LookupError("usecases.fraud has no simulate/train yet")
+    fraud.simulate(ctx, preset="hk", customers=sizes["customers"], days=sizes["days"], seed=b.seed,
+                   progress=progress)
+    return _run_id(fraud.train(ctx, progress=progress))
+
+
+def _seed_risk(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
+    risk = _api("risk", "simulate", "train")
+    if risk is None:
+        raise LookupError("usecases.risk has no simulate/train yet")
+    risk.simulate(ctx, applicants=sizes["applicants"], vintages=sizes["vintages"], seed=b.seed, bias=b.risk_bias,
+                  drift=b.risk_drift, progress=progress)
+    return _run_id(risk.train(ctx, progress=progress))
+
+
+def _seed_chat(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
+    chat = _api("chat", "ingest", "evaluate", "documents")
+    corpus = None
+    try:
+        from usecases.chat import corpus
+    except ImportError:
+        pass
+    if chat is None or corpus is None:
+        raise LookupError("usecases.chat has no ingest/evaluate/corpus yet")
+    if not chat.documents(ctx):
+        folder = ctx.path("chat", "corpus", create=True)
+        paths = corpus.write_corpus(folder, ctx.bank)
+        chat.ingest(ctx, paths, progress=progress)
+    return _run_id(chat.evaluate(ctx, progress=progress))
+
+
+SEEDERS: dict[str, Callable] = {"fraud": _seed_fraud, "risk": _seed_risk, "chat": _seed_chat}
+
+
+def _reviews(store: Store, report: DemoReport) -> None:
+    """The reviewer signs off two runs so the demo shows both outcomes (once; later runs keep theirs)."""
+    rita = store.actor(REVIEWER)
+    plan = (("harbour-bank", "fraud", "approved", "Meets the AP and CP@100 bars; model card complete."),
+            ("junk-bay-bank", "risk", "changes_requested",
+             "Fairness flags on the approval rate by age band: investigate before the next review."))
+    for bank, usecase, decision, comment in plan:
+        ctx = open_workspace(bank, rita, store)
+        runs = _finished(ctx, usecase)
+        if not runs or any(r.data.tags.get("review.status") for r in runs):
+            continue
+        out = ctx.sign_off(runs[0].info.run_id, decision, comment)
+        report.reviews.append({"bank": bank, "usecase": usecase, **out})
+
+
+def seed(store: Store | None = None, profile: str = "full", log: Callable[[str], None] = print,
+         usecases: tuple[str, ...] = USECASE_STEPS) -> DemoReport:
+    """Seed the demo banks (idempotent). Use-case failures that are user-level errors are reported, not raised."""
+    store = store or Store()
+    if profile not in PROFILES:
+        from sandbox import InvalidInput
+
+        raise InvalidInput("profile", f"{profile!r} is not a demo profile", f"use one of {', '.join(PROFILES)}")
+    t0 = time.perf_counter()
+    report = DemoReport(home=str(store.home), profile=profile)
+    admin = _admin(store, report)
+    _people(store, admin, report)
+    sizes = PROFILES[profile]
+    for b in BANKS:
+        ctx = open_workspace(b.id, store.actor(b.scientist), store)
+        for usecase in usecases:
+            t = time.perf_counter()
+            if _finished(ctx, usecase):
+                report.steps.append(Step(b.id, usecase, "skipped", "a finished run exists"))
+                log(f"{b.id} {usecase}: already seeded, skipped")
+                continue
+
+            def progress(fraction: float, message: str = "", _b=b.id, _u=usecase) -> None:
+                if message:
+                    log(f"{_b} {_u}: {fraction:4.0%} {message}")
+
+            log(f"{b.id} {usecase}: seeding ({profile})")
+            try:
+                run_id = SEEDERS[usecase](ctx, b, sizes, progress)
+            except LookupError as err:
+                report.steps.append(Step(b.id, usecase, "unavailable", str(err)))
+                log(f"{b.id} {usecase}: skipped, {err}")
+                continue
+            except SandboxError as err:
+                report.steps.append(Step(b.id, usecase, "failed", str(err), time.perf_counter() - t))
+                log(f"{b.id} {usecase}: FAILED: {err}")
+                continue
+            report.steps.append(Step(b.id, usecase, "seeded", "", round(time.perf_counter() - t, 1), run_id))
+            log(f"{b.id} {usecase}: done in {time.perf_counter() - t:.0f} s")
+    try:
+        _reviews(store, report)
+    except NotFound:
+        pass
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def describe(d: dict, port: int = 8501, mlflow_port: int = 5000, serve: bool = True) -> str:
+    """The human summary `sandbox demo` prints: what was seeded, the URLs and the demo credentials."""
+    lines = [f"Demo store: {d['home']} (profile {d['profile']}, {d['seconds']:.0f} s)"]
+    for s in d["steps"]:
+        extra = f" ({s['seconds']:.0f} s)" if s["status"] == "seeded" else (f": {s['detail']}" if s["detail"] else "")
+        lines.append(f"  {s['bank']:<14} {s['usecase']:<6} {s['status']}{extra}")
+    for r in d["reviews"]:
+        lines.append(f"  review: {r['bank']} {r['usecase']} run {r['run_id'][:8]} {r['status']} by {r['by']}")
+    if serve:
+        lines += ["", f"App:       http://127.0.0.1:{port}", f"MLflow UI: http://127.0.0.1:{mlflow_port}"]
+    lines += ["", "Demo credentials (demo store only):"]
+    for c in d["credentials"]:
+        lines.append(f"  {c['user']:<7} {c['role']:<10} {c['bank'] or 'all banks':<14} password: {c['password']}")
+    if not d["ok"]:
+        lines.append("\nSome steps failed (see above); the app still serves what was seeded.")
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""Who is looking: login (sandbox password or OIDC), the acting user, and the per-page access gate.
+
+Every page starts with `gate(action)`: the same `sandbox.access.can` check the
+navigation uses to decide which pages to list, run again inside the page so a
+URL typed by hand is refused too. A refusal is shown plainly, audited, and
+stops the page before it touches any data.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
+
+from sandbox import AccessDenied, Actor, SandboxError, Store, open_workspace
+from sandbox.access import ACTIONS, can
+
+ACTOR_KEY = "sandbox_actor"
+ROLE_LABELS = {"scientist": "Bank data scientist", "reviewer": "HKMA reviewer", "admin": "Platform admin"}
+
+
+def store() -> Store:
+    """The sandbox store named by SANDBOX_HOME (else the repository); cheap to construct."""
+    return Store()
+
+
+def current_actor() -> Actor | None:
+    actor = st.session_state.get(ACTOR_KEY)
+    return actor if isinstance(actor, Actor) else None
+
+
+def sign_in(name: str, password: str) -> Actor:
+    """Check a name and password against the sandbox users; raises AuthenticationFailed (audited)."""
+    s = store()
+    actor = s.authenticate(name.strip(), password)
+    s.platform_audit().append("web.login", actor.name, role=actor.role, method="password")
+    st.session_state[ACTOR_KEY] = actor
+    return actor
+
+
+def sign_out() -> None:
+    actor = current_actor()
+    if actor is not None:
+        store().platform_audit().append("web.logout", actor.name)
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+
+
+# -- OIDC (optional) ------------------------------------------------------
+def oidc_configured() -> bool:
+    """True when .streamlit/secrets.toml has an [auth] section for st.login."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, StreamlitSecretNotFoundError):
+        return False
+
+
+def oidc_user_map() -> dict[str, str]:
+    """Email -> sandbox user name, from `[sandbox.oidc_users]` in secrets.toml."""
+    try:
+        return {str(k).lower(): str(v) for k, v in st.secrets.get("sandbox", {}).get("oidc_users", {}).items()}
+    except (FileNotFoundError, StreamlitSecretNotFoundError):
+        return {}
+
+
+def adopt_oidc_user() -> Actor | None:
+    """After st.login(): map the identity provider's email to a sandbox user (or refuse)."""
+    user = getattr(st, "user", None)
+    if user is None or not user.get("is_logged_in", False):
+        return None
+    email = str(user.get("email") or "").lower()
+    name = oidc_user_map().get(email)
+    s = store()
+    if not name:
+        s.platform_audit().append("auth.failed", "(oidc)", method="oidc", reason="email not mapped to a sandbox user")
+        st.error(f"{email or 'This account'} is not mapped to a sandbox user. Ask an admin to add it under "
+                 "[sandbox.oidc_users] in .streamlit/secrets.toml.")
+        return None
+    actor = s.actor(name)
+    s.platform_audit().append("web.login", actor.name, role=actor.role, method="oidc")
+    st.session_state[ACTOR_KEY] = actor
+    return actor
+
+
+# -- the gate -------------------------------------------------------------
+def allowed(actor: Actor | None, action: str, bank: str | None = None) -> bool:
+    """May this actor use a page or button gated by `action`? Bank actions default to the actor's own bank."""
+    if actor is None:
+        return False
+    spec = ACTIONS[action]
+    if spec.resource == "platform":
+        return bool(can(actor, action))
+    target = bank or actor.bank or "any-bank"
+    return bool(can(actor, action, target))
+
+
+def refuse(actor: Actor | None, action: str, reason: str, page: str) -> None:
+    """Show a clear refusal, audit it, and stop the page."""
+    if actor is None:
+        st.warning("Please sign in first.")
+        st.stop()
+    store().platform_audit().append("access.denied", actor.name, action=action, page=page, role=actor.role,
+                                    reason=reason)
+    st.error(f"Access refused: {ROLE_LABELS.get(actor.role, actor.role)} {actor.name} may not open **{page}** "
+             f"({reason}).")
+    st.caption("Pages are shown by role; every page checks again, so a typed URL is refused too.")
+    st.stop()
+
+
+def gate(action: str, page: str) -> Actor:
+    """First line of every page: the signed-in actor, or a refusal that stops the page."""
+    actor = current_actor()
+    if actor is None:
+        st.warning("Please sign in first.")
+        st.stop()
+    if not allowed(actor, action):
+        spec = ACTIONS[action]
+        decision = can(actor, action) if spec.resource == "platform" else can(actor, action, actor.bank or "any-bank")
+        refuse(actor, action, decision.reason, page)
+    return actor
+
+
+def bank_ctx(actor: Actor, action: str, page: str, bank: str | None = None):
+    """The actor's workspace context for `bank` (a scientist: their own), with `action` required."""
+    bank = bank or actor.bank
+    if bank is None:
+        refuse(actor, action, "this page belongs to a bank and you work for none", page)
+    try:
+        ctx = open_workspace(bank, actor, store())
+        ctx.require(action)
+    except AccessDenied as err:
+        st.error(f"Access refused: {err}")
+        st.stop()
+    except SandboxError as err:
+        st.error(str(err))
+        st.stop()
+    return ctx
+
+
+def show_error(err: Exception) -> None:
+    """A user mistake (SandboxError) as one line with its fix; anything else is a bug and re-raised."""
+    if isinstance(err, SandboxError):
+        st.error(str(err))
+        return
+    raise err
+
+
+def env_home() -> str:
+    return os.environ.get("SANDBOX_HOME", "(repository)")
+
+
+def actor_badge(actor: Actor) -> dict[str, Any]:
+    return {"user": actor.name, "role": ROLE_LABELS.get(actor.role, actor.role), "bank": actor.bank or "all banks"}

@@ -1,0 +1,84 @@
+"""The use cases as the pages see them: imported lazily, called through their public API only.
+
+A use case that is missing or half-built must not take a page down: `module()`
+returns None (and the reason) instead of raising, and pages say what to do.
+Long jobs get a Streamlit progress bar through the use cases' `progress`
+callback (fraction 0..1, message).
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Callable
+
+import streamlit as st
+
+USECASE_MODULES = {"fraud": "usecases.fraud", "risk": "usecases.risk", "chat": "usecases.chat"}
+
+
+def module(usecase: str, *needs: str) -> tuple[Any | None, str]:
+    """The use-case package if it imports and has every function in `needs`, else (None, why)."""
+    name = USECASE_MODULES[usecase]
+    try:
+        mod = importlib.import_module(name)
+    except Exception as exc:  # a half-written package must not crash the page: say why instead
+        return None, f"{name} does not import yet ({type(exc).__name__}: {exc})"
+    missing = [n for n in needs if not callable(getattr(mod, n, None))]
+    if missing:
+        return None, f"{name} has no {', '.join(missing)} yet"
+    return mod, ""
+
+
+def submodule(path: str, *needs: str) -> tuple[Any | None, str]:
+    try:
+        mod = importlib.import_module(path)
+    except Exception as exc:  # as above: report, don't crash
+        return None, f"{path} does not import yet ({type(exc).__name__}: {exc})"
+    missing = [n for n in needs if not callable(getattr(mod, n, None))]
+    return (None, f"{path} has no {', '.join(missing)} yet") if missing else (mod, "")
+
+
+def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Call a use-case function with the keyword arguments it declares (others are dropped)."""
+    params = inspect.signature(fn).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in params}
+    return fn(*args, **kwargs)
+
+
+def progress_bar(label: str) -> Callable[[float, str], None]:
+    """A `progress(fraction, message)` callback drawing one Streamlit progress bar."""
+    bar = st.progress(0.0, text=label)
+
+    def update(fraction: float, message: str = "") -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{label}: {message}" if message else label)
+
+    return update
+
+
+def as_dict(result: Any) -> Any:
+    """A use-case result (a dataclass with to_dict(), a DataFrame, a dict) as plain data."""
+    if hasattr(result, "to_dict") and not hasattr(result, "columns"):
+        return result.to_dict()
+    return result
+
+
+def missing_notice(usecase: str, why: str) -> None:
+    st.info(f"The {usecase} use case is not available in this installation yet: {why}.")
+
+
+def run_job(fn: Callable, ctx: Any, label: str, done: str, **kwargs: Any) -> Any | None:
+    """Run a long use-case job with a progress bar; show its result, or the user's mistake as one line."""
+    from sandbox import SandboxError
+
+    from apps.web import data
+
+    try:
+        out = call(fn, ctx, progress=progress_bar(label), **kwargs)
+    except SandboxError as err:
+        st.error(str(err))
+        return None
+    data.refresh_runs()
+    st.success(done)
+    st.json(as_dict(out), expanded=1)
+    return out

@@ -1,0 +1,121 @@
+"""Chat: ask the bank's policy assistant (citations, guardrail verdicts), upload documents, see the evaluation."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from apps.web import auth, charts, data, labs, views
+from apps.web.pages import enter
+from sandbox import atomic
+
+actor = enter("chat.py")
+ctx = auth.bank_ctx(actor, "chat.ask", "Chat")
+bank = ctx.bank
+
+st.title("Policy assistant")
+st.caption("Answers come only from your bank's own documents, with the passages they rest on; every sentence and "
+           "number is checked against them, and the assistant says so when the documents do not.")
+
+chat, why = labs.module("chat", "ask", "ingest", "documents")
+HISTORY = f"chat_history::{bank}"
+tab_ask, tab_docs, tab_eval = st.tabs(["Ask", "Documents", "Evaluation"])
+
+with tab_eval:
+    with_eval = data.runs_with(actor, bank, "chat", "reports/eval.json")
+    if not with_eval:
+        st.info("No evaluation yet: run one below (or `sandbox chat eval BANK`).")
+    else:
+        run = views.pick_run(with_eval, "eval_run", "Evaluation run")
+        views.review_box(run)
+        views.threshold_metrics(run)
+        report = data.report(actor, bank, run["run_id"], "eval.json")
+        if isinstance(report, dict):
+            top = charts.scalars(report)
+            if top:
+                st.dataframe(pd.DataFrame(sorted(top.items()), columns=["metric", "value"]), hide_index=True)
+            for key, value in report.items():
+                df = charts.to_frame(value, "name")
+                if isinstance(value, (dict, list)) and not df.empty:
+                    st.markdown(f"**{key.replace('_', ' ').capitalize()}**")
+                    st.dataframe(df, hide_index=True, width="stretch")
+        else:
+            st.json(report)
+    if chat is not None and callable(getattr(chat, "evaluate", None)) and ctx.can("chat.eval"):
+        if st.button("Run the evaluation now", key="eval_btn"):
+            labs.run_job(chat.evaluate, ctx, "Evaluating", "Evaluated: reload the page to see the new run.")
+
+if chat is None:
+    with tab_ask:
+        labs.missing_notice("chat", why)
+    with tab_docs:
+        labs.missing_notice("chat", why)
+    st.stop()
+
+with tab_docs:
+    try:
+        docs = chat.documents(ctx)
+    except auth.SandboxError as err:
+        docs = []
+        auth.show_error(err)
+    if docs:
+        st.dataframe(pd.DataFrame(docs), hide_index=True, width="stretch")
+    else:
+        st.info("No documents indexed yet: upload your policies below.")
+    if ctx.can("chat.ingest"):
+        suffixes = [s.lstrip(".") for s in getattr(chat, "SUFFIXES", ())] or ["txt", "md", "pdf", "docx", "html"]
+        files = st.file_uploader("Upload policy documents", type=suffixes, accept_multiple_files=True, key="uploads")
+        if files and st.button("Ingest", type="primary", key="ingest_btn"):
+            paths = []
+            for f in files:
+                name = re.sub(r"[^A-Za-z0-9._-]+", "_", f.name).lstrip(".") or "upload"
+                target = ctx.path("chat", "uploads", name, create=True)
+                atomic.write_bytes(target, f.getvalue())
+                paths.append(target)
+            try:
+                rep = labs.as_dict(chat.ingest(ctx, paths, progress=labs.progress_bar("Ingesting")))
+            except auth.SandboxError as err:
+                auth.show_error(err)
+            else:
+                data.refresh_runs()
+                st.success(f"Added {len(rep.get('added', []))}, skipped {len(rep.get('skipped', []))} duplicates, "
+                           f"rejected {len(rep.get('rejected', []))}; the index holds {rep.get('total_chunks')} chunks.")
+                for r in rep.get("rejected", []):
+                    st.warning(f"{r.get('name')}: {r.get('reason')}")
+
+with tab_ask:
+    history = st.session_state.setdefault(HISTORY, [])
+    for turn in history:
+        with st.chat_message("user"):
+            st.markdown(turn["question"])
+        with st.chat_message("assistant"):
+            if turn.get("error"):
+                st.error(turn["error"])
+                continue
+            st.markdown(turn["answer"])
+            meta = f"backend {turn.get('backend')} · {turn.get('latency_ms', 0):.0f} ms"
+            if turn.get("refused"):
+                meta = "refused · " + meta
+            st.caption(meta)
+            cites = turn.get("citations") or []
+            with st.expander(f"Citations ({len(cites)})"):
+                if cites:
+                    st.dataframe(pd.DataFrame(cites), hide_index=True, width="stretch")
+                else:
+                    st.write("No passages cited.")
+            with st.expander("Guardrail verdicts"):
+                st.json(turn.get("guardrails") or {})
+    question = st.chat_input("Ask about your bank's policies, e.g. 'How long does a cardholder have to dispute a charge?'",
+                             key="chat_q")
+    if question:
+        try:
+            answer = labs.as_dict(chat.ask(ctx, question))
+        except auth.SandboxError as err:
+            history.append({"question": question, "error": str(err)})
+        else:
+            history.append(answer)
+        st.rerun()
+    if history and st.button("Clear conversation", key="chat_clear"):
+        st.session_state[HISTORY] = []
+        st.rerun()

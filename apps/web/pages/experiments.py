@@ -1,0 +1,42 @@
+"""Experiments: the bank's own MLflow runs, reviewer sign-offs, and two runs compared."""
+from __future__ import annotations
+
+import streamlit as st
+
+from apps.web import auth, data, views
+from apps.web.pages import enter
+
+actor = enter("experiments.py")
+ctx = auth.bank_ctx(actor, "runs.read", "Experiments")
+bank = ctx.bank
+
+st.title("Experiments")
+st.caption(f"Every run of {data.bank_name(bank)}, as tracked in MLflow, with the HKMA reviewer's sign-off.")
+
+usecase = st.segmented_control("Use case", ["all", "fraud", "risk", "chat"], default="all", key="exp_usecase")
+runs = data.runs(actor, bank, None if usecase in (None, "all") else usecase)
+if not runs:
+    st.info("No runs yet: train a model in the Fraud lab or Risk lab, or evaluate the assistant in Chat.")
+    st.stop()
+
+reviewed = [r for r in runs if r["review"].get("status")]
+c1, c2, c3 = st.columns(3)
+c1.metric("Runs", len(runs))
+c2.metric("Approved", sum(r["review"].get("status") == "approved" for r in runs))
+c3.metric("Changes requested", sum(r["review"].get("status") == "changes_requested" for r in runs))
+
+st.dataframe(views.runs_frame(runs), hide_index=True, width="stretch")
+
+if reviewed:
+    st.subheader("Reviewer sign-offs")
+    for r in reviewed[:10]:
+        rv = r["review"]
+        icon = ":material/check_circle:" if rv.get("status") == "approved" else ":material/rate_review:"
+        st.markdown(f"{icon} **{views.review_label(r)}** · {r['usecase']} run *{r['run_name']}* (`{r['run_id'][:8]}`) · "
+                    f"by {rv.get('by')} on {rv.get('at')}" + (f"  \n> {rv.get('comment')}" if rv.get("comment") else ""))
+
+tab_detail, tab_compare = st.tabs(["Run detail", "Compare two runs"])
+with tab_detail:
+    views.run_detail(actor, views.pick_run(runs, "exp_run"))
+with tab_compare:
+    views.compare_picker(actor, runs, key="exp_cmp")

@@ -1,0 +1,57 @@
+"""Workspace: the bank's data sets, models, recent runs and compute used against its quota."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+import streamlit as st
+
+from apps.web import auth, data, views
+from apps.web.pages import enter
+
+actor = enter("workspace.py")
+ctx = auth.bank_ctx(actor, "data.read", "Workspace")
+bank = ctx.bank
+
+st.title(f"{data.bank_name(bank)} workspace")
+st.caption(f"Bank id `{bank}` · signed in as {actor.name} (bank data scientist) · device {ctx.device}")
+
+usage = data.usage(actor, bank)
+quota = usage.get("quota_s")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Runs metered", usage["runs"])
+c2.metric("Compute used", f"{usage['wall_s']:,.0f} s")
+c3.metric("Quota", "unlimited" if quota is None else f"{quota:,.0f} s")
+c4.metric("Remaining", "-" if quota is None else f"{usage['remaining_s']:,.0f} s")
+if quota:
+    share = min(usage["wall_s"] / quota, 1.0)
+    st.progress(share, text=f"{share:.0%} of the compute quota used")
+if usage.get("by_usecase"):
+    st.caption("Compute by use case: " + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage["by_usecase"].items())))
+
+st.subheader("Recent runs")
+runs = data.runs(actor, bank, max_results=20)
+if runs:
+    st.dataframe(views.runs_frame(runs, metrics=4), hide_index=True, width="stretch")
+else:
+    st.info("No runs yet: simulate data and train a model in the Fraud lab or Risk lab.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Registered models")
+    models = data.models(actor, bank)
+    if models:
+        df = pd.DataFrame(models)
+        df["created"] = df["created"].map(lambda t: datetime.fromtimestamp(t / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M"))
+        st.dataframe(df, hide_index=True, width="stretch")
+    else:
+        st.info("No registered models yet.")
+with right:
+    st.subheader("Data sets and indexes")
+    files = data.workspace_files(actor, bank)
+    if files:
+        df = pd.DataFrame(files)
+        df["modified"] = df["modified"].map(lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M"))
+        st.dataframe(df, hide_index=True, width="stretch")
+    else:
+        st.info("The workspace holds no files yet.")

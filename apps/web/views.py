@@ -1,0 +1,200 @@
+"""Pieces several pages draw: run tables, run detail, run comparison, review badges, thresholds."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from apps.web import data
+
+REVIEW_LABELS = {"approved": "Approved", "changes_requested": "Changes requested", "": "Not reviewed"}
+HIDDEN_METRICS = ("compute_wall_seconds", "compute_cpu_seconds")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    usecase: str
+    label: str
+    names: tuple[str, ...]  # metric names to look for, best first
+    minimum: float
+
+
+# The sandbox's bar for each use case (the targets of issues 3, 4 and 6).
+THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold("fraud", "Average precision", ("average_precision", "test_average_precision", "xgboost_average_precision"), 0.72),
+    Threshold("fraud", "Card precision@100", ("card_precision_at_100", "test_card_precision_at_100",
+                                               "xgboost_card_precision_at_100"), 0.33),
+    Threshold("risk", "Gini", ("xgboost_gini", "xgboost.gini", "gini", "oot_gini", "xgboost_oot_gini"), 0.40),
+    Threshold("risk", "KS", ("xgboost_ks", "xgboost.ks", "ks", "oot_ks", "xgboost_oot_ks"), 0.40),
+    Threshold("chat", "Answer correctness", ("correctness", "answer_correctness", "default_correctness"), 0.90),
+    Threshold("chat", "Refusal accuracy", ("refusal_accuracy", "default_refusal_accuracy"), 0.95),
+)
+
+
+def find_metric(metrics: dict[str, float], names: tuple[str, ...]) -> tuple[str, float] | None:
+    """The first metric named in `names`; else one whose name ends with a name in `names`."""
+    for n in names:
+        if n in metrics:
+            return n, metrics[n]
+    for n in names:
+        for k in sorted(metrics):
+            if k.endswith(n) or k.endswith("." + n) or k.endswith("_" + n):
+                return k, metrics[k]
+    return None
+
+
+def check_thresholds(run: dict) -> list[dict]:
+    out = []
+    for t in THRESHOLDS:
+        if t.usecase != run["usecase"]:
+            continue
+        found = find_metric(run["metrics"], t.names)
+        out.append({"check": t.label, "metric": found[0] if found else "(not logged)",
+                    "value": None if found is None else round(found[1], 4), "minimum": t.minimum,
+                    "passes": None if found is None else found[1] >= t.minimum})
+    return out
+
+
+def when(ms: int | None) -> str:
+    return "" if not ms else datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def review_label(run: dict) -> str:
+    return REVIEW_LABELS.get(run["review"].get("status", ""), run["review"].get("status", ""))
+
+
+def headline_metrics(run: dict, k: int = 4) -> dict[str, float]:
+    """A few metrics to show in a table: the threshold metrics first, then the rest by name."""
+    out: dict[str, float] = {}
+    for t in THRESHOLDS:
+        if t.usecase == run["usecase"]:
+            found = find_metric(run["metrics"], t.names)
+            if found:
+                out[found[0]] = found[1]
+    for name in sorted(run["metrics"]):
+        if len(out) >= k:
+            break
+        if name not in HIDDEN_METRICS:
+            out.setdefault(name, run["metrics"][name])
+    return dict(list(out.items())[:k])
+
+
+def runs_frame(runs: list[dict], metrics: int = 3, bank: bool = False) -> pd.DataFrame:
+    rows = []
+    for r in runs:
+        row = {"started": when(r["start_time"]), "use case": r["usecase"], "run": r["run_name"], "status": r["status"],
+               "by": r["actor"], "review": review_label(r)}
+        if bank:
+            row = {"bank": r["bank"], **row}
+        row["metrics"] = ", ".join(f"{k}={v:.3f}" for k, v in headline_metrics(r, metrics).items())
+        row["run_id"] = r["run_id"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run_label(r: dict) -> str:
+    return f"{r['bank']} · {r['usecase']} · {r['run_name'] or r['run_id'][:8]} · {when(r['start_time'])}"
+
+
+def review_box(run: dict) -> None:
+    rv = run["review"]
+    status = rv.get("status", "")
+    if status == "approved":
+        st.success(f"Approved by {rv.get('by')} on {rv.get('at')}" + (f": {rv['comment']}" if rv.get("comment") else ""))
+    elif status == "changes_requested":
+        st.warning(f"Changes requested by {rv.get('by')} on {rv.get('at')}: {rv.get('comment')}")
+    else:
+        st.info("Not reviewed yet.")
+
+
+def run_detail(actor, run: dict, show_plots: bool = True) -> None:
+    """Params, metrics, review status, model card and plots of one run (what the actor may see)."""
+    bank, run_id = run["bank"], run["run_id"]
+    st.markdown(f"**{run['run_name']}** · `{run_id}` · {run['usecase']} · {run['status']} · by {run['actor']} · "
+                f"{when(run['start_time'])}")
+    review_box(run)
+    checks = check_thresholds(run)
+    if checks:
+        st.dataframe(pd.DataFrame(checks), hide_index=True, width="stretch")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Metrics**")
+        st.dataframe(pd.DataFrame(sorted(run["metrics"].items()), columns=["metric", "value"]), hide_index=True,
+                     width="stretch", height=min(36 * (len(run["metrics"]) + 1), 420))
+    with c2:
+        st.markdown("**Parameters**")
+        st.dataframe(pd.DataFrame(sorted(run["params"].items()), columns=["param", "value"]), hide_index=True,
+                     width="stretch", height=min(36 * (len(run["params"]) + 1), 420))
+    tags = run["tags"]
+    st.caption(f"seed {tags.get('sandbox.seed') or '-'} · data hash {(tags.get('sandbox.data_hash') or '-')[:16]} · "
+               f"git {tags.get('sandbox.git_commit', '-')[:12]} · device {tags.get('sandbox.device', '-')}")
+    arts = data.artifacts(actor, bank, run_id)
+    card = "model_card.md" if "model_card.md" in arts else None
+    if card:
+        with st.expander("Model card", expanded=False):
+            st.markdown(data.artifact_text(actor, bank, run_id, card) or "")
+    if show_plots:
+        pngs = [a for a in arts if a.startswith("plots/") and a.lower().endswith(".png")]
+        if pngs:
+            with st.expander(f"Plots ({len(pngs)})", expanded=True):
+                cols = st.columns(2)
+                for i, p in enumerate(pngs):
+                    cols[i % 2].image(data.artifact_bytes(actor, bank, run_id, p), caption=p)
+    reports = [a for a in arts if a.startswith(("reports/", "evaluation/")) and a.endswith(".json")]
+    if reports:
+        with st.expander(f"Reports ({len(reports)})"):
+            choice = st.selectbox("Report", reports, key=f"report-{run_id}")
+            st.json(data.report(actor, bank, run_id, choice) or {}, expanded=1)
+    with st.expander("All artifacts visible to you"):
+        st.write(arts or "(none)")
+
+
+def compare(runs: list[dict]) -> pd.DataFrame:
+    """Metrics and params of several runs side by side."""
+    cols: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        label = f"{r['bank']}/{r['run_name'] or r['run_id'][:8]}"
+        col = {f"metric: {k}": round(v, 4) for k, v in r["metrics"].items()}
+        col.update({f"param: {k}": v for k, v in r["params"].items()})
+        col["review"] = review_label(r)
+        cols[label] = col
+    df = pd.DataFrame(cols).sort_index()
+    return df.astype(object).where(df.notna(), "").astype(str)
+
+
+def compare_picker(actor, runs: list[dict], key: str) -> None:
+    if len(runs) < 2:
+        st.info("Two runs are needed to compare.")
+        return
+    labels = {run_label(r): r for r in runs}
+    names = list(labels)
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("Run A", names, index=0, key=f"{key}-a")
+    b = c2.selectbox("Run B", names, index=1, key=f"{key}-b")
+    df = compare([labels[a], labels[b]])
+    if df.shape[1] == 2:
+        x, y = df.columns
+        df["differs"] = df[x].astype(str) != df[y].astype(str)
+    st.dataframe(df, width="stretch", height=480)
+
+
+def pick_run(runs: list[dict], key: str, label: str = "Run", sidebar: bool = False) -> dict:
+    """A run chosen from `runs` (newest first, the default)."""
+    labels = {run_label(r): r for r in runs}
+    where = st.sidebar if sidebar else st
+    return labels[where.selectbox(label, list(labels), key=key)]
+
+
+def threshold_metrics(run: dict, extra: tuple[str, tuple[str, ...]] | None = None) -> None:
+    """The run's threshold checks as metric tiles (value, and the margin over the bar)."""
+    checks = check_thresholds(run)
+    cols = st.columns(len(checks) + (1 if extra else 0) or 1)
+    for col, c in zip(cols, checks):
+        col.metric(c["check"], "-" if c["value"] is None else f"{c['value']:.3f}",
+                   None if c["value"] is None else f"{c['value'] - c['minimum']:+.3f} vs {c['minimum']:.2f}")
+    if extra:
+        found = find_metric(run["metrics"], extra[1])
+        cols[-1].metric(extra[0], "-" if found is None else f"{found[1]:.3f}")

@@ -1,0 +1,94 @@
+"""A small seeded store for the web tests (AppTest and the browser), built once per module that asks.
+
+Banks, users and quotas come from the platform; runs come from the use cases' public
+APIs at tiny sizes when a use case offers them (`apps.demo.seed` with the "tiny"
+profile). Where a use case is not there, `evidence_run` logs a run through
+`ctx.run` with metrics and report JSONs in the shape the use cases write, so the
+pages still have something real (an MLflow run in the bank's experiment) to show.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+from sandbox import Store, open_workspace
+
+PASSWORD = "web-test-pass-1"
+BANK_A, BANK_B = "harbour-bank", "peak-bank"
+USERS = {"alice": ("scientist", BANK_A), "bob": ("scientist", BANK_B), "rita": ("reviewer", None), "root": ("admin", None)}
+
+
+def _curve(n: int = 40, power: float = 3.0) -> dict:
+    recall = [i / (n - 1) for i in range(n)]
+    precision = [max(0.02, 1 - r ** power) for r in recall]
+    return {"recall": recall, "precision": precision}
+
+
+def evidence_run(ctx, usecase: str, run_name: str, metrics: dict, reports: dict, card: str) -> str:
+    """A run carrying only evidence (metrics, reports/*.json, a model card), as a use case would log it."""
+    import mlflow
+
+    with ctx.run(usecase, run_name=run_name, seed=1, data_hash="0" * 64, params={"source": "web-test"}) as run:
+        mlflow.log_metrics(metrics)
+        for name, obj in reports.items():
+            mlflow.log_text(json.dumps(obj), f"reports/{name}")
+        mlflow.log_text(card, "model_card.md")
+        mlflow.log_text("customer_id,amount\nC1,100\n", "data/sample_rows.csv")  # raw rows: never reviewable
+        return run.info.run_id
+
+
+def fraud_evidence(ctx, ap: float = 0.78) -> str:
+    budget = [{"alerts_per_day": k, "threshold": round(1 - k / 250, 3), "precision": round(0.9 - k / 400, 3),
+               "recall": round(min(0.95, 0.3 + k / 150), 3)} for k in (10, 25, 50, 100, 150, 200)]
+    scen = {"compromised_terminal": 0.81, "compromised_card": 0.66, "card_testing": 0.92, "account_takeover": 0.74,
+            "app_scam_mule": 0.58}
+    return evidence_run(ctx, "fraud", "xgboost-hk", {"average_precision": ap, "card_precision_at_100": 0.35, "roc_auc": 0.93},
+                        {"pr_curve.json": {"xgboost": _curve(), "logreg": _curve(power=1.5)}, "alert_budget.json": budget,
+                         "recall_by_scenario.json": scen},
+                        "# Fraud model card\n\nXGBoost on the hk preset. Limits: synthetic data.\n")
+
+
+def risk_evidence(ctx) -> str:
+    fpr = [i / 20 for i in range(21)]
+    roc = {"xgboost": {"fpr": fpr, "tpr": [min(1, math.sqrt(x) * 1.05) for x in fpr]},
+           "scorecard": {"fpr": fpr, "tpr": [min(1, x ** 0.6) for x in fpr]}}
+    cal = {"xgboost": {"mean_predicted": [0.02, 0.05, 0.1, 0.2, 0.4], "fraction_positive": [0.021, 0.052, 0.11, 0.19, 0.41]}}
+    fair = [{"attribute": "sex", "metric": "demographic_parity_difference", "value": 0.02, "threshold": 0.05, "flag": False},
+            {"attribute": "age_band", "metric": "fpr_ratio", "value": 0.74, "threshold": 0.8, "flag": True}]
+    psi = [{"vintage": f"2025-{m:02d}", "feature": f, "psi": round(0.01 * m * (3 if f == "debt_servicing_ratio" else 1), 3)}
+           for m in range(1, 7) for f in ("score", "debt_servicing_ratio", "monthly_income")]
+    table = [{"variable": "debt_servicing_ratio", "bin": "[0.5, inf)", "points": -35.0},
+             {"variable": "debt_servicing_ratio", "bin": "[0, 0.5)", "points": 12.0}]
+    return evidence_run(ctx, "risk", "scorecard-vs-xgboost",
+                        {"scorecard_gini": 0.52, "scorecard_ks": 0.41, "xgboost_gini": 0.58, "xgboost_ks": 0.45},
+                        {"roc.json": roc, "calibration.json": cal, "fairness.json": fair, "psi_by_vintage.json": psi,
+                         "scorecard_table.json": table},
+                        "# Risk model card\n\nScorecard and monotone XGBoost.\n")
+
+
+def chat_evidence(ctx) -> str:
+    return evidence_run(ctx, "chat", "eval-extractive", {"correctness": 0.93, "refusal_accuracy": 0.97, "recall_at_5": 0.98},
+                        {"eval.json": {"correctness": 0.93, "refusal_accuracy": 0.97,
+                                       "backends": {"extractive": {"correctness": 0.93}}}},
+                        "# Chat evaluation card\n")
+
+
+def build(home: Path, use_usecases: bool = False) -> Store:
+    """Create the store at `home` with two banks, four users, quotas and a few runs per bank."""
+    os.environ["SANDBOX_HOME"] = str(home)
+    s = Store(home)
+    s.init("root", PASSWORD)
+    for bank, name in ((BANK_A, "Harbour Bank"), (BANK_B, "Peak Bank")):
+        s.create_bank(bank, name)
+        s.set_quota(bank, 36_000)
+    for name, (role, bank) in USERS.items():
+        if name != "root":
+            s.add_user(name, role, PASSWORD, bank=bank)
+    for bank, user in ((BANK_A, "alice"), (BANK_B, "bob")):
+        ctx = open_workspace(bank, s.actor(user), s)
+        fraud_evidence(ctx, 0.78 if bank == BANK_A else 0.61)
+        risk_evidence(ctx)
+        chat_evidence(ctx)
+    return s
