@@ -23,6 +23,7 @@ import html
 import io
 import random
 import re
+import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -307,7 +308,18 @@ def _to_docx(doc: CorpusDocument) -> bytes:
             para.add_run(text)
     buf = io.BytesIO()
     d.save(buf)
-    return buf.getvalue()
+    return _stable_zip(buf.getvalue())
+
+
+def _stable_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed timestamps, so the same document always gives the same bytes
+    (and the same content hash for deduplication)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0)), src.read(info),
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def _wrap(text: str, width: float, measure, keep: list[str]) -> list[str]:

@@ -908,7 +908,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "log_retention": {
-                "values": days(180, 730, 5),
+                "values": _n("{n} days", [180, 365, 730]),
                 "questions": [
                     "How long do we keep GenAI conversation logs?",
                     "What is the retention period for AI assistant transcripts?",
