@@ -1,0 +1,339 @@
+"""Server mode: a real `mlflow server --app-name basic-auth` over a sandbox store, driven over HTTP
+with MLflow's own MlflowClient as each bank's scientist, a reviewer, a sandbox admin and strangers.
+
+The server starts once for the module (about 10-20 s) against its own temporary store, and its
+whole process group is killed at teardown.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from sandbox import AccessDenied, SandboxError, Store, StoreError, server
+
+PASSWORD = "correct-horse-9"
+BANK_A, BANK_B = "harbour-bank", "peak-bank"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def mlflow_as(username: str | None, password: str | None):
+    """Act as an MLflow user: MlflowClient reads MLFLOW_TRACKING_USERNAME/PASSWORD on every request."""
+    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+    saved = {k: os.environ.get(k) for k in keys}
+    for k, v in zip(keys, (username, password)):
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def status_of(exc: BaseException) -> int | None:
+    code = getattr(exc, "get_http_status_code", lambda: None)()
+    if code in (None, 500):  # a plain-text 401 body becomes a generic MlflowException: read the message
+        for status in (401, 403):
+            if f"{status}" in str(exc):
+                return status
+    return code
+
+
+def denied(fn, *args, **kwargs) -> int:
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(MlflowException) as info:
+        fn(*args, **kwargs)
+    return status_of(info.value)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Its own store: an admin, two banks, a scientist each, a reviewer; the server running and synced."""
+    home = tmp_path_factory.mktemp("server-home")
+    store = Store(home)
+    store.init("root", PASSWORD)
+    for bank in (BANK_A, BANK_B):
+        store.create_bank(bank)
+    store.add_user("alice", "scientist", PASSWORD, bank=BANK_A)
+    store.add_user("bob", "scientist", PASSWORD, bank=BANK_B)
+    store.add_user("rita", "reviewer", PASSWORD)
+    admin = store.actor("root")
+    srv = server.start(store, admin, port=server.free_port(), timeout=150)
+    try:
+        first_sync = server.sync(store, admin)
+        yield {"store": store, "server": srv, "url": srv.url, "admin": admin, "first_sync": first_sync}
+    finally:
+        srv.stop()
+        assert not srv.alive()
+
+
+def creds(world, user: str) -> tuple[str, str]:
+    store = world["store"]
+    c = server.credentials(store, store.actor(user), world["url"])
+    return c.username, c.password
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=world["url"], registry_uri=world["url"])
+
+
+@pytest.fixture(scope="module")
+def experiments(world, client):
+    with mlflow_as(*creds(world, "rita")):
+        return {(bank, uc): client.get_experiment_by_name(f"{bank}/{uc}").experiment_id
+                for bank in (BANK_A, BANK_B) for uc in ("fraud", "risk", "chat")}
+
+
+@pytest.fixture(scope="module")
+def alice_run(world, client, experiments, tmp_path_factory):
+    """Alice logs a run in harbour-bank/fraud (params, metric, artifacts through the proxy) and registers it."""
+    folder = tmp_path_factory.mktemp("alice-artifacts")
+    (folder / "model_card.md").write_text("# fraud model\nsynthetic data only\n")
+    with mlflow_as(*creds(world, "alice")):
+        run = client.create_run(experiments[(BANK_A, "fraud")], run_name="xgb-baseline",
+                                tags={"sandbox.bank": BANK_A, "sandbox.usecase": "fraud"})
+        run_id = run.info.run_id
+        client.log_param(run_id, "max_depth", 6)
+        client.log_metric(run_id, "average_precision", 0.81)
+        client.log_artifact(run_id, str(folder / "model_card.md"))
+        client.log_artifact(run_id, str(folder / "model_card.md"), artifact_path="model")
+        client.set_terminated(run_id)
+        version = client.create_model_version(f"{BANK_A}.fraud", source=f"{run.info.artifact_uri}/model", run_id=run_id)
+    return {"run_id": run_id, "version": version.version}
+
+
+@pytest.fixture(scope="module")
+def bob_run(world, client, experiments):
+    with mlflow_as(*creds(world, "bob")):
+        run = client.create_run(experiments[(BANK_B, "fraud")], run_name="bob-baseline")
+        client.log_metric(run.info.run_id, "average_precision", 0.7)
+        client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+# -- the scientists' own banks ------------------------------------------------------------
+def test_scientist_logs_artifacts_and_registers_a_model_in_her_own_bank(world, client, alice_run):
+    with mlflow_as(*creds(world, "alice")):
+        run = client.get_run(alice_run["run_id"])
+        assert run.data.metrics["average_precision"] == pytest.approx(0.81)
+        assert {a.path for a in client.list_artifacts(alice_run["run_id"])} >= {"model_card.md", "model"}
+        local = client.download_artifacts(alice_run["run_id"], "model_card.md")
+        assert "synthetic data only" in Path(local).read_text()
+        assert client.get_model_version(f"{BANK_A}.fraud", alice_run["version"]).run_id == alice_run["run_id"]
+    # the proxied artifacts land under the store's own artifacts folder
+    assert list((world["store"].mlruns / "artifacts").rglob("model_card.md"))
+
+
+# -- another bank -------------------------------------------------------------------------
+def test_other_bank_cannot_read_experiment_runs_or_artifacts(world, client, experiments, alice_run):
+    exp_a = experiments[(BANK_A, "fraud")]
+    with mlflow_as(*creds(world, "bob")):
+        assert denied(client.get_experiment, exp_a) == 403
+        assert denied(client.get_experiment_by_name, f"{BANK_A}/fraud") == 403
+        assert denied(client.get_run, alice_run["run_id"]) == 403
+        assert list(client.search_runs([exp_a])) == []  # searches are filtered to what one may read
+        assert exp_a not in {e.experiment_id for e in client.search_experiments()}
+        assert denied(client.list_artifacts, alice_run["run_id"]) == 403
+        assert denied(client.get_metric_history, alice_run["run_id"], "average_precision") == 403
+
+
+def test_other_bank_cannot_write_to_experiment_or_run(world, client, experiments, alice_run):
+    with mlflow_as(*creds(world, "bob")):
+        assert denied(client.create_run, experiments[(BANK_A, "fraud")]) == 403
+        assert denied(client.log_metric, alice_run["run_id"], "average_precision", 0.99) == 403
+        assert denied(client.set_tag, alice_run["run_id"], "sabotage", "yes") == 403
+        assert denied(client.delete_run, alice_run["run_id"]) == 403
+    with mlflow_as(*creds(world, "alice")):
+        assert client.get_run(alice_run["run_id"]).data.metrics["average_precision"] == pytest.approx(0.81)
+
+
+def test_other_bank_cannot_read_or_add_to_registered_model(world, client, alice_run):
+    name = f"{BANK_A}.fraud"
+    with mlflow_as(*creds(world, "bob")):
+        assert denied(client.get_registered_model, name) == 403
+        assert denied(client.get_model_version, name, alice_run["version"]) == 403
+        assert denied(client.create_model_version, name, source="mlflow-artifacts:/0/x/artifacts/model") == 403
+        names = {m.name for m in client.search_registered_models()}
+        assert name not in names
+
+
+def test_sandbox_admin_gets_no_bank_data(world, client, experiments, alice_run):
+    with mlflow_as(*creds(world, "root")):
+        assert denied(client.get_run, alice_run["run_id"]) == 403
+        assert denied(client.get_experiment, experiments[(BANK_A, "fraud")]) == 403
+        assert denied(client.get_registered_model, f"{BANK_A}.fraud") == 403
+
+
+# -- the reviewer -------------------------------------------------------------------------
+def test_reviewer_reads_every_banks_runs_and_models(world, client, experiments, alice_run, bob_run):
+    with mlflow_as(*creds(world, "rita")):
+        assert client.get_run(alice_run["run_id"]).data.metrics["average_precision"] == pytest.approx(0.81)
+        assert client.get_run(bob_run).data.metrics["average_precision"] == pytest.approx(0.7)
+        found = client.search_runs([experiments[(BANK_A, "fraud")], experiments[(BANK_B, "fraud")]])
+        assert {r.info.run_id for r in found} >= {alice_run["run_id"], bob_run}
+        assert client.get_registered_model(f"{BANK_A}.fraud").name == f"{BANK_A}.fraud"
+        assert "synthetic" in Path(client.download_artifacts(alice_run["run_id"], "model_card.md")).read_text()
+
+
+def test_reviewer_cannot_create_runs_or_log_to_them(world, client, experiments, alice_run):
+    with mlflow_as(*creds(world, "rita")):
+        assert denied(client.create_run, experiments[(BANK_A, "fraud")]) == 403
+        assert denied(client.log_metric, alice_run["run_id"], "average_precision", 0.1) == 403
+        assert denied(client.log_param, alice_run["run_id"], "reviewer_was_here", 1) == 403
+        assert denied(client.set_tag, alice_run["run_id"], "review.status", "approved") == 403
+        assert denied(client.create_model_version, f"{BANK_A}.fraud", source="mlflow-artifacts:/1/x") == 403
+
+
+# -- strangers ----------------------------------------------------------------------------
+def test_no_credentials_or_wrong_password_get_401(world, client, alice_run):
+    with mlflow_as(None, None):
+        assert denied(client.get_run, alice_run["run_id"]) == 401
+        assert denied(client.search_experiments) == 401
+    with mlflow_as("alice", PASSWORD):  # her sandbox password is not her MLflow password
+        assert denied(client.get_run, alice_run["run_id"]) == 401
+    with mlflow_as("mallory", "guess-guess-guess"):
+        assert denied(client.search_experiments) == 401
+    with mlflow_as(server.ADMIN_USERNAME, "password1234"):
+        assert denied(client.search_experiments) == 401
+
+
+# -- sync ---------------------------------------------------------------------------------
+def test_sync_is_idempotent_and_picks_up_a_new_bank(world, client):
+    store, admin = world["store"], world["admin"]
+    first = world["first_sync"]
+    assert sorted(first.users_created) == ["alice", "bob", "rita", "root"]
+    assert len(first.experiments_created) == 6 and len(first.models_created) == 6
+    again = server.sync(store, admin)
+    assert not again.changed, again.to_dict()
+    assert again.unchanged == len(first.granted)
+
+    store.create_bank("tide-bank")
+    store.add_user("tina", "scientist", PASSWORD, bank="tide-bank")
+    grown = server.sync(store, admin)
+    assert grown.users_created == ["tina"]
+    assert set(grown.experiments_created) == {"tide-bank/fraud", "tide-bank/risk", "tide-bank/chat"}
+    assert sum(g.startswith("rita ") for g in grown.granted) == 6  # the reviewer reads the new bank too
+    assert not any(g.startswith(("alice ", "bob ", "root ")) for g in grown.granted)
+    with mlflow_as(*creds(world, "tina")):
+        assert denied(client.get_experiment_by_name, f"{BANK_A}/fraud") == 403
+        assert client.get_experiment_by_name("tide-bank/fraud") is not None
+
+
+def test_sync_repairs_a_tampered_grant_and_password(world, client, experiments):
+    store, admin = world["store"], world["admin"]
+    sec = server.load_secrets(store)
+    auth = server._auth_client(world["url"], server.ADMIN_USERNAME, sec.admin_password)
+    exp_a = experiments[(BANK_A, "fraud")]
+    auth.grant_user_permission("bob", "experiment", exp_a, "READ")  # someone shares A's data behind the sandbox's back
+    auth.update_user_password("rita", "a-password-set-by-hand")
+    fixed = server.sync(store, admin)
+    assert f"bob experiment {exp_a} READ" in fixed.revoked
+    assert fixed.passwords_reset == ["rita"]
+    with mlflow_as(*creds(world, "bob")):
+        assert denied(client.get_experiment, exp_a) == 403
+    with mlflow_as(*creds(world, "rita")):
+        assert client.get_experiment(exp_a).name == f"{BANK_A}/fraud"
+
+
+# -- the sandbox's own client in server mode ------------------------------------------------
+def test_workspace_runs_through_the_server_as_the_acting_user(world, monkeypatch):
+    import mlflow
+
+    from sandbox import open_workspace
+
+    store = world["store"]
+    alice, bob = store.actor("alice"), store.actor("bob")
+    monkeypatch.setenv("SANDBOX_TRACKING_URI", world["url"])
+    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(key, raising=False)
+    try:
+        server.use_credentials(store, alice)
+        ctx = open_workspace(BANK_A, alice, store)
+        with ctx.run("risk", run_name="scorecard", seed=7) as run:
+            mlflow.log_metric("gini", 0.5)
+        assert [r.info.run_id for r in ctx.runs("risk")] == [run.info.run_id]
+        server.use_credentials(store, bob)
+        from mlflow.exceptions import MlflowException
+
+        with pytest.raises(MlflowException) as info:
+            mlflow.tracking.MlflowClient(world["url"]).get_run(run.info.run_id)
+        assert status_of(info.value) == 403
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+
+
+# -- the CLI and bad input ------------------------------------------------------------------
+def test_user_gets_own_mlflow_credentials_from_the_cli(world):
+    store = world["store"]
+    env = dict(os.environ, SANDBOX_HOME=str(store.home), SANDBOX_USER="alice", SANDBOX_PASSWORD=PASSWORD)
+    env.pop("SANDBOX_TRACKING_URI", None)
+    out = subprocess.run([sys.executable, "-m", "apps.cli", "server", "token", "--json"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["username"] == "alice"
+    assert data["tracking_uri"] == world["url"]
+    assert data["password"] == server.mlflow_password(store, "alice") and len(data["password"]) >= 40
+    wrong = subprocess.run([sys.executable, "-m", "apps.cli", "server", "token"], cwd=ROOT,
+                           env=dict(env, SANDBOX_PASSWORD="not-her-password"), capture_output=True, text=True, timeout=120)
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr and wrong.stderr.count("\n") == 1
+
+
+def test_secrets_are_private_and_no_admin_password_is_in_the_config(world):
+    store = world["store"]
+    secrets_file = store.state / server.SECRETS_FILE
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    config = (store.state / server.AUTH_CONFIG_FILE).read_text()
+    assert "default_permission = NO_PERMISSIONS" in config
+    assert "admin_password" not in config and server.load_secrets(store).admin_password not in config
+    assert f"sqlite:///{store.state.resolve()}/" in config
+
+
+def test_non_admin_cannot_start_or_sync_the_server(world):
+    store = world["store"]
+    for user in ("alice", "rita"):
+        with pytest.raises(AccessDenied, match="sandbox server token"):
+            server.start(store, store.actor(user), port=server.free_port())
+        with pytest.raises(AccessDenied):
+            server.sync(store, store.actor(user))
+
+
+def test_second_server_or_busy_port_is_refused_with_the_fix(world, tmp_path):
+    store = world["store"]
+    with pytest.raises(SandboxError, match="already runs at"):
+        server.start(store, world["admin"], port=server.free_port())
+    other = Store(tmp_path / "other")
+    other.init("root", PASSWORD)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with pytest.raises(SandboxError, match="--port"):
+            server.start(other, other.actor("root"), port=port)
+
+
+def test_missing_store_and_public_host_are_refused(tmp_path, world):
+    from sandbox.errors import InvalidInput
+
+    with pytest.raises(StoreError, match="sandbox init"):
+        server.start(Store(tmp_path / "nowhere"), world["admin"], port=server.free_port())
+    with pytest.raises(InvalidInput, match="reverse proxy"):
+        server.start(world["store"], world["admin"], host="0.0.0.0", port=server.free_port())
