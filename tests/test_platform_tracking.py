@@ -14,6 +14,7 @@ def test_run_is_tagged_with_bank_usecase_actor_seed_data_hash_commit_and_version
 
     with ctx_a.run("fraud", run_name="tagged", seed=7, data_hash="abc123", params={"max_depth": 6}) as run:
         mlflow.log_metric("average_precision", 0.8)
+    mlflow.flush_async_logging()  # compute figures are logged asynchronously
     got = ctx_a.get_run(run.info.run_id)
     tags = got.data.tags
     assert tags[tracking.TAG_BANK] == "harbour-bank" and tags[tracking.TAG_USECASE] == "fraud"
