@@ -129,6 +129,7 @@ def test_qa_set_mixes_paraphrased_facts_unanswerable_questions_and_injections(li
     by_id = {d.doc_id: d for d in library_a}
     for q in facts:
         assert len(q.expected) <= 24 and len(q.expected.split()) <= 3, q.expected
+        assert not re.search(r"\d", q.question), f"question gives a number away: {q.question}"
     assert {q.source_doc for q in facts} == set(by_id)
     # paraphrased, not lifted: no run of seven words of any question template appears in its document
     for spec in DOCUMENTS:

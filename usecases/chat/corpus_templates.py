@@ -67,6 +67,7 @@ DOCUMENTS: list[dict] = [
             "dispute_window": {
                 "values": days(45, 90),
                 "questions": [
+                    "A customer just spotted a charge they don't recognise on an old statement. How far back can they still dispute it?",
                     "How long does a cardholder have to dispute a transaction?",
                     "What is the time limit for a customer to raise a card dispute after the statement comes out?",
                 ],
@@ -81,6 +82,7 @@ DOCUMENTS: list[dict] = [
             "provisional_limit": {
                 "values": hkd(3000, 12000, 500),
                 "questions": [
+                    "Customer wants their money back while we investigate a disputed charge. Up to how much can we credit straight away?",
                     "Up to what amount per transaction do we post a temporary credit on a disputed card charge?",
                     "What's the per-transaction ceiling for giving a cardholder a provisional credit while a dispute is open?",
                 ],
@@ -95,6 +97,7 @@ DOCUMENTS: list[dict] = [
             "writeoff": {
                 "values": hkd(150, 450, 10),
                 "questions": [
+                    "Is there a small-amount limit where we simply refund a disputed card charge rather than chase the merchant?",
                     "Below what amount can we just write off a card dispute instead of raising a chargeback?",
                     "What's the goodwill write-off limit for small card disputes?",
                 ],
@@ -109,6 +112,7 @@ DOCUMENTS: list[dict] = [
             "voucher_fee": {
                 "values": hkd(30, 140, 10),
                 "questions": [
+                    "Customer wants a copy of a card receipt for their records, no dispute. Is there a charge?",
                     "How much do we charge a cardholder who wants a duplicate sales slip?",
                     "What is the sales voucher retrieval fee?",
                 ],
@@ -131,6 +135,11 @@ DOCUMENTS: list[dict] = [
                 "the Lost, Stolen and Unauthorised Card Transactions Policy.",
                 "Staff of the Customer Contact Centre, branch staff and the Card Disputes Unit must follow this Policy. "
                 "Any exception requires the prior written approval of the Head of Card Operations.",
+            ]),
+            ("Definitions", [
+                "Chargeback: the return of a transaction amount from the merchant's acquiring bank to the Bank under "
+                "the card scheme rules. Representment: the merchant's challenge to a chargeback. Provisional credit: a "
+                "temporary credit of the disputed amount to the card account while the case is investigated.",
             ]),
             ("Raising a dispute", [
                 "A cardholder may raise a dispute within {dispute_window} from the date of the statement on which the "
@@ -194,6 +203,7 @@ DOCUMENTS: list[dict] = [
             "liability_cap": {
                 "values": hkd(300, 800, 50),
                 "questions": [
+                    "A customer's wallet was stolen and the card was used before they rang us. How much of the loss could they end up paying?",
                     "If a stolen card is used before the customer reports it, what is the most the customer has to pay?",
                     "What's the cap on a cardholder's loss for unauthorised spending before they tell us the card is gone?",
                 ],
@@ -208,6 +218,7 @@ DOCUMENTS: list[dict] = [
             "replacement_fee": {
                 "values": hkd(60, 200, 10),
                 "questions": [
+                    "Do we charge for a new card when a customer has lost theirs for the second time this year?",
                     "How much do we charge to replace a lost card?",
                     "What is the card replacement fee when a customer loses their card?",
                 ],
@@ -222,6 +233,7 @@ DOCUMENTS: list[dict] = [
             "contactless_limit": {
                 "values": hkd(1000, 3000, 500),
                 "questions": [
+                    "Up to what amount can a tap payment go through with no PIN?",
                     "What is the most a customer can pay by tapping their card without entering a PIN?",
                     "What's the contactless limit before a PIN is needed?",
                 ],
@@ -229,6 +241,7 @@ DOCUMENTS: list[dict] = [
             "unauthorised_investigation": {
                 "values": days(21, 40),
                 "questions": [
+                    "Customer says there are card payments on their account they never made. How long until they hear the result of our investigation?",
                     "How long do we have to finish investigating an unauthorised card transaction claim?",
                     "What is the deadline for completing the investigation of a claim about transactions the customer did not make?",
                 ],
@@ -252,8 +265,9 @@ DOCUMENTS: list[dict] = [
                 "call; the cardholder is identified through the standard verification questions.",
             ]),
             ("Cardholder liability", [
-                "Where a cardholder has acted in good faith and with reasonable care, their liability for unauthorised "
-                "transactions made before the Bank is notified is capped at {liability_cap}.",
+                "Where a card is lost or stolen and the cardholder has acted in good faith and with reasonable care, "
+                "the cardholder's liability for unauthorised transactions made before they notify the Bank of the loss "
+                "is capped at {liability_cap}.",
                 "The cardholder bears no liability for unauthorised transactions made after the Bank has been notified, "
                 "or for transactions made with card details where the physical card was never lost (card-not-present "
                 "fraud), unless the cardholder acted fraudulently.",
@@ -275,8 +289,8 @@ DOCUMENTS: list[dict] = [
             ("Replacement cards", [
                 "A replacement card is dispatched within {replacement_dispatch} of the report to the cardholder's "
                 "correspondence address on record. A digital card may be issued at once to the mobile wallet.",
-                "A replacement fee of {replacement_fee} applies to the second and any later replacement within a "
-                "calendar year. The fee is waived where the card was stolen and the cardholder provides a police report "
+                "A replacement fee of {replacement_fee} applies to the second and any later replacement of a lost card "
+                "within a calendar year. The fee is waived where the card was stolen and the cardholder provides a police report "
                 "reference, or where the card was compromised through no fault of the cardholder.",
             ]),
             ("Records and reporting", [
@@ -304,6 +318,7 @@ DOCUMENTS: list[dict] = [
             "cooling_off": {
                 "values": hours([12, 18, 24, 36, 48]),
                 "questions": [
+                    "A customer added a new FPS payee this morning and wants to send a large sum right now. How long will the payment be held?",
                     "How long is the cooling-off period for a large first payment to a new payee?",
                     "For how long do we hold a big first transfer to a new FPS payee?",
                 ],
@@ -311,6 +326,7 @@ DOCUMENTS: list[dict] = [
             "callback_threshold": {
                 "values": hkd(40000, 150000, 10000),
                 "questions": [
+                    "At what payment size does a transfer to a payee on the scam list get held for a phone call?",
                     "Above what amount do we phone the customer before releasing a payment to a flagged payee?",
                     "What amount to a high-risk payee requires a call-back before the FPS transfer goes through?",
                 ],
@@ -325,6 +341,7 @@ DOCUMENTS: list[dict] = [
             "warning_seconds": {
                 "values": _n("{n} seconds", [5, 8, 10, 12, 15]),
                 "questions": [
+                    "How many seconds does the red scam warning show before the Continue button works?",
                     "How long must the scam warning stay on screen before the customer can continue?",
                     "What is the minimum display time of the suspicious payee warning in the app?",
                 ],
@@ -346,6 +363,11 @@ DOCUMENTS: list[dict] = [
                 "It implements the industry suspicious proxy ID alert arrangements coordinated by the Hong Kong "
                 "Monetary Authority and the Hong Kong Police Force, and the Bank's own payee risk controls.",
             ]),
+            ("Definitions", [
+                "Flagged payee: a payee whose proxy ID or account number appears on the suspicious payee list. New "
+                "payee: a payee the customer has not paid successfully before through any channel. Hold: a payment "
+                "accepted from the customer but not yet sent to FPS.",
+            ]),
             ("Suspicious payee alerts", [
                 "Before an FPS payment is confirmed, the payee's proxy ID (mobile number, email address or FPS ID) or "
                 "account number is checked against the Scameter list of high-risk payees maintained by the Hong Kong "
@@ -359,7 +381,7 @@ DOCUMENTS: list[dict] = [
                 "payment purpose. The decision is logged with the warning version shown.",
             ]),
             ("New payee controls", [
-                "A first payment of {new_payee_threshold} or more to a payee added within the last day is held for a "
+                "A first payment of {new_payee_threshold} or more to a new payee is held for a "
                 "cooling-off period of {cooling_off}, during which the customer receives a notification and can cancel "
                 "the payment free of charge.",
                 "Customers may not shorten the cooling-off period through digital channels. A branch may release a "
@@ -395,6 +417,7 @@ DOCUMENTS: list[dict] = [
             "recall_minutes": {
                 "values": minutes([10, 15, 20, 30, 45, 60]),
                 "questions": [
+                    "A customer was just tricked into sending money by FPS. How quickly should we ask the other bank to freeze it?",
                     "How fast must we send a recall request to the receiving bank after a scam is reported?",
                     "What is our target for getting a funds recall out to the beneficiary bank once a victim calls us?",
                 ],
@@ -402,6 +425,7 @@ DOCUMENTS: list[dict] = [
             "victim_contact": {
                 "values": hours([1, 2, 3, 4, 6, 8]),
                 "questions": [
+                    "Customer reported being scammed. When should a fraud specialist call them?",
                     "How soon does a specialist call back a scam victim?",
                     "Within what time should the Fraud Response Team contact a customer who reported a scam?",
                 ],
@@ -416,6 +440,7 @@ DOCUMENTS: list[dict] = [
             "exgratia_approval": {
                 "values": hkd(5000, 30000, 1000),
                 "questions": [
+                    "From what amount does a goodwill payment to a scam victim have to go to the Head of Payments Fraud?",
                     "Above what amount does an ex gratia payment to a scam victim need the Head of Payments Fraud to sign off?",
                     "What's the approval threshold for goodwill payments to scam victims?",
                 ],
@@ -488,6 +513,7 @@ DOCUMENTS: list[dict] = [
             "value_threshold": {
                 "values": _n("HKD {n} million", [15, 18, 20, 25, 30]),
                 "questions": [
+                    "Where is the property price cut-off between the two LTV caps for owner-occupiers?",
                     "What property value separates the higher and lower LTV caps for owner-occupied homes?",
                     "At what purchase price does the lower loan-to-value cap start to apply for self-use flats?",
                 ],
@@ -495,6 +521,7 @@ DOCUMENTS: list[dict] = [
             "ltv_below": {
                 "values": pct([60, 65, 70]),
                 "questions": [
+                    "A first-time buyer is purchasing a flat to live in, priced under the threshold. What is the highest LTV we allow?",
                     "What's the maximum LTV for a self-use home below the value threshold?",
                     "How much can we lend, as a share of value, on an owner-occupied flat under the threshold?",
                 ],
@@ -509,6 +536,7 @@ DOCUMENTS: list[dict] = [
             "ltv_non_owner": {
                 "values": pct([30, 35, 40]),
                 "questions": [
+                    "Client wants a mortgage on a flat to rent out. What's the top LTV?",
                     "What is the LTV cap for an investment property that the borrower won't live in?",
                     "How much can we lend against a non-owner-occupied flat, as a percentage of value?",
                 ],
@@ -516,6 +544,7 @@ DOCUMENTS: list[dict] = [
             "dsr_cap": {
                 "values": pct([40, 45, 50]),
                 "questions": [
+                    "What's the DSR ceiling for mortgage applicants?",
                     "What is the maximum debt servicing ratio for a mortgage applicant?",
                     "How much of a borrower's monthly income can go on debt repayments?",
                 ],
@@ -530,6 +559,7 @@ DOCUMENTS: list[dict] = [
             "rate_shock": {
                 "values": _n("{n} basis points", [150, 175, 200, 225, 250, 300]),
                 "questions": [
+                    "What rate increase do we assume when checking a mortgage applicant can still afford the loan?",
                     "How big is the interest rate rise we assume in the mortgage stress test?",
                     "By how much do we shock the mortgage rate when stress testing affordability?",
                 ],
@@ -587,6 +617,13 @@ DOCUMENTS: list[dict] = [
             ("Monitoring", [
                 "Mortgage Credit monitors the distribution of LTV and DSR across new lending each month and reports any "
                 "concentration near the limits to the Credit Committee.",
+                "Post-approval sample checks confirm that income documents, valuations and ratio calculations in the "
+                "credit file match the approved figures. Errors are reported to the Head of Mortgage Credit and "
+                "corrected before drawdown where possible.",
+            ]),
+            ("Related documents", [
+                "Mortgage Credit Manual; Property Valuation Panel Procedures; Credit Risk Appetite Statement; HKMA "
+                "supervisory guidance on property mortgage lending.",
             ]),
         ],
     },
@@ -607,6 +644,7 @@ DOCUMENTS: list[dict] = [
             "complaint_final": {
                 "values": days(21, 45),
                 "questions": [
+                    "A customer complained last week. When is our final reply due at the latest?",
                     "How long do we have to give a customer our final response to a complaint?",
                     "What's the target time for resolving a complaint with a final reply?",
                 ],
@@ -622,6 +660,7 @@ DOCUMENTS: list[dict] = [
                 "values": clock([("08:00", "20:00"), ("09:00", "18:00"), ("08:30", "19:30"), ("09:00", "21:00"),
                                  ("08:00", "18:00"), ("09:30", "18:30")]),
                 "questions": [
+                    "A customer wants to phone in a complaint after work on a weekday. What hours is the line open?",
                     "What are the opening hours of the complaints hotline on weekdays?",
                     "When can customers call the complaints hotline from Monday to Friday?",
                 ],
@@ -636,6 +675,7 @@ DOCUMENTS: list[dict] = [
             "complaint_retention": {
                 "values": years([7, 8, 10]),
                 "questions": [
+                    "How many years do we hold on to closed complaint files?",
                     "How long do we keep complaint records?",
                     "What is the retention period for complaint files?",
                 ],
@@ -707,6 +747,7 @@ DOCUMENTS: list[dict] = [
             "review_high": {
                 "values": months([6, 9, 12]),
                 "questions": [
+                    "We have a PEP customer rated high risk. How often do we refresh their due diligence?",
                     "How often do we review a high-risk customer's KYC file?",
                     "What is the periodic review cycle for customers rated high risk?",
                 ],
@@ -728,6 +769,7 @@ DOCUMENTS: list[dict] = [
             "sof_threshold": {
                 "values": hkd(100000, 500000, 20000),
                 "questions": [
+                    "A customer wants to pay in a large cheque that doesn't fit their profile. Above what amount do we need proof of where the money came from?",
                     "From what amount do we need evidence of source of funds for a single deposit?",
                     "What size of incoming transfer or deposit triggers a source-of-funds check?",
                 ],
@@ -742,6 +784,7 @@ DOCUMENTS: list[dict] = [
             "cdd_retention": {
                 "values": years([5, 6]),
                 "questions": [
+                    "A customer closed their account. How long do we keep their KYC documents?",
                     "How long must CDD records be kept after the relationship ends?",
                     "What is the retention period for customer due diligence documents?",
                 ],
@@ -754,6 +797,13 @@ DOCUMENTS: list[dict] = [
                 "Counter-Terrorist Financing Ordinance and the HKMA's guideline on AML/CFT.",
                 "It applies to all business units and to every customer, including beneficial owners and persons "
                 "purporting to act on a customer's behalf.",
+            ]),
+            ("Definitions", [
+                "Beneficial owner: a natural person who ultimately owns or controls the customer, or on whose behalf a "
+                "transaction is conducted. Politically exposed person (PEP): an individual who is or has been entrusted "
+                "with a prominent public function, and their family members and close associates. Source of funds: "
+                "the origin of the particular funds used in a transaction; source of wealth: how the customer came to "
+                "hold their overall wealth.",
             ]),
             ("Customer due diligence at onboarding", [
                 "Before establishing a relationship, staff identify the customer and verify their identity using "
@@ -787,8 +837,10 @@ DOCUMENTS: list[dict] = [
                 "with reviews overdue by more than one cycle are restricted.",
             ]),
             ("Record keeping", [
-                "CDD records and transaction records are kept for at least {cdd_retention} after the end of the "
-                "relationship or the date of an occasional transaction, or longer where the police or a regulator asks.",
+                "Customer due diligence records, including copies of identification documents and verification "
+                "evidence, and transaction records are kept for at least {cdd_retention} after the account is closed "
+                "and the relationship ends, or after the date of an occasional transaction, or longer where the police "
+                "or a regulator asks.",
             ]),
         ],
     },
@@ -802,6 +854,7 @@ DOCUMENTS: list[dict] = [
             "internal_report_hours": {
                 "values": hours([12, 24, 36, 48]),
                 "questions": [
+                    "I think a customer's transactions look like money laundering. How long do I have to tell the MLRO?",
                     "How soon must a staff member report a suspicion to the MLRO?",
                     "What's the time limit for filing an internal suspicious activity report after spotting something odd?",
                 ],
@@ -823,6 +876,7 @@ DOCUMENTS: list[dict] = [
             "str_filing": {
                 "values": bdays(1, 3),
                 "questions": [
+                    "The MLRO has decided to report. How many working days do we have to submit the STR?",
                     "Once the MLRO decides to report, how quickly must the STR be filed with the JFIU?",
                     "What is the filing deadline for a suspicious transaction report after the decision?",
                 ],
@@ -830,6 +884,7 @@ DOCUMENTS: list[dict] = [
             "aml_training": {
                 "values": months([12, 18, 24]),
                 "questions": [
+                    "How often is AML refresher training due for staff?",
                     "How often do staff have to redo AML training?",
                     "What's the refresher cycle for anti-money laundering training?",
                 ],
@@ -877,6 +932,10 @@ DOCUMENTS: list[dict] = [
                 "The MLRO reports quarterly to the Board Risk Committee on internal reports, STRs filed, alert backlogs "
                 "and training completion.",
             ]),
+            ("Related documents", [
+                "Customer Due Diligence and Periodic Review Standard; Scam Victim Support and Funds Recall Procedure; "
+                "Sanctions Screening Standard; JFIU guidance on suspicious transaction reporting.",
+            ]),
         ],
     },
     {
@@ -889,6 +948,7 @@ DOCUMENTS: list[dict] = [
             "sample_rate": {
                 "values": pct([2, 3, 4, 5, 8, 10]),
                 "questions": [
+                    "What percentage of chatbot conversations get a human quality check every week?",
                     "What share of GenAI conversations do humans review each week?",
                     "What sampling rate do we use for human review of AI chat conversations?",
                 ],
@@ -896,6 +956,7 @@ DOCUMENTS: list[dict] = [
             "handover_minutes": {
                 "values": minutes([2, 3, 4, 5, 8]),
                 "questions": [
+                    "A customer in the app types that they want a real person. How long until an agent picks up?",
                     "If a customer asks to talk to a person instead of the AI assistant, how fast must we hand over?",
                     "What's the handover time to a human agent when a customer requests one?",
                 ],
@@ -910,6 +971,7 @@ DOCUMENTS: list[dict] = [
             "log_retention": {
                 "values": _n("{n} days", [180, 365, 730]),
                 "questions": [
+                    "How many days are chatbot logs kept before deletion?",
                     "How long do we keep GenAI conversation logs?",
                     "What is the retention period for AI assistant transcripts?",
                 ],
@@ -928,6 +990,14 @@ DOCUMENTS: list[dict] = [
                 "digital channels. This Policy sets out how the Bank tells customers when they are dealing with GenAI, "
                 "and how humans remain accountable for GenAI outputs, consistent with the HKMA's guiding principles on "
                 "consumer protection in the use of GenAI and big data analytics.",
+                "It applies to every GenAI tool that produces text shown to customers, or used by staff in dealing "
+                "with customers, including tools provided by third parties.",
+            ]),
+            ("Definitions", [
+                "Human in the loop: a control under which a member of staff reviews, and can change or reject, a GenAI "
+                "output before it takes effect. Grounded answer: an answer whose statements are supported by the "
+                "source documents it cites. Guardrail: an automated check applied to a prompt or an output, such as "
+                "personal data redaction or prompt-injection screening.",
             ]),
             ("Customer disclosure", [
                 "Customers must be told, before a conversation starts, that they are interacting with an AI assistant "
@@ -972,6 +1042,7 @@ DOCUMENTS: list[dict] = [
             "revalidation": {
                 "values": months([6, 9, 12]),
                 "questions": [
+                    "How frequently must we revalidate a GenAI model that is already live?",
                     "How often does a production GenAI model have to be revalidated?",
                     "What is the periodic revalidation cycle for GenAI models?",
                 ],
@@ -979,6 +1050,7 @@ DOCUMENTS: list[dict] = [
             "unsupported_rate": {
                 "values": pct([0.5, 1, 1.5, 2]),
                 "questions": [
+                    "What share of unsupported answers on the golden set makes a GenAI tool fail validation?",
                     "What is the highest acceptable rate of unsupported answers on the golden question set?",
                     "What hallucination rate is tolerated before a GenAI tool fails validation?",
                 ],
@@ -1000,6 +1072,7 @@ DOCUMENTS: list[dict] = [
             "incident_hours": {
                 "values": hours([2, 4, 6, 8]),
                 "questions": [
+                    "Our chatbot leaked a customer's details. How long do we have to report it to Operational Risk?",
                     "How quickly must a material GenAI incident be reported to Operational Risk?",
                     "What's the reporting deadline for a serious AI incident?",
                 ],
