@@ -1,0 +1,437 @@
+"""The credit-risk lab's jobs: simulate, train (both models, all evidence to one MLflow run), explain, read reports."""
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from sandbox import tracking
+from sandbox.atomic import atomic_path, write_json
+from sandbox.errors import InvalidInput, NotFound
+
+from . import card, explain as explain_mod, fairness, metrics, plots, schema, scorecard, simulate as sim, store, xgb
+from .features import CONSTRAINED, DIRECTIONS
+from .schema import FEATURE_NAMES, LABEL
+
+Progress = Callable[[float, str], None] | None
+DATA_FILE = ("risk", "data", "applicants.parquet")
+META_FILE = ("risk", "data", "applicants.json")
+MODELS = ("scorecard", "xgboost")
+REPORTS = ("metrics", "scorecard", "fairness", "psi", "roc", "calibration", "monotonicity")
+
+
+def _tick(progress: Progress, frac: float, msg: str) -> None:
+    if progress is not None:
+        progress(float(frac), msg)
+
+
+# -- simulate -----------------------------------------------------------------
+@dataclass
+class SimulationResult:
+    rows: int
+    default_rate: float
+    vintages: int
+    data_hash: str
+    seed: int
+    bias: float
+    drift: float
+    path: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("path")
+        return d
+
+
+def _number(name: str, value: Any, low: float, high: float, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidInput(name, f"{value!r} is not a number", f"give a number between {low:g} and {high:g}")
+    if integer and int(value) != value:
+        raise InvalidInput(name, f"{value!r} is not a whole number", f"give a whole number between {low:g} and {high:g}")
+    if not (low <= value <= high):
+        raise InvalidInput(name, f"{value!r} is out of range", f"give a number between {low:g} and {high:g}")
+    return value
+
+
+def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bias: float = 0.0, drift: float = 0.0,
+             progress: Progress = None) -> SimulationResult:
+    ctx.require("risk.simulate")
+    applicants = int(_number("applicants", applicants, 1000, 5_000_000, integer=True))
+    vintages = int(_number("vintages", vintages, 3, 120, integer=True))
+    seed = int(_number("seed", seed, 0, 2**31 - 1, integer=True))
+    bias = float(_number("bias", bias, 0.0, 5.0))
+    drift = float(_number("drift", drift, 0.0, 5.0))
+    if applicants < vintages * 200:
+        raise InvalidInput("applicants", f"{applicants} applicants over {vintages} vintages is too few",
+                           f"give at least {vintages * 200} (200 per vintage)")
+    _tick(progress, 0.05, "drawing applicants")
+    df = sim.generate(applicants, vintages, seed, bias, drift)
+    _tick(progress, 0.7, "writing parquet")
+    data_hash = tracking.hash_frame(df)
+    path = ctx.path(*DATA_FILE, create=True)
+    with atomic_path(path, suffix=".parquet") as tmp:
+        df.to_parquet(tmp, index=False)
+    result = SimulationResult(rows=len(df), default_rate=float(df[LABEL].mean()), vintages=vintages,
+                              data_hash=data_hash, seed=seed, bias=bias, drift=drift, path=str(path))
+    write_json(ctx.path(*META_FILE, create=True),
+               {**result.to_dict(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "drifted_features": list(sim.DRIFTED_FEATURES) if drift > 0 else [],
+                "disadvantaged_groups": sim.DISADVANTAGED if bias > 0 else {}})
+    ctx.audit("risk.simulate", rows=len(df), vintages=vintages, seed=seed, bias=bias, drift=drift, data_hash=data_hash)
+    _tick(progress, 1.0, "done")
+    return result
+
+
+def load_data(ctx) -> tuple[pd.DataFrame, dict]:
+    """The bank's simulated applicants (raw rows: scientists of the bank only) and their metadata."""
+    ctx.require("data.read")
+    path = ctx.path(*DATA_FILE)
+    if not path.exists():
+        raise NotFound(f"bank {ctx.bank} has no risk data", f"simulate some: `sandbox risk simulate {ctx.bank}`")
+    meta_path = ctx.path(*META_FILE)
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    return pd.read_parquet(path), meta
+
+
+# -- train --------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    run_id: str
+    metrics: dict[str, dict[str, float]]
+    psi: dict[str, Any]
+    fairness: dict[str, Any]
+    fairness_flags: list[str] = field(default_factory=list)
+    psi_flags: list[str] = field(default_factory=list)
+    monotonic: bool = True
+    model_version: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"run_id": self.run_id, "metrics": self.metrics, "psi_flags": self.psi_flags,
+                "score_psi": self.psi.get("score_oot", {}), "fairness_flags": self.fairness_flags,
+                "monotonic": self.monotonic, "model_version": self.model_version, "seconds": round(self.seconds, 2)}
+
+
+TRAIN_OPTIONS = {"approval_rate": 0.80, "cutoff": None, "max_difference": fairness.MAX_DIFFERENCE,
+                 "min_ratio": fairness.MIN_RATIO, "pdo": 20.0, "base_points": 600.0, "base_odds": 50.0,
+                 "max_n_bins": 8, "test_fraction": 0.25, "calibration_fraction": 0.15, "split_seed": None,
+                 **{k: v for k, v in xgb.DEFAULTS.items()}}
+
+
+def _options(options: dict) -> dict:
+    unknown = sorted(set(options) - set(TRAIN_OPTIONS))
+    if unknown:
+        raise InvalidInput(unknown[0], "is not a training option", f"use some of {', '.join(sorted(TRAIN_OPTIONS))}")
+    o = {**TRAIN_OPTIONS, **options}
+    _number("approval_rate", o["approval_rate"], 0.05, 0.99)
+    if o["cutoff"] is not None:
+        _number("cutoff", o["cutoff"], 1e-6, 1 - 1e-6)
+    _number("max_difference", o["max_difference"], 0.0, 1.0)
+    _number("min_ratio", o["min_ratio"], 0.0, 1.0)
+    _number("test_fraction", o["test_fraction"], 0.05, 0.6)
+    _number("calibration_fraction", o["calibration_fraction"], 0.05, 0.4)
+    _number("max_depth", o["max_depth"], 1, 12, integer=True)
+    _number("n_estimators", o["n_estimators"], 1, 5000, integer=True)
+    _number("learning_rate", o["learning_rate"], 1e-4, 1.0)
+    return o
+
+
+def _split(df: pd.DataFrame, o: dict, seed: int) -> dict[str, np.ndarray]:
+    last = int(df["vintage_index"].max())
+    oot = (df["vintage_index"] == last).to_numpy()
+    u = np.random.default_rng(seed + 7919).random(len(df))
+    train_end = 1.0 - o["test_fraction"] - o["calibration_fraction"]
+    return {"train": ~oot & (u < train_end), "calibration": ~oot & (u >= train_end) & (u < 1.0 - o["test_fraction"]),
+            "test": ~oot & (u >= 1.0 - o["test_fraction"]), "oot": oot}
+
+
+def _psi_report(df: pd.DataFrame, clean: schema.Clean, base: np.ndarray, scores: dict[str, np.ndarray]) -> dict:
+    vintages = sorted(df["vintage"].unique().tolist())
+    vint = df["vintage"].to_numpy()
+    report: dict[str, Any] = {"vintages": vintages, "baseline": "in-time training sample", "features": {}, "score": {}}
+    for name in FEATURE_NAMES:
+        f = schema.FIELDS[name]
+        if name in clean.text:
+            buckets = metrics.bucketise(clean.text[name])
+        else:
+            x = clean.numeric[name]
+            special = tuple(float(k) for k in (f.special or {}))
+            clean_x = np.where(np.isin(x, special), np.nan, x) if special else x
+            buckets = metrics.bucketise(x, metrics.numeric_edges(clean_x[base]), special)
+        report["features"][name] = [round(metrics.psi(buckets[base], buckets[vint == v]), 5) for v in vintages]
+    for name, s in scores.items():
+        buckets = metrics.bucketise(s, metrics.numeric_edges(s[base]))
+        report["score"][name] = [round(metrics.psi(buckets[base], buckets[vint == v]), 5) for v in vintages]
+    report["oot"] = {n: v[-1] for n, v in report["features"].items()}
+    report["score_oot"] = {n: v[-1] for n, v in report["score"].items()}
+    report["levels"] = {n: metrics.psi_level(v) for n, v in report["oot"].items()}
+    report["flags"] = sorted(n for n, v in report["oot"].items() if v >= metrics.PSI_WATCH)
+    report["score_flags"] = sorted(n for n, v in report["score_oot"].items() if v >= metrics.PSI_WATCH)
+    report["thresholds"] = {"watch": metrics.PSI_WATCH, "significant": metrics.PSI_ACTION}
+    return report
+
+
+def monotonicity(model: xgb.XgbModel, X: np.ndarray, points: int = 25, sample: int = 300, seed: int = 0) -> dict:
+    """Partial dependence of the PD over each constrained feature's range; checks the declared direction."""
+    rng = np.random.default_rng(seed)
+    rows = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
+    out = {}
+    for j, name in enumerate(FEATURE_NAMES):
+        if name not in CONSTRAINED:
+            continue
+        col = X[:, j]
+        col = col[np.isfinite(col)]
+        grid = np.unique(np.quantile(col, np.linspace(0, 1, points)))
+        curve = []
+        for g in grid:
+            Z = rows.copy()
+            Z[:, j] = g
+            curve.append(float(model.pd(Z).mean()))
+        # Also each individual curve (ICE): monotone constraints promise it row by row.
+        ice_ok = True
+        prev = None
+        for g in grid:
+            Z = rows.copy()
+            Z[:, j] = g
+            m = model.margin(Z)
+            if prev is not None and np.any(DIRECTIONS[name] * (m - prev) < -1e-5):
+                ice_ok = False
+            prev = m
+        diffs = np.diff(curve) * DIRECTIONS[name]
+        out[name] = {"direction": DIRECTIONS[name], "grid": [float(g) for g in grid], "mean_pd": curve,
+                     "monotone": bool(np.all(diffs >= -1e-9) and ice_ok)}
+    return out
+
+
+def train(ctx, progress: Progress = None, **options) -> TrainResult:
+    import mlflow
+
+    ctx.require("risk.train")
+    o = _options(options)
+    t0 = time.perf_counter()
+    _tick(progress, 0.02, "loading applicants")
+    df, meta = load_data(ctx)
+    seed = int(meta.get("seed", 0)) if o["split_seed"] is None else int(o["split_seed"])
+    data_hash = meta.get("data_hash") or tracking.hash_frame(df)
+    clean = schema.validate(df, require_protected=True)
+    y = df[LABEL].to_numpy().astype(int)
+    s = _split(df, o, seed)
+    if min(int(y[s["train"]].sum()), int(y[s["oot"]].sum()), int(y[s["calibration"]].sum())) < 20:
+        raise InvalidInput("applicants", "too few defaults in a split to train and validate",
+                           "simulate more applicants (e.g. --applicants 20000)")
+    X = clean.matrix()
+    Xsc = scorecard.frame(clean)
+    params = {"applicants": len(df), "vintages": int(df["vintage_index"].max()) + 1, "seed": seed,
+              "bias": meta.get("bias"), "drift": meta.get("drift"), "oot_vintage": str(df.loc[s["oot"], "vintage"].iloc[0]),
+              **{k: v for k, v in o.items() if v is not None}}
+    with ctx.run("risk", run_name="scorecard-vs-xgboost", seed=seed, data_hash=data_hash,
+                 params={k: str(v) for k, v in params.items()}) as run:
+        run_id = run.info.run_id
+        _tick(progress, 0.1, "binning and fitting the scorecard (OptBinning)")
+        sc = scorecard.fit(Xsc[s["train"]], y[s["train"]], pdo=o["pdo"], base_points=o["base_points"],
+                           base_odds=o["base_odds"], max_n_bins=int(o["max_n_bins"]))
+        spec = scorecard.export(sc, o["pdo"], o["base_points"], o["base_odds"])
+        table = scorecard.PointsTable(spec)
+        sc_score = table.score(clean)
+        check = sc.score(Xsc.iloc[: min(len(Xsc), 2000)])
+        if not np.allclose(check, sc_score[: len(check)], atol=1e-6):
+            raise RuntimeError("scorecard JSON export does not reproduce OptBinning's scores")
+        sc_pd = table.pd_from_score(sc_score)
+
+        _tick(progress, 0.35, "training monotone XGBoost")
+        booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
+                                 device=ctx.device, **{k: o[k] for k in xgb.DEFAULTS})
+        model = xgb.XgbModel(booster, calib["a"], calib["b"])
+        booster.set_param({"nthread": 2})
+        x_pd = model.pd(X)
+
+        _tick(progress, 0.6, "metrics, stability and fairness")
+        # Cut-offs: the same approval rate on the calibration split for both models (unless a PD cut-off is given).
+        if o["cutoff"] is not None:
+            x_cut, sc_cut_pd = float(o["cutoff"]), float(o["cutoff"])
+        else:
+            x_cut = float(np.quantile(x_pd[s["calibration"]], o["approval_rate"]))
+            sc_cut_pd = float(np.quantile(sc_pd[s["calibration"]], o["approval_rate"]))
+        sc_cut_score = float(table.offset - table.factor * np.log(sc_cut_pd / (1 - sc_cut_pd)))
+        decline = {"xgboost": x_pd > x_cut, "scorecard": sc_pd > sc_cut_pd}
+        preds = {"scorecard": sc_pd, "xgboost": x_pd}
+        all_metrics: dict[str, dict[str, float]] = {}
+        for name, p in preds.items():
+            m_oot = metrics.summary(y[s["oot"]], p[s["oot"]])
+            m_in = metrics.summary(y[s["test"]], p[s["test"]])
+            all_metrics[name] = {**m_oot, "gini_in_time": m_in["gini"], "auc_in_time": m_in["auc"],
+                                 "ks_in_time": m_in["ks"], "oot_gini_drop": m_in["gini"] - m_oot["gini"],
+                                 "approval_rate": float(1 - decline[name][s["oot"]].mean())}
+        psi = _psi_report(df, clean, s["train"], {"xgboost": x_pd, "scorecard": -sc_score})
+        holdout = s["test"] | s["oot"]
+        groups = {a: df[a].to_numpy()[holdout] for a in schema.PROTECTED}
+        fair = {name: fairness.assess(y[holdout], decline[name][holdout], groups, o["max_difference"], o["min_ratio"])
+                for name in MODELS}
+        fairness_flags = [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])]
+        mono = monotonicity(model, X[s["train"]], seed=seed)
+        monotonic = all(v["monotone"] for v in mono.values())
+        data_info = {"rows": len(df), "vintages": params["vintages"], "seed": seed, "bias": meta.get("bias", 0.0),
+                     "drift": meta.get("drift", 0.0), "data_hash": data_hash, "default_rate": float(y.mean())}
+        split_info = {k: int(v.sum()) for k, v in s.items()}
+        split_info["oot_vintage"] = params["oot_vintage"]
+        cutoffs = {"xgboost": x_cut, "scorecard_pd": sc_cut_pd, "scorecard_score": sc_cut_score,
+                   "approval_rate": o["approval_rate"], "user": o["cutoff"] is not None}
+        table_df = scorecard.table_frame(spec)
+
+        _tick(progress, 0.75, "logging evidence to MLflow")
+        flat = {f"{m}_{k}": v for m, d in all_metrics.items() for k, v in d.items()}
+        flat.update({f"psi_oot_{k}": v for k, v in psi["oot"].items()})
+        flat.update({f"score_psi_oot_{k}": v for k, v in psi["score_oot"].items()})
+        flat.update({"fairness_flag_count": float(len(fairness_flags)), "psi_flag_count": float(len(psi["flags"])),
+                     "monotonic_features_ok": float(sum(v["monotone"] for v in mono.values())),
+                     "monotonic_features": float(len(mono))})
+        for m in MODELS:
+            for a in fair[m]["attributes"]:
+                for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
+                    flat[f"{m}_{a['attribute']}_{k}"] = a[k]
+        mlflow.log_metrics(flat)
+        mlflow.set_tags({"risk.fairness_flags": ",".join(fairness_flags) or "none",
+                         "risk.psi_flags": ",".join(psi["flags"]) or "none",
+                         "risk.monotonic": str(monotonic).lower(), "risk.champion": "xgboost"})
+        roc = {n: {**metrics.roc_points(y[s["oot"]], p[s["oot"]]), "gini": all_metrics[n]["gini"]} for n, p in preds.items()}
+        cal = {n: metrics.calibration_table(y[s["oot"]], p[s["oot"]]) for n, p in preds.items()}
+        score_hist = _score_hist(sc_score[s["oot"]], y[s["oot"]])
+        mlflow.log_dict({"models": all_metrics, "cutoffs": cutoffs, "split": split_info, "data": data_info},
+                        "reports/metrics.json")
+        mlflow.log_dict({"pdo": spec["pdo"], "base_points": spec["base_points"], "base_odds": spec["base_odds"],
+                         "rows": table_df.to_dict(orient="records")}, "reports/scorecard.json")
+        mlflow.log_dict({"cutoffs": cutoffs, "flags": fairness_flags, **fair}, "reports/fairness.json")
+        mlflow.log_dict(psi, "reports/psi.json")
+        mlflow.log_dict(roc, "reports/roc.json")
+        mlflow.log_dict({"models": cal, "score_distribution": score_hist}, "reports/calibration.json")
+        mlflow.log_dict(mono, "reports/monotonicity.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            plots.roc(d / "roc.png", roc)
+            plots.calibration(d / "calibration.png", cal)
+            plots.score_distribution(d / "score_distribution.png", sc_score[s["oot"]], y[s["oot"]])
+            plots.psi_by_vintage(d / "psi_by_vintage.png", psi)
+            mlflow.log_artifacts(str(d), "plots")
+        mlflow.log_text(card.render(bank=ctx.bank, run_id=run_id, data=data_info, split=split_info,
+                                    metrics=all_metrics, scorecard=table_df, psi=psi, fairness=fair, cutoffs=cutoffs,
+                                    params=o), "model_card.md")
+        mlflow.log_dict(spec, "model/scorecard.json")
+        mlflow.log_dict({k: v for k, v in calib.items() if k != "params"}, "model/calibration.json")
+
+        _tick(progress, 0.88, "registering the XGBoost model")
+        version = _log_xgboost(ctx, booster, X[s["oot"]][:5], run_id)
+        xgb_bytes = bytes(booster.save_raw("ubj"))
+        store.save(ctx, run_id, xgb_bytes, spec, {
+            "calibration": {k: v for k, v in calib.items() if k != "params"}, "cutoffs": cutoffs,
+            "features": list(FEATURE_NAMES), "directions": DIRECTIONS, "registered_version": version,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "data_hash": data_hash})
+    result = TrainResult(run_id=run_id, metrics=all_metrics, psi=psi, fairness=fair, fairness_flags=fairness_flags,
+                         psi_flags=psi["flags"], monotonic=monotonic, model_version=version,
+                         seconds=time.perf_counter() - t0)
+    ctx.audit("risk.train", run_id=run_id, data_hash=data_hash, rows=len(df), model_version=version,
+              xgboost_gini=round(all_metrics["xgboost"]["gini"], 4), scorecard_gini=round(all_metrics["scorecard"]["gini"], 4),
+              fairness_flags=fairness_flags, psi_flags=psi["flags"])
+    _tick(progress, 1.0, "done")
+    return result
+
+
+def _score_hist(score: np.ndarray, y: np.ndarray, bins: int = 30) -> dict:
+    edges = np.linspace(np.percentile(score, 0.5), np.percentile(score, 99.5), bins + 1)
+    return {"edges": [round(float(e), 3) for e in edges],
+            "repaid": np.histogram(score[y == 0], edges)[0].tolist(),
+            "defaulted": np.histogram(score[y == 1], edges)[0].tolist()}
+
+
+def _log_xgboost(ctx, booster, example: np.ndarray, run_id: str) -> str | None:
+    import importlib.metadata
+
+    import mlflow
+    from mlflow.models import infer_signature
+
+    ex = pd.DataFrame(example, columns=list(FEATURE_NAMES))
+    sig = infer_signature(ex, booster.inplace_predict(example))
+    reqs = []
+    for dist in ("xgboost-cpu", "xgboost"):
+        try:
+            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
+            break
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    reqs += [f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]
+    info = mlflow.xgboost.log_model(booster, name="xgboost", signature=sig, input_example=ex,
+                                    pip_requirements=reqs, model_format="ubj")
+    mv = ctx.register_model("risk", info.model_uri, run_id)
+    return str(mv.version)
+
+
+# -- explain ------------------------------------------------------------------
+def _applicants(applicants: Any) -> Any:
+    if isinstance(applicants, (str, Path)):
+        return schema.read_file(applicants)
+    return applicants
+
+
+def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4) -> list[explain_mod.Explanation]:
+    ctx.require("risk.explain")
+    if model not in MODELS:
+        raise InvalidInput("model", f"{model!r} is not a risk model", "use xgboost or scorecard")
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= len(FEATURE_NAMES):
+        raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(FEATURE_NAMES)}")
+    models = store.load(ctx)
+    clean = schema.validate(_applicants(applicants))
+    cut = models.sidecar["cutoffs"]
+    sc = models.scorecard
+    if model == "xgboost":
+        X = clean.matrix()
+        nthread = 1 if clean.n < 256 else 2
+        contrib, base = models.xgboost.contributions(X, nthread=nthread)
+        z = contrib.sum(axis=1) + base
+        prob = 1.0 / (1.0 + np.exp(-z))
+        score = sc.offset - sc.factor * z
+        impact = contrib
+        decline = prob > cut["xgboost"]
+    else:
+        pts = sc.points(clean)
+        score = pts.sum(axis=1)
+        prob = sc.pd_from_score(score)
+        # Points lost vs the variable's best attribute, for the attributes that score below the typical applicant.
+        impact = np.where(pts < sc.typical_points()[None, :], sc.best_points()[None, :] - pts, 0.0)
+        decline = score < cut["scorecard_score"]
+    why = explain_mod.reasons(clean, impact, top)
+    out = [explain_mod.Explanation(index=i, applicant_id=clean.ids[i], model=model, probability=round(float(prob[i]), 6),
+                                   score=round(float(score[i]), 2), decision="decline" if decline[i] else "approve",
+                                   reasons=why[i][0], factors=why[i][1]) for i in range(clean.n)]
+    ctx.audit("risk.explain", model=model, run_id=models.run_id, applicants=clean.n,
+              declined=int(np.sum(decline)))
+    return out
+
+
+# -- readers (for the pages and the CLI; reviewers may read these) --------------
+def latest_run_id(ctx) -> str:
+    runs = [r for r in ctx.runs("risk") if r.info.status == "FINISHED"]
+    if not runs:
+        raise NotFound(f"bank {ctx.bank} has no finished risk run", f"train one: `sandbox risk train {ctx.bank}`")
+    return runs[0].info.run_id
+
+
+def report(ctx, run_id: str | None = None, name: str = "metrics") -> dict:
+    if name not in REPORTS:
+        raise InvalidInput("name", f"{name!r} is not a risk report", f"use one of {', '.join(REPORTS)}")
+    run_id = run_id or latest_run_id(ctx)
+    return json.loads(ctx.read_artifact_text(run_id, f"reports/{name}.json"))
+
+
+def scorecard_table(ctx, run_id: str | None = None) -> pd.DataFrame:
+    rows = report(ctx, run_id, "scorecard")["rows"]
+    return pd.DataFrame(rows, columns=["variable", "bin", "points", "count", "event_rate"])
+
+
+def model_card(ctx, run_id: str | None = None) -> str:
+    return ctx.read_artifact_text(run_id or latest_run_id(ctx), "model_card.md")

@@ -1,0 +1,313 @@
+"""The applicant schema: fields, allowed values, special codes, and the one validator.
+
+Every applicant that enters the risk lab (simulated rows, an uploaded JSON/CSV
+file, a dict from the Streamlit page) passes `validate()`, which returns clean
+numeric columns or raises `InvalidInput` naming the field, the applicant and
+the fix. Nothing is silently dropped: a bad row stops the batch.
+
+Missing values and special codes (documented, never errors):
+
+* `monthly_income` missing: income not declared (its own bin in the scorecard,
+  XGBoost learns the missing direction). `debt_servicing_ratio` is missing too
+  when income is missing (it cannot be computed).
+* `employment_tenure_years` missing: not stated.
+* `bureau_grade` missing: no bureau record (thin file).
+* `dpd_30_count`, `dpd_60_count`, `dpd_90_count`, `bureau_enquiries_6m` = -1:
+  special code "no bureau record" (thin file).
+* `credit_utilisation` = -1: special code "no revolving credit line".
+* `loan_to_value` applies to mortgages only; for other products it is left
+  empty (missing), and may be omitted from an input file.
+
+Special codes go to their own scorecard bin (OptBinning `special_codes`) and
+are given to XGBoost as missing values, so they never pretend to be a
+very low utilisation or a clean record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from sandbox.errors import InvalidInput
+
+SPECIAL_NO_BUREAU = -1
+SPECIAL_NO_REVOLVING = -1
+
+EMPLOYMENT_TYPES = ("civil_servant", "salaried", "self_employed", "part_time", "unemployed")
+HOUSING_TYPES = ("private_owned", "subsidised_ownership", "with_family", "private_rented", "public_rental")
+PRODUCTS = ("mortgage", "credit_card", "personal_loan")
+BUREAU_GRADES = tuple("ABCDEFGHIJ")  # A best, J worst
+SEXES = ("F", "M")
+AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
+
+
+def age_band(age: np.ndarray) -> np.ndarray:
+    """The protected age band of each age (years)."""
+    age = np.asarray(age, dtype=float)
+    return np.select([age < 30, age < 45, age < 60], list(AGE_BANDS[:3]), AGE_BANDS[3]).astype(object)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "number", "count", "category", "grade"
+    label: str
+    low: float | None = None
+    high: float | None = None
+    categories: tuple[str, ...] = ()
+    missing_ok: bool = False
+    special: Mapping[int, str] | None = None
+    unit: str = ""
+    optional: bool = False  # the field may be absent from an input file
+
+    def describe(self) -> str:
+        if self.kind in ("category", "grade"):
+            return "one of " + ", ".join(self.categories)
+        rng = f"between {self.low:g} and {self.high:g}"
+        if self.special:
+            rng += " (or " + ", ".join(f"{k} = {v}" for k, v in self.special.items()) + ")"
+        return ("a whole number " if self.kind == "count" else "a number ") + rng
+
+
+_BUREAU = {SPECIAL_NO_BUREAU: "no bureau record"}
+
+# The model's inputs, in model order. Age and sex are protected: validated, used for fairness, never a model input.
+FEATURES: tuple[Field, ...] = (
+    Field("monthly_income", "number", "Monthly income", 0, 5_000_000, missing_ok=True, unit="HKD"),
+    Field("employment_type", "category", "Employment type", categories=EMPLOYMENT_TYPES),
+    Field("employment_tenure_years", "number", "Employment tenure", 0, 60, missing_ok=True, unit="years"),
+    Field("housing", "category", "Housing", categories=HOUSING_TYPES),
+    Field("debt_servicing_ratio", "number", "Debt servicing ratio", 0, 5, missing_ok=True),
+    Field("credit_utilisation", "number", "Credit utilisation", 0, 3, special={SPECIAL_NO_REVOLVING: "no revolving credit line"}),
+    Field("dpd_30_count", "count", "30-day delinquencies", 0, 60, special=_BUREAU),
+    Field("dpd_60_count", "count", "60-day delinquencies", 0, 60, special=_BUREAU),
+    Field("dpd_90_count", "count", "90-day delinquencies", 0, 60, special=_BUREAU),
+    Field("bureau_enquiries_6m", "count", "Bureau enquiries in 6 months", 0, 100, special=_BUREAU),
+    Field("bureau_grade", "grade", "Bureau grade", categories=BUREAU_GRADES, missing_ok=True),
+    Field("product", "category", "Product", categories=PRODUCTS),
+    Field("loan_to_value", "number", "Loan-to-value", 0, 1.5, missing_ok=True, optional=True),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+FIELDS: dict[str, Field] = {f.name: f for f in FEATURES}
+AGE = Field("age", "number", "Age", 18, 100, optional=True, unit="years")
+SEX = Field("sex", "category", "Sex", categories=SEXES, optional=True)
+PROTECTED = ("sex", "age_band")
+LABEL = "default_12m"
+CATEGORY_CODES = {f.name: {c: i for i, c in enumerate(f.categories)} for f in FEATURES if f.categories}
+CATEGORICAL = tuple(f.name for f in FEATURES if f.kind == "category")
+
+# Simulated data also carries these (never model inputs).
+ID_COLUMNS = ("applicant_id", "vintage")
+
+
+@dataclass
+class Clean:
+    """Validated applicants: numeric model columns (float64, NaN = missing) plus the raw categories."""
+
+    n: int
+    numeric: dict[str, np.ndarray]  # special codes kept as their code
+    text: dict[str, np.ndarray]  # categories as strings (object arrays), None = missing
+    ids: list[Any]
+
+    def matrix(self, special_as_nan: bool = True) -> np.ndarray:
+        """Model matrix in FEATURE_NAMES order; categories ordinal-coded, special codes as NaN (for XGBoost)."""
+        cols = []
+        for f in FEATURES:
+            col = self.numeric[f.name].astype(np.float64, copy=True)
+            if special_as_nan and f.special:
+                col[col < 0] = np.nan
+            cols.append(col)
+        return np.column_stack(cols).astype(np.float32) if cols else np.empty((self.n, 0), np.float32)
+
+
+def _where(ids: Sequence[Any], i: int) -> str:
+    return f"applicant {ids[i]!r}" if ids is not None else f"applicant {i}"
+
+
+def _as_columns(data: Any) -> tuple[dict[str, list | np.ndarray], int]:
+    """Rows (list of dicts) or a DataFrame or a dict of columns -> dict of columns and a row count."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(data, pd.DataFrame):
+        return {str(c): data[c].to_numpy() for c in data.columns}, len(data)
+    if isinstance(data, Mapping):
+        data = [data]
+    if not isinstance(data, (list, tuple)):
+        raise InvalidInput("applicants", f"got {type(data).__name__}",
+                           "pass a DataFrame, a dict, a list of dicts, or a .json/.csv file path")
+    if not data:
+        raise InvalidInput("applicants", "no applicants given", "give at least one applicant")
+    keys: dict[str, None] = {}
+    for i, row in enumerate(data):
+        if not isinstance(row, Mapping):
+            raise InvalidInput("applicants", f"applicant {i} is a {type(row).__name__}, not an object with fields",
+                               "give each applicant as {\"field\": value, ...}")
+        keys.update(dict.fromkeys(map(str, row.keys())))
+    cols = {k: [row.get(k, _ABSENT) for row in data] for k in keys}
+    return cols, len(data)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None or v is _ABSENT:
+        return True
+    if isinstance(v, float) and v != v:
+        return True
+    if isinstance(v, str) and v.strip().lower() in ("", "nan", "null", "none", "na"):
+        return True
+    return False
+
+
+def _numbers(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[Any]) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiu":
+        out = arr.astype(np.float64)
+    else:
+        out = np.empty(len(arr), dtype=np.float64)
+        for i, v in enumerate(arr):
+            if _is_missing(v):
+                out[i] = np.nan
+            elif isinstance(v, bool):
+                raise InvalidInput(field.name, f"{v!r} is not a number ({_where(ids, i)})", f"give {field.describe()}")
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                out[i] = float(v)
+            elif isinstance(v, str):
+                try:
+                    out[i] = float(v.strip().replace(",", ""))
+                except ValueError:
+                    raise InvalidInput(field.name, f"{v!r} is not a number ({_where(ids, i)})",
+                                       f"give {field.describe()}") from None
+            else:
+                raise InvalidInput(field.name, f"{v!r} is a {type(v).__name__}, not a number ({_where(ids, i)})",
+                                   f"give {field.describe()}")
+    bad = np.isinf(out)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InvalidInput(field.name, f"{out[i]} is not a finite number ({_where(ids, i)})", f"give {field.describe()}")
+    missing = np.isnan(out)
+    if missing.any() and not field.missing_ok:
+        i = int(np.argmax(missing))
+        raise InvalidInput(field.name, f"value is missing ({_where(ids, i)})", f"give {field.describe()}")
+    ok = missing | ((out >= field.low) & (out <= field.high))
+    if field.special:
+        ok |= np.isin(out, list(field.special))
+    if field.kind == "count":
+        ok &= missing | (out == np.round(out))
+    if not ok.all():
+        i = int(np.argmin(ok))
+        v = out[i]
+        problem = "must be a whole number" if field.kind == "count" and v == v and v != round(v) else "is out of range"
+        if field.name == "monthly_income" and v < 0:
+            problem = "cannot be negative"
+        raise InvalidInput(field.name, f"{v:g} {problem} ({_where(ids, i)})", f"give {field.describe()}")
+    return out
+
+
+def _norm(value: str) -> str:
+    return value.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _categories(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    codes_map = {_norm(c): (c, i) for i, c in enumerate(field.categories)}
+    text = np.empty(len(values), dtype=object)
+    codes = np.empty(len(values), dtype=np.float64)
+    for i, v in enumerate(values):
+        if _is_missing(v):
+            if not field.missing_ok:
+                raise InvalidInput(field.name, f"value is missing ({_where(ids, i)})", f"give {field.describe()}")
+            text[i], codes[i] = None, np.nan
+            continue
+        if not isinstance(v, str):
+            raise InvalidInput(field.name, f"{v!r} is a {type(v).__name__}, not a category ({_where(ids, i)})",
+                               f"give {field.describe()}")
+        hit = codes_map.get(_norm(v))
+        if hit is None:
+            raise InvalidInput(field.name, f"unknown category {v!r} ({_where(ids, i)})", f"use {field.describe()}")
+        text[i], codes[i] = hit
+    return text, codes
+
+
+def validate(data: Any, require_protected: bool = False) -> Clean:
+    """Check applicants against the schema; return clean columns or raise InvalidInput naming the field."""
+    cols, n = _as_columns(data)
+    if n == 0:
+        raise InvalidInput("applicants", "no applicants given", "give at least one applicant")
+    raw_ids = cols.get("applicant_id")
+    ids = list(raw_ids) if raw_ids is not None else list(range(n))
+    numeric: dict[str, np.ndarray] = {}
+    text: dict[str, np.ndarray] = {}
+    fields = FEATURES + (AGE, SEX)
+    for f in fields:
+        values = cols.get(f.name)
+        required = not f.optional or (require_protected and f.name in ("age", "sex"))
+        if values is None:
+            if required:
+                raise InvalidInput(f.name, "field is missing", f"add a {f.name!r} column: {f.describe()}")
+            values = [None] * n
+        elif any(v is _ABSENT for v in values) and required:
+            i = next(i for i, v in enumerate(values) if v is _ABSENT)
+            raise InvalidInput(f.name, f"field is missing ({_where(ids, i)})", f"add {f.name!r}: {f.describe()}")
+        if f.kind in ("category", "grade"):
+            text[f.name], numeric[f.name] = _categories(f, values, ids)
+        else:
+            if f.optional:
+                f = Field(**{**f.__dict__, "missing_ok": True})
+            numeric[f.name] = _numbers(f, values, ids)
+    # Loan-to-value belongs to mortgages: required there, empty elsewhere.
+    ltv = numeric["loan_to_value"]
+    is_mortgage = text["product"] == "mortgage"
+    need = is_mortgage & np.isnan(ltv)
+    if need.any():
+        i = int(np.argmax(need))
+        raise InvalidInput("loan_to_value", f"missing for a mortgage ({_where(ids, i)})",
+                           "give the loan-to-value of the mortgage as a fraction, e.g. 0.6")
+    ltv[~is_mortgage] = np.nan
+    numeric["loan_to_value"] = ltv
+    return Clean(n=n, numeric=numeric, text=text, ids=ids)
+
+
+def read_file(path: Any) -> Any:
+    """Read applicants from a .json or .csv file; clear errors for empty or malformed files."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise InvalidInput("input", f"file {str(p)!r} does not exist", "check the path")
+    if p.is_dir():
+        raise InvalidInput("input", f"{str(p)!r} is a folder", "give a .json or .csv file")
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise InvalidInput("input", f"file {p.name!r} is empty", "give a JSON object/list or a CSV with a header row")
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        try:
+            obj = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InvalidInput("input", f"file {p.name!r} is not valid JSON ({err})", "give a JSON object or a list of objects") from None
+        if isinstance(obj, Mapping) and isinstance(obj.get("applicants"), list):
+            obj = obj["applicants"]
+        return obj
+    if suffix == ".csv":
+        import io
+
+        try:
+            df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise InvalidInput("input", f"file {p.name!r} is not a readable CSV ({err})", "give a CSV with a header row") from None
+        if df.empty:
+            raise InvalidInput("input", f"file {p.name!r} has a header but no applicants", "add at least one row")
+        return df.to_dict(orient="records")
+    raise InvalidInput("input", f"{p.name!r} is neither .json nor .csv", "give a .json or .csv file")

@@ -1,0 +1,229 @@
+"""Synthetic Hong Kong credit applicants with a known ground truth.
+
+The ground-truth process (what the tests and the benchmark check the models
+against). Each applicant has a latent creditworthiness q ~ N(0, 1) (higher is
+better) that the bureau fields reflect; sex and age are drawn independently of
+q and of every risk driver, so with `bias=0` nothing links a protected group to
+risk. The probability of default within 12 months is
+
+    logit(PD) = -4.3
+        + 0.9 * excess(DSR, limit[product]) * (1 + 1.2 * low_income)      (1)
+        + 0.8 * DSR
+        + 0.9 * U + 1.6 * max(U - 0.8, 0) + 1.5 * U * min(D30, 3) / 3        (2)
+        + 0.40 * min(D30, 5) + 0.65 * min(D60, 4) + 0.95 * min(D90, 3)
+        + 0.10 * E + 0.20 * max(E - 3, 0)
+        + 0.14 * G
+        - 0.35 * log1p(T) - 0.45 * log(I / 22,000)
+        + employment[type] + housing[type] + product[type]
+        + 3.0 * max(LTV - 0.6, 0) * DSR / 0.5                                (3)
+        + 0.35 * thin_file + 0.15 * no_revolving_line
+        - 0.30 * q                                                           (4)
+        + 0.6 * bias * (sex == F) + 0.6 * bias * (age band 18-29)            (5)
+
+with DSR the debt servicing ratio, U credit utilisation, D30/D60/D90 the
+delinquency counts, E bureau enquiries in 6 months, G the bureau grade index
+(A=0 .. J=9), T employment tenure in years, I monthly income in HKD, and
+
+* excess(d, L) = 0.07 * softplus((d - L) / 0.07) / 0.10: each 10 points of
+  DSR above the product's limit (mortgage 50%, credit card 45%, personal loan
+  55%: the HKMA's 50% DSR cap, loosely) adds about 0.9 to the logit;
+* low_income = 1 / (1 + exp((I - 15,000) / 4,000)): a high DSR hurts more on a
+  low income (1);
+* (2) utilisation is convex and hurts more with recent 30-day delinquencies;
+* (3) a high loan-to-value matters more when the DSR is high (mortgages only);
+* (4) a part of creditworthiness that no field shows (irreducible noise);
+* employment: civil servant -0.5, salaried 0, self-employed +0.3, part-time
+  +0.35, unemployed +0.8; housing: private owned -0.35, subsidised ownership
+  -0.2, with family 0, private rented +0.15, public rental +0.25; product:
+  mortgage -0.7, credit card +0.1, personal loan +0.3.
+
+Every term is monotone in its risk driver in the declared direction
+(features.DIRECTIONS), the interactions (1)-(3) are what an additive
+scorecard cannot represent and a tree model can.
+
+Knobs:
+
+* `drift` (0 = none): vintage v of V gets shift s = drift * v / (V - 1):
+  DSR + 0.10 s, utilisation logit + 0.8 s, enquiry rate x exp(0.6 s): a
+  rising-rates environment. Drifted features: `DRIFTED_FEATURES`. The
+  ground-truth formula is unchanged (covariate drift).
+* `bias` (0 = none): historical bias against women and applicants aged 18-29,
+  two ways: their recorded bureau grade is worse than their true grade by
+  0.8 * bias standard deviations (a biased input), and term (5) adds label bias
+  (defaults recorded that true risk does not explain).
+
+Missing values and special codes follow `schema` (income not declared 3%,
+more for the self-employed; tenure not stated 2%; thin file 5% with bureau
+fields -1 and no grade; no revolving line 8% with utilisation -1).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .schema import (AGE_BANDS, BUREAU_GRADES, EMPLOYMENT_TYPES, FEATURE_NAMES, HOUSING_TYPES, LABEL, PRODUCTS,
+                     SPECIAL_NO_BUREAU, SPECIAL_NO_REVOLVING, age_band)
+
+DRIFTED_FEATURES: tuple[str, ...] = ("debt_servicing_ratio", "credit_utilisation", "bureau_enquiries_6m")
+DISADVANTAGED = {"sex": "F", "age_band": AGE_BANDS[0]}
+DSR_LIMIT = {"mortgage": 0.50, "credit_card": 0.45, "personal_loan": 0.55}
+EMPLOYMENT_EFFECT = {"civil_servant": -0.5, "salaried": 0.0, "self_employed": 0.3, "part_time": 0.35, "unemployed": 0.8}
+HOUSING_EFFECT = {"private_owned": -0.35, "subsidised_ownership": -0.2, "with_family": 0.0, "private_rented": 0.15,
+                  "public_rental": 0.25}
+PRODUCT_EFFECT = {"mortgage": -0.7, "credit_card": 0.1, "personal_loan": 0.3}
+UTILISATION_WEIGHT = {"credit_card": 3.5, "personal_loan": 0.3, "mortgage": 0.0}
+DSR_WEIGHT = {"mortgage": 2.0, "personal_loan": 1.5, "credit_card": 0.3}
+ENQUIRY_WEIGHT = {"credit_card": 0.7, "personal_loan": 2.5, "mortgage": 0.3}
+SHOCK_SD = 1.2  # life events no field shows (job loss, illness): irreducible
+INTERCEPT = -5.4
+LAST_VINTAGE = (2025, 12)
+
+
+def vintage_names(vintages: int) -> list[str]:
+    """Application months, oldest first, ending at LAST_VINTAGE (fixed, so data never depends on today)."""
+    y, m = LAST_VINTAGE
+    out = []
+    for k in range(vintages - 1, -1, -1):
+        mm = (y * 12 + m - 1) - k
+        out.append(f"{mm // 12:04d}-{mm % 12 + 1:02d}")
+    return out
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+def ground_truth_terms(true: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The documented ground-truth logit, term by term, from true (unmasked) values (no noise, no bias)."""
+    dsr = np.clip(true["debt_servicing_ratio"], 0.0, 1.0)
+    income, util = true["monthly_income"], true["credit_utilisation"]
+    d30, d60, d90 = true["dpd_30_count"], true["dpd_60_count"], true["dpd_90_count"]
+    enq, grade, tenure, ltv = (np.minimum(true["bureau_enquiries_6m"], 10), true["bureau_grade"],
+                               true["employment_tenure_years"], true["loan_to_value"])
+    product = true["product"]
+
+    def per(table: dict, key: np.ndarray) -> np.ndarray:
+        return np.vectorize(table.get, otypes=[float])(key)
+
+    low_income = 1.0 / (1.0 + np.exp((income - 15_000.0) / 4_000.0))
+    excess = 0.05 * _softplus((dsr - per(DSR_LIMIT, product)) / 0.05) / 0.10
+    return {
+        "intercept": np.full(len(dsr), INTERCEPT),
+        "dsr_over_limit_x_income": per(DSR_WEIGHT, product) * excess * (0.2 + 3.0 * low_income),
+        "utilisation_x_product": per(UTILISATION_WEIGHT, product) * (1.2 * util + 2.0 * np.maximum(util - 0.8, 0.0)),
+        "utilisation_x_dpd30": 2.0 * util * np.minimum(d30, 3) / 3.0,
+        "utilisation_x_dsr": 2.0 * util * np.maximum(dsr - 0.3, 0.0) / 0.3,
+        "delinquency": 0.20 * np.minimum(d30, 5) + 0.40 * np.minimum(d60, 4) + 0.60 * np.minimum(d90, 3),
+        "enquiries_x_product": per(ENQUIRY_WEIGHT, product) * (0.10 * enq + 0.20 * np.maximum(enq - 3, 0)),
+        "bureau_grade": 0.10 * grade,
+        "tenure": -0.35 * np.log1p(tenure),
+        "income": -0.45 * np.log(income / 22_000.0),
+        "employment": per(EMPLOYMENT_EFFECT, true["employment_type"]),
+        "housing": per(HOUSING_EFFECT, true["housing"]),
+        "product": per(PRODUCT_EFFECT, product),
+        "ltv_x_dsr": 3.0 * np.maximum(np.nan_to_num(ltv, nan=0.0) - 0.6, 0.0) * dsr / 0.5,
+        "thin_file": 0.35 * true["thin_file"] + 0.15 * true["no_revolving"],
+    }
+
+
+def ground_truth_logit(true: dict[str, np.ndarray]) -> np.ndarray:
+    """Sum of `ground_truth_terms`."""
+    return np.sum(list(ground_truth_terms(true).values()), axis=0)
+
+
+def true_pd(z: np.ndarray) -> np.ndarray:
+    """P(default) given the ground-truth logit, the unobserved shock integrated out (probit approximation)."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(z) / np.sqrt(1.0 + np.pi * SHOCK_SD ** 2 / 8.0)))
+
+
+def _choice(rng: np.random.Generator, options: tuple[str, ...], logits: np.ndarray) -> np.ndarray:
+    """Draw one option per row from row-wise logits (n x k)."""
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    u = rng.random(len(p))[:, None]
+    idx = (p.cumsum(axis=1) < u).sum(axis=1)
+    return np.asarray(options, dtype=object)[np.minimum(idx, len(options) - 1)]
+
+
+def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift: float = 0.0) -> pd.DataFrame:
+    """Draw the applicants (pure function of its arguments: same seed, same rows)."""
+    rng = np.random.default_rng(seed)
+    n = applicants
+    v_index = np.repeat(np.arange(vintages), -(-n // vintages))[:n]
+    rng.shuffle(v_index)
+    shift = drift * v_index / max(vintages - 1, 1)
+
+    sex = np.where(rng.random(n) < 0.5, "F", "M").astype(object)
+    age = np.clip(np.round(rng.normal(41, 11.5, n)), 21, 75)
+    band = age_band(age)
+    q = rng.normal(0, 1, n)
+
+    emp = _choice(rng, EMPLOYMENT_TYPES, np.tile(np.log([0.08, 0.62, 0.14, 0.11, 0.05]), (n, 1)))
+    emp_income = np.vectorize({"civil_servant": 0.35, "salaried": 0.0, "self_employed": 0.1, "part_time": -0.6,
+                               "unemployed": -1.2}.get, otypes=[float])(emp)
+    sigma = np.where(emp == "self_employed", 0.75, 0.5)
+    income = np.round(22_000 * np.exp(emp_income + 0.15 * q + sigma * rng.normal(0, 1, n)), -2)
+    income = np.maximum(income, 3_000)
+    tenure = np.where(emp == "unemployed", 0.0, np.minimum(rng.gamma(1.5, 3.0, n), age - 18))
+    tenure = np.round(tenure, 1)
+
+    log_inc = np.log(income / 22_000)
+    housing = _choice(rng, HOUSING_TYPES, np.column_stack([
+        -0.8 + 1.5 * log_inc, -0.9 + 0.5 * log_inc, np.zeros(n), -0.4 + 0.3 * log_inc, -0.3 - 1.5 * log_inc]))
+    product = _choice(rng, PRODUCTS, np.column_stack([-1.0 + 1.2 * log_inc, 0.2 * np.ones(n), np.zeros(n)]))
+    base_dsr = np.vectorize({"mortgage": 0.36, "credit_card": 0.22, "personal_loan": 0.30}.get, otypes=[float])(product)
+    dsr = np.clip(base_dsr * np.exp(0.45 * rng.normal(0, 1, n) - 0.12 * q) + 0.10 * shift, 0.01, 1.5)
+    ltv = np.where(product == "mortgage", np.clip(rng.beta(6, 3, n) * 0.95, 0.2, 0.9), np.nan)
+    util = np.clip(1.15 / (1 + np.exp(-(-0.9 - 0.7 * q + 0.8 * rng.normal(0, 1, n) + 0.8 * shift))), 0, 1.15)
+    d30 = rng.poisson(np.exp(-1.5 - 0.9 * q)).astype(float)
+    d60 = rng.poisson(np.exp(-2.6 - 1.0 * q)).astype(float)
+    d90 = rng.poisson(np.exp(-3.4 - 1.1 * q)).astype(float)
+    enq = rng.poisson(np.exp(0.3 - 0.35 * q + 0.6 * shift)).astype(float)
+    g_latent = -(0.8 * q + 0.6 * rng.normal(0, 1, n))
+    cuts = np.array([-1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416, 1.2816])  # deciles of N(0,1)
+    grade_true = np.digitize(g_latent, cuts).astype(float)
+
+    thin = rng.random(n) < 0.05
+    no_rev = (~thin) & (rng.random(n) < 0.08)
+    util_true = np.where(thin | no_rev, 0.0, util)
+
+    true = {"debt_servicing_ratio": dsr, "monthly_income": income, "credit_utilisation": util_true,
+            "dpd_30_count": d30, "dpd_60_count": d60, "dpd_90_count": d90, "bureau_enquiries_6m": enq,
+            "bureau_grade": grade_true, "employment_tenure_years": tenure, "loan_to_value": ltv,
+            "product": product, "employment_type": emp, "housing": housing,
+            "thin_file": thin.astype(float), "no_revolving": no_rev.astype(float)}
+    terms = ground_truth_terms(true)
+    z_true = np.sum(list(terms.values()), axis=0) - 0.30 * q
+    shock = SHOCK_SD * rng.normal(0, 1, n)
+    group = (sex == DISADVANTAGED["sex"]).astype(float) + (band == DISADVANTAGED["age_band"]).astype(float)
+    z_label = z_true + shock + 0.6 * bias * group
+    default = (rng.random(n) < 1.0 / (1.0 + np.exp(-z_label))).astype(np.int8)
+
+    # What the bank records: biased grade, special codes, missing values.
+    grade_rec = np.digitize(g_latent + 0.8 * bias * ((sex == "F") | (band == DISADVANTAGED["age_band"])), cuts)
+    grade_txt = np.asarray(BUREAU_GRADES, dtype=object)[grade_rec]
+    grade_txt[thin] = None
+    for arr in (d30, d60, d90, enq):
+        arr[thin] = SPECIAL_NO_BUREAU
+    util_rec = np.round(np.where(thin | no_rev, SPECIAL_NO_REVOLVING, util), 3)
+    p_missing_income = np.where(emp == "self_employed", 0.09, 0.02)
+    income_rec = np.where(rng.random(n) < p_missing_income, np.nan, income)
+    dsr_rec = np.where(np.isnan(income_rec), np.nan, np.round(dsr, 3))
+    tenure_rec = np.where(rng.random(n) < 0.02, np.nan, tenure)
+
+    names = vintage_names(vintages)
+    df = pd.DataFrame({
+        "applicant_id": [f"A{seed % 100000:05d}-{i:07d}" for i in range(n)],
+        "vintage": np.asarray(names, dtype=object)[v_index],
+        "vintage_index": v_index.astype(np.int16),
+        "sex": sex, "age": age.astype(np.int16), "age_band": band,
+        "monthly_income": income_rec, "employment_type": emp, "employment_tenure_years": tenure_rec,
+        "housing": housing, "debt_servicing_ratio": dsr_rec, "credit_utilisation": util_rec,
+        "dpd_30_count": d30, "dpd_60_count": d60, "dpd_90_count": d90, "bureau_enquiries_6m": enq,
+        "bureau_grade": grade_txt, "product": product, "loan_to_value": np.round(ltv, 3),
+        LABEL: default, "true_pd": true_pd(z_true),
+    })
+    for c in ("sex", "age_band", "employment_type", "housing", "bureau_grade", "product", "vintage"):
+        df[c] = df[c].astype(object)
+    assert set(FEATURE_NAMES) <= set(df.columns)
+    return df
