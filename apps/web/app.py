@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run apps/web/app.py` from a checkout
 import streamlit as st  # noqa: E402
 
 from apps.web import auth  # noqa: E402
-from apps.web.pages import PAGES  # noqa: E402
+from apps.web.app_pages import PAGES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -59,7 +59,7 @@ def main() -> None:
     for page in PAGES:
         if auth.allowed(actor, page.action):
             sections.setdefault(page.section, []).append(
-                st.Page(str(HERE / "pages" / page.file), title=page.title, icon=page.icon, url_path=page.url_path))
+                st.Page(str(HERE / "app_pages" / page.file), title=page.title, icon=page.icon, url_path=page.url_path))
     with st.sidebar:
         badge = auth.actor_badge(actor)
         st.markdown(f"**{badge['user']}** · {badge['role']}  \n{badge['bank']}")

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.web import auth, charts, data, labs, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 
 actor = enter("risk_lab.py")
 ctx = auth.bank_ctx(actor, "risk.train", "Risk lab")

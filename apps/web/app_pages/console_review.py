@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from apps.web import auth, data, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 
 actor = enter("console_review.py")
 

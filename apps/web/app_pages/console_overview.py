@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.web import auth, data, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 from sandbox.tracking import USECASES
 
 actor = enter("console_overview.py")

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.web import auth, charts, data, labs, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 from sandbox import atomic
 
 actor = enter("chat.py")

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.web import auth, data
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 
 actor = enter("console_audit.py")
 

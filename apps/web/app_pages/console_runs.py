@@ -5,7 +5,7 @@ import streamlit as st
 from mlflow.exceptions import MlflowException
 
 from apps.web import auth, data, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 
 actor = enter("console_runs.py")
 

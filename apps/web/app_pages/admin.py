@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.web import auth, data
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 from sandbox.access import ROLES
 
 actor = enter("admin.py")
@@ -31,6 +31,17 @@ def _date(s: str) -> str:
         return s or ""
 
 
+FLASH = "admin_flash"
+if st.session_state.get(FLASH):
+    st.success(st.session_state.pop(FLASH))
+
+
+def _done(message: str) -> None:
+    """Show `message` after a rerun, so every list and choice on the page includes the change."""
+    st.session_state[FLASH] = message
+    st.rerun()
+
+
 banks = store.banks()
 col1, col2, col3 = st.columns(3)
 with col1, st.form("create_bank", clear_on_submit=True):
@@ -44,7 +55,7 @@ with col1, st.form("create_bank", clear_on_submit=True):
             auth.show_error(err)
         else:
             data.banks.clear()
-            st.success(f"Created bank {new_id}.")
+            _done(f"Created bank {new_id}.")
 with col2, st.form("add_user", clear_on_submit=True):
     st.markdown("**Add a user**")
     name = st.text_input("User name", key="adm_user")
@@ -57,7 +68,7 @@ with col2, st.form("add_user", clear_on_submit=True):
         except auth.SandboxError as err:
             auth.show_error(err)
         else:
-            st.success(f"Added {role} {name}.")
+            _done(f"Added {role} {name}.")
 with col3, st.form("set_quota", clear_on_submit=True):
     st.markdown("**Set a compute quota**")
     qbank = st.selectbox("Bank", sorted(banks), key="adm_quota_bank")
@@ -69,7 +80,7 @@ with col3, st.form("set_quota", clear_on_submit=True):
             auth.show_error(err)
         else:
             data.refresh_runs()
-            st.success(f"Quota of {qbank}: {seconds:,.0f} s.")
+            _done(f"Quota of {qbank}: {seconds:,.0f} s.")
 
 banks = store.banks()
 users = store.users()

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.web import auth, charts, data, labs, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 
 actor = enter("fraud_lab.py")
 ctx = auth.bank_ctx(actor, "fraud.train", "Fraud lab")

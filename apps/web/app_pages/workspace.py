@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from apps.web import auth, data, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 
 actor = enter("workspace.py")
 ctx = auth.bank_ctx(actor, "data.read", "Workspace")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from apps.web import auth, data, views
-from apps.web.pages import enter
+from apps.web.app_pages import enter
 
 actor = enter("experiments.py")
 ctx = auth.bank_ctx(actor, "runs.read", "Experiments")
