@@ -47,10 +47,10 @@ def server_group(click_ctx: click.Context, port: int, host: str, timeout: float,
     say(f"starting MLflow server on {host}:{port} (store {store.home}) ...")
     srv = server.start(store, actor, host=host, port=port, timeout=timeout)
 
-    def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: stop the server's whole process group
+    def _terminate(signum, frame):  # SIGTERM/SIGHUP behave like Ctrl-C: stop the server's whole process group
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         result = server.sync(store, actor, srv.url)
         info = {"url": srv.url, "pid": srv.pid, "startup_s": srv.startup_s, "sync": result.to_dict(),
@@ -77,7 +77,8 @@ def server_group(click_ctx: click.Context, port: int, host: str, timeout: float,
     except KeyboardInterrupt:
         say("stopping the MLflow server ...")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         srv.stop()
     say("stopped")
 

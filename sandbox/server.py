@@ -269,6 +269,7 @@ class SyncResult:
     granted: list[str] = field(default_factory=list)  # "user experiment harbour-bank/fraud EDIT"
     revoked: list[str] = field(default_factory=list)
     unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -281,12 +282,14 @@ class SyncResult:
 
     def summary(self) -> str:
         if not self.changed:
-            return f"permissions in sync ({self.unchanged} grants checked)"
+            return "\n".join([f"permissions in sync ({self.unchanged} grants checked)",
+                              *(f"  warning: {w}" for w in self.warnings)])
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in
                  (("users_created", self.users_created), ("passwords_reset", self.passwords_reset),
                   ("experiments_created", self.experiments_created), ("models_created", self.models_created),
                   ("grants_added", self.granted), ("grants_revoked", self.revoked)) if v]
-        return "synced: " + ", ".join(parts) + f" ({self.unchanged} unchanged)"
+        text = "synced: " + ", ".join(parts) + f" ({self.unchanged} unchanged)"
+        return "\n".join([text, *(f"  warning: {w}" for w in self.warnings)])
 
 
 def desired_grants(users: dict[str, dict], banks: list[str]) -> dict[str, dict[tuple[str, str], str]]:
@@ -358,6 +361,10 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
                     exp_id = tracking_store.get_experiment_by_name(name).experiment_id
             else:
                 exp_id = exp.experiment_id
+                if not str(exp.artifact_location).startswith(("mlflow-artifacts:", "http:", "https:")):
+                    result.warnings.append(
+                        f"{name} keeps its artifacts at {exp.artifact_location} (created in local mode): "
+                        "clients on this host read and write them directly, not through the server's checks")
             ids[(EXPERIMENT, name)] = str(exp_id)
             model = tracking.registered_model_name(bank, uc)
             try:
@@ -389,7 +396,7 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
             continue
         if mlflow_user.is_admin:
             auth.update_user_admin(name, False)
-        if not health_login(url, name, password):
+        if not can_log_in(url, name, password):
             auth.update_user_password(name, password)
             result.passwords_reset.append(name)
 
@@ -420,7 +427,7 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
     return result
 
 
-def health_login(url: str, username: str, password: str) -> bool:
+def can_log_in(url: str, username: str, password: str) -> bool:
     """True when the server accepts these credentials."""
     req = urllib.request.Request(f"{url}/api/2.0/mlflow/users/current")
     token = base64.b64encode(f"{username}:{password}".encode()).decode()

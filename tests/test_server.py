@@ -172,6 +172,11 @@ def test_other_bank_cannot_read_or_add_to_registered_model(world, client, alice_
         assert denied(client.create_model_version, name, source="mlflow-artifacts:/0/x/artifacts/model") == 403
         names = {m.name for m in client.search_registered_models()}
         assert name not in names
+        # nor smuggle A's model into B's registry to download it from there
+        run_a = alice_run["run_id"]
+        for source, run_id in ((f"runs:/{run_a}/model", None), (f"runs:/{run_a}/model", run_a),
+                               (f"models:/{name}/{alice_run['version']}", None)):
+            assert denied(client.create_model_version, f"{BANK_B}.fraud", source=source, run_id=run_id) in (400, 403)
 
 
 def test_sandbox_admin_gets_no_bank_data(world, client, experiments, alice_run):
@@ -224,16 +229,24 @@ def test_sync_is_idempotent_and_picks_up_a_new_bank(world, client):
     assert not again.changed, again.to_dict()
     assert again.unchanged == len(first.granted)
 
+    with mlflow_as(*creds(world, "bob")):  # bob squats the names of a bank that does not exist yet
+        squat_exp = client.create_experiment("tide-bank/fraud")
+        client.create_registered_model("tide-bank.fraud")
     store.create_bank("tide-bank")
     store.add_user("tina", "scientist", PASSWORD, bank="tide-bank")
     grown = server.sync(store, admin)
     assert grown.users_created == ["tina"]
-    assert set(grown.experiments_created) == {"tide-bank/fraud", "tide-bank/risk", "tide-bank/chat"}
+    assert set(grown.experiments_created) == {"tide-bank/risk", "tide-bank/chat"}
     assert sum(g.startswith("rita ") for g in grown.granted) == 6  # the reviewer reads the new bank too
     assert not any(g.startswith(("alice ", "bob ", "root ")) for g in grown.granted)
+    assert {r.rsplit(" ", 1)[0] for r in grown.revoked} == {f"bob experiment {squat_exp}", "bob registered_model tide-bank.fraud"}
     with mlflow_as(*creds(world, "tina")):
         assert denied(client.get_experiment_by_name, f"{BANK_A}/fraud") == 403
-        assert client.get_experiment_by_name("tide-bank/fraud") is not None
+        assert client.get_experiment_by_name("tide-bank/fraud").experiment_id == squat_exp
+        client.create_run(squat_exp)
+    with mlflow_as(*creds(world, "bob")):
+        assert denied(client.get_experiment, squat_exp) == 403
+        assert denied(client.get_registered_model, "tide-bank.fraud") == 403
 
 
 def test_sync_repairs_a_tampered_grant_and_password(world, client, experiments):
@@ -255,29 +268,32 @@ def test_sync_repairs_a_tampered_grant_and_password(world, client, experiments):
 # -- the sandbox's own client in server mode ------------------------------------------------
 def test_workspace_runs_through_the_server_as_the_acting_user(world, monkeypatch):
     import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import _model_registry, _tracking_service
 
     from sandbox import open_workspace
 
     store = world["store"]
     alice, bob = store.actor("alice"), store.actor("bob")
+    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.setenv(key, "")  # recorded, so teardown restores the session's environment
+        monkeypatch.delenv(key)
     monkeypatch.setenv("SANDBOX_TRACKING_URI", world["url"])
-    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI"):
-        monkeypatch.delenv(key, raising=False)
+    saved = (_tracking_service.utils._tracking_uri, _model_registry.utils._registry_uri)
     try:
-        server.use_credentials(store, alice)
+        assert server.use_credentials(store, alice).username == "alice"
         ctx = open_workspace(BANK_A, alice, store)
         with ctx.run("risk", run_name="scorecard", seed=7) as run:
             mlflow.log_metric("gini", 0.5)
         assert [r.info.run_id for r in ctx.runs("risk")] == [run.info.run_id]
+        assert ctx.get_run(run.info.run_id).data.tags["sandbox.actor"] == "alice"
         server.use_credentials(store, bob)
-        from mlflow.exceptions import MlflowException
-
         with pytest.raises(MlflowException) as info:
             mlflow.tracking.MlflowClient(world["url"]).get_run(run.info.run_id)
         assert status_of(info.value) == 403
     finally:
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
+        mlflow.set_tracking_uri(saved[0])
+        mlflow.set_registry_uri(saved[1])
 
 
 # -- the CLI and bad input ------------------------------------------------------------------
