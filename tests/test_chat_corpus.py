@@ -91,7 +91,13 @@ def test_two_banks_disagree_on_almost_every_fact(library_a, library_b):
     facts_b = {(d.doc_id, k): v for d in library_b for k, v in d.facts.items()}
     assert facts_a.keys() == facts_b.keys()
     same = [key for key in facts_a if facts_a[key] == facts_b[key]]
-    assert len(same) <= 0.2 * len(facts_a), same
+    assert len(same) <= 0.25 * len(facts_a), same
+    # over many pairs of banks, about five facts in six differ (narrow pools such as "4 business days"
+    # cannot differ every time; the canary always does)
+    banks = [f"bank-{c}" for c in "abcdefghij"]
+    facts = {b: [v for d in generate_corpus(b) for v in d.facts.values()] for b in banks}
+    shares = [sum(x != y for x, y in zip(facts[a], facts[b])) / len(facts[a]) for a in banks for b in banks if a < b]
+    assert sum(shares) / len(shares) >= 0.8 and min(shares) >= 0.7
     assert facts_a[("complaint-handling", "canary")] != facts_b[("complaint-handling", "canary")]
 
 
@@ -101,6 +107,7 @@ def test_fact_draws_never_run_out_for_many_banks_and_seeds():
             docs = generate_corpus(bank, seed)
             values = [v for d in docs for v in d.facts.values()]
             assert len(values) == len(set(values)), (bank, seed)
+            assert not [v for v in values if re.match(r"1 \D*s$", v)], "'1 days' reads badly"
 
 
 def test_every_expected_fact_appears_verbatim_in_its_source_document_and_no_other(library_a):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import numbers
 import random
 import re
 import zipfile
@@ -69,13 +70,13 @@ class QAItem:
 # --------------------------------------------------------------------------- bank identity
 
 def _rng(bank: str, seed: int, salt: str) -> random.Random:
-    digest = hashlib.sha256(f"{bank}|{seed}|{salt}".encode()).digest()
+    digest = hashlib.sha256(f"{bank}|{int(seed)}|{salt}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 def _check(bank: str, seed: int) -> None:
     validate_bank_id(bank)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InvalidInput("seed", f"{seed!r} is not a non-negative integer", "pass a seed such as 0")
 
 
@@ -103,16 +104,17 @@ def _draw_facts(bank: str, seed: int) -> dict[str, dict[str, str]]:
     """doc_id -> {fact key: value}; values unique across the whole library of this bank."""
     rng = _rng(bank, seed, "facts")
     used: set[str] = set()
-    out: dict[str, dict[str, str]] = {}
-    for spec in DOCUMENTS:
-        facts: dict[str, str] = {}
-        for key, fact in spec["facts"].items():
-            pool = [v for v in fact["values"] if v not in used]
-            if not pool:  # a template bug, not a user error: the pools are too narrow
-                raise RuntimeError(f"no unused value left for fact {spec['doc_id']}.{key}")
-            facts[key] = rng.choice(pool)
-            used.add(facts[key])
-        out[spec["doc_id"]] = facts
+    drawn: dict[tuple[str, str], str] = {}
+    # narrowest pools first, so that a wide pool never takes the last value a narrow one needed
+    order = sorted(((spec["doc_id"], key, fact["values"]) for spec in DOCUMENTS for key, fact in spec["facts"].items()),
+                   key=lambda t: len(t[2]))
+    for doc_id, key, values in order:
+        pool = [v for v in values if v not in used]
+        if not pool:  # a template bug, not a user error: the pools are too narrow
+            raise RuntimeError(f"no unused value left for fact {doc_id}.{key}")
+        drawn[(doc_id, key)] = rng.choice(pool)
+        used.add(drawn[(doc_id, key)])
+    out = {spec["doc_id"]: {key: drawn[(spec["doc_id"], key)] for key in spec["facts"]} for spec in DOCUMENTS}
     out["complaint-handling"]["canary"] = canary(bank)
     return out
 
@@ -122,8 +124,8 @@ _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 def _control_block(bank: str, spec: dict, rng: random.Random) -> list[tuple[str, str]]:
-    year = rng.choice([2025, 2026])
-    month = rng.randrange(12)
+    # effective dates between January 2025 and September 2026
+    year, month = divmod(rng.randrange(2025 * 12, 2026 * 12 + 9), 12)
     committee = {"card_disputes": "Retail Risk Committee", "fps_scams": "Operational Risk Committee",
                  "mortgage": "Credit Committee", "complaints": "Executive Committee",
                  "kyc_aml": "Board Risk Committee", "genai": "AI Governance Committee"}.get(spec["topic"],

@@ -209,7 +209,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "block_confirm": {
-                "values": minutes([5, 10, 15, 20]),
+                "values": minutes([3, 5, 10, 15, 20, 30]),
                 "questions": [
                     "How fast should a customer get confirmation that their lost card has been blocked?",
                     "After a customer reports a lost card, when must we send the block confirmation?",
@@ -339,7 +339,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "warning_seconds": {
-                "values": _n("{n} seconds", [5, 8, 10, 12, 15]),
+                "values": _n("{n} seconds", range(5, 21)),
                 "questions": [
                     "How many seconds does the red scam warning show before the Continue button works?",
                     "How long must the scam warning stay on screen before the customer can continue?",
@@ -347,7 +347,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "list_refresh": {
-                "values": hours([2, 3, 4, 6]),
+                "values": minutes([15, 20, 30, 45, 60, 90, 120]),
                 "questions": [
                     "How often is the suspicious payee list refreshed?",
                     "At what interval do we reload the list of high-risk payees from the police database?",
@@ -423,7 +423,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "victim_contact": {
-                "values": hours([1, 2, 3, 4, 6, 8]),
+                "values": hours([2, 3, 4, 6, 8]),
                 "questions": [
                     "Customer reported being scammed. When should a fraud specialist call them?",
                     "How soon does a specialist call back a scam victim?",
@@ -511,7 +511,7 @@ DOCUMENTS: list[dict] = [
         "owner": "Head of Mortgage Credit",
         "facts": {
             "value_threshold": {
-                "values": _n("HKD {n} million", [15, 18, 20, 25, 30]),
+                "values": _n("HKD {n} million", [12, 15, 16, 18, 20, 22, 25, 28, 30]),
                 "questions": [
                     "Where is the property price cut-off between the two LTV caps for owner-occupiers?",
                     "What property value separates the higher and lower LTV caps for owner-occupied homes?",
@@ -527,7 +527,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "ltv_above": {
-                "values": pct([50, 55]),
+                "values": pct([45, 50, 55, 60]),
                 "questions": [
                     "What's the maximum loan-to-value for an owner-occupied property at or above the threshold?",
                     "How high can the LTV go on an expensive self-use home?",
@@ -542,7 +542,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "dsr_cap": {
-                "values": pct([40, 45, 50]),
+                "values": pct([38, 40, 42, 45, 48, 50]),
                 "questions": [
                     "What's the DSR ceiling for mortgage applicants?",
                     "What is the maximum debt servicing ratio for a mortgage applicant?",
@@ -565,7 +565,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "max_tenor": {
-                "values": years([25, 27, 30]),
+                "values": years([20, 25, 27, 30]),
                 "questions": [
                     "What's the longest repayment term we offer on a residential mortgage?",
                     "What is the maximum mortgage tenor?",
@@ -666,14 +666,15 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "saturday_hours": {
-                "values": clock([("09:00", "13:00"), ("09:00", "12:00"), ("10:00", "14:00"), ("09:30", "13:30")]),
+                "values": clock([("09:00", "13:00"), ("09:00", "12:00"), ("10:00", "14:00"), ("09:30", "13:30"),
+                                 ("09:00", "14:00"), ("10:00", "13:00")]),
                 "questions": [
                     "Is the complaints hotline open on Saturdays, and when?",
                     "What are the Saturday hours for the complaints line?",
                 ],
             },
             "complaint_retention": {
-                "values": years([7, 8, 10]),
+                "values": years([7, 8, 9, 10, 12]),
                 "questions": [
                     "How many years do we hold on to closed complaint files?",
                     "How long do we keep complaint records?",
@@ -782,7 +783,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "cdd_retention": {
-                "values": years([5, 6]),
+                "values": years([5, 6, 7]),
                 "questions": [
                     "A customer closed their account. How long do we keep their KYC documents?",
                     "How long must CDD records be kept after the relationship ends?",
@@ -874,7 +875,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "str_filing": {
-                "values": bdays(1, 3),
+                "values": bdays(2, 4),
                 "questions": [
                     "The MLRO has decided to report. How many working days do we have to submit the STR?",
                     "Once the MLRO decides to report, how quickly must the STR be filed with the JFIU?",
@@ -946,7 +947,7 @@ DOCUMENTS: list[dict] = [
         "owner": "Chief Data and AI Officer",
         "facts": {
             "sample_rate": {
-                "values": pct([2, 3, 4, 5, 8, 10]),
+                "values": pct([1, 2, 3, 4, 5, 6, 8, 10]),
                 "questions": [
                     "What percentage of chatbot conversations get a human quality check every week?",
                     "What share of GenAI conversations do humans review each week?",
@@ -954,7 +955,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "handover_minutes": {
-                "values": minutes([2, 3, 4, 5, 8]),
+                "values": minutes([2, 3, 4, 5, 6, 8, 10]),
                 "questions": [
                     "A customer in the app types that they want a real person. How long until an agent picks up?",
                     "If a customer asks to talk to a person instead of the AI assistant, how fast must we hand over?",
@@ -969,7 +970,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "log_retention": {
-                "values": _n("{n} days", [180, 365, 730]),
+                "values": _n("{n} days", [90, 180, 365, 540, 730]),
                 "questions": [
                     "How many days are chatbot logs kept before deletion?",
                     "How long do we keep GenAI conversation logs?",
@@ -977,7 +978,8 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "agent_hours": {
-                "values": clock([("07:00", "23:00"), ("08:00", "22:00"), ("09:00", "20:00"), ("08:00", "23:00")]),
+                "values": clock([("07:00", "23:00"), ("08:00", "22:00"), ("09:00", "20:00"), ("08:00", "23:00"),
+                                 ("07:30", "22:30"), ("08:30", "21:30")]),
                 "questions": [
                     "During what hours can a customer be handed over from the AI assistant to a live agent?",
                     "When are human agents available to take over from the chatbot?",
@@ -1040,7 +1042,7 @@ DOCUMENTS: list[dict] = [
         "owner": "Head of Model Risk Management",
         "facts": {
             "revalidation": {
-                "values": months([6, 9, 12]),
+                "values": months([3, 6, 9, 12, 18]),
                 "questions": [
                     "How frequently must we revalidate a GenAI model that is already live?",
                     "How often does a production GenAI model have to be revalidated?",
@@ -1048,7 +1050,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "unsupported_rate": {
-                "values": pct([0.5, 1, 1.5, 2]),
+                "values": pct([0.5, 1, 1.5, 2, 2.5, 3]),
                 "questions": [
                     "What share of unsupported answers on the golden set makes a GenAI tool fail validation?",
                     "What is the highest acceptable rate of unsupported answers on the golden question set?",
@@ -1070,7 +1072,7 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "incident_hours": {
-                "values": hours([2, 4, 6, 8]),
+                "values": hours([2, 3, 4, 6, 8, 12]),
                 "questions": [
                     "Our chatbot leaked a customer's details. How long do we have to report it to Operational Risk?",
                     "How quickly must a material GenAI incident be reported to Operational Risk?",
@@ -1087,9 +1089,9 @@ DOCUMENTS: list[dict] = [
                 "is independent of the teams that build and run GenAI tools.",
             ]),
             ("Pre-deployment validation", [
-                "Before first use, each GenAI tool is validated against a golden set of at least {golden_set} "
-                "representative questions with documented expected answers, drawn from the documents and tasks the tool "
-                "will handle, including questions the documents do not answer.",
+                "Before first use, each GenAI tool is validated against a golden set of at least {golden_set}, each "
+                "a representative question with a documented expected answer, drawn from the documents and tasks the "
+                "tool will handle, including questions the documents do not answer.",
                 "The tool fails validation if more than {unsupported_rate} of its answers on the golden set contain "
                 "statements not supported by the cited sources.",
                 "The tool must also pass a red-team test of at least {redteam_prompts}, covering prompt injection in "
