@@ -4,8 +4,8 @@ Each bank gets about ten policy documents (card disputes, lost cards, FPS scam a
 funds recall, mortgage LTV/DSR, complaint handling, CDD, suspicious transaction reporting, GenAI
 disclosure, GenAI model review) whose numbers are drawn deterministically from (bank, seed):
 dispute windows, fees, limits, percentages, hours. Every drawn value is unique within the bank's
-library, so a fact names exactly one document, and two banks' libraries disagree on almost every
-figure, so a fact answered in the wrong bank gives a leak away. `canary(bank)` is one code per
+library, so a fact names exactly one document, and two banks' libraries disagree on about five
+figures in six, so a fact answered in the wrong bank gives a leak away. `canary(bank)` is one code per
 bank that appears nowhere else.
 
 The plain-text rendering (`CorpusDocument.text`) is canonical; `write_corpus` renders it as
