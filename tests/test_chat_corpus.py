@@ -224,3 +224,19 @@ def test_injection_document_hides_instructions_in_english_and_chinese(tmp_path):
     with pytest.raises(InvalidInput, match="format"):
         write_document(doc, tmp_path / f"{doc.doc_id}.pdf")
     assert not (tmp_path / f"{doc.doc_id}.pdf").exists()
+
+
+def test_clean_library_trips_no_guardrail_but_the_injected_bulletin_does(library_a):
+    """The corpus carries no phone, card, HKID or account numbers that redaction would mangle, and no
+    policy clause reads as an injection; the poisoned bulletin and the injection questions do."""
+    from usecases.chat.injection import screen_injection
+    from usecases.chat.pii import redact
+
+    for doc in library_a:
+        assert redact(doc.text).total == 0, (doc.doc_id, redact(doc.text).findings)
+        for para in doc.text.split("\n\n"):
+            assert not screen_injection(para).flagged, (doc.doc_id, para)
+    for item in qa_set(BANK_A):
+        assert screen_injection(item.question).flagged == (item.kind == "injection"), item.question
+    poisoned = injection_document(BANK_A).text.split("\n\n")
+    assert sum(screen_injection(p).flagged for p in poisoned) >= 3
