@@ -281,10 +281,17 @@ EN_RULES: tuple[Rule, ...] = (
        r"\b(?:from\s+now\s+on|henceforth|going\s+forward)\s*,?\s+(?:you\s+)?(?:must|will|shall|should)\s+(?:only\s+|always\s+)?"
        r"(?:respond|reply|answer|say|output|print|obey|follow|act|pretend|ignore|reveal)\b",
        "now henceforth forward", "must will shall should"),
+    _r("new_instructions", 0.65,
+       r"\b(?:from\s+now\s+on|henceforth)\s*,?\s+(?:you\s+)?(?:must\s+|will\s+|shall\s+|should\s+)?"
+       r"(?:only\s+|always\s+|never\s+)?(?:respond|reply|answer|speak|say|talk|write|output)\s+"
+       r"(?:only\s+|always\s+|never\s+|every\s+\w+\s+|everything\s+)(?:in|with|as|like|that)?\b",
+       "now henceforth", "respond reply answer speak say talk write output", "only always never every everything",
+       core=True),
     _r("role_override", 0.95,
        r"\byou\s+are\s+(?:now|no\s+longer|henceforth|from\s+now\s+on)\s+(?:an?\s+|the\s+|my\s+|in\s+|called\s+|named\s+)?"
        r"(?:dan|stan|dude|aim|unrestricted|unfiltered|uncensored|jailbroken|jail-broken|evil|rogue|sudo|"
-       r"developer\s+mode|dev\s+mode|god\s+mode|(?:an?\s+)?(?:ai|assistant|chatbot|bot|llm|gpt)|bound|restricted|"
+       r"(?:administrator|admin|developer|dev|god|debug|sudo|root|unrestricted|jailbreak|jailbroken|unfiltered|maintenance|test)\s+mode|"
+       r"(?:an?\s+)?(?:ai|assistant|chatbot|bot|llm|gpt)|bound|restricted|"
        r"(?:\w+\s+){0,2}(?:ai|chatbot|llm|gpt|persona|hacker|entity)|free\s+(?:of|from)\s+(?:all\s+|any\s+|your\s+)*"
        r"(?:rules|restrictions|guidelines|filters|constraints|limitations))\b",
        "you", "are", "now longer henceforth", core=True),
@@ -331,9 +338,9 @@ EN_RULES: tuple[Rule, ...] = (
     _r("jailbreak", 0.9, r"\bdo\s+anything\s+now\b", "anything", "now", core=True),
     _r("jailbreak", 0.9,
        r"\b(?:enable|enter|activate|switch\s+to|turn\s+on|go\s+into|now\s+in)\s+(?:the\s+)?"
-       r"(?:developer|god|dan|jailbreak|jailbroken|unrestricted|debug|sudo)\s+mode\b"
-       r"|\b(?:developer|dan|jailbreak|god)\s+mode\s+(?:enabled|activated|on)\b",
-       "mode", "developer god dan jailbreak jailbroken unrestricted debug sudo", core=True),
+       r"(?:developer|god|dan|jailbreak|jailbroken|unrestricted|debug|sudo|administrator|admin|root)\s+mode\b"
+       r"|\b(?:developer|dan|jailbreak|god|administrator|admin|root)\s+mode\s+(?:enabled|activated|on)\b",
+       "mode", "developer god dan jailbreak jailbroken unrestricted debug sudo administrator admin root", core=True),
     _r("jailbreak", 0.9,
        r"\b(?:bypass|disable|turn\s+off|remove|circumvent|evade|get\s+around|switch\s+off|ignore)\s+(?:(?:all|any|the|your|of)\s+)*"
        r"(?:(?:safety|content|ethical|moral|ai)\s+(?:filters?|guardrails?|restrictions|safeguards|guidelines|policies|rules)"
@@ -406,6 +413,41 @@ EN_RULES: tuple[Rule, ...] = (
        r"\b(?:decode|decipher|base64|rot13|rot-13|hex-?decode)\b(?:(?!\n\n).){0,60}?\b(?:follow|execute|obey|do\s+what|carry\s+out|act\s+on)\b"
        r"|\b(?:follow|execute|obey)\b(?:(?!\n\n).){0,40}?\b(?:decoded|base64|rot13|encoded)\b",
        "decode decipher base64 rot13 rot hex hexdecode decoded encoded", "follow execute obey do carry act"),
+    _r("template_markers", 0.8, r"\[/?(?:system|sys|admin|developer|assistant|instructions?)\]", "[system] [/system] [sys] "
+       "[/sys] [admin] [/admin] [developer] [assistant] [instruction] [instructions] [/instructions]", core=True),
+    _r("override_instructions", 0.7, r"\b(?:system|admin|administrator|developer|security)\s+override\s*[:!\-]",
+       "override", "system admin administrator developer security", core=True),
+    _r("override_instructions", 0.35, r"\b(?:system|admin|administrator|developer)\s+override\b",
+       "override", "system admin administrator developer"),
+    _r("role_override", 0.35,
+       r"\b(?:the\s+)?user\s+is\s+(?:an?\s+|the\s+)?(?:administrator|admin|developer|root|superuser|system\s+owner)\b"
+       r"|\bi\s+am\s+(?:an?\s+|the\s+|your\s+)?(?:administrator|admin|developer|system\s+owner|creator)\b",
+       "user i", "administrator admin developer root superuser owner creator"),
+    _r("new_instructions", 0.6,
+       r"\b(?:answer|respond\s+to|reply\s+to)\s+(?:every|all|each|any)\s+(?:questions?|quer(?:y|ies)|requests?|messages?)\s+"
+       r"(?:with\s+(?:the\s+(?:words?|phrase|sentence|text)|exactly|only|[\"'“‘])|by\s+saying)",
+       "answer respond reply", "every all each any", "with saying", core=True),
+    _r("exfiltration", 0.6,
+       r"\b(?:output|print|dump|reveal|show|give\s+me|send\s+me|export|list|repeat)\s+(?:me\s+)?(?:all|every|each|the\s+full|"
+       r"the\s+entire|the\s+complete|the\s+whole|whole)\s+(?:of\s+(?:the|your)\s+)?(?:documents?|files?|records|data|database|"
+       r"index|corpus|knowledge\s+base|context)\b(?:(?!\n\n).){0,40}?\b(?:verbatim|word\s+for\s+word|in\s+full|raw|"
+       r"you\s+(?:hold|have|know|can\s+(?:see|access|read)))",
+       "output print dump reveal show give send export list repeat", "all every each full entire complete whole",
+       "document documents file files records data database index corpus knowledge context", core=True),
+    _r("phishing_instruction", 0.7,
+       r"\b(?:ask|tell|instruct|direct|request|invite|get|urge|require)\s+(?:the\s+|every\s+|all\s+|each\s+)?"
+       r"(?:customers?|users?|clients?|cardholders?)\s+to\s+(?:confirm|enter|provide|submit|verify|send|share|type|input|update)"
+       r"[^.!?\n]{0,60}?(?:card\s+numbers?|one-time\s+passwords?|otps?|pins?|passwords?|cvv|cvc|security\s+codes?|"
+       r"account\s+numbers?|hkid|login|credentials)[^.!?\n]{0,40}?(?:https?://|www\.|\b[a-z0-9-]+\.(?:com|net|org|example|"
+       r"hk|cn|io|xyz|info|top|biz|co|site|online|link)\b)",
+       "ask tell instruct direct request invite get urge require", "customer customers user users client clients "
+       "cardholder cardholders", "card one otp otps pin pins password passwords cvv cvc security account hkid login "
+       "credentials", negatable=True, core=True),
+    _r("concealment", 0.45,
+       r"\b(?:do\s+not|don'?t|never)\s+(?:cite|mention|reference|acknowledge|reveal|disclose)\s+(?:this|these)\s+"
+       r"(?:instructions?|note|notes|message|override)\b|\bdo\s+not\s+cite\s+this\s+(?:document|bulletin|page|text)\b",
+       "cite mention reference acknowledge reveal disclose", "instruction instructions note notes message override "
+       "document bulletin page text"),
 )
 
 _ZH_OVERRIDE_VERB = (r"(?:忽略|无视|忽视|不要理会|不理会|不用理会|别理会|别理|不要理|不必理会|跳过|绕过|忘记|忘掉|抛开|抛弃|放弃|"
@@ -470,6 +512,17 @@ ZH_RULES: tuple[Rule, ...] = (
        "ai 人工智能 语言模型 聊天机器人 大模型", zh=True),
     _r("encoded_instruction", 0.4, r"(?:解码|解密|base64|反转)[^。\n]{0,20}?(?:执行|照做|遵守|遵循|按照)",
        "解码 解密 base64 反转", "执行 照做 遵守 遵循 按照", zh=True),
+    _r("role_override", 0.9,
+       r"(?:你|您)(?:现在|已经|已|将)?(?:处于|进入|切换到|切换至|在)[^。！？\n]{0,6}?"
+       r"(?:管理员|开发者|开发人员|越狱|无限制|上帝|调试|超级用户|root|admin|dan)模式",
+       "你 您", "模式", core=True, zh=True),
+    _r("phishing_instruction", 0.7,
+       r"(?:要求|请|叫|让|引导|指示)(?:客户|用户|持卡人|顾客)[^。！？\n]{0,24}?(?:输入|提供|确认|提交|登记|填写|发送)"
+       r"[^。！？\n]{0,12}?(?:卡号|信用卡号码|信用卡号|一次性密码|密码|验证码|身份证|户口号码|账户号码|账号)",
+       "要求 请 叫 让 引导 指示", "客户 用户 持卡人 顾客", "卡号 号码 密码 验证码 身份证 账号",
+       negatable=True, core=True, zh=True),
+    _r("concealment", 0.45, r"(?:不要|切勿|请勿|不得)(?:引用|提及|提到|透露)(?:本|此|这份|这个)(?:文件|指令|指示|通知)",
+       "引用 提及 提到 透露", zh=True),
 )
 
 _NEGATION_EN = re.compile(r"\b(?:never|not|no|don'?t|doesn'?t|won'?t|cannot|can'?t|mustn'?t|shouldn'?t|prohibited\s+from|"
