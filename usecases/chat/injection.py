@@ -363,7 +363,7 @@ EN_RULES: tuple[Rule, ...] = (
        r"(?:system\s+)?prompt|instructions|above|previous\s+messages|messages\s+above|credentials?|passwords?|"
        r"api\s+keys?|secrets?|access\s+tokens?|one-time\s+passwords?|otps?)\b"
        r"(?:(?!\n\n).){0,80}?\b(?:to|into|in|via|at|as|through)\s+(?:(?:the|this|that|an?|my|our|following)\s+)?"
-       r"(?:https?://|www\.|url|link|website|web\s?hook|endpoint|server|email\s+address|[a-z0-9._%+-]+@|query|image|parameter)",
+       r"(?:https?://|www\.|url|link|website|web\s?hook|endpoint|server|email\s+address|[a-z0-9._%+-]+@|\[(?:email|phone)\]|query|image|parameter)",
        _SEND_VERBS,
        "conversation chat transcript dialogue session context prompt instructions above previous messages credential "
        "credentials password passwords api secret secrets token tokens otp otps",
@@ -375,7 +375,7 @@ EN_RULES: tuple[Rule, ...] = (
        r"(?:(?!\n\n).){0,80}?\b(?:to|into|via|at)\s+(?:(?:the|this|that|an?|my|our|following)\s+)?"
        r"(?:https?://|www\.|url|web\s?hook|endpoint|[a-z0-9._%+-]+@)",
        _SEND_VERBS, "customer client user personal account card", "data details records information number numbers",
-       "http https www url webhook endpoint @", negatable=True),
+       "http https www url webhook endpoint email @", negatable=True),
     _r("exfiltration", 0.85, r"\bexfiltrat", "exfiltrat", negatable=True),
     _r("exfiltration", 0.85,
        r"!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]*[?&][a-z_]*(?:data|secret|prompt|token|key|history|conversation|chat|"
