@@ -102,10 +102,10 @@ _HOMOGLYPHS = str.maketrans({
 # written in simplified characters and compiled to accept either form.
 _TRAD = ("無視會別過繞記拋棄違來統開發說規則設內約對話現從裝顯洩訴輸給複隱獄審濾傳轉網鏈郵電資戶碼鑰錄員稱們這個將為請應須讓麼與機關"
          "務問題條點擊聯絡處屬後權級護變換譯編寫讀執號帳賬蓋舊斷樣種講頭導僅擬類語圖頁連結構獲竊盜響聽啟動錯誤製數據庫訊義態於並當該閱覽"
-         "進證驗憑檢測試實際嗎鍵預漏戲劇")
+         "進證驗憑檢測試實際嗎鍵預漏戲劇沒麼")
 _SIMP = ("无视会别过绕记抛弃违来统开发说规则设内约对话现从装显泄诉输给复隐狱审滤传转网链邮电资户码钥录员称们这个将为请应须让么与机关"
          "务问题条点击联络处属后权级护变换译编写读执号帐账盖旧断样种讲头导仅拟类语图页连结构获窃盗响听启动错误制数据库讯义态于并当该阅览"
-         "进证验凭检测试实际吗键预漏戏剧")
+         "进证验凭检测试实际吗键预漏戏剧没么")
 _S2T: dict[str, str] = {}
 for _t, _s in zip(_TRAD, _SIMP, strict=True):
     if _t != _s:
@@ -263,8 +263,9 @@ EN_RULES: tuple[Rule, ...] = (
     _r("override_instructions", 0.9,
        r"\b(?:ignore|disregard|forget)\s+(?:(?:all|any|everything|anything)\s+(?:of\s+)?)?"
        r"(?:the\s+|that\s+|what\s+(?:was|is|i)\s+(?:said|written|told\s+you)\s+)?"
+       r"(?:(?:above|before)\s+this\s+(?:line|point|message|sentence|text)|"
        r"(?:above|foregoing|preceding|before|previously|so\s+far|earlier)\b"
-       r"(?=\s*(?:$|[.,;:!?)\n]|and\b|then\b|now\b|instead\b|—|-))",
+       r"(?=\s*(?:$|[.,;:!?)\n]|and\b|then\b|now\b|instead\b|—|-)))",
        "ignore disregard forget", "above foregoing preceding before previously far earlier",
        negatable=True, core=True),
     _r("override_instructions", 0.85,
@@ -288,13 +289,15 @@ EN_RULES: tuple[Rule, ...] = (
        "now henceforth", "respond reply answer speak say talk write output", "only always never every everything",
        core=True),
     _r("role_override", 0.95,
-       r"\byou\s+are\s+(?:now|no\s+longer|henceforth|from\s+now\s+on)\s+(?:an?\s+|the\s+|my\s+|in\s+|called\s+|named\s+)?"
+       r"(?:\byou\s+are\s+(?:now|no\s+longer|henceforth|from\s+now\s+on)|"
+       r"\b(?:now|from\s+now\s+on|henceforth|from\s+(?:this|that)\s+(?:moment|point)(?:\s+on)?)\s*,?\s+you\s+are)"
+       r"\s+(?:an?\s+|the\s+|my\s+|in\s+|called\s+|named\s+)?"
        r"(?:dan|stan|dude|aim|unrestricted|unfiltered|uncensored|jailbroken|jail-broken|evil|rogue|sudo|"
        r"(?:administrator|admin|developer|dev|god|debug|sudo|root|unrestricted|jailbreak|jailbroken|unfiltered|maintenance|test)\s+mode|"
        r"(?:an?\s+)?(?:ai|assistant|chatbot|bot|llm|gpt)|bound|restricted|"
-       r"(?:\w+\s+){0,2}(?:ai|chatbot|llm|gpt|persona|hacker|entity)|free\s+(?:of|from)\s+(?:all\s+|any\s+|your\s+)*"
+       r"(?:\w+\s+){0,2}(?:ai|chatbot|llm|\w*gpt|persona|hacker|entity)|\w*gpt|free\s+(?:of|from)\s+(?:all\s+|any\s+|your\s+)*"
        r"(?:rules|restrictions|guidelines|filters|constraints|limitations))\b",
-       "you", "are", "now longer henceforth", core=True),
+       "you", "are", "now longer henceforth moment point", core=True),
     _r("role_override", 0.35, r"\byou\s+are\s+now\s+(?:an?|the|my)\s+\w+", "you", "now"),
     _r("role_override", 0.9,
        r"\b(?:pretend|imagine|suppose)\s+(?:that\s+)?you\s+(?:are|have|were|can)\s+(?:an?\s+)?"
@@ -337,16 +340,17 @@ EN_RULES: tuple[Rule, ...] = (
        "prompt instruction instructions message preprompt", "system hidden secret initial developer preprompt pre"),
     _r("jailbreak", 0.9, r"\bdo\s+anything\s+now\b", "anything", "now", core=True),
     _r("jailbreak", 0.9,
-       r"\b(?:enable|enter|activate|switch\s+to|turn\s+on|go\s+into|now\s+in)\s+(?:the\s+)?"
+       r"\b(?:enable|enter|activate|switch\s+to|turn\s+on|go\s+into|now\s+in|simulate|emulate|start|use)\s+(?:the\s+|a\s+)?"
        r"(?:developer|god|dan|jailbreak|jailbroken|unrestricted|debug|sudo|administrator|admin|root)\s+mode\b"
        r"|\b(?:developer|dan|jailbreak|god|administrator|admin|root)\s+mode\s+(?:enabled|activated|on)\b",
        "mode", "developer god dan jailbreak jailbroken unrestricted debug sudo administrator admin root", core=True),
     _r("jailbreak", 0.9,
        r"\b(?:bypass|disable|turn\s+off|remove|circumvent|evade|get\s+around|switch\s+off|ignore)\s+(?:(?:all|any|the|your|of)\s+)*"
        r"(?:(?:safety|content|ethical|moral|ai)\s+(?:filters?|guardrails?|restrictions|safeguards|guidelines|policies|rules)"
-       r"|guardrails?|censorship|content\s+moderation|alignment|safety\s+(?:measures|protocols|settings|training))\b",
+       r"|guardrails?|censorship|content\s+moderation|alignment|safety\s+(?:measures|protocols|settings|training)"
+       r"|your\s+(?:filters?|safeguards|content\s+filters?|safety\s+\w+))\b",
        "bypass disable turn remove circumvent evade get switch ignore",
-       "safety content ethical moral ai guardrail guardrails censorship moderation alignment",
+       "safety content ethical moral ai guardrail guardrails censorship moderation alignment filter filters safeguards",
        negatable=True, core=True),
     _r("jailbreak", 0.9,
        r"\b(?:without|free\s+(?:of|from)|no)\s+(?:any\s+)?(?:ethical|moral)\s+(?:guidelines|restrictions|limits|constraints)\b",
@@ -413,6 +417,47 @@ EN_RULES: tuple[Rule, ...] = (
        r"\b(?:decode|decipher|base64|rot13|rot-13|hex-?decode)\b(?:(?!\n\n).){0,60}?\b(?:follow|execute|obey|do\s+what|carry\s+out|act\s+on)\b"
        r"|\b(?:follow|execute|obey)\b(?:(?!\n\n).){0,40}?\b(?:decoded|base64|rot13|encoded)\b",
        "decode decipher base64 rot13 rot hex hexdecode decoded encoded", "follow execute obey do carry act"),
+    _r("override_instructions", 0.9,
+       rf"\b{_OVERRIDE_VERB}\s+{_FILLER}{_OBJECT}\s+(?:(?:above|before|earlier)\b|(?:given|written|stated)\s+(?:above|before|earlier|"
+       r"previously)|(?:that\s+)?you\s+(?:were|have\s+been)\s+(?:given|told))",
+       "ignore disregard forget override overrule bypass neglect follow obey heed following attention aside away",
+       _OBJECT_WORDS, "above before earlier given written stated told", negatable=True, core=True),
+    _r("override_instructions", 0.8,
+       r"\b(?:ignore|disregard|forget|bypass)\s+(?:(?:all|the|your|any|these|those)\s+)*(?:rules|instructions|guidelines|"
+       r"restrictions|guardrails|filters|policies)\s+(?:and|then|,)\s*(?:just\s+|simply\s+)?"
+       r"(?:answer|tell|say|reveal|respond|reply|print|output|give|show|list|do)\b",
+       "ignore disregard forget bypass", "rules instructions guidelines restrictions guardrails filters policies",
+       "answer tell say reveal respond reply print output give show list do", negatable=True, core=True),
+    _r("override_instructions", 0.9,
+       r"\byour\s+(?:previous|prior|earlier|original|initial|system|old)\s+(?:instructions|prompts?|rules|guidelines|directives)\s+"
+       r"(?:are|is|have\s+been|were)\s+(?:now\s+)?(?:cancel+ed|void|revoked|null|obsolete|overridden|replaced|lifted|suspended|"
+       r"deleted|no\s+longer\s+(?:valid|apply|applicable|in\s+effect))",
+       "your", "previous prior earlier original initial system old", "instructions prompt prompts rules guidelines "
+       "directives", core=True),
+    _r("new_instructions", 0.55,
+       r"\bnew\s+(?:instructions?|task|directives?|orders|rules|objective)\s*:(?:(?!\n\n).){0,40}?\b"
+       r"(?:say|answer|reply|respond|ignore|reveal|tell|print|output|act|pretend|approve|send|always|never)\b",
+       "new", "instruction instructions task directive directives orders rules objective", core=True),
+    _r("role_override", 0.6, r"\bi\s+want\s+you\s+to\s+(?:act|behave|pretend|role-?play|respond)\s+(?:as|like|to\s+be)\b",
+       "want", "act behave pretend roleplay role respond", core=True),
+    _r("reveal_prompt", 0.85,
+       r"\b(?:instructions|prompts?|rules|guidelines|directives|text)\s+(?:that\s+)?you\s+(?:were|have\s+been|got)\s+"
+       r"(?:given|told|programmed|configured|provided)\b",
+       "instructions prompt prompts rules guidelines directives text", "given told programmed configured provided",
+       core=True),
+    _r("reveal_prompt", 0.85,
+       r"\b(?:translate|summari[sz]e|rewrite|paraphrase|encode|spell\s+out)\s+(?:all\s+)?your\s+"
+       r"(?:instructions|prompt|system\s+prompt|rules|programming|directives)\b",
+       "translate summarise summarize rewrite paraphrase encode spell", "your", "instructions prompt rules programming "
+       "directives", core=True),
+    _r("reveal_prompt", 0.7,
+       r"\bhere\s+(?:is|are)\s+(?:the|my|your)\s+(?:full\s+|complete\s+|exact\s+)?(?:system|hidden|secret|initial|original)\s+"
+       r"(?:prompt|instructions)\b",
+       "here", "system hidden secret initial original", "prompt instructions", core=True),
+    _r("role_override", 0.8,
+       r"\byou\s+(?:must|will|shall|have\s+to)\s+(?:now\s+)?(?:obey|comply\s+with|follow|do\s+what)\s+"
+       r"(?:me\b|my\s+(?:instructions|commands|orders|every)|i\s+say)",
+       "you", "must will shall have", "obey comply follow do", core=True),
     _r("template_markers", 0.8, r"\[/?(?:system|sys|admin|developer|assistant|instructions?)\]", "[system] [/system] [sys] "
        "[/sys] [admin] [/admin] [developer] [assistant] [instruction] [instructions] [/instructions]", core=True),
     _r("override_instructions", 0.7, r"\b(?:system|admin|administrator|developer|security)\s+override\s*[:!\-]",
@@ -472,10 +517,12 @@ ZH_RULES: tuple[Rule, ...] = (
        rf"(?:你|您)(?:现在|从现在起|从现在开始|此刻|从此)(?:就)?(?:是|扮演|变成|化身为?){_ZH_NOT_CUSTOMER}"
        rf"|(?:从现在(?:起|开始)|今后|接下来)[，,\s]*(?:你|您)(?:将|要|就)?(?:是|扮演|变成){_ZH_NOT_CUSTOMER}"
        r"|(?:你|您)不再是(?:一个|一位)?(?:ai|人工智能|助手|语言模型|聊天机器人|机器人)"
-       r"|(?:你|您)(?:将|要)扮演|扮演(?:一个|一位|一名)?[^。！？\n]{0,8}?(?:没有|不受|无)(?:任何)?(?:限制|约束|规则)"
+       r"|(?:你|您)(?:将|要)扮演"
        r"|(?:假装|假设|假定|想象)(?:你|您)(?:是|为|成为)(?:一个|一位)?[^。！？\n]{0,8}?(?:ai|人工智能|助手|模型|机器人|没有限制|不受限制|黑客|dan)"
        r"|假装(?:你|您)(?:是|没有)",
        "你 您", "现在 从此 此刻 今后 接下来 不再 扮演 假装 假设 假定 想象", core=True, zh=True),
+    _r("role_override", 0.9, r"扮演(?:一个|一位|一名)?[^。！？\n]{0,8}?(?:没有|不受|无)(?:任何)?(?:限制|约束|规则)",
+       "扮演", core=True, zh=True),
     _r("role_override", 0.25, r"扮演", "扮演", zh=True),
     _r("reveal_prompt", 0.95,
        r"(?:显示|透露|泄露|泄漏|告诉我|输出|打印|列出|展示|给我看|说出|重复|复述|公开|发给我|揭示|暴露|念出|写出)"
@@ -483,6 +530,10 @@ ZH_RULES: tuple[Rule, ...] = (
        r"初始(?:的)?(?:指令|提示|指示)|(?:你|您)的(?:指示|指令|提示|设定|初始|原始|系统)|提示词|预设(?:的)?(?:指令|提示))",
        "显示 透露 泄露 泄漏 告诉我 输出 打印 列出 展示 给我看 说出 重复 复述 公开 发给我 揭示 暴露 念出 写出", _ZH_SECRET,
        negatable=True, core=True, zh=True),
+    _r("reveal_prompt", 0.9,
+       r"(?:把|将)(?:你|您)?(?:的)?(?:系统提示|系统指令|初始指令|原始指令|隐藏指令|隐藏提示|提示词|指令|指示|设定)"
+       r"[^。！？\n]{0,10}?(?:输出|显示|打印|告诉|发给|给我|列出|复述|重复|透露|翻译)",
+       "把 将", "提示 指令 指示 设定", core=True, zh=True),
     _r("reveal_prompt", 0.9, r"(?:你|您)的(?:系统提示|提示词|指令|初始指令|系统设定)(?:是什么|是甚么|有哪些|内容是)",
        "你的 您的", "什么 甚么 哪些 内容是", core=True, zh=True),
     _r("system_prompt_mention", 0.35, r"系统提示|提示词|系统指令|隐藏指令", "系统 提示词 隐藏指令", zh=True),
