@@ -28,7 +28,8 @@ def test_hkid_check_digit_matches_the_published_example():
     assert g.is_valid_hkid("A123456(3)") and not g.is_valid_hkid("A123456(4)")
 
 
-@pytest.mark.parametrize("hkid", ["A123456(3)", "A1234563", "A123456 (3)", "AB987654(3)", "G123456(A)", "a123456(3)"])
+@pytest.mark.parametrize("hkid", ["A123456(3)", "A1234563", "A123456 (3)", "A 123456(3)", "AB987654(3)", "G123456(A)",
+                                  "a123456(3)"])
 def test_valid_hkid_is_redacted(hkid):
     r = redact(f"Customer HKID {hkid} called about a dispute.")
     assert r.text == "Customer HKID [HKID] called about a dispute."
@@ -55,6 +56,11 @@ def test_hong_kong_phone_numbers_are_redacted(phone):
     r = redact(f"Call me on {phone} tonight.")
     assert r.text == "Call me on [PHONE] tonight."
     assert r.findings == [{"kind": "phone", "count": 1}]
+
+
+def test_a_list_of_two_phones_gives_two_findings():
+    r = redact("Tel 2345 6789/9123 4567")
+    assert r.text == "Tel [PHONE]/[PHONE]" and r.findings == [{"kind": "phone", "count": 2}]
 
 
 def test_phone_written_in_full_width_digits_or_split_by_zero_width_space_is_redacted():
@@ -101,6 +107,7 @@ def test_a_card_followed_by_another_number_is_still_found():
     ("Pay into 012-875-1-234567 today.", "Pay into [ACCOUNT] today."),
     ("My account no. 123456789012 is frozen.", "My account no. [ACCOUNT] is frozen."),
     ("A/C 0123 4567 8901 please", "A/C [ACCOUNT] please"),
+    ("Account number: 123-456-789.", "Account number: [ACCOUNT]."),
     ("賬戶號碼：012345678901", "賬戶號碼：[ACCOUNT]"),
 ])
 def test_hong_kong_account_numbers_are_redacted(text, expected):

@@ -9,14 +9,14 @@ What is accepted, and why:
 
 - **HKID**: one or two letters, six digits and a check digit (0-9 or A), with or without
   parentheses and an optional space before them: `A123456(3)`, `AB987654(2)`, `A1234563`.
-  The check digit is verified (weights 9..2, a blank first letter counts 36, mod 11).
+  A space after the letters (`A 123456(3)`) is accepted too. The check digit is verified (weights 9..2, a blank first letter counts 36, mod 11).
   A wrong check digit is *not* redacted as an HKID: product codes and reference numbers
   share the shape (about 1 in 11 random strings would pass), and a guardrail that fires
   on every `XY123456` teaches users to ignore it. Such a string may still be caught by
   another rule.
 - **Phone**: Hong Kong numbers, eight digits starting 2, 3, 5, 6, 7, 8 or 9, written
   `91234567`, `9123 4567` or `9123-4567`, optionally after `+852`, `852`, `00852` or
-  `(852)`. Without a country code, eight digits that read as a date (`20240115`, `2023 2024`)
+  `(852)`; lists such as `2345 6789/9123 4567` give two numbers. Without a country code, eight digits that read as a date (`20240115`, `2023 2024`)
   or follow a currency (`HKD 23456789`, `$23456789`) are left alone.
 - **Card**: 13 to 19 digits that pass the Luhn check, either contiguous or in groups of
   4 to 6 digits separated by single spaces or hyphens (the last group may be shorter):
@@ -148,14 +148,14 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])")
 
 _HKID = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z]{1,2})([0-9]{6})(?: ?\(([0-9Aa])\)|([0-9Aa]))(?![A-Za-z0-9])")
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}) ?([0-9]{6})(?: ?\(([0-9Aa])\)|([0-9Aa]))(?![A-Za-z0-9])")
 
 _PHONE_CC = re.compile(
     r"(?<![A-Za-z0-9+])(?:\+852|00852|852|\(\+?852\))[ \-]?([2-35-9][0-9]{3})[ \-]?([0-9]{4})"
-    r"(?![0-9])(?![-/.,][0-9])")
+    r"(?![0-9])(?![-.,][0-9])")
 
 _PHONE = re.compile(
-    _NOT_AFTER_WORD + r"([2-35-9][0-9]{3})([ \-]?)([0-9]{4})(?![0-9%])(?![-/.,][0-9])")
+    r"(?<![A-Za-z0-9])(?<![0-9][-.,])(?<![A-Za-z]-)([2-35-9][0-9]{3})([ \-]?)([0-9]{4})(?![0-9%])(?![-.,][0-9])")
 
 _ACCOUNT = re.compile(
     _NOT_AFTER_WORD + r"[0-9]{3}-[0-9]{1,9}-[0-9]{1,9}(?:-[0-9]{1,9})?(?![0-9])(?![-/.][0-9A-Za-z])")
