@@ -8,16 +8,18 @@ values themselves are never kept. Pure standard library, compiled regexes, linea
 What is accepted, and why:
 
 - **HKID**: one or two letters, six digits and a check digit (0-9 or A), with or without
-  parentheses and an optional space before them: `A123456(3)`, `AB987654(2)`, `A1234563`.
-  A space after the letters (`A 123456(3)`) is accepted too. The check digit is verified (weights 9..2, a blank first letter counts 36, mod 11).
+  parentheses and an optional space before them or after the letters: `A123456(3)`,
+  `AB987654(3)`, `A1234563`, `A 123456 (3)`. The check digit is verified (weights 9..2 on
+  the letters, A=10 .. Z=35, and digits; a blank first letter counts 36; mod 11).
   A wrong check digit is *not* redacted as an HKID: product codes and reference numbers
   share the shape (about 1 in 11 random strings would pass), and a guardrail that fires
   on every `XY123456` teaches users to ignore it. Such a string may still be caught by
   another rule.
 - **Phone**: Hong Kong numbers, eight digits starting 2, 3, 5, 6, 7, 8 or 9, written
   `91234567`, `9123 4567` or `9123-4567`, optionally after `+852`, `852`, `00852` or
-  `(852)`; lists such as `2345 6789/9123 4567` give two numbers. Without a country code, eight digits that read as a date (`20240115`, `2023 2024`)
-  or follow a currency (`HKD 23456789`, `$23456789`) are left alone.
+  `(852)`; `2345 6789/9123 4567` gives two numbers. Without a country code, eight digits
+  that read as a date (`20240115`, `2023 2024`) or follow a currency (`HKD 23456789`,
+  `$23456789`) are left alone.
 - **Card**: 13 to 19 digits that pass the Luhn check, either contiguous or in groups of
   4 to 6 digits separated by single spaces or hyphens (the last group may be shorter):
   `4111 1111 1111 1111`, `3782-822463-10005`. When a longer run of numbers fails Luhn,
@@ -33,8 +35,14 @@ What is accepted, and why:
 - **Email**: `local@domain.tld` with an ASCII local part of at most 64 characters.
 
 The redacted text also has invisible characters (zero-width spaces and joiners, soft
-hyphens, word joiners, BOM) removed and full-width Latin letters, digits and the symbols
-`@ + - ( ) . _ %` folded to ASCII, so `９１２３ ４５６７` or `9123\\u200b4567` cannot slip through.
+hyphens, word joiners, BOM, bidi controls) removed, full-width Latin letters, digits and
+the symbols `@ + - ( ) . _ %` folded to ASCII, and no-break, thin and ideographic spaces
+turned into plain ones, so `９１２３ ４５６７` or `9123\\u200b4567` cannot slip through.
+
+Rules run in this order, each on the output of the previous one (a placeholder holds no
+digit, so nothing is counted twice): email, HKID, phone with +852, hyphenated account,
+account after its keyword, card, phone without country code. `allow=` keeps public
+values (the bank's own hotline or complaints address quoted in its policies).
 """
 from __future__ import annotations
 
@@ -83,11 +91,11 @@ _FOLD = {0xFF10 + i: ord("0") + i for i in range(10)}
 _FOLD.update({0xFF21 + i: ord("A") + i for i in range(26)})
 _FOLD.update({0xFF41 + i: ord("a") + i for i in range(26)})
 _FOLD.update({ord(k): v for k, v in {"＠": "@", "＋": "+", "－": "-", "（": "(", "）": ")", "．": ".",
-                                    "＿": "_", "％": "%", "\u3000": " ", "\u00a0": " ", "\u2011": "-",
+                                    "＿": "_", "％": "%", "\u3000": " ", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ", "\u2011": "-",
                                     "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"}.items()})
 
 
-_FOLDABLE = re.compile("[\uff01-\uff5e\u3000\u00a0\u2011-\u2014\u2212]")
+_FOLDABLE = re.compile("[\uff01-\uff5e\u3000\u00a0\u2007\u2009\u202f\u2011-\u2014\u2212]")
 
 
 def _normalise(text: str) -> str:
