@@ -159,6 +159,12 @@ def test_findings_count_each_kind_and_never_hold_the_values():
     assert r.total == 5
 
 
+def test_redacting_twice_changes_nothing_more():
+    once = redact(PII_TEXT + " 電話：９１２３４５６７")
+    twice = redact(once.text)
+    assert twice.text == once.text and twice.findings == []
+
+
 def test_allowed_public_numbers_and_addresses_are_kept():
     text = "Call our hotline 2345 6789 (+852 2345 6789) or disputes@harbourbank.hk; my number is 9123 4567."
     r = redact(text, allow=["2345 6789", "Disputes@HarbourBank.hk"])
