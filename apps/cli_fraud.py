@@ -1,0 +1,134 @@
+"""`sandbox fraud ...`: simulate, import, train and score, a thin layer over `usecases.fraud`."""
+from __future__ import annotations
+
+import click
+
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state
+
+HEADLINE = ("roc_auc", "average_precision", "card_precision_at_100", "recall_at_budget", "precision_at_budget",
+            "alerts_per_day", "threshold")
+
+
+def _schema_help() -> str:
+    from usecases.fraud import schema
+
+    return (schema.__doc__ or "").strip()
+
+
+@click.group(cls=SandboxGroup)
+def fraud() -> None:
+    """Fraud lab: simulate or import transactions, train detectors, score transactions."""
+
+
+@fraud.command("simulate")
+@click.argument("bank_id")
+@click.option("--preset", type=click.Choice(["hk", "handbook"]), default="hk", show_default=True,
+              help="hk: Hong Kong cards + FPS with five scenarios; handbook: the Fraud Detection Handbook design.")
+@click.option("--customers", type=int, help="Number of customers (default: the preset's).")
+@click.option("--days", type=int, help="Number of days (default: the preset's).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--hardness", type=float, default=0.5, show_default=True, help="hk: 0 easy .. 1 hard (fraud looks legitimate).")
+@click.option("--label-delay-days", type=float, default=7.0, show_default=True, help="Days until a fraud label is known.")
+@click.option("--label-noise", type=float, default=0.02, show_default=True, help="hk: share of frauds never reported.")
+@click.option("--drift", type=float, default=0.5, show_default=True, help="hk: 0 none .. 1 strong change over time.")
+@json_option
+@pass_state
+def simulate_cmd(state: State, bank_id: str, preset: str, customers: int | None, days: int | None, seed: int,
+                 hardness: float, label_delay_days: float, label_noise: float, drift: float, as_json: bool) -> None:
+    """Simulate labelled transactions into BANK's workspace (replaces its data set)."""
+    from usecases import fraud as uc
+
+    res = uc.simulate(state.ctx(bank_id), preset=preset, customers=customers, days=days, seed=seed, hardness=hardness,
+                      label_delay_days=label_delay_days, label_noise=label_noise, drift=drift)
+
+    def human(d: dict) -> str:
+        lines = [f"simulated {d['rows']:,} transactions ({d['fraud_rows']:,} fraud, {100 * d['fraud_rate']:.3f}%) "
+                 f"over {d['days']} days, preset {d['preset']}, seed {d['seed']}, in {d['seconds']:.1f} s"]
+        lines += [f"  {k}: {v:,}" for k, v in d["scenario_counts"].items()]
+        lines.append(f"data hash {d['data_hash'][:16]}")
+        return "\n".join(lines)
+
+    emit(res.to_dict(), as_json, human)
+
+
+@fraud.command("import", help="Import BANK's own transactions from FILE (CSV or Parquet).\n\n\b\n" + _schema_help())
+@click.argument("bank_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@json_option
+@pass_state
+def import_cmd(state: State, bank_id: str, file: str, as_json: bool) -> None:
+    from usecases import fraud as uc
+
+    res = uc.import_transactions(state.ctx(bank_id), file)
+
+    def human(d: dict) -> str:
+        lines = [f"imported {d['accepted']:,} transactions from {d['file']} ({d['layout']} layout), "
+                 f"{d['fraud_rows']:,} fraud; rejected {d['rejected']:,}"]
+        lines += [f"  row {r['row']}, column {r['column']}: {r['reason']}" for r in d["rejections"][:50]]
+        if d["rejected"] > 50:
+            lines.append(f"  ... {d['rejected'] - 50} more (use --json for the list)")
+        return "\n".join(lines)
+
+    emit(res.to_dict(), as_json, human)
+
+
+@fraud.command("train")
+@click.argument("bank_id")
+@click.option("--model", type=click.Choice(["xgboost", "logreg"]), default="xgboost", show_default=True)
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: xgboost.dask on a Dask cluster (a LocalCluster unless --scheduler).")
+@click.option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--features", "feature_set", type=click.Choice(["ours", "handbook"]), default="ours", show_default=True,
+              help="ours: the full feature set; handbook: the Fraud Detection Handbook's 15 features.")
+@click.option("--train-days", type=int, default=7, show_default=True)
+@click.option("--delay-days", type=int, default=7, show_default=True)
+@click.option("--test-days", type=int, default=7, show_default=True)
+@click.option("--train-start", help="First training day, YYYY-MM-DD (default: the handbook's, else the latest window).")
+@click.option("--alert-budget", type=int, help="Alerts a day (default: 1% of a day's transactions).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@json_option
+@pass_state
+def train_cmd(state: State, bank_id: str, model: str, engine: str, scheduler: str | None, feature_set: str,
+              train_days: int, delay_days: int, test_days: int, train_start: str | None, alert_budget: int | None,
+              seed: int, as_json: bool) -> None:
+    """Train and evaluate a detector on BANK's transactions; log the run; print its id and metrics."""
+    from usecases import fraud as uc
+
+    res = uc.train(state.ctx(bank_id), model=model, engine=engine, scheduler=scheduler, seed=seed,
+                   feature_set=feature_set, train_days=train_days, delay_days=delay_days, test_days=test_days,
+                   train_start=train_start, alert_budget=alert_budget)
+    out = {"run_id": res.run_id, "model": res.model, "engine": res.engine, "feature_set": res.feature_set,
+           "metrics": res.metrics, "threshold": res.threshold, "alert_budget": res.alert_budget,
+           "registered_model": res.registered_model, "registered_version": res.registered_version,
+           "protocol": res.protocol}
+
+    def human(d: dict) -> str:
+        m = d["metrics"]
+        lines = [f"run {d['run_id']} ({d['model']}, {d['engine']}, features: {d['feature_set']})"]
+        lines += [f"  {k}: {m[k]:.4f}" for k in HEADLINE if k in m]
+        lines += [f"  {k}: {v:.4f}" for k, v in m.items() if k.startswith("recall_") and k != "recall_at_budget"]
+        if d["registered_model"]:
+            lines.append(f"registered {d['registered_model']} version {d['registered_version']}")
+        return "\n".join(lines)
+
+    emit(out, as_json, human)
+
+
+@fraud.command("score")
+@click.argument("bank_id")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False), help="Transactions (CSV or Parquet).")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False), help="Scores (.csv or .parquet).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A model file (default: the bank's own).")
+@json_option
+@pass_state
+def score_cmd(state: State, bank_id: str, input_path: str, output_path: str, model_path: str | None, as_json: bool) -> None:
+    """Score a file of transactions with BANK's model; writes txn_id, score, alert."""
+    from usecases import fraud as uc
+
+    res = uc.score_batch(state.ctx(bank_id), input_path, output_path, model_path=model_path)
+    emit(res, as_json, lambda d: f"scored {d['rows']:,} transactions ({d['alerts']:,} alerts at threshold "
+                                 f"{d['threshold']:.4f}) into {d['output']} in {d['seconds']:.2f} s")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(fraud)

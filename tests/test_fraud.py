@@ -1,0 +1,296 @@
+"""Fraud lab: a bank simulates, imports, trains, scores; other banks and reviewers are kept out."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import usecases.fraud as fraud
+from sandbox.errors import AccessDenied, InvalidInput, SandboxError
+from usecases.fraud import features as F
+from usecases.fraud import schema, simulator
+from usecases.fraud.scorer import FeatureState
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = dict(customers=300, days=40, seed=3)
+
+
+def cli(env: dict, user: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=dict(env, SANDBOX_USER=user), cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained_a(ctx_a):
+    """harbour-bank: a small hk data set and a trained XGBoost detector."""
+    sim = fraud.simulate(ctx_a, preset="hk", **SMALL)
+    res = fraud.train(ctx_a, model="xgboost", rounds=120)
+    return sim, res
+
+
+@pytest.fixture(scope="module")
+def small_frame():
+    return simulator.simulate_hk(customers=200, days=60, seed=11)
+
+
+# -- simulator -------------------------------------------------------------------
+def test_same_seed_gives_the_same_data_and_another_seed_does_not():
+    a = simulator.simulate_hk(customers=120, days=20, seed=5)
+    b = simulator.simulate_hk(customers=120, days=20, seed=5)
+    c = simulator.simulate_hk(customers=120, days=20, seed=6)
+    assert simulator.frame_hash(a) == simulator.frame_hash(b)
+    assert simulator.frame_hash(a) != simulator.frame_hash(c)
+    h1 = simulator.simulate_handbook(customers=100, terminals=200, days=10, seed=1)
+    h2 = simulator.simulate_handbook(customers=100, terminals=200, days=10, seed=1)
+    assert simulator.frame_hash(h1) == simulator.frame_hash(h2)
+
+
+def test_hk_scenario_rates_stay_within_their_configured_ranges():
+    df = simulator.simulate_hk(customers=1500, days=60, seed=2)
+    share = df["scenario"].value_counts(normalize=True)
+    for sid, (lo, hi) in simulator.HK_SHARE_RANGES.items():
+        assert lo <= share.get(sid, 0.0) <= hi, (simulator.HK_SCENARIOS[sid], share.get(sid, 0.0), lo, hi)
+    # every channel is used, and fraud amounts are not constants
+    assert set(df["channel"].astype(str)) == {"card_present", "card_not_present", "fps"}
+    for sid in simulator.HK_SCENARIOS:
+        assert df.loc[df["scenario"] == sid, "amount"].nunique() > 5
+
+
+def test_handbook_preset_follows_the_published_design():
+    df = simulator.simulate_handbook(customers=500, terminals=1000, days=60, seed=0)
+    rate = df["is_fraud"].mean()
+    assert 0.004 < rate < 0.02
+    assert (df.loc[df["amount"] > 220, "is_fraud"] == 1).all()
+    assert set(df.loc[df["is_fraud"] == 1, "scenario"]) == {1, 2, 3}
+    assert (df["label_time"] - df["timestamp"] == pd.Timedelta(days=7)).all()
+
+
+# -- features ----------------------------------------------------------------------
+def test_no_feature_uses_later_rows_or_labels_not_yet_known(small_frame):
+    df = small_frame
+    full = F.compute(df)
+    t_cut = df["timestamp"].iloc[len(df) // 2]
+    past = df[df["timestamp"] <= t_cut].copy()
+    unknown = past["label_time"] > t_cut
+    assert unknown.any() and (past.loc[unknown, "is_fraud"] == 1).any()
+    # remove the future and every label not known at the cut: features up to the cut must not move
+    blind = past.assign(is_fraud=np.where(unknown, 0, past["is_fraud"]).astype(np.int8))
+    got = F.compute(blind)
+    pd.testing.assert_frame_equal(got, full.iloc[: len(past)].reset_index(drop=True))
+    # shuffle the labels not known at the cut (and their report times): still the same
+    rng = np.random.default_rng(0)
+    shuffled = past.copy()
+    idx = np.flatnonzero(unknown.to_numpy())
+    shuffled.loc[shuffled.index[idx], "is_fraud"] = rng.permutation(shuffled["is_fraud"].to_numpy()[idx])
+    pd.testing.assert_frame_equal(F.compute(shuffled), full.iloc[: len(past)].reset_index(drop=True))
+
+
+def test_streaming_features_equal_batch_features(small_frame):
+    df = small_frame
+    full = F.compute(df).to_numpy(dtype=np.float64)
+    cut = int(len(df) * 0.85)
+    state = FeatureState(7.0)
+    hist = df.iloc[:cut]
+    state.warm(hist)  # replays the last 45 days, older facts come from the whole history
+    # labels known at the cut were fed in by warm(); the rest arrive as reports during the stream
+    rows = df.iloc[cut:cut + 400]
+    ch = {"card_present": 0, "card_not_present": 1, "fps": 2}
+    for i, r in enumerate(rows.itertuples(index=False)):
+        f = state.step(int(pd.Timestamp(r.timestamp).value // 10**9), r.customer_id, r.amount, ch[str(r.channel)],
+                       float(F.category_codes([r.merchant_category])[0]), r.terminal_id, r.device_id, r.payee_id)
+        np.testing.assert_allclose(f.astype(np.float32), full[cut + i].astype(np.float32), rtol=2e-5, atol=1e-4,
+                                   equal_nan=True, err_msg=f"row {cut + i}")
+        if r.is_fraud:
+            state.report_fraud(r.terminal_id, int(pd.Timestamp(r.timestamp).value // 10**9),
+                               int(pd.Timestamp(r.label_time).value // 10**9))
+
+
+# -- import ------------------------------------------------------------------------
+def _csv(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _row(i: int, **kw) -> dict:
+    r = {"txn_id": i, "timestamp": f"2025-03-01 10:{i % 60:02d}:00", "customer_id": i % 7, "amount": 100 + i,
+         "is_fraud": int(i % 9 == 0), "terminal_id": i % 5, "channel": "card_present"}
+    r.update(kw)
+    return r
+
+
+def test_import_reports_each_bad_row_and_keeps_the_good_ones(ctx_b, tmp_path):
+    rows = [_row(i) for i in range(1, 21)]
+    rows[2]["amount"] = -5
+    rows[4]["timestamp"] = "yesterday-ish"
+    rows[6]["customer_id"] = "abc"
+    rows[8]["amount"] = 5e12
+    rows[10]["channel"] = "carrier-pigeon"
+    rows[12]["is_fraud"] = 3
+    rep = fraud.import_transactions(ctx_b, _csv(tmp_path / "tx.csv", rows))
+    assert rep.accepted == 14 and rep.rejected == 6
+    got = {(r.row, r.column) for r in rep.rejections}
+    assert got == {(3, "amount"), (5, "timestamp"), (7, "customer_id"), (9, "amount"), (11, "channel"), (13, "is_fraud")}
+    reasons = {r.row: r.reason for r in rep.rejections}
+    assert "negative" in reasons[3] and "absurd" in reasons[9] and "unparseable" in reasons[5]
+    assert rep.to_dict()["rejections"][0] == {"row": 3, "column": "amount", "reason": reasons[3]}
+    stored = pd.read_parquet(ctx_b.path("fraud", "data", "transactions.parquet"))
+    assert len(stored) == 14
+
+
+@pytest.mark.parametrize("content, problem", [
+    ("", "empty"),
+    ("txn_id,timestamp,customer_id,amount\n1,2025-01-01,1,10\n", "missing column"),
+    ("txn_id,timestamp,customer_id,amount,is_fraud,colour\n1,2025-01-01,1,10,0,red\n", "unknown column"),
+    ("txn_id,timestamp,customer_id,amount,is_fraud\n", "no data rows"),
+    ("txn_id,timestamp,customer_id,amount,is_fraud\n1,never,1,-3,0\n", "no valid transaction"),
+])
+def test_a_bad_file_is_refused_and_the_previous_data_set_is_kept(ctx_b, tmp_path, content, problem):
+    fraud.import_transactions(ctx_b, _csv(tmp_path / "ok.csv", [_row(i) for i in range(1, 11)]))
+    before = (ctx_b.path("fraud", "data", "transactions.parquet")).read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content)
+    with pytest.raises(InvalidInput) as err:
+        fraud.import_transactions(ctx_b, bad)
+    assert problem in str(err.value)
+    assert ctx_b.path("fraud", "data", "transactions.parquet").read_bytes() == before
+
+
+def test_handbook_layout_imports(ctx_b, tmp_path):
+    df = simulator.simulate_handbook(customers=50, terminals=100, days=5, seed=0)
+    hb = pd.DataFrame({"TRANSACTION_ID": df["txn_id"], "TX_DATETIME": df["timestamp"], "CUSTOMER_ID": df["customer_id"],
+                       "TERMINAL_ID": df["terminal_id"], "TX_AMOUNT": df["amount"],
+                       "TX_TIME_SECONDS": 0, "TX_TIME_DAYS": 0, "TX_FRAUD": df["is_fraud"],
+                       "TX_FRAUD_SCENARIO": df["scenario"]})
+    hb.to_parquet(tmp_path / "hb.parquet")
+    rep = fraud.import_transactions(ctx_b, tmp_path / "hb.parquet")
+    assert rep.layout == "handbook" and rep.accepted == len(df) and rep.rejected == 0
+
+
+def test_training_on_a_window_without_fraud_is_a_clear_error(ctx_b, tmp_path):
+    rows = [_row(i, is_fraud=0, timestamp=str(pd.Timestamp("2025-01-01") + pd.Timedelta(hours=6 * i)))
+            for i in range(1, 120)]
+    fraud.import_transactions(ctx_b, _csv(tmp_path / "nofraud.csv", rows))
+    with pytest.raises(InvalidInput, match="training window: no fraud"):
+        fraud.train(ctx_b)
+
+
+# -- training and evidence ----------------------------------------------------------
+def test_training_logs_metrics_reports_card_and_registers_the_model(ctx_a, trained_a):
+    sim, res = trained_a
+    m = res.metrics
+    for key in ("roc_auc", "average_precision", "card_precision_at_100", "recall_at_budget", "threshold"):
+        assert key in m and np.isfinite(m[key])
+    assert any(k.startswith("recall_") and k != "recall_at_budget" for k in m)
+    assert res.registered_model == "harbour-bank.fraud"
+    arts = set(ctx_a.list_artifacts(res.run_id))
+    for name in fraud.REPORTS:
+        assert f"reports/{name}.json" in arts
+    assert {"plots/pr_curve.png", "plots/feature_importance.png", "plots/calibration.png", "model_card.md"} <= arts
+    budgets = fraud.report(ctx_a, res.run_id, "alert_budget")["budgets"]
+    assert budgets and {"alerts_per_day", "precision", "recall", "threshold"} <= set(budgets[0])
+    card = ctx_a.read_artifact_text(res.run_id, "model_card.md")
+    assert "## Limits" in card and "compromised_card" in card
+    assert fraud.latest_run(ctx_a)["run_id"] == res.run_id
+
+
+def test_streaming_scorer_scores_one_transaction_with_reasons(ctx_a, trained_a):
+    scorer = fraud.load_scorer(ctx_a)
+    end = pd.read_parquet(ctx_a.path("fraud", "data", "transactions.parquet"))["timestamp"].max()
+    txn = {"txn_id": 1, "timestamp": (end + pd.Timedelta(minutes=5)).isoformat(), "customer_id": 7, "amount": 25000.0,
+           "channel": "fps", "payee_id": 4_000_001, "device_id": 999_999}
+    res = scorer.score(txn)
+    assert 0.0 <= res.score <= 1.0 and len(res.reasons) <= 4 and isinstance(res.alert, bool)
+    assert set(res.to_dict()) >= {"score", "alert", "reasons"}
+    with pytest.raises(InvalidInput, match="amount"):
+        scorer.score(dict(txn, amount=-1))
+
+
+def test_batch_scoring_writes_a_score_per_transaction(ctx_a, trained_a, tmp_path):
+    df = pd.read_parquet(ctx_a.path("fraud", "data", "transactions.parquet"))
+    tail = df[df["timestamp"] > df["timestamp"].max() - pd.Timedelta(days=2)].drop(columns=["is_fraud", "scenario", "label_time"])
+    tail.to_csv(tmp_path / "in.csv", index=False)
+    out = fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / "out.csv")
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert out["rows"] == len(tail) == len(scored) and list(scored.columns) == ["txn_id", "score", "alert"]
+
+
+# -- isolation ----------------------------------------------------------------------
+def _copy_model(ctx, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("detector.ubj", "detector.json"):
+        shutil.copy(ctx.path("fraud", "models", name), dest / name)
+    return dest / "detector.ubj"
+
+
+def test_bank_cannot_load_or_score_with_another_banks_model(ctx_a, ctx_b, trained_a, tmp_path):
+    stolen = _copy_model(ctx_a, tmp_path / "stolen")
+    with pytest.raises(SandboxError, match="belongs to bank harbour-bank"):
+        fraud.load_scorer(ctx_b, model_path=stolen)
+    pd.DataFrame([_row(1)]).to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(SandboxError, match="belongs to bank harbour-bank"):
+        fraud.score_batch(ctx_b, tmp_path / "in.csv", tmp_path / "out.csv", model_path=stolen)
+    assert not (tmp_path / "out.csv").exists()
+    # relabelling the sidecar does not help: the run it names is not peak-bank's
+    side = json.loads((tmp_path / "stolen" / "detector.json").read_text())
+    side["bank"] = "peak-bank"
+    (tmp_path / "stolen" / "detector.json").write_text(json.dumps(side))
+    with pytest.raises(SandboxError, match="not a run of peak-bank"):
+        fraud.load_scorer(ctx_b, model_path=stolen)
+
+
+def test_bank_cannot_score_with_another_banks_model_on_the_command_line(ctx_a, trained_a, cli_env, tmp_path):
+    stolen = _copy_model(ctx_a, tmp_path / "stolen")
+    pd.DataFrame([_row(1)]).to_csv(tmp_path / "in.csv", index=False)
+    out = cli(cli_env, "bob", "fraud", "score", "peak-bank", "--input", str(tmp_path / "in.csv"),
+              "--output", str(tmp_path / "out.csv"), "--model", str(stolen))
+    assert out.returncode == 3, out.stderr
+    assert "belongs to bank harbour-bank" in out.stderr and "Traceback" not in out.stderr
+    out = cli(cli_env, "bob", "fraud", "score", "harbour-bank", "--input", str(tmp_path / "in.csv"),
+              "--output", str(tmp_path / "out.csv"))
+    assert out.returncode == 3 and "Traceback" not in out.stderr
+
+
+def test_reviewer_cannot_simulate_train_score_or_read_raw_data(review_a, trained_a):
+    _, res = trained_a
+    with pytest.raises(AccessDenied):
+        fraud.simulate(review_a, preset="hk", customers=20, days=5)
+    with pytest.raises(AccessDenied):
+        fraud.train(review_a)
+    with pytest.raises(AccessDenied):
+        fraud.load_scorer(review_a)
+    with pytest.raises(AccessDenied):
+        review_a.path("fraud", "data", "transactions.parquet")
+    # the evidence is readable
+    assert fraud.report(review_a, res.run_id, "metrics")["average_precision"] == pytest.approx(res.metrics["average_precision"])
+    assert "Model card" in review_a.read_artifact_text(res.run_id, "model_card.md")
+
+
+# -- scale-out and the command line ------------------------------------------------
+def test_dask_engine_trains_on_a_local_cluster_like_local_training(ctx_a, trained_a):
+    local = fraud.train(ctx_a, model="xgboost", engine="local", rounds=60, register=False)
+    dask = fraud.train(ctx_a, model="xgboost", engine="dask", rounds=60, register=False)
+    assert dask.engine == "dask"
+    assert abs(dask.metrics["average_precision"] - local.metrics["average_precision"]) <= 0.01
+
+
+def test_cli_train_prints_run_id_and_snake_case_metrics(ctx_a, trained_a, cli_env):
+    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--model", "logreg", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert len(d["run_id"]) == 32
+    assert {"roc_auc", "average_precision", "card_precision_at_100", "recall_at_budget"} <= set(d["metrics"])
+    assert all(k == k.lower() and " " not in k for k in d["metrics"])
+
+
+def test_cli_refuses_an_unknown_bank_without_a_traceback(cli_env):
+    out = cli(cli_env, "alice", "fraud", "simulate", "no-such-bank", "--customers", "20", "--days", "5")
+    assert out.returncode != 0 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
+    out = cli(cli_env, "alice", "fraud", "simulate", "harbour-bank", "--customers", "-4")
+    assert out.returncode == 2 and "customers" in out.stderr and "Traceback" not in out.stderr

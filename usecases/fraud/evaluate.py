@@ -1,0 +1,196 @@
+"""The evaluation protocol and its metrics.
+
+Protocol (the Fraud Detection Handbook's, by default): train on `train_days`
+days, skip `delay_days` (labels of that period are not known yet when the
+model goes live), test on `test_days` days. Customers known to be compromised
+(a fraud label known by the test day: from the training period, or reported
+`delay_days` before) are removed from each test day, as an investigator
+would have blocked those cards.
+
+Metrics: ROC AUC, average precision, Card Precision@100 (per test day, the
+share of frauded cards among the 100 cards with the highest score, averaged
+over days), recall at a daily alert budget, recall per scenario.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+from sandbox.errors import InvalidInput
+
+DAY = pd.Timedelta(days=1)
+
+
+@dataclass
+class Protocol:
+    train_days: int = 7
+    delay_days: int = 7
+    test_days: int = 7
+    train_start: str | None = None       # ISO date; default: the handbook's 2018-07-25 or the latest window
+    alert_budget: int | None = None      # alerts a day; default 1% of a day's transactions
+    remove_known_compromised: bool = True
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def protocol_from(kwargs: dict, preset: str | None) -> Protocol:
+    fields = Protocol.__dataclass_fields__
+    unknown = sorted(set(kwargs) - set(fields))
+    if unknown:
+        raise InvalidInput("protocol", f"unknown setting(s) {', '.join(unknown)}", f"use {', '.join(fields)}")
+    p = Protocol(**kwargs)
+    for name in ("train_days", "delay_days", "test_days"):
+        v = getattr(p, name)
+        if not isinstance(v, (int, np.integer)) or v < (0 if name == "delay_days" else 1) or v > 366:
+            raise InvalidInput(name, f"{v!r} is not a number of days", "use a whole number of days (1..366; delay may be 0)")
+    if p.train_start is None and preset == "handbook":
+        p.train_start = "2018-07-25"
+    return p
+
+
+@dataclass
+class Split:
+    train: np.ndarray        # row positions
+    delay: np.ndarray
+    test: np.ndarray
+    train_start: pd.Timestamp
+    test_start: pd.Timestamp
+    test_end: pd.Timestamp
+
+
+def split(df: pd.DataFrame, p: Protocol) -> Split:
+    day = df["timestamp"].dt.normalize()
+    first, last = day.min(), day.max()
+    need = p.train_days + p.delay_days + p.test_days
+    if p.train_start is None:
+        start = last - (need - 1) * DAY
+    else:
+        try:
+            start = pd.Timestamp(p.train_start).normalize()
+        except (ValueError, TypeError):
+            raise InvalidInput("train_start", f"{p.train_start!r} is not a date", "use YYYY-MM-DD") from None
+    if start < first or start + (need - 1) * DAY > last:
+        raise InvalidInput("protocol", f"the data covers {first.date()}..{last.date()}, too short for {p.train_days}+"
+                           f"{p.delay_days}+{p.test_days} days from {start.date()}",
+                           "simulate more days, or pass a later/earlier train_start or shorter windows")
+    test_start = start + (p.train_days + p.delay_days) * DAY
+    test_end = test_start + p.test_days * DAY
+    d = day.to_numpy()
+    train = np.flatnonzero((d >= start) & (d < start + p.train_days * DAY))
+    delay = np.flatnonzero((d >= start + p.train_days * DAY) & (d < test_start))
+    test = np.flatnonzero((d >= test_start) & (d < test_end))
+    if p.remove_known_compromised:
+        test = _drop_known_compromised(df, train, test, p)
+    return Split(train, delay, test, start, test_start, test_end)
+
+
+def _drop_known_compromised(df: pd.DataFrame, train: np.ndarray, test: np.ndarray, p: Protocol) -> np.ndarray:
+    """The handbook's rule: frauded customers of the training period, plus those frauded `delay_days` before each test day."""
+    fraud = df["is_fraud"].to_numpy() == 1
+    cust = df["customer_id"].to_numpy()
+    day = df["timestamp"].dt.normalize().to_numpy()
+    known = set(cust[train][fraud[train]].tolist())
+    start_day = day[train].min() if len(train) else None
+    keep = np.ones(len(test), dtype=bool)
+    test_days = day[test]
+    for i in range(p.test_days):
+        this = start_day + np.timedelta64(p.train_days + p.delay_days + i, "D")
+        seen = start_day + np.timedelta64(p.train_days + i - 1, "D")
+        known |= set(cust[(day == seen) & fraud].tolist())
+        m = test_days == this
+        keep[m] = ~np.isin(cust[test][m], np.fromiter(known, dtype=cust.dtype, count=len(known)))
+    return test[keep]
+
+
+def card_precision_top_k(days: np.ndarray, customers: np.ndarray, y: np.ndarray, score: np.ndarray, k: int = 100) -> float:
+    df = pd.DataFrame({"day": days, "c": customers, "y": y, "s": score})
+    per = df.groupby(["day", "c"], sort=False).agg(y=("y", "max"), s=("s", "max")).reset_index()
+    out = []
+    for _, g in per.groupby("day", sort=True):
+        top = g.nlargest(k, "s")
+        out.append(top["y"].sum() / k)
+    return float(np.mean(out)) if out else 0.0
+
+
+def default_budget(n_rows: int, n_days: int) -> int:
+    return max(1, int(round(0.01 * n_rows / max(n_days, 1))))
+
+
+def budget_curve(y: np.ndarray, score: np.ndarray, n_days: int, daily_volume: float) -> list[dict]:
+    """Precision, recall and threshold when alerting the top `alerts_per_day` transactions a day on average."""
+    order = np.argsort(-score, kind="stable")
+    ys = y[order]
+    tp = np.cumsum(ys)
+    total = max(int(y.sum()), 1)
+    top = max(2.0, 0.1 * daily_volume)
+    grid = {int(b) for b in np.round(np.geomspace(1, top, 24))}
+    budgets = sorted(grid | {b for b in (10, 25, 50, 100, 200, 500) if b <= top})
+    rows = []
+    for b in budgets:
+        k = min(len(y), b * n_days)
+        if k <= 0:
+            continue
+        rows.append({"alerts_per_day": int(b), "alerts": int(k), "precision": float(tp[k - 1] / k),
+                     "recall": float(tp[k - 1] / total), "threshold": float(score[order][k - 1])})
+    return rows
+
+
+def metrics(df_test: pd.DataFrame, score: np.ndarray, threshold: float, n_days: int, scenario_names: dict[int, str]) -> tuple[dict, dict]:
+    """Headline metrics and the report tables, for the test rows and their scores."""
+    y = df_test["is_fraud"].to_numpy().astype(int)
+    if y.sum() == 0 or y.sum() == len(y):
+        raise InvalidInput("test window", f"the test period has {int(y.sum())} fraud rows of {len(y)}",
+                           "choose a period with both fraud and legitimate transactions (train_start / test_days)")
+    days = df_test["timestamp"].dt.normalize().to_numpy()
+    cust = df_test["customer_id"].to_numpy()
+    alert = score >= threshold
+    m = {
+        "roc_auc": float(roc_auc_score(y, score)),
+        "average_precision": float(average_precision_score(y, score)),
+        "card_precision_at_100": card_precision_top_k(days, cust, y, score, 100),
+        "recall_at_budget": float((alert & (y == 1)).sum() / y.sum()),
+        "precision_at_budget": float((alert & (y == 1)).sum() / max(alert.sum(), 1)),
+        "alerts_per_day": float(alert.sum() / max(n_days, 1)),
+        "threshold": float(threshold),
+        "test_rows": int(len(y)),
+        "test_fraud_rows": int(y.sum()),
+    }
+    sc = df_test["scenario"].to_numpy()
+    per = []
+    for sid in sorted(set(sc[sc > 0].tolist())):
+        mask = sc == sid
+        name = scenario_names.get(int(sid), f"scenario_{sid}")
+        rec = float(alert[mask].mean())
+        per.append({"scenario": name, "scenario_id": int(sid), "frauds": int(mask.sum()), "detected": int(alert[mask].sum()),
+                    "recall": rec})
+        m[f"recall_{name}"] = rec
+    prec, rec, _ = precision_recall_curve(y, score)
+    idx = np.unique(np.round(np.linspace(0, len(prec) - 1, min(len(prec), 300))).astype(int))
+    daily_volume = len(y) / max(n_days, 1)
+    reports = {
+        "pr_curve": {"recall": rec[idx].round(5).tolist(), "precision": prec[idx].round(5).tolist(),
+                     "average_precision": m["average_precision"]},
+        "alert_budget": {"budgets": budget_curve(y, score, n_days, daily_volume), "chosen_threshold": float(threshold),
+                         "test_days": int(n_days), "transactions_per_day": float(daily_volume)},
+        "recall_per_scenario": {"threshold": float(threshold), "scenarios": per},
+        "calibration": calibration(y, score),
+    }
+    return m, reports
+
+
+def calibration(y: np.ndarray, score: np.ndarray, bins: int = 10) -> dict:
+    edges = np.unique(np.quantile(score, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, len(edges) - 2) if len(edges) > 1 else np.zeros(len(score), int)
+    mp, fp, cnt = [], [], []
+    for b in range(max(len(edges) - 1, 1)):
+        m = which == b
+        if m.any():
+            mp.append(float(score[m].mean()))
+            fp.append(float(y[m].mean()))
+            cnt.append(int(m.sum()))
+    brier = float(np.mean((score - y) ** 2))
+    return {"mean_predicted": mp, "fraction_positive": fp, "count": cnt, "brier_score": brier}

@@ -1,0 +1,88 @@
+"""The scoring model in the bank's workspace: XGBoost UBJ plus a JSON sidecar, never a pickle.
+
+The sidecar names the bank, the run that produced the model, the feature list,
+the alert threshold and the SHA-256 of the model file. Loading checks all of
+it: a file from another bank, a file whose bytes changed, or a sidecar that
+points at a run this bank does not own is refused with a clear error.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from sandbox import atomic
+from sandbox.errors import NotFound, SandboxError
+
+MODEL_FILE = "detector.ubj"
+SIDECAR_FILE = "detector.json"
+FORMAT = "sandbox-fraud-model/1"
+RUN_TAG_SHA = "fraud.model_sha256"
+
+
+class ModelRefused(SandboxError):
+    exit_code = 3
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def save(ctx, booster, sidecar: dict) -> dict:
+    raw = bytes(booster.save_raw(raw_format="ubj"))
+    info = dict(sidecar, format=FORMAT, bank=ctx.bank, model_file=MODEL_FILE, sha256=sha256(raw))
+    atomic.write_bytes(ctx.path("fraud", "models", MODEL_FILE, create=True), raw)
+    atomic.write_json(ctx.path("fraud", "models", SIDECAR_FILE, create=True), info)
+    return info
+
+
+def sidecar_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+def load(ctx, model_path: str | Path | None = None):
+    """(booster, sidecar) of this bank's model; refuses anything else."""
+    import xgboost as xgb
+
+    if model_path is None:
+        path = ctx.path("fraud", "models", MODEL_FILE)
+        if not path.exists():
+            raise NotFound(f"bank {ctx.bank} has no trained fraud model", f"train one: `sandbox fraud train {ctx.bank}`")
+    else:
+        path = Path(model_path)
+        if path.suffix == ".json":
+            path = path.with_suffix(".ubj")
+        if not path.exists():
+            raise NotFound(f"model file {path} does not exist", "check the path")
+    side = sidecar_path(path)
+    if not side.exists():
+        raise ModelRefused(f"model file {path.name} has no sidecar {side.name} (bank, features, checksum)",
+                           "use a model saved by `sandbox fraud train`")
+    try:
+        info = json.loads(side.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ModelRefused(f"sidecar {side.name} is not valid JSON", "use a model saved by `sandbox fraud train`") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ModelRefused(f"{side.name} is not a sandbox fraud model sidecar", "use a model saved by `sandbox fraud train`")
+    owner = info.get("bank")
+    if owner != ctx.bank:
+        ctx.audit("fraud.model.refused", reason="other bank", model_bank=str(owner)[:64])
+        raise ModelRefused(f"model file {path.name} belongs to bank {owner}, not {ctx.bank}",
+                           f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)")
+    raw = path.read_bytes()
+    if sha256(raw) != info.get("sha256"):
+        ctx.audit("fraud.model.refused", reason="checksum mismatch")
+        raise ModelRefused(f"model file {path.name} does not match its checksum", "the file changed after training; train again")
+    try:
+        run = ctx.get_run(str(info.get("run_id")))
+    except NotFound:
+        ctx.audit("fraud.model.refused", reason="run not in bank")
+        raise ModelRefused(f"model file {path.name} names run {info.get('run_id')}, which is not a run of {ctx.bank}",
+                           f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)") from None
+    if run.data.tags.get(RUN_TAG_SHA) != info["sha256"]:
+        ctx.audit("fraud.model.refused", reason="run checksum mismatch")
+        raise ModelRefused(f"model file {path.name} is not the model run {info.get('run_id')} recorded",
+                           f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)")
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    return booster, info

@@ -1,0 +1,289 @@
+"""The transaction schema, and validation of a bank's own file (`sandbox fraud import`).
+
+A transaction file is CSV or Parquet with exactly these columns (names are
+case-sensitive; order does not matter):
+
+| column            | type                         | required | meaning |
+|-------------------|------------------------------|----------|---------|
+| txn_id            | integer >= 0, unique         | yes      | transaction id |
+| timestamp         | ISO 8601 date-time           | yes      | when it happened (Hong Kong local time; a time zone is converted) |
+| customer_id       | integer >= 0                 | yes      | the paying customer (a pseudonymised key) |
+| amount            | number, 0 < amount <= 10,000,000 | yes  | amount in HKD |
+| is_fraud          | 0 or 1                       | yes      | reported label (0 = not reported as fraud) |
+| terminal_id       | integer >= 0, or -1/empty    | no       | card terminal or online merchant; -1 for FPS transfers |
+| channel           | card_present, card_not_present, fps | no | default card_present |
+| merchant_category | text                         | no       | e.g. grocery, electronics (unknown values become `other`) |
+| district          | text                         | no       | Hong Kong district of the terminal, or `online` |
+| device_id         | integer >= 0, or -1/empty    | no       | device used (online and FPS); -1 when none |
+| payee_id          | integer >= 0, or -1/empty    | no       | receiving account of an FPS transfer; a customer_id means our own customer |
+| scenario          | integer 0..99                | no       | fraud scenario id when known (0 = legitimate) |
+| label_time        | ISO 8601 date-time >= timestamp | no    | when the label became known (default: timestamp + 7 days) |
+
+The layout of the Fraud Detection Handbook (Le Borgne et al.) is accepted as
+well: TRANSACTION_ID, TX_DATETIME, CUSTOMER_ID, TERMINAL_ID, TX_AMOUNT,
+TX_FRAUD, and optionally TX_TIME_SECONDS, TX_TIME_DAYS, TX_FRAUD_SCENARIO.
+
+Validation checks every row: a row with a bad value is rejected with its row
+number (1 = first data row), column and reason; the other rows are imported.
+A file-level problem (unreadable, empty, missing or unknown columns, no valid
+row) is an error and nothing is imported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sandbox.errors import InvalidInput
+
+CHANNELS = ("card_present", "card_not_present", "fps")
+MAX_AMOUNT = 10_000_000.0
+DEFAULT_LABEL_DELAY_DAYS = 7
+
+REQUIRED = ("txn_id", "timestamp", "customer_id", "amount", "is_fraud")
+OPTIONAL = ("terminal_id", "channel", "merchant_category", "district", "device_id", "payee_id", "scenario", "label_time")
+COLUMNS = REQUIRED + OPTIONAL
+ID_COLUMNS = ("txn_id", "customer_id", "terminal_id", "device_id", "payee_id")
+
+HANDBOOK_COLUMNS = {"TRANSACTION_ID": "txn_id", "TX_DATETIME": "timestamp", "CUSTOMER_ID": "customer_id",
+                    "TERMINAL_ID": "terminal_id", "TX_AMOUNT": "amount", "TX_FRAUD": "is_fraud",
+                    "TX_FRAUD_SCENARIO": "scenario"}
+HANDBOOK_IGNORED = ("TX_TIME_SECONDS", "TX_TIME_DAYS")
+
+MAX_REJECTIONS_LISTED = 1000
+
+
+@dataclass
+class Rejection:
+    row: int
+    column: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "reason": self.reason}
+
+
+@dataclass
+class ImportReport:
+    file: str
+    layout: str
+    accepted: int
+    rejected: int
+    rejections: list[Rejection] = field(default_factory=list)
+    fraud_rows: int = 0
+    data_hash: str = ""
+    days: int = 0
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "layout": self.layout, "accepted": self.accepted, "rejected": self.rejected,
+                "fraud_rows": self.fraud_rows, "days": self.days, "data_hash": self.data_hash,
+                "rejections": [r.to_dict() for r in self.rejections]}
+
+
+def empty_frame() -> pd.DataFrame:
+    return canonical(pd.DataFrame({c: [] for c in COLUMNS}))
+
+
+def canonical(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns in schema order with schema dtypes (trusted input: simulator or validated import)."""
+    out = pd.DataFrame({
+        "txn_id": df["txn_id"].astype(np.int64),
+        "timestamp": pd.to_datetime(df["timestamp"]).astype("datetime64[ns]"),
+        "customer_id": df["customer_id"].astype(np.int64),
+        "terminal_id": df["terminal_id"].astype(np.int64),
+        "amount": df["amount"].astype(np.float64),
+        "channel": pd.Categorical(df["channel"], categories=CHANNELS),
+        "merchant_category": df["merchant_category"].astype(str),
+        "district": df["district"].astype(str),
+        "device_id": df["device_id"].astype(np.int64),
+        "payee_id": df["payee_id"].astype(np.int64),
+        "is_fraud": df["is_fraud"].astype(np.int8),
+        "scenario": df["scenario"].astype(np.int8),
+        "label_time": pd.to_datetime(df["label_time"]).astype("datetime64[ns]"),
+    })
+    return out.reset_index(drop=True)
+
+
+def read_table(file: str | Path) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or Parquet file as text columns (CSV) or typed columns (Parquet)."""
+    path = Path(file)
+    if not path.exists():
+        raise InvalidInput("file", f"{path} does not exist", "check the path")
+    if path.is_dir():
+        raise InvalidInput("file", f"{path} is a folder", "pass a .csv or .parquet file")
+    if path.stat().st_size == 0:
+        raise InvalidInput("file", f"{path.name} is empty", "export at least a header and one transaction")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+            kind = "parquet"
+        elif suffix in (".csv", ".txt", ".gz"):
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            kind = "csv"
+        else:
+            raise InvalidInput("file", f"{path.name} is neither CSV nor Parquet", "use a .csv or .parquet file")
+    except InvalidInput:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InvalidInput("file", f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:160]})",
+                           "check it is a valid CSV (UTF-8, comma-separated, header row) or Parquet file") from None
+    if len(df) == 0:
+        raise InvalidInput("file", f"{path.name} has no data rows", "export at least one transaction")
+    return df, kind
+
+
+def detect_layout(columns: list[str]) -> str:
+    cols = set(columns)
+    if "TX_DATETIME" in cols or "TRANSACTION_ID" in cols:
+        return "handbook"
+    return "sandbox"
+
+
+def check_columns(columns: list[str], layout: str) -> None:
+    cols = [str(c) for c in columns]
+    if layout == "handbook":
+        allowed = set(HANDBOOK_COLUMNS) | set(HANDBOOK_IGNORED)
+        required = [k for k, v in HANDBOOK_COLUMNS.items() if v in REQUIRED or v == "terminal_id"]
+    else:
+        allowed, required = set(COLUMNS), list(REQUIRED)
+    missing = [c for c in required if c not in cols]
+    extra = [c for c in cols if c not in allowed and not c.startswith("Unnamed: ")]
+    if missing:
+        raise InvalidInput("columns", f"missing column(s) {', '.join(missing)} ({layout} layout)",
+                           "see `sandbox fraud import --help` for the schema")
+    if extra:
+        raise InvalidInput("columns", f"unknown column(s) {', '.join(extra)} ({layout} layout)",
+                           "drop them or rename them to schema columns; see `sandbox fraud import --help`")
+    dup = sorted({c for c in cols if cols.count(c) > 1})
+    if dup:
+        raise InvalidInput("columns", f"duplicate column(s) {', '.join(dup)}", "keep one of each")
+
+
+class _Checker:
+    def __init__(self, n: int):
+        self.bad = np.zeros(n, dtype=bool)
+        self.rejections: list[Rejection] = []
+
+    def flag(self, mask: np.ndarray, column: str, reason: str) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.bad  # first problem of a row is reported
+        if not mask.any():
+            return
+        for i in np.flatnonzero(mask)[: max(0, MAX_REJECTIONS_LISTED - len(self.rejections))]:
+            self.rejections.append(Rejection(int(i) + 1, column, reason))
+        self.bad |= mask
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    if s.dtype == object or pd.api.types.is_string_dtype(s):
+        return (s.isna() | (s.astype(str).str.strip() == "")).to_numpy()
+    return s.isna().to_numpy()
+
+
+def _int_column(s: pd.Series, chk: _Checker, column: str, optional: bool) -> np.ndarray:
+    num = pd.to_numeric(s, errors="coerce").astype("float64")
+    blank = _blank(s)
+    vals = num.to_numpy()
+    if optional:
+        vals = np.where(blank, -1.0, vals)
+        chk.flag(~blank & np.isnan(vals), column, "not an integer id")
+        chk.flag(~np.isnan(vals) & ((vals != np.floor(vals)) | (vals < -1) | (vals > 2**53)), column,
+                 "ids must be whole numbers >= 0 (-1 or empty for none)")
+    else:
+        chk.flag(blank, column, "empty")
+        chk.flag(~blank & np.isnan(vals), column, "not an integer id")
+        chk.flag(~np.isnan(vals) & ((vals != np.floor(vals)) | (vals < 0) | (vals > 2**53)), column,
+                 "ids must be whole numbers >= 0")
+    return np.nan_to_num(vals, nan=-1).astype(np.int64)
+
+
+def _time_column(s: pd.Series, chk: _Checker, column: str) -> pd.Series:
+    blank = _blank(s)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        ts = s
+    else:
+        ts = pd.to_datetime(s.astype(str).str.strip(), errors="coerce", format="mixed", utc=True)
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert("Asia/Hong_Kong").dt.tz_localize(None)
+    chk.flag(blank, column, "empty")
+    chk.flag(~blank & ts.isna().to_numpy(), column, "unparseable date-time (use ISO 8601, e.g. 2025-03-01 14:05:09)")
+    ok = ts.notna().to_numpy()
+    years = np.where(ok, ts.dt.year.fillna(2000).to_numpy(), 2000)
+    chk.flag(ok & ((years < 1990) | (years > 2100)), column, "date out of range (1990..2100)")
+    return ts.astype("datetime64[ns]")
+
+
+def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS) -> tuple[pd.DataFrame, list[Rejection], int, str]:
+    """Check every row; return (accepted canonical rows, rejections, rejected count, layout)."""
+    raw = raw[[c for c in raw.columns if not str(c).startswith("Unnamed: ")]]
+    layout = detect_layout(list(raw.columns))
+    check_columns(list(raw.columns), layout)
+    if layout == "handbook":
+        raw = raw.drop(columns=[c for c in HANDBOOK_IGNORED if c in raw.columns]).rename(columns=HANDBOOK_COLUMNS)
+    n = len(raw)
+    chk = _Checker(n)
+    out: dict[str, object] = {}
+    out["txn_id"] = _int_column(raw["txn_id"], chk, "txn_id", optional=False)
+    out["timestamp"] = _time_column(raw["timestamp"], chk, "timestamp")
+    out["customer_id"] = _int_column(raw["customer_id"], chk, "customer_id", optional=False)
+    for col in ("terminal_id", "device_id", "payee_id"):
+        out[col] = _int_column(raw[col], chk, col, optional=True) if col in raw else np.full(n, -1, np.int64)
+
+    amt_blank = _blank(raw["amount"])
+    amount = pd.to_numeric(raw["amount"], errors="coerce").astype("float64").to_numpy()
+    chk.flag(amt_blank, "amount", "empty")
+    chk.flag(~amt_blank & np.isnan(amount), "amount", "not a number")
+    chk.flag(np.isinf(amount), "amount", "not a finite number")
+    chk.flag(amount < 0, "amount", "negative amount")
+    chk.flag(amount == 0, "amount", "zero amount")
+    chk.flag(amount > MAX_AMOUNT, "amount", f"absurd amount (over HKD {MAX_AMOUNT:,.0f})")
+    out["amount"] = np.nan_to_num(amount, nan=0.0, posinf=0.0)
+
+    lab = pd.to_numeric(raw["is_fraud"], errors="coerce").to_numpy(dtype="float64")
+    chk.flag(~np.isin(lab, (0.0, 1.0)), "is_fraud", "must be 0 or 1")
+    out["is_fraud"] = np.nan_to_num(lab, nan=0).astype(np.int8)
+
+    if "channel" in raw:
+        ch = raw["channel"].astype(str).str.strip().str.lower().replace({"": "card_present"})
+        chk.flag(~ch.isin(CHANNELS).to_numpy(), "channel", f"must be one of {', '.join(CHANNELS)}")
+        out["channel"] = ch.where(ch.isin(CHANNELS), "card_present").to_numpy()
+    else:
+        out["channel"] = np.full(n, "card_present", dtype=object)
+    for col, default in (("merchant_category", "general"), ("district", "unknown")):
+        if col in raw:
+            vals = raw[col].astype(str).str.strip()
+            chk.flag((vals.str.len() > 64).to_numpy(), col, "longer than 64 characters")
+            out[col] = vals.replace({"": default}).to_numpy()
+        else:
+            out[col] = np.full(n, default, dtype=object)
+    if "scenario" in raw:
+        sc_blank = _blank(raw["scenario"])
+        sc = pd.to_numeric(raw["scenario"], errors="coerce").to_numpy(dtype="float64")
+        sc = np.where(sc_blank, np.where(out["is_fraud"] == 1, 99, 0), sc)
+        chk.flag(np.isnan(sc) | (sc < 0) | (sc > 99) | (sc != np.floor(np.nan_to_num(sc))), "scenario",
+                 "must be a whole number 0..99")
+        out["scenario"] = np.nan_to_num(sc, nan=0).astype(np.int8)
+    else:
+        out["scenario"] = np.where(out["is_fraud"] == 1, 99, 0).astype(np.int8)
+    ts = out["timestamp"]
+    if "label_time" in raw:
+        lt_blank = _blank(raw["label_time"])
+        sub = _Checker(n)
+        lt = _time_column(raw["label_time"].where(~lt_blank, "2000-01-01"), sub, "label_time")
+        for r in sub.rejections:
+            chk.flag(np.arange(n) == r.row - 1, r.column, r.reason)
+        lt = lt.where(~lt_blank, ts + pd.Timedelta(days=label_delay_days))
+        chk.flag((lt < ts).fillna(False).to_numpy(), "label_time", "before the transaction's timestamp")
+        out["label_time"] = lt
+    else:
+        out["label_time"] = ts + pd.Timedelta(days=label_delay_days)
+
+    frame = pd.DataFrame(out)
+    dup = frame["txn_id"].duplicated(keep="first").to_numpy()
+    chk.flag(dup, "txn_id", "duplicate transaction id")
+    accepted = frame[~chk.bad]
+    if len(accepted):
+        accepted = canonical(accepted)
+    return accepted, sorted(chk.rejections, key=lambda r: r.row), int(chk.bad.sum()), layout

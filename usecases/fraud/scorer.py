@@ -1,0 +1,494 @@
+"""Scoring: a batch scorer for files and a streaming scorer that keeps per-customer/terminal state.
+
+`FeatureState` evaluates the feature definitions of features.py one
+transaction at a time (append-only per-entity time series, prefix sums and
+binary search), so that real-time scores equal batch scores; the tests compare
+the two. Single rows are predicted with XGBoost's `inplace_predict` on one
+thread (no thread start-up, no DMatrix). Reasons come from occlusion: each
+reason group's features are set to the median of legitimate training rows and
+the drop in score is that group's contribution.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from bisect import bisect_right
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sandbox import atomic
+from sandbox.errors import InvalidInput
+
+from . import data, features, model_store, schema
+from .features import CATEGORY_CODE, CHANNEL_CODE, DAY, FEATURES, HOUR, OTHER_CATEGORY, SMALL_AMOUNT, TICK
+
+EPOCH = datetime(1970, 1, 1)
+FIDX = {f: i for i, f in enumerate(FEATURES)}
+
+
+class _Series:
+    """An append-only time series of ticks with prefix sums of some values."""
+
+    __slots__ = ("t", "cums")
+
+    def __init__(self, nvals: int = 0):
+        self.t: list[int] = []
+        self.cums = [[0.0] for _ in range(nvals)]
+
+    def append(self, tick: int, *vals: float) -> None:
+        self.t.append(tick)
+        for c, v in zip(self.cums, vals):
+            c.append(c[-1] + v)
+
+    def upto(self, bound: int) -> int:
+        """How many events have tick <= bound."""
+        return bisect_right(self.t, bound)
+
+    def trim(self, before: int) -> None:
+        k = bisect_right(self.t, before)
+        if k > 2048:
+            del self.t[:k]
+            for c in self.cums:
+                del c[:k]
+
+
+@dataclass
+class ScoreResult:
+    score: float
+    alert: bool
+    reasons: list[str] = field(default_factory=list)
+    threshold: float = 0.5
+    txn_id: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _seconds(ts) -> int:
+    if isinstance(ts, str):
+        try:
+            dt = datetime.fromisoformat(ts.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput("timestamp", f"{ts!r} is not a date-time", "use ISO 8601, e.g. 2025-03-01T14:05:09") from None
+    elif isinstance(ts, (int, np.integer)):
+        return int(ts)
+    elif isinstance(ts, datetime):
+        dt = ts
+    elif isinstance(ts, np.datetime64):
+        return int(ts.astype("datetime64[s]").astype(np.int64))
+    else:
+        raise InvalidInput("timestamp", f"{ts!r} is not a date-time", "use ISO 8601, e.g. 2025-03-01T14:05:09")
+    if dt.tzinfo is not None:
+        dt = pd.Timestamp(dt).tz_convert("Asia/Hong_Kong").tz_localize(None).to_pydatetime()
+    return int((dt - EPOCH).total_seconds())
+
+
+def _int_id(txn: dict, key: str, default: int = -1) -> int:
+    v = txn.get(key, default)
+    if v is None or v == "":
+        return default
+    try:
+        i = int(v)
+    except (TypeError, ValueError):
+        raise InvalidInput(key, f"{v!r} is not an integer id", "use whole numbers (-1 for none)") from None
+    if i < -1:
+        raise InvalidInput(key, f"{i} is not a valid id", "use whole numbers >= 0 (-1 for none)")
+    return i
+
+
+class FeatureState:
+    """Per-entity state from which the features of the next transaction are computed, then updated."""
+
+    def __init__(self, label_delay_days: float = 7.0):
+        self.D = int(round(label_delay_days * DAY)) * TICK
+        self.last_sec = None
+        self.rank = 0
+        self.cust: dict[int, _Series] = {}          # ticks, prefix sums of amount, amount^2, small, cnp
+        self.cust_last: dict[int, int] = {}
+        self.term: dict[int, _Series] = {}
+        self.reports: dict[int, tuple[list[int], list[float]]] = {}  # terminal -> (label ticks, tx seconds)
+        self.pending: list[tuple[int, int, int]] = []                 # (label tick, terminal, tx second)
+        self.dev_first: dict[tuple[int, int], int] = {}               # (customer, device) -> first second
+        self.dev_new: dict[int, _Series] = {}                         # device -> ticks of new customers
+        self.pay_seen: set[tuple[int, int]] = set()
+        self.pay_new: dict[int, _Series] = {}                         # payee -> ticks of new senders
+        self.pay_total: dict[int, int] = {}
+        self.pay_amt: dict[int, _Series] = {}
+        self.cust_newpay: dict[int, _Series] = {}
+        self.inflow: dict[int, _Series] = {}
+
+    # -- time ------------------------------------------------------------------
+    def _tick(self, sec: int) -> int:
+        if self.last_sec is not None and sec < self.last_sec:
+            raise InvalidInput("timestamp", "transactions must arrive in time order",
+                               f"this one is {self.last_sec - sec} s older than the previous one")
+        self.rank = self.rank + 1 if sec == self.last_sec else 0
+        self.last_sec = sec
+        return sec * TICK + min(self.rank, TICK - 1)
+
+    def report_fraud(self, terminal_id: int, tx_second: int, label_second: int) -> None:
+        """A fraud label arrives (known from the end of `label_second` on)."""
+        if terminal_id >= 0:
+            heapq.heappush(self.pending, (label_second * TICK + TICK - 1, terminal_id, tx_second))
+
+    def _release(self, tick: int) -> None:
+        pend = self.pending
+        while pend and pend[0][0] <= tick:
+            lt, term, txs = heapq.heappop(pend)
+            lts, txss = self.reports.setdefault(term, ([], []))
+            lts.append(lt)
+            txss.append(float(txs))
+
+    # -- one transaction -------------------------------------------------------
+    def step(self, sec: int, cust: int, amount: float, channel: int, cat: float, term: int, dev: int, payee: int,
+             out: np.ndarray | None = None, dev_first: bool | None = None, pay_first: bool | None = None) -> np.ndarray:
+        """Features of this transaction (written into `out`), then the state includes it."""
+        tt = self._tick(sec)
+        self._release(tt)
+        f = np.empty(len(FEATURES), dtype=np.float64) if out is None else out
+        hour = (sec % DAY) / HOUR
+        f[0] = amount
+        f[1] = hour
+        f[2] = 1.0 if hour < features.NIGHT_HOUR else 0.0
+        f[3] = 1.0 if (sec // DAY + 3) % 7 >= 5 else 0.0
+        f[4] = 1.0 if channel == 1 else 0.0
+        f[5] = 1.0 if channel == 2 else 0.0
+        f[6] = cat
+        # customer
+        cs = self.cust.get(cust)
+        if cs is None:
+            cs = self.cust[cust] = _Series(4)
+        cs.append(tt, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
+        n = len(cs.t)
+        ca, ca2, csm, ccnp = cs.cums
+        i = 7
+        for w in (DAY, 7 * DAY, 30 * DAY):
+            a = cs.upto(tt - w * TICK)
+            nb = n - a
+            f[i] = nb
+            f[i + 3] = (ca[n] - ca[a]) / max(nb, 1)
+            i += 1
+        i = 13
+        for w in (7 * DAY, 30 * DAY):
+            a = cs.upto(tt - w * TICK)
+            nbp = n - 1 - a
+            s = ca[n - 1] - ca[a]
+            mean = s / nbp if nbp > 0 else float("nan")
+            f[i] = amount / mean if nbp > 0 else float("nan")
+            if w == 30 * DAY:
+                s2 = ca2[n - 1] - ca2[a]
+                m0 = mean if nbp > 0 else 0.0
+                var = max(s2 / max(nbp, 1) - m0 * m0, 0.0)
+                f[15] = (amount - mean) / (var ** 0.5 + 1.0) if nbp > 0 else float("nan")
+            i += 1
+        f[16] = n - cs.upto(tt - 600 * TICK)
+        a = cs.upto(tt - HOUR * TICK)
+        f[17] = n - a
+        f[18] = csm[n] - csm[a]
+        a = cs.upto(tt - DAY * TICK)
+        f[19] = ccnp[n] - ccnp[a]
+        last = self.cust_last.get(cust)
+        f[20] = sec - last if last is not None else float("nan")
+        self.cust_last[cust] = sec
+        # terminal
+        if term >= 0:
+            ts_ = self.term.get(term)
+            if ts_ is None:
+                ts_ = self.term[term] = _Series(0)
+            ts_.append(tt)
+            hi = ts_.upto(tt - self.D)
+            rep = self.reports.get(term)
+            for j, w in enumerate((DAY, 7 * DAY, 30 * DAY)):
+                nb = hi - ts_.upto(tt - self.D - w * TICK)
+                nf = (len(rep[0]) - bisect_right(rep[0], tt - w * TICK)) if rep else 0
+                f[21 + j] = nb
+                f[24 + j] = nf / max(nb, 1) if nb > 0 else 0.0
+            f[27] = len(ts_.t) - ts_.upto(tt - HOUR * TICK)
+            if rep:
+                a = bisect_right(rep[0], tt - 30 * DAY * TICK)
+                if a < len(rep[0]):
+                    f[28] = (sec - rep[1][a]) / DAY
+                    f[29] = (sec - rep[1][-1]) / DAY
+                else:
+                    f[28] = f[29] = float("nan")
+            else:
+                f[28] = f[29] = float("nan")
+        else:
+            f[21:28] = 0.0
+            f[28] = f[29] = float("nan")
+        # device
+        if dev >= 0:
+            key = (cust, dev)
+            first = self.dev_first.get(key)
+            is_new = first is None if dev_first is None else dev_first
+            if first is None:
+                first = self.dev_first[key] = sec
+            ds = self.dev_new.get(dev)
+            if is_new:
+                if ds is None:
+                    ds = self.dev_new[dev] = _Series(0)
+                ds.append(tt)
+            f[30] = 1.0 if is_new else 0.0
+            f[31] = (sec - first) / DAY
+            f[32] = (len(ds.t) - ds.upto(tt - 30 * DAY * TICK)) if ds is not None else 0.0
+        else:
+            f[30] = 0.0
+            f[31] = float("nan")
+            f[32] = 0.0
+        # payee
+        if payee >= 0:
+            key = (cust, payee)
+            is_new = (key not in self.pay_seen) if pay_first is None else pay_first
+            if is_new:
+                self.pay_seen.add(key)
+                ps = self.pay_new.get(payee)
+                if ps is None:
+                    ps = self.pay_new[payee] = _Series(0)
+                ps.append(tt)
+                self.pay_total[payee] = self.pay_total.get(payee, 0) + 1
+                cn = self.cust_newpay.get(cust)
+                if cn is None:
+                    cn = self.cust_newpay[cust] = _Series(0)
+                cn.append(tt)
+            ps = self.pay_new.get(payee)
+            f[33] = 1.0 if is_new else 0.0
+            f[34] = (len(ps.t) - ps.upto(tt - 7 * DAY * TICK)) if ps is not None else 0.0
+            f[35] = self.pay_total.get(payee, 0)
+            pa = self.pay_amt.get(payee)
+            if pa is None:
+                pa = self.pay_amt[payee] = _Series(1)
+            pa.append(tt, amount)
+            m = len(pa.t)
+            f[36] = pa.cums[0][m] - pa.cums[0][pa.upto(tt - DAY * TICK)]
+            inf = self.inflow.get(payee)
+            if inf is None:
+                inf = self.inflow[payee] = _Series(1)
+            inf.append(tt, amount)
+        else:
+            f[33] = f[34] = f[35] = f[36] = 0.0
+        cn = self.cust_newpay.get(cust)
+        f[37] = (len(cn.t) - cn.upto(tt - 7 * DAY * TICK)) if cn is not None else 0.0
+        inf = self.inflow.get(cust)
+        if inf is not None:
+            m = len(inf.t)
+            f[38] = inf.cums[0][m] - inf.cums[0][inf.upto(tt - DAY * TICK)]
+        else:
+            f[38] = 0.0
+        return f
+
+    def warm(self, df: pd.DataFrame, tail_days: float = 45.0) -> None:
+        """Load history (in data order) as if every row had been scored, with its fraud labels fed in.
+
+        Windows need only the last `tail_days` (30 days plus the label delay), which are replayed row by row;
+        the "ever seen" facts (devices, payees, a customer's last transaction) come from the whole history.
+        """
+        if not len(df):
+            return
+        secs = features.epoch_seconds(df["timestamp"].to_numpy())
+        cust = df["customer_id"].to_numpy(np.int64)
+        dev = df["device_id"].to_numpy(np.int64)
+        payee = df["payee_id"].to_numpy(np.int64)
+        term = df["terminal_id"].to_numpy(np.int64)
+        fraud = df["is_fraud"].to_numpy() == 1
+        label_s = features.epoch_seconds(df["label_time"].to_numpy())
+        dev_first = features.pair_first(cust, dev)
+        pay_first = features.pair_first(cust, payee)
+        cut = int(np.searchsorted(secs, secs[-1] - int(tail_days * DAY), side="right"))
+        h = slice(0, cut)
+        for c, d, s_ in zip(cust[h][dev_first[h]].tolist(), dev[h][dev_first[h]].tolist(), secs[h][dev_first[h]].tolist()):
+            self.dev_first[(c, d)] = s_
+        self.pay_seen.update(zip(cust[h][pay_first[h]].tolist(), payee[h][pay_first[h]].tolist()))
+        for p_, k in zip(*np.unique(payee[h][pay_first[h]], return_counts=True)):
+            self.pay_total[int(p_)] = int(k)
+        last = pd.Series(secs[h]).groupby(cust[h]).max()
+        self.cust_last.update(zip(last.index.tolist(), last.to_numpy().tolist()))
+        late = fraud[h] & (label_s[h] >= secs[cut - 1] if cut else False)
+        for t_, s_, l_ in zip(term[h][late].tolist(), secs[h][late].tolist(), label_s[h][late].tolist()):
+            self.report_fraud(t_, s_, l_)
+        if cut:
+            self.last_sec = int(secs[cut - 1])
+            self.rank = int(cut - 1 - np.searchsorted(secs, secs[cut - 1], side="left"))
+        amount = df["amount"].to_numpy(np.float64)
+        ch_codes, ch_uniques = pd.factorize(np.asarray(df["channel"], dtype=object))
+        channel = np.array([CHANNEL_CODE.get(str(u), 0) for u in ch_uniques] + [0], dtype=np.int64)[ch_codes]
+        cat = features.category_codes(df["merchant_category"].to_numpy())
+        buf = np.empty(len(FEATURES))
+        for i in range(cut, len(df)):
+            self.step(int(secs[i]), int(cust[i]), float(amount[i]), int(channel[i]), float(cat[i]), int(term[i]),
+                      int(dev[i]), int(payee[i]), out=buf, dev_first=bool(dev_first[i]), pay_first=bool(pay_first[i]))
+            if fraud[i]:
+                self.report_fraud(int(term[i]), int(secs[i]), int(label_s[i]))
+
+
+# the position of each feature in the state's output must follow FEATURES
+_ORDER_CHECK = ("amount", "tx_hour", "tx_during_night", "tx_during_weekend", "is_cnp", "is_fps", "merchant_category_code",
+                "cust_nb_tx_1d", "cust_nb_tx_7d", "cust_nb_tx_30d", "cust_avg_amount_1d", "cust_avg_amount_7d",
+                "cust_avg_amount_30d", "cust_amount_ratio_7d", "cust_amount_ratio_30d", "cust_amount_z_30d",
+                "cust_nb_tx_10min", "cust_nb_tx_1h", "cust_nb_small_1h", "cust_nb_cnp_1d", "cust_secs_since_last",
+                "term_nb_tx_1d", "term_nb_tx_7d", "term_nb_tx_30d", "term_risk_1d", "term_risk_7d", "term_risk_30d",
+                "term_nb_tx_1h", "term_fraud_episode_days", "term_days_since_known_fraud", "device_new",
+                "device_age_days", "device_new_customers_30d", "payee_new", "payee_new_senders_7d",
+                "payee_senders_total", "payee_amount_1d", "cust_new_payees_7d", "cust_inflow_24h")
+assert _ORDER_CHECK == FEATURES, "FeatureState.step writes features by position: keep it in FEATURES order"
+
+
+class StreamingScorer:
+    """Scores one transaction at a time with this bank's model; keeps per-customer/terminal state."""
+
+    def __init__(self, booster, sidecar: dict, state: FeatureState, bank: str):
+        self.booster = booster
+        self.booster.set_param({"nthread": 1})
+        self.sidecar = sidecar
+        self.bank = bank
+        self.features = list(sidecar["features"])
+        self.idx = np.array([FIDX[f] for f in self.features], dtype=np.int64)
+        self.threshold = float(sidecar["threshold"])
+        self.state = state
+        self._buf = np.empty(len(FEATURES))
+        base = sidecar.get("baseline", {})
+        self.baseline = np.array([np.nan if base.get(f) is None else base[f] for f in self.features], dtype=np.float32)
+        pos = {f: i for i, f in enumerate(self.features)}
+        self.groups = [(g, [pos[f] for f in fs if f in pos]) for g, fs in features.REASON_GROUPS.items()]
+        self.groups = [(g, ix) for g, ix in self.groups if ix]
+        self.scored = 0
+
+    def _parse(self, txn: dict):
+        if not isinstance(txn, dict):
+            raise InvalidInput("transaction", "not a mapping", "pass a dict with timestamp, customer_id, amount ...")
+        for key in ("timestamp", "customer_id", "amount"):
+            if key not in txn:
+                raise InvalidInput(key, "missing", "every transaction needs timestamp, customer_id and amount")
+        try:
+            amount = float(txn["amount"])
+        except (TypeError, ValueError):
+            raise InvalidInput("amount", f"{txn['amount']!r} is not a number", "use an amount in HKD") from None
+        if not (0 < amount <= schema.MAX_AMOUNT):
+            raise InvalidInput("amount", f"{amount} is out of range", f"use 0 < amount <= {schema.MAX_AMOUNT:,.0f}")
+        ch = txn.get("channel", "card_present")
+        if ch not in CHANNEL_CODE:
+            raise InvalidInput("channel", f"{ch!r} is not a channel", f"use one of {', '.join(CHANNEL_CODE)}")
+        cat = float(CATEGORY_CODE.get(txn.get("merchant_category", "general"), OTHER_CATEGORY))
+        cust = _int_id(txn, "customer_id")
+        if cust < 0:
+            raise InvalidInput("customer_id", "missing", "every transaction needs a customer_id")
+        return (_seconds(txn["timestamp"]), cust, amount, CHANNEL_CODE[ch], cat, _int_id(txn, "terminal_id"),
+                _int_id(txn, "device_id"), _int_id(txn, "payee_id"))
+
+    def features_of(self, txn: dict) -> np.ndarray:
+        """The model's feature row for this transaction (and the state moves on)."""
+        f = self.state.step(*self._parse(txn), out=self._buf)
+        return f[self.idx].astype(np.float32).reshape(1, -1)
+
+    def score(self, txn: dict, explain: bool = True, top: int = 4) -> ScoreResult:
+        row = self.features_of(txn)
+        if explain:
+            rows = np.repeat(row, len(self.groups) + 1, axis=0)
+            for k, (_, ix) in enumerate(self.groups, start=1):
+                rows[k, ix] = self.baseline[ix]
+            preds = self.booster.inplace_predict(rows)
+            score = float(preds[0])
+            contrib = score - preds[1:]
+            order = np.argsort(-contrib)[:top]
+            reasons = [self._reason(self.groups[k][0], row[0], float(contrib[k])) for k in order if contrib[k] > 1e-4]
+        else:
+            score = float(self.booster.inplace_predict(row)[0])
+            reasons = []
+        self.scored += 1
+        return ScoreResult(score=score, alert=score >= self.threshold, reasons=reasons, threshold=self.threshold,
+                           txn_id=txn.get("txn_id"))
+
+    def _reason(self, group: str, row: np.ndarray, contribution: float) -> str:
+        names = [f for f in features.REASON_GROUPS[group] if f in self.features]
+        f = names[0]
+        v = row[self.features.index(f)]
+        value = "n/a" if not np.isfinite(v) else (f"{v:,.2f}" if abs(v) < 1e6 else f"{v:,.0f}")
+        return f"{group}: {features.SPEC[f]} = {value} (+{contribution:.3f})"
+
+    def report_fraud(self, terminal_id: int, timestamp, reported_at=None) -> None:
+        sec = _seconds(timestamp)
+        self.state.report_fraud(int(terminal_id), sec, _seconds(reported_at) if reported_at is not None else sec)
+
+
+def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True) -> StreamingScorer:
+    """This bank's streaming scorer, its state warmed on the bank's transaction history."""
+    ctx.require("fraud.score")
+    ctx.require("models.load")
+    booster, sidecar = model_store.load(ctx, model_path)
+    state = FeatureState(label_delay_days=float(sidecar.get("label_delay_days", 7)))
+    if warm:
+        try:
+            df, _ = data.load(ctx)
+        except Exception as exc:  # noqa: BLE001 - no history is fine: start cold
+            if type(exc).__name__ != "NotFound":
+                raise
+            df = None
+        if df is not None and len(df):
+            state.warm(df)
+    ctx.audit("fraud.scorer.load", run_id=sidecar.get("run_id"))
+    return StreamingScorer(booster, sidecar, state, ctx.bank)
+
+
+def history_tail(df: pd.DataFrame, days: int = 45) -> pd.DataFrame:
+    """The last `days` days of history: enough for every window (30 days + the label delay)."""
+    end = df["timestamp"].max()
+    return df[df["timestamp"] > end - pd.Timedelta(days=days)]
+
+
+def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None) -> dict:
+    """Score a CSV/Parquet file of transactions (schema of `sandbox fraud import`; is_fraud may be absent).
+
+    The bank's stored history before the first input transaction feeds the windows; labels in the input are
+    ignored (they are not known at scoring time). Writes txn_id, score, alert (CSV or Parquet by suffix).
+    """
+    ctx.require("fraud.score")
+    ctx.require("models.load")
+    t0 = time.perf_counter()
+    booster, sidecar = model_store.load(ctx, model_path)
+    raw, _ = schema.read_table(input_path)
+    if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
+        raw = raw.assign(is_fraud=0)
+    batch, rejections, n_rejected, _layout = schema.validate(raw)
+    if n_rejected:
+        r = rejections[0]
+        raise InvalidInput("input", f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
+                           "fix the file; see `sandbox fraud import --help` for the schema")
+    out_path = Path(output_path)
+    if out_path.suffix.lower() not in (".csv", ".parquet"):
+        raise InvalidInput("output", f"{out_path.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
+    batch = batch.assign(is_fraud=np.int8(0), label_time=batch["timestamp"] + pd.Timedelta(days=3650))
+    try:
+        hist, _ = data.load(ctx)
+        hist = hist[hist["timestamp"] < batch["timestamp"].min()]
+    except Exception as exc:  # noqa: BLE001 - scoring without history is allowed
+        if type(exc).__name__ != "NotFound":
+            raise
+        hist = schema.empty_frame()
+    hist = history_tail(hist, 45) if len(hist) else hist
+    combined = pd.concat([hist.assign(_src=0), batch.assign(_src=1)], ignore_index=True)
+    combined = combined.sort_values(["timestamp", "_src", "txn_id"], kind="stable").reset_index(drop=True)
+    t1 = time.perf_counter()
+    X = features.compute(combined.drop(columns="_src"), label_delay_days=float(sidecar.get("label_delay_days", 7)),
+                         only=tuple(sidecar["features"]))
+    is_batch = combined["_src"].to_numpy() == 1
+    feat_s = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    scores = booster.inplace_predict(np.ascontiguousarray(X.to_numpy()[is_batch]))
+    pred_s = time.perf_counter() - t1
+    thr = float(sidecar["threshold"])
+    out = pd.DataFrame({"txn_id": combined["txn_id"].to_numpy()[is_batch], "score": scores.astype(np.float64),
+                        "alert": scores >= thr})
+    with atomic.atomic_path(out_path, suffix=out_path.suffix) as tmp:
+        if out_path.suffix.lower() == ".csv":
+            out.to_csv(tmp, index=False)
+        else:
+            out.to_parquet(tmp, index=False)
+    total = time.perf_counter() - t0
+    res = {"rows": int(len(out)), "alerts": int(out["alert"].sum()), "threshold": thr, "output": str(out_path),
+           "run_id": sidecar.get("run_id"), "history_rows": int(len(hist)), "features_s": round(feat_s, 3),
+           "predict_s": round(pred_s, 3), "seconds": round(total, 3), "rows_per_s": round(len(out) / max(total, 1e-9), 1)}
+    ctx.audit("fraud.score", rows=res["rows"], alerts=res["alerts"], run_id=sidecar.get("run_id"))
+    return res

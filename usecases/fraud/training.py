@@ -1,0 +1,216 @@
+"""Train and evaluate a detector on the bank's transactions, log everything to its MLflow run.
+
+Flow: load the data set -> split by the protocol (train / label delay / test)
+-> features (leakage-free, see features.py) -> fit (XGBoost locally, on Dask,
+or on a GPU; or the logistic-regression baseline) -> threshold for the alert
+budget from the *unlabelled* delay period -> metrics on the test period ->
+MLflow run (params, metrics, reports/*.json, plots/*.png, model card, the
+model) -> registered as <bank>.fraud and saved for scoring in the workspace.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from sandbox.errors import InvalidInput
+
+from . import card, data, evaluate, features, model_store, models, plots
+from .simulator import scenario_names
+
+MODELS = ("xgboost", "logreg")
+ENGINES = ("local", "dask")
+FEATURE_SETS = {"ours": features.FEATURES, "handbook": features.HANDBOOK_FEATURES}
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    model: str
+    engine: str
+    metrics: dict
+    threshold: float
+    alert_budget: int
+    protocol: dict
+    feature_set: str
+    features: list[str]
+    data_hash: str
+    registered_model: str | None = None
+    registered_version: str | None = None
+    seconds: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Prepared:
+    df: pd.DataFrame
+    X: pd.DataFrame
+    split: evaluate.Split
+    protocol: evaluate.Protocol
+    meta: dict
+    feature_seconds: float
+
+
+def check_choice(name: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise InvalidInput(name, f"{value!r} is not one of {', '.join(allowed)}", f"use one of {', '.join(allowed)}")
+    return value
+
+
+def prepare(df: pd.DataFrame, meta: dict, protocol: dict, feature_set: str = "ours",
+            progress: Callable | None = None) -> Prepared:
+    """Split, check the training window, and compute features up to the end of the test period."""
+    p = evaluate.protocol_from(protocol, meta.get("preset"))
+    sp = evaluate.split(df, p)
+    y = df["is_fraud"].to_numpy()
+    n_fraud = int(y[sp.train].sum())
+    if n_fraud == 0:
+        raise InvalidInput("training window", f"no fraud among the {len(sp.train):,} transactions of "
+                           f"{sp.train_start.date()}..{(sp.train_start + pd.Timedelta(days=p.train_days - 1)).date()}",
+                           "choose a window with reported fraud (train_start / train_days), or simulate or import labelled data")
+    if n_fraud == len(sp.train):
+        raise InvalidInput("training window", "every training transaction is labelled fraud", "check the is_fraud column")
+    if len(sp.test) == 0:
+        raise InvalidInput("test window", "no test transactions left", "use a longer test period")
+    if progress:
+        progress(0.1, "computing features")
+    t0 = time.perf_counter()
+    cut = int(np.searchsorted(df["timestamp"].to_numpy(), np.datetime64(sp.test_end), side="left"))
+    X = features.compute(df.iloc[:cut], label_delay_days=float(meta.get("label_delay_days", 7)),
+                         only=FEATURE_SETS[feature_set])
+    return Prepared(df, X, sp, p, meta, time.perf_counter() - t0)
+
+
+def choose_threshold(delay_scores: np.ndarray, budget: int, n_days: int) -> float:
+    """The score that lets about `budget` alerts a day through, from scores alone (no labels needed)."""
+    if len(delay_scores) == 0:
+        return 0.5
+    k = min(len(delay_scores), max(1, budget * max(n_days, 1)))
+    return float(np.sort(delay_scores)[::-1][k - 1])
+
+
+def fit_predict(prep: Prepared, model: str, engine: str, scheduler: str | None, seed: int, device: str,
+                rounds: int | None, progress: Callable | None):
+    y = prep.df["is_fraud"].to_numpy()
+    Xtr, ytr = prep.X.iloc[prep.split.train], y[prep.split.train]
+    if model == "logreg":
+        est = models.LogReg().fit(Xtr.to_numpy(), ytr, seed=seed)
+        return est, est.predict
+    rounds = rounds or models.XGB_ROUNDS
+    if engine == "dask":
+        booster = models.fit_xgb_dask(Xtr, ytr, seed=seed, device=device, rounds=rounds, scheduler=scheduler)
+    else:
+        booster = models.fit_xgb(Xtr, ytr, seed=seed, device=device, rounds=rounds, progress=progress)
+    return booster, lambda X: models.predict_xgb(booster, X)
+
+
+def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | None = None,
+          progress: Callable[[float, str], None] | None = None, *, seed: int = 0, feature_set: str = "ours",
+          rounds: int | None = None, register: bool = True, **protocol) -> TrainResult:
+    import mlflow
+
+    ctx.require("fraud.train")
+    check_choice("model", model, MODELS)
+    check_choice("engine", engine, ENGINES)
+    check_choice("feature_set", feature_set, tuple(FEATURE_SETS))
+    if engine == "dask" and model != "xgboost":
+        raise InvalidInput("engine", "the dask engine trains XGBoost only", "use --model xgboost with --engine dask")
+    df, meta = data.load(ctx)
+    prep = prepare(df, meta, protocol, feature_set, progress)
+    sp, p = prep.split, prep.protocol
+    names = scenario_names(meta.get("preset", ""))
+    device = ctx.device
+    feats = list(FEATURE_SETS[feature_set])
+    params = {"model": model, "engine": engine, "feature_set": feature_set, "n_features": len(feats),
+              "train_start": str(sp.train_start.date()), **{k: v for k, v in p.to_dict().items() if k != "train_start"},
+              "train_rows": len(sp.train), "test_rows": len(sp.test), "seed": seed}
+    if model == "xgboost":
+        params.update({f"xgb_{k}": v for k, v in models.XGB_PARAMS.items()}, xgb_rounds=rounds or models.XGB_ROUNDS)
+    with ctx.run("fraud", run_name=f"{model}-{feature_set}-{engine}", seed=seed, data_hash=meta.get("data_hash"),
+                 params=params) as run:
+        run_id = run.info.run_id
+        if progress:
+            progress(0.3, f"training {model} ({engine})")
+        t0 = time.perf_counter()
+        est, predict = fit_predict(prep, model, engine, scheduler, seed, device, rounds, progress)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        test_scores = predict(prep.X.iloc[sp.test])
+        delay_scores = predict(prep.X.iloc[sp.delay]) if len(sp.delay) else predict(prep.X.iloc[sp.train])
+        predict_s = time.perf_counter() - t0
+        day_rows = len(sp.delay) / max(p.delay_days, 1) if len(sp.delay) else len(sp.train) / p.train_days
+        budget = int(p.alert_budget or evaluate.default_budget(int(day_rows), 1))
+        threshold = choose_threshold(delay_scores, budget, p.delay_days if len(sp.delay) else p.train_days)
+        if progress:
+            progress(0.8, "evaluating")
+        metrics, reports = evaluate.metrics(df.iloc[sp.test], test_scores, threshold, p.test_days, names)
+        metrics["alert_budget"] = float(budget)
+        importance = models.gain_importance(est, feats) if model == "xgboost" else est.importance(feats)
+        reports["feature_importance"] = {"feature": list(importance), "importance": list(importance.values()),
+                                         "description": [features.SPEC[f] for f in importance]}
+        seconds = {"features_s": prep.feature_seconds, "fit_s": fit_s, "predict_s": predict_s}
+        metrics.update(seconds)
+        reports["metrics"] = dict(metrics)
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        for name, obj in reports.items():
+            mlflow.log_dict(obj, f"reports/{name}.json")
+        title = f"{ctx.bank} {model}"
+        for name, fig in (("pr_curve", plots.pr_curve(reports["pr_curve"], title)),
+                          ("feature_importance", plots.feature_importance(importance, title)),
+                          ("calibration", plots.calibration(reports["calibration"], title))):
+            mlflow.log_figure(fig, f"plots/{name}.png")
+            plots.close(fig)
+        proto = dict(p.to_dict(), train_start_used=str(sp.train_start.date()))
+        mlflow.log_text(card.model_card(bank=ctx.bank, run_id=run_id, model=model, engine=engine, device=device,
+                                        data=meta, protocol=proto, metrics=metrics,
+                                        per_scenario=reports["recall_per_scenario"]["scenarios"], importance=importance,
+                                        feature_set=feature_set, n_features=len(feats), threshold=threshold,
+                                        alert_budget=budget, seconds=seconds), "model_card.md")
+        reg_name = reg_version = None
+        if model == "xgboost":
+            reg_name, reg_version = _log_xgb(ctx, est, prep, feats, threshold, budget, run_id, seed, register)
+        else:
+            mlflow.log_dict(est.to_json() | {"features": feats}, "model/logreg.json")
+    ctx.audit("fraud.train", run_id=run_id, model=model, engine=engine, feature_set=feature_set,
+              average_precision=round(metrics["average_precision"], 4), registered_version=reg_version)
+    if progress:
+        progress(1.0, "done")
+    return TrainResult(run_id=run_id, model=model, engine=engine, metrics=metrics, threshold=threshold,
+                       alert_budget=budget, protocol=proto, feature_set=feature_set, features=feats,
+                       data_hash=meta.get("data_hash", ""), registered_model=reg_name, registered_version=reg_version,
+                       seconds=seconds)
+
+
+def _log_xgb(ctx, booster, prep: Prepared, feats: list[str], threshold: float, budget: int, run_id: str, seed: int,
+             register: bool):
+    import mlflow
+    import mlflow.xgboost
+    import xgboost as xgb
+    from mlflow.models import infer_signature
+
+    y = prep.df["is_fraud"].to_numpy()
+    Xtr = prep.X.iloc[prep.split.train]
+    legit = Xtr[y[prep.split.train] == 0]
+    baseline = {f: (float(v) if np.isfinite(v) else None) for f, v in legit.median().items()}
+    raw_sha = model_store.sha256(bytes(booster.save_raw(raw_format="ubj")))
+    mlflow.set_tag(model_store.RUN_TAG_SHA, raw_sha)
+    example = Xtr.head(5).astype("float32")  # feature values only: no ids, no raw rows
+    info = mlflow.xgboost.log_model(booster, name="model", signature=infer_signature(example, models.predict_xgb(booster, example)),
+                                    input_example=example, pip_requirements=[f"xgboost=={xgb.__version__}"],
+                                    model_format="ubj")
+    sidecar = {"run_id": run_id, "features": feats, "threshold": threshold, "alert_budget": budget,
+               "label_delay_days": float(prep.meta.get("label_delay_days", 7)), "baseline": baseline,
+               "data_hash": prep.meta.get("data_hash", ""), "seed": seed, "xgboost": xgb.__version__,
+               "trained_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")}
+    saved = model_store.save(ctx, booster, sidecar)
+    assert saved["sha256"] == raw_sha
+    reg_name = reg_version = None
+    if register:
+        mv = ctx.register_model("fraud", info.model_uri, run_id)
+        reg_name, reg_version = mv.name, str(mv.version)
+    return reg_name, reg_version
