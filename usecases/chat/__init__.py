@@ -1,0 +1,393 @@
+"""Chat assistant: a bank's policy documents, asked in plain words, answered with citations it can check.
+
+Public API (context first; the CLI, the Streamlit pages and the tests call only these):
+
+    ingest(ctx, paths, progress=None) -> IngestReport
+    documents(ctx) -> list[dict]
+    delete_document(ctx, doc_id) -> dict
+    ask(ctx, question, backend=None, k=5, filters=None) -> Answer
+    evaluate(ctx, backends=None, progress=None) -> EvalReport
+    retriever(ctx, k=5, mode="hybrid") -> langchain_core BaseRetriever
+    default_backend() -> str
+
+Pipeline of `ask`: redact PII from the question and screen it for prompt
+injection; hybrid retrieval (FAISS + BM25, fused by rank) in this bank's index
+only; drop retrieved chunks that carry injected instructions; refuse when
+retrieval confidence is low; generate with the chosen backend; check every
+sentence and number against the cited chunks (grounding); fall back to the
+extractive answer or refuse; redact the answer; add the AI disclosure; record a
+trace in the audit trail and in MLflow.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from sandbox.errors import InvalidInput, SandboxError
+
+from . import index as _index
+from .answer import BACKENDS, REFUSAL, Passage, default_backend, make_backend
+from .extract import SUFFIXES, Extracted, extract_file
+from .grounding import CITATION
+from .grounding import check as check_grounding
+
+__all__ = ["Answer", "EvalReport", "IngestReport", "ask", "default_backend", "delete_document", "documents",
+           "evaluate", "ingest", "retriever", "BACKENDS", "REFUSAL"]
+
+Progress = Callable[[float, str], None] | None
+CHUNK_CHARS, CHUNK_OVERLAP = 700, 100
+MAX_QUESTION_CHARS = 2000
+MAX_FILES = 1000
+# Top dense cosine below this: the index holds nothing on the subject; refuse before generating.
+REFUSE_BELOW = 0.30
+
+
+# -- results ----------------------------------------------------------------
+@dataclass
+class IngestReport:
+    added: list[dict] = field(default_factory=list)  # {doc_id, name, chunks}
+    skipped: list[dict] = field(default_factory=list)  # duplicates: {name, duplicate_of}
+    replaced: list[dict] = field(default_factory=list)  # same name, new content: {name, old_doc_id, doc_id}
+    rejected: list[dict] = field(default_factory=list)  # {name, reason}
+    chunks: int = 0  # chunks embedded in this call
+    total_chunks: int = 0  # chunks in the index afterwards
+    injection_flagged_chunks: int = 0
+    seconds: float = 0.0
+    version: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str  # as redacted
+    answer: str
+    refused: bool
+    citations: list[dict]
+    guardrails: dict
+    backend: str
+    model_id: str
+    latency_ms: float
+    confidence: float = 0.0
+    grounded: bool = False
+    fallback: str | None = None
+    trace_id: str | None = None
+    prompt_hash: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+from .evaluate import EvalReport  # noqa: E402  (evaluate imports Answer's module lazily)
+
+
+# -- helpers ----------------------------------------------------------------
+def _guardrails():
+    try:
+        from . import guardrails
+    except ImportError as err:
+        raise SandboxError("the chat guardrails module is missing", "install the full sandbox (usecases/chat/guardrails.py)") from err
+    return guardrails
+
+
+def _index_root(ctx) -> Path:
+    return ctx.path("chat", "index", create=True)
+
+
+def _bank_snapshot(ctx) -> _index.Snapshot:
+    return _index.load(_index_root(ctx))
+
+
+def _progress(progress: Progress, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(max(0.0, min(1.0, fraction)), message)
+
+
+def _split(text: str) -> list[str]:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP,
+                                              separators=["\n\n", "\n", ". ", " ", ""], keep_separator="end")
+    seen, out = set(), []
+    for chunk in (c.strip() for c in splitter.split_text(text)):
+        if chunk and chunk not in seen:
+            seen.add(chunk)
+            out.append(chunk)
+    return out
+
+
+def _expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[dict]]:
+    files, rejected = [], []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not f.name.startswith("."):
+                    if f.suffix.lower() in SUFFIXES:
+                        files.append(f)
+                    else:
+                        rejected.append({"name": f.name, "reason": f"unsupported type {f.suffix or '(none)'}; use one of {', '.join(SUFFIXES)}"})
+        elif p.is_file():
+            files.append(p)
+        else:
+            rejected.append({"name": p.name or str(p), "reason": f"not found at {p}"})
+    if len(files) > MAX_FILES:
+        raise InvalidInput("paths", f"{len(files)} files in one ingest (limit {MAX_FILES})", "ingest the folder in parts")
+    return files, rejected
+
+
+# -- ingest / documents / delete ----------------------------------------------
+def ingest(ctx, paths: Iterable[str | Path], progress: Progress = None) -> IngestReport:
+    """Add documents to this bank's index: extract, chunk, embed, swap in a new index version atomically.
+
+    Duplicates (same text) are skipped; a document with a known name but new text replaces the old one;
+    files that cannot be read are rejected with the reason, and the rest still go in.
+    """
+    ctx.require("chat.ingest")
+    return _ingest(ctx, _index_root(ctx), paths, progress, "chat.ingest")
+
+
+def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, event: str) -> IngestReport:
+    from .embed import get_embedder
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    t0 = time.perf_counter()
+    report = IngestReport()
+    files, report.rejected = _expand(paths)
+    if not files and not report.rejected:
+        raise InvalidInput("paths", "no documents given", "pass files or folders of .txt, .md, .html, .docx or .pdf documents")
+    _progress(progress, 0.01, f"reading {len(files)} file(s)")
+    extracted: list[Extracted] = []
+    for i, f in enumerate(files):
+        try:
+            extracted.append(extract_file(f))
+        except InvalidInput as err:
+            report.rejected.append({"name": f.name, "reason": str(err)})
+        _progress(progress, 0.1 * (i + 1) / max(len(files), 1), f"read {f.name}")
+    guard = _guardrails()
+    with _index.writer_lock(root):
+        writer = _index.Writer(root)
+        embedder = get_embedder()
+        writer.check_model(embedder.model_id, embedder.sha256)
+        plans = []
+        for ex in extracted:
+            sha = _index.text_hash(ex.text)
+            dup = writer.has_sha(sha) or next((p[0] for p in plans if p[0]["sha256"] == sha), None)
+            if dup:
+                report.skipped.append({"name": ex.name, "duplicate_of": dup["name"], "doc_id": dup["doc_id"]})
+                continue
+            chunks = _split(ex.text)
+            flagged = sum(bool(guard.screen_injection(c).flagged) for c in chunks)
+            doc = {"doc_id": sha[:16], "name": ex.name, "kind": ex.kind, "sha256": sha, "title": ex.title,
+                   "bytes": ex.size, "chars": len(ex.text), "injection_flagged_chunks": flagged,
+                   "added": datetime.now(timezone.utc).isoformat(timespec="seconds"), "added_by": ctx.actor.name}
+            plans.append((doc, chunks))
+        total = sum(len(c) for _, c in plans) or 1
+        done = 0
+        for doc, chunks in plans:
+            old = writer.by_name(doc["name"])
+            if old is not None:
+                writer.remove(old["doc_id"])
+                report.replaced.append({"name": doc["name"], "old_doc_id": old["doc_id"], "doc_id": doc["doc_id"]})
+
+            def on_batch(n: int, _total: int, base: int = done, name: str = doc["name"]) -> None:
+                _progress(progress, 0.1 + 0.85 * (base + n) / total, f"embedding {name}")
+
+            vecs = embedder.encode([f"{doc['title']}\n{c}" for c in chunks], progress=on_batch)
+            writer.add(doc, chunks, vecs)
+            done += len(chunks)
+            report.added.append({"doc_id": doc["doc_id"], "name": doc["name"], "chunks": len(chunks)})
+            report.chunks += len(chunks)
+            report.injection_flagged_chunks += doc["injection_flagged_chunks"]
+        if plans:
+            _progress(progress, 0.96, "writing the index")
+            snap = writer.commit()
+        else:
+            snap = writer.base
+    report.total_chunks, report.version = snap.size, snap.version
+    report.seconds = round(time.perf_counter() - t0, 3)
+    ctx.audit(event, added=[{k: d[k] for k in ("doc_id", "name", "chunks")} for d in report.added],
+              skipped=len(report.skipped), replaced=len(report.replaced),
+              rejected=[{"name": r["name"], "reason": r["reason"][:200]} for r in report.rejected],
+              chunks=report.chunks, total_chunks=report.total_chunks, version=report.version,
+              injection_flagged_chunks=report.injection_flagged_chunks, seconds=report.seconds)
+    _progress(progress, 1.0, f"{len(report.added)} added, {len(report.skipped)} duplicate(s), {len(report.rejected)} rejected")
+    return report
+
+
+DOC_FIELDS = ("doc_id", "name", "kind", "chunks", "added", "added_by", "bytes", "chars", "injection_flagged_chunks")
+
+
+def documents(ctx) -> list[dict]:
+    """The bank's indexed documents (metadata only, never text)."""
+    ctx.require("chat.ask")
+    return [{k: d.get(k) for k in DOC_FIELDS} for d in _bank_snapshot(ctx).documents]
+
+
+def delete_document(ctx, doc_id: str) -> dict:
+    """Remove a document and its chunks from the bank's index (a new version, swapped atomically)."""
+    ctx.require("chat.delete")
+    if not isinstance(doc_id, str) or not re.fullmatch(r"[0-9a-f]{16}", doc_id):
+        raise InvalidInput("doc_id", f"{doc_id!r} is not a document id", "use an id from `sandbox chat docs BANK`")
+    root = _index_root(ctx)
+    with _index.writer_lock(root):
+        writer = _index.Writer(root)
+        doc = writer.remove(doc_id)
+        snap = writer.commit()
+    ctx.audit("chat.delete", doc_id=doc_id, name=doc["name"], chunks=doc["chunks"], version=snap.version)
+    return {"doc_id": doc_id, "name": doc["name"], "chunks": doc["chunks"], "version": snap.version}
+
+
+def retriever(ctx, k: int = 5, mode: str = "hybrid", filters: dict | None = None):
+    """This bank's index as a LangChain BaseRetriever (hybrid, dense or bm25)."""
+    from .retrieve import make_retriever
+
+    return make_retriever(ctx, k=k, mode=mode, filters=filters)
+
+
+# -- ask ----------------------------------------------------------------------
+def _check_question(question: Any) -> str:
+    if not isinstance(question, str):
+        raise InvalidInput("question", f"expected text, got {type(question).__name__}", "ask a question in words")
+    q = " ".join(question.split())
+    if not q:
+        raise InvalidInput("question", "is empty", "ask a question about the bank's documents")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InvalidInput("question", f"is {len(q):,} characters long (limit {MAX_QUESTION_CHARS:,})",
+                           "ask a shorter question; put long material into a document and ingest it")
+    return q
+
+
+def _renumber(text: str, passages: list[Passage]) -> tuple[str, list[dict]]:
+    """Renumber citations 1..m in order of first use; list them with document, chunk id and scores."""
+    order: list[int] = []
+    for m in CITATION.findall(text):
+        if int(m) not in order:
+            order.append(int(m))
+    by_n = {p.n: p for p in passages}
+    new = {old: i for i, old in enumerate(order, start=1)}
+    text = CITATION.sub(lambda m: f"[{new.get(int(m.group(1)), m.group(1))}]", text)
+    cites = [{"n": new[o], "document": by_n[o].document, "chunk_id": by_n[o].chunk_id, "score": round(by_n[o].score, 6),
+              "similarity": round(by_n[o].dense_score, 4)} for o in order if o in by_n]
+    return text, cites
+
+
+def ask(ctx, question: str, backend: str | None = None, k: int = 5, filters: dict | None = None,
+        *, mode: str = "hybrid", trace: bool = True) -> Answer:
+    """Answer a question from this bank's documents, cited, grounded and guarded; record the trace."""
+    ctx.require("chat.ask")
+    return _ask(ctx, _bank_snapshot(ctx), question, backend, k, filters, mode, trace)
+
+
+def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int, filters: dict | None,
+         mode: str, trace: bool) -> Answer:
+    from .embed import get_embedder
+    from .retrieve import search
+
+    t_start = time.time_ns()
+    t0 = time.perf_counter()
+    q = _check_question(question)
+    name = backend or default_backend()
+    if name not in BACKENDS:
+        raise InvalidInput("backend", f"{name!r} is not a backend", f"use one of {', '.join(BACKENDS)}")
+    guard = _guardrails()
+    red = guard.redact(q)
+    q_red = red.text
+    q_verdict = guard.screen_injection(q_red)
+    verdicts: dict[str, Any] = {"question_pii": red.findings, "question_injection": q_verdict.to_dict(),
+                                "chunk_injection": [], "answer_pii": [], "grounding": {}}
+    embedder = get_embedder()
+    if snap.size and snap.manifest.get("embed_model_sha256") not in (None, embedder.sha256):
+        raise SandboxError(f"the bank's index was built with {snap.manifest.get('embed_model_id')}, not {embedder.model_id}",
+                           "configure the same embedding model, or re-ingest the documents")
+    gen = make_backend(name, embedder)
+    timings: dict[str, tuple[int, int]] = {}
+    passages: list[Passage] = []
+    hits = []
+    confidence = 0.0
+    fallback = None
+    prompt_h = ""
+    body = REFUSAL
+    grounded = False
+    if q_verdict.flagged:
+        body = ("I can't follow instructions that try to change how I work. "
+                "Ask a question about the bank's policy documents.")
+        refusal_reason = "question flagged as prompt injection"
+    elif not snap.size:
+        refusal_reason = "no documents in this bank's index"
+    else:
+        ts = time.time_ns()
+        hits = search(snap, embedder, q_red, k=k, mode=mode, filters=filters)
+        timings["retrieve"] = (ts, time.time_ns())
+        for h in hits:
+            v = guard.screen_injection(h.text)
+            if v.flagged:
+                verdicts["chunk_injection"].append({"chunk_id": h.chunk_id, **v.to_dict()})
+            else:
+                passages.append(Passage(n=len(passages) + 1, text=h.text, chunk_id=h.chunk_id, document=h.document,
+                                        score=h.score, dense_score=h.dense_score))
+        confidence = max((p.dense_score for p in passages), default=0.0)
+        refusal_reason = ""
+        if not passages:
+            refusal_reason = "no usable passages" + (" (injected instructions removed)" if hits else "")
+        elif confidence < REFUSE_BELOW:
+            refusal_reason = f"low retrieval confidence ({confidence:.2f} < {REFUSE_BELOW})"
+        else:
+            ts = time.time_ns()
+            out = gen.generate(q_red, passages)
+            timings["generate"] = (ts, time.time_ns())
+            prompt_h = out.prompt_hash
+            ts = time.time_ns()
+            texts = {p.n: p.text for p in passages}
+            body = out.text
+            g = check_grounding(body, texts) if body != REFUSAL else None
+            verdicts["grounding"] = g.to_dict() if g else {"supported": None, "reason": "the backend declined"}
+            grounded = bool(g and g.supported)
+            if g is not None and not grounded and name != "extractive":
+                ex = make_backend("extractive", embedder).generate(q_red, passages)
+                g2 = check_grounding(ex.text, texts) if ex.text != REFUSAL else None
+                verdicts["grounding_fallback"] = g2.to_dict() if g2 else {"supported": None}
+                fallback = "extractive" if g2 and g2.supported else "refusal"
+                body, grounded = (ex.text, True) if fallback == "extractive" else (REFUSAL, False)
+            elif g is not None and not grounded:
+                fallback, body = "refusal", REFUSAL
+            if body == REFUSAL:
+                refusal_reason = "the passages do not answer the question"
+            timings["grounding"] = (ts, time.time_ns())
+    refused = not grounded
+    if refused and not q_verdict.flagged:
+        body = REFUSAL
+    body, citations = _renumber(body, passages) if not refused else (body, [])
+    out_red = guard.redact(body)
+    verdicts["answer_pii"] = out_red.findings
+    verdicts["refusal_reason"] = refusal_reason if refused else ""
+    text = f"{out_red.text}\n\n{guard.AI_DISCLOSURE}"
+    latency = (time.perf_counter() - t0) * 1000
+    timings["total"] = (t_start, time.time_ns())
+    ans = Answer(question=q_red, answer=text, refused=refused, citations=citations, guardrails=verdicts, backend=name,
+                 model_id=gen.model_id, latency_ms=round(latency, 2), confidence=round(confidence, 4),
+                 grounded=grounded, fallback=fallback, prompt_hash=prompt_h)
+    if trace:
+        from .trace import record
+
+        ans.trace_id = record(ctx, {
+            "question": q_red, "backend": name, "model_id": gen.model_id, "prompt_hash": prompt_h, "mode": mode, "k": k,
+            "filters": filters or {}, "index_version": snap.version,
+            "chunks": [{"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 6),
+                        "similarity": round(h.dense_score, 4)} for h in hits],
+            "answer": out_red.text, "refused": refused, "fallback": fallback, "citations": citations,
+            "guardrails": verdicts, "latency_ms": ans.latency_ms}, timings)
+    return ans
+
+
+def evaluate(ctx, backends: list[str] | None = None, progress: Progress = None) -> "EvalReport":
+    """Run the bank's QA set through retrieval (dense vs hybrid) and each backend; log an MLflow run."""
+    from .evaluate import run_evaluation
+
+    return run_evaluation(ctx, backends=backends, progress=progress)

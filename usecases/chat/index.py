@@ -1,0 +1,287 @@
+"""One FAISS index per bank, versioned on disk, swapped atomically, loaded without pickle.
+
+Layout under `ctx.path("chat", "index")`:
+
+    CURRENT                 {"version": "v000007"}: the only thing a writer changes in place (atomic rename)
+    v000007/
+      index.faiss           faiss.write_index: IndexIDMap2 over IndexFlatIP (exact) or IndexHNSWFlat (large banks)
+      chunks.parquet        faiss id, document id, chunk number, text, content hash (rows in BM25 order)
+      documents.json        one record per document: id, name, kind, sha256, chunks, added
+      bm25/                 bm25s arrays (np.save, allow_pickle=False) + JSON vocabulary
+      manifest.json         version, embedding model id and hash, dimension, index kind, sha256 of every file
+
+A writer builds the next version in a temporary folder, renames it into place and
+only then rewrites CURRENT; a crash at any point leaves CURRENT naming the previous,
+complete version. Readers verify the checksums before loading and cache by version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from sandbox import atomic
+from sandbox.compute import detect_device
+from sandbox.errors import NotFound, SandboxError
+
+FORMAT = 1
+EXACT_MAX = 20_000  # chunks; above this an HNSW graph answers in well under a millisecond
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 96
+KEEP_VERSIONS = 3
+TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-digit numbers ("5 days") that the default pattern drops
+
+_cache: dict[str, "Snapshot"] = {}
+_cache_lock = threading.Lock()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tokenize(texts: list[str], return_ids: bool = True):
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", token_pattern=TOKEN_PATTERN, return_ids=return_ids,
+                          show_progress=False)
+
+
+@dataclass
+class Snapshot:
+    """A loaded, verified, read-only version of a bank's index."""
+
+    root: Path
+    version: str
+    manifest: dict
+    index: object  # faiss.Index
+    chunks: pd.DataFrame
+    documents: list[dict]
+    bm25: object | None
+    row_of_id: dict[int, int] = field(default_factory=dict)
+    _gpu_index: object | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.chunks)
+
+    def dense_index(self):
+        """The index to search without filters: a GPU copy of an exact index when faiss-gpu and a GPU are present."""
+        if self._gpu_index is None and self.manifest.get("kind") == "flat" and detect_device() == "cuda":
+            import faiss
+
+            if hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+                self._gpu_index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, self.index)
+        return self._gpu_index or self.index
+
+
+def empty_snapshot(root: Path) -> Snapshot:
+    chunks = pd.DataFrame({"id": pd.Series(dtype="int64"), "doc_id": pd.Series(dtype="str"),
+                           "chunk_no": pd.Series(dtype="int64"), "text": pd.Series(dtype="str"),
+                           "hash": pd.Series(dtype="str")})
+    return Snapshot(root=root, version="", manifest={"next_id": 0, "kind": "flat"}, index=None, chunks=chunks,
+                    documents=[], bm25=None)
+
+
+def current_version(root: Path) -> str:
+    try:
+        return json.loads((root / "CURRENT").read_text())["version"]
+    except FileNotFoundError:
+        return ""
+    except (ValueError, KeyError) as err:
+        raise SandboxError(f"the chat index pointer {root / 'CURRENT'} is damaged",
+                           "restore it, or delete the chat/index folder and ingest again") from err
+
+
+def load(root: Path) -> Snapshot:
+    """The current version (cached by version); an empty snapshot when nothing was ingested."""
+    version = current_version(root)
+    key = str(root)
+    with _cache_lock:
+        snap = _cache.get(key)
+        if snap is not None and snap.version == version:
+            return snap
+    snap = _load_version(root, version) if version else empty_snapshot(root)
+    with _cache_lock:
+        _cache[key] = snap
+    return snap
+
+
+def _load_version(root: Path, version: str) -> Snapshot:
+    import faiss
+
+    folder = root / version
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError as err:
+        raise SandboxError(f"chat index version {version} is missing its manifest", "ingest again to rebuild the index") from err
+    for rel, digest in manifest["files"].items():
+        path = folder / rel
+        if not path.is_file() or sha256_file(path) != digest:
+            raise SandboxError(f"chat index file {version}/{rel} fails its checksum (altered or damaged)",
+                               "delete the chat/index folder and ingest the documents again")
+    index = faiss.read_index(str(folder / "index.faiss"))
+    if manifest["kind"] == "hnsw":
+        faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
+    chunks = pd.read_parquet(folder / "chunks.parquet")
+    documents = json.loads((folder / "documents.json").read_text())
+    bm25 = None
+    if len(chunks):
+        import bm25s
+
+        bm25 = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False, show_progress=False, verbosity=0)
+    row_of_id = {int(i): r for r, i in enumerate(chunks["id"].to_numpy())}
+    return Snapshot(root=root, version=version, manifest=manifest, index=index, chunks=chunks, documents=documents,
+                    bm25=bm25, row_of_id=row_of_id)
+
+
+def _vectors(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, vectors) stored in a snapshot's index, in chunk-table order."""
+    import faiss
+
+    if snap.index is None or snap.index.ntotal == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, int(snap.manifest.get("dim", 0) or 0)), dtype=np.float32)
+    ids = faiss.vector_to_array(snap.index.id_map).astype(np.int64)
+    inner = faiss.downcast_index(snap.index.index)
+    vecs = inner.reconstruct_n(0, inner.ntotal)
+    order = {int(i): n for n, i in enumerate(ids)}
+    rows = np.array([order[int(i)] for i in snap.chunks["id"].to_numpy()], dtype=np.int64)
+    return snap.chunks["id"].to_numpy().astype(np.int64), vecs[rows]
+
+
+def build_index(ids: np.ndarray, vecs: np.ndarray, dim: int):
+    """Exact inner product below EXACT_MAX chunks, HNSW above; both behind an id map."""
+    import faiss
+
+    if len(ids) <= EXACT_MAX:
+        index, kind = faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), "flat"
+    else:
+        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+        index, kind = faiss.IndexIDMap2(inner), "hnsw"
+    if len(ids):
+        index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
+    return index, kind
+
+
+class Writer:
+    """Builds the next version from the current one; `commit()` swaps it in atomically."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._sweep_temp()
+        self.base = load(root)
+        self.documents = [dict(d) for d in self.base.documents]
+        self.ids, self.vecs = _vectors(self.base)
+        self.chunks = self.base.chunks.copy()
+        self.next_id = int(self.base.manifest.get("next_id", 0))
+        self.dim = int(self.base.manifest.get("dim", 0) or 0)
+        self.model = {k: self.base.manifest.get(k) for k in ("embed_model_id", "embed_model_sha256")}
+
+    def _sweep_temp(self) -> None:
+        for stale in self.root.glob(".tmp-*"):
+            if stale.is_dir() and time.time() - stale.stat().st_mtime > 3600:
+                shutil.rmtree(stale, ignore_errors=True)
+
+    def has_sha(self, sha: str) -> dict | None:
+        return next((d for d in self.documents if d["sha256"] == sha), None)
+
+    def by_name(self, name: str) -> dict | None:
+        return next((d for d in self.documents if d["name"] == name), None)
+
+    def check_model(self, model_id: str, sha: str) -> None:
+        if self.model.get("embed_model_sha256") and self.model["embed_model_sha256"] != sha and len(self.chunks):
+            raise SandboxError(f"this bank's index was built with embedding model {self.model['embed_model_id']}, "
+                               f"not {model_id}", "use the same model, or delete every document and ingest again")
+        self.model = {"embed_model_id": model_id, "embed_model_sha256": sha}
+
+    def add(self, doc: dict, texts: list[str], vecs: np.ndarray) -> None:
+        n = len(texts)
+        new_ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
+        self.next_id += n
+        self.dim = vecs.shape[1]
+        self.ids = np.concatenate([self.ids, new_ids])
+        self.vecs = vecs if len(self.vecs) == 0 else np.vstack([self.vecs, vecs])
+        rows = pd.DataFrame({"id": new_ids, "doc_id": doc["doc_id"], "chunk_no": np.arange(n, dtype=np.int64),
+                             "text": texts, "hash": [text_hash(t) for t in texts]})
+        self.chunks = rows if self.chunks.empty else pd.concat([self.chunks, rows], ignore_index=True)
+        self.documents.append({**doc, "chunks": n})
+
+    def remove(self, doc_id: str) -> dict:
+        doc = next((d for d in self.documents if d["doc_id"] == doc_id), None)
+        if doc is None:
+            raise NotFound(f"document {doc_id} is not in this bank's index", "list documents with `sandbox chat docs BANK`")
+        keep = (self.chunks["doc_id"] != doc_id).to_numpy()
+        self.chunks = self.chunks[keep].reset_index(drop=True)
+        self.ids, self.vecs = self.ids[keep], self.vecs[keep]
+        self.documents = [d for d in self.documents if d["doc_id"] != doc_id]
+        return doc
+
+    def commit(self) -> Snapshot:
+        """Write the next version beside the current one, then point CURRENT at it."""
+        import faiss
+
+        number = int(self.base.version[1:]) + 1 if self.base.version else 1
+        version = f"v{number:06d}"
+        tmp = self.root / f".tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        try:
+            index, kind = build_index(self.ids, self.vecs, self.dim or 384)
+            faiss.write_index(index, str(tmp / "index.faiss"))
+            self.chunks.to_parquet(tmp / "chunks.parquet", index=False)
+            atomic.write_json(tmp / "documents.json", self.documents)
+            if len(self.chunks):
+                import bm25s
+
+                titles = {d["doc_id"]: d.get("title", "") for d in self.documents}
+                corpus = [f"{titles.get(d, '')}\n{t}" for d, t in zip(self.chunks["doc_id"], self.chunks["text"])]
+                bm25 = bm25s.BM25()
+                bm25.index(tokenize(corpus), show_progress=False)
+                bm25.save(str(tmp / "bm25"), allow_pickle=False)
+            files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+            manifest = {"format": FORMAT, "version": version, "kind": kind, "dim": self.dim or 384,
+                        "count": int(len(self.chunks)), "documents": len(self.documents), "next_id": self.next_id,
+                        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "files": files, **self.model}
+            atomic.write_json(tmp / "manifest.json", manifest)
+            tmp.rename(self.root / version)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        atomic.write_json(self.root / "CURRENT", {"version": version})
+        self._prune(version)
+        return load(self.root)
+
+    def _prune(self, keep_latest: str) -> None:
+        versions = sorted(p.name for p in self.root.glob("v[0-9]*") if p.is_dir())
+        for old in versions[:-KEEP_VERSIONS]:
+            if old != keep_latest:
+                shutil.rmtree(self.root / old, ignore_errors=True)
+
+
+def writer_lock(root: Path):
+    """One writer per bank index at a time (ingest, delete), across processes."""
+    from filelock import FileLock
+
+    root.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(root / ".writer.lock"), timeout=600)
+
+
+ProgressFn = Callable[[float, str], None]
