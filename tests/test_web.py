@@ -156,7 +156,7 @@ def test_risk_lab_flags_fairness_breaches_and_shifted_features(web_store):
 
 def test_console_compares_every_bank_against_the_thresholds(web_store):
     at = app_as(web_store, "rita")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert set(table["bank"]) == {"Harbour Bank", "Peak Bank"}
     fraud = table[table["use case"] == "fraud"].set_index("bank")
     assert fraud.loc["Peak Bank", "flag"].startswith("below threshold")  # AP 0.61 < 0.72

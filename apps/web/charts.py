@@ -12,8 +12,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 PALETTE = ["#1f6feb", "#d1242f", "#2da44e", "#bf8700", "#8250df", "#0a7b83"]
-LAYOUT = dict(margin=dict(l=40, r=20, t=40, b=40), height=360, template="plotly_white",
-              legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+LAYOUT = dict(margin=dict(l=50, r=20, t=50, b=40), height=380, template="plotly_white",
+              legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1.0, xanchor="right"),
+              title=dict(x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=15)))
+
+
+def style(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
+    """The app's chart look: white template, title top left, legend top right."""
+    fig.update_layout(**LAYOUT)
+    fig.update_layout(title_text=title, **layout)
+    return fig
 
 
 # -- shapes -------------------------------------------------------------
@@ -97,7 +105,7 @@ def _curve_figure(curves: dict[str, tuple[list, list]], title: str, xt: str, yt:
     if diagonal:
         fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance / perfect calibration",
                                  line=dict(color="#999", dash="dot")))
-    fig.update_layout(title=title, xaxis_title=xt, yaxis_title=yt, **LAYOUT)
+    style(fig, title, xaxis_title=xt, yaxis_title=yt)
     if diagonal:
         fig.update_xaxes(range=[0, 1])
     return fig
@@ -137,8 +145,7 @@ def alert_budget_figure(df: pd.DataFrame, chosen: float | None = None) -> go.Fig
                                  line=dict(color=PALETTE[i])))
     if chosen is not None:
         fig.add_vline(x=chosen, line_dash="dash", line_color="#555")
-    fig.update_layout(title="Precision and recall by daily alert budget", xaxis_title="Alerts per day",
-                      yaxis_title="", **LAYOUT)
+    style(fig, "Precision and recall by daily alert budget", xaxis_title="Alerts per day")
     fig.update_yaxes(range=[0, 1.02])
     return fig
 
@@ -150,7 +157,7 @@ def bar(df: pd.DataFrame, x: str, y: str, title: str, threshold: float | None = 
         fig = go.Figure(go.Bar(x=df[x], y=df[y], marker_color=PALETTE[0]))
     if threshold is not None:
         (fig.add_vline if horizontal else fig.add_hline)(threshold, line_dash="dash", line_color=PALETTE[1])
-    fig.update_layout(title=title, **LAYOUT)
+    style(fig, title)
     return fig
 
 
@@ -175,6 +182,8 @@ def roc_curve(obj: Any) -> go.Figure | None:
 
 
 def calibration_curve(obj: Any) -> go.Figure | None:
+    if isinstance(obj, dict) and isinstance(obj.get("models"), dict):
+        obj = obj["models"]
     curves = _series(obj, ("mean_predicted", "prob_pred", "predicted", "mean_predicted_value"),
                      ("fraction_positive", "prob_true", "observed", "fraction_of_positives", "observed_rate"))
     if not curves:
@@ -187,9 +196,18 @@ def calibration_curve(obj: Any) -> go.Figure | None:
 
 
 def ks_curve(obj: Any) -> go.Figure | None:
-    """Cumulative distributions of the score for goods and bads (the KS gap), when the report has them."""
+    """Cumulative distributions of the score for goods and bads (the KS gap), when the report has them.
+
+    Accepts cumulative series, or a score histogram {"edges", "repaid", "defaulted"} (the risk lab's
+    `score_distribution`), which is accumulated here.
+    """
     if not isinstance(obj, dict):
         return None
+    hist = obj.get("score_distribution", obj)
+    if isinstance(hist, dict) and all(isinstance(hist.get(k), list) for k in ("edges", "repaid", "defaulted")):
+        good, bad = pd.Series(hist["repaid"], dtype=float), pd.Series(hist["defaulted"], dtype=float)
+        obj = {"score": hist["edges"][1:], "cdf_good": (good.cumsum() / max(good.sum(), 1)).tolist(),
+               "cdf_bad": (bad.cumsum() / max(bad.sum(), 1)).tolist()}
     if isinstance(obj.get("ks"), dict):
         obj = obj["ks"]
     x = next((obj[k] for k in ("score", "scores", "threshold", "thresholds") if isinstance(obj.get(k), list)), None)
@@ -197,14 +215,30 @@ def ks_curve(obj: Any) -> go.Figure | None:
     bad = next((obj[k] for k in ("cdf_bad", "bad_cdf", "cum_bad", "bads") if isinstance(obj.get(k), list)), None)
     if x is None or good is None or bad is None:
         return None
-    fig = go.Figure([go.Scatter(x=x, y=good, name="Goods (cumulative)", line=dict(color=PALETTE[2])),
-                     go.Scatter(x=x, y=bad, name="Bads (cumulative)", line=dict(color=PALETTE[1]))])
-    fig.update_layout(title="KS: cumulative score distributions", xaxis_title="Score", yaxis_title="Share", **LAYOUT)
+    gaps = [abs(g - b) for g, b in zip(good, bad)]
+    i = max(range(len(gaps)), key=gaps.__getitem__)
+    fig = go.Figure([go.Scatter(x=x, y=good, name="Repaid (cumulative)", line=dict(color=PALETTE[2])),
+                     go.Scatter(x=x, y=bad, name="Defaulted (cumulative)", line=dict(color=PALETTE[1])),
+                     go.Scatter(x=[x[i], x[i]], y=[good[i], bad[i]], mode="lines", name=f"KS {gaps[i]:.2f}",
+                                line=dict(color="#555", dash="dot"))])
+    style(fig, "KS: cumulative score distributions (out of time)", xaxis_title="Score", yaxis_title="Share")
     return fig
 
 
 def psi_frame(obj: Any) -> pd.DataFrame:
-    """PSI in long form: (vintage, feature, psi)."""
+    """PSI in long form: (vintage, feature, psi).
+
+    Accepts {"vintages": [...], "features": {name: [psi per vintage]}, "score": {model: [...]}} (the risk
+    lab's report), rows of (vintage, feature, psi), or a wide table with one column per feature.
+    """
+    if isinstance(obj, dict) and isinstance(obj.get("vintages"), list) and isinstance(obj.get("features"), dict):
+        rows = []
+        series = dict(obj["features"])
+        series.update({f"score ({m})": v for m, v in (obj.get("score") or {}).items() if isinstance(v, list)})
+        for name, values in series.items():
+            if isinstance(values, list):
+                rows += [{"vintage": v, "feature": name, "psi": p} for v, p in zip(obj["vintages"], values)]
+        return pd.DataFrame(rows)
     if isinstance(obj, dict):
         for key in ("by_vintage", "psi_by_vintage", "vintages"):
             if key in obj:
@@ -234,12 +268,36 @@ def psi_figure(df: pd.DataFrame, features: list[str] | None = None) -> go.Figure
                                  line=dict(color=PALETTE[i % len(PALETTE)])))
     fig.add_hline(0.10, line_dash="dash", line_color="#bf8700", annotation_text="0.10 watch")
     fig.add_hline(0.25, line_dash="dash", line_color=PALETTE[1], annotation_text="0.25 shift")
-    fig.update_layout(title="Population stability index by vintage", xaxis_title="Vintage", yaxis_title="PSI", **LAYOUT)
+    style(fig, "Population stability index by vintage", xaxis_title="Vintage", yaxis_title="PSI")
     return fig
+
+
+def fairness_frame(obj: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per model and protected attribute with its flags, one row per group) from a fairness report.
+
+    Accepts {model: {"thresholds", "attributes": [{attribute, metrics..., groups: [...], flags: [...]}]}} (the risk
+    lab's report) or plain rows with a flag column.
+    """
+    if not isinstance(obj, dict) or not any(isinstance(v, dict) and "attributes" in v for v in obj.values()):
+        return to_frame(obj, "group"), pd.DataFrame()
+    summary, groups = [], []
+    for model, rep in obj.items():
+        if not (isinstance(rep, dict) and isinstance(rep.get("attributes"), list)):
+            continue
+        th = rep.get("thresholds", {})
+        for a in rep["attributes"]:
+            flags = a.get("flags") or []
+            summary.append({"model": model, "attribute": a.get("attribute"),
+                            **{k: round(v, 4) for k, v in a.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                            "flag": bool(flags), "breaches": ", ".join(flags),
+                            "limits": f"difference <= {th.get('max_difference', '?')}, ratio >= {th.get('min_ratio', '?')}"})
+            for g in a.get("groups") or []:
+                groups.append({"model": model, "attribute": a.get("attribute"), **g})
+    return pd.DataFrame(summary), pd.DataFrame(groups)
 
 
 def metric_bars(rows: list[dict], metric: str, title: str) -> go.Figure:
     df = pd.DataFrame(rows)
     fig = go.Figure(go.Bar(x=df["label"], y=df[metric], marker_color=PALETTE[: len(df)]))
-    fig.update_layout(title=title, **LAYOUT)
+    style(fig, title)
     return fig

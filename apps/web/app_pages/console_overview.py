@@ -62,8 +62,7 @@ def _colour(v: str) -> str:
     return ""
 
 
-st.dataframe(df.style.map(_colour, subset=["check 1", "check 2", "flag", "review"]), hide_index=True, width="stretch",
-             key="cross_bank_table")
+st.table(df.style.map(_colour, subset=["check 1", "check 2", "flag", "review"]).hide(axis="index"))
 
 st.subheader("Compute used per bank")
 usage_rows = []

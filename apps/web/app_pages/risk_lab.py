@@ -65,7 +65,7 @@ with tab_results:
         left, right = st.columns(2)
         roc = report_like(arts, "roc")
         cal = report_like(arts, "calibration")
-        ks = report_like(arts, "ks")
+        ks = report_like(arts, "ks") or cal
         with left:
             fig = charts.roc_curve(data.report(actor, bank, rid, roc)) if roc else None
             if fig:
@@ -116,7 +116,9 @@ with tab_explain:
             defaults = {"monthly_income": 28000.0, "employment_tenure_years": 2.0, "debt_servicing_ratio": 0.62,
                         "credit_utilisation": 0.85, "dpd_30_count": 2, "dpd_60_count": 1, "dpd_90_count": 0,
                         "bureau_enquiries_6m": 5, "loan_to_value": 0.0}
-            for i, f in enumerate(schema.FEATURES):
+            fields = tuple(schema.FEATURES) + tuple(f for f in (getattr(schema, "AGE", None), getattr(schema, "SEX", None)) if f)
+            defaults.update({"age": 35.0})
+            for i, f in enumerate(fields):
                 col = cols[i % 3]
                 key = f"app_{f.name}"
                 label = f"{f.label}" + (f" ({f.unit})" if f.unit else "")
@@ -140,33 +142,31 @@ with tab_explain:
                 applicant = json.loads(text)
             except ValueError as err:
                 st.error(f"applicant: not valid JSON ({err})")
+        model = st.radio("Model", ["xgboost", "scorecard"], horizontal=True, key="explain_model")
         if st.button("Explain decision", type="primary", key="explain_btn"):
             try:
-                result = labs.as_dict(mod.explain(ctx, applicant))
+                out = labs.call(mod.explain, ctx, applicant, model=model)
             except auth.SandboxError as err:
                 auth.show_error(err)
             else:
-                if isinstance(result, list):
-                    rows = result
-                elif isinstance(result, dict):
-                    rows = result.get("applicants") or [result]
-                else:
-                    rows = []
-                first = rows[0] if rows else {}
-                if isinstance(first, dict):
-                    c = st.columns(3)
-                    for i, k in enumerate(k for k in ("score", "probability_of_default", "pd", "decision")
-                                          if k in first):
-                        v = first[k]
-                        c[i % 3].metric(k.replace("_", " "), f"{v:.4f}" if isinstance(v, float) and not math.isnan(v) else str(v))
-                    reasons = first.get("reasons") or first.get("reason_codes") or []
-                    if reasons:
-                        st.markdown("**Top adverse factors**")
-                        for r in reasons:
-                            text = (r.get("text") or r.get("reason") or json.dumps(r)) if isinstance(r, dict) else str(r)
-                            st.markdown(f"- {text}")
+                rows = [labs.as_dict(e) for e in (out if isinstance(out, list) else [out])]
+                first = rows[0] if rows and isinstance(rows[0], dict) else {}
+                c = st.columns(3)
+                shown = [k for k in ("decision", "score", "probability") if k in first]
+                for col, k in zip(c, shown):
+                    v = first[k]
+                    col.metric({"probability": "Probability of default"}.get(k, k.capitalize()),
+                               f"{v:.3f}" if isinstance(v, float) and not math.isnan(v) else str(v))
+                reasons = first.get("reasons") or []
+                if reasons:
+                    st.markdown("**Top adverse factors**")
+                    for r in reasons:
+                        text = (r.get("text") or r.get("reason") or json.dumps(r)) if isinstance(r, dict) else str(r)
+                        st.markdown(f"- {text}")
+                if first.get("factors"):
+                    st.dataframe(pd.DataFrame(first["factors"]), hide_index=True, width="stretch")
                 with st.expander("Full explanation"):
-                    st.json(result)
+                    st.json(rows)
 
 with tab_fair:
     if run is None:
@@ -175,7 +175,7 @@ with tab_fair:
         rid = run["run_id"]
         st.subheader("Fairness by sex and age band")
         fair_name = report_like(arts, "fairness")
-        fair = charts.to_frame(data.report(actor, bank, rid, fair_name), "group") if fair_name else pd.DataFrame()
+        fair, groups = charts.fairness_frame(data.report(actor, bank, rid, fair_name)) if fair_name else (pd.DataFrame(), None)
         if fair.empty:
             st.caption("No fairness report in this run.")
         else:
@@ -183,13 +183,18 @@ with tab_fair:
             if flag_col:
                 flagged = fair[fair[flag_col].astype(bool)]
                 if len(flagged):
-                    st.warning(f"{len(flagged)} fairness check(s) breach their threshold.")
+                    st.warning(f"{len(flagged)} fairness check(s) breach their threshold: " + ", ".join(
+                        f"{r.get('model', '')} {r.get('attribute', '')} {r.get('breaches', '')}".strip()
+                        for r in flagged.to_dict("records")))
                 else:
                     st.success("No fairness check breaches its threshold.")
                 st.dataframe(fair.style.apply(lambda r: ["background-color: #ffebe9" if bool(r[flag_col]) else ""] * len(r),
                                               axis=1), hide_index=True, width="stretch")
             else:
                 st.dataframe(fair, hide_index=True, width="stretch")
+            if groups is not None and not groups.empty:
+                with st.expander("Rates by group"):
+                    st.dataframe(groups, hide_index=True, width="stretch")
         st.subheader("Population stability by vintage")
         psi_name = report_like(arts, "psi")
         psi = charts.psi_frame(data.report(actor, bank, rid, psi_name)) if psi_name else pd.DataFrame()
@@ -199,8 +204,8 @@ with tab_fair:
             feats = sorted(psi["feature"].unique())
             worst = psi.groupby("feature")["psi"].max().sort_values(ascending=False)
             default = [f for f in worst.index[:5]]
-            if "score" in feats and "score" not in default:
-                default = ["score"] + default[:4]
+            scores = [f for f in feats if f.startswith("score")]
+            default = scores[:1] + [f for f in default if f not in scores][: 5 - len(scores[:1])]
             chosen = st.multiselect("Features", feats, default=default, key="psi_feats")
             st.plotly_chart(charts.psi_figure(psi, chosen or default), key="psi_chart")
             flagged = worst[worst >= 0.10]

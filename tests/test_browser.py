@@ -1,0 +1,170 @@
+"""End to end in headless Chromium: `streamlit run` on a free port over a small seeded store, driven by Playwright.
+
+A scientist signs in and sees the fraud lab's PR chart; a reviewer sees the cross-bank table, signs off a run
+with a change request, and the scientist sees it on her Experiments page. Screenshots go to tests/screenshots/.
+Uses Debian's Chromium (`make browser`); never downloads a browser.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import test_web_seed as seed
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer on {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from apps.cli_web import streamlit_command
+
+    home = tmp_path_factory.mktemp("browser-home")
+    saved = os.environ.get("SANDBOX_HOME")
+    seed.build(home)
+    if saved is None:
+        os.environ.pop("SANDBOX_HOME", None)
+    else:
+        os.environ["SANDBOX_HOME"] = saved
+    port = free_port()
+    env = dict(os.environ, SANDBOX_HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true")
+    log = open(home / "streamlit.log", "w")
+    proc = subprocess.Popen(streamlit_command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def sign_in(browser, url: str, user: str):
+    page = browser.new_page(viewport={"width": 1440, "height": 1200})
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.get_by_label("User name").fill(user)
+    page.get_by_role("textbox", name="Password").fill(seed.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished running the script (no 'Running' indicator)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    settle(page)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def go(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    settle(page)
+
+
+def test_scientist_sees_workspace_and_the_fraud_labs_pr_chart(server, browser):
+    page = sign_in(browser, server, "alice")
+    page.get_by_role("heading", name="Harbour Bank workspace").wait_for()
+    shot(page, "scientist-workspace")
+    go(page, "Fraud lab")
+    page.get_by_role("heading", name="Fraud lab").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.get_by_text("Precision-recall curve").count() >= 1
+    shot(page, "scientist-fraud-lab")
+    go(page, "Risk lab")
+    page.locator(".js-plotly-plot").first.wait_for()
+    shot(page, "scientist-risk-lab")
+    nav = page.get_by_test_id("stSidebarNav").inner_text()
+    assert "All banks" not in nav and "Banks, users, quotas" not in nav
+    page.close()
+
+
+def test_a_scientist_typing_a_console_url_gets_no_console(server, browser):
+    page = sign_in(browser, server, "alice")
+    page.get_by_role("heading", name="Harbour Bank workspace").wait_for()
+    page.goto(f"{server}/console_review")
+    settle(page)
+    assert page.get_by_role("heading", name="Review and sign-off").count() == 0
+    assert page.get_by_text("Record decision").count() == 0
+    page.close()
+
+
+def test_reviewer_signs_off_and_the_bank_sees_it(server, browser):
+    page = sign_in(browser, server, "rita")
+    page.get_by_role("heading", name="All banks at a glance").wait_for()
+    table = page.get_by_test_id("stTable").first
+    table.wait_for()
+    assert "Harbour Bank" in table.inner_text() and "Peak Bank" in table.inner_text()
+    assert "below threshold" in table.inner_text()
+    shot(page, "reviewer-all-banks")
+
+    go(page, "Review and sign-off")
+    page.get_by_role("heading", name="Review and sign-off").wait_for()
+    page.get_by_text("Changes requested", exact=True).first.click()
+    comment = "Please add the out-of-time validation to the model card."
+    page.get_by_label("Comment (required when requesting changes)").fill(comment)
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Recorded: Changes requested").wait_for()
+    shot(page, "reviewer-sign-off")
+    go(page, "Audit trail")
+    page.get_by_text("Chain verified").wait_for()
+    shot(page, "reviewer-audit-trail")
+    page.close()
+
+    bank = sign_in(browser, server, "alice")
+    bank.get_by_role("heading", name="Harbour Bank workspace").wait_for()
+    go(bank, "Experiments")
+    bank.get_by_text(comment).first.wait_for()
+    assert bank.get_by_text("Changes requested").count() >= 1
+    shot(bank, "scientist-experiments-review")
+    bank.close()
