@@ -568,7 +568,9 @@ ZH_RULES: tuple[Rule, ...] = (
        r"(?:管理员|开发者|开发人员|越狱|无限制|上帝|调试|超级用户|root|admin|dan)模式",
        "你 您", "模式", core=True, zh=True),
     _r("phishing_instruction", 0.7,
-       r"(?:要求|请|叫|让|引导|指示)(?:客户|用户|持卡人|顾客)[^。！？\n]{0,24}?(?:输入|提供|确认|提交|登记|填写|发送)"
+       r"(?:要求|请|叫|让|引导|指示)(?:客户|用户|持卡人|顾客)"
+       r"(?=[^。！？\n]*(?:https?://|www\.|[a-z0-9-]+\.(?:com|net|org|example|hk|cn|io|xyz|info|top|biz|co|site|online|link)\b|"
+       r"网站|网址|链接|网页))[^。！？\n]{0,60}?(?:输入|提供|确认|提交|登记|填写|发送)"
        r"[^。！？\n]{0,12}?(?:卡号|信用卡号码|信用卡号|一次性密码|密码|验证码|身份证|户口号码|账户号码|账号)",
        "要求 请 叫 让 引导 指示", "客户 用户 持卡人 顾客", "卡号 号码 密码 验证码 身份证 账号",
        negatable=True, core=True, zh=True),
@@ -579,7 +581,7 @@ ZH_RULES: tuple[Rule, ...] = (
 _NEGATION_EN = re.compile(r"\b(?:never|not|no|don'?t|doesn'?t|won'?t|cannot|can'?t|mustn'?t|shouldn'?t|prohibited\s+from|"
                           r"forbidden\s+to|refuse\s+to|avoid)\s+(?:\w+\s+)?$")
 _NEGATION_ZH = re.compile(_accept_traditional(
-    r"(?:不得|不要|不可|不能|不会|切勿|请勿|勿|禁止|严禁|不应|不准|避免|绝不|从不|从未)[^。！？\n]{0,4}$"))
+    r"(?:不得|不要|不可|不能|不会|切勿|请勿|勿|禁止|严禁|不应|不准|避免|绝不|从不|从未)[^。！？，,；;\n]{0,12}$"))
 _NEGATION_DISCOUNT = 0.3
 _WEAK_CAP = 0.45  # weak signals together stay below FLAG_THRESHOLD
 
