@@ -6,11 +6,11 @@ XGBoost model, reason codes, fairness and stability checks. Every function takes
     explain(ctx, applicants, model="xgboost", top=4) -> list[Explanation]
     scorecard_table(ctx, run_id=None) -> DataFrame; report(ctx, run_id, name) -> dict; model_card(ctx, run_id) -> str
 """
-from .explain import Explanation
+from .reasons import Explanation
 from .lab import (REPORTS, TRAIN_OPTIONS, SimulationResult, TrainResult, explain, latest_run_id, load_data, model_card,
                   report, scorecard_table, simulate, train)
 from .schema import FEATURE_NAMES
-from .simulate import DRIFTED_FEATURES
+from .simulator import DRIFTED_FEATURES
 
 __all__ = ["DRIFTED_FEATURES", "Explanation", "FEATURE_NAMES", "REPORTS", "SimulationResult", "TRAIN_OPTIONS",
            "TrainResult", "explain", "latest_run_id", "load_data", "model_card", "report", "scorecard_table",

@@ -43,7 +43,9 @@ def render(*, bank: str, run_id: str, data: dict, split: dict, metrics: dict, sc
     lines += ["", "PSI flags (>= 0.10): " + (", ".join(psi["flags"]) if psi["flags"] else "none"), ""]
     lines += ["## Fairness (holdout, at the cut-off)", "",
               f"Thresholds: differences above {fairness['xgboost']['thresholds']['max_difference']} and ratios below "
-              f"{fairness['xgboost']['thresholds']['min_ratio']} are flagged.", ""]
+              f"{fairness['xgboost']['thresholds']['min_ratio']} are breaches; a breach is flagged when it is beyond "
+              f"sampling noise (pairwise two-proportion z-tests, Bonferroni, family-wise alpha "
+              f"{fairness['xgboost']['thresholds']['alpha']}), else listed as watch.", ""]
     for model, rep in fairness.items():
         lines += [f"### {model}", "", "| attribute | group | count | approval rate | FPR (good payers declined) | TPR |",
                   "|---|---|---|---|---|---|"]
@@ -51,14 +53,16 @@ def render(*, bank: str, run_id: str, data: dict, split: dict, metrics: dict, sc
             for g in a["groups"]:
                 lines.append(f"| {a['attribute']} | {g['group']} | {g['count']} | {g['approval_rate']:.3f} | "
                              f"{g['false_positive_rate']:.3f} | {g['true_positive_rate']:.3f} |")
-        lines += ["", "| attribute | demographic parity difference | equalized odds difference | FPR ratio | flags |",
-                  "|---|---|---|---|---|"]
+        lines += ["", "| attribute | demographic parity difference | equalized odds difference | FPR ratio | flags | watch |",
+                  "|---|---|---|---|---|---|"]
         for a in rep["attributes"]:
             lines.append(f"| {a['attribute']} | {a['demographic_parity_difference']:.4f} | "
                          f"{a['equalized_odds_difference']:.4f} | {a['fpr_ratio']:.4f} | "
-                         f"{', '.join(a['flags']) or 'none'} |")
+                         f"{', '.join(a['flags']) or 'none'} | {', '.join(a['watch']) or 'none'} |")
         flags = [f"{f['attribute']}.{f['metric']} = {f['value']:.4f}" for f in rep["flags"]]
-        lines += ["", "**Fairness flags: " + ("; ".join(flags) if flags else "none") + "**", ""]
+        watch = [f"{f['attribute']}.{f['metric']} = {f['value']:.4f}" for f in rep["watch"]]
+        lines += ["", "**Fairness flags: " + ("; ".join(flags) if flags else "none") + "**", "",
+                  "Watch (breach within sampling noise): " + ("; ".join(watch) if watch else "none"), ""]
     lines += ["## Scorecard", "", "| variable | bin | points | count | event rate |", "|---|---|---|---|---|"]
     for r in scorecard.itertuples(index=False):
         lines.append(f"| {r.variable} | {r.bin} | {r.points:.2f} | {r.count} | {r.event_rate:.4f} |")

@@ -16,7 +16,7 @@ from sandbox import tracking
 from sandbox.atomic import atomic_path, write_json
 from sandbox.errors import InvalidInput, NotFound
 
-from . import card, explain as explain_mod, fairness, metrics, plots, schema, scorecard, simulate as sim, store, xgb
+from . import card, fairness, metrics, plots, reasons as explain_mod, schema, scorecard, simulator as sim, store, xgb
 from .features import CONSTRAINED, DIRECTIONS
 from .schema import FEATURE_NAMES, LABEL
 
@@ -120,7 +120,7 @@ class TrainResult:
 
 
 TRAIN_OPTIONS = {"approval_rate": 0.80, "cutoff": None, "max_difference": fairness.MAX_DIFFERENCE,
-                 "min_ratio": fairness.MIN_RATIO, "pdo": 20.0, "base_points": 600.0, "base_odds": 50.0,
+                 "min_ratio": fairness.MIN_RATIO, "fairness_alpha": fairness.ALPHA, "pdo": 20.0, "base_points": 600.0, "base_odds": 50.0,
                  "max_n_bins": 8, "test_fraction": 0.25, "calibration_fraction": 0.15, "split_seed": None,
                  **{k: v for k, v in xgb.DEFAULTS.items()}}
 
@@ -135,6 +135,8 @@ def _options(options: dict) -> dict:
         _number("cutoff", o["cutoff"], 1e-6, 1 - 1e-6)
     _number("max_difference", o["max_difference"], 0.0, 1.0)
     _number("min_ratio", o["min_ratio"], 0.0, 1.0)
+    if o["fairness_alpha"] is not None:
+        _number("fairness_alpha", o["fairness_alpha"], 1e-9, 0.5)
     _number("test_fraction", o["test_fraction"], 0.05, 0.6)
     _number("calibration_fraction", o["calibration_fraction"], 0.05, 0.4)
     _number("max_depth", o["max_depth"], 1, 12, integer=True)
@@ -155,6 +157,12 @@ def _split(df: pd.DataFrame, o: dict, seed: int) -> dict[str, np.ndarray]:
 def _psi_report(df: pd.DataFrame, clean: schema.Clean, base: np.ndarray, scores: dict[str, np.ndarray]) -> dict:
     vintages = sorted(df["vintage"].unique().tolist())
     vint = df["vintage"].to_numpy()
+    masks = [vint == v for v in vintages]
+
+    def by_vintage(buckets: np.ndarray) -> list[float]:
+        labels, codes = np.unique(buckets.astype(str), return_inverse=True)
+        return [round(metrics.psi_codes(codes[base], codes[m], len(labels)), 5) for m in masks]
+
     report: dict[str, Any] = {"vintages": vintages, "baseline": "in-time training sample", "features": {}, "score": {}}
     for name in FEATURE_NAMES:
         f = schema.FIELDS[name]
@@ -165,10 +173,9 @@ def _psi_report(df: pd.DataFrame, clean: schema.Clean, base: np.ndarray, scores:
             special = tuple(float(k) for k in (f.special or {}))
             clean_x = np.where(np.isin(x, special), np.nan, x) if special else x
             buckets = metrics.bucketise(x, metrics.numeric_edges(clean_x[base]), special)
-        report["features"][name] = [round(metrics.psi(buckets[base], buckets[vint == v]), 5) for v in vintages]
+        report["features"][name] = by_vintage(buckets)
     for name, s in scores.items():
-        buckets = metrics.bucketise(s, metrics.numeric_edges(s[base]))
-        report["score"][name] = [round(metrics.psi(buckets[base], buckets[vint == v]), 5) for v in vintages]
+        report["score"][name] = by_vintage(metrics.bucketise(s, metrics.numeric_edges(s[base])))
     report["oot"] = {n: v[-1] for n, v in report["features"].items()}
     report["score_oot"] = {n: v[-1] for n, v in report["score"].items()}
     report["levels"] = {n: metrics.psi_level(v) for n, v in report["oot"].items()}
@@ -272,8 +279,8 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
         psi = _psi_report(df, clean, s["train"], {"xgboost": x_pd, "scorecard": -sc_score})
         holdout = s["test"] | s["oot"]
         groups = {a: df[a].to_numpy()[holdout] for a in schema.PROTECTED}
-        fair = {name: fairness.assess(y[holdout], decline[name][holdout], groups, o["max_difference"], o["min_ratio"])
-                for name in MODELS}
+        fair = {name: fairness.assess(y[holdout], decline[name][holdout], groups, o["max_difference"], o["min_ratio"],
+                                      o["fairness_alpha"]) for name in MODELS}
         fairness_flags = [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])]
         mono = monotonicity(model, X[s["train"]], seed=seed)
         monotonic = all(v["monotone"] for v in mono.values())

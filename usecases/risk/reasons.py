@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .schema import FEATURE_NAMES, Clean
-from .simulate import DSR_LIMIT
+from .simulator import DSR_LIMIT
 
 _PRODUCT_NAME = {"mortgage": "mortgage", "credit_card": "credit card", "personal_loan": "personal loan"}
 _LABEL = {"civil_servant": "civil servant", "salaried": "salaried", "self_employed": "self-employed",

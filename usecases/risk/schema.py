@@ -39,13 +39,17 @@ HOUSING_TYPES = ("private_owned", "subsidised_ownership", "with_family", "privat
 PRODUCTS = ("mortgage", "credit_card", "personal_loan")
 BUREAU_GRADES = tuple("ABCDEFGHIJ")  # A best, J worst
 SEXES = ("F", "M")
-AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
+AGE_BANDS = ("18-29", "30-49", "50+")
 
 
 def age_band(age: np.ndarray) -> np.ndarray:
     """The protected age band of each age (years)."""
     age = np.asarray(age, dtype=float)
-    return np.select([age < 30, age < 45, age < 60], list(AGE_BANDS[:3]), AGE_BANDS[3]).astype(object)
+    return np.select([age < 30, age < 50], list(AGE_BANDS[:2]), AGE_BANDS[2]).astype(object)
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Field:
     def describe(self) -> str:
         if self.kind in ("category", "grade"):
             return "one of " + ", ".join(self.categories)
-        rng = f"between {self.low:g} and {self.high:g}"
+        rng = f"between {_num(self.low)} and {_num(self.high)}"
         if self.special:
             rng += " (or " + ", ".join(f"{k} = {v}" for k, v in self.special.items()) + ")"
         return ("a whole number " if self.kind == "count" else "a number ") + rng
