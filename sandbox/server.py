@@ -264,6 +264,7 @@ class SyncResult:
     url: str
     users_created: list[str] = field(default_factory=list)
     passwords_reset: list[str] = field(default_factory=list)
+    admins_demoted: list[str] = field(default_factory=list)
     experiments_created: list[str] = field(default_factory=list)
     models_created: list[str] = field(default_factory=list)
     granted: list[str] = field(default_factory=list)  # "user experiment harbour-bank/fraud EDIT"
@@ -274,22 +275,21 @@ class SyncResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.users_created or self.passwords_reset or self.experiments_created
+        return bool(self.users_created or self.passwords_reset or self.admins_demoted or self.experiments_created
                     or self.models_created or self.granted or self.revoked)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "changed": self.changed}
 
     def summary(self) -> str:
-        if not self.changed:
-            return "\n".join([f"permissions in sync ({self.unchanged} grants checked)",
-                              *(f"  warning: {w}" for w in self.warnings)])
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in
                  (("users_created", self.users_created), ("passwords_reset", self.passwords_reset),
-                  ("experiments_created", self.experiments_created), ("models_created", self.models_created),
-                  ("grants_added", self.granted), ("grants_revoked", self.revoked)) if v]
-        text = "synced: " + ", ".join(parts) + f" ({self.unchanged} unchanged)"
-        return "\n".join([text, *(f"  warning: {w}" for w in self.warnings)])
+                  ("admins_demoted", self.admins_demoted), ("experiments_created", self.experiments_created),
+                  ("models_created", self.models_created), ("grants_added", self.granted),
+                  ("grants_revoked", self.revoked)) if v]
+        head = (f"synced: {', '.join(parts)} ({self.unchanged} unchanged)" if parts
+                else f"permissions in sync ({self.unchanged} grants checked)")
+        return "\n".join([head, *(f"  warning: {w}" for w in self.warnings)])
 
 
 def desired_grants(users: dict[str, dict], banks: list[str]) -> dict[str, dict[tuple[str, str], str]]:
@@ -396,6 +396,7 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
             continue
         if mlflow_user.is_admin:
             auth.update_user_admin(name, False)
+            result.admins_demoted.append(name)
         if not can_log_in(url, name, password):
             auth.update_user_password(name, password)
             result.passwords_reset.append(name)
@@ -404,7 +405,12 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
     want = desired_grants(users, banks)
     for name in sorted(users):
         target = {(rtype, ids[(rtype, rname)]): perm for (rtype, rname), perm in want[name].items()}
-        have = _user_grants(auth, name)
+        have, via_roles = _user_grants(auth, name)
+        for row in via_roles:
+            if row["resource_pattern"] == "*" or row["resource_pattern"] in managed:
+                result.warnings.append(
+                    f"{name} holds {row['permission']} on {row['resource_type']} {row['resource_pattern']} through "
+                    f"MLflow role {row['role_name']!r}, which the sandbox does not manage: unassign it if unintended")
         for (rtype, rid), perm in sorted(target.items()):
             current = have.get((rtype, rid))
             if current == perm:
@@ -415,7 +421,7 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
             auth.grant_user_permission(name, rtype, rid, perm)
             result.granted.append(f"{name} {rtype} {rid} {perm}")
         for (rtype, rid), perm in sorted(have.items()):
-            if (rtype, rid) not in target and rid in managed and rtype in (EXPERIMENT, REGISTERED_MODEL):
+            if (rtype, rid) not in target and (rid in managed or rid == "*"):
                 auth.revoke_user_permission(name, rtype, rid)
                 result.revoked.append(f"{name} {rtype} {rid} {perm}")
 
@@ -455,13 +461,15 @@ def _login_by_search(url: str, token: str) -> bool:
         return exc.code != 401
 
 
-def _user_grants(auth, username: str) -> dict[tuple[str, str], str]:
-    """The user's own grants (their synthetic role), as {(resource_type, resource_id): permission}."""
+def _user_grants(auth, username: str) -> tuple[dict[tuple[str, str], str], list[dict]]:
+    """The user's own grants (their synthetic role) as {(resource_type, resource_id): permission},
+    and the rows they hold through other (hand-made) MLflow roles."""
     from mlflow.server.auth.routes import LIST_USER_PERMISSIONS
 
     rows = auth._request(LIST_USER_PERMISSIONS, "GET", params={"username": username}).get("permissions", [])
-    return {(r["resource_type"], str(r["resource_pattern"])): r["permission"] for r in rows
-            if str(r.get("role_name", "")).startswith("__user_")}
+    own = [r for r in rows if str(r.get("role_name", "")).startswith("__user_")]
+    return ({(r["resource_type"], str(r["resource_pattern"])): r["permission"] for r in own},
+            [r for r in rows if r not in own])
 
 
 # -- the server process ---------------------------------------------------------------

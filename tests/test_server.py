@@ -254,11 +254,19 @@ def test_sync_repairs_a_tampered_grant_and_password(world, client, experiments):
     sec = server.load_secrets(store)
     auth = server._auth_client(world["url"], server.ADMIN_USERNAME, sec.admin_password)
     exp_a = experiments[(BANK_A, "fraud")]
-    auth.grant_user_permission("bob", "experiment", exp_a, "READ")  # someone shares A's data behind the sandbox's back
+    # someone shares A's data behind the sandbox's back, and resets a password by hand
+    auth.grant_user_permission("bob", "experiment", exp_a, "READ")
+    auth.grant_user_permission("bob", "registered_model", "*", "READ")
     auth.update_user_password("rita", "a-password-set-by-hand")
+    role = auth.create_role("default", "leaky", "shares harbour-bank with bob")
+    auth.add_role_permission(role.id, "experiment", exp_a, "READ")
+    auth.assign_role("bob", role.id)
     fixed = server.sync(store, admin)
     assert f"bob experiment {exp_a} READ" in fixed.revoked
+    assert "bob registered_model * READ" in fixed.revoked
     assert fixed.passwords_reset == ["rita"]
+    assert any("'leaky'" in w and w.startswith("bob ") for w in fixed.warnings)  # roles it does not own: flagged
+    auth.unassign_role("bob", role.id)
     with mlflow_as(*creds(world, "bob")):
         assert denied(client.get_experiment, exp_a) == 403
     with mlflow_as(*creds(world, "rita")):
