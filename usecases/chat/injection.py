@@ -102,10 +102,10 @@ _HOMOGLYPHS = str.maketrans({
 # written in simplified characters and compiled to accept either form.
 _TRAD = ("無視會別過繞記拋棄違來統開發說規則設內約對話現從裝顯洩訴輸給複隱獄審濾傳轉網鏈郵電資戶碼鑰錄員稱們這個將為請應須讓麼與機關"
          "務問題條點擊聯絡處屬後權級護變換譯編寫讀執號帳賬蓋舊斷樣種講頭導僅擬類語圖頁連結構獲竊盜響聽啟動錯誤製數據庫訊義態於並當該閱覽"
-         "進證驗憑檢測試實際嗎鍵預漏戲劇沒麼")
+         "進證驗憑檢測試實際嗎鍵預漏戲劇沒麼訪瀏載裡")
 _SIMP = ("无视会别过绕记抛弃违来统开发说规则设内约对话现从装显泄诉输给复隐狱审滤传转网链邮电资户码钥录员称们这个将为请应须让么与机关"
          "务问题条点击联络处属后权级护变换译编写读执号帐账盖旧断样种讲头导仅拟类语图页连结构获窃盗响听启动错误制数据库讯义态于并当该阅览"
-         "进证验凭检测试实际吗键预漏戏剧没么")
+         "进证验凭检测试实际吗键预漏戏剧没么访浏载里")
 _S2T: dict[str, str] = {}
 for _t, _s in zip(_TRAD, _SIMP, strict=True):
     if _t != _s:
@@ -394,6 +394,21 @@ EN_RULES: tuple[Rule, ...] = (
        r"make\s+a\s+(?:get|post|http)\s+request\s+to|connect\s+to|contact)\s+(?:the\s+(?:url|link|site|endpoint)\s+)?(?:https?://|www\.)",
        "visit open fetch call curl wget request ping load browse access navigate go click make connect contact",
        "~http ~www."),
+    _r("url_instruction", 0.85,
+       r"\b(?:visit|open|fetch|call|curl|wget|request|ping|load|browse(?:\s+to)?|access|navigate\s+to|go\s+to|click|read|"
+       r"download|retrieve|get)\s+(?:the\s+(?:url|link|site|page|endpoint)\s+)?(?:https?://|www\.)\S+(?:(?!\n\n).){0,60}?"
+       r"\b(?:and|then|to)\s+(?:execute|obey|run|do\s+what\s+it\s+says|act\s+on\s+(?:it|them|what)|"
+       r"(?:read\s+and\s+)?follow\s+(?:the\s+|any\s+|all\s+)?(?:instructions?|commands?|prompts?|directions?|text)\s+"
+       r"(?:there|in\s+it|inside|from\s+it|it\s+contains|you\s+find|found\s+there|at\s+(?:that|the)\s+(?:url|link|address)))\b",
+       "visit open fetch call curl wget request ping load browse access navigate go click read download retrieve get",
+       "~http ~www.", "follow execute obey run do carry act apply", negatable=True, core=True),
+    _r("exfiltration", 0.8,
+       r"\b(?:(?:make|send|issue)\s+an?\s+(?:get|post|http|web)\s+request\s+to|contact|call|ping|notify|post\s+to|"
+       r"fetch|load|request|visit|open)\s+(?:https?://|www\.)\S+(?:(?!\n\n).){0,40}?\b(?:with|including|containing|carrying|"
+       r"appending|adding)\s+(?:(?:all|the|this|your|my|user'?s?|customer'?s?)\s+){0,3}(?:data|conversation|chat|question|"
+       r"answer|details|prompt|history|messages?|transcript|credentials|password|otp|card\s+numbers?|personal)",
+       "make send issue contact call ping notify post fetch load request visit open", "~http ~www.",
+       "with including containing carrying appending adding", negatable=True, core=True),
     _r("template_markers", 0.8,
        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|begin_of_text|start_header_id|end_header_id|eot_id)\|>"
        r"|\[/?inst\]|<<\s*/?sys\s*>>|</?(?:system|system_prompt|sys)>",
@@ -557,6 +572,10 @@ ZH_RULES: tuple[Rule, ...] = (
        r"(?:发送|传送|上传|转发|寄|发到|提交)[^。！？\n]{0,12}?(?:客户资料|客户数据|用户资料|用户数据|个人资料|个人数据)"
        r"[^。！？\n]{0,12}?(?:到|至|给)[^。！？\n]{0,8}?(?:网址|链接|网站|服务器|url|http|[a-z0-9._%+-]+@)",
        "发 传 寄 提交", "资料 数据", "网址 链接 网站 服务器 url http @", negatable=True, zh=True),
+    _r("url_instruction", 0.8,
+       r"(?:访问|打开|浏览|前往|读取|下载|请求|连接)[^。！？\n]{0,6}?(?:https?://|www\.|[a-z0-9-]+\.(?:com|net|org|example|cn|hk|io|xyz|top))"
+       r"[^。！？\n]{0,30}?(?:并|然后|再)[^。！？\n]{0,4}?(?:执行|运行|照做|(?:按照|遵循|遵守)(?:其中|里面|文件中|文件内|该文件)的?(?:指示|指令|内容))",
+       "访问 打开 浏览 前往 读取 下载 请求 连接", "执行 运行 照做 其中 里面 文件", negatable=True, core=True, zh=True),
     _r("address_to_ai", 0.7,
        r"(?:如果|若|假如)(?:你|您)是(?:一个|一位)?(?:ai|人工智能|语言模型|聊天机器人|大模型)"
        r"|(?:给|致)(?:ai|人工智能|语言模型|聊天机器人)的(?:指示|指令|讯息|信息|消息)",
