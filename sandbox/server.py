@@ -19,15 +19,29 @@ How the permissions map (default permission NO_PERMISSIONS: no grant, no access)
 The bank's experiments and registered models are created up front by the sync
 (with the server's proxied artifact root, `mlflow-artifacts:/<experiment id>`,
 which is what lets the server check artifact reads and writes against the
-experiment's grants), so a grant exists before the first run and no other
-bank can take the name first. Scientists get EDIT, not MANAGE: they cannot
-re-share their bank's data; sharing stays an admin decision. The sync is
-idempotent: it creates what is missing, corrects what differs (a changed
-password, a grant at the wrong level) and revokes grants on sandbox-managed
-resources that a user should no longer hold; running it twice changes nothing.
-Grants a user holds on experiments they created themselves outside the
-sandbox's names are left alone. `sandbox server` re-syncs when the store's
-users file changes, so a bank or user added while it runs gets its grants.
+experiment's grants), so a grant exists before the first run. Scientists get
+EDIT, not MANAGE: they cannot re-share their bank's data; sharing stays an
+admin decision. The sync is idempotent: it creates what is missing, corrects
+what differs (a changed password, a grant at the wrong level, an MLflow admin
+flag) and revokes grants on sandbox-managed names, or wildcard grants, that a
+user should not hold; running it twice changes nothing. That also undoes
+squatting: a user who creates `newbank/fraud` before the admin creates
+`newbank` loses it at the next sync. Grants on experiments users create under
+other names are left alone; grants through hand-made MLflow roles are reported
+as warnings, not removed. `sandbox server` re-syncs when the store's users
+file changes, so a bank or user added while it runs gets its grants.
+
+Experiments created in local mode before the store was first served keep
+their `file://` artifact locations: clients on this host then read and write
+those artifacts directly, and the sync warns about each. Conversely, local
+mode (no SANDBOX_TRACKING_URI) cannot reach the `mlflow-artifacts:/` artifacts
+of experiments the server created; once a store is served, point every user at
+the server.
+
+The server runs one worker (so MLflow's password-check cache, which a password
+change clears only in the worker that handled it, is never stale) and without
+MLflow's GenAI job runner, which the sandbox does not use and which would add
+eight processes.
 
 Passwords. The sandbox keeps only argon2 hashes, so it cannot hand users'
 passwords to MLflow. Each user's MLflow password is derived instead:

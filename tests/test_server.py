@@ -281,6 +281,13 @@ def test_workspace_runs_through_the_server_as_the_acting_user(world, monkeypatch
 
     from sandbox import open_workspace
 
+    import mlflow.xgboost
+    import numpy as np
+    import xgboost as xgb
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 3))
+    booster = xgb.train({"max_depth": 2, "nthread": 1}, xgb.DMatrix(x, label=(x[:, 0] > 0).astype(int)), 3)
     store = world["store"]
     alice, bob = store.actor("alice"), store.actor("bob")
     for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
@@ -293,8 +300,13 @@ def test_workspace_runs_through_the_server_as_the_acting_user(world, monkeypatch
         ctx = open_workspace(BANK_A, alice, store)
         with ctx.run("risk", run_name="scorecard", seed=7) as run:
             mlflow.log_metric("gini", 0.5)
+            mlflow.log_text("# scorecard\n", "model_card.md")
+            mlflow.xgboost.log_model(booster, name="model", model_format="json", pip_requirements=["xgboost"])
         assert [r.info.run_id for r in ctx.runs("risk")] == [run.info.run_id]
         assert ctx.get_run(run.info.run_id).data.tags["sandbox.actor"] == "alice"
+        assert ctx.read_artifact_text(run.info.run_id, "model_card.md") == "# scorecard\n"
+        version = ctx.register_model("risk", f"runs:/{run.info.run_id}/model", run.info.run_id)
+        assert ctx.model_uri("risk") == f"models:/{BANK_A}.risk/{version.version}"
         server.use_credentials(store, bob)
         with pytest.raises(MlflowException) as info:
             mlflow.tracking.MlflowClient(world["url"]).get_run(run.info.run_id)
