@@ -235,7 +235,11 @@ def _host_creds(url: str, username: str, password: str):
 
 def _auth_client(url: str, username: str, password: str):
     """MLflow's basic-auth app client, with explicit credentials instead of process-wide env vars."""
-    from mlflow.server import get_app_client
+    import warnings
+
+    with warnings.catch_warnings():  # mlflow.server imports starlette's deprecated WSGI shim: noise for CLI users
+        warnings.filterwarnings("ignore", message=".*starlette.middleware.wsgi is deprecated.*")
+        from mlflow.server import get_app_client
     from mlflow.utils.rest_utils import http_request, verify_rest_response
 
     base = type(get_app_client("basic-auth", tracking_uri=url))
