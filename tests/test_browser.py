@@ -53,9 +53,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 def server(tmp_path_factory):
     from apps.cli_web import streamlit_command
 
-    home = tmp_path_factory.mktemp("browser-home")
     saved = os.environ.get("SANDBOX_HOME")
-    seed.build(home)
+    home = seed.shared(tmp_path_factory).home
     if saved is None:
         os.environ.pop("SANDBOX_HOME", None)
     else:

@@ -181,17 +181,30 @@ def roc_curve(obj: Any) -> go.Figure | None:
                          diagonal=True) if curves else None
 
 
-def calibration_curve(obj: Any) -> go.Figure | None:
+def calibration_curve(obj: Any, log: bool = False) -> go.Figure | None:
+    """Predicted vs observed rate per bin; `log` for rare events (fraud), with the diagonal over the data's range."""
     if isinstance(obj, dict) and isinstance(obj.get("models"), dict):
         obj = obj["models"]
     curves = _series(obj, ("mean_predicted", "prob_pred", "predicted", "mean_predicted_value"),
                      ("fraction_positive", "prob_true", "observed", "fraction_of_positives", "observed_rate"))
     if not curves:
         return None
-    fig = _curve_figure(curves, "Calibration (predicted vs observed default rate)", "Predicted PD", "Observed default rate",
-                        diagonal=True)
-    for tr in fig.data[:-1]:
-        tr.mode = "lines+markers"
+    if log:
+        fig = _curve_figure(curves, "Calibration (predicted vs observed fraud rate)", "Predicted probability",
+                            "Observed fraud rate")
+        pos = [v for x, y in curves.values() for v in list(x) + list(y) if v and v > 0]
+        if pos:
+            lo, hi = min(pos), max(pos)
+            fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect calibration",
+                                     line=dict(color="#999", dash="dot")))
+        fig.update_xaxes(type="log")
+        fig.update_yaxes(type="log")
+    else:
+        fig = _curve_figure(curves, "Calibration (predicted vs observed default rate)", "Predicted PD",
+                            "Observed default rate", diagonal=True)
+    for tr in fig.data:
+        if tr.name != "perfect calibration" and not str(tr.name).startswith("chance"):
+            tr.mode = "lines+markers"
     return fig
 
 

@@ -46,12 +46,25 @@ def find_metric(metrics: dict[str, float], names: tuple[str, ...]) -> tuple[str,
     return None
 
 
+def best_backend(metrics: dict[str, float]) -> str | None:
+    """The chat backend with the highest answer correctness in an evaluation run (metrics '<backend>_correctness')."""
+    scores = {k[: -len("_correctness")]: v for k, v in metrics.items()
+              if k.endswith("_correctness") and not k.startswith(("retrieval_", "injection_"))}
+    return max(scores, key=scores.get) if scores else None
+
+
+def _names(t: Threshold, metrics: dict[str, float]) -> tuple[str, ...]:
+    if t.usecase == "chat" and (b := best_backend(metrics)):
+        return tuple(f"{b}_{n}" for n in t.names) + t.names
+    return t.names
+
+
 def check_thresholds(run: dict) -> list[dict]:
     out = []
     for t in THRESHOLDS:
         if t.usecase != run["usecase"]:
             continue
-        found = find_metric(run["metrics"], t.names)
+        found = find_metric(run["metrics"], _names(t, run["metrics"]))
         out.append({"check": t.label, "metric": found[0] if found else "(not logged)",
                     "value": None if found is None else round(found[1], 4), "minimum": t.minimum,
                     "passes": None if found is None else found[1] >= t.minimum})
@@ -71,7 +84,7 @@ def headline_metrics(run: dict, k: int = 4) -> dict[str, float]:
     out: dict[str, float] = {}
     for t in THRESHOLDS:
         if t.usecase == run["usecase"]:
-            found = find_metric(run["metrics"], t.names)
+            found = find_metric(run["metrics"], _names(t, run["metrics"]))
             if found:
                 out[found[0]] = found[1]
     for name in sorted(run["metrics"]):

@@ -2,15 +2,28 @@
 and a transaction scored with its reasons."""
 from __future__ import annotations
 
-import json
+from datetime import datetime, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from apps.web import auth, charts, data, labs, views
 from apps.web.app_pages import enter
+from sandbox import Actor
 
 actor = enter("fraud_lab.py")
+
+
+@st.cache_resource(show_spinner="Loading the bank's scorer", max_entries=8, ttl=600)
+def _load_scorer(_mod, bank_id: str, who: tuple, model_run: str):
+    """One warmed streaming scorer per bank, user and model version (its state moves on with each score)."""
+    return _mod.load_scorer(data.ctx(Actor(*who), bank_id))
+
+
+def _scorer(mod, c):
+    latest = next((m["run_id"] for m in data.models(actor, c.bank) if m["use case"] == "fraud"), "")
+    return _load_scorer(mod, c.bank, data.who(actor), latest)
+
+
 ctx = auth.bank_ctx(actor, "fraud.train", "Fraud lab")
 bank = ctx.bank
 
@@ -45,7 +58,8 @@ with tab_results:
                 st.info("This run has no alert-budget report.")
             else:
                 options = budget["alerts_per_day"].tolist()
-                default = options[len(options) // 2]
+                planned = run["metrics"].get("alert_budget", run["metrics"].get("alerts_per_day"))
+                default = planned if planned in options else options[len(options) // 2]
                 chosen = st.select_slider("Alerts per day your team can investigate", options=options, value=default,
                                           key="alert_budget")
                 row = budget[budget["alerts_per_day"] == chosen].iloc[0]
@@ -67,14 +81,18 @@ with tab_results:
                                            horizontal=True), key="scenario_chart")
                 with st.expander("Recall per scenario (table)"):
                     st.dataframe(scen, hide_index=True, width="stretch")
+        cal = charts.calibration_curve(data.report(actor, bank, rid, "calibration.json"), log=True) if "reports/calibration.json" in arts else None
         imp_name = next((a for a in arts if a.startswith("reports/") and "importance" in a and a.endswith(".json")), None)
         if imp_name:
             imp = charts.to_frame(data.report(actor, bank, rid, imp_name), "feature")
             fcol, vcol = charts.pick(imp, "feature", "name"), charts.pick(imp, "importance", "gain", "value")
             if fcol and vcol:
                 top = imp.sort_values(vcol, ascending=False).head(15).sort_values(vcol)
-                st.plotly_chart(charts.bar(top, fcol, vcol, "Feature importance (top 15)", horizontal=True),
-                                key="importance_chart")
+                left, right = st.columns(2)
+                left.plotly_chart(charts.bar(top, fcol, vcol, "Feature importance (top 15)", horizontal=True),
+                                  key="importance_chart")
+                if cal is not None:
+                    right.plotly_chart(cal, key="fraud_cal_chart")
 
 # -- simulate and train ---------------------------------------------------------
 with tab_train:
@@ -102,35 +120,68 @@ with tab_train:
                          model=model)
 
 # -- score one transaction ----------------------------------------------------------
+def _default_time(runs: list[dict]) -> datetime:
+    """Just after the latest run's test period, so the customer's history feeds the windows."""
+    for r in runs:
+        p = r["params"]
+        try:
+            start = datetime.fromisoformat(p["train_start"])
+            days = sum(int(p.get(k, 7)) for k in ("train_days", "delay_days", "test_days"))
+        except (KeyError, ValueError):
+            continue
+        return start + timedelta(days=days, hours=2, minutes=14)
+    return datetime(2025, 3, 1, 2, 14)
+
+
 with tab_score:
     scorer_mod, why_s = labs.module("fraud", "load_scorer")
     if scorer_mod is None:
         labs.missing_notice("fraud", why_s)
+    elif not ctx.can("fraud.score"):
+        st.error("Access refused: you may not score transactions in this bank.")
     else:
-        ctx.require("fraud.score")
-        example = getattr(scorer_mod, "EXAMPLE_TRANSACTION", None) or {
-            "customer_id": "C000001", "terminal_id": "T000001", "amount": 1250.0, "channel": "card_not_present",
-            "timestamp": "2026-01-15T02:14:00"}
-        txn_text = st.text_area("Transaction (JSON)", json.dumps(example, indent=2), height=220, key="txn_json")
-        if st.button("Score", type="primary", key="score_btn"):
+        schema, _ = labs.submodule("usecases.fraud.schema")
+        feats, _ = labs.submodule("usecases.fraud.features")
+        channels = list(getattr(schema, "CHANNELS", ("card_present", "card_not_present", "fps")))
+        categories = list(getattr(feats, "CATEGORY_VOCAB", ("general",)))
+        when = _default_time(data.runs(actor, bank, "fraud"))
+        st.caption("One transaction through the bank's streaming scorer: its customer, terminal, device and payee "
+                   "windows are warmed on the bank's history, and the top reasons come with the score.")
+        with st.form("score_txn"):
+            c1, c2, c3, c4 = st.columns(4)
+            customer = c1.number_input("Customer id", 0, 10_000_000, 42, key="txn_customer")
+            amount = c2.number_input("Amount (HKD)", 0.01, 10_000_000.0, 18_500.0, key="txn_amount")
+            channel = c3.selectbox("Channel", channels, index=channels.index("fps") if "fps" in channels else 0,
+                                   key="txn_channel")
+            category = c4.selectbox("Merchant category", categories,
+                                    index=categories.index("transfer") if "transfer" in categories else 0, key="txn_cat")
+            c5, c6, c7, c8 = st.columns(4)
+            terminal = c5.number_input("Terminal id (-1: none)", -1, 10_000_000, -1, key="txn_terminal")
+            device = c6.number_input("Device id", -1, 10_000_000, 999_999, key="txn_device",
+                                     help="A device the customer has never used is a takeover signal")
+            payee = c7.number_input("Payee id (-1: none)", -1, 10_000_000, 777_777, key="txn_payee")
+            day = c8.date_input("Date", when.date(), key="txn_date")
+            clock = c8.time_input("Time", when.time(), key="txn_time")
+            go_score = st.form_submit_button("Score", type="primary")
+        if go_score:
+            txn = {"timestamp": datetime.combine(day, clock).isoformat(), "customer_id": int(customer),
+                   "amount": float(amount), "channel": channel, "merchant_category": category}
+            for key, value in (("terminal_id", terminal), ("device_id", device), ("payee_id", payee)):
+                if value >= 0:
+                    txn[key] = int(value)
             try:
-                txn = json.loads(txn_text)
-            except ValueError as err:
-                st.error(f"transaction: not valid JSON ({err}): fix the text above")
+                scorer = _scorer(scorer_mod, ctx)
+                result = labs.as_dict(scorer.score(txn))
+            except auth.SandboxError as err:
+                auth.show_error(err)
             else:
-                try:
-                    scorer = scorer_mod.load_scorer(ctx)
-                    result = labs.as_dict(scorer.score(txn))
-                except auth.SandboxError as err:
-                    auth.show_error(err)
-                else:
-                    score = result.get("score") if isinstance(result, dict) else result
-                    st.metric("Fraud score", f"{float(score):.4f}" if isinstance(score, (int, float)) else str(score))
-                    if isinstance(result, dict):
-                        reasons = result.get("reasons") or []
-                        if reasons:
-                            st.markdown("**Top reasons**")
-                            st.dataframe(pd.DataFrame(reasons) if isinstance(reasons[0], dict) else pd.DataFrame({"reason": reasons}),
-                                         hide_index=True, width="stretch")
-                        with st.expander("Full result"):
-                            st.json(result)
+                m1, m2, m3 = st.columns(3)
+                m1.metric("Fraud score", f"{result['score']:.4f}")
+                m2.metric("Alert threshold", f"{result.get('threshold', 0):.4f}")
+                m3.metric("Decision", "ALERT" if result.get("alert") else "pass")
+                if result.get("reasons"):
+                    st.markdown("**Top reasons**")
+                    for r in result["reasons"]:
+                        st.markdown(f"- {r}")
+                with st.expander("Transaction and result"):
+                    st.json({"transaction": txn, "result": result})
