@@ -37,7 +37,7 @@ def trained_a(ctx_a):
 
 @pytest.fixture(scope="module")
 def small_frame():
-    return simulator.simulate_hk(customers=200, days=60, seed=11)
+    return simulator.simulate_hk(customers=200, days=85, seed=11)
 
 
 # -- simulator -------------------------------------------------------------------

@@ -22,6 +22,7 @@ DAY = 86_400
 HOUR = 3_600
 SMALL_AMOUNT = 50.0
 NIGHT_HOUR = 6
+UNUSUAL_FACTOR = 3.0
 
 CATEGORY_VOCAB = ("grocery", "restaurant", "transport", "retail", "pharmacy", "electronics", "travel", "jewellery",
                   "digital_services", "marketplace", "transfer", "general")
@@ -65,6 +66,8 @@ SPEC: dict[str, str] = {
     "payee_amount_1d": "amount received by this payee in the last day",
     "cust_new_payees_7d": "new payees the customer added in the last 7 days",
     "cust_inflow_24h": "FPS money received by the customer in the last 24 hours (mule fan-out)",
+    "cust_amount_ratio_typical_30d": "amount / customer's typical amount (previous 30 days, unusual amounts left out)",
+    "cust_nb_unusual_7d": f"customer's unusual amounts (over {UNUSUAL_FACTOR:g}x their 30-day average) in the previous 7 days",
 }
 FEATURES: tuple[str, ...] = tuple(SPEC)
 
@@ -78,7 +81,8 @@ HANDBOOK_FEATURES: tuple[str, ...] = (
 # Features grouped into the reasons a scorer gives (occlusion is done per group).
 REASON_GROUPS: dict[str, tuple[str, ...]] = {
     "amount": ("amount",),
-    "amount_vs_customer_history": ("cust_amount_ratio_7d", "cust_amount_ratio_30d", "cust_amount_z_30d",
+    "amount_vs_customer_history": ("cust_amount_ratio_typical_30d", "cust_amount_ratio_7d", "cust_amount_ratio_30d",
+                                   "cust_amount_z_30d", "cust_nb_unusual_7d",
                                    "cust_avg_amount_1d", "cust_avg_amount_7d", "cust_avg_amount_30d"),
     "time_of_day": ("tx_hour", "tx_during_night", "tx_during_weekend"),
     "channel_and_merchant": ("is_cnp", "is_fps", "merchant_category_code"),
@@ -259,9 +263,17 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
         mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
         out[f"cust_amount_ratio_{k}"] = amount / mean_prev
         if k == "30d":
+            mean_prev_30d = mean_prev
             s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
             var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
             out["cust_amount_z_30d"] = (amount - mean_prev) / (np.sqrt(var) + 1.0)
+    # a typical amount that leaves out earlier unusual ones (a leaked card's inflated spending must not hide the next)
+    unusual = (amount > UNUSUAL_FACTOR * np.nan_to_num(mean_prev_30d, nan=np.inf)).astype(np.float64)
+    uix = _Index(cust, tt, span, {"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
+    typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
+    typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
+    out["cust_amount_ratio_typical_30d"] = np.where(typ_n > 0, amount / np.where(typ_n > 0, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
+    out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
     out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
     out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
     out["cust_nb_small_1h"] = cix.window(q_cust, HOUR * TICK, what="small")

@@ -10,11 +10,14 @@ from typing import Callable
 
 import numpy as np
 
+# Chosen on the handbook data with validation windows that end before the protocol's test window
+# (train from 2018-07-04 and 2018-07-11): shallow trees, a slow learning rate, fine bins (amount thresholds matter).
 XGB_PARAMS = {
-    "objective": "binary:logistic", "eval_metric": "aucpr", "tree_method": "hist", "max_depth": 6,
-    "learning_rate": 0.1, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 1.0, "max_bin": 256,
+    "objective": "binary:logistic", "eval_metric": "aucpr", "tree_method": "hist", "max_depth": 4,
+    "learning_rate": 0.05, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 1.0, "reg_lambda": 5.0,
+    "max_bin": 2048,
 }
-XGB_ROUNDS = 300
+XGB_ROUNDS = 400
 
 
 def xgb_params(seed: int, device: str, nthread: int | None = None, **overrides) -> dict:

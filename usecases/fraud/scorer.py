@@ -28,6 +28,7 @@ from .features import CATEGORY_CODE, CHANNEL_CODE, DAY, FEATURES, HOUR, OTHER_CA
 
 EPOCH = datetime(1970, 1, 1)
 FIDX = {f: i for i, f in enumerate(FEATURES)}
+HISTORY_DAYS = 75
 
 
 class _Series:
@@ -109,6 +110,7 @@ class FeatureState:
         self.rank = 0
         self.cust: dict[int, _Series] = {}          # ticks, prefix sums of amount, amount^2, small, cnp
         self.cust_last: dict[int, int] = {}
+        self.cust_typ: dict[int, _Series] = {}      # same ticks; prefix sums of typical amount, count, unusual
         self.term: dict[int, _Series] = {}
         self.reports: dict[int, tuple[list[int], list[float]]] = {}  # terminal -> (label ticks, tx seconds)
         self.pending: list[tuple[int, int, int]] = []                 # (label tick, terminal, tx second)
@@ -180,11 +182,22 @@ class FeatureState:
             mean = s / nbp if nbp > 0 else float("nan")
             f[i] = amount / mean if nbp > 0 else float("nan")
             if w == 30 * DAY:
+                a30, mean30 = a, (mean if nbp > 0 else None)
                 s2 = ca2[n - 1] - ca2[a]
                 m0 = mean if nbp > 0 else 0.0
                 var = max(s2 / max(nbp, 1) - m0 * m0, 0.0)
                 f[15] = (amount - mean) / (var ** 0.5 + 1.0) if nbp > 0 else float("nan")
             i += 1
+        unusual = 1.0 if (mean30 is not None and amount > features.UNUSUAL_FACTOR * mean30) else 0.0
+        us = self.cust_typ.get(cust)
+        if us is None:
+            us = self.cust_typ[cust] = _Series(3)
+        us.append(tt, amount * (1 - unusual), 1 - unusual, unusual)
+        ut, un, uu = us.cums
+        typ_n = un[n - 1] - un[a30]
+        f[39] = amount / ((ut[n - 1] - ut[a30]) / typ_n) if typ_n > 0 else float("nan")
+        a7 = cs.upto(tt - 7 * DAY * TICK)
+        f[40] = uu[n - 1] - uu[a7]
         f[16] = n - cs.upto(tt - 600 * TICK)
         a = cs.upto(tt - HOUR * TICK)
         f[17] = n - a
@@ -280,10 +293,11 @@ class FeatureState:
             f[38] = 0.0
         return f
 
-    def warm(self, df: pd.DataFrame, tail_days: float = 45.0) -> None:
+    def warm(self, df: pd.DataFrame, tail_days: float = 70.0) -> None:
         """Load history (in data order) as if every row had been scored, with its fraud labels fed in.
 
-        Windows need only the last `tail_days` (30 days plus the label delay), which are replayed row by row;
+        Windows need only the last `tail_days` (30 days, plus 30 for the unusual-amount flags, plus the label
+        delay), which are replayed row by row;
         the "ever seen" facts (devices, payees, a customer's last transaction) come from the whole history.
         """
         if not len(df):
@@ -332,7 +346,8 @@ _ORDER_CHECK = ("amount", "tx_hour", "tx_during_night", "tx_during_weekend", "is
                 "term_nb_tx_1d", "term_nb_tx_7d", "term_nb_tx_30d", "term_risk_1d", "term_risk_7d", "term_risk_30d",
                 "term_nb_tx_1h", "term_fraud_episode_days", "term_days_since_known_fraud", "device_new",
                 "device_age_days", "device_new_customers_30d", "payee_new", "payee_new_senders_7d",
-                "payee_senders_total", "payee_amount_1d", "cust_new_payees_7d", "cust_inflow_24h")
+                "payee_senders_total", "payee_amount_1d", "cust_new_payees_7d", "cust_inflow_24h",
+                "cust_amount_ratio_typical_30d", "cust_nb_unusual_7d")
 assert _ORDER_CHECK == FEATURES, "FeatureState.step writes features by position: keep it in FEATURES order"
 
 
@@ -432,8 +447,9 @@ def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True) ->
     return StreamingScorer(booster, sidecar, state, ctx.bank)
 
 
-def history_tail(df: pd.DataFrame, days: int = 45) -> pd.DataFrame:
-    """The last `days` days of history: enough for every window (30 days + the label delay)."""
+def history_tail(df: pd.DataFrame, days: int = HISTORY_DAYS) -> pd.DataFrame:
+    """The last `days` days of history: enough for every window (30 days, 30 more for the unusual-amount flags,
+    the label delay). Novelty features (new device, new payee) look back over this horizon in batch scoring."""
     end = df["timestamp"].max()
     return df[df["timestamp"] > end - pd.Timedelta(days=days)]
 
@@ -467,7 +483,7 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
         if type(exc).__name__ != "NotFound":
             raise
         hist = schema.empty_frame()
-    hist = history_tail(hist, 45) if len(hist) else hist
+    hist = history_tail(hist) if len(hist) else hist
     combined = pd.concat([hist.assign(_src=0), batch.assign(_src=1)], ignore_index=True)
     combined = combined.sort_values(["timestamp", "_src", "txn_id"], kind="stable").reset_index(drop=True)
     t1 = time.perf_counter()
