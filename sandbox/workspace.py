@@ -29,6 +29,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 # examples) and anything else stay with the bank.
 REVIEWABLE_PREFIXES = ("plots/", "model_card.md", "model_card.json", "reports/", "evaluation/")
 REVIEW_DECISIONS = ("approved", "changes_requested")
+_ENV_USER: str | None = None  # the actor whose server credentials this process last set
 TAG_REVIEW_STATUS, TAG_REVIEW_BY, TAG_REVIEW_COMMENT, TAG_REVIEW_AT = (
     "review.status", "review.by", "review.comment", "review.at")
 
@@ -123,9 +124,52 @@ class WorkspaceContext:
 
     # -- tracking --------------------------------------------------------
     def client(self):
+        self._act_on_server()
         if self._client is None:
             self._client = tracking.client(self.store.mlruns)
         return self._client
+
+    def _own_server(self) -> bool:
+        from . import server
+
+        return bool(os.environ.get("SANDBOX_TRACKING_URI")) and (self.store.state / server.SECRETS_FILE).exists()
+
+    def _act_on_server(self) -> None:
+        """Server mode: talk to the store's own MLflow server as this actor (derived credentials).
+
+        Credentials a user exported by hand are left alone; ones the sandbox set for another
+        actor earlier in this process are replaced.
+        """
+        global _ENV_USER
+        if not self._own_server():
+            return
+        current = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        if current is None or (current == _ENV_USER and current != self.actor.name):
+            from . import server
+
+            server.use_credentials(self.store, self.actor)
+            _ENV_USER = self.actor.name
+
+    @contextmanager
+    def _as_sync_account(self) -> Iterator[None]:
+        """Reviewers hold READ on MLflow; their sign-off tags are written by the sync account,
+        after the sandbox itself checked `review.sign`."""
+        if not self._own_server():
+            yield
+            return
+        from . import server
+
+        keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+        saved = {k: os.environ.get(k) for k in keys}
+        os.environ.update(dict(zip(keys, (server.ADMIN_USERNAME, server.load_secrets(self.store).admin_password))))
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def experiment_id(self, usecase: str) -> str:
         if usecase not in self._experiments:
@@ -141,6 +185,7 @@ class WorkspaceContext:
         self.require("runs.write")
         tracking.check_usecase(usecase)
         self.check_quota()
+        self._act_on_server()
         uri = tracking.tracking_uri(self.store.mlruns)
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -258,9 +303,10 @@ class WorkspaceContext:
         run = self.get_run(run_id)
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         c = self.client()
-        for key, value in ((TAG_REVIEW_STATUS, decision), (TAG_REVIEW_BY, self.actor.name),
-                           (TAG_REVIEW_COMMENT, comment[:4000]), (TAG_REVIEW_AT, at)):
-            c.set_tag(run.info.run_id, key, value)
+        with self._as_sync_account():
+            for key, value in ((TAG_REVIEW_STATUS, decision), (TAG_REVIEW_BY, self.actor.name),
+                               (TAG_REVIEW_COMMENT, comment[:4000]), (TAG_REVIEW_AT, at)):
+                c.set_tag(run.info.run_id, key, value)
         self.audit("review.sign", run_id=run_id, decision=decision, comment=comment[:4000])
         self.store.platform_audit().append("review.sign", self.actor.name, bank=self.bank, run_id=run_id, decision=decision)
         return {"run_id": run_id, "status": decision, "by": self.actor.name, "comment": comment, "at": at}

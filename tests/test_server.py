@@ -316,6 +316,34 @@ def test_workspace_runs_through_the_server_as_the_acting_user(world, monkeypatch
         mlflow.set_registry_uri(saved[1])
 
 
+def test_contexts_act_as_their_own_users_and_reviewer_signs_off_through_the_server(world, monkeypatch):
+    import mlflow
+    from mlflow.tracking import _model_registry, _tracking_service
+
+    from sandbox import open_workspace
+
+    store = world["store"]
+    for key in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("SANDBOX_TRACKING_URI", world["url"])
+    saved = (_tracking_service.utils._tracking_uri, _model_registry.utils._registry_uri)
+    try:
+        ctx = open_workspace(BANK_A, store.actor("alice"), store)  # no token fetched by hand
+        with ctx.run("fraud", run_name="to-sign") as run:
+            mlflow.log_metric("average_precision", 0.75)
+        assert ctx.get_run(run.info.run_id).data.tags["sandbox.actor"] == "alice"
+        review = open_workspace(BANK_A, store.actor("rita"), store)
+        review.sign_off(run.info.run_id, "approved", "meets the AP threshold")
+        assert os.environ["MLFLOW_TRACKING_USERNAME"] == "rita"  # back to the reviewer after the sign-off
+        tags = ctx.get_run(run.info.run_id).data.tags
+        assert tags["review.status"] == "approved" and tags["review.by"] == "rita"
+        assert os.environ["MLFLOW_TRACKING_USERNAME"] == "alice"
+    finally:
+        mlflow.set_tracking_uri(saved[0])
+        mlflow.set_registry_uri(saved[1])
+
+
 # -- the CLI and bad input ------------------------------------------------------------------
 def test_user_gets_own_mlflow_credentials_from_the_cli(world):
     store = world["store"]
