@@ -40,10 +40,13 @@ __all__ = ["Answer", "EvalReport", "IngestReport", "ask", "default_backend", "de
 
 Progress = Callable[[float, str], None] | None
 CHUNK_CHARS, CHUNK_OVERLAP = 700, 100
-MAX_QUESTION_CHARS = 2000
+INJECTION_REPLY = ("I can't follow instructions that try to change how I work. "
+                   "Ask a question about the bank's policy documents.")
 MAX_FILES = 1000
-# Top dense cosine below this: the index holds nothing on the subject; refuse before generating.
-REFUSE_BELOW = 0.30
+# Top chunk cosine below this: the index holds nothing on the subject; refuse before generating. Kept low
+# because a whole chunk scores lower than its one relevant sentence; the backends' own thresholds and the
+# grounding check decide the rest.
+REFUSE_BELOW = 0.15
 
 
 # -- results ----------------------------------------------------------------
@@ -252,18 +255,6 @@ def retriever(ctx, k: int = 5, mode: str = "hybrid", filters: dict | None = None
 
 
 # -- ask ----------------------------------------------------------------------
-def _check_question(question: Any) -> str:
-    if not isinstance(question, str):
-        raise InvalidInput("question", f"expected text, got {type(question).__name__}", "ask a question in words")
-    q = " ".join(question.split())
-    if not q:
-        raise InvalidInput("question", "is empty", "ask a question about the bank's documents")
-    if len(q) > MAX_QUESTION_CHARS:
-        raise InvalidInput("question", f"is {len(q):,} characters long (limit {MAX_QUESTION_CHARS:,})",
-                           "ask a shorter question; put long material into a document and ingest it")
-    return q
-
-
 def _renumber(text: str, passages: list[Passage]) -> tuple[str, list[dict]]:
     """Renumber citations 1..m in order of first use; list them with document, chunk id and scores."""
     order: list[int] = []
@@ -290,89 +281,73 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
     from .embed import get_embedder
     from .retrieve import search
 
-    t_start = time.time_ns()
-    t0 = time.perf_counter()
-    q = _check_question(question)
-    name = backend or default_backend()
-    if name not in BACKENDS:
-        raise InvalidInput("backend", f"{name!r} is not a backend", f"use one of {', '.join(BACKENDS)}")
+    t_start, t0 = time.time_ns(), time.perf_counter()
     guard = _guardrails()
-    red = guard.redact(q)
-    q_red = red.text
-    q_verdict = guard.screen_injection(q_red)
-    verdicts: dict[str, Any] = {"question_pii": red.findings, "question_injection": q_verdict.to_dict(),
-                                "chunk_injection": [], "answer_pii": [], "grounding": {}}
+    q_rep = guard.check_question(question)  # validates (empty, oversized, binary), redacts, screens
+    q_red = " ".join(q_rep.text.split())
+    name = backend or default_backend()
     embedder = get_embedder()
-    if snap.size and snap.manifest.get("embed_model_sha256") not in (None, embedder.sha256):
+    gen = make_backend(name, embedder)
+    if snap.size and snap.manifest.get("embed_model_sha256") != embedder.sha256:
         raise SandboxError(f"the bank's index was built with {snap.manifest.get('embed_model_id')}, not {embedder.model_id}",
                            "configure the same embedding model, or re-ingest the documents")
-    gen = make_backend(name, embedder)
+    verdicts: dict[str, Any] = {"question": q_rep.to_dict(), "chunks_excluded": [], "chunks_redacted": 0,
+                                "grounding": {}, "answer": {}, "refusal_reason": ""}
     timings: dict[str, tuple[int, int]] = {}
     passages: list[Passage] = []
-    hits = []
-    confidence = 0.0
-    fallback = None
-    prompt_h = ""
-    body = REFUSAL
-    grounded = False
-    if q_verdict.flagged:
-        body = ("I can't follow instructions that try to change how I work. "
-                "Ask a question about the bank's policy documents.")
-        refusal_reason = "question flagged as prompt injection"
+    hits: list = []
+    confidence, fallback, prompt_h, grounded = 0.0, None, "", False
+    body, reason = REFUSAL, ""
+    if q_rep.blocked:
+        body = INJECTION_REPLY
+        reason = "the question reads as a prompt injection"
     elif not snap.size:
-        refusal_reason = "no documents in this bank's index"
+        reason = "no documents in this bank's index"
     else:
         ts = time.time_ns()
         hits = search(snap, embedder, q_red, k=k, mode=mode, filters=filters)
         timings["retrieve"] = (ts, time.time_ns())
         for h in hits:
-            v = guard.screen_injection(h.text)
-            if v.flagged:
-                verdicts["chunk_injection"].append({"chunk_id": h.chunk_id, **v.to_dict()})
-            else:
-                passages.append(Passage(n=len(passages) + 1, text=h.text, chunk_id=h.chunk_id, document=h.document,
-                                        score=h.score, dense_score=h.dense_score))
+            c = guard.check_chunk(h.text)
+            if c.blocked:  # injected instructions never reach a prompt
+                verdicts["chunks_excluded"].append({"chunk_id": h.chunk_id, **c.to_dict()})
+                continue
+            verdicts["chunks_redacted"] += bool(c.pii)
+            passages.append(Passage(n=len(passages) + 1, text=c.text, chunk_id=h.chunk_id, document=h.document,
+                                    score=h.score, dense_score=h.dense_score))
         confidence = max((p.dense_score for p in passages), default=0.0)
-        refusal_reason = ""
         if not passages:
-            refusal_reason = "no usable passages" + (" (injected instructions removed)" if hits else "")
+            reason = "no usable passages" + (" (passages with injected instructions were left out)" if hits else "")
         elif confidence < REFUSE_BELOW:
-            refusal_reason = f"low retrieval confidence ({confidence:.2f} < {REFUSE_BELOW})"
+            reason = f"low retrieval confidence ({confidence:.2f} < {REFUSE_BELOW})"
         else:
             ts = time.time_ns()
             out = gen.generate(q_red, passages)
             timings["generate"] = (ts, time.time_ns())
-            prompt_h = out.prompt_hash
+            prompt_h, body = out.prompt_hash, out.text
             ts = time.time_ns()
-            texts = {p.n: p.text for p in passages}
-            body = out.text
-            g = check_grounding(body, texts) if body != REFUSAL else None
-            verdicts["grounding"] = g.to_dict() if g else {"supported": None, "reason": "the backend declined"}
-            grounded = bool(g and g.supported)
-            if g is not None and not grounded and name != "extractive":
-                ex = make_backend("extractive", embedder).generate(q_red, passages)
-                g2 = check_grounding(ex.text, texts) if ex.text != REFUSAL else None
-                verdicts["grounding_fallback"] = g2.to_dict() if g2 else {"supported": None}
-                fallback = "extractive" if g2 and g2.supported else "refusal"
-                body, grounded = (ex.text, True) if fallback == "extractive" else (REFUSAL, False)
-            elif g is not None and not grounded:
-                fallback, body = "refusal", REFUSAL
-            if body == REFUSAL:
-                refusal_reason = "the passages do not answer the question"
+            body, grounded, fallback, verdicts["grounding"] = _grounded(body, passages, name, embedder, q_red)
             timings["grounding"] = (ts, time.time_ns())
+            if not grounded:
+                reason = "the passages do not answer the question" if fallback is None else "no grounded answer"
+    citations: list[dict] = []
+    if grounded:
+        body, citations = _renumber(body, passages)
+        a_rep = guard.check_answer(body)
+        verdicts["answer"] = a_rep.to_dict()
+        if a_rep.blocked:  # the answer itself reads as an injection: the generator was steered
+            grounded, citations, body, reason = False, [], REFUSAL, "the answer reads as a prompt injection"
+        else:
+            body = a_rep.text
     refused = not grounded
-    if refused and not q_verdict.flagged:
+    if refused and body != INJECTION_REPLY:
         body = REFUSAL
-    body, citations = _renumber(body, passages) if not refused else (body, [])
-    out_red = guard.redact(body)
-    verdicts["answer_pii"] = out_red.findings
-    verdicts["refusal_reason"] = refusal_reason if refused else ""
-    text = f"{out_red.text}\n\n{guard.AI_DISCLOSURE}"
-    latency = (time.perf_counter() - t0) * 1000
+    verdicts["refusal_reason"] = reason if refused else ""
+    text = guard.with_disclosure(body, chinese=False)
     timings["total"] = (t_start, time.time_ns())
     ans = Answer(question=q_red, answer=text, refused=refused, citations=citations, guardrails=verdicts, backend=name,
-                 model_id=gen.model_id, latency_ms=round(latency, 2), confidence=round(confidence, 4),
-                 grounded=grounded, fallback=fallback, prompt_hash=prompt_h)
+                 model_id=gen.model_id, latency_ms=round((time.perf_counter() - t0) * 1000, 2),
+                 confidence=round(confidence, 4), grounded=grounded, fallback=fallback, prompt_hash=prompt_h)
     if trace:
         from .trace import record
 
@@ -381,9 +356,28 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
             "filters": filters or {}, "index_version": snap.version,
             "chunks": [{"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 6),
                         "similarity": round(h.dense_score, 4)} for h in hits],
-            "answer": out_red.text, "refused": refused, "fallback": fallback, "citations": citations,
+            "answer": body, "refused": refused, "fallback": fallback, "citations": citations,
             "guardrails": verdicts, "latency_ms": ans.latency_ms}, timings)
     return ans
+
+
+def _grounded(body: str, passages: list[Passage], name: str, embedder, question: str) -> tuple[str, bool, str | None, dict]:
+    """(answer, grounded, fallback, verdict): keep a grounded answer; else the extractive one if grounded; else refuse."""
+    texts = {p.n: p.text for p in passages}
+    if body == REFUSAL:
+        return body, False, None, {"supported": None, "reason": "the backend declined"}
+    g = check_grounding(body, texts)
+    verdict = g.to_dict()
+    if g.supported:
+        return body, True, None, verdict
+    if name != "extractive":
+        ex = make_backend("extractive", embedder).generate(question, passages)
+        if ex.text != REFUSAL:
+            g2 = check_grounding(ex.text, texts)
+            verdict["fallback"] = g2.to_dict()
+            if g2.supported:
+                return ex.text, True, "extractive", verdict
+    return REFUSAL, False, "refusal", verdict
 
 
 def evaluate(ctx, backends: list[str] | None = None, progress: Progress = None) -> "EvalReport":

@@ -92,10 +92,44 @@ def clean_generation(text: str) -> str:
 # -- extractive -----------------------------------------------------------
 EXTRACT_MIN = 0.45  # best sentence score below this: the passages do not answer (calibrated on the QA set)
 SECOND_WITHIN = 0.92  # a second sentence of the same passage joins when its score is this close
+TYPE_BONUS = 0.10  # a sentence holding the kind of value the question asks for (a duration, an amount ...)
+HEADING_PENALTY = 0.08  # a line without closing punctuation: a heading or a table label, rarely an answer
+_UNIT = r"(?:seconds?|minutes?|hours?|(?:business |working |calendar )?days?|weeks?|months?|years?)"
+# Expected answer types (classic factoid QA): what the question asks for -> what a sentence must hold to answer it.
+ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "duration": (re.compile(r"\b(how (long|soon|quickly|often|fast)|by when|deadline|time (limit|target|frame)|within what|"
+                            r"interval|period|cycle|frequency|longest|shortest|term|tenor|call-back time|"
+                            r"how many (\w+ )?(seconds|minutes|hours|days|weeks|months|years))\b", re.I),
+                 re.compile(rf"\b\d[\d,.]*\s*{_UNIT}\b", re.I)),
+    "money": (re.compile(r"\b(how much|fee|charge|cost|amount|ceiling|cap|threshold|size|limit|price|"
+                         r"(above|below|from|up to|at) what)\b", re.I),
+              re.compile(r"\b(HKD|HK\$|USD|RMB|CNY)\s?\d|\$\s?\d|\d[\d,.]*\s?(HKD|dollars|million)\b", re.I)),
+    "percent": (re.compile(r"\b(ratio|rate|percentage|percent|share|LTV|DSR|how much of|how high)\b", re.I),
+                re.compile(r"\d(\.\d+)?\s?%|\bper ?cent\b|\bbasis points\b", re.I)),
+    "clock": (re.compile(r"\b(what hours|opening hours|what time|hours (is|for|of)|during what hours)\b", re.I),
+              re.compile(r"\b\d{1,2}[:.]\d{2}\b")),
+    "code": (re.compile(r"\b(reference|code|identifier)\b", re.I), re.compile(r"\b[A-Z]{2,}(-[A-Z0-9]+){1,}\b")),
+    "count": (re.compile(r"\bhow (many|big|large)\b|\b(minimum|maximum) (size|number)\b", re.I), re.compile(r"\d")),
+}
+_CLAUSE_NO = re.compile(r"^\d+(\.\d+)*\.?\s+")
+
+
+def answer_types(question: str) -> list[str]:
+    return [t for t, (asks, _) in ANSWER_TYPES.items() if asks.search(question)]
+
+
+def holds_type(sentence: str, types: list[str]) -> bool:
+    return any(ANSWER_TYPES[t][1].search(sentence) for t in types)
 
 
 class Extractive:
-    """No generator: the sentences of the passages that best answer the question, cited. Always available."""
+    """No generator: the sentences of the passages that best answer the question, cited. Always available.
+
+    A sentence's score mixes its embedding similarity to the question, the share of the
+    question's content words it contains, whether it holds the kind of value the question
+    asks for (a duration, an amount, a percentage, a time of day, a reference), and a
+    penalty for headings. Below EXTRACT_MIN the passages do not answer: it refuses.
+    """
 
     name = "extractive"
 
@@ -107,17 +141,24 @@ class Extractive:
         cands: list[tuple[int, str]] = []
         for p in passages:
             for s in split_sentences(p.text):
+                s = _CLAUSE_NO.sub("", s).strip()
                 if len(content_words(s)) >= 3:
                     cands.append((p.n, s))
         if not cands:
             return []
         q_words = content_words(question)
+        types = answer_types(question)
         vecs = self.embedder.encode([question] + [s for _, s in cands])
         cos = vecs[1:] @ vecs[0]
         scored = []
         for (n, s), c in zip(cands, cos):
             overlap = len(q_words & content_words(s)) / len(q_words) if q_words else 0.0
-            scored.append((float(0.65 * c + 0.35 * overlap), n, s))
+            score = 0.6 * float(c) + 0.4 * overlap
+            if types:
+                score += TYPE_BONUS if holds_type(s, types) else -TYPE_BONUS
+            if s[-1:] not in ".!?;:)":
+                score -= HEADING_PENALTY
+            scored.append((score, n, s))
         scored.sort(key=lambda t: (-t[0], t[1]))
         return scored
 

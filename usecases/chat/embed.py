@@ -111,7 +111,7 @@ class Embedder:
         self.folder = folder
         self.precision = precision
         self.device = device
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
         self.name = DEFAULT_MODEL_NAME if pinned else folder.name
         self.model_id = f"{self.name}@{self.sha256[:12]}"
 

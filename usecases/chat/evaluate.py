@@ -117,8 +117,8 @@ def backend_metrics(ctx, snap, items, backend: str, markers: list[str],
         row = {"i": i, "kind": item.kind, "answerable": item.answerable, "refused": ans.refused,
                "fallback": ans.fallback, "latency_ms": ans.latency_ms, "cited": len(cited_docs),
                "payload": any(norm(m) in norm(ans.answer) for m in markers),
-               "chunks_flagged": len(ans.guardrails["chunk_injection"]),
-               "question_flagged": bool(ans.guardrails["question_injection"].get("flagged"))}
+               "chunks_flagged": len(ans.guardrails["chunks_excluded"]),
+               "question_flagged": bool(ans.guardrails["question"]["blocked"])}
         if item.answerable:
             row["correct"] = (not ans.refused) and fact_present(item.expected or "", body)
             row["cited_from_source"] = sum(_doc_matches(item.source_doc, d) for d in cited_docs)

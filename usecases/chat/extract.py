@@ -30,6 +30,10 @@ class Extracted:
     size: int
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
 def _bad(name: str, problem: str, fix: str) -> InvalidInput:
     return InvalidInput(f"file {name}", problem, fix)
 
@@ -134,8 +138,7 @@ def extract_bytes(name: str, data: bytes) -> Extracted:
     if not data or not data.strip():
         raise _bad(name, "is empty", "upload a document with text in it")
     if len(data) > MAX_BYTES:
-        raise _bad(name, f"is too large ({len(data) / 1e6:.1f} MB, limit {MAX_BYTES / 1e6:.0f} MB)",
-                   "split it into smaller documents")
+        raise _bad(name, f"is too large ({_size(len(data))}, limit {_size(MAX_BYTES)})", "split it into smaller documents")
     if suffix == ".pdf":
         text, title = _pdf_text(name, data)
     elif suffix == ".docx":
@@ -160,7 +163,7 @@ def extract_file(path: Path | str) -> Extracted:
         raise _bad(path.name, f"not found at {path}", "check the path")
     size = path.stat().st_size
     if size > MAX_BYTES:  # refuse before reading a huge file into memory
-        raise _bad(path.name, f"is too large ({size / 1e6:.1f} MB, limit {MAX_BYTES / 1e6:.0f} MB)", "split it into smaller documents")
+        raise _bad(path.name, f"is too large ({_size(size)}, limit {_size(MAX_BYTES)})", "split it into smaller documents")
     return extract_bytes(path.name, path.read_bytes())
 
 

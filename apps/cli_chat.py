@@ -1,0 +1,150 @@
+"""`sandbox chat ...`: ingest a bank's policy documents, ask them questions, evaluate the assistant."""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table
+
+BACKEND_CHOICE = click.Choice(["extractive", "embedded", "openai"])
+
+
+@contextlib.contextmanager
+def _progress(as_json: bool, label: str) -> Iterator:
+    """A progress bar on a terminal (stderr); nothing for --json or pipes."""
+    if as_json or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1000, label=label, file=sys.stderr, show_percent=True) as bar:
+        state = {"done": 0}
+
+        def report(fraction: float, message: str) -> None:
+            target = int(fraction * 1000)
+            if target > state["done"]:
+                bar.label = f"{label}: {message[:40]}"
+                bar.update(target - state["done"])
+                state["done"] = target
+
+        yield report
+
+
+@click.group(cls=SandboxGroup)
+def chat() -> None:
+    """Chat assistant: a bank's policy documents, answered with citations, grounded and guarded."""
+
+
+@chat.command("ingest")
+@click.argument("bank_id")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@pass_state
+def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Add documents (.txt .md .html .docx .pdf, or folders of them) to the bank's index."""
+    from usecases import chat as api
+
+    ctx = state.ctx(bank_id)
+    with _progress(as_json, "ingesting") as progress:
+        report = api.ingest(ctx, list(paths), progress=progress)
+
+    def human(d: dict) -> str:
+        lines = [f"added {len(d['added'])} document(s), {d['chunks']} chunk(s) in {d['seconds']:.1f} s; "
+                 f"index {d['version']} holds {d['total_chunks']} chunks"]
+        lines += [f"  added     {a['name']} ({a['doc_id']}, {a['chunks']} chunks)" for a in d["added"]]
+        lines += [f"  replaced  {r['name']} (was {r['old_doc_id']})" for r in d["replaced"]]
+        lines += [f"  duplicate {s['name']} (same text as {s['duplicate_of']})" for s in d["skipped"]]
+        lines += [f"  rejected  {r['name']}: {r['reason']}" for r in d["rejected"]]
+        if d["injection_flagged_chunks"]:
+            lines.append(f"  warning: {d['injection_flagged_chunks']} chunk(s) carry injected instructions; "
+                         "they are indexed but never put in a prompt")
+        return "\n".join(lines)
+
+    emit(report.to_dict(), as_json, human)
+    if report.rejected and not report.added and not report.skipped:
+        raise SystemExit(2)
+
+
+@chat.command("ask")
+@click.argument("bank_id")
+@click.argument("question")
+@click.option("--backend", type=BACKEND_CHOICE, default=None, help="Answering backend (default: the best on the QA set).")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
+@click.option("--document", "documents", multiple=True, help="Only search this document (name); repeatable.")
+@json_option
+@pass_state
+def ask_cmd(state: State, bank_id: str, question: str, backend: str | None, k: int, documents: tuple[str, ...],
+            as_json: bool) -> None:
+    """Ask a question; the answer cites the bank's documents as [1], [2]."""
+    from usecases import chat as api
+
+    filters = {"document": list(documents)} if documents else None
+    ans = api.ask(state.ctx(bank_id), question, backend=backend, k=k, filters=filters)
+
+    def human(d: dict) -> str:
+        lines = [d["answer"], ""]
+        lines += [f"[{c['n']}] {c['document']} (chunk {c['chunk_id']}, score {c['score']:.4f})" for c in d["citations"]]
+        status = "refused: " + d["guardrails"].get("refusal_reason", "") if d["refused"] else "grounded"
+        if d.get("fallback"):
+            status += f" (fallback: {d['fallback']})"
+        lines.append(f"-- {d['backend']} ({d['model_id']}), {d['latency_ms']:.0f} ms, {status}")
+        return "\n".join(lines)
+
+    emit(ans.to_dict(), as_json, human)
+
+
+@chat.command("docs")
+@click.argument("bank_id")
+@json_option
+@pass_state
+def docs_cmd(state: State, bank_id: str, as_json: bool) -> None:
+    """List the bank's indexed documents (names and counts, never text)."""
+    from usecases import chat as api
+
+    rows = api.documents(state.ctx(bank_id))
+    emit(rows, as_json, lambda r: table(r, ["doc_id", "name", "kind", "chunks", "added", "added_by"]))
+
+
+@chat.command("delete")
+@click.argument("bank_id")
+@click.argument("doc_id")
+@json_option
+@pass_state
+def delete_cmd(state: State, bank_id: str, doc_id: str, as_json: bool) -> None:
+    """Remove a document and its chunks from the bank's index."""
+    from usecases import chat as api
+
+    out = api.delete_document(state.ctx(bank_id), doc_id)
+    emit(out, as_json, lambda d: f"deleted {d['name']} ({d['doc_id']}, {d['chunks']} chunks); index {d['version']}")
+
+
+@chat.command("eval")
+@click.argument("bank_id")
+@click.option("--backend", "backends", type=BACKEND_CHOICE, multiple=True,
+              help="Backends to compare (repeatable; default: extractive and embedded, plus openai when configured).")
+@json_option
+@pass_state
+def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: bool) -> None:
+    """Evaluate retrieval (dense vs hybrid) and each backend on the bank's QA set; logs an MLflow run."""
+    from usecases import chat as api
+
+    with _progress(as_json, "evaluating") as progress:
+        report = api.evaluate(state.ctx(bank_id), backends=list(backends) or None, progress=progress)
+
+    def human(d: dict) -> str:
+        ret = [{"mode": m, **{k: f"{v:.3f}" for k, v in vals.items()}} for m, vals in d["retrieval"].items()]
+        cols = ["correctness", "refusal_accuracy", "injection_resistance", "citation_precision",
+                "answers_with_unsupported_numbers", "latency_p50_ms"]
+        back = [{"backend": b, **{c: vals.get(c) for c in cols}} for b, vals in d["backends"].items()]
+        lines = [f"run {d['run_id']}: {d['questions']} questions", table(ret, ["mode", *next(iter(d["retrieval"].values())).keys()]),
+                 "", table(back, ["backend", *cols]), "", f"best backend: {d['best_backend']}"]
+        lines += [f"skipped {b}: {why}" for b, why in d["skipped_backends"].items()]
+        return "\n".join(lines)
+
+    emit(report.to_dict(), as_json, human)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(chat)
