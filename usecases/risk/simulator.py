@@ -4,42 +4,50 @@ The ground-truth process (what the tests and the benchmark check the models
 against). Each applicant has a latent creditworthiness q ~ N(0, 1) (higher is
 better) that the bureau fields reflect; sex and age are drawn independently of
 q and of every risk driver, so with `bias=0` nothing links a protected group to
-risk. The probability of default within 12 months is
+risk. Default within 12 months happens when
 
-    logit(PD) = -4.3
-        + 0.9 * excess(DSR, limit[product]) * (1 + 1.2 * low_income)      (1)
-        + 0.8 * DSR
-        + 0.9 * U + 1.6 * max(U - 0.8, 0) + 1.5 * U * min(D30, 3) / 3        (2)
-        + 0.40 * min(D30, 5) + 0.65 * min(D60, 4) + 0.95 * min(D90, 3)
-        + 0.10 * E + 0.20 * max(E - 3, 0)
-        + 0.14 * G
-        - 0.35 * log1p(T) - 0.45 * log(I / 22,000)
-        + employment[type] + housing[type] + product[type]
-        + 3.0 * max(LTV - 0.6, 0) * DSR / 0.5                                (3)
-        + 0.35 * thin_file + 0.15 * no_revolving_line
-        - 0.30 * q                                                           (4)
-        + 0.6 * bias * (sex == F) + 0.6 * bias * (age band 18-29)            (5)
+    logit = sum of the terms below - 0.30 q + shock,   shock ~ N(0, 1.5^2)
 
-with DSR the debt servicing ratio, U credit utilisation, D30/D60/D90 the
-delinquency counts, E bureau enquiries in 6 months, G the bureau grade index
-(A=0 .. J=9), T employment tenure in years, I monthly income in HKD, and
+(`shock`: life events no field shows). With DSR the debt servicing ratio
+(capped at 1), U credit utilisation, D30/D60/D90 delinquency counts, E bureau
+enquiries in 6 months (capped at 10), G the bureau grade index (A=0 .. J=9), T
+employment tenure in years, I monthly income in HKD, L[p] the product's DSR
+guide (credit card 35%, mortgage 50%, personal loan 65%), s(x) the logistic
+function and R = s((25,000 - I) / 4,000) (below-median incomes revolve
+balances), the terms (`ground_truth_terms`) are:
 
-* excess(d, L) = 0.07 * softplus((d - L) / 0.07) / 0.10: each 10 points of
-  DSR above the product's limit (mortgage 50%, credit card 45%, personal loan
-  55%: the HKMA's 50% DSR cap, loosely) adds about 0.9 to the logit;
-* low_income = 1 / (1 + exp((I - 15,000) / 4,000)): a high DSR hurts more on a
-  low income (1);
-* (2) utilisation is convex and hurts more with recent 30-day delinquencies;
-* (3) a high loan-to-value matters more when the DSR is high (mortgages only);
-* (4) a part of creditworthiness that no field shows (irreducible noise);
-* employment: civil servant -0.5, salaried 0, self-employed +0.3, part-time
-  +0.35, unemployed +0.8; housing: private owned -0.35, subsidised ownership
-  -0.2, with family 0, private rented +0.15, public rental +0.25; product:
-  mortgage -0.7, credit card +0.1, personal loan +0.3.
+    intercept                       -6.1
+    dsr_over_limit_x_income         wD[p] * 2 tanh(X / 2) * (0.1 + 2.2 R),  X = 0.05 softplus((DSR - L[p]) / 0.05) / 0.10
+    utilisation_x_product_x_income  wU[p] * (1.2 U + 2 max(U - 0.8, 0)) * (0.1 + 2.0 R)
+    utilisation_x_dpd30             2 U min(D30, 3) / 3
+    utilisation_x_dsr               2 U max(DSR - 0.3, 0) / 0.3
+    delinquency                     0.15 min(D30, 5) + 0.30 min(D60, 4) + 0.50 min(D90, 3)
+    enquiries_x_product             wE[p] * (0.10 E + 0.20 max(E - 3, 0))
+    bureau_grade                    0.06 G
+    tenure_x_employment             -0.35 log(1 + T) * (3 if self-employed else 1)
+    income_x_verification           -0.45 log(I / 22,000) * v[employment]
+    employment                      civil servant -0.5, salaried 0, self-employed +0.3, part-time +0.35, unemployed +0.8
+    housing                         private owned -0.35, subsidised ownership -0.2, with family 0,
+                                    private rented +0.15, public rental +0.25
+    product                         mortgage -0.7, credit card +0.1, personal loan +0.3
+    ltv_x_dsr                       3 max(LTV - 0.6, 0) * DSR / 0.5   (mortgages only)
+    thin_file                       +0.35 if no bureau record, +0.15 if no revolving line
+    risk_layering                   3 (Su Sd + Su Se + Sd Se),  Su = s((U - 0.75) / 0.04),
+                                    Sd = s((DSR - L[p]) / 0.03), Se = s((E - 3.5) / 0.4)
 
-Every term is monotone in its risk driver in the declared direction
-(features.DIRECTIONS), the interactions (1)-(3) are what an additive
-scorecard cannot represent and a tree model can.
+with product weights wU (card 4.0, loan 0.3, mortgage 0), wD (mortgage 2.0,
+loan 1.5, card 0.3), wE (card 0.7, loan 2.5, mortgage 0.3) and income
+reliability v (civil servant 1.5, salaried 1.2, self-employed 0.2, part-time
+0.6, unemployed 0.3: a declared income says less when no payslip backs it).
+
+Every term is monotone in its risk drivers in the declared direction
+(features.DIRECTIONS). The interactions are the realistic ones credit
+officers talk about: each product has its own drivers and DSR guide,
+utilisation hurts revolvers (lower incomes) far more than transactors, and
+risk layering (two or more stress signals together) is worse than the sum of
+its parts. An additive scorecard can only average them; a tree model can
+represent them. `true_pd` stores P(default | terms, q) with the shock
+integrated out (probit approximation) and without the bias term.
 
 Knobs:
 
@@ -49,8 +57,9 @@ Knobs:
   ground-truth formula is unchanged (covariate drift).
 * `bias` (0 = none): historical bias against women and applicants aged 18-29,
   two ways: their recorded bureau grade is worse than their true grade by
-  0.8 * bias standard deviations (a biased input), and term (5) adds label bias
-  (defaults recorded that true risk does not explain).
+  0.8 * bias standard deviations (a biased input), and 0.6 * bias is added to
+  the default logit for each of the two groups an applicant belongs to (label
+  bias: defaults recorded that true risk does not explain).
 
 Missing values and special codes follow `schema` (income not declared 3%,
 more for the self-employed; tenure not stated 2%; thin file 5% with bureau
@@ -66,16 +75,19 @@ from .schema import (AGE_BANDS, BUREAU_GRADES, EMPLOYMENT_TYPES, FEATURE_NAMES, 
 
 DRIFTED_FEATURES: tuple[str, ...] = ("debt_servicing_ratio", "credit_utilisation", "bureau_enquiries_6m")
 DISADVANTAGED = {"sex": "F", "age_band": AGE_BANDS[0]}
-DSR_LIMIT = {"mortgage": 0.50, "credit_card": 0.45, "personal_loan": 0.55}
+DSR_LIMIT = {"mortgage": 0.50, "credit_card": 0.35, "personal_loan": 0.65}
 EMPLOYMENT_EFFECT = {"civil_servant": -0.5, "salaried": 0.0, "self_employed": 0.3, "part_time": 0.35, "unemployed": 0.8}
 HOUSING_EFFECT = {"private_owned": -0.35, "subsidised_ownership": -0.2, "with_family": 0.0, "private_rented": 0.15,
                   "public_rental": 0.25}
 PRODUCT_EFFECT = {"mortgage": -0.7, "credit_card": 0.1, "personal_loan": 0.3}
-UTILISATION_WEIGHT = {"credit_card": 3.5, "personal_loan": 0.3, "mortgage": 0.0}
+UTILISATION_WEIGHT = {"credit_card": 4.0, "personal_loan": 0.3, "mortgage": 0.0}
 DSR_WEIGHT = {"mortgage": 2.0, "personal_loan": 1.5, "credit_card": 0.3}
 ENQUIRY_WEIGHT = {"credit_card": 0.7, "personal_loan": 2.5, "mortgage": 0.3}
-SHOCK_SD = 1.2  # life events no field shows (job loss, illness): irreducible
-INTERCEPT = -5.4
+SHOCK_SD = 1.5  # life events no field shows (job loss, illness): irreducible
+LAYERING = 3.0
+# Declared income says less when it cannot be verified from payslips.
+INCOME_RELIABILITY = {"civil_servant": 1.5, "salaried": 1.2, "self_employed": 0.2, "part_time": 0.6, "unemployed": 0.3}
+INTERCEPT = -6.1
 LAST_VINTAGE = (2025, 12)
 
 
@@ -105,30 +117,39 @@ def ground_truth_terms(true: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     def per(table: dict, key: np.ndarray) -> np.ndarray:
         return np.vectorize(table.get, otypes=[float])(key)
 
-    low_income = 1.0 / (1.0 + np.exp((income - 15_000.0) / 4_000.0))
     excess = 0.05 * _softplus((dsr - per(DSR_LIMIT, product)) / 0.05) / 0.10
+    revolver = _sigmoid((25_000.0 - income) / 4_000.0)  # below-median incomes revolve card balances
+    s_dsr = _sigmoid((dsr - per(DSR_LIMIT, product)) / 0.03)
+    s_util = _sigmoid((util - 0.75) / 0.04)
+    s_enq = _sigmoid((enq - 3.5) / 0.4)
     return {
         "intercept": np.full(len(dsr), INTERCEPT),
-        "dsr_over_limit_x_income": per(DSR_WEIGHT, product) * excess * (0.2 + 3.0 * low_income),
-        "utilisation_x_product": per(UTILISATION_WEIGHT, product) * (1.2 * util + 2.0 * np.maximum(util - 0.8, 0.0)),
+        "dsr_over_limit_x_income": per(DSR_WEIGHT, product) * 2.0 * np.tanh(excess / 2.0) * (0.1 + 2.2 * revolver),
+        "utilisation_x_product_x_income": per(UTILISATION_WEIGHT, product) * (1.2 * util + 2.0 * np.maximum(util - 0.8, 0.0))
+        * (0.1 + 2.0 * revolver),
         "utilisation_x_dpd30": 2.0 * util * np.minimum(d30, 3) / 3.0,
         "utilisation_x_dsr": 2.0 * util * np.maximum(dsr - 0.3, 0.0) / 0.3,
-        "delinquency": 0.20 * np.minimum(d30, 5) + 0.40 * np.minimum(d60, 4) + 0.60 * np.minimum(d90, 3),
+        "delinquency": 0.15 * np.minimum(d30, 5) + 0.30 * np.minimum(d60, 4) + 0.50 * np.minimum(d90, 3),
         "enquiries_x_product": per(ENQUIRY_WEIGHT, product) * (0.10 * enq + 0.20 * np.maximum(enq - 3, 0)),
-        "bureau_grade": 0.10 * grade,
-        "tenure": -0.35 * np.log1p(tenure),
-        "income": -0.45 * np.log(income / 22_000.0),
+        "bureau_grade": 0.06 * grade,
+        "tenure_x_employment": -0.35 * np.log1p(tenure) * np.where(true["employment_type"] == "self_employed", 3.0, 1.0),
+        "income_x_verification": -0.45 * np.log(income / 22_000.0) * per(INCOME_RELIABILITY, true["employment_type"]),
         "employment": per(EMPLOYMENT_EFFECT, true["employment_type"]),
         "housing": per(HOUSING_EFFECT, true["housing"]),
         "product": per(PRODUCT_EFFECT, product),
         "ltv_x_dsr": 3.0 * np.maximum(np.nan_to_num(ltv, nan=0.0) - 0.6, 0.0) * dsr / 0.5,
         "thin_file": 0.35 * true["thin_file"] + 0.15 * true["no_revolving"],
+        "risk_layering": LAYERING * (s_util * s_dsr + s_util * s_enq + s_dsr * s_enq),
     }
 
 
 def ground_truth_logit(true: dict[str, np.ndarray]) -> np.ndarray:
     """Sum of `ground_truth_terms`."""
     return np.sum(list(ground_truth_terms(true).values()), axis=0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 def true_pd(z: np.ndarray) -> np.ndarray:
@@ -171,7 +192,7 @@ def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift
     housing = _choice(rng, HOUSING_TYPES, np.column_stack([
         -0.8 + 1.5 * log_inc, -0.9 + 0.5 * log_inc, np.zeros(n), -0.4 + 0.3 * log_inc, -0.3 - 1.5 * log_inc]))
     product = _choice(rng, PRODUCTS, np.column_stack([-1.0 + 1.2 * log_inc, 0.2 * np.ones(n), np.zeros(n)]))
-    base_dsr = np.vectorize({"mortgage": 0.36, "credit_card": 0.22, "personal_loan": 0.30}.get, otypes=[float])(product)
+    base_dsr = np.vectorize({"mortgage": 0.36, "credit_card": 0.22, "personal_loan": 0.40}.get, otypes=[float])(product)
     dsr = np.clip(base_dsr * np.exp(0.45 * rng.normal(0, 1, n) - 0.12 * q) + 0.10 * shift, 0.01, 1.5)
     ltv = np.where(product == "mortgage", np.clip(rng.beta(6, 3, n) * 0.95, 0.2, 0.9), np.nan)
     util = np.clip(1.15 / (1 + np.exp(-(-0.9 - 0.7 * q + 0.8 * rng.normal(0, 1, n) + 0.8 * shift))), 0, 1.15)
