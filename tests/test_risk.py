@@ -377,6 +377,9 @@ def test_special_codes_and_missing_values_are_accepted_as_documented(trained_a, 
     assert all("nan" not in r for r in e.reasons)
     (s,) = risk.explain(ctx_a, thin, model="scorecard")
     assert 0 < s.probability < 1
+    # Protected attributes are never model inputs: an applicant without them is explained the same.
+    anonymous = {k: v for k, v in RISKY.items() if k not in ("age", "sex")}
+    assert risk.explain(ctx_a, anonymous)[0].reasons == risk.explain(ctx_a, RISKY)[0].reasons
 
 
 def test_cli_bad_input_is_one_line_without_traceback(trained_a, cli_env, tmp_path):

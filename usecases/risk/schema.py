@@ -261,11 +261,11 @@ def validate(data: Any, require_protected: bool = False) -> Clean:
         elif any(v is _ABSENT for v in values) and required:
             i = next(i for i, v in enumerate(values) if v is _ABSENT)
             raise InvalidInput(f.name, f"field is missing ({_where(ids, i)})", f"add {f.name!r}: {f.describe()}")
+        if not required:
+            f = Field(**{**f.__dict__, "missing_ok": True})
         if f.kind in ("category", "grade"):
             text[f.name], numeric[f.name] = _categories(f, values, ids)
         else:
-            if f.optional:
-                f = Field(**{**f.__dict__, "missing_ok": True})
             numeric[f.name] = _numbers(f, values, ids)
     # Loan-to-value belongs to mortgages: required there, empty elsewhere.
     ltv = numeric["loan_to_value"]

@@ -56,8 +56,10 @@ Knobs:
   rising-rates environment. Drifted features: `DRIFTED_FEATURES`. The
   ground-truth formula is unchanged (covariate drift).
 * `bias` (0 = none): historical bias against women and applicants aged 18-29,
-  two ways: their recorded bureau grade is worse than their true grade by
-  0.8 * bias standard deviations (a biased input), and 0.6 * bias is added to
+  three ways: biased inputs (their recorded income is their true income x
+  exp(-0.3 bias), as if part of it went uncounted at verification, so their
+  recorded DSR is higher by the same factor; their recorded bureau grade is
+  worse than their true grade by 0.8 * bias standard deviations), and 0.6 * bias is added to
   the default logit for each of the two groups an applicant belongs to (label
   bias: defaults recorded that true risk does not explain).
 
@@ -85,6 +87,7 @@ DSR_WEIGHT = {"mortgage": 2.0, "personal_loan": 1.5, "credit_card": 0.3}
 ENQUIRY_WEIGHT = {"credit_card": 0.7, "personal_loan": 2.5, "mortgage": 0.3}
 SHOCK_SD = 1.5  # life events no field shows (job loss, illness): irreducible
 LAYERING = 3.0
+INCOME_UNDERSTATEMENT = 0.3  # with bias b, the group's recorded income is x exp(-0.3 b)
 # Declared income says less when it cannot be verified from payslips.
 INCOME_RELIABILITY = {"civil_servant": 1.5, "salaried": 1.2, "self_employed": 0.2, "part_time": 0.6, "unemployed": 0.3}
 INTERCEPT = -6.1
@@ -221,15 +224,18 @@ def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift
     default = (rng.random(n) < 1.0 / (1.0 + np.exp(-z_label))).astype(np.int8)
 
     # What the bank records: biased grade, special codes, missing values.
-    grade_rec = np.digitize(g_latent + 0.8 * bias * ((sex == "F") | (band == DISADVANTAGED["age_band"])), cuts)
+    in_group = (sex == DISADVANTAGED["sex"]) | (band == DISADVANTAGED["age_band"])
+    grade_rec = np.digitize(g_latent + 0.8 * bias * in_group, cuts)
     grade_txt = np.asarray(BUREAU_GRADES, dtype=object)[grade_rec]
     grade_txt[thin] = None
     for arr in (d30, d60, d90, enq):
         arr[thin] = SPECIAL_NO_BUREAU
     util_rec = np.round(np.where(thin | no_rev, SPECIAL_NO_REVOLVING, util), 3)
     p_missing_income = np.where(emp == "self_employed", 0.09, 0.02)
-    income_rec = np.where(rng.random(n) < p_missing_income, np.nan, income)
-    dsr_rec = np.where(np.isnan(income_rec), np.nan, np.round(dsr, 3))
+    # Biased income verification: part of the group's income is not counted, so its DSR looks higher too.
+    understated = np.exp(-INCOME_UNDERSTATEMENT * bias * in_group)
+    income_rec = np.where(rng.random(n) < p_missing_income, np.nan, np.round(income * understated, -2))
+    dsr_rec = np.where(np.isnan(income_rec), np.nan, np.round(np.minimum(dsr / understated, 1.5), 3))
     tenure_rec = np.where(rng.random(n) < 0.02, np.nan, tenure)
 
     names = vintage_names(vintages)

@@ -15,7 +15,7 @@ import numpy as np
 from .features import monotone_constraints
 from .schema import FEATURE_NAMES
 
-DEFAULTS = {"max_depth": 4, "learning_rate": 0.1, "n_estimators": 600, "min_child_weight": 5.0, "subsample": 0.8,
+DEFAULTS = {"max_depth": 3, "learning_rate": 0.2, "n_estimators": 600, "min_child_weight": 5.0, "subsample": 0.8,
             "colsample_bytree": 0.8, "reg_lambda": 1.0, "early_stopping_rounds": 40}
 
 
