@@ -12,7 +12,9 @@ HEADLINE = ("roc_auc", "average_precision", "card_precision_at_100", "recall_at_
 def _schema_help() -> str:
     from usecases.fraud import schema
 
-    return (schema.__doc__ or "").strip()
+    doc = (schema.__doc__ or "").strip()
+    # "\b" keeps click from re-wrapping each paragraph (the table must stay a table)
+    return "\n\n".join("\b\n" + para for para in doc.split("\n\n"))
 
 
 @click.group(cls=SandboxGroup)
@@ -51,7 +53,7 @@ def simulate_cmd(state: State, bank_id: str, preset: str, customers: int | None,
     emit(res.to_dict(), as_json, human)
 
 
-@fraud.command("import", help="Import BANK's own transactions from FILE (CSV or Parquet).\n\n\b\n" + _schema_help())
+@fraud.command("import", help="Import BANK's own transactions from FILE (CSV or Parquet).\n\n" + _schema_help())
 @click.argument("bank_id")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @json_option

@@ -219,9 +219,29 @@ def fraud_lt_max(df: pd.DataFrame, base: int) -> int:
     return int(label_ticks(epoch_seconds(df["label_time"].to_numpy()[fraud]).max() - base))
 
 
-def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Features for every row of `df` (which must be in data order: see `sort_frame`)."""
+def unusual_flags(df: pd.DataFrame) -> np.ndarray:
+    """Per row: is its amount over UNUSUAL_FACTOR x the customer's average of the previous 30 days?"""
+    sec = epoch_seconds(df["timestamp"].to_numpy())
+    tt = ticks(sec - int(sec.min(initial=0)))
+    amount = df["amount"].to_numpy(dtype=np.float64)
+    (cust,) = _codes(df["customer_id"].to_numpy(np.int64))
+    span = 2 * (int(tt.max(initial=0)) + 40 * DAY * TICK)
+    q = _Query(cust, tt, span)
+    cix = _Index(cust, tt, span, {"amount": amount})
+    nb = cix.window(q, 30 * DAY * TICK, 1)
+    mean = np.where(nb > 0, cix.window(q, 30 * DAY * TICK, 1, what="amount") / np.maximum(nb, 1), np.inf)
+    return amount > UNUSUAL_FACTOR * mean
+
+
+def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ...] | None = None,
+            rows: np.ndarray | None = None) -> pd.DataFrame:
+    """Features of `df`'s rows (in data order: see `sort_frame`), or only of the positions `rows`.
+
+    Every row of `df` is history for the windows; `rows` only limits whose features are computed (batch
+    scoring asks for the new transactions, with the bank's history in front of them).
+    """
     n = len(df)
+    sel = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     D = int(round(label_delay_days * DAY)) * TICK
     sec = epoch_seconds(df["timestamp"].to_numpy())
     base = int(sec.min(initial=0))
@@ -233,26 +253,27 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     payee_raw = df["payee_id"].to_numpy(np.int64)
     ch_codes, ch_uniques = pd.factorize(np.asarray(df["channel"], dtype=object))
     channel = np.array([CHANNEL_CODE.get(str(u), 0) for u in ch_uniques] + [0], dtype=np.int64)[ch_codes]
+    A, S, T = amount[sel], sec[sel], tt[sel]
     out: dict[str, np.ndarray] = {}
 
-    ts = pd.DatetimeIndex(df["timestamp"])
-    hour = (sec % DAY) / HOUR
-    out["amount"] = amount
+    hour = (S % DAY) / HOUR
+    out["amount"] = A
     out["tx_hour"] = hour
     out["tx_during_night"] = (hour < NIGHT_HOUR).astype(np.float64)
-    out["tx_during_weekend"] = (ts.dayofweek >= 5).astype(np.float64)
-    out["is_cnp"] = (channel == 1).astype(np.float64)
-    out["is_fps"] = (channel == 2).astype(np.float64)
-    out["merchant_category_code"] = category_codes(df["merchant_category"].to_numpy())
+    out["tx_during_weekend"] = ((S // DAY + 3) % 7 >= 5).astype(np.float64)
+    out["is_cnp"] = (channel[sel] == 1).astype(np.float64)
+    out["is_fps"] = (channel[sel] == 2).astype(np.float64)
+    out["merchant_category_code"] = category_codes(df["merchant_category"].to_numpy()[sel])
 
     # every index shares one span, larger than any tick (labels included) plus the longest window
     span = 2 * (int(max(tt.max(initial=0), fraud_lt_max(df, base))) + D + 40 * DAY * TICK)
     # customer windows
     (cust,) = _codes(cust_raw)
     small = (amount < SMALL_AMOUNT).astype(np.float64)
-    q_cust = _Query(cust, tt, span)
+    q_cust = _Query(cust[sel], T, span)
+    q_all = q_cust if rows is None else _Query(cust, tt, span)
     cix = _Index(cust, tt, span, {"amount": amount, "amount2": amount * amount, "small": small,
-                            "cnp": (channel == 1).astype(np.float64)})
+                                  "cnp": (channel == 1).astype(np.float64)})
     for k, w in CUST_WINDOWS.items():
         nb = cix.window(q_cust, w * TICK)
         out[f"cust_nb_tx_{k}"] = nb
@@ -261,36 +282,40 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
         nb_prev = cix.window(q_cust, w * TICK, 1)
         s_prev = cix.window(q_cust, w * TICK, 1, what="amount")
         mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
-        out[f"cust_amount_ratio_{k}"] = amount / mean_prev
+        out[f"cust_amount_ratio_{k}"] = A / mean_prev
         if k == "30d":
-            mean_prev_30d = mean_prev
             s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
             var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
-            out["cust_amount_z_30d"] = (amount - mean_prev) / (np.sqrt(var) + 1.0)
+            out["cust_amount_z_30d"] = (A - mean_prev) / (np.sqrt(var) + 1.0)
+            if rows is None:
+                mean_prev_30d = mean_prev
+            else:
+                nb_all = cix.window(q_all, w * TICK, 1)
+                s_all = cix.window(q_all, w * TICK, 1, what="amount")
+                mean_prev_30d = np.where(nb_all > 0, s_all / np.maximum(nb_all, 1), np.nan)
     # a typical amount that leaves out earlier unusual ones (a leaked card's inflated spending must not hide the next)
     unusual = (amount > UNUSUAL_FACTOR * np.nan_to_num(mean_prev_30d, nan=np.inf)).astype(np.float64)
     uix = _Index(cust, tt, span, {"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
     typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
     typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
-    out["cust_amount_ratio_typical_30d"] = np.where(typ_n > 0, amount / np.where(typ_n > 0, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
+    out["cust_amount_ratio_typical_30d"] = np.where(typ_n > 0, A / np.where(typ_n > 0, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
     out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
     out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
     out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
     out["cust_nb_small_1h"] = cix.window(q_cust, HOUR * TICK, what="small")
     out["cust_nb_cnp_1d"] = cix.window(q_cust, DAY * TICK, what="cnp")
     # previous transaction of the same customer: the row before in (customer, tick) order
-    order = q_cust.order
+    order = q_all.order
     prev = np.full(n, np.nan)
     same = cust[order][1:] == cust[order][:-1]
-    prev_sec = np.where(same, sec[order][:-1], np.nan)
-    prev[order[1:]] = prev_sec
-    out["cust_secs_since_last"] = sec - prev
+    prev[order[1:]] = np.where(same, sec[order][:-1], np.nan)
+    out["cust_secs_since_last"] = S - prev[sel]
 
     # terminal windows: counts before the label delay, and fraud reported (label known) in the window
     is_fraud = df["is_fraud"].to_numpy(np.int64) == 1
     fraud_lt = label_ticks(epoch_seconds(df["label_time"].to_numpy()[is_fraud]) - base)
     term, term_ev = _codes(term_raw, term_raw[is_fraud])
-    q_term = _Query(term, tt, span)
+    q_term = _Query(term[sel], T, span)
     tix = _Index(term, tt, span)
     fraud_sec = (sec - base)[is_fraud].astype(np.float64)
     fix = _Index(term_ev, fraud_lt, span, {"tx_sec": fraud_sec})
@@ -301,25 +326,25 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
         out[f"term_risk_{k}"] = np.where(nb > 0, nf / np.maximum(nb, 1), 0.0)
     out["term_nb_tx_1h"] = tix.window(q_term, HOUR * TICK)
     first_tx, last_tx = fix.first_last(q_term, 30 * DAY * TICK, "tx_sec")
-    out["term_fraud_episode_days"] = ((sec - base) - first_tx) / DAY
-    out["term_days_since_known_fraud"] = ((sec - base) - last_tx) / DAY
+    out["term_fraud_episode_days"] = ((S - base) - first_tx) / DAY
+    out["term_days_since_known_fraud"] = ((S - base) - last_tx) / DAY
 
     # devices
     dev_first = pair_first(cust_raw, dev_raw)
-    out["device_new"] = dev_first.astype(np.float64)
+    out["device_new"] = dev_first[sel].astype(np.float64)
     _, first_idx, inverse = np.unique(_pair_codes(cust_raw, dev_raw), return_index=True, return_inverse=True)
-    first_sec = sec[first_idx][inverse]
-    out["device_age_days"] = np.where(dev_raw >= 0, (sec - first_sec) / DAY, np.nan)
+    first_sec = sec[first_idx][inverse][sel]
+    out["device_age_days"] = np.where(dev_raw[sel] >= 0, (S - first_sec) / DAY, np.nan)
     (dev,) = _codes(dev_raw)
-    q_dev = _Query(dev, tt, span)
+    q_dev = _Query(dev[sel], T, span)
     dfx = _Index(np.where(dev_first, dev, -1), tt, span)
     out["device_new_customers_30d"] = dfx.window(q_dev, 30 * DAY * TICK)
 
     # payees: novelty, fan-in (mule signal), and money flowing into our own customers (fan-out)
     pay_first = pair_first(cust_raw, payee_raw)
-    out["payee_new"] = pay_first.astype(np.float64)
+    out["payee_new"] = pay_first[sel].astype(np.float64)
     payee, = _codes(payee_raw)
-    q_payee = _Query(payee, tt, span)
+    q_payee = _Query(payee[sel], T, span)
     pfx = _Index(np.where(pay_first, payee, -1), tt, span)
     out["payee_new_senders_7d"] = pfx.window(q_payee, 7 * DAY * TICK)
     out["payee_senders_total"] = pfx.window(q_payee, int(tt.max(initial=0)) + TICK)
@@ -328,7 +353,7 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     cpx = _Index(np.where(pay_first, cust, -1), tt, span)
     out["cust_new_payees_7d"] = cpx.window(q_cust, 7 * DAY * TICK)
     acct_payee, acct_cust = _codes(payee_raw, cust_raw)
-    q_acct_cust = _Query(acct_cust, tt, span)
+    q_acct_cust = _Query(acct_cust[sel], T, span)
     inx = _Index(acct_payee, tt, span, {"amount": amount})
     out["cust_inflow_24h"] = inx.window(q_acct_cust, DAY * TICK, what="amount")
 

@@ -10,6 +10,7 @@ the drop in score is that group's contribution.
 """
 from __future__ import annotations
 
+import gc
 import heapq
 import time
 from bisect import bisect_right
@@ -28,7 +29,7 @@ from .features import CATEGORY_CODE, CHANNEL_CODE, DAY, FEATURES, HOUR, OTHER_CA
 
 EPOCH = datetime(1970, 1, 1)
 FIDX = {f: i for i, f in enumerate(FEATURES)}
-HISTORY_DAYS = 75
+HISTORY_DAYS = 75  # batch scoring: windows need 30 + 30 (unusual flags) + the label delay
 
 
 class _Series:
@@ -293,11 +294,51 @@ class FeatureState:
             f[38] = 0.0
         return f
 
-    def warm(self, df: pd.DataFrame, tail_days: float = 70.0) -> None:
+    def absorb(self, sec: int, cust: int, amount: float, channel: int, term: int, dev: int, payee: int,
+               dev_first: bool, pay_first: bool, unusual: bool) -> None:
+        """The state updates of `step` without computing features (for loading history fast)."""
+        tt = self._tick(sec)
+        cs = self.cust.get(cust)
+        if cs is None:
+            cs = self.cust[cust] = _Series(4)
+        cs.append(tt, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
+        u = 1.0 if unusual else 0.0
+        us = self.cust_typ.get(cust)
+        if us is None:
+            us = self.cust_typ[cust] = _Series(3)
+        us.append(tt, amount * (1 - u), 1 - u, u)
+        self.cust_last[cust] = sec
+        if term >= 0:
+            ts_ = self.term.get(term)
+            if ts_ is None:
+                ts_ = self.term[term] = _Series(0)
+            ts_.append(tt)
+        if dev >= 0:
+            self.dev_first.setdefault((cust, dev), sec)
+            if dev_first:
+                ds = self.dev_new.get(dev)
+                if ds is None:
+                    ds = self.dev_new[dev] = _Series(0)
+                ds.append(tt)
+        if payee >= 0:
+            if pay_first:
+                self.pay_seen.add((cust, payee))
+                for store, key in ((self.pay_new, payee), (self.cust_newpay, cust)):
+                    ser = store.get(key)
+                    if ser is None:
+                        ser = store[key] = _Series(0)
+                    ser.append(tt)
+                self.pay_total[payee] = self.pay_total.get(payee, 0) + 1
+            for store in (self.pay_amt, self.inflow):
+                ser = store.get(payee)
+                if ser is None:
+                    ser = store[payee] = _Series(1)
+                ser.append(tt, amount)
+
+    def warm(self, df: pd.DataFrame, tail_days: float = 40.0) -> None:
         """Load history (in data order) as if every row had been scored, with its fraud labels fed in.
 
-        Windows need only the last `tail_days` (30 days, plus 30 for the unusual-amount flags, plus the label
-        delay), which are replayed row by row;
+        Windows need only the last `tail_days` (30 days plus the label delay), whose rows are absorbed one by one;
         the "ever seen" facts (devices, payees, a customer's last transaction) come from the whole history.
         """
         if not len(df):
@@ -329,13 +370,15 @@ class FeatureState:
         amount = df["amount"].to_numpy(np.float64)
         ch_codes, ch_uniques = pd.factorize(np.asarray(df["channel"], dtype=object))
         channel = np.array([CHANNEL_CODE.get(str(u), 0) for u in ch_uniques] + [0], dtype=np.int64)[ch_codes]
-        cat = features.category_codes(df["merchant_category"].to_numpy())
-        buf = np.empty(len(FEATURES))
-        for i in range(cut, len(df)):
-            self.step(int(secs[i]), int(cust[i]), float(amount[i]), int(channel[i]), float(cat[i]), int(term[i]),
-                      int(dev[i]), int(payee[i]), out=buf, dev_first=bool(dev_first[i]), pay_first=bool(pay_first[i]))
-            if fraud[i]:
-                self.report_fraud(int(term[i]), int(secs[i]), int(label_s[i]))
+        unusual = features.unusual_flags(df)
+        tail = slice(cut, len(df))
+        for args in zip(secs[tail].tolist(), cust[tail].tolist(), amount[tail].tolist(), channel[tail].tolist(),
+                        term[tail].tolist(), dev[tail].tolist(), payee[tail].tolist(), dev_first[tail].tolist(),
+                        pay_first[tail].tolist(), unusual[tail].tolist()):
+            self.absorb(*args)
+        for t_, s_, l_ in zip(term[tail][fraud[tail]].tolist(), secs[tail][fraud[tail]].tolist(),
+                              label_s[tail][fraud[tail]].tolist()):
+            self.report_fraud(t_, s_, l_)
 
 
 # the position of each feature in the state's output must follow FEATURES
@@ -443,6 +486,7 @@ def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True) ->
             df = None
         if df is not None and len(df):
             state.warm(df)
+            gc.freeze()  # the warmed state is long-lived: keep the collector from rescanning it on every score
     ctx.audit("fraud.scorer.load", run_id=sidecar.get("run_id"))
     return StreamingScorer(booster, sidecar, state, ctx.bank)
 
@@ -487,12 +531,12 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
     combined = pd.concat([hist.assign(_src=0), batch.assign(_src=1)], ignore_index=True)
     combined = combined.sort_values(["timestamp", "_src", "txn_id"], kind="stable").reset_index(drop=True)
     t1 = time.perf_counter()
-    X = features.compute(combined.drop(columns="_src"), label_delay_days=float(sidecar.get("label_delay_days", 7)),
-                         only=tuple(sidecar["features"]))
     is_batch = combined["_src"].to_numpy() == 1
+    X = features.compute(combined.drop(columns="_src"), label_delay_days=float(sidecar.get("label_delay_days", 7)),
+                         only=tuple(sidecar["features"]), rows=np.flatnonzero(is_batch))
     feat_s = time.perf_counter() - t1
     t1 = time.perf_counter()
-    scores = booster.inplace_predict(np.ascontiguousarray(X.to_numpy()[is_batch]))
+    scores = booster.inplace_predict(np.ascontiguousarray(X.to_numpy()))
     pred_s = time.perf_counter() - t1
     thr = float(sidecar["threshold"])
     out = pd.DataFrame({"txn_id": combined["txn_id"].to_numpy()[is_batch], "score": scores.astype(np.float64),
