@@ -35,14 +35,14 @@ class DemoBank:
 
 BANKS: tuple[DemoBank, ...] = (
     DemoBank("harbour-bank", "Harbour Bank", "alice", seed=11, quota_s=7_200),
-    DemoBank("peak-bank", "Peak Bank", "bob", seed=22, quota_s=7_200, risk_drift=0.6),
+    DemoBank("peak-bank", "Peak Bank", "bob", seed=22, quota_s=7_200, risk_drift=1.0),
     DemoBank("junk-bay-bank", "Junk Bay Bank", "carol", seed=33, quota_s=3_600, risk_bias=0.6, fraud_hardness=0.8),
 )
 
 # Data sizes per profile: "full" fits three banks in <= 10 minutes on 2 cores, "fast" about a
 # minute, "tiny" is for tests.
 PROFILES: dict[str, dict[str, int]] = {
-    "full": {"customers": 2_000, "days": 70, "applicants": 30_000, "vintages": 12},
+    "full": {"customers": 5_000, "days": 63, "applicants": 30_000, "vintages": 12},
     "fast": {"customers": 600, "days": 49, "applicants": 8_000, "vintages": 6},
     "tiny": {"customers": 300, "days": 42, "applicants": 3_000, "vintages": 4},
 }
@@ -143,7 +143,7 @@ def _seed_fraud(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
     if fraud is None:
         raise LookupError("usecases.fraud has no simulate/train yet")
     fraud.simulate(ctx, preset="hk", customers=sizes["customers"], days=sizes["days"], seed=b.seed,
-                   progress=progress)
+                   hardness=b.fraud_hardness, progress=progress)
     return _run_id(fraud.train(ctx, progress=progress))
 
 
@@ -169,7 +169,8 @@ def _seed_chat(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
         folder = ctx.path("chat", "corpus", create=True)
         paths = corpus.write_corpus(folder, ctx.bank)
         chat.ingest(ctx, paths, progress=progress)
-    return _run_id(chat.evaluate(ctx, progress=progress))
+    # The default backend only: the side-by-side of every backend is `sandbox chat eval` / bench/chat.py.
+    return _run_id(chat.evaluate(ctx, backends=[chat.default_backend()], progress=progress))
 
 
 SEEDERS: dict[str, Callable] = {"fraud": _seed_fraud, "risk": _seed_risk, "chat": _seed_chat}

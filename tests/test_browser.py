@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import test_web_seed as seed
+from apps.web.tour import run_number, wait_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -91,24 +92,20 @@ def sign_in(browser, url: str, user: str):
     page.get_by_label("User name").fill(user)
     page.get_by_role("textbox", name="Password").fill(seed.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    wait_run(page, 0)
     return page
-
-
-def settle(page) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running' indicator)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
 
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
-    settle(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def go(page, title: str) -> None:
+    """Open a page from the sidebar and wait until its script run has finished drawing it."""
+    before = run_number(page)
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    settle(page)
+    wait_run(page, before)
 
 
 def test_scientist_sees_workspace_and_the_fraud_labs_pr_chart(server, browser):
@@ -128,13 +125,25 @@ def test_scientist_sees_workspace_and_the_fraud_labs_pr_chart(server, browser):
     page.close()
 
 
-def test_a_scientist_typing_a_console_url_gets_no_console(server, browser):
-    page = sign_in(browser, server, "alice")
-    page.get_by_role("heading", name="Harbour Bank workspace").wait_for()
-    page.goto(f"{server}/console_review")
-    settle(page)
+def test_a_typed_console_url_shows_no_console_to_a_scientist(server, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 1200})
+    page.set_default_timeout(60_000)
+    page.goto(f"{server}/console_review")  # a fresh session: signed out, and no such page for a visitor
+    wait_run(page, 0)
+    page.get_by_text("Page not found").wait_for()
+    shot(page, "typed-console-url-signed-out")
+    page.keyboard.press("Escape")
+    page.get_by_text("Page not found").wait_for(state="hidden")
+    assert page.get_by_text("Record decision").count() == 0
+    page.get_by_label("User name").fill("alice")
+    page.get_by_role("textbox", name="Password").fill(seed.PASSWORD)
+    before = run_number(page)
+    page.get_by_role("button", name="Sign in").click()
+    wait_run(page, before)
+    page.wait_for_timeout(500)
     assert page.get_by_role("heading", name="Review and sign-off").count() == 0
     assert page.get_by_text("Record decision").count() == 0
+    shot(page, "scientist-typed-console-url")
     page.close()
 
 
@@ -152,7 +161,9 @@ def test_reviewer_signs_off_and_the_bank_sees_it(server, browser):
     page.get_by_text("Changes requested", exact=True).first.click()
     comment = "Please add the out-of-time validation to the model card."
     page.get_by_label("Comment (required when requesting changes)").fill(comment)
+    before = run_number(page)
     page.get_by_role("button", name="Record decision").click()
+    wait_run(page, before)
     page.get_by_text("Recorded: Changes requested").wait_for()
     shot(page, "reviewer-sign-off")
     go(page, "Audit trail")

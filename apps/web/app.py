@@ -52,7 +52,10 @@ def main() -> None:
     if actor is None:
         nav = st.navigation([st.Page(login_page, title="Sign in", icon=":material/login:", url_path="login")],
                            position="hidden")
-        nav.run()
+        try:
+            nav.run()
+        finally:
+            run_marker()
         return
 
     sections: dict[str, list] = {}
@@ -71,7 +74,18 @@ def main() -> None:
     if not sections:
         st.error(f"No pages for the role {actor.role}.")
         return
-    st.navigation(sections).run()
+    page = st.navigation(sections)
+    try:
+        page.run()
+    finally:
+        run_marker()
+
+
+def run_marker() -> None:
+    """An invisible element drawn after the page: browser tests and the tour wait for its run number to change."""
+    n = st.session_state.get("_sandbox_run", 0) + 1
+    st.session_state["_sandbox_run"] = n
+    st.html(f'<div class="sandbox-run" data-run="{n}" style="height:0;overflow:hidden"></div>')
 
 
 main()

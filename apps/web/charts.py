@@ -45,7 +45,8 @@ def to_frame(obj: Any, index_name: str = "name") -> pd.DataFrame:
             df.index.name = index_name
             return df.reset_index()
         if values and all(not isinstance(v, (dict, list)) for v in values):
-            return pd.DataFrame({index_name: list(obj.keys()), "value": values})
+            mixed = len({type(v) for v in values if v is not None}) > 1
+            return pd.DataFrame({index_name: list(obj.keys()), "value": [str(v) for v in values] if mixed else values})
     return pd.DataFrame()
 
 
