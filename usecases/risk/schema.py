@@ -203,8 +203,8 @@ def _numbers(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[Any
         i = int(np.argmax(missing))
         raise InvalidInput(field.name, f"value is missing ({_where(ids, i)})", f"give {field.describe()}")
     ok = missing | ((out >= field.low) & (out <= field.high))
-    if field.special:
-        ok |= np.isin(out, list(field.special))
+    for code in field.special or ():
+        ok |= out == code
     if field.kind == "count":
         ok &= missing | (out == np.round(out))
     if not ok.all():

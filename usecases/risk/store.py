@@ -26,7 +26,8 @@ from . import xgb as xgb_mod
 from .scorecard import PointsTable
 
 FORMAT = "risk-model/1"
-_cache: dict[tuple, "LoadedModels"] = {}
+_cache: dict[str, tuple] = {}
+_pointers: dict[str, object] = {}
 _lock = threading.Lock()
 
 
@@ -61,11 +62,35 @@ def _refuse(what: str) -> SandboxError:
     return SandboxError(f"risk model refused: {what}", "retrain in this bank: `sandbox risk train BANK`")
 
 
+def _pointer(ctx):
+    """The bank's current.json path, resolved through ctx.path once per workspace root."""
+    key = str(ctx.root)
+    hit = _pointers.get(key)
+    if hit is None:
+        hit = _pointers[key] = ctx.path("risk", "models", "current.json")
+    return hit
+
+
+def _stamp(path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def load(ctx) -> LoadedModels:
     """The bank's live models (cached while unchanged); refuses files stamped with another bank or tampered."""
-    pointer = ctx.path("risk", "models", "current.json")
-    if not pointer.exists():
+    pointer = _pointer(ctx)
+    p_stamp = _stamp(pointer)
+    if p_stamp is None:
         raise NotFound(f"bank {ctx.bank} has no trained risk model", f"train one: `sandbox risk train {ctx.bank}`")
+    with _lock:
+        hit = _cache.get(str(pointer))
+    if hit is not None:
+        models, stamps, side_path = hit
+        if stamps == (p_stamp, _stamp(side_path)):
+            return models
     try:
         current = json.loads(pointer.read_text())
     except json.JSONDecodeError:
@@ -75,14 +100,9 @@ def load(ctx) -> LoadedModels:
     run_id = str(current.get("run_id", ""))
     folder = ctx.path("risk", "models", run_id)
     side_path = folder / "model.json"
-    if not side_path.exists():
+    s_stamp = _stamp(side_path)
+    if s_stamp is None:
         raise _refuse(f"model folder of run {run_id} has no sidecar")
-    stat = side_path.stat()
-    key = (str(folder), stat.st_mtime_ns, stat.st_size)
-    with _lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
     sidecar = json.loads(side_path.read_text())
     if sidecar.get("format") != FORMAT:
         raise _refuse(f"unknown model format {sidecar.get('format')!r}")
@@ -99,5 +119,5 @@ def load(ctx) -> LoadedModels:
     with _lock:
         while len(_cache) >= 8:  # a few banks per process at most
             _cache.pop(next(iter(_cache)))
-        _cache[key] = models
+        _cache[str(pointer)] = (models, (p_stamp, s_stamp), side_path)
     return models

@@ -65,8 +65,10 @@ class XgbModel:
         """Exact TreeSHAP (XGBoost `pred_contribs`), scaled to calibrated log-odds: (per feature, base)."""
         import xgboost as xgb
 
-        dm = xgb.DMatrix(X, feature_names=list(FEATURE_NAMES), nthread=nthread)
-        c = self.booster.predict(dm, pred_contribs=True)
+        # Columns are in FEATURE_NAMES order by construction (schema.Clean.matrix); naming them per call costs
+        # more than the prediction of a single row, so the names are not re-checked here.
+        dm = xgb.DMatrix(X, nthread=nthread)
+        c = self.booster.predict(dm, pred_contribs=True, validate_features=False)
         return c[:, :-1] * self.a, c[:, -1] * self.a + self.b
 
 
