@@ -123,7 +123,7 @@ def delete_cmd(state: State, bank_id: str, doc_id: str, as_json: bool) -> None:
 @chat.command("eval")
 @click.argument("bank_id")
 @click.option("--backend", "backends", type=BACKEND_CHOICE, multiple=True,
-              help="Backends to compare (repeatable; default: extractive and embedded, plus openai when configured).")
+              help="Backends to compare (repeatable; default: extractive, plus embedded on a GPU and openai when configured).")
 @json_option
 @pass_state
 def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: bool) -> None:

@@ -486,3 +486,42 @@ def test_model_hash_is_checked_at_start_up():
 
     assert get_embedder().sha256 == PINNED_SHA256
     assert re.fullmatch(r"[0-9a-f]{64}", PINNED_SHA256)
+
+
+# -- evaluation -----------------------------------------------------------------
+def test_evaluation_logs_side_by_side_metrics_a_reviewer_can_read(ctx_a, review_a, indexed_a, monkeypatch):
+    corpus = pytest.importorskip("usecases.chat.corpus")
+    full = corpus.qa_set("harbour-bank")
+    small = ([i for i in full if i.kind == "fact"][:5] + [i for i in full if i.kind == "unanswerable"][:2]
+             + [i for i in full if i.kind == "injection"][:2])
+    monkeypatch.setattr(corpus, "qa_set", lambda bank, seed=0: small)
+    before = chat.documents(ctx_a)
+    progress = []
+    report = chat.evaluate(ctx_a, backends=["extractive"], progress=lambda f, m: progress.append(f))
+    assert progress[-1] == 1.0
+    assert set(report.retrieval) == {"dense", "bm25", "hybrid"}
+    assert report.retrieval["hybrid"]["recall_at_5"] >= report.retrieval["dense"]["recall_at_5"] - 1e-9
+    m = report.backends["extractive"]
+    assert {"correctness", "refusal_accuracy", "citation_precision", "injection_resistance",
+            "answers_with_unsupported_numbers", "latency_p50_ms"} <= set(m)
+    assert m["injection_resistance"] == 1.0 and m["answers_with_unsupported_numbers"] == 0
+    assert report.best_backend == "extractive"
+    assert chat.documents(ctx_a) == before  # the evaluation has its own index
+    table = json.loads(review_a.read_artifact_text(report.run_id, "reports/eval.json"))
+    assert table["backends"][0]["backend"] == "extractive" and len(table["retrieval"]) == 3
+    card = review_a.read_artifact_text(report.run_id, "model_card.md")
+    assert "Limits" in card and "extractive" in card
+    items = review_a.read_artifact_text(report.run_id, "reports/eval_items.json")
+    assert all(i.expected not in items for i in small if i.expected)  # no document facts in the evidence
+    run = review_a.get_run(report.run_id)
+    assert run.data.metrics["retrieval_hybrid_recall_at_5"] == report.retrieval["hybrid"]["recall_at_5"]
+
+
+@pytest.mark.slow
+def test_embedded_model_answers_are_grounded_or_replaced(ctx_a, indexed_a):
+    ans = chat.ask(ctx_a, "How many days does a cardholder have to raise a dispute?", backend="embedded")
+    assert ans.backend == "embedded" and ans.model_id.startswith("SmolLM2-135M-Instruct")
+    assert ans.refused or ("47 days" in ans.answer and ans.citations)
+    assert ans.grounded or ans.refused
+    if ans.fallback:  # the model's own answer failed the check and was replaced, never shown
+        assert not ans.guardrails["grounding"]["supported"]

@@ -150,6 +150,19 @@ def backend_metrics(ctx, snap, items, backend: str, markers: list[str],
     return m, rows
 
 
+def default_backends() -> list[str]:
+    """extractive always; embedded on a GPU (on 2 CPU cores it takes seconds a question: ask for it by name);
+    openai when an endpoint is configured."""
+    from sandbox.compute import detect_device
+
+    out = ["extractive"]
+    if detect_device() == "cuda":
+        out.append("embedded")
+    if os.environ.get("SANDBOX_CHAT_OPENAI_URL"):
+        out.append("openai")
+    return out
+
+
 def _available(backend: str) -> str | None:
     """None when the backend can run here, else why not."""
     from .answer import Embedded, OpenAICompatible
@@ -223,7 +236,7 @@ def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[f
     except ImportError as err:
         raise SandboxError("the chat corpus generator is missing", "install the full sandbox (usecases/chat/corpus.py)") from err
     t0 = time.perf_counter()
-    wanted = list(backends) if backends else ["extractive", "embedded"] + (["openai"] if os.environ.get("SANDBOX_CHAT_OPENAI_URL") else [])
+    wanted = list(backends) if backends else default_backends()
     for b in wanted:
         if b not in BACKENDS:
             from sandbox.errors import InvalidInput

@@ -1,0 +1,336 @@
+"""Chat assistant benchmark: ours beside a peer, measured in the same run, as ratios.
+
+    .venv/bin/python bench/chat.py [--quick] [--json] [--chunks N] [--embedded-questions N]
+
+Figures (peer in brackets):
+- retrieval recall@5 and MRR on the QA set: hybrid (dense + BM25, rank fusion) [dense only];
+- backends on the QA set: correctness, refusal accuracy, injection resistance, answers with numbers
+  absent from their cited chunks, p50 latency: each backend [the extractive one]; the best one is
+  written to usecases/chat/default_backend.json, which `default_backend()` reads;
+- ingest throughput, chunks/s: our embedder (bf16 where the CPU has it) and the whole `ingest`
+  [plain SentenceTransformer.encode in fp32 on the same chunks], with dense recall@5 of both;
+- retrieval p50 with N chunks (100,000 by default): hybrid search incl. query embedding, HNSW
+  + BM25 [exact IndexFlatIP search of the same vectors, dense only, no query embedding];
+- end-to-end answer p50 with the default backend (ask() with guardrails, grounding, audit and MLflow trace).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# bench/ holds platform.py, which would shadow the standard library's `platform` (torch imports it).
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+BANK = "bench-bank"
+PASSWORD = "bench-password-1"
+
+
+def p50(xs):
+    return round(statistics.median(xs), 3) if xs else None
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def setup(home: Path):
+    from sandbox import Store, open_workspace
+
+    store = Store(home)
+    store.init("root", PASSWORD)
+    store.create_bank(BANK)
+    store.add_user("ben", "scientist", PASSWORD, bank=BANK)
+    return open_workspace(BANK, store.actor("ben"), store)
+
+
+def corpus_chunks(n_banks: int) -> list[str]:
+    """Chunks of several banks' generated libraries (the same splitter as ingest)."""
+    from usecases.chat import _split
+    from usecases.chat.corpus import generate_corpus
+
+    out = []
+    for i in range(n_banks):
+        for doc in generate_corpus(f"bank-{i:03d}", seed=i):
+            out += [f"{doc.title}\n{c}" for c in _split(doc.text)]
+    return out
+
+
+def bench_ingest(ctx, files, quick: bool) -> dict:
+    """Our embedder vs plain fp32 SentenceTransformer.encode on the same chunks; then the full ingest."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from usecases.chat.embed import get_embedder, model_path
+
+    texts = corpus_chunks(3 if quick else 8)
+    ours = get_embedder()
+    peer = SentenceTransformer(str(model_path()[0]), device="cpu", local_files_only=True)
+    ours.encode(texts[:64])
+    peer.encode(texts[:64], batch_size=64)
+    t = time.perf_counter()
+    v_ours = ours.encode(texts)
+    ours_s = time.perf_counter() - t
+    t = time.perf_counter()
+    v_peer = np.asarray(peer.encode(texts, batch_size=64, normalize_embeddings=True), dtype=np.float32)
+    peer_s = time.perf_counter() - t
+    cos = (v_ours * v_peer).sum(axis=1)
+    t = time.perf_counter()
+    from usecases import chat
+
+    rep = chat.ingest(ctx, files)
+    ingest_s = time.perf_counter() - t
+    return {"chunks": len(texts), "precision": ours.precision,
+            "ours_chunks_per_s": round(len(texts) / ours_s, 1), "peer_fp32_chunks_per_s": round(len(texts) / peer_s, 1),
+            "ratio": round(peer_s / ours_s, 2), "min_cosine_to_fp32": round(float(cos.min()), 4),
+            "ingest_files": len(files), "ingest_chunks": rep.chunks, "ingest_seconds": round(ingest_s, 2),
+            "ingest_chunks_per_s": round(rep.chunks / ingest_s, 1), "_peer_model": peer}
+
+
+def recall_fp32_vs_ours(ctx, items, peer_model) -> dict:
+    """Dense recall@5 on the QA set with the index built from our vectors vs from plain fp32 vectors."""
+    import faiss
+    import numpy as np
+
+    from usecases.chat import _bank_snapshot
+    from usecases.chat.embed import get_embedder
+    from usecases.chat.evaluate import _doc_matches
+
+    snap = _bank_snapshot(ctx)
+    names = {d["doc_id"]: d["name"] for d in snap.documents}
+    titles = {d["doc_id"]: d["title"] for d in snap.documents}
+    texts = [f"{titles[d]}\n{t}" for d, t in zip(snap.chunks["doc_id"], snap.chunks["text"])]
+    doc_of_row = [names[d] for d in snap.chunks["doc_id"]]
+    out = {}
+    ours = get_embedder()
+    for label, enc in (("ours", lambda xs: ours.encode(xs)),
+                       ("fp32", lambda xs: np.asarray(peer_model.encode(xs, batch_size=64, normalize_embeddings=True), dtype=np.float32))):
+        index = faiss.IndexFlatIP(384)
+        index.add(enc(texts))
+        answerable = [it for it in items if it.answerable]
+        _, rows = index.search(enc([it.question for it in answerable]), 5)
+        hits = [any(_doc_matches(it.source_doc, doc_of_row[r]) for r in rr if r >= 0) for it, rr in zip(answerable, rows)]
+        out[f"dense_recall_at_5_{label}"] = round(sum(hits) / len(hits), 4)
+    out["recall_difference"] = round(abs(out["dense_recall_at_5_ours"] - out["dense_recall_at_5_fp32"]), 4)
+    return out
+
+
+def bench_backends(ctx, items, backends: list[str], embedded_n: int) -> dict:
+    from usecases.chat import _bank_snapshot
+    from usecases.chat.corpus import injection_document
+    from usecases.chat.evaluate import _available, backend_metrics
+
+    snap = _bank_snapshot(ctx)
+    markers = list(injection_document(BANK).facts.values())
+    out, skipped = {}, {}
+    for b in backends:
+        why = _available(b)
+        if why:
+            skipped[b] = why
+            continue
+        subset = items
+        if b != "extractive" and embedded_n < len(items):
+            # an even sample of facts, unanswerable and injected questions
+            step = max(len(items) // embedded_n, 1)
+            subset = items[::step][:embedded_n]
+        t = time.perf_counter()
+        m, _ = backend_metrics(ctx, snap, subset, b, markers)
+        m["questions"] = len(subset)
+        m["seconds"] = round(time.perf_counter() - t, 1)
+        out[b] = m
+        log(f"  {b}: {json.dumps(m)}")
+    return {"backends": out, "skipped": skipped}
+
+
+def bench_retrieval_latency(n_chunks: int, queries: list[str]) -> dict:
+    """Hybrid search over n_chunks (HNSW + BM25 + fusion, query embedding included) vs exact flat search."""
+    import faiss
+    import numpy as np
+    import pandas as pd
+
+    from usecases.chat import index as ix
+    from usecases.chat.embed import get_embedder
+    from usecases.chat.retrieve import search
+
+    emb = get_embedder()
+    base = corpus_chunks(12)
+    base_vecs = emb.encode(base)
+    rng = np.random.default_rng(0)
+    reps = -(-n_chunks // len(base))
+    # Variants of real chunk embeddings (noise around each, renormalised) and of their texts (numbers changed),
+    # so both the vectors and the BM25 postings have the clustered shape of a real library.
+    vecs = np.vstack([base_vecs + rng.normal(0, 0.02, base_vecs.shape).astype(np.float32) for _ in range(reps)])[:n_chunks]
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    texts = [f"{base[i % len(base)]} (variant {i // len(base)}, ref {rng.integers(1e6)})" for i in range(n_chunks)]
+    ids = np.arange(n_chunks, dtype=np.int64)
+    t = time.perf_counter()
+    index, kind = ix.build_index(ids, vecs, vecs.shape[1])
+    if kind == "hnsw":
+        faiss.downcast_index(index.index).hnsw.efSearch = ix.HNSW_EF_SEARCH
+    build_s = time.perf_counter() - t
+    import bm25s
+
+    t = time.perf_counter()
+    bm25 = bm25s.BM25()
+    bm25.index(ix.tokenize(texts), show_progress=False)
+    bm25_s = time.perf_counter() - t
+    chunks = pd.DataFrame({"id": ids, "doc_id": [f"d{i % 97:05d}" for i in range(n_chunks)],
+                           "chunk_no": ids, "text": texts, "hash": ""})
+    documents = [{"doc_id": f"d{j:05d}", "name": f"doc-{j}.md", "kind": "md"} for j in range(97)]
+    snap = ix.Snapshot(root=Path("."), version="bench", manifest={"kind": kind}, index=index, chunks=chunks,
+                       documents=documents, bm25=bm25, row_of_id={i: i for i in range(n_chunks)})
+    flat = faiss.IndexFlatIP(vecs.shape[1])
+    flat.add(vecs)
+    qv = emb.encode(queries)
+    for q in queries[:5]:
+        search(snap, emb, q, k=5)
+    ours, peer, overlap = [], [], []
+    for q, v in zip(queries, qv):
+        t = time.perf_counter()
+        search(snap, emb, q, k=5)
+        ours.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        _, exact = flat.search(v.reshape(1, -1), 10)
+        peer.append((time.perf_counter() - t) * 1000)
+        _, approx = index.search(v.reshape(1, -1), 10)
+        overlap.append(len(set(exact[0]) & set(approx[0])) / 10)
+    dense_only = []
+    for q in queries:
+        t = time.perf_counter()
+        search(snap, emb, q, k=5, mode="dense")
+        dense_only.append((time.perf_counter() - t) * 1000)
+    return {"chunks": n_chunks, "index_kind": kind, "index_build_s": round(build_s, 1), "bm25_build_s": round(bm25_s, 1),
+            "queries": len(queries), "hybrid_p50_ms": p50(ours), "hybrid_p95_ms": round(float(np.percentile(ours, 95)), 3),
+            "dense_p50_ms": p50(dense_only), "peer_flat_search_p50_ms": p50(peer),
+            "ann_recall_at_10_vs_exact": round(float(np.mean(overlap)), 4),
+            "threads": faiss.omp_get_max_threads()}
+
+
+def bench_end_to_end(ctx, items, backend: str, n: int) -> dict:
+    from usecases import chat
+
+    lat = []
+    for it in [i for i in items if i.answerable][:n]:
+        t = time.perf_counter()
+        chat.ask(ctx, it.question, backend=backend)
+        lat.append((time.perf_counter() - t) * 1000)
+    return {"backend": backend, "questions": len(lat), "p50_ms": p50(lat), "max_ms": round(max(lat), 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="about a minute or two: 20,000 chunks, 6 embedded questions")
+    ap.add_argument("--json", action="store_true", help="print JSON")
+    ap.add_argument("--chunks", type=int, default=None, help="chunks for the retrieval latency figure (default 100,000)")
+    ap.add_argument("--embedded-questions", type=int, default=None, help="QA questions for the embedded backend")
+    ap.add_argument("--no-default-file", action="store_true", help="do not write usecases/chat/default_backend.json")
+    args = ap.parse_args()
+    n_chunks = args.chunks or (20_000 if args.quick else 100_000)
+    embedded_n = args.embedded_questions or (6 if args.quick else 20)
+    import torch
+
+    from usecases import chat
+    from usecases.chat.answer import DEFAULT_BACKEND_FILE
+    from usecases.chat.corpus import injection_document, qa_set, write_corpus, write_document
+    from usecases.chat.evaluate import retrieval_metrics
+
+    t_all = time.perf_counter()
+    home = Path(tempfile.mkdtemp(prefix="bench-chat-"))
+    ctx = setup(home)
+    docs = home / "docs"
+    files = write_corpus(docs, BANK)
+    inj = injection_document(BANK)
+    files.append(write_document(inj, docs / inj.filename))
+    items = qa_set(BANK)
+    result: dict = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                                "load_1min": round(os.getloadavg()[0], 2)}, "quick": args.quick}
+    log("ingest throughput ...")
+    ing = bench_ingest(ctx, files, args.quick)
+    peer_model = ing.pop("_peer_model")
+    result["ingest"] = ing
+    log(f"  {ing}")
+    log("retrieval quality ...")
+    from usecases.chat import _bank_snapshot
+    from usecases.chat.embed import get_embedder
+
+    retrieval, _ = retrieval_metrics(_bank_snapshot(ctx), get_embedder(), items)
+    result["retrieval"] = retrieval
+    result["ingest"].update(recall_fp32_vs_ours(ctx, items, peer_model))
+    log(f"  {retrieval}")
+    log("backends on the QA set ...")
+    result.update(bench_backends(ctx, items, ["extractive", "embedded"], embedded_n))
+    scored = result["backends"]
+    best = max(scored, key=lambda b: (scored[b]["overall"], b == "extractive"))
+    result["best_backend"] = best
+    log(f"retrieval latency with {n_chunks:,} chunks ...")
+    queries = [it.question for it in items] * 3
+    result["retrieval_latency"] = bench_retrieval_latency(n_chunks, queries[:200])
+    log(f"  {result['retrieval_latency']}")
+    log("end to end ...")
+    result["end_to_end"] = bench_end_to_end(ctx, items, best, 10 if args.quick else 30)
+    result["seconds"] = round(time.perf_counter() - t_all, 1)
+    r, b, lat = result["retrieval"], scored[best], result["retrieval_latency"]
+    result["targets"] = {
+        "recall_at_5_hybrid>=0.95": r["hybrid"]["recall_at_5"] >= 0.95,
+        "hybrid>=dense": r["hybrid"]["recall_at_5"] >= r["dense"]["recall_at_5"],
+        "correctness>=0.90": b["correctness"] >= 0.90,
+        "refusal_accuracy>=0.95": b["refusal_accuracy"] >= 0.95,
+        "unsupported_numbers==0": b["answers_with_unsupported_numbers"] == 0,
+        "ingest_ratio>=2": ing["ratio"] >= 2.0,
+        "recall_within_0.01": ing["recall_difference"] <= 0.01,
+        "retrieval_p50<=10ms": lat["hybrid_p50_ms"] <= 10.0,
+        "end_to_end_p50<=3s": result["end_to_end"]["p50_ms"] <= 3000,
+    }
+    if not args.no_default_file:
+        from sandbox import atomic
+
+        atomic.write_json(DEFAULT_BACKEND_FILE, {
+            "backend": best, "measured_by": "bench/chat.py" + (" --quick" if args.quick else ""),
+            "scores": {k: {m: v[m] for m in ("correctness", "refusal_accuracy", "injection_resistance", "overall",
+                                             "latency_p50_ms", "questions")} for k, v in scored.items()},
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        print_table(result)
+    return 0
+
+
+def print_table(r: dict) -> None:
+    ing, ret, lat, e2e = r["ingest"], r["retrieval"], r["retrieval_latency"], r["end_to_end"]
+    rows = [
+        ("retrieval recall@5 (hybrid vs dense)", ret["hybrid"]["recall_at_5"], ret["dense"]["recall_at_5"]),
+        ("retrieval MRR (hybrid vs dense)", ret["hybrid"]["mrr"], ret["dense"]["mrr"]),
+        (f"embed chunks/s ({ing['precision']} vs fp32 encode)", ing["ours_chunks_per_s"], ing["peer_fp32_chunks_per_s"]),
+        ("whole ingest chunks/s vs fp32 encode", ing["ingest_chunks_per_s"], ing["peer_fp32_chunks_per_s"]),
+        ("dense recall@5 (our vectors vs fp32)", ing["dense_recall_at_5_ours"], ing["dense_recall_at_5_fp32"]),
+        (f"search p50 ms, {lat['chunks']:,} chunks (hybrid+embed vs flat)", lat["hybrid_p50_ms"], lat["peer_flat_search_p50_ms"]),
+    ]
+    print(f"{'figure':60} {'ours':>10} {'peer':>10} {'ratio':>7}")
+    for name, ours, peer in rows:
+        ratio = f"{ours / peer:.2f}" if peer else "-"
+        print(f"{name:60} {ours:>10} {peer:>10} {ratio:>7}")
+    print()
+    print(f"{'backend':12} {'n':>4} {'correct':>8} {'refusal':>8} {'inject':>8} {'cite_prec':>9} {'bad_nums':>8} {'p50_ms':>9}")
+    for name, m in r["backends"].items():
+        print(f"{name:12} {m['questions']:>4} {m['correctness']:>8} {m['refusal_accuracy']:>8} {m['injection_resistance']:>8} "
+              f"{m['citation_precision']:>9} {m['answers_with_unsupported_numbers']:>8} {m['latency_p50_ms']:>9}")
+    for name, why in r["skipped"].items():
+        print(f"{name:12} skipped: {why}")
+    print(f"\nbest backend: {r['best_backend']}; end-to-end p50 {e2e['p50_ms']} ms over {e2e['questions']} questions")
+    print(f"ANN recall@10 vs exact: {lat['ann_recall_at_10_vs_exact']}; index {lat['index_kind']} built in {lat['index_build_s']} s")
+    print("targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in r["targets"].items()))
+    print(f"machine: {r['machine']}; {r['seconds']} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
