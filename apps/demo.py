@@ -176,19 +176,38 @@ def _seed_chat(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
 SEEDERS: dict[str, Callable] = {"fraud": _seed_fraud, "risk": _seed_risk, "chat": _seed_chat}
 
 
+def _risk_passes(run) -> bool:
+    """The sandbox bar for credit risk: XGBoost Gini and KS >= 0.40 out of time, no fairness or PSI flags."""
+    m = run.data.metrics
+    return (m.get("xgboost_gini", 0) >= 0.40 and m.get("xgboost_ks", 0) >= 0.40
+            and not m.get("fairness_flag_count", 0) and not m.get("psi_flag_count", 0))
+
+
 def _reviews(store: Store, report: DemoReport) -> None:
-    """The reviewer signs off two runs so the demo shows both outcomes (once; later runs keep theirs)."""
+    """The reviewer signs off the demo's risk runs: approved when they meet the bar, else changes requested
+    naming what failed (once; a run already reviewed keeps its decision)."""
     rita = store.actor(REVIEWER)
-    plan = (("harbour-bank", "fraud", "approved", "Meets the AP and CP@100 bars; model card complete."),
-            ("junk-bay-bank", "risk", "changes_requested",
-             "Fairness flags on the approval rate by age band: investigate before the next review."))
-    for bank, usecase, decision, comment in plan:
-        ctx = open_workspace(bank, rita, store)
-        runs = _finished(ctx, usecase)
+    for b in BANKS:
+        ctx = open_workspace(b.id, rita, store)
+        runs = _finished(ctx, "risk")
         if not runs or any(r.data.tags.get("review.status") for r in runs):
             continue
-        out = ctx.sign_off(runs[0].info.run_id, decision, comment)
-        report.reviews.append({"bank": bank, "usecase": usecase, **out})
+        run, m = runs[0], runs[0].data.metrics
+        if _risk_passes(run):
+            decision, comment = "approved", (f"Gini {m['xgboost_gini']:.2f} and KS {m['xgboost_ks']:.2f} out of time; "
+                                             "no fairness or stability flags. Model card complete.")
+        else:
+            problems = []
+            if m.get("fairness_flag_count"):
+                problems.append(f"{m['fairness_flag_count']:.0f} fairness flag(s): investigate approval and error rates "
+                                "by age band and sex")
+            if m.get("psi_flag_count"):
+                problems.append(f"{m['psi_flag_count']:.0f} feature(s) shifted (PSI >= 0.10): recalibrate on recent vintages")
+            if m.get("xgboost_gini", 0) < 0.40 or m.get("xgboost_ks", 0) < 0.40:
+                problems.append("Gini or KS below 0.40 out of time")
+            decision, comment = "changes_requested", "; ".join(problems) + "."
+        out = ctx.sign_off(run.info.run_id, decision, comment)
+        report.reviews.append({"bank": b.id, "usecase": "risk", **out})
 
 
 def seed(store: Store | None = None, profile: str = "full", log: Callable[[str], None] = print,

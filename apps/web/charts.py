@@ -99,13 +99,12 @@ def _series(obj: Any, xkeys: Iterable[str], ykeys: Iterable[str]) -> dict[str, t
     return out
 
 
-def _curve_figure(curves: dict[str, tuple[list, list]], title: str, xt: str, yt: str, diagonal: bool = False) -> go.Figure:
+def _curve_figure(curves: dict[str, tuple[list, list]], title: str, xt: str, yt: str, diagonal: str = "") -> go.Figure:
     fig = go.Figure()
     for i, (name, (x, y)) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name or yt, line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
     if diagonal:
-        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance / perfect calibration",
-                                 line=dict(color="#999", dash="dot")))
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name=diagonal, line=dict(color="#999", dash="dot")))
     style(fig, title, xaxis_title=xt, yaxis_title=yt)
     if diagonal:
         fig.update_xaxes(range=[0, 1])
@@ -179,7 +178,7 @@ def scenario_recall_frame(obj: Any) -> pd.DataFrame:
 def roc_curve(obj: Any) -> go.Figure | None:
     curves = _series(obj, ("fpr", "false_positive_rate"), ("tpr", "true_positive_rate"))
     return _curve_figure(curves, "ROC curve (out-of-time vintage)", "False positive rate", "True positive rate",
-                         diagonal=True) if curves else None
+                         diagonal="chance") if curves else None
 
 
 def calibration_curve(obj: Any, log: bool = False) -> go.Figure | None:
@@ -202,9 +201,9 @@ def calibration_curve(obj: Any, log: bool = False) -> go.Figure | None:
         fig.update_yaxes(type="log")
     else:
         fig = _curve_figure(curves, "Calibration (predicted vs observed default rate)", "Predicted PD",
-                            "Observed default rate", diagonal=True)
+                            "Observed default rate", diagonal="perfect calibration")
     for tr in fig.data:
-        if tr.name != "perfect calibration" and not str(tr.name).startswith("chance"):
+        if tr.name != "perfect calibration":
             tr.mode = "lines+markers"
     return fig
 

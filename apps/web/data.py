@@ -67,7 +67,7 @@ def run_row(run) -> dict[str, Any]:
     }
 
 
-@st.cache_data(show_spinner=False, ttl=15, max_entries=512)
+@st.cache_data(show_spinner=False, ttl=60, max_entries=512)
 def _runs(home: str, bank: str, w: Who, usecase: str | None, max_results: int, filter_string: str) -> list[dict]:
     return [run_row(r) for r in _ctx(home, bank, w).runs(usecase, filter_string=filter_string, max_results=max_results)]
 
@@ -87,7 +87,7 @@ def latest_run(actor: Actor, bank: str, usecase: str, finished: bool = True) -> 
     return None
 
 
-@st.cache_data(show_spinner=False, ttl=15, max_entries=512)
+@st.cache_data(show_spinner=False, ttl=60, max_entries=512)
 def _run(home: str, bank: str, w: Who, run_id: str) -> dict:
     return run_row(_ctx(home, bank, w).get_run(run_id))
 
@@ -138,7 +138,7 @@ def artifact_bytes(actor: Actor, bank: str, run_id: str, path: str) -> bytes:
     return _artifact_bytes(_home(), bank, who(actor), run_id, path)
 
 
-@st.cache_data(show_spinner=False, ttl=10, max_entries=256)
+@st.cache_data(show_spinner=False, ttl=30, max_entries=256)
 def _usage(home: str, bank: str, w: Who) -> dict:
     return _ctx(home, bank, w).usage()
 
@@ -147,7 +147,7 @@ def usage(actor: Actor, bank: str) -> dict:
     return _usage(_home(), bank, who(actor))
 
 
-@st.cache_data(show_spinner=False, ttl=5, max_entries=256)
+@st.cache_data(show_spinner=False, ttl=10, max_entries=256)
 def _audit(home: str, bank: str, w: Who, n: int) -> tuple[list[dict], dict]:
     c = _ctx(home, bank, w)
     return c.audit_entries(n), c.verify_audit().to_dict()
@@ -158,7 +158,7 @@ def audit(actor: Actor, bank: str, n: int = 200) -> tuple[list[dict], dict]:
     return _audit(_home(), bank, who(actor), n)
 
 
-@st.cache_data(show_spinner=False, ttl=15, max_entries=256)
+@st.cache_data(show_spinner=False, ttl=60, max_entries=256)
 def _models(home: str, bank: str, w: Who) -> list[dict]:
     c = _ctx(home, bank, w)
     out = []
@@ -173,7 +173,7 @@ def models(actor: Actor, bank: str) -> list[dict]:
     return _models(_home(), bank, who(actor))
 
 
-@st.cache_data(show_spinner=False, ttl=15, max_entries=256)
+@st.cache_data(show_spinner=False, ttl=60, max_entries=256)
 def _workspace_files(home: str, bank: str, w: Who) -> list[dict]:
     """Names, sizes and times of the bank's files (metadata only; needs data.read)."""
     c = _ctx(home, bank, w)

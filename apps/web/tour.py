@@ -113,6 +113,7 @@ def browser_tour(home: Path, users: list[str], password: str, shots: Path) -> li
                             page.keyboard.press("r")
                         wait_run(page, before)
                         timings.append(time.perf_counter() - t0)
+                    page.wait_for_timeout(1000)  # tables and charts paint after the script's last message
                     name = f"{actor.role}-{spec.url_path}-{user}.png"
                     page.screenshot(path=str(shots / name), full_page=True)
                     rows.append({"user": user, "page": spec.title, "browser_first_s": round(timings[0], 3),

@@ -34,6 +34,27 @@ THRESHOLDS: tuple[Threshold, ...] = (
 )
 
 
+# Counts a run logs when a check of its own fails: any above zero is a flag on the console.
+FLAG_COUNTS: tuple[tuple[str, str, str], ...] = (
+    ("risk", "fairness_flag_count", "fairness flags"),
+    ("risk", "psi_flag_count", "shifted features (PSI)"),
+    ("chat", "answers_with_unsupported_numbers", "answers with unsupported numbers"),
+)
+
+
+def count_flags(run: dict) -> list[str]:
+    """The run's own failed checks, e.g. ['2 fairness flags'] (for chat, of its best backend)."""
+    out = []
+    for usecase, name, label in FLAG_COUNTS:
+        if usecase != run["usecase"]:
+            continue
+        prefix = best_backend(run["metrics"]) if usecase == "chat" else None
+        value = run["metrics"].get(f"{prefix}_{name}" if prefix else name, run["metrics"].get(name))
+        if value:
+            out.append(f"{value:.0f} {label}")
+    return out
+
+
 def find_metric(metrics: dict[str, float], names: tuple[str, ...]) -> tuple[str, float] | None:
     """The first metric named in `names`; else one whose name ends with a name in `names`."""
     for n in names:

@@ -19,7 +19,7 @@ if not banks:
     st.info("No banks yet.")
     st.stop()
 
-rows, flags = [], []
+rows = []
 for bank in banks:
     auth.bank_ctx(actor, "runs.read", "All banks", bank)
     for uc in USECASES:
@@ -39,9 +39,9 @@ for bank in banks:
                 cells.append(f"{c['check']} {c['value']:.3f} (min {c['minimum']:.2f}) {mark}")
         failing = [c["check"] for c in checks if c["passes"] is False]
         missing = [c["check"] for c in checks if c["value"] is None]
-        flag = ("below threshold: " + ", ".join(failing)) if failing else ("missing: " + ", ".join(missing) if missing else "ok")
-        if flag != "ok":
-            flags.append((bank, uc, flag, run))
+        parts = (["below threshold: " + ", ".join(failing)] if failing else []) + \
+            (["missing: " + ", ".join(missing)] if missing else []) + views.count_flags(run)
+        flag = "; ".join(parts) or "ok"
         rows.append({**row, "run": run["run_name"] or run["run_id"][:8], "started": views.when(run["start_time"]),
                      "check 1": cells[0] if cells else "", "check 2": cells[1] if len(cells) > 1 else "",
                      "flag": flag, "review": views.review_label(run)})
@@ -57,7 +57,8 @@ c4.metric("Approved", int((df["review"] == "Approved").sum()))
 def _colour(v: str) -> str:
     if v == "ok" or v == "Approved" or (isinstance(v, str) and v.endswith(" pass")):
         return "color: #1a7f37"
-    if isinstance(v, str) and (v.startswith("below") or v.endswith("BELOW") or v == "Changes requested"):
+    if isinstance(v, str) and v and (v != "ok" and v.split(":")[0] in ("below threshold", "missing") or v[0].isdigit()
+                                     or v.endswith("BELOW") or v == "Changes requested"):
         return "color: #cf222e; font-weight: 600"
     return ""
 
