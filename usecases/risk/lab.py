@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -254,9 +255,9 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
 
         _tick(progress, 0.35, "training monotone XGBoost")
         booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
-                                 device=ctx.device, **{k: o[k] for k in xgb.DEFAULTS})
+                                 device=ctx.device, nthread=os.cpu_count() or 1, **{k: o[k] for k in xgb.DEFAULTS})
         model = xgb.XgbModel(booster, calib["a"], calib["b"])
-        booster.set_param({"nthread": 2})
+        booster.set_param({"nthread": os.cpu_count() or 1})
         x_pd = model.pd(X)
 
         _tick(progress, 0.6, "metrics, stability and fairness")
@@ -397,7 +398,7 @@ def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4) -> list[
     sc = models.scorecard
     if model == "xgboost":
         X = clean.matrix()
-        nthread = 1 if clean.n < 256 else 2
+        nthread = 1 if clean.n < 256 else max(1, os.cpu_count() or 1)
         contrib, base = models.xgboost.contributions(X, nthread=nthread)
         z = contrib.sum(axis=1) + base
         prob = 1.0 / (1.0 + np.exp(-z))

@@ -54,6 +54,7 @@ class XgbModel:
     booster: object
     a: float
     b: float
+    batch_booster: object = None  # the same trees, set to use every core (single rows stay on one thread)
 
     def margin(self, X: np.ndarray, nthread: int = 1) -> np.ndarray:
         return self.booster.inplace_predict(X, predict_type="margin")
@@ -67,15 +68,21 @@ class XgbModel:
 
         # Columns are in FEATURE_NAMES order by construction (schema.Clean.matrix); naming them per call costs
         # more than the prediction of a single row, so the names are not re-checked here.
+        booster = self.batch_booster if (nthread > 1 and self.batch_booster is not None) else self.booster
         dm = xgb.DMatrix(X, nthread=nthread)
-        c = self.booster.predict(dm, pred_contribs=True, validate_features=False)
+        c = booster.predict(dm, pred_contribs=True, validate_features=False)
         return c[:, :-1] * self.a, c[:, -1] * self.a + self.b
 
 
-def load(model_bytes: bytes, calibration: dict, nthread: int = 1) -> XgbModel:
+def load(model_bytes: bytes, calibration: dict) -> XgbModel:
+    import os
+
     import xgboost as xgb
 
-    booster = xgb.Booster()
-    booster.load_model(bytearray(model_bytes))
-    booster.set_param({"nthread": nthread, "device": "cpu"})
-    return XgbModel(booster, float(calibration["a"]), float(calibration["b"]))
+    boosters = []
+    for threads in (1, max(1, os.cpu_count() or 1)):
+        booster = xgb.Booster()
+        booster.load_model(bytearray(model_bytes))
+        booster.set_param({"nthread": threads, "device": "cpu"})
+        boosters.append(booster)
+    return XgbModel(boosters[0], float(calibration["a"]), float(calibration["b"]), batch_booster=boosters[1])
