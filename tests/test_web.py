@@ -6,6 +6,7 @@ with evidence artifacts) is built once for the module in its own SANDBOX_HOME.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -277,3 +278,12 @@ def test_sign_out_forgets_the_user(web_store):
     at.sidebar.button(key="sign_out").click().run()
     assert auth.ACTOR_KEY not in at.session_state
     assert [t.value for t in at.title] == ["Financial GenAI Sandbox"]
+
+
+@pytest.mark.parametrize("file,usecase", [("fraud_lab.py", "fraud"), ("risk_lab.py", "risk"), ("chat.py", "chat")])
+def test_a_lab_page_degrades_gracefully_when_its_use_case_is_missing(web_store, monkeypatch, file, usecase):
+    monkeypatch.setitem(sys.modules, f"usecases.{usecase}", None)  # `import usecases.<x>` now fails
+    at = app_as(web_store, "alice")
+    at.switch_page(f"app_pages/{file}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("not available in this installation yet" in i.value for i in at.info)

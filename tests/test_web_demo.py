@@ -116,3 +116,24 @@ def test_demo_serves_the_app_and_the_mlflow_ui_until_interrupted(tmp_path):
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert f"http://127.0.0.1:{app_port}" in out and "password: sandbox-demo-2026" in out
+
+
+@pytest.mark.slow
+def test_chat_page_answers_from_the_demo_index_with_citations(tmp_path, monkeypatch):
+    """After a fast demo: alice asks the Chat page; the answer cites her bank's documents."""
+    from streamlit.testing.v1 import AppTest
+
+    from apps.web import auth
+
+    store = Store(tmp_path)
+    demo.seed(store, profile="tiny", log=lambda m: None, usecases=("chat",))
+    monkeypatch.setenv("SANDBOX_HOME", str(tmp_path))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "apps" / "web" / "app.py"), default_timeout=300)
+    at.session_state[auth.ACTOR_KEY] = store.actor("alice")
+    at.run()
+    at.switch_page("app_pages/chat.py").run()
+    at.chat_input(key="chat_q").set_value("How long does a cardholder have to dispute a card transaction?").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Citations" in e.label for e in at.expander)
+    assert any("Guardrail verdicts" in e.label for e in at.expander)
+    assert any(".md" in str(df.value) or "document" in str(df.value.columns) for df in at.dataframe)
