@@ -287,3 +287,19 @@ def test_a_lab_page_degrades_gracefully_when_its_use_case_is_missing(web_store, 
     at.switch_page(f"app_pages/{file}").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("not available in this installation yet" in i.value for i in at.info)
+
+
+def test_scientist_simulates_and_trains_from_the_fraud_lab_with_progress(web_store):
+    at = app_as(web_store, "alice")
+    at.switch_page("app_pages/fraud_lab.py").run()
+    before = len(web_store.bank_audit(seed.BANK_A).entries())
+    at.number_input(key="sim_customers").set_value(300)
+    at.number_input(key="sim_days").set_value(35)
+    at.button(key="FormSubmitter:fraud_simulate-Simulate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Simulated" in s.value for s in at.success)
+    at.button(key="FormSubmitter:fraud_train-Train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Trained" in s.value for s in at.success)
+    events = [e["event"] for e in web_store.bank_audit(seed.BANK_A).entries()[before:]]
+    assert "fraud.run" in events
