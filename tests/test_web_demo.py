@@ -29,6 +29,16 @@ def run_cli(args: list[str], home: Path, timeout: float = 900) -> subprocess.Com
     return subprocess.run(SANDBOX + args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def invoke(args: list[str], home: Path):
+    """The `sandbox` command in-process (fast); its one-line errors land in result.stderr."""
+    from click.testing import CliRunner
+
+    from apps.cli import cli
+
+    env = {"SANDBOX_HOME": str(home), "SANDBOX_PASSWORD": None}
+    return CliRunner().invoke(cli, args, env=env, prog_name="sandbox")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -46,8 +56,8 @@ def test_demo_refuses_a_store_it_did_not_make(tmp_path):
 
 def test_demo_refusal_is_one_line_without_traceback(tmp_path):
     Store(tmp_path).init("admin", "a-real-secret-password")
-    out = run_cli(["demo", "--no-serve"], tmp_path, timeout=120)
-    assert out.returncode != 0
+    out = invoke(["demo", "--no-serve"], tmp_path)
+    assert out.exit_code != 0
     assert "not made by `sandbox demo`" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -57,14 +67,14 @@ def test_app_refuses_a_busy_port_in_one_line(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        out = run_cli(["app", "--port", str(port)], tmp_path, timeout=120)
-    assert out.returncode == 2
+        out = invoke(["app", "--port", str(port)], tmp_path)
+    assert out.exit_code == 2
     assert f"127.0.0.1:{port} is already in use" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_app_without_a_store_says_how_to_make_one(tmp_path):
-    out = run_cli(["app", "--port", str(free_port())], tmp_path / "empty", timeout=120)
-    assert out.returncode != 0 and "sandbox init" in out.stderr and "Traceback" not in out.stderr
+    out = invoke(["app", "--port", str(free_port())], tmp_path / "empty")
+    assert out.exit_code != 0 and "sandbox init" in out.stderr and "Traceback" not in out.stderr
 
 
 @pytest.mark.slow
