@@ -93,7 +93,7 @@ def bench_simulator(ctx, quick: bool) -> dict:
             "ours_s": round(ours_s, 2), "ours_generate_s": res.seconds,
             "peer_loop_s_extrapolated": round(peer_s, 1), "peer_sample_customers": sample,
             "speedup_x": round(peer_s / ours_s, 1), "rows_per_s": round(res.rows / ours_s), "target_s": 20.0,
-            "meets_target": ours_s <= 20.0 or quick}
+            "meets_target": None if quick else ours_s <= 20.0}  # the target is for handbook scale
 
 
 # -- model quality ---------------------------------------------------------------------
@@ -119,8 +119,18 @@ def compare_features(ctx, label: str) -> dict:
 
 
 def bench_handbook(ctx) -> dict:
+    import usecases.fraud as fraud
+
     out = compare_features(ctx, "handbook")
     ours = out["ours"]
+    t0 = time.perf_counter()
+    dk = fraud.train(ctx, model="xgboost", engine="dask", register=False)
+    out["dask_local_cluster"] = {"average_precision": round(dk.metrics["average_precision"], 4),
+                                 "card_precision_at_100": round(dk.metrics["card_precision_at_100"], 4),
+                                 "seconds": round(time.perf_counter() - t0, 1),
+                                 "ap_minus_local": round(dk.metrics["average_precision"] - ours["average_precision"], 4),
+                                 "within_0_01": abs(dk.metrics["average_precision"] - ours["average_precision"]) <= 0.01}
+    log(f"handbook dask: AP {dk.metrics['average_precision']:.4f}")
     out["targets"] = {"average_precision": 0.72, "card_precision_at_100": 0.33,
                       "published_tuned_xgboost": {"average_precision": 0.687, "card_precision_at_100": 0.303}}
     out["meets_target"] = ours["average_precision"] >= 0.72 and ours["card_precision_at_100"] >= 0.33
@@ -140,7 +150,7 @@ def bench_hk(ctx, quick: bool) -> dict:
 
 
 # -- training at scale ---------------------------------------------------------------------
-def bench_training(ctx) -> dict:
+def bench_training(ctx, quick: bool) -> dict:
     import lightgbm as lgb
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import average_precision_score
@@ -158,6 +168,9 @@ def bench_training(ctx) -> dict:
     rounds, threads = models.XGB_ROUNDS, os.cpu_count() or 1
     # hold out the last 14 days to check that each model learned something comparable
     cut = int(np.searchsorted(df["timestamp"].to_numpy(), np.datetime64(df["timestamp"].max() - pd.Timedelta(days=14))))
+    if quick:  # a minute, not ten: the last 300,000 rows before the holdout
+        X, y, Xn, df = X.iloc[cut - 300_000:], y[cut - 300_000:], Xn[cut - 300_000:], df.iloc[cut - 300_000:]
+        cut = 300_000
     res = {"rows": int(len(df)), "train_rows": cut, "features": X.shape[1], "features_s": round(feat_s, 2),
            "rounds": rounds, "max_depth": p["max_depth"], "learning_rate": p["learning_rate"], "threads": threads}
     t0 = time.perf_counter()
@@ -283,7 +296,7 @@ def main() -> int:
             results["handbook"] = bench_handbook(ctx)
         if "training" in only:
             log("training at scale")
-            results["training"] = bench_training(ctx)
+            results["training"] = bench_training(ctx, args.quick)
         if only & {"hk", "scorer"}:
             log("hk preset")
             results["hk"] = bench_hk(ctx, args.quick)
