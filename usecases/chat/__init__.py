@@ -202,7 +202,7 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
             def on_batch(n: int, _total: int, base: int = done, name: str = doc["name"]) -> None:
                 _progress(progress, 0.1 + 0.85 * (base + n) / total, f"embedding {name}")
 
-            vecs = embedder.encode([f"{doc['title']}\n{c}" for c in chunks], progress=on_batch)
+            vecs = embedder.encode([f"{doc['title']}\n{c}" for c in chunks], progress=on_batch, bulk=True)
             writer.add(doc, chunks, vecs)
             done += len(chunks)
             report.added.append({"doc_id": doc["doc_id"], "name": doc["name"], "chunks": len(chunks)})

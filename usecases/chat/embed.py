@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from contextlib import contextmanager
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -32,6 +34,10 @@ PINNED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("fp32", "bf16")
 BATCH = 64
+QUERY_CACHE = 1024  # question vectors kept per embedder
+# Threads for a few short texts (a question, an answer's candidate sentences). Measured on a shared 2-core
+# machine: one thread took 14-34 ms a question where two fought the other jobs for 180-240 ms.
+QUERY_THREADS = int(os.environ.get("SANDBOX_CHAT_QUERY_THREADS", "1"))
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str, str], "Embedder"] = {}
@@ -108,23 +114,37 @@ class Embedder:
 
         kwargs = {"torch_dtype": torch.bfloat16} if precision == "bf16" else {}
         self.model = SentenceTransformer(str(folder), device=device, local_files_only=True, model_kwargs=kwargs)
+        self._latency_model = self.model
+        if precision != "fp32" and device == "cpu":
+            # oneDNN builds bf16 kernels per input shape: fast in bulk, slow on the first few short calls.
+            # Questions and answer sentences (a few at a time) go through an fp32 copy instead.
+            self._latency_model = SentenceTransformer(str(folder), device=device, local_files_only=True)
         self.folder = folder
         self.precision = precision
         self.device = device
         self.dim = int(self.model.get_embedding_dimension())
         self.name = DEFAULT_MODEL_NAME if pinned else folder.name
         self.model_id = f"{self.name}@{self.sha256[:12]}"
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None,
-               batch_size: int = BATCH) -> np.ndarray:
+               batch_size: int = BATCH, bulk: bool = False) -> np.ndarray:
+        """Normalised float32 rows. `bulk=True` (ingest) uses the fast precision; otherwise the latency model."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if not bulk:
+            with _few_threads():
+                return self._encode(self._latency_model, texts, progress, batch_size)
+        return self._encode(self.model, texts, progress, batch_size)
+
+    def _encode(self, model, texts: list[str], progress, batch_size: int) -> np.ndarray:
         out = []
         # Long runs go in slices so a progress bar can move; each slice is sorted by length inside encode.
         step = max(batch_size * 8, 1)
         for start in range(0, len(texts), step):
-            part = self.model.encode(texts[start:start + step], batch_size=batch_size, normalize_embeddings=True,
+            part = model.encode(texts[start:start + step], batch_size=batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
             out.append(np.asarray(part, dtype=np.float32))
             if progress:
@@ -135,7 +155,33 @@ class Embedder:
         return vecs
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """One question's vector; recent questions are remembered (a question asked again costs nothing)."""
+        with self._query_lock:
+            vec = self._queries.get(text)
+            if vec is not None:
+                self._queries.move_to_end(text)
+                return vec
+        vec = self.encode([text])[0]
+        vec.setflags(write=False)
+        with self._query_lock:
+            self._queries[text] = vec
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vec
+
+
+@contextmanager
+def _few_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    if QUERY_THREADS and QUERY_THREADS < before:
+        torch.set_num_threads(QUERY_THREADS)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def get_embedder(precision: str | None = None, device: str | None = None) -> Embedder:
