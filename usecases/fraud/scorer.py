@@ -399,7 +399,8 @@ class StreamingScorer:
 
     def __init__(self, booster, sidecar: dict, state: FeatureState, bank: str):
         self.booster = booster
-        self.booster.set_param({"nthread": 1})
+        # single rows: one thread (no thread start-up), on the CPU (no copy to a GPU for one row)
+        self.booster.set_param({"nthread": 1, "device": "cpu"})
         self.sidecar = sidecar
         self.bank = bank
         self.features = list(sidecar["features"])
