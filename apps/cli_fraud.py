@@ -45,7 +45,7 @@ def simulate_cmd(state: State, bank_id: str, preset: str, customers: int | None,
 
     def human(d: dict) -> str:
         lines = [f"simulated {d['rows']:,} transactions ({d['fraud_rows']:,} fraud, {100 * d['fraud_rate']:.3f}%) "
-                 f"over {d['days']} days, preset {d['preset']}, seed {d['seed']}, in {d['seconds']:.1f} s"]
+                 f"over {d['days']} days, preset {d['preset']}, seed {d['seed']}, in {d['seconds']:.2f} s"]
         lines += [f"  {k}: {v:,}" for k, v in d["scenario_counts"].items()]
         lines.append(f"data hash {d['data_hash'][:16]}")
         return "\n".join(lines)

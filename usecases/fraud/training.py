@@ -9,6 +9,8 @@ model) -> registered as <bank>.fraud and saved for scoring in the workspace.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -173,7 +175,9 @@ def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | N
                                         alert_budget=budget, seconds=seconds), "model_card.md")
         reg_name = reg_version = None
         if model == "xgboost":
-            reg_name, reg_version = _log_xgb(ctx, est, prep, feats, threshold, budget, run_id, seed, register)
+            # MLflow prints "Successfully registered model ..." on stdout: keep stdout for the caller's data (--json)
+            with contextlib.redirect_stdout(sys.stderr):
+                reg_name, reg_version = _log_xgb(ctx, est, prep, feats, threshold, budget, run_id, seed, register)
         else:
             mlflow.log_dict(est.to_json() | {"features": feats}, "model/logreg.json")
     ctx.audit("fraud.train", run_id=run_id, model=model, engine=engine, feature_set=feature_set,
