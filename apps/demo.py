@@ -211,7 +211,7 @@ def _reviews(store: Store, report: DemoReport) -> None:
 
 
 def seed(store: Store | None = None, profile: str = "full", log: Callable[[str], None] = print,
-         usecases: tuple[str, ...] = USECASE_STEPS) -> DemoReport:
+         usecases: tuple[str, ...] = USECASE_STEPS, banks: tuple[str, ...] | None = None) -> DemoReport:
     """Seed the demo banks (idempotent). Use-case failures that are user-level errors are reported, not raised."""
     store = store or Store()
     if profile not in PROFILES:
@@ -224,6 +224,8 @@ def seed(store: Store | None = None, profile: str = "full", log: Callable[[str],
     _people(store, admin, report)
     sizes = PROFILES[profile]
     for b in BANKS:
+        if banks is not None and b.id not in banks:
+            continue
         ctx = open_workspace(b.id, store.actor(b.scientist), store)
         for usecase in usecases:
             t = time.perf_counter()

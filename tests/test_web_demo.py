@@ -136,7 +136,7 @@ def test_chat_page_answers_from_the_demo_index_with_citations(tmp_path, monkeypa
     from apps.web import auth
 
     store = Store(tmp_path)
-    demo.seed(store, profile="tiny", log=lambda m: None, usecases=("chat",))
+    demo.seed(store, profile="tiny", log=lambda m: None, usecases=("chat",), banks=("harbour-bank",))
     monkeypatch.setenv("SANDBOX_HOME", str(tmp_path))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "apps" / "web" / "app.py"), default_timeout=300)
     at.session_state[auth.ACTOR_KEY] = store.actor("alice")
