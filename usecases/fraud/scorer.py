@@ -50,9 +50,10 @@ class _Series:
         """How many events have tick <= bound."""
         return bisect_right(self.t, bound)
 
-    def trim(self, before: int) -> None:
+    def trim(self, before: int, min_drop: int = 256) -> None:
+        """Forget events at or before `before` (prefix sums stay aligned: differences are unchanged)."""
         k = bisect_right(self.t, before)
-        if k > 2048:
+        if k >= min_drop:
             del self.t[:k]
             for c in self.cums:
                 del c[:k]
@@ -335,6 +336,21 @@ class FeatureState:
                     ser = store[payee] = _Series(1)
                 ser.append(tt, amount)
 
+    def compact(self, min_drop: int = 256) -> None:
+        """Drop per-entity events older than every window (31 days plus the label delay) to bound memory."""
+        if self.last_sec is None:
+            return
+        before = self.last_sec * TICK - 31 * DAY * TICK - self.D
+        for store in (self.cust, self.cust_typ, self.term, self.dev_new, self.pay_new, self.pay_amt, self.cust_newpay,
+                      self.inflow):
+            for ser in store.values():
+                ser.trim(before, min_drop)
+        for lts, txss in self.reports.values():
+            k = bisect_right(lts, before + self.D)
+            if k >= min_drop:
+                del lts[:k]
+                del txss[:k]
+
     def warm(self, df: pd.DataFrame, tail_days: float = 40.0) -> None:
         """Load history (in data order) as if every row had been scored, with its fraud labels fed in.
 
@@ -457,6 +473,8 @@ class StreamingScorer:
             score = float(self.booster.inplace_predict(row)[0])
             reasons = []
         self.scored += 1
+        if self.scored % 100_000 == 0:
+            self.state.compact()
         return ScoreResult(score=score, alert=score >= self.threshold, reasons=reasons, threshold=self.threshold,
                            txn_id=txn.get("txn_id"))
 
