@@ -53,7 +53,18 @@ def simulate_cmd(state: State, bank_id: str, preset: str, customers: int | None,
     emit(res.to_dict(), as_json, human)
 
 
-@fraud.command("import", help="Import BANK's own transactions from FILE (CSV or Parquet).\n\n" + _schema_help())
+class _ImportCommand(click.Command):
+    """Builds its help (the schema table) only when asked, so `sandbox` starts without importing the fraud lab."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.help = IMPORT_HELP + "\n\n" + _schema_help()
+        super().format_help_text(ctx, formatter)
+
+
+IMPORT_HELP = "Import BANK's own transactions from FILE (CSV or Parquet)."
+
+
+@fraud.command("import", cls=_ImportCommand, help=IMPORT_HELP, short_help=IMPORT_HELP)
 @click.argument("bank_id")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @json_option

@@ -8,7 +8,9 @@ denied by `access.can`, and `path()` needs `data.read`, which reviewers lack.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -275,7 +277,8 @@ class WorkspaceContext:
         if run_id is not None:
             self.get_run(run_id)
         name = tracking.registered_model_name(self.bank, usecase)
-        return mlflow.register_model(model_uri, name, tags={tracking.TAG_BANK: self.bank})
+        with contextlib.redirect_stdout(sys.stderr):  # MLflow prints "Successfully registered..." (breaks --json)
+            return mlflow.register_model(model_uri, name, tags={tracking.TAG_BANK: self.bank})
 
     def model_versions(self, usecase: str) -> list:
         self.require("models.read")
