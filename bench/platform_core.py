@@ -5,22 +5,19 @@
 - Audit append with the lock and hash chain vs a bare JSON-lines append. Target: >= 5,000 events/s.
 - Audit verify vs bare `json.loads` of every line. Target: >= 50,000 events/s.
 
-Usage: python bench/platform.py [--quick] [--json]
+Usage: python bench/platform_core.py [--quick] [--json]
+(Not bench/platform.py: a script of that name shadows the stdlib `platform` module for every bench script.)
 """
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is named like the stdlib `platform` module: keep bench/ off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
