@@ -7,7 +7,6 @@ stops the page before it touches any data.
 """
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import streamlit as st
@@ -144,10 +143,6 @@ def show_error(err: Exception) -> None:
         st.error(str(err))
         return
     raise err
-
-
-def env_home() -> str:
-    return os.environ.get("SANDBOX_HOME", "(repository)")
 
 
 def actor_badge(actor: Actor) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from sandbox import Actor, NotFound, SandboxError, Store, open_workspace
+from sandbox import Actor, SandboxError, Store, open_workspace
 from sandbox.tracking import TAG_ACTOR, TAG_BANK, TAG_USECASE, USECASES
 
 Who = tuple[str, str, str | None]  # (name, role, bank): hashable, so it can key a cache
@@ -202,14 +202,6 @@ def refresh_runs() -> None:
     """After a run, a training job or a sign-off: forget run lists, usage and audit tails."""
     for fn in (_runs, _run, _usage, _audit, _models, _workspace_files):
         fn.clear()
-
-
-def safe(fn, *args, default=None, **kwargs):
-    """Call a reader; a 'not found' (no run yet, no artifact) becomes `default`."""
-    try:
-        return fn(*args, **kwargs)
-    except NotFound:
-        return default
 
 
 def runs_with(actor: Actor, bank: str, usecase: str, artifact: str, look: int = 20) -> list[dict]:

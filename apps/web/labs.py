@@ -8,7 +8,6 @@ callback (fraction 0..1, message).
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import Any, Callable
 
 import streamlit as st
@@ -36,14 +35,6 @@ def submodule(path: str, *needs: str) -> tuple[Any | None, str]:
         return None, f"{path} does not import yet ({type(exc).__name__}: {exc})"
     missing = [n for n in needs if not callable(getattr(mod, n, None))]
     return (None, f"{path} has no {', '.join(missing)} yet") if missing else (mod, "")
-
-
-def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Call a use-case function with the keyword arguments it declares (others are dropped)."""
-    params = inspect.signature(fn).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in params}
-    return fn(*args, **kwargs)
 
 
 def progress_bar(label: str) -> Callable[[float, str], None]:
@@ -74,7 +65,7 @@ def run_job(fn: Callable, ctx: Any, label: str, done: str, **kwargs: Any) -> Any
     from apps.web import data
 
     try:
-        out = call(fn, ctx, progress=progress_bar(label), **kwargs)
+        out = fn(ctx, progress=progress_bar(label), **kwargs)
     except SandboxError as err:
         st.error(str(err))
         return None

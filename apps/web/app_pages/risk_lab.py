@@ -145,7 +145,7 @@ with tab_explain:
         model = st.radio("Model", ["xgboost", "scorecard"], horizontal=True, key="explain_model")
         if st.button("Explain decision", type="primary", key="explain_btn"):
             try:
-                out = labs.call(mod.explain, ctx, applicant, model=model)
+                out = mod.explain(ctx, applicant, model=model)
             except auth.SandboxError as err:
                 auth.show_error(err)
             else:
