@@ -303,3 +303,18 @@ def test_scientist_simulates_and_trains_from_the_fraud_lab_with_progress(web_sto
     assert any("Trained" in s.value for s in at.success)
     events = [e["event"] for e in web_store.bank_audit(seed.BANK_A).entries()[before:]]
     assert "fraud.run" in events
+
+
+def test_oidc_sign_in_is_offered_when_secrets_configure_it(web_store):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
+                          "client_id": "sandbox", "client_secret": "s", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("OIDC" in b.label for b in at.button)
+    assert at.text_input(key="login_user")  # the sandbox's own sign-in stays available
+
+
+def test_oidc_sign_in_is_not_offered_without_secrets(web_store):
+    at = app_as(web_store, None)
+    assert not any("OIDC" in b.label for b in at.button)
