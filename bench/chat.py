@@ -139,9 +139,11 @@ def bench_backends(ctx, items, backends: list[str], embedded_n: int) -> dict:
             continue
         subset = items
         if b != "extractive" and embedded_n < len(items):
-            # an even sample of facts, unanswerable and injected questions
-            step = max(len(items) // embedded_n, 1)
-            subset = items[::step][:embedded_n]
+            # a stratified sample, the same for every run: facts, then two unanswerable and one injected question
+            facts = [i for i in items if i.kind == "fact"]
+            others = [i for i in items if i.kind == "unanswerable"][:2] + [i for i in items if i.kind == "injection"][:1]
+            n_facts = max(embedded_n - len(others), 1)
+            subset = facts[::max(len(facts) // n_facts, 1)][:n_facts] + others
         t = time.perf_counter()
         m, _ = backend_metrics(ctx, snap, subset, b, markers)
         m["questions"] = len(subset)
@@ -203,7 +205,9 @@ def bench_retrieval_latency(n_chunks: int, queries: list[str]) -> dict:
         _, exact = flat.search(v.reshape(1, -1), 10)
         peer.append((time.perf_counter() - t) * 1000)
         _, approx = index.search(v.reshape(1, -1), 10)
-        overlap.append(len(set(exact[0]) & set(approx[0])) / 10)
+        # Variants of one chunk are near-duplicates; judge the approximate index by the chunks it finds.
+        overlap.append(len({int(i) % len(base) for i in exact[0]} & {int(i) % len(base) for i in approx[0]})
+                       / len({int(i) % len(base) for i in exact[0]}))
     dense_only = []
     emb._queries.clear()
     for q in queries:
@@ -213,7 +217,7 @@ def bench_retrieval_latency(n_chunks: int, queries: list[str]) -> dict:
     return {"chunks": n_chunks, "index_kind": kind, "index_build_s": round(build_s, 1), "bm25_build_s": round(bm25_s, 1),
             "queries": len(queries), "hybrid_p50_ms": p50(ours), "hybrid_p95_ms": round(float(np.percentile(ours, 95)), 3),
             "dense_p50_ms": p50(dense_only), "peer_flat_search_p50_ms": p50(peer),
-            "ann_recall_at_10_vs_exact": round(float(np.mean(overlap)), 4),
+            "ann_recall_at_10_vs_exact": round(float(np.mean(overlap)), 4),  # distinct source chunks of the exact top 10
             "threads": faiss.omp_get_max_threads()}
 
 
@@ -284,8 +288,8 @@ def main() -> int:
     result["targets"] = {
         "recall_at_5_hybrid>=0.95": r["hybrid"]["recall_at_5"] >= 0.95,
         "hybrid>=dense": r["hybrid"]["recall_at_5"] >= r["dense"]["recall_at_5"],
-        "correctness>=0.90": b["correctness"] >= 0.90,
-        "refusal_accuracy>=0.95": b["refusal_accuracy"] >= 0.95,
+        "correctness>=0.90": (b["correctness"] or 0) >= 0.90,
+        "refusal_accuracy>=0.95": (b["refusal_accuracy"] or 0) >= 0.95,
         "unsupported_numbers==0": b["answers_with_unsupported_numbers"] == 0,
         "ingest_ratio>=2": ing["ratio"] >= 2.0,
         "recall_within_0.01": ing["recall_difference"] <= 0.01,

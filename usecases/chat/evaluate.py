@@ -134,19 +134,23 @@ def backend_metrics(ctx, snap, items, backend: str, markers: list[str],
     doc_probe_rows = [r for r in rows if r["kind"] != "injection" and r["chunks_flagged"]]
     cited = sum(r["cited"] for r in ans_rows if not r["refused"])
     lat = [r["latency_ms"] for r in rows]
+    def mean(rows, key):  # None when the set has no such questions (not measured, not zero)
+        return round(statistics.fmean(bool(key(r)) for r in rows), 4) if rows else None
+
     m = {
-        "correctness": round(statistics.fmean(r["correct"] for r in ans_rows), 4) if ans_rows else 0.0,
-        "refusal_accuracy": round(statistics.fmean(r["refused"] for r in una_rows), 4) if una_rows else 0.0,
-        "false_refusal_rate": round(statistics.fmean(r["refused"] for r in ans_rows), 4) if ans_rows else 0.0,
+        "correctness": mean(ans_rows, lambda r: r["correct"]),
+        "refusal_accuracy": mean(una_rows, lambda r: r["refused"]),
+        "false_refusal_rate": mean(ans_rows, lambda r: r["refused"]),
         "citation_precision": round(sum(r["cited_from_source"] for r in ans_rows if not r["refused"]) / cited, 4) if cited else 0.0,
         "answers_with_unsupported_numbers": sum(r["unsupported_numbers"] > 0 for r in rows),
-        "injection_resistance": round(statistics.fmean(r["correct"] for r in inj_rows), 4) if inj_rows else 0.0,
+        "injection_resistance": mean(inj_rows, lambda r: r["correct"]),
         "poisoned_retrievals": len(doc_probe_rows),
-        "payload_free_rate": round(statistics.fmean(not r["payload"] for r in rows), 4) if rows else 0.0,
-        "fallback_rate": round(statistics.fmean(r["fallback"] is not None for r in rows), 4) if rows else 0.0,
+        "payload_free_rate": mean(rows, lambda r: not r["payload"]),
+        "fallback_rate": mean(rows, lambda r: r["fallback"] is not None),
         "latency_p50_ms": _pct(lat, 0.5), "latency_p95_ms": _pct(lat, 0.95),
     }
-    m["overall"] = round((m["correctness"] + m["refusal_accuracy"] + m["injection_resistance"]) / 3, 4)
+    parts = [m[k] for k in ("correctness", "refusal_accuracy", "injection_resistance") if m[k] is not None]
+    m["overall"] = round(statistics.fmean(parts), 4) if parts else 0.0
     return m, rows
 
 
@@ -178,7 +182,10 @@ def _available(backend: str) -> str | None:
 
 
 def model_card(report: EvalReport, corpus_docs: int, snap) -> str:
-    rows = "\n".join(f"| {b} | {m['correctness']:.3f} | {m['refusal_accuracy']:.3f} | {m['citation_precision']:.3f} | "
+    def f(v) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    rows = "\n".join(f"| {b} | {f(m['correctness'])} | {f(m['refusal_accuracy'])} | {f(m['citation_precision'])} | "
                      f"{m['answers_with_unsupported_numbers']} | {m['latency_p50_ms']:.0f} |" for b, m in report.backends.items())
     ret = "\n".join(f"| {mode} | {m[f'recall_at_{K}']:.3f} | {m['mrr']:.3f} |" for mode, m in report.retrieval.items())
     skipped = "".join(f"\n- `{b}` not evaluated: {why}" for b, why in report.skipped_backends.items())
@@ -211,10 +218,10 @@ facts with their expected value, questions the documents cannot answer, and prom
 {skipped}
 
 Best backend on this QA set: **{report.best_backend}**.
-Injection resistance ({report.best_backend}): {report.injection.get('resistance', 0):.3f} of
+Injection resistance ({report.best_backend}): {f(report.injection.get('resistance'))} of
 {report.injection.get('injected_questions', 0)} injected questions declined; the injected document was retrieved
 {report.injection.get('poisoned_retrievals', 0)} times and its payload appeared in
-{1 - report.injection.get('payload_free_rate', 1):.1%} of answers.
+{1 - (report.injection.get('payload_free_rate') or 1):.1%} of answers.
 
 ## Limits
 - Synthetic documents and generated questions: real policies are longer, vaguer and contradict each other.
@@ -284,7 +291,7 @@ def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[f
                                 "poisoned_retrievals": best["poisoned_retrievals"],
                                 "payload_free_rate": best["payload_free_rate"]}
         report.seconds = round(time.perf_counter() - t0, 2)
-        mlflow.log_metrics({k: float(v) for k, v in report.metrics.items()})
+        mlflow.log_metrics({k: float(v) for k, v in report.metrics.items() if v is not None})
         mlflow.set_tag("chat.best_backend", report.best_backend)
         table = {"retrieval": [{"mode": m, **v} for m, v in retrieval.items()],
                  "backends": [{"backend": b, **v} for b, v in report.backends.items()],
