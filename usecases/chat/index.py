@@ -25,7 +25,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -283,5 +282,3 @@ def writer_lock(root: Path):
     root.mkdir(parents=True, exist_ok=True)
     return FileLock(str(root / ".writer.lock"), timeout=600)
 
-
-ProgressFn = Callable[[float, str], None]
