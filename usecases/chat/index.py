@@ -35,7 +35,7 @@ from sandbox.errors import NotFound, SandboxError
 
 FORMAT = 1
 EXACT_MAX = 10_000  # chunks; exact search stays near 2 ms below this; above, an HNSW graph answers in under a millisecond
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 96
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 256
 KEEP_VERSIONS = 3
 TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-digit numbers ("5 days") that the default pattern drops
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from sandbox.errors import InvalidInput
 
-from .index import Snapshot, tokenize
+from .index import HNSW_EF_SEARCH, Snapshot, tokenize
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60  # the constant of Cormack et al.; ranks, not scores, are fused
@@ -71,7 +71,7 @@ def _dense(snap: Snapshot, qv: np.ndarray, n: int, mask: np.ndarray | None) -> l
         scores, ids = snap.dense_index().search(q, n)
     else:
         sel = faiss.IDSelectorBatch(np.ascontiguousarray(snap.chunks["id"].to_numpy()[mask], dtype=np.int64))
-        params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(n, 96)) if snap.manifest["kind"] == "hnsw"
+        params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(n, HNSW_EF_SEARCH)) if snap.manifest["kind"] == "hnsw"
                   else faiss.SearchParameters(sel=sel))
         scores, ids = snap.index.search(q, n, params=params)
     return [(snap.row_of_id[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
