@@ -25,11 +25,11 @@ def _curve(n: int = 40, power: float = 3.0) -> dict:
     return {"recall": recall, "precision": precision}
 
 
-def evidence_run(ctx, usecase: str, run_name: str, metrics: dict, reports: dict, card: str) -> str:
+def evidence_run(ctx, usecase: str, run_name: str, metrics: dict, reports: dict, card: str, params: dict | None = None) -> str:
     """A run carrying only evidence (metrics, reports/*.json, a model card), as a use case would log it."""
     import mlflow
 
-    with ctx.run(usecase, run_name=run_name, seed=1, data_hash="0" * 64, params={"source": "web-test"}) as run:
+    with ctx.run(usecase, run_name=run_name, seed=1, data_hash="0" * 64, params={"source": "web-test", **(params or {})}) as run:
         mlflow.log_metrics(metrics)
         for name, obj in reports.items():
             mlflow.log_text(json.dumps(obj), f"reports/{name}")
@@ -43,10 +43,11 @@ def fraud_evidence(ctx, ap: float = 0.78) -> str:
                "recall": round(min(0.95, 0.3 + k / 150), 3)} for k in (10, 25, 50, 100, 150, 200)]
     scen = {"compromised_terminal": 0.81, "compromised_card": 0.66, "card_testing": 0.92, "account_takeover": 0.74,
             "app_scam_mule": 0.58}
-    return evidence_run(ctx, "fraud", "xgboost-hk", {"average_precision": ap, "card_precision_at_100": 0.35, "roc_auc": 0.93},
+    return evidence_run(ctx, "fraud", "xgboost-handbook", {"average_precision": ap, "card_precision_at_100": 0.35, "roc_auc": 0.93},
                         {"pr_curve.json": {"xgboost": _curve(), "logreg": _curve(power=1.5)}, "alert_budget.json": budget,
                          "recall_by_scenario.json": scen},
-                        "# Fraud model card\n\nXGBoost on the hk preset. Limits: synthetic data.\n")
+                        "# Fraud model card\n\nXGBoost on the handbook preset. Limits: synthetic data.\n",
+                        params={"preset": "handbook"})
 
 
 def risk_evidence(ctx) -> str:

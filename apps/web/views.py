@@ -20,13 +20,17 @@ class Threshold:
     label: str
     names: tuple[str, ...]  # metric names to look for, best first
     minimum: float
+    only_if: tuple[str, str] | None = None  # (param, value): the bar applies only to such runs
 
 
-# The sandbox's bar for each use case (the targets of issues 3, 4 and 6).
+# The sandbox's bar for each use case (the targets of issues 3, 4 and 6). The fraud bars are those of the
+# handbook preset and protocol, where published results exist; the hk preset (rarer, harder fraud) has no
+# absolute bar, so its runs are judged on their evidence (recall per scenario, the handbook-feature baseline).
 THRESHOLDS: tuple[Threshold, ...] = (
-    Threshold("fraud", "Average precision", ("average_precision", "test_average_precision", "xgboost_average_precision"), 0.72),
+    Threshold("fraud", "Average precision", ("average_precision", "test_average_precision", "xgboost_average_precision"),
+              0.72, only_if=("preset", "handbook")),
     Threshold("fraud", "Card precision@100", ("card_precision_at_100", "test_card_precision_at_100",
-                                               "xgboost_card_precision_at_100"), 0.33),
+                                               "xgboost_card_precision_at_100"), 0.33, only_if=("preset", "handbook")),
     Threshold("risk", "Gini", ("xgboost_gini", "xgboost.gini", "gini", "oot_gini", "xgboost_oot_gini"), 0.40),
     Threshold("risk", "KS", ("xgboost_ks", "xgboost.ks", "ks", "oot_ks", "xgboost_oot_ks"), 0.40),
     Threshold("chat", "Answer correctness", ("correctness", "answer_correctness", "default_correctness"), 0.90),
@@ -80,10 +84,17 @@ def _names(t: Threshold, metrics: dict[str, float]) -> tuple[str, ...]:
     return t.names
 
 
+def applies(t: Threshold, run: dict) -> bool:
+    if t.only_if is None:
+        return True
+    param, value = t.only_if
+    return run.get("params", {}).get(param) == value
+
+
 def check_thresholds(run: dict) -> list[dict]:
     out = []
     for t in THRESHOLDS:
-        if t.usecase != run["usecase"]:
+        if t.usecase != run["usecase"] or not applies(t, run):
             continue
         found = find_metric(run["metrics"], _names(t, run["metrics"]))
         out.append({"check": t.label, "metric": found[0] if found else "(not logged)",

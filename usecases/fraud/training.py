@@ -129,6 +129,7 @@ def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | N
     device = ctx.device
     feats = list(FEATURE_SETS[feature_set])
     params = {"model": model, "engine": engine, "feature_set": feature_set, "n_features": len(feats),
+              "preset": meta.get("preset", "imported"),
               "train_start": str(sp.train_start.date()), **{k: v for k, v in p.to_dict().items() if k != "train_start"},
               "train_rows": len(sp.train), "test_rows": len(sp.test), "seed": seed}
     if model == "xgboost":

@@ -37,6 +37,8 @@ for bank in banks:
             else:
                 mark = "pass" if c["passes"] else "BELOW"
                 cells.append(f"{c['check']} {c['value']:.3f} (min {c['minimum']:.2f}) {mark}")
+        if not checks:
+            cells.append(f"no absolute bar for preset {run.get('params', {}).get('preset', '?')}: see the run's evidence")
         failing = [c["check"] for c in checks if c["passes"] is False]
         missing = [c["check"] for c in checks if c["value"] is None]
         parts = (["below threshold: " + ", ".join(failing)] if failing else []) + \
