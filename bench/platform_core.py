@@ -2,6 +2,7 @@
 
 - `ctx.run()` (access check, quota check, tags, metering, audit) vs a bare
   `mlflow.start_run()` logging the same params, metrics and artifact. Target: ratio <= 1.2.
+  The caller's latency: the compute metrics' background write is awaited outside the timed region.
 - Audit append with the lock and hash chain vs a bare JSON-lines append. Target: >= 5,000 events/s.
 - Audit verify vs bare `json.loads` of every line. Target: >= 50,000 events/s.
 
@@ -27,6 +28,7 @@ def bench_runs(n: int, home: Path) -> dict:
     import mlflow
 
     from sandbox import Store, open_workspace
+    from sandbox.workspace import flush_tracking
 
     store = Store(home)
     store.init("root", "bench-password")
@@ -56,6 +58,7 @@ def bench_runs(n: int, home: Path) -> dict:
     for _ in range(n):  # interleave so machine noise hits both alike
         t0 = time.perf_counter(); bare(); t_bare.append(time.perf_counter() - t0)
         t0 = time.perf_counter(); ours(); t_ours.append(time.perf_counter() - t0)
+        flush_tracking()  # the compute metrics' background write: untimed, and kept out of the next bare run
     b, o = statistics.median(t_bare) * 1000, statistics.median(t_ours) * 1000
     return {"bare_run_p50_ms": round(b, 2), "ctx_run_p50_ms": round(o, 2), "ctx_run_overhead_ratio": round(o / b, 3),
             "runs_each": n}

@@ -7,6 +7,7 @@ import pytest
 
 from sandbox import QuotaExceeded, Store, open_workspace
 from sandbox import tracking
+from sandbox.workspace import flush_tracking
 
 
 def test_run_is_tagged_with_bank_usecase_actor_seed_data_hash_commit_and_versions(ctx_a):
@@ -14,7 +15,7 @@ def test_run_is_tagged_with_bank_usecase_actor_seed_data_hash_commit_and_version
 
     with ctx_a.run("fraud", run_name="tagged", seed=7, data_hash="abc123", params={"max_depth": 6}) as run:
         mlflow.log_metric("average_precision", 0.8)
-    mlflow.flush_async_logging()  # compute figures are logged asynchronously
+    flush_tracking()  # compute figures are written by a background writer
     got = ctx_a.get_run(run.info.run_id)
     tags = got.data.tags
     assert tags[tracking.TAG_BANK] == "harbour-bank" and tags[tracking.TAG_USECASE] == "fraud"
