@@ -524,3 +524,46 @@ def test_embedded_model_answers_are_grounded_or_replaced(ctx_a, indexed_a):
     assert ans.grounded or ans.refused
     if ans.fallback:  # the model's own answer failed the check and was replaced, never shown
         assert not ans.guardrails["grounding"]["supported"]
+
+
+# -- extractive answer typing and refusal ----------------------------------------
+def _passages(*texts):
+    from usecases.chat.answer import Passage
+
+    return [Passage(n=i + 1, text=t, chunk_id=f"d#{i}", document="d.md", score=1.0, dense_score=0.6)
+            for i, t in enumerate(texts)]
+
+
+def test_question_types_follow_the_wh_phrase_before_the_nouns():
+    from usecases.chat.answer_type import answer_types
+
+    assert answer_types("How long do we keep a lost card report?") == ["duration"]
+    assert answer_types("How far back can a customer dispute a charge?") == ["duration"]  # "charge" does not make it a fee
+    assert answer_types("How much is the card replacement fee?") == ["money"]
+    assert answer_types("What is the DSR limit under the stress test?") == ["percent"]  # a ratio limit, not an amount
+    assert answer_types("What are the Saturday hours of the hotline?") == ["clock"]
+
+
+def test_duration_question_picks_the_sentence_with_a_duration():
+    from usecases.chat.answer import Extractive
+    from usecases.chat.embed import get_embedder
+
+    passages = _passages(
+        "A complaint still unresolved after escalation is reviewed by the Head of Customer Experience, "
+        "who agrees the case plan with the complaint handler. The Bank acknowledges every complaint in writing "
+        "within 4 business days of receipt, naming the case handler.")
+    out = Extractive(get_embedder()).generate("How quickly must a customer complaint be acknowledged?", passages)
+    assert "4 business days" in out.text and "[1]" in out.text
+
+
+def test_near_topic_fee_question_without_a_stated_fee_is_refused():
+    from usecases.chat.answer import REFUSAL, Extractive
+    from usecases.chat.embed import get_embedder
+
+    passages = _passages(
+        "A replacement card is dispatched within 5 working days of the report. A replacement fee of HKD 90 applies "
+        "to the second and any later replacement of a lost card within a calendar year.",
+        "Cardholders can report a lost or stolen card at any time through the mobile banking app, which blocks the card.")
+    ex = Extractive(get_embedder())
+    assert ex.generate("What is the late payment charge on a credit card?", passages).text == REFUSAL
+    assert "HKD 90" in ex.generate("How much do we charge to replace a lost card?", passages).text
