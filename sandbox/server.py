@@ -84,10 +84,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import atomic, tracking
 from .access import Actor, can
@@ -212,6 +213,27 @@ def credentials(store: Store, actor: Actor, url: str | None = None) -> Credentia
     cred = Credentials(actor.name, mlflow_password(store, actor.name), server_url(store, url))
     store.platform_audit().append("server.token", actor.name, user=actor.name)
     return cred
+
+
+@contextmanager
+def mlflow_identity(username: str | None, password: str | None) -> Iterator[None]:
+    """Act as another MLflow user for a block (MlflowClient reads MLFLOW_TRACKING_USERNAME/PASSWORD on every
+    request); the previous values, or their absence, come back afterwards. None unsets a variable."""
+    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
+    saved = {k: os.environ.get(k) for k in keys}
+
+    def put(values) -> None:
+        for k, v in values:
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    put(zip(keys, (username, password)))
+    try:
+        yield
+    finally:
+        put(saved.items())
 
 
 def use_credentials(store: Store, actor: Actor, url: str | None = None) -> Credentials:

@@ -164,17 +164,8 @@ class WorkspaceContext:
             return
         from . import server
 
-        keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
-        saved = {k: os.environ.get(k) for k in keys}
-        os.environ.update(dict(zip(keys, (server.ADMIN_USERNAME, server.load_secrets(self.store).admin_password))))
-        try:
+        with server.mlflow_identity(server.ADMIN_USERNAME, server.load_secrets(self.store).admin_password):
             yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def experiment_id(self, usecase: str) -> str:
         if usecase not in self._experiments:

@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,24 +22,9 @@ BANK_A, BANK_B = "harbour-bank", "peak-bank"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@contextmanager
 def mlflow_as(username: str | None, password: str | None):
-    """Act as an MLflow user: MlflowClient reads MLFLOW_TRACKING_USERNAME/PASSWORD on every request."""
-    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
-    saved = {k: os.environ.get(k) for k in keys}
-    for k, v in zip(keys, (username, password)):
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    """Act as an MLflow user for a block."""
+    return server.mlflow_identity(username, password)
 
 
 def status_of(exc: BaseException) -> int | None:
