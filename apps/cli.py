@@ -220,13 +220,12 @@ def runs() -> None:
 
 
 def run_row(run) -> dict:
-    from sandbox import tracking
+    """The CLI's listing of a run: the shared summary, review reduced to its status."""
+    from sandbox.tracking import run_summary
 
-    tags = run.data.tags
-    return {"run_id": run.info.run_id, "bank": tags.get(tracking.TAG_BANK), "usecase": tags.get(tracking.TAG_USECASE),
-            "run_name": run.info.run_name, "status": run.info.status, "actor": tags.get(tracking.TAG_ACTOR),
-            "start_time": run.info.start_time, "review": tags.get("review.status", ""),
-            "metrics": dict(run.data.metrics)}
+    row = run_summary(run)
+    return {k: row[k] for k in ("run_id", "bank", "usecase", "run_name", "status", "actor", "start_time")} | {
+        "review": row["review"]["status"], "metrics": row["metrics"]}
 
 
 @runs.command("list")

@@ -138,6 +138,22 @@ def run_bank(run) -> str | None:
     return run.data.tags.get(TAG_BANK)
 
 
+REVIEW_TAGS = ("review.status", "review.by", "review.comment", "review.at")
+
+
+def run_summary(run) -> dict[str, Any]:
+    """A plain (JSON- and pickle-safe) summary of an MLflow run: what the CLI and the app show of it."""
+    tags = run.data.tags
+    return {
+        "run_id": run.info.run_id, "bank": tags.get(TAG_BANK), "usecase": tags.get(TAG_USECASE),
+        "run_name": run.info.run_name, "status": run.info.status, "actor": tags.get(TAG_ACTOR),
+        "start_time": run.info.start_time, "end_time": run.info.end_time,
+        "metrics": dict(run.data.metrics), "params": dict(run.data.params),
+        "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.")},
+        "review": {k.split(".", 1)[1]: tags.get(k, "") for k in REVIEW_TAGS},
+    }
+
+
 def search_runs(mlflow_client, mlruns: Path, banks: Iterable[str], usecase: str | None = None,
                 filter_string: str = "", max_results: int = 200) -> list:
     """Runs of the given banks only (their own experiments), newest first."""

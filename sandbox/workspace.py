@@ -35,8 +35,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 REVIEWABLE_PREFIXES = ("plots/", "model_card.md", "model_card.json", "reports/", "evaluation/")
 REVIEW_DECISIONS = ("approved", "changes_requested")
 _ENV_USER: str | None = None  # the actor whose server credentials this process last set
-TAG_REVIEW_STATUS, TAG_REVIEW_BY, TAG_REVIEW_COMMENT, TAG_REVIEW_AT = (
-    "review.status", "review.by", "review.comment", "review.at")
+TAG_REVIEW_STATUS, TAG_REVIEW_BY, TAG_REVIEW_COMMENT, TAG_REVIEW_AT = tracking.REVIEW_TAGS
 
 
 class WorkspaceContext:

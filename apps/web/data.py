@@ -17,12 +17,9 @@ from typing import Any
 import streamlit as st
 
 from sandbox import Actor, SandboxError, Store, open_workspace
-from sandbox.tracking import TAG_ACTOR, TAG_BANK, TAG_USECASE, USECASES
+from sandbox.tracking import USECASES, run_summary
 
 Who = tuple[str, str, str | None]  # (name, role, bank): hashable, so it can key a cache
-REVIEW_TAGS = ("review.status", "review.by", "review.comment", "review.at")
-
-
 def who(actor: Actor) -> Who:
     return (actor.name, actor.role, actor.bank)
 
@@ -54,22 +51,9 @@ def bank_name(bank: str) -> str:
     return banks(_home()).get(bank, {}).get("name", bank)
 
 
-def run_row(run) -> dict[str, Any]:
-    """A plain, picklable summary of an MLflow run."""
-    tags = run.data.tags
-    return {
-        "run_id": run.info.run_id, "bank": tags.get(TAG_BANK), "usecase": tags.get(TAG_USECASE),
-        "run_name": run.info.run_name, "status": run.info.status, "actor": tags.get(TAG_ACTOR),
-        "start_time": run.info.start_time, "end_time": run.info.end_time,
-        "metrics": dict(run.data.metrics), "params": dict(run.data.params),
-        "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.")},
-        "review": {k.split(".", 1)[1]: tags.get(k, "") for k in REVIEW_TAGS},
-    }
-
-
 @st.cache_data(show_spinner=False, ttl=60, max_entries=512)
 def _runs(home: str, bank: str, w: Who, usecase: str | None, max_results: int, filter_string: str) -> list[dict]:
-    return [run_row(r) for r in _ctx(home, bank, w).runs(usecase, filter_string=filter_string, max_results=max_results)]
+    return [run_summary(r) for r in _ctx(home, bank, w).runs(usecase, filter_string=filter_string, max_results=max_results)]
 
 
 def runs(actor: Actor, bank: str, usecase: str | None = None, max_results: int = 200, filter_string: str = "") -> list[dict]:
@@ -89,7 +73,7 @@ def latest_run(actor: Actor, bank: str, usecase: str, finished: bool = True) -> 
 
 @st.cache_data(show_spinner=False, ttl=60, max_entries=512)
 def _run(home: str, bank: str, w: Who, run_id: str) -> dict:
-    return run_row(_ctx(home, bank, w).get_run(run_id))
+    return run_summary(_ctx(home, bank, w).get_run(run_id))
 
 
 def run(actor: Actor, bank: str, run_id: str) -> dict:
