@@ -178,3 +178,47 @@ def test_reviewer_signs_off_and_the_bank_sees_it(server, browser):
     assert bank.get_by_text("Changes requested").count() >= 1
     shot(bank, "scientist-experiments-review")
     bank.close()
+
+
+def test_scientist_uploads_a_policy_and_the_assistant_cites_it_only_for_her_bank(server, browser, tmp_path):
+    policy = tmp_path / "card-replacement.md"
+    policy.write_text("# Card replacement\n\nHarbour Bank charges a fee of HKD 175 for replacing a lost or stolen "
+                      "credit card. The replacement card is posted within 5 working days.\n", encoding="utf-8")
+    question = "What fee does the bank charge for replacing a lost credit card?"
+
+    page = sign_in(browser, server, "alice")
+    go(page, "Chat")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("input[type=file]").set_input_files(str(policy))
+    page.get_by_role("button", name="Ingest").wait_for()
+    before = run_number(page)
+    page.get_by_role("button", name="Ingest").click()
+    wait_run(page, before)
+    page.get_by_text("Added 1").wait_for(timeout=180_000)
+    page.get_by_test_id("stDataFrame").first.wait_for()  # the rerun lists the new document
+    assert page.get_by_text("No documents indexed yet").count() == 0
+    shot(page, "scientist-chat-upload")
+    page.get_by_role("tab", name="Ask").click()
+    page.get_by_test_id("stChatInputTextArea").fill(question)
+    before = run_number(page)
+    page.keyboard.press("Enter")
+    wait_run(page, before)
+    answer = page.get_by_test_id("stChatMessage").last
+    answer.wait_for()
+    assert "175" in answer.inner_text() and "[1]" in answer.inner_text()
+    page.get_by_text("Citations (").last.click()
+    answer.get_by_test_id("stDataFrame").wait_for()
+    page.wait_for_timeout(500)  # let the expander finish opening before the screenshot
+    shot(page, "scientist-chat-answer")
+    page.close()
+
+    other = sign_in(browser, server, "bob")  # Peak Bank: the same question finds nothing of Harbour Bank's
+    go(other, "Chat")
+    other.get_by_test_id("stChatInputTextArea").fill(question)
+    before = run_number(other)
+    other.keyboard.press("Enter")
+    wait_run(other, before)
+    reply = other.get_by_test_id("stChatMessage").last
+    reply.wait_for()
+    assert "175" not in reply.inner_text() and "card-replacement" not in other.content()
+    other.close()

@@ -20,6 +20,7 @@ st.caption("Answers come only from your bank's own documents, with the passages 
 
 chat, why = labs.module("chat", "ask", "ingest", "documents")
 HISTORY = f"chat_history::{bank}"
+INGESTED = f"chat_ingested::{bank}"  # the last ingest's summary, shown after the rerun that lists the new documents
 tab_ask, tab_docs, tab_eval = st.tabs(["Ask", "Documents", "Evaluation"])
 
 with tab_eval:
@@ -54,6 +55,11 @@ if chat is None:
     st.stop()
 
 with tab_docs:
+    if INGESTED in st.session_state:
+        done, rejected = st.session_state.pop(INGESTED)
+        st.success(done)
+        for line in rejected:
+            st.warning(line)
     try:
         docs = chat.documents(ctx)
     except auth.SandboxError as err:
@@ -79,10 +85,12 @@ with tab_docs:
                 auth.show_error(err)
             else:
                 data.refresh_runs()
-                st.success(f"Added {len(rep.get('added', []))}, skipped {len(rep.get('skipped', []))} duplicates, "
-                           f"rejected {len(rep.get('rejected', []))}; the index holds {rep.get('total_chunks')} chunks.")
-                for r in rep.get("rejected", []):
-                    st.warning(f"{r.get('name')}: {r.get('reason')}")
+                chunks = rep.get("total_chunks")
+                st.session_state[INGESTED] = (
+                    f"Added {len(rep.get('added', []))}, skipped {len(rep.get('skipped', []))} duplicates, "
+                    f"rejected {len(rep.get('rejected', []))}; the index holds {chunks} chunk{'' if chunks == 1 else 's'}.",
+                    [f"{r.get('name')}: {r.get('reason')}" for r in rep.get("rejected", [])])
+                st.rerun()  # redraw the document list with the new documents
 
 with tab_ask:
     history = st.session_state.setdefault(HISTORY, [])
