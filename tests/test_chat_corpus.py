@@ -9,7 +9,7 @@ import pytest
 
 from sandbox.errors import InvalidInput
 from usecases.chat.corpus import (FORMATS, CorpusDocument, QAItem, canary, generate_corpus, injection_document,
-                                  qa_set, render, unanswerable_terms, write_corpus, write_document)
+                                  heldout_qa_set, qa_set, render, unanswerable_terms, write_corpus, write_document)
 from usecases.chat.corpus_templates import DOCUMENTS
 
 BANK_A, BANK_B = "harbour-bank", "peak-bank"
@@ -159,6 +159,24 @@ def test_unanswerable_questions_are_really_not_answered_by_any_library():
             assert terms[item.question], item.question
             for term in terms[item.question]:
                 assert not re.search(r"\b" + re.escape(term), corpus_text, re.I), (item.question, term)
+
+
+def test_heldout_questions_cover_every_fact_in_new_words_and_their_unanswerables_stay_unanswered():
+    terms = unanswerable_terms()
+    for bank, seed in ((BANK_A, 0), (BANK_B, 0), (BANK_A, 3)):
+        library = generate_corpus(bank, seed)
+        corpus_text = "\n".join(d.text for d in library)
+        held = heldout_qa_set(bank, seed)
+        facts = [i for i in held if i.kind == "fact"]
+        assert {(i.source_doc, i.expected) for i in facts} == {(d.doc_id, v) for d in library for v in d.facts.values()}
+        templates = {i.question for i in qa_set(bank, seed)} | {q for spec in DOCUMENTS for f in spec["facts"].values()
+                                                                for q in f["questions"]}
+        assert not templates & {i.question for i in held}
+        for item in held:
+            if item.kind == "unanswerable":
+                assert terms[item.question], item.question
+                for term in terms[item.question]:
+                    assert not re.search(r"\b" + re.escape(term), corpus_text, re.I), (item.question, term)
 
 
 def test_every_written_format_reads_back_with_its_facts(written_a, library_a):

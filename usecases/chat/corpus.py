@@ -33,7 +33,7 @@ from sandbox import atomic
 from sandbox.errors import InvalidInput
 from sandbox.store import validate_bank_id
 
-from .corpus_templates import DOCUMENTS, INJECTION_QUESTIONS, UNANSWERABLE
+from .corpus_templates import DOCUMENTS, HELDOUT_QUESTIONS, HELDOUT_UNANSWERABLE, INJECTION_QUESTIONS, UNANSWERABLE
 
 FORMATS: tuple[str, ...] = ("md", "txt", "html", "docx", "pdf")
 _DEFAULT_EXT = FORMATS  # rotation used for CorpusDocument.filename
@@ -446,6 +446,19 @@ def qa_set(bank: str, seed: int = 0) -> list[QAItem]:
     return items
 
 
+def heldout_qa_set(bank: str, seed: int = 0) -> list[QAItem]:
+    """Held-out wordings of the same facts (one per fact, canary included) and other unanswerable questions.
+
+    Never used to calibrate anything: the extractive backend's constants are set on `qa_set` of calibration
+    banks; this set tells how those constants carry over to wordings they were not fitted on."""
+    _check(bank, seed)
+    facts = _draw_facts(bank, seed)
+    items = [QAItem(q, facts[doc_id][key], doc_id, True, "fact")
+             for doc_id, questions in HELDOUT_QUESTIONS.items() for key, q in questions.items()]
+    items += [QAItem(q, None, None, False, "unanswerable") for q, _terms in HELDOUT_UNANSWERABLE]
+    return items
+
+
 def unanswerable_terms() -> dict[str, tuple[str, ...]]:
-    """For each unanswerable question, terms that appear in no document of any bank's library."""
-    return {q: terms for q, terms in UNANSWERABLE}
+    """For each unanswerable question (held-out ones included), terms that appear in no document of any bank's library."""
+    return {q: terms for q, terms in UNANSWERABLE + HELDOUT_UNANSWERABLE}
