@@ -15,7 +15,7 @@ import pytest
 import usecases.fraud as fraud
 from sandbox.errors import AccessDenied, InvalidInput, SandboxError
 from usecases.fraud import features as F
-from usecases.fraud import schema, simulator
+from usecases.fraud import data, model_store, schema, scorer, simulator
 from usecases.fraud.scorer import FeatureState
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,6 +227,57 @@ def test_batch_scoring_writes_a_score_per_transaction(ctx_a, trained_a, tmp_path
     out = fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / "out.csv")
     scored = pd.read_csv(tmp_path / "out.csv")
     assert out["rows"] == len(tail) == len(scored) and list(scored.columns) == ["txn_id", "score", "alert"]
+
+
+def test_batch_scoring_uses_the_training_feature_values_on_the_same_rows(ctx_a, trained_a, tmp_path):
+    df = pd.read_parquet(ctx_a.path("fraud", "data", "transactions.parquet"))
+    end = df["timestamp"].max()
+    new = (df["timestamp"] > end - pd.Timedelta(days=5)).to_numpy()
+    # training features see a label from its report time on; a batch file carries none: no batch label may be
+    # reported before the batch ends for the two to see the same labels
+    assert not ((df["is_fraud"] == 1) & (df["label_time"] <= end) & new).any()
+    expected = F.compute(df).iloc[np.flatnonzero(new)].reset_index(drop=True)
+    df[new].drop(columns=["is_fraud", "scenario", "label_time"]).sample(frac=1, random_state=0).to_parquet(tmp_path / "in.parquet")
+    raw, _ = schema.read_table(tmp_path / "in.parquet")
+    batch = F.sort_frame(schema.validate(raw.assign(is_fraud=0), text="category")[0])
+    got, n_hist = scorer.batch_features(ctx_a, batch, 7.0, F.FEATURES)
+    assert n_hist == int((~new).sum())
+    pd.testing.assert_frame_equal(got, expected)
+    # and the scores written are the model's scores of the training features (file shuffled: output in data order)
+    fraud.score_batch(ctx_a, tmp_path / "in.parquet", tmp_path / "out.parquet")
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    booster, side = model_store.load(ctx_a)
+    assert (scored["txn_id"].to_numpy() == df.loc[new, "txn_id"].to_numpy()).all()
+    np.testing.assert_array_equal(scored["score"].to_numpy(np.float32),
+                                  booster.inplace_predict(np.ascontiguousarray(expected[side["features"]].to_numpy())))
+
+
+def test_history_for_batch_scoring_reads_only_the_rows_it_needs(ctx_b, small_frame, monkeypatch):
+    monkeypatch.setattr(data, "ROW_GROUP", 1000)  # many row groups: only those holding the range are decoded
+    data.save(ctx_b, small_frame, {"source": "test"})
+    before = small_frame["timestamp"].iloc[len(small_frame) * 2 // 3]
+    got = data.load_history(ctx_b, before, 30, ["txn_id", "timestamp", "amount"])
+    past = small_frame[small_frame["timestamp"] < before]
+    want = past[past["timestamp"] > past["timestamp"].max() - pd.Timedelta(days=30)][["txn_id", "timestamp", "amount"]]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+    assert len(data.load_history(ctx_b, small_frame["timestamp"].iloc[0], 30, ["txn_id"])) == 0
+
+
+def test_batch_validation_gives_the_same_rows_and_rejections_with_text_kept_as_categories(tmp_path):
+    rows = [_row(i, channel=["card_present", " FPS", "", "pigeon", "card_not_present "][i % 5],
+                 merchant_category=["grocery", "", "x" * 70, "travel", " grocery "][i % 5],
+                 district=["", "Central", " Central"][i % 3]) for i in range(1, 40)]
+    raw, _ = schema.read_table(_csv(tmp_path / "messy.csv", rows))
+    plain, rej, n_rej, _ = schema.validate(raw)
+    cat, rej_c, n_rej_c, _ = schema.validate(raw, text="category")
+    assert n_rej == n_rej_c > 0 and [r.to_dict() for r in rej] == [r.to_dict() for r in rej_c]
+    assert {r.column for r in rej} == {"channel", "merchant_category"}
+    for col in ("merchant_category", "district"):
+        assert isinstance(cat[col].dtype, pd.CategoricalDtype)
+        assert cat[col].astype(object).tolist() == plain[col].astype(object).tolist()
+    assert set(plain["merchant_category"]) == {"grocery", "general"}
+    pd.testing.assert_frame_equal(cat.drop(columns=["merchant_category", "district"]),
+                                  plain.drop(columns=["merchant_category", "district"]))
 
 
 # -- isolation ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from sandbox import atomic
@@ -13,12 +14,13 @@ from sandbox.errors import NotFound
 
 DATA_FILE = "transactions.parquet"
 META_FILE = "transactions.json"
+ROW_GROUP = 131_072  # small row groups: batch scoring reads only the days of history it needs
 
 
 def save(ctx, df: pd.DataFrame, meta: dict) -> None:
     path = ctx.path("fraud", "data", DATA_FILE, create=True)
     with atomic.atomic_path(path, suffix=".parquet") as tmp:
-        df.to_parquet(tmp, index=False)
+        df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP)
     atomic.write_json(ctx.path("fraud", "data", META_FILE, create=True), meta)
 
 
@@ -36,3 +38,36 @@ def load(ctx) -> tuple[pd.DataFrame, dict]:
     if not path.exists():
         raise NotFound(f"bank {ctx.bank} has no fraud transactions file", f"simulate again: `sandbox fraud simulate {ctx.bank}`")
     return pd.read_parquet(path), info
+
+
+def load_history(ctx, before, days: float, columns: list[str]) -> pd.DataFrame:
+    """`columns` of the transactions before `before` whose timestamp is within `days` of the latest of them.
+
+    The stored data set is in data order (timestamp, then txn_id), so this reads the timestamps, finds the
+    row range by binary search, and decodes only the row groups that hold it. An empty frame when there is
+    no stored data set.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        meta(ctx)
+    except NotFound:
+        return pd.DataFrame({c: [] for c in columns})
+    path = ctx.path("fraud", "data", DATA_FILE)
+    if not path.exists():
+        return pd.DataFrame({c: [] for c in columns})
+    pf = pq.ParquetFile(path)
+    ts = pf.read(columns=["timestamp"]).column(0).to_numpy().astype("datetime64[ns]")
+    if len(ts) > 1 and not (ts[1:] >= ts[:-1]).all():  # not in data order (written by an older version): filter
+        df = pd.read_parquet(path, columns=columns)
+        df = df[df["timestamp"] < before]
+        return df[df["timestamp"] > df["timestamp"].max() - pd.Timedelta(days=days)].reset_index(drop=True)
+    hi = int(np.searchsorted(ts, np.datetime64(pd.Timestamp(before), "ns"), side="left"))
+    if hi == 0:
+        return pd.read_parquet(path, columns=columns).iloc[:0]
+    lo = int(np.searchsorted(ts, ts[hi - 1] - np.timedelta64(int(days * 86_400), "s"), side="right"))
+    sizes = np.array([pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)])
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    groups = [i for i in range(len(sizes)) if starts[i] < hi and starts[i + 1] > lo]
+    table = pf.read_row_groups(groups, columns=columns).slice(lo - starts[groups[0]], hi - lo)
+    return table.to_pandas()

@@ -107,11 +107,8 @@ def sort_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def ticks(seconds: np.ndarray) -> np.ndarray:
-    """seconds (sorted) -> strictly increasing ticks."""
-    n = len(seconds)
-    first = np.searchsorted(seconds, seconds, side="left")
-    rank = np.arange(n) - first
-    return seconds * TICK + np.minimum(rank, TICK - 1)
+    """seconds (sorted) -> strictly increasing ticks: seconds * TICK + the row's rank within its second."""
+    return _kernels().rank_ticks(np.ascontiguousarray(seconds, dtype=np.int64), TICK)
 
 
 def label_ticks(label_seconds: np.ndarray) -> np.ndarray:
@@ -123,114 +120,148 @@ def epoch_seconds(ts) -> np.ndarray:
     return np.asarray(ts, dtype="datetime64[s]").astype(np.int64)
 
 
-class _Index:
-    """Events grouped by an integer key, sorted by time, answering window counts and sums by binary search."""
+def _kernels():
+    from . import kernels  # numba: imported on first use, not with the package
 
-    def __init__(self, group: np.ndarray, tick: np.ndarray, span: int, values: dict[str, np.ndarray] | None = None):
-        ok = group >= 0
-        g, t = group[ok], tick[ok]
-        order = np.lexsort((t, g))
-        self.span = span  # > every tick and every window length, so groups never overlap
-        self.key = g[order].astype(np.int64) * self.span + t[order]
-        self.g = g[order].astype(np.int64)
-        # cumulative sums restart at each group, so a window's sum never depends on other groups' rows
-        self.within = {k: pd.Series(v[ok][order].astype(np.float64)).groupby(self.g).cumsum().to_numpy()
-                       for k, v in (values or {}).items()}
-        self.values = {k: v[ok][order].astype(np.float64) for k, v in (values or {}).items()}
+    return kernels
 
-    def _before(self, what: str, pos: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Sum of `what` over the group's events before sorted position `pos`."""
-        prev = np.maximum(pos - 1, 0)
-        if not len(self.g):
-            return np.zeros(len(pos))
-        same = (pos > 0) & (self.g[np.minimum(prev, len(self.g) - 1)] == group)
-        return np.where(same, self.within[what][np.minimum(prev, len(self.g) - 1)], 0.0)
 
-    def window(self, query: "_Query", lo: int, hi: int = 0, what: str | None = None) -> np.ndarray:
-        """Count (or sum of `what`) of events with the query's group and time in (tick - lo, tick - hi]."""
-        a = np.searchsorted(self.key, query.key - lo, side="right")
-        b = np.searchsorted(self.key, query.key - hi, side="right")
-        res = (b - a).astype(np.float64) if what is None else (self._before(what, b, query.g) - self._before(what, a, query.g))
-        out = np.empty(len(res))
-        out[query.order] = res
-        out[query.none] = 0.0
+class _Events:
+    """Events grouped by an integer code, sorted by (group, tick), with per-group prefix sums of some values.
+
+    `order` says which rows of `values` the events are, in sorted order (values are not copied)."""
+
+    def __init__(self, g: np.ndarray, t: np.ndarray, values: dict[str, np.ndarray], order: np.ndarray):
+        K = _kernels()
+        self.g, self.t, self.order = g, t, order
+        self.raw = values
+        self.within = {k: K.group_cumsum(g, np.ascontiguousarray(v, dtype=np.float64), order) for k, v in values.items()}
+
+    def window(self, q: "_Queries", lo: int, hi: int = 0, what: str | None = None) -> np.ndarray:
+        """Count (or sum of `what`) of events with the query's group and tick in (tick - lo, tick - hi]; 0 without
+        a group."""
+        K = _kernels()
+        a, b = K.bounds(self.g, self.t, q.g, q.t, lo, hi)
+        res = (b - a).astype(np.float64) if what is None else K.window_sum(a, b, q.g, self.g, self.within[what])
+        out = np.zeros(q.n)
+        out[q.pos] = res
         return out
 
-
-    def first_last(self, query: "_Query", lo: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    def first_last(self, q: "_Queries", lo: int, what: str) -> tuple[np.ndarray, np.ndarray]:
         """`what` of the first and the last event in (tick - lo, tick]; NaN where there is none."""
-        a = np.searchsorted(self.key, query.key - lo, side="right")
-        b = np.searchsorted(self.key, query.key, side="right")
-        vals = self.values[what]
-        has = b > a
-        first = np.where(has, vals[np.minimum(a, len(vals) - 1)] if len(vals) else np.nan, np.nan)
-        last = np.where(has, vals[np.maximum(b - 1, 0)] if len(vals) else np.nan, np.nan)
-        f, l_ = np.empty(len(a)), np.empty(len(a))
-        f[query.order], l_[query.order] = first, last
-        f[query.none], l_[query.none] = np.nan, np.nan
-        return f, l_
+        first, last = np.full(q.n, np.nan), np.full(q.n, np.nan)
+        vals = self.raw[what][self.order]
+        if len(vals):
+            a, b = _kernels().bounds(self.g, self.t, q.g, q.t, lo, 0)
+            has = b > a
+            first[q.pos] = np.where(has, vals[np.minimum(a, len(vals) - 1)], np.nan)
+            last[q.pos] = np.where(has, vals[np.maximum(b - 1, 0)], np.nan)
+        return first, last
 
 
-class _Query:
-    """Rows asking about windows of their group, sorted once (sorted needles make binary search cache-friendly)."""
+class _Queries:
+    """The rows whose features are wanted, sorted by (group, tick); `pos` is each one's place in the output."""
 
-    def __init__(self, group: np.ndarray, tick: np.ndarray, span: int):
-        self.order = np.lexsort((tick, group))
-        self.g = np.maximum(group, 0)[self.order].astype(np.int64)
-        self.key = self.g * span + tick[self.order]
-        self.none = group < 0
+    def __init__(self, g: np.ndarray, t: np.ndarray, pos: np.ndarray, n: int):
+        self.g, self.t, self.pos, self.n = g, t, pos, n
 
 
-def _codes(*arrays: np.ndarray) -> list[np.ndarray]:
-    """Factorize several id arrays into one code space; negative ids (none) stay -1."""
-    allv = np.concatenate(arrays)
-    codes, _ = pd.factorize(allv)
-    codes = codes.astype(np.int64)
-    codes[allv < 0] = -1
+class _Rows:
+    """The table's rows and the subset `sel` (ascending) whose features are computed."""
+
+    def __init__(self, n: int, sel: np.ndarray, tick: np.ndarray):
+        self.n, self.sel, self.tick = n, sel, tick
+        self.all = len(sel) == n
+        self.pos = np.full(n, -1, np.int64)
+        self.pos[sel] = np.arange(len(sel))
+        self.in_sel = self.pos >= 0
+        self.index = np.arange(n)
+
+
+class _Grouped:
+    """Rows grouped by an integer code (< 0: in no group), in data order within each group (a counting sort)."""
+
+    def __init__(self, rows: _Rows, codes: np.ndarray, ngroups: int):
+        self.rows, self.codes = rows, codes
+        self.order = _kernels().group_sort(codes, ngroups, rows.index)
+        self.g = codes[self.order]
+        self.t = rows.tick[self.order]
+
+    def events(self, mask: np.ndarray | None = None, values: dict[str, np.ndarray] | None = None) -> _Events:
+        if mask is None:
+            return _Events(self.g, self.t, values or {}, self.order)
+        keep = mask[self.order]
+        o = self.order[keep]
+        return _Events(self.g[keep], self.t[keep], values or {}, o)
+
+    def queries(self, every_row: bool = False) -> _Queries:
+        r = self.rows
+        if every_row or r.all:
+            return _Queries(self.g, self.t, self.order if every_row else r.pos[self.order], r.n if every_row else len(r.sel))
+        keep = r.in_sel[self.order]
+        o = self.order[keep]
+        return _Queries(self.g[keep], self.t[keep], r.pos[o], len(r.sel))
+
+
+def _factorize(*arrays: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """Codes for the ids of several arrays in one code space; negative ids (none) become -1."""
+    allv = np.concatenate(arrays) if len(arrays) > 1 else np.ascontiguousarray(arrays[0], dtype=np.int64)
+    hi = int(allv.max(initial=-1))
+    if hi < 8 * len(allv) + (1 << 22):  # ids small enough for a lookup table (one pass, no hashing)
+        codes, k = _kernels().dense_codes(allv, max(hi, 0))
+    else:
+        codes, uniques = pd.factorize(allv)
+        codes, k = codes.astype(np.int64), len(uniques)
+        codes[allv < 0] = -1
     out, i = [], 0
     for a in arrays:
         out.append(codes[i:i + len(a)])
         i += len(a)
-    return out
+    return out, k
 
 
-def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ca, _ = pd.factorize(a)
-    cb, _ = pd.factorize(b)
-    return ca.astype(np.int64) * (int(cb.max(initial=0)) + 1) + cb
+def _first_of_pairs(by_a: "_Grouped", b: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each row: is the pair (a, b) new here (data order), and the row where the pair first occurred."""
+    return _kernels().first_of_pairs(by_a.order, by_a.codes, b, nb)
 
 
 def pair_first(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where the pair (a, b) occurs for the first time (rows in data order); False when b < 0."""
-    first = ~pd.Series(_pair_codes(a, b)).duplicated(keep="first").to_numpy()
-    return first & (b >= 0)
+    ca = pd.factorize(np.asarray(a))[0].astype(np.int64)
+    (cb,), nb = _factorize(np.asarray(b, dtype=np.int64))
+    rows = _Rows(len(ca), np.arange(len(ca)), np.zeros(len(ca), np.int64))
+    return _first_of_pairs(_Grouped(rows, ca, int(ca.max(initial=-1)) + 1), cb, nb)[0]
 
 
 def category_codes(categories) -> np.ndarray:
-    codes, uniques = pd.factorize(np.asarray(categories, dtype=object))
+    codes, uniques = pd.factorize(categories if isinstance(categories, pd.Series) else np.asarray(categories, dtype=object))
     lut = np.array([CATEGORY_CODE.get(str(u), OTHER_CATEGORY) for u in uniques] + [OTHER_CATEGORY], dtype=np.float64)
     return lut[codes]
 
 
-def fraud_lt_max(df: pd.DataFrame, base: int) -> int:
-    fraud = df["is_fraud"].to_numpy() == 1
-    if not fraud.any():
-        return 0
-    return int(label_ticks(epoch_seconds(df["label_time"].to_numpy()[fraud]).max() - base))
+def channel_codes(channels) -> np.ndarray:
+    """0 card present, 1 card not present, 2 FPS (unknown or missing: card present)."""
+    codes, uniques = pd.factorize(channels if isinstance(channels, pd.Series) else np.asarray(channels, dtype=object))
+    return np.array([CHANNEL_CODE.get(str(u), 0) for u in uniques] + [0], dtype=np.int64)[codes]
+
+
+def _unusual(cust_grouped: _Grouped, amount: np.ndarray) -> tuple[np.ndarray, _Events]:
+    """Per row: amount over UNUSUAL_FACTOR x the customer's average of the previous 30 days (every row)."""
+    ev = cust_grouped.events(values={"amount": amount})
+    q_all = cust_grouped.queries(every_row=True)
+    nb = ev.window(q_all, 30 * DAY * TICK, 1)
+    s = ev.window(q_all, 30 * DAY * TICK, 1, what="amount")
+    mean_prev = np.where(nb > 0, s / np.maximum(nb, 1), np.nan)
+    return amount > UNUSUAL_FACTOR * np.nan_to_num(mean_prev, nan=np.inf), ev
 
 
 def unusual_flags(df: pd.DataFrame) -> np.ndarray:
     """Per row: is its amount over UNUSUAL_FACTOR x the customer's average of the previous 30 days?"""
     sec = epoch_seconds(df["timestamp"].to_numpy())
     tt = ticks(sec - int(sec.min(initial=0)))
-    amount = df["amount"].to_numpy(dtype=np.float64)
-    (cust,) = _codes(df["customer_id"].to_numpy(np.int64))
-    span = 2 * (int(tt.max(initial=0)) + 40 * DAY * TICK)
-    q = _Query(cust, tt, span)
-    cix = _Index(cust, tt, span, {"amount": amount})
-    nb = cix.window(q, 30 * DAY * TICK, 1)
-    mean = np.where(nb > 0, cix.window(q, 30 * DAY * TICK, 1, what="amount") / np.maximum(nb, 1), np.inf)
-    return amount > UNUSUAL_FACTOR * mean
+    (cust,), ncust = _factorize(df["customer_id"].to_numpy(np.int64))
+    rows = _Rows(len(df), np.arange(len(df)), tt)
+    return _unusual(_Grouped(rows, cust, ncust), df["amount"].to_numpy(dtype=np.float64))[0]
 
 
 def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ...] | None = None,
@@ -242,6 +273,9 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     """
     n = len(df)
     sel = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    if len(sel) > 1 and not np.all(sel[1:] > sel[:-1]):  # any order, repeats allowed: compute each row once
+        uniq = np.unique(sel)
+        return compute(df, label_delay_days, only, uniq).iloc[np.searchsorted(uniq, sel)].reset_index(drop=True)
     D = int(round(label_delay_days * DAY)) * TICK
     sec = epoch_seconds(df["timestamp"].to_numpy())
     base = int(sec.min(initial=0))
@@ -251,9 +285,9 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     term_raw = df["terminal_id"].to_numpy(np.int64)
     dev_raw = df["device_id"].to_numpy(np.int64)
     payee_raw = df["payee_id"].to_numpy(np.int64)
-    ch_codes, ch_uniques = pd.factorize(np.asarray(df["channel"], dtype=object))
-    channel = np.array([CHANNEL_CODE.get(str(u), 0) for u in ch_uniques] + [0], dtype=np.int64)[ch_codes]
-    A, S, T = amount[sel], sec[sel], tt[sel]
+    channel = channel_codes(df["channel"])
+    A, S = amount[sel], sec[sel]
+    R = _Rows(n, sel, tt)
     out: dict[str, np.ndarray] = {}
 
     hour = (S % DAY) / HOUR
@@ -263,17 +297,15 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     out["tx_during_weekend"] = ((S // DAY + 3) % 7 >= 5).astype(np.float64)
     out["is_cnp"] = (channel[sel] == 1).astype(np.float64)
     out["is_fps"] = (channel[sel] == 2).astype(np.float64)
-    out["merchant_category_code"] = category_codes(df["merchant_category"].to_numpy()[sel])
+    out["merchant_category_code"] = category_codes(df["merchant_category"].iloc[sel] if not R.all else df["merchant_category"])
 
-    # every index shares one span, larger than any tick (labels included) plus the longest window
-    span = 2 * (int(max(tt.max(initial=0), fraud_lt_max(df, base))) + D + 40 * DAY * TICK)
     # customer windows
-    (cust,) = _codes(cust_raw)
+    (cust,), ncust = _factorize(cust_raw)
+    by_cust = _Grouped(R, cust, ncust)
     small = (amount < SMALL_AMOUNT).astype(np.float64)
-    q_cust = _Query(cust[sel], T, span)
-    q_all = q_cust if rows is None else _Query(cust, tt, span)
-    cix = _Index(cust, tt, span, {"amount": amount, "amount2": amount * amount, "small": small,
-                                  "cnp": (channel == 1).astype(np.float64)})
+    q_cust = by_cust.queries()
+    cix = by_cust.events(values={"amount": amount, "amount2": amount * amount, "small": small,
+                                 "cnp": (channel == 1).astype(np.float64)})
     for k, w in CUST_WINDOWS.items():
         nb = cix.window(q_cust, w * TICK)
         out[f"cust_nb_tx_{k}"] = nb
@@ -287,15 +319,9 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
             s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
             var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
             out["cust_amount_z_30d"] = (A - mean_prev) / (np.sqrt(var) + 1.0)
-            if rows is None:
-                mean_prev_30d = mean_prev
-            else:
-                nb_all = cix.window(q_all, w * TICK, 1)
-                s_all = cix.window(q_all, w * TICK, 1, what="amount")
-                mean_prev_30d = np.where(nb_all > 0, s_all / np.maximum(nb_all, 1), np.nan)
     # a typical amount that leaves out earlier unusual ones (a leaked card's inflated spending must not hide the next)
-    unusual = (amount > UNUSUAL_FACTOR * np.nan_to_num(mean_prev_30d, nan=np.inf)).astype(np.float64)
-    uix = _Index(cust, tt, span, {"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
+    unusual = _unusual(by_cust, amount)[0].astype(np.float64)
+    uix = by_cust.events(values={"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
     typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
     typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
     out["cust_amount_ratio_typical_30d"] = np.where(typ_n > 0, A / np.where(typ_n > 0, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
@@ -304,21 +330,22 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
     out["cust_nb_small_1h"] = cix.window(q_cust, HOUR * TICK, what="small")
     out["cust_nb_cnp_1d"] = cix.window(q_cust, DAY * TICK, what="cnp")
-    # previous transaction of the same customer: the row before in (customer, tick) order
-    order = q_all.order
-    prev = np.full(n, np.nan)
-    same = cust[order][1:] == cust[order][:-1]
-    prev[order[1:]] = np.where(same, sec[order][:-1], np.nan)
+    # previous transaction of the same customer
+    prev = _kernels().previous_in_group(by_cust.order, cust, sec.astype(np.float64), np.nan)
     out["cust_secs_since_last"] = S - prev[sel]
 
     # terminal windows: counts before the label delay, and fraud reported (label known) in the window
     is_fraud = df["is_fraud"].to_numpy(np.int64) == 1
-    fraud_lt = label_ticks(epoch_seconds(df["label_time"].to_numpy()[is_fraud]) - base)
-    term, term_ev = _codes(term_raw, term_raw[is_fraud])
-    q_term = _Query(term[sel], T, span)
-    tix = _Index(term, tt, span)
-    fraud_sec = (sec - base)[is_fraud].astype(np.float64)
-    fix = _Index(term_ev, fraud_lt, span, {"tx_sec": fraud_sec})
+    (term,), nterm = _factorize(term_raw)
+    by_term = _Grouped(R, term, nterm)
+    q_term = by_term.queries()
+    tix = by_term.events()
+    f_term = term[is_fraud]
+    f_lt = label_ticks(epoch_seconds(df["label_time"].to_numpy()[is_fraud]) - base)
+    f_sec = (sec - base)[is_fraud].astype(np.float64)
+    fo = np.lexsort((f_lt, f_term))
+    fo = fo[f_term[fo] >= 0]
+    fix = _Events(f_term[fo], f_lt[fo], {"tx_sec": f_sec}, fo)
     for k, w in TERM_WINDOWS.items():
         nb = tix.window(q_term, D + w * TICK, D)
         nf = fix.window(q_term, w * TICK)
@@ -330,32 +357,30 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     out["term_days_since_known_fraud"] = ((S - base) - last_tx) / DAY
 
     # devices
-    dev_first = pair_first(cust_raw, dev_raw)
+    (dev,), ndev = _factorize(dev_raw)
+    dev_first, dev_first_pos = _first_of_pairs(by_cust, dev, ndev)
     out["device_new"] = dev_first[sel].astype(np.float64)
-    _, first_idx, inverse = np.unique(_pair_codes(cust_raw, dev_raw), return_index=True, return_inverse=True)
-    first_sec = sec[first_idx][inverse][sel]
-    out["device_age_days"] = np.where(dev_raw[sel] >= 0, (S - first_sec) / DAY, np.nan)
-    (dev,) = _codes(dev_raw)
-    q_dev = _Query(dev[sel], T, span)
-    dfx = _Index(np.where(dev_first, dev, -1), tt, span)
-    out["device_new_customers_30d"] = dfx.window(q_dev, 30 * DAY * TICK)
+    out["device_age_days"] = np.where(dev_raw[sel] >= 0, (S - sec[dev_first_pos[sel]]) / DAY, np.nan)
+    by_dev = _Grouped(R, dev, ndev)
+    out["device_new_customers_30d"] = by_dev.events(mask=dev_first).window(by_dev.queries(), 30 * DAY * TICK)
 
     # payees: novelty, fan-in (mule signal), and money flowing into our own customers (fan-out)
-    pay_first = pair_first(cust_raw, payee_raw)
+    (payee,), npayee = _factorize(payee_raw)
+    pay_first = _first_of_pairs(by_cust, payee, npayee)[0]
     out["payee_new"] = pay_first[sel].astype(np.float64)
-    payee, = _codes(payee_raw)
-    q_payee = _Query(payee[sel], T, span)
-    pfx = _Index(np.where(pay_first, payee, -1), tt, span)
+    by_payee = _Grouped(R, payee, npayee)
+    q_payee = by_payee.queries()
+    pfx = by_payee.events(mask=pay_first)
     out["payee_new_senders_7d"] = pfx.window(q_payee, 7 * DAY * TICK)
     out["payee_senders_total"] = pfx.window(q_payee, int(tt.max(initial=0)) + TICK)
-    pax = _Index(payee, tt, span, {"amount": amount})
-    out["payee_amount_1d"] = pax.window(q_payee, DAY * TICK, what="amount")
-    cpx = _Index(np.where(pay_first, cust, -1), tt, span)
-    out["cust_new_payees_7d"] = cpx.window(q_cust, 7 * DAY * TICK)
-    acct_payee, acct_cust = _codes(payee_raw, cust_raw)
-    q_acct_cust = _Query(acct_cust[sel], T, span)
-    inx = _Index(acct_payee, tt, span, {"amount": amount})
-    out["cust_inflow_24h"] = inx.window(q_acct_cust, DAY * TICK, what="amount")
+    out["payee_amount_1d"] = by_payee.events(values={"amount": amount}).window(q_payee, DAY * TICK, what="amount")
+    out["cust_new_payees_7d"] = by_cust.events(mask=pay_first).window(q_cust, 7 * DAY * TICK)
+    (acct_payee, acct_cust), nacct = _factorize(payee_raw, cust_raw)
+    inx = _Grouped(R, acct_payee, nacct).events(values={"amount": amount})
+    out["cust_inflow_24h"] = inx.window(_Grouped(R, acct_cust, nacct).queries(), DAY * TICK, what="amount")
 
-    names = only or FEATURES
-    return pd.DataFrame({k: out[k].astype(np.float32) for k in names})
+    names = list(only or FEATURES)
+    mat = np.empty((len(names), len(sel)), dtype=np.float32)  # one block, no consolidation copy
+    for i, k in enumerate(names):
+        mat[i] = out[k]
+    return pd.DataFrame(mat.T, columns=names, copy=False)

@@ -86,8 +86,13 @@ def empty_frame() -> pd.DataFrame:
     return canonical(pd.DataFrame({c: [] for c in COLUMNS}))
 
 
-def canonical(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns in schema order with schema dtypes (trusted input: simulator or validated import)."""
+def canonical(df: pd.DataFrame, text: str = "str") -> pd.DataFrame:
+    """Columns in schema order with schema dtypes (trusted input: simulator or validated import).
+
+    text="category" keeps categorical text columns categorical (batch scoring: no string per row)."""
+    def as_text(s: pd.Series):
+        return s if text == "category" and isinstance(s.dtype, pd.CategoricalDtype) else s.astype(str)
+
     out = pd.DataFrame({
         "txn_id": df["txn_id"].astype(np.int64),
         "timestamp": pd.to_datetime(df["timestamp"]).astype("datetime64[ns]"),
@@ -95,8 +100,8 @@ def canonical(df: pd.DataFrame) -> pd.DataFrame:
         "terminal_id": df["terminal_id"].astype(np.int64),
         "amount": df["amount"].astype(np.float64),
         "channel": pd.Categorical(df["channel"], categories=CHANNELS),
-        "merchant_category": df["merchant_category"].astype(str),
-        "district": df["district"].astype(str),
+        "merchant_category": as_text(df["merchant_category"]),
+        "district": as_text(df["district"]),
         "device_id": df["device_id"].astype(np.int64),
         "payee_id": df["payee_id"].astype(np.int64),
         "is_fraud": df["is_fraud"].astype(np.int8),
@@ -215,8 +220,32 @@ def _time_column(s: pd.Series, chk: _Checker, column: str) -> pd.Series:
     return ts.astype("datetime64[ns]")
 
 
-def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS) -> tuple[pd.DataFrame, list[Rejection], int, str]:
-    """Check every row; return (accepted canonical rows, rejections, rejected count, layout)."""
+def _per_value(s: pd.Series, clean) -> tuple[pd.Series, np.ndarray]:
+    """Apply `clean` (a Series -> Series text transformation) once per distinct value of `s`, not once per row:
+    returns the cleaned distinct values and each row's code into them."""
+    codes, _ = pd.factorize(s, use_na_sentinel=False)
+    first = np.unique(codes, return_index=True)[1]
+    return clean(s.iloc[first].reset_index(drop=True)), codes
+
+
+def _text_column(s: pd.Series, clean, chk: _Checker, column: str, flags, text: str):
+    """A text column cleaned per distinct value; flags: [(predicate on cleaned values, reason)]."""
+    vals, codes = _per_value(s, clean)
+    for pred, reason in flags:
+        bad = np.asarray(pred(vals), dtype=bool)
+        if bad.any():
+            chk.flag(bad[codes], column, reason)
+    if text == "category":
+        cats, inv = pd.factorize(vals)  # cleaning can merge values (" a" and "a"); NaN stays missing
+        return pd.Categorical.from_codes(cats[codes], categories=pd.Index(inv).astype(str))
+    return vals.to_numpy()[codes]
+
+
+def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS,
+             text: str = "str") -> tuple[pd.DataFrame, list[Rejection], int, str]:
+    """Check every row; return (accepted canonical rows, rejections, rejected count, layout).
+
+    text="category" returns the text columns as categoricals (same values; batch scoring)."""
     raw = raw[[c for c in raw.columns if not str(c).startswith("Unnamed: ")]]
     layout = detect_layout(list(raw.columns))
     check_columns(list(raw.columns), layout)
@@ -246,16 +275,20 @@ def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS
     out["is_fraud"] = np.nan_to_num(lab, nan=0).astype(np.int8)
 
     if "channel" in raw:
-        ch = raw["channel"].astype(str).str.strip().str.lower().replace({"": "card_present"})
-        chk.flag(~ch.isin(CHANNELS).to_numpy(), "channel", f"must be one of {', '.join(CHANNELS)}")
-        out["channel"] = ch.where(ch.isin(CHANNELS), "card_present").to_numpy()
+        vals, codes = _per_value(raw["channel"], lambda v: v.astype(str).str.strip().str.lower().replace({"": "card_present"}))
+        known = vals.isin(CHANNELS).to_numpy()
+        chk.flag(~known[codes], "channel", f"must be one of {', '.join(CHANNELS)}")
+        lut = np.array([CHANNELS.index(v) if ok else 0 for v, ok in zip(vals, known)], dtype=np.int8)
+        out["channel"] = pd.Categorical.from_codes(lut[codes], categories=list(CHANNELS))
     else:
-        out["channel"] = np.full(n, "card_present", dtype=object)
+        out["channel"] = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=list(CHANNELS))
     for col, default in (("merchant_category", "general"), ("district", "unknown")):
         if col in raw:
-            vals = raw[col].astype(str).str.strip()
-            chk.flag((vals.str.len() > 64).to_numpy(), col, "longer than 64 characters")
-            out[col] = vals.replace({"": default}).to_numpy()
+            out[col] = _text_column(raw[col], lambda v, d=default: v.astype(str).str.strip().replace({"": d}), chk, col,
+                                    [(lambda v: (v.str.len() > 64).fillna(False).to_numpy(), "longer than 64 characters")],
+                                    text)
+        elif text == "category":
+            out[col] = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[default])
         else:
             out[col] = np.full(n, default, dtype=object)
     if "scenario" in raw:
@@ -283,7 +316,7 @@ def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS
     frame = pd.DataFrame(out)
     dup = frame["txn_id"].duplicated(keep="first").to_numpy()
     chk.flag(dup, "txn_id", "duplicate transaction id")
-    accepted = frame[~chk.bad]
+    accepted = frame[~chk.bad] if chk.bad.any() else frame
     if len(accepted):
-        accepted = canonical(accepted)
+        accepted = canonical(accepted, text=text)
     return accepted, sorted(chk.rejections, key=lambda r: r.row), int(chk.bad.sum()), layout

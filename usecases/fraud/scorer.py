@@ -17,6 +17,7 @@ from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -510,64 +511,101 @@ def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True) ->
     return StreamingScorer(booster, sidecar, state, ctx.bank)
 
 
-def history_tail(df: pd.DataFrame, days: int = HISTORY_DAYS) -> pd.DataFrame:
-    """The last `days` days of history: enough for every window (30 days, 30 more for the unusual-amount flags,
-    the label delay). Novelty features (new device, new payee) look back over this horizon in batch scoring."""
-    end = df["timestamp"].max()
-    return df[df["timestamp"] > end - pd.Timedelta(days=days)]
+HISTORY_COLUMNS = ["txn_id", "timestamp", "customer_id", "terminal_id", "amount", "channel", "device_id", "payee_id",
+                   "is_fraud", "label_time"]  # what the windows need of the history (not its text columns)
+
+
+def _with_history(hist: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
+    """History rows (all before the batch, in data order) then the batch rows (in data order), as one table.
+
+    Built column by column: the batch's labels are unknown (is_fraud 0, never reported), and the merchant
+    category, which only the batch rows' own features use, is empty for the history rows.
+    """
+    nh = len(hist)
+    cols: dict[str, object] = {}
+    for c in ("txn_id", "customer_id", "terminal_id", "device_id", "payee_id"):
+        cols[c] = np.concatenate([hist[c].to_numpy(np.int64), batch[c].to_numpy(np.int64)])
+    cols["amount"] = np.concatenate([hist["amount"].to_numpy(np.float64), batch["amount"].to_numpy(np.float64)])
+    ts_b = batch["timestamp"].to_numpy("datetime64[ns]")
+    cols["timestamp"] = np.concatenate([hist["timestamp"].to_numpy("datetime64[ns]"), ts_b])
+    cols["is_fraud"] = np.concatenate([hist["is_fraud"].to_numpy(np.int8), np.zeros(len(batch), np.int8)])
+    cols["label_time"] = np.concatenate([hist["label_time"].to_numpy("datetime64[ns]"), ts_b + np.timedelta64(3650, "D")])
+    ch = np.concatenate([features.channel_codes(hist["channel"]) if nh else np.zeros(0, np.int64),
+                         features.channel_codes(batch["channel"])])
+    cols["channel"] = pd.Categorical.from_codes(ch, categories=["card_present", "card_not_present", "fps"])
+    mc_codes, mc_cats = pd.factorize(batch["merchant_category"])
+    cols["merchant_category"] = pd.Categorical.from_codes(np.concatenate([np.full(nh, -1), mc_codes]),
+                                                          categories=pd.Index(mc_cats).astype(str))
+    return pd.DataFrame(cols)
+
+
+def batch_features(ctx, batch: pd.DataFrame, label_delay_days: float, names: tuple[str, ...],
+                   stage: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, int]:
+    """Features of a validated batch (in data order) over the bank's stored history before its first row:
+    the same definition as training (features.compute), with the batch's own labels unknown. Returns the
+    features and the number of history rows used."""
+    hist = data.load_history(ctx, batch["timestamp"].iloc[0], HISTORY_DAYS, HISTORY_COLUMNS)
+    if stage:
+        stage("history_read")
+    combined = _with_history(hist, batch)
+    if stage:
+        stage("combine")
+    X = features.compute(combined, label_delay_days=label_delay_days, only=names,
+                         rows=np.arange(len(hist), len(combined)))
+    if stage:
+        stage("features")
+    return X, len(hist)
 
 
 def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None) -> dict:
     """Score a CSV/Parquet file of transactions (schema of `sandbox fraud import`; is_fraud may be absent).
 
     The bank's stored history before the first input transaction feeds the windows; labels in the input are
-    ignored (they are not known at scoring time). Writes txn_id, score, alert (CSV or Parquet by suffix).
+    ignored (they are not known at scoring time). Writes txn_id, score, alert (CSV or Parquet by suffix), in
+    data order (timestamp, then txn_id). The result carries the seconds of each stage (`stages_s`).
     """
     ctx.require("fraud.score")
     ctx.require("models.load")
     t0 = time.perf_counter()
+    stages: dict[str, float] = {}
+    lap = [t0]
+
+    def stage(name: str) -> None:
+        now = time.perf_counter()
+        stages[name] = round(now - lap[0], 4)
+        lap[0] = now
+
     booster, sidecar = model_store.load(ctx, model_path)
+    stage("model_load")
+    out_path = Path(output_path)
+    if out_path.suffix.lower() not in (".csv", ".parquet"):
+        raise InvalidInput("output", f"{out_path.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
     raw, _ = schema.read_table(input_path)
     if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
         raw = raw.assign(is_fraud=0)
-    batch, rejections, n_rejected, _layout = schema.validate(raw)
+    stage("read")
+    batch, rejections, n_rejected, _layout = schema.validate(raw, text="category")
     if n_rejected:
         r = rejections[0]
         raise InvalidInput("input", f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
                            "fix the file; see `sandbox fraud import --help` for the schema")
-    out_path = Path(output_path)
-    if out_path.suffix.lower() not in (".csv", ".parquet"):
-        raise InvalidInput("output", f"{out_path.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
-    batch = batch.assign(is_fraud=np.int8(0), label_time=batch["timestamp"] + pd.Timedelta(days=3650))
-    try:
-        hist, _ = data.load(ctx)
-        hist = hist[hist["timestamp"] < batch["timestamp"].min()]
-    except Exception as exc:  # noqa: BLE001 - scoring without history is allowed
-        if type(exc).__name__ != "NotFound":
-            raise
-        hist = schema.empty_frame()
-    hist = history_tail(hist) if len(hist) else hist
-    combined = pd.concat([hist.assign(_src=0), batch.assign(_src=1)], ignore_index=True)
-    combined = combined.sort_values(["timestamp", "_src", "txn_id"], kind="stable").reset_index(drop=True)
-    t1 = time.perf_counter()
-    is_batch = combined["_src"].to_numpy() == 1
-    X = features.compute(combined.drop(columns="_src"), label_delay_days=float(sidecar.get("label_delay_days", 7)),
-                         only=tuple(sidecar["features"]), rows=np.flatnonzero(is_batch))
-    feat_s = time.perf_counter() - t1
-    t1 = time.perf_counter()
+    batch = features.sort_frame(batch)
+    stage("validate")
+    X, n_hist = batch_features(ctx, batch, float(sidecar.get("label_delay_days", 7)), tuple(sidecar["features"]), stage)
     scores = booster.inplace_predict(np.ascontiguousarray(X.to_numpy()))
-    pred_s = time.perf_counter() - t1
+    stage("predict")
     thr = float(sidecar["threshold"])
-    out = pd.DataFrame({"txn_id": combined["txn_id"].to_numpy()[is_batch], "score": scores.astype(np.float64),
-                        "alert": scores >= thr})
+    out = pd.DataFrame({"txn_id": batch["txn_id"].to_numpy(), "score": scores.astype(np.float64), "alert": scores >= thr})
     with atomic.atomic_path(out_path, suffix=out_path.suffix) as tmp:
         if out_path.suffix.lower() == ".csv":
             out.to_csv(tmp, index=False)
         else:
             out.to_parquet(tmp, index=False)
+    stage("write")
     total = time.perf_counter() - t0
     res = {"rows": int(len(out)), "alerts": int(out["alert"].sum()), "threshold": thr, "output": str(out_path),
-           "run_id": sidecar.get("run_id"), "history_rows": int(len(hist)), "features_s": round(feat_s, 3),
-           "predict_s": round(pred_s, 3), "seconds": round(total, 3), "rows_per_s": round(len(out) / max(total, 1e-9), 1)}
+           "run_id": sidecar.get("run_id"), "history_rows": int(n_hist), "features_s": stages["features"],
+           "predict_s": stages["predict"], "stages_s": stages, "seconds": round(total, 3),
+           "rows_per_s": round(len(out) / max(total, 1e-9), 1)}
     ctx.audit("fraud.score", rows=res["rows"], alerts=res["alerts"], run_id=sidecar.get("run_id"))
     return res
