@@ -250,12 +250,18 @@ def bench_scorer(ctx, quick: bool) -> dict:
     gc_note = "gc.freeze() after warm-up, as load_scorer does"
     res["note"] = gc_note
     res["p50_speedup_vs_dmatrix_x"] = round(res["peer_dmatrix_per_row_p50_ms"] / max(res["one_txn_p50_ms"], 1e-9), 1)
-    # batch: a file of the last 30 days, scored with the bank's history before it (75 days) feeding the windows
+    # batch: a file of the last 30 days, scored with the bank's history before it (75 days) feeding the windows;
+    # three runs (the first also loads the compiled feature kernels), the median is the figure
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
         start = df["timestamp"].max() - pd.Timedelta(days=30)
         batch = df[df["timestamp"] > start].drop(columns=["is_fraud", "scenario", "label_time"])
         batch.to_parquet(Path(tmp) / "in.parquet")
-        out = fraud.score_batch(ctx, Path(tmp) / "in.parquet", Path(tmp) / "out.parquet")
+        for _ in range(3):
+            c0 = time.process_time()
+            r = fraud.score_batch(ctx, Path(tmp) / "in.parquet", Path(tmp) / "out.parquet")
+            runs.append(dict(r, cpu_s=round(time.process_time() - c0, 3)))
+    out = sorted(runs, key=lambda r: r["seconds"])[1]
     from usecases.fraud import features
 
     X = features.compute(df)[scorer.features].to_numpy(dtype=np.float32)
@@ -268,6 +274,8 @@ def bench_scorer(ctx, quick: bool) -> dict:
     dm_s = time.perf_counter() - t0
     res.update({"batch_rows": out["rows"], "batch_history_rows": out["history_rows"], "batch_end_to_end_s": out["seconds"],
                 "batch_end_to_end_rows_per_s": out["rows_per_s"], "batch_features_s": out["features_s"],
+                "batch_stages_s": out["stages_s"], "batch_cpu_s": out["cpu_s"],
+                "batch_runs_rows_per_s": [r["rows_per_s"] for r in runs],
                 "model_only_rows": int(len(X)), "model_only_inplace_rows_per_s": round(len(X) / inplace_s),
                 "peer_model_only_dmatrix_rows_per_s": round(len(X) / dm_s)})
     res["targets"] = {"one_txn_p50_ms": 0.5, "one_txn_p99_ms": 2.0, "with_reasons_p99_ms": 5.0, "batch_rows_per_s": 200_000}

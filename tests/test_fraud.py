@@ -92,10 +92,14 @@ def test_no_feature_uses_later_rows_or_labels_not_yet_known(small_frame):
     pd.testing.assert_frame_equal(F.compute(shuffled), full.iloc[: len(past)].reset_index(drop=True))
 
 
-def test_features_of_some_rows_equal_those_rows_of_the_full_table(small_frame):
+def test_features_of_some_rows_equal_those_rows_of_the_full_table(small_frame, monkeypatch):
     rows = np.arange(len(small_frame) - 3000, len(small_frame), 7)
-    pd.testing.assert_frame_equal(F.compute(small_frame, rows=rows),
-                                  F.compute(small_frame).iloc[rows].reset_index(drop=True))
+    full = F.compute(small_frame)
+    pd.testing.assert_frame_equal(F.compute(small_frame, rows=rows), full.iloc[rows].reset_index(drop=True))
+    shuffled = rows[::-1].copy()
+    pd.testing.assert_frame_equal(F.compute(small_frame, rows=shuffled), full.iloc[shuffled].reset_index(drop=True))
+    monkeypatch.setattr(F, "PARALLEL_ROWS", 0)  # large tables compute on two threads: same values
+    pd.testing.assert_frame_equal(F.compute(small_frame), full)
 
 
 def test_streaming_features_equal_batch_features(small_frame):

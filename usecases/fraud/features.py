@@ -14,6 +14,8 @@ sees a later row.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +25,7 @@ HOUR = 3_600
 SMALL_AMOUNT = 50.0
 NIGHT_HOUR = 6
 UNUSUAL_FACTOR = 3.0
+PARALLEL_ROWS = 200_000  # tables at least this long compute their feature groups on two threads
 
 CATEGORY_VOCAB = ("grocery", "restaurant", "transport", "retail", "pharmacy", "electronics", "travel", "jewellery",
                   "digital_services", "marketplace", "transfer", "general")
@@ -302,82 +305,94 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     # customer windows
     (cust,), ncust = _factorize(cust_raw)
     by_cust = _Grouped(R, cust, ncust)
-    small = (amount < SMALL_AMOUNT).astype(np.float64)
     q_cust = by_cust.queries()
-    cix = by_cust.events(values={"amount": amount, "amount2": amount * amount, "small": small,
-                                 "cnp": (channel == 1).astype(np.float64)})
-    for k, w in CUST_WINDOWS.items():
-        nb = cix.window(q_cust, w * TICK)
-        out[f"cust_nb_tx_{k}"] = nb
-        out[f"cust_avg_amount_{k}"] = cix.window(q_cust, w * TICK, what="amount") / np.maximum(nb, 1)
-    for k, w in (("7d", 7 * DAY), ("30d", 30 * DAY)):
-        nb_prev = cix.window(q_cust, w * TICK, 1)
-        s_prev = cix.window(q_cust, w * TICK, 1, what="amount")
-        mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
-        out[f"cust_amount_ratio_{k}"] = A / mean_prev
-        if k == "30d":
-            s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
-            var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
-            out["cust_amount_z_30d"] = (A - mean_prev) / (np.sqrt(var) + 1.0)
-    # a typical amount that leaves out earlier unusual ones (a leaked card's inflated spending must not hide the next)
-    unusual = _unusual(by_cust, amount)[0].astype(np.float64)
-    uix = by_cust.events(values={"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
-    typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
-    typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
-    out["cust_amount_ratio_typical_30d"] = np.where(typ_n > 0, A / np.where(typ_n > 0, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
-    out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
-    out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
-    out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
-    out["cust_nb_small_1h"] = cix.window(q_cust, HOUR * TICK, what="small")
-    out["cust_nb_cnp_1d"] = cix.window(q_cust, DAY * TICK, what="cnp")
-    # previous transaction of the same customer
-    prev = _kernels().previous_in_group(by_cust.order, cust, sec.astype(np.float64), np.nan)
-    out["cust_secs_since_last"] = S - prev[sel]
 
-    # terminal windows: counts before the label delay, and fraud reported (label known) in the window
-    is_fraud = df["is_fraud"].to_numpy(np.int64) == 1
-    (term,), nterm = _factorize(term_raw)
-    by_term = _Grouped(R, term, nterm)
-    q_term = by_term.queries()
-    tix = by_term.events()
-    f_term = term[is_fraud]
-    f_lt = label_ticks(epoch_seconds(df["label_time"].to_numpy()[is_fraud]) - base)
-    f_sec = (sec - base)[is_fraud].astype(np.float64)
-    fo = np.lexsort((f_lt, f_term))
-    fo = fo[f_term[fo] >= 0]
-    fix = _Events(f_term[fo], f_lt[fo], {"tx_sec": f_sec}, fo)
-    for k, w in TERM_WINDOWS.items():
-        nb = tix.window(q_term, D + w * TICK, D)
-        nf = fix.window(q_term, w * TICK)
-        out[f"term_nb_tx_{k}"] = nb
-        out[f"term_risk_{k}"] = np.where(nb > 0, nf / np.maximum(nb, 1), 0.0)
-    out["term_nb_tx_1h"] = tix.window(q_term, HOUR * TICK)
-    first_tx, last_tx = fix.first_last(q_term, 30 * DAY * TICK, "tx_sec")
-    out["term_fraud_episode_days"] = ((S - base) - first_tx) / DAY
-    out["term_days_since_known_fraud"] = ((S - base) - last_tx) / DAY
+    def customers() -> None:
+        small = (amount < SMALL_AMOUNT).astype(np.float64)
+        cix = by_cust.events(values={"amount": amount, "amount2": amount * amount, "small": small,
+                                     "cnp": (channel == 1).astype(np.float64)})
+        for k, w in CUST_WINDOWS.items():
+            nb = cix.window(q_cust, w * TICK)
+            out[f"cust_nb_tx_{k}"] = nb
+            out[f"cust_avg_amount_{k}"] = cix.window(q_cust, w * TICK, what="amount") / np.maximum(nb, 1)
+        for k, w in (("7d", 7 * DAY), ("30d", 30 * DAY)):
+            nb_prev = cix.window(q_cust, w * TICK, 1)
+            s_prev = cix.window(q_cust, w * TICK, 1, what="amount")
+            mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
+            out[f"cust_amount_ratio_{k}"] = A / mean_prev
+            if k == "30d":
+                s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
+                var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
+                out["cust_amount_z_30d"] = (A - mean_prev) / (np.sqrt(var) + 1.0)
+        # a typical amount that leaves out earlier unusual ones (a leaked card's inflated spending must not hide the next)
+        unusual = _unusual(by_cust, amount)[0].astype(np.float64)
+        uix = by_cust.events(values={"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
+        typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
+        typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
+        out["cust_amount_ratio_typical_30d"] = np.where(typ_n > 0, A / np.where(typ_n > 0, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
+        out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
+        out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
+        out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
+        out["cust_nb_small_1h"] = cix.window(q_cust, HOUR * TICK, what="small")
+        out["cust_nb_cnp_1d"] = cix.window(q_cust, DAY * TICK, what="cnp")
+        # previous transaction of the same customer
+        prev = _kernels().previous_in_group(by_cust.order, cust, sec.astype(np.float64), np.nan)
+        out["cust_secs_since_last"] = S - prev[sel]
 
-    # devices
-    (dev,), ndev = _factorize(dev_raw)
-    dev_first, dev_first_pos = _first_of_pairs(by_cust, dev, ndev)
-    out["device_new"] = dev_first[sel].astype(np.float64)
-    out["device_age_days"] = np.where(dev_raw[sel] >= 0, (S - sec[dev_first_pos[sel]]) / DAY, np.nan)
-    by_dev = _Grouped(R, dev, ndev)
-    out["device_new_customers_30d"] = by_dev.events(mask=dev_first).window(by_dev.queries(), 30 * DAY * TICK)
+    def terminals_devices_payees() -> None:
+        # terminal windows: counts before the label delay, and fraud reported (label known) in the window
+        is_fraud = df["is_fraud"].to_numpy(np.int64) == 1
+        (term,), nterm = _factorize(term_raw)
+        by_term = _Grouped(R, term, nterm)
+        q_term = by_term.queries()
+        tix = by_term.events()
+        f_term = term[is_fraud]
+        f_lt = label_ticks(epoch_seconds(df["label_time"].to_numpy()[is_fraud]) - base)
+        f_sec = (sec - base)[is_fraud].astype(np.float64)
+        fo = np.lexsort((f_lt, f_term))
+        fo = fo[f_term[fo] >= 0]
+        fix = _Events(f_term[fo], f_lt[fo], {"tx_sec": f_sec}, fo)
+        for k, w in TERM_WINDOWS.items():
+            nb = tix.window(q_term, D + w * TICK, D)
+            nf = fix.window(q_term, w * TICK)
+            out[f"term_nb_tx_{k}"] = nb
+            out[f"term_risk_{k}"] = np.where(nb > 0, nf / np.maximum(nb, 1), 0.0)
+        out["term_nb_tx_1h"] = tix.window(q_term, HOUR * TICK)
+        first_tx, last_tx = fix.first_last(q_term, 30 * DAY * TICK, "tx_sec")
+        out["term_fraud_episode_days"] = ((S - base) - first_tx) / DAY
+        out["term_days_since_known_fraud"] = ((S - base) - last_tx) / DAY
 
-    # payees: novelty, fan-in (mule signal), and money flowing into our own customers (fan-out)
-    (payee,), npayee = _factorize(payee_raw)
-    pay_first = _first_of_pairs(by_cust, payee, npayee)[0]
-    out["payee_new"] = pay_first[sel].astype(np.float64)
-    by_payee = _Grouped(R, payee, npayee)
-    q_payee = by_payee.queries()
-    pfx = by_payee.events(mask=pay_first)
-    out["payee_new_senders_7d"] = pfx.window(q_payee, 7 * DAY * TICK)
-    out["payee_senders_total"] = pfx.window(q_payee, int(tt.max(initial=0)) + TICK)
-    out["payee_amount_1d"] = by_payee.events(values={"amount": amount}).window(q_payee, DAY * TICK, what="amount")
-    out["cust_new_payees_7d"] = by_cust.events(mask=pay_first).window(q_cust, 7 * DAY * TICK)
-    (acct_payee, acct_cust), nacct = _factorize(payee_raw, cust_raw)
-    inx = _Grouped(R, acct_payee, nacct).events(values={"amount": amount})
-    out["cust_inflow_24h"] = inx.window(_Grouped(R, acct_cust, nacct).queries(), DAY * TICK, what="amount")
+        # devices
+        (dev,), ndev = _factorize(dev_raw)
+        dev_first, dev_first_pos = _first_of_pairs(by_cust, dev, ndev)
+        out["device_new"] = dev_first[sel].astype(np.float64)
+        out["device_age_days"] = np.where(dev_raw[sel] >= 0, (S - sec[dev_first_pos[sel]]) / DAY, np.nan)
+        by_dev = _Grouped(R, dev, ndev)
+        out["device_new_customers_30d"] = by_dev.events(mask=dev_first).window(by_dev.queries(), 30 * DAY * TICK)
+
+        # payees: novelty, fan-in (mule signal), and money flowing into our own customers (fan-out)
+        (payee,), npayee = _factorize(payee_raw)
+        pay_first = _first_of_pairs(by_cust, payee, npayee)[0]
+        out["payee_new"] = pay_first[sel].astype(np.float64)
+        by_payee = _Grouped(R, payee, npayee)
+        q_payee = by_payee.queries()
+        pfx = by_payee.events(mask=pay_first)
+        out["payee_new_senders_7d"] = pfx.window(q_payee, 7 * DAY * TICK)
+        out["payee_senders_total"] = pfx.window(q_payee, int(tt.max(initial=0)) + TICK)
+        out["payee_amount_1d"] = by_payee.events(values={"amount": amount}).window(q_payee, DAY * TICK, what="amount")
+        out["cust_new_payees_7d"] = by_cust.events(mask=pay_first).window(q_cust, 7 * DAY * TICK)
+        (acct_payee, acct_cust), nacct = _factorize(payee_raw, cust_raw)
+        inx = _Grouped(R, acct_payee, nacct).events(values={"amount": amount})
+        out["cust_inflow_24h"] = inx.window(_Grouped(R, acct_cust, nacct).queries(), DAY * TICK, what="amount")
+
+    if n >= PARALLEL_ROWS:  # two independent halves on two threads (the kernels release the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            other = pool.submit(terminals_devices_payees)
+            customers()
+            other.result()
+    else:
+        customers()
+        terminals_devices_payees()
 
     names = list(only or FEATURES)
     mat = np.empty((len(names), len(sel)), dtype=np.float32)  # one block, no consolidation copy
