@@ -119,7 +119,7 @@ def test_streaming_features_equal_batch_features(small_frame):
                                    equal_nan=True, err_msg=f"row {cut + i}")
         if r.is_fraud:
             state.report_fraud(r.terminal_id, int(pd.Timestamp(r.timestamp).value // 10**9),
-                               int(pd.Timestamp(r.label_time).value // 10**9))
+                               int(pd.Timestamp(r.label_time).value // 10**9), r.customer_id)
         if i % 100 == 50:
             state.compact(min_drop=1)  # forgetting events older than every window changes nothing
 

@@ -71,6 +71,9 @@ SPEC: dict[str, str] = {
     "cust_inflow_24h": "FPS money received by the customer in the last 24 hours (mule fan-out)",
     "cust_amount_ratio_typical_30d": "amount / customer's typical amount (previous 30 days, unusual amounts left out)",
     "cust_nb_unusual_7d": f"customer's unusual amounts (over {UNUSUAL_FACTOR:g}x their 30-day average) in the previous 7 days",
+    "term_risk_3d": "terminal's reported fraud in the last 3d / its transactions",
+    "term_fraud_customers_7d": "customers whose first fraud at this terminal was reported in the last 7 days (common point of compromise)",
+    "term_fraud_customers_30d": "customers whose first fraud at this terminal was reported in the last 30 days",
 }
 FEATURES: tuple[str, ...] = tuple(SPEC)
 
@@ -91,8 +94,9 @@ REASON_GROUPS: dict[str, tuple[str, ...]] = {
     "channel_and_merchant": ("is_cnp", "is_fps", "merchant_category_code"),
     "customer_velocity": ("cust_nb_tx_10min", "cust_nb_tx_1h", "cust_nb_small_1h", "cust_nb_cnp_1d",
                           "cust_secs_since_last", "cust_nb_tx_1d", "cust_nb_tx_7d", "cust_nb_tx_30d"),
-    "terminal_risk": ("term_risk_1d", "term_risk_7d", "term_risk_30d", "term_nb_tx_1d", "term_nb_tx_7d",
-                      "term_nb_tx_30d", "term_nb_tx_1h", "term_fraud_episode_days", "term_days_since_known_fraud"),
+    "terminal_risk": ("term_risk_1d", "term_risk_3d", "term_risk_7d", "term_risk_30d", "term_fraud_customers_7d",
+                      "term_fraud_customers_30d", "term_nb_tx_1d", "term_nb_tx_7d", "term_nb_tx_30d", "term_nb_tx_1h",
+                      "term_fraud_episode_days", "term_days_since_known_fraud"),
     "new_device": ("device_new", "device_age_days", "device_new_customers_30d"),
     "new_payee": ("payee_new", "cust_new_payees_7d"),
     "mule_payee": ("payee_new_senders_7d", "payee_senders_total", "payee_amount_1d"),
@@ -357,6 +361,14 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
             nf = fix.window(q_term, w * TICK)
             out[f"term_nb_tx_{k}"] = nb
             out[f"term_risk_{k}"] = np.where(nb > 0, nf / np.maximum(nb, 1), 0.0)
+        nb = tix.window(q_term, D + 3 * DAY * TICK, D)
+        out["term_risk_3d"] = np.where(nb > 0, fix.window(q_term, 3 * DAY * TICK) / np.maximum(nb, 1), 0.0)
+        # distinct victims: a customer counts at the terminal from the report of their first fraud there
+        first_victim = _kernels().first_of_pairs(fo, f_term, cust[is_fraud], ncust)[0]
+        fv = fo[first_victim[fo]]
+        vix = _Events(f_term[fv], f_lt[fv], {}, fv)
+        for k, w in (("7d", 7 * DAY), ("30d", 30 * DAY)):
+            out[f"term_fraud_customers_{k}"] = vix.window(q_term, w * TICK)
         out["term_nb_tx_1h"] = tix.window(q_term, HOUR * TICK)
         first_tx, last_tx = fix.first_last(q_term, 30 * DAY * TICK, "tx_sec")
         out["term_fraud_episode_days"] = ((S - base) - first_tx) / DAY

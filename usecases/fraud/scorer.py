@@ -116,7 +116,9 @@ class FeatureState:
         self.cust_typ: dict[int, _Series] = {}      # same ticks; prefix sums of typical amount, count, unusual
         self.term: dict[int, _Series] = {}
         self.reports: dict[int, tuple[list[int], list[float]]] = {}  # terminal -> (label ticks, tx seconds)
-        self.pending: list[tuple[int, int, int]] = []                 # (label tick, terminal, tx second)
+        self.pending: list[tuple[int, int, int, int]] = []            # (label tick, terminal, tx second, customer)
+        self.victims: dict[int, list[int]] = {}                       # terminal -> label ticks of first frauds per customer
+        self.victim_seen: set[tuple[int, int]] = set()                # (terminal, customer) with a reported fraud
         self.dev_first: dict[tuple[int, int], int] = {}               # (customer, device) -> first second
         self.dev_new: dict[int, _Series] = {}                         # device -> ticks of new customers
         self.pay_seen: set[tuple[int, int]] = set()
@@ -135,18 +137,23 @@ class FeatureState:
         self.last_sec = sec
         return sec * TICK + min(self.rank, TICK - 1)
 
-    def report_fraud(self, terminal_id: int, tx_second: int, label_second: int) -> None:
-        """A fraud label arrives (known from the end of `label_second` on)."""
+    def report_fraud(self, terminal_id: int, tx_second: int, label_second: int, customer_id: int = -1) -> None:
+        """A fraud label arrives (known from the end of `label_second` on). Without the customer, the report counts
+        as a new victim at the terminal."""
         if terminal_id >= 0:
-            heapq.heappush(self.pending, (label_second * TICK + TICK - 1, terminal_id, tx_second))
+            heapq.heappush(self.pending, (label_second * TICK + TICK - 1, terminal_id, tx_second, customer_id))
 
     def _release(self, tick: int) -> None:
         pend = self.pending
         while pend and pend[0][0] <= tick:
-            lt, term, txs = heapq.heappop(pend)
+            lt, term, txs, cust = heapq.heappop(pend)
             lts, txss = self.reports.setdefault(term, ([], []))
             lts.append(lt)
             txss.append(float(txs))
+            if cust < 0 or (term, cust) not in self.victim_seen:
+                if cust >= 0:
+                    self.victim_seen.add((term, cust))
+                self.victims.setdefault(term, []).append(lt)
 
     # -- one transaction -------------------------------------------------------
     def step(self, sec: int, cust: int, amount: float, channel: int, cat: float, term: int, dev: int, payee: int,
@@ -224,6 +231,12 @@ class FeatureState:
                 f[21 + j] = nb
                 f[24 + j] = nf / max(nb, 1) if nb > 0 else 0.0
             f[27] = len(ts_.t) - ts_.upto(tt - HOUR * TICK)
+            nb = hi - ts_.upto(tt - self.D - 3 * DAY * TICK)
+            nf = (len(rep[0]) - bisect_right(rep[0], tt - 3 * DAY * TICK)) if rep else 0
+            f[41] = nf / max(nb, 1) if nb > 0 else 0.0
+            vic = self.victims.get(term)
+            f[42] = (len(vic) - bisect_right(vic, tt - 7 * DAY * TICK)) if vic else 0.0
+            f[43] = (len(vic) - bisect_right(vic, tt - 30 * DAY * TICK)) if vic else 0.0
             if rep:
                 a = bisect_right(rep[0], tt - 30 * DAY * TICK)
                 if a < len(rep[0]):
@@ -236,6 +249,7 @@ class FeatureState:
         else:
             f[21:28] = 0.0
             f[28] = f[29] = float("nan")
+            f[41] = f[42] = f[43] = 0.0
         # device
         if dev >= 0:
             key = (cust, dev)
@@ -351,6 +365,10 @@ class FeatureState:
             if k >= min_drop:
                 del lts[:k]
                 del txss[:k]
+        for lts in self.victims.values():
+            k = bisect_right(lts, before + self.D)
+            if k >= min_drop:
+                del lts[:k]
 
     def warm(self, df: pd.DataFrame, tail_days: float = 40.0) -> None:
         """Load history (in data order) as if every row had been scored, with its fraud labels fed in.
@@ -379,8 +397,11 @@ class FeatureState:
         last = pd.Series(secs[h]).groupby(cust[h]).max()
         self.cust_last.update(zip(last.index.tolist(), last.to_numpy().tolist()))
         late = fraud[h] & (label_s[h] >= secs[cut - 1] if cut else False)
-        for t_, s_, l_ in zip(term[h][late].tolist(), secs[h][late].tolist(), label_s[h][late].tolist()):
-            self.report_fraud(t_, s_, l_)
+        for t_, s_, l_, c_ in zip(term[h][late].tolist(), secs[h][late].tolist(), label_s[h][late].tolist(),
+                                  cust[h][late].tolist()):
+            self.report_fraud(t_, s_, l_, c_)
+        early = fraud[h] & ~late & (term[h] >= 0)  # reported before every window: only "seen before" matters
+        self.victim_seen.update(zip(term[h][early].tolist(), cust[h][early].tolist()))
         if cut:
             self.last_sec = int(secs[cut - 1])
             self.rank = int(cut - 1 - np.searchsorted(secs, secs[cut - 1], side="left"))
@@ -393,9 +414,9 @@ class FeatureState:
                         term[tail].tolist(), dev[tail].tolist(), payee[tail].tolist(), dev_first[tail].tolist(),
                         pay_first[tail].tolist(), unusual[tail].tolist()):
             self.absorb(*args)
-        for t_, s_, l_ in zip(term[tail][fraud[tail]].tolist(), secs[tail][fraud[tail]].tolist(),
-                              label_s[tail][fraud[tail]].tolist()):
-            self.report_fraud(t_, s_, l_)
+        for t_, s_, l_, c_ in zip(term[tail][fraud[tail]].tolist(), secs[tail][fraud[tail]].tolist(),
+                                  label_s[tail][fraud[tail]].tolist(), cust[tail][fraud[tail]].tolist()):
+            self.report_fraud(t_, s_, l_, c_)
 
 
 # the position of each feature in the state's output must follow FEATURES
@@ -407,7 +428,8 @@ _ORDER_CHECK = ("amount", "tx_hour", "tx_during_night", "tx_during_weekend", "is
                 "term_nb_tx_1h", "term_fraud_episode_days", "term_days_since_known_fraud", "device_new",
                 "device_age_days", "device_new_customers_30d", "payee_new", "payee_new_senders_7d",
                 "payee_senders_total", "payee_amount_1d", "cust_new_payees_7d", "cust_inflow_24h",
-                "cust_amount_ratio_typical_30d", "cust_nb_unusual_7d")
+                "cust_amount_ratio_typical_30d", "cust_nb_unusual_7d", "term_risk_3d", "term_fraud_customers_7d",
+                "term_fraud_customers_30d")
 assert _ORDER_CHECK == FEATURES, "FeatureState.step writes features by position: keep it in FEATURES order"
 
 
@@ -486,9 +508,12 @@ class StreamingScorer:
         value = "n/a" if not np.isfinite(v) else (f"{v:,.2f}" if abs(v) < 1e6 else f"{v:,.0f}")
         return f"{group}: {features.SPEC[f]} = {value} (+{contribution:.3f})"
 
-    def report_fraud(self, terminal_id: int, timestamp, reported_at=None) -> None:
+    def report_fraud(self, terminal_id: int, timestamp, reported_at=None, customer_id: int | None = None) -> None:
+        """A fraud was reported: the transaction at `terminal_id` at `timestamp`, reported at `reported_at` (default:
+        now), of `customer_id` (counts distinct victims at the terminal; without it every report is a new victim)."""
         sec = _seconds(timestamp)
-        self.state.report_fraud(int(terminal_id), sec, _seconds(reported_at) if reported_at is not None else sec)
+        self.state.report_fraud(int(terminal_id), sec, _seconds(reported_at) if reported_at is not None else sec,
+                                -1 if customer_id is None else int(customer_id))
 
 
 def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True) -> StreamingScorer:
