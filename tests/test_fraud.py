@@ -254,6 +254,20 @@ def test_batch_scoring_uses_the_training_feature_values_on_the_same_rows(ctx_a, 
     assert (scored["txn_id"].to_numpy() == df.loc[new, "txn_id"].to_numpy()).all()
     np.testing.assert_array_equal(scored["score"].to_numpy(np.float32),
                                   booster.inplace_predict(np.ascontiguousarray(expected[side["features"]].to_numpy())))
+    # the same file as CSV (naive timestamps are Hong Kong time, like the stored history) scores the same
+    df[new].drop(columns=["is_fraud", "scenario", "label_time"]).to_csv(tmp_path / "in.csv", index=False)
+    fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / "out.csv")
+    from_csv = pd.read_csv(tmp_path / "out.csv")
+    assert (from_csv["txn_id"].to_numpy() == scored["txn_id"].to_numpy()).all()
+    np.testing.assert_allclose(from_csv["score"].to_numpy(), scored["score"].to_numpy(), rtol=1e-6)
+
+
+def test_naive_times_are_hong_kong_time_and_zoned_times_are_converted():
+    raw = pd.DataFrame({"txn_id": ["1", "2", "3", "4"], "customer_id": ["1"] * 4, "amount": ["5"] * 4, "is_fraud": ["0"] * 4,
+                        "timestamp": ["2025-03-01 10:00:00", "2025-03-01T02:00:00Z", "2025-03-01 10:00:00+08:00", "soon"]})
+    ok, rej, n_rej, _ = schema.validate(raw)
+    assert ok["timestamp"].tolist() == [pd.Timestamp("2025-03-01 10:00:00")] * 3
+    assert n_rej == 1 and rej[0].row == 4 and rej[0].column == "timestamp"
 
 
 def test_history_for_batch_scoring_reads_only_the_rows_it_needs(ctx_b, small_frame, monkeypatch):

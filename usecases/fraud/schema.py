@@ -204,14 +204,34 @@ def _int_column(s: pd.Series, chk: _Checker, column: str, optional: bool) -> np.
     return np.nan_to_num(vals, nan=-1).astype(np.int64)
 
 
+_TZ_SUFFIX = r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"
+
+
+def _parse_times(text: pd.Series, utc: bool) -> pd.Series:
+    """ISO 8601 first (fast), any other recognisable layout for the rest."""
+    ts = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
+    bad = ts.isna().to_numpy()
+    if bad.any():
+        ts = ts.copy()
+        ts[bad] = pd.to_datetime(text[bad], errors="coerce", format="mixed", utc=utc)
+    return ts
+
+
 def _time_column(s: pd.Series, chk: _Checker, column: str) -> pd.Series:
+    """Date-times as Hong Kong local time: naive values are local already, values with a zone are converted."""
     blank = _blank(s)
     if pd.api.types.is_datetime64_any_dtype(s):
         ts = s
+        if getattr(ts.dt, "tz", None) is not None:
+            ts = ts.dt.tz_convert("Asia/Hong_Kong").dt.tz_localize(None)
     else:
-        ts = pd.to_datetime(s.astype(str).str.strip(), errors="coerce", format="mixed", utc=True)
-    if getattr(ts.dt, "tz", None) is not None:
-        ts = ts.dt.tz_convert("Asia/Hong_Kong").dt.tz_localize(None)
+        text = s.astype(str).str.strip()
+        zoned = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
+        ts = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+        if (~zoned).any():
+            ts[~zoned] = _parse_times(text[~zoned], utc=False).astype("datetime64[ns]")
+        if zoned.any():
+            ts[zoned] = _parse_times(text[zoned], utc=True).dt.tz_convert("Asia/Hong_Kong").dt.tz_localize(None)
     chk.flag(blank, column, "empty")
     chk.flag(~blank & ts.isna().to_numpy(), column, "unparseable date-time (use ISO 8601, e.g. 2025-03-01 14:05:09)")
     ok = ts.notna().to_numpy()
