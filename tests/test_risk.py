@@ -410,6 +410,13 @@ def test_unknown_training_option_is_refused(ctx_a):
     assert err.value.field == "max_dept"
 
 
+@pytest.mark.parametrize("option, value", [("grow_policy", "sideways"), ("max_leaves", -1), ("max_depth", 0)])
+def test_bad_tree_settings_are_refused_naming_them(ctx_a, option, value):
+    with pytest.raises(InvalidInput) as err:
+        risk.train(ctx_a, **{option: value})
+    assert err.value.field == option
+
+
 def test_training_without_data_says_how_to_get_some(tmp_path):
     from conftest import PASSWORD
 

@@ -27,8 +27,11 @@ def render(*, bank: str, run_id: str, data: dict, split: dict, metrics: dict, sc
              f"- **scorecard**: OptBinning BinningProcess + Scorecard (logistic regression on WoE), monotone bins in "
              f"the declared direction, special codes and missing values in their own bins; {params['pdo']:g} points to "
              f"double the odds, {params['base_points']:g} points at odds {params['base_odds']:g}:1.",
-             "- **xgboost**: gradient-boosted trees with monotone constraints from the declared feature directions, "
-             "Platt-calibrated on the in-time calibration split.",
+             "- **xgboost**: gradient-boosted trees with monotone constraints from the declared feature directions "
+             f"({params['grow_policy']} growth, depth up to {params['max_depth']}"
+             + (f", at most {params['max_leaves']} leaves" if params.get("max_leaves") else "")
+             + f", learning rate {params['learning_rate']:g}), early-stopped and Platt-calibrated on the in-time "
+             "calibration split.",
              f"- Cut-off: decline when PD > {cutoffs['xgboost']:.4f} (xgboost) or score < {cutoffs['scorecard_score']:.1f} "
              f"(scorecard), chosen for an approval rate of {cutoffs['approval_rate']:.0%} on the calibration split"
              + (" (set by the user)" if cutoffs.get("user") else "") + ".",

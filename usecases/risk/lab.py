@@ -141,6 +141,10 @@ def _options(options: dict) -> dict:
     _number("test_fraction", o["test_fraction"], 0.05, 0.6)
     _number("calibration_fraction", o["calibration_fraction"], 0.05, 0.4)
     _number("max_depth", o["max_depth"], 1, 12, integer=True)
+    _number("max_leaves", o["max_leaves"], 0, 4096, integer=True)
+    if o["grow_policy"] not in xgb.GROW_POLICIES:
+        raise InvalidInput("grow_policy", f"{o['grow_policy']!r} is not a tree growing policy",
+                           f"use one of {', '.join(xgb.GROW_POLICIES)}")
     _number("n_estimators", o["n_estimators"], 1, 5000, integer=True)
     _number("learning_rate", o["learning_rate"], 1e-4, 1.0)
     return o
