@@ -14,7 +14,7 @@ import pytest
 import usecases.risk as risk
 from sandbox import tracking
 from sandbox.errors import AccessDenied, InvalidInput, NotFound, SandboxError
-from usecases.risk import features, schema, simulator as sim, store
+from usecases.risk import features, schema, simulator as sim, store, xgb as risk_xgb
 
 FAST = {"n_estimators": 250, "learning_rate": 0.15}
 
@@ -408,6 +408,14 @@ def test_unknown_training_option_is_refused(ctx_a):
     with pytest.raises(InvalidInput) as err:
         risk.train(ctx_a, max_dept=3)
     assert err.value.field == "max_dept"
+
+
+def test_trees_follow_the_chosen_settings_and_the_card_names_them(trained_a, ctx_a):
+    trees = store.load(ctx_a).xgboost.booster.get_dump()
+    leaves = [t.count("leaf=") for t in trees]
+    assert 4 < max(leaves) <= risk_xgb.DEFAULTS["max_leaves"]  # loss-guided trees, capped at the chosen size
+    card = risk.model_card(ctx_a)
+    assert "lossguide growth, depth up to 6, at most 8 leaves" in card
 
 
 @pytest.mark.parametrize("option, value", [("grow_policy", "sideways"), ("max_leaves", -1), ("max_depth", 0)])
