@@ -4,9 +4,11 @@ Every feature of a transaction at time t uses only transactions up to and
 including it (in data order: timestamp, then txn_id) and only labels already
 known at t (a fraud label is known from its `label_time`). Windows are
 half-open: (t - w, t]. `SPEC` below is the definition; `compute()` evaluates
-it for a whole table with sorted arrays and binary search (no Python loop
-over rows); `scorer.FeatureState` evaluates the same `SPEC` one transaction at
-a time for the streaming scorer, and the tests check that both agree.
+it for a whole table: a counting sort groups the rows of each customer,
+terminal, device or payee, and each window is one two-pointer pass over the
+group (compiled loops in kernels.py; no Python loop over rows);
+`scorer.FeatureState` evaluates the same `SPEC` one transaction at a time for
+the streaming scorer, and the tests check that both agree.
 
 Time is kept in "ticks": seconds * 1024 + the rank of the row within its
 second, so that rows in the same second keep their order and no window ever

@@ -557,7 +557,7 @@ def _with_history(hist: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
     cols["label_time"] = np.concatenate([hist["label_time"].to_numpy("datetime64[ns]"), ts_b + np.timedelta64(3650, "D")])
     ch = np.concatenate([features.channel_codes(hist["channel"]) if nh else np.zeros(0, np.int64),
                          features.channel_codes(batch["channel"])])
-    cols["channel"] = pd.Categorical.from_codes(ch, categories=["card_present", "card_not_present", "fps"])
+    cols["channel"] = pd.Categorical.from_codes(ch, categories=list(schema.CHANNELS))
     mc_codes, mc_cats = pd.factorize(batch["merchant_category"])
     cols["merchant_category"] = pd.Categorical.from_codes(np.concatenate([np.full(nh, -1), mc_codes]),
                                                           categories=pd.Index(mc_cats).astype(str))
