@@ -567,3 +567,27 @@ def test_near_topic_fee_question_without_a_stated_fee_is_refused():
     ex = Extractive(get_embedder())
     assert ex.generate("What is the late payment charge on a credit card?", passages).text == REFUSAL
     assert "HKD 90" in ex.generate("How much do we charge to replace a lost card?", passages).text
+
+
+def test_acronyms_and_their_spelled_out_forms_count_as_one_word():
+    from usecases.chat.lexicon import terms
+
+    assert "dsr" in terms("What is the maximum debt servicing ratio?") and "dsr" in terms("The DSR must not exceed 45%.")
+    assert "cdd" in terms("What's the KYC refresh interval?") and "cdd" in terms("Customer due diligence records are kept.")
+    assert "ltv" in terms("the loan-to-value cap") and "aml" in terms("anti-money laundering training")
+    assert terms("the acknowledgement") == terms("it acknowledges")  # stems meet
+
+
+def test_question_vector_matches_fp32_and_search_leaves_faiss_threads_as_they_were(ctx_a, indexed_a):
+    import faiss
+
+    from usecases.chat import _bank_snapshot
+    from usecases.chat.embed import get_embedder
+    from usecases.chat.retrieve import search
+
+    emb = get_embedder()
+    q = "How long does a cardholder have to dispute a card transaction?"
+    assert float(emb._encode_one(q) @ emb.encode([q])[0]) > 0.999  # padded query path vs the fp32 copy
+    before = faiss.omp_get_max_threads()
+    hits = search(_bank_snapshot(ctx_a), emb, q, k=3)
+    assert hits and faiss.omp_get_max_threads() == before
