@@ -278,12 +278,13 @@ def bench_calibration(home: Path) -> dict:
                                             "injection_resistance", "citation_precision")}
         out[f"{bank}:{seed}"] = row
         log(f"  {bank}:{seed} {json.dumps(row)}")
+    means = {}
     for role in ("calibration", "held out"):
         for split in ("template", "heldout_wording"):
             rows = [r[split] for r in out.values() if r["role"] == role]
-            out[f"mean {role} {split}"] = {k: round(statistics.fmean(r[k] for r in rows), 4)
-                                           for k in ("correctness", "refusal_accuracy")}
-    return out
+            means[f"mean {role} {split}"] = {k: round(statistics.fmean(r[k] for r in rows), 4)
+                                             for k in ("correctness", "refusal_accuracy")}
+    return {**out, **means}
 
 
 def bench_end_to_end(ctx, items, backend: str, n: int) -> dict:
