@@ -260,6 +260,23 @@ def test_reviewer_cannot_ask_ingest_or_read_document_text(review_a, indexed_a, d
         chat.delete_document(review_a, "0" * 16)
 
 
+def test_warm_up_loads_the_assistant_without_recording_a_question(ctx_a, indexed_a, review_a):
+    import mlflow
+
+    entries = len(ctx_a.audit_entries())
+    exp = ctx_a.experiment_id("chat")
+    traces = len(mlflow.search_traces(locations=[exp], return_type="list"))
+    chat.warm(ctx_a)
+    assert len(ctx_a.audit_entries()) == entries
+    assert len(mlflow.search_traces(locations=[exp], return_type="list")) == traces
+    chat.ask(ctx_a, "How many days does a cardholder have to raise a dispute?")  # a real question is recorded
+    mlflow.flush_trace_async_logging()
+    assert len(ctx_a.audit_entries()) == entries + 1
+    assert len(mlflow.search_traces(locations=[exp], return_type="list")) == traces + 1
+    with pytest.raises(AccessDenied):
+        chat.warm(review_a)
+
+
 # -- guardrails, traces ---------------------------------------------------------
 def test_pii_never_reaches_the_audit_trail_or_the_mlflow_trace(ctx_a, indexed_a):
     import mlflow

@@ -30,6 +30,15 @@ def record(ctx, rec: dict[str, Any], timings_ns: dict[str, tuple[int, int]] | No
     return trace_id
 
 
+def prepare(ctx) -> None:
+    """Import MLflow and look up the bank's chat experiment ahead of the first trace (records no trace)."""
+    if os.environ.get("SANDBOX_CHAT_MLFLOW_TRACES", "1") != "0":
+        import mlflow
+
+        mlflow.set_tracking_uri(tracking.tracking_uri(ctx.store.mlruns))
+        ctx.experiment_id("chat")
+
+
 def _mlflow_trace(ctx, rec: dict, timings: dict[str, tuple[int, int]]) -> str | None:
     import mlflow
     from mlflow.exceptions import MlflowException

@@ -1,7 +1,9 @@
 """Chat: ask the bank's policy assistant (citations, guardrail verdicts), upload documents, see the evaluation."""
 from __future__ import annotations
 
+import logging
 import re
+import threading
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +21,24 @@ st.caption("Answers come only from your bank's own documents, with the passages 
            "number is checked against them, and the assistant says so when the documents do not.")
 
 chat, why = labs.module("chat", "ask", "ingest", "documents")
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _warming(home: str, bank: str) -> threading.Thread:
+    """Once per server process and bank: load the model and the index while the user types the first question."""
+    def work() -> None:
+        try:
+            chat.warm(ctx)
+        except Exception as err:  # noqa: BLE001 - a failed warm-up only means the first question loads it instead
+            logging.getLogger(__name__).warning("chat warm-up for %s failed: %s", bank, err)
+
+    thread = threading.Thread(target=work, name=f"chat-warm-{bank}", daemon=True)
+    thread.start()
+    return thread
+
+
+if chat is not None and callable(getattr(chat, "warm", None)):
+    _warming(str(ctx.store.home), bank)
 HISTORY = f"chat_history::{bank}"
 INGESTED = f"chat_ingested::{bank}"  # the last ingest's summary, shown after the rerun that lists the new documents
 tab_ask, tab_docs, tab_eval = st.tabs(["Ask", "Documents", "Evaluation"])
