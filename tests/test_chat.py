@@ -263,6 +263,9 @@ def test_reviewer_cannot_ask_ingest_or_read_document_text(review_a, indexed_a, d
 def test_warm_up_loads_the_assistant_without_recording_a_question(ctx_a, indexed_a, review_a):
     import mlflow
 
+    from sandbox import tracking
+
+    mlflow.set_tracking_uri(tracking.tracking_uri(ctx_a.store.mlruns))  # the bank's store, whatever ran before
     entries = len(ctx_a.audit_entries())
     exp = ctx_a.experiment_id("chat")
     traces = len(mlflow.search_traces(locations=[exp], return_type="list"))
