@@ -18,7 +18,6 @@ Answer candidate sentences (`encode`, many lengths at once) keep an fp32 copy.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ import numpy as np
 
 from sandbox.compute import detect_device
 from sandbox.errors import InvalidInput, SandboxError
+from sandbox.tracking import hash_file
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -52,11 +52,8 @@ _cache: dict[tuple[str, str, str], "Embedder"] = {}
 
 @lru_cache(maxsize=8)
 def _sha256(path: str, mtime_ns: int, size: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    """Hashed once per version of the file (the key holds its mtime and size): the weights are large."""
+    return hash_file(path)
 
 
 def file_sha256(path: Path) -> str:

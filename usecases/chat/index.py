@@ -32,6 +32,7 @@ import pandas as pd
 from sandbox import atomic
 from sandbox.compute import detect_device
 from sandbox.errors import NotFound, SandboxError
+from sandbox.tracking import hash_file
 
 FORMAT = 1
 EXACT_MAX = 10_000  # chunks; exact search stays near 2 ms below this; above, an HNSW graph answers in under a millisecond
@@ -41,14 +42,6 @@ TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-digit numbers ("5 days") that the def
 
 _cache: dict[str, "Snapshot"] = {}
 _cache_lock = threading.Lock()
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def text_hash(text: str) -> str:
@@ -132,7 +125,7 @@ def _load_version(root: Path, version: str) -> Snapshot:
         raise SandboxError(f"chat index version {version} is missing its manifest", "ingest again to rebuild the index") from err
     for rel, digest in manifest["files"].items():
         path = folder / rel
-        if not path.is_file() or sha256_file(path) != digest:
+        if not path.is_file() or hash_file(path) != digest:
             raise SandboxError(f"chat index file {version}/{rel} fails its checksum (altered or damaged)",
                                "delete the chat/index folder and ingest the documents again")
     index = faiss.read_index(str(folder / "index.faiss"))
@@ -255,7 +248,7 @@ class Writer:
                 bm25 = bm25s.BM25()
                 bm25.index(tokenize(corpus), show_progress=False)
                 bm25.save(str(tmp / "bm25"), allow_pickle=False)
-            files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+            files = {p.relative_to(tmp).as_posix(): hash_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
             manifest = {"format": FORMAT, "version": version, "kind": kind, "dim": self.dim or 384,
                         "count": int(len(self.chunks)), "documents": len(self.documents), "next_id": self.next_id,
                         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "files": files, **self.model}
