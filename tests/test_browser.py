@@ -180,6 +180,17 @@ def test_reviewer_signs_off_and_the_bank_sees_it(server, browser):
     bank.close()
 
 
+def ask(page, question: str):
+    """Ask the Chat page and return the assistant's reply once the script run has drawn it."""
+    page.get_by_test_id("stChatInputTextArea").fill(question)
+    before = run_number(page)
+    page.keyboard.press("Enter")
+    wait_run(page, before)
+    reply = page.get_by_test_id("stChatMessage").last
+    reply.wait_for()
+    return reply
+
+
 def test_scientist_uploads_a_policy_and_the_assistant_cites_it_only_for_her_bank(server, browser, tmp_path):
     policy = tmp_path / "card-replacement.md"
     policy.write_text("# Card replacement\n\nHarbour Bank charges a fee of HKD 175 for replacing a lost or stolen "
@@ -199,12 +210,7 @@ def test_scientist_uploads_a_policy_and_the_assistant_cites_it_only_for_her_bank
     assert page.get_by_text("No documents indexed yet").count() == 0
     shot(page, "scientist-chat-upload")
     page.get_by_role("tab", name="Ask").click()
-    page.get_by_test_id("stChatInputTextArea").fill(question)
-    before = run_number(page)
-    page.keyboard.press("Enter")
-    wait_run(page, before)
-    answer = page.get_by_test_id("stChatMessage").last
-    answer.wait_for()
+    answer = ask(page, question)
     assert "175" in answer.inner_text() and "[1]" in answer.inner_text()
     page.get_by_text("Citations (").last.click()
     answer.get_by_test_id("stDataFrame").wait_for()
@@ -214,11 +220,6 @@ def test_scientist_uploads_a_policy_and_the_assistant_cites_it_only_for_her_bank
 
     other = sign_in(browser, server, "bob")  # Peak Bank: the same question finds nothing of Harbour Bank's
     go(other, "Chat")
-    other.get_by_test_id("stChatInputTextArea").fill(question)
-    before = run_number(other)
-    other.keyboard.press("Enter")
-    wait_run(other, before)
-    reply = other.get_by_test_id("stChatMessage").last
-    reply.wait_for()
+    reply = ask(other, question)
     assert "175" not in reply.inner_text() and "card-replacement" not in other.content()
     other.close()
