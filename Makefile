@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= cpu,test
 
-.PHONY: setup demo test test-all test-slow bench browser clean
+.PHONY: setup demo test test-slow bench browser clean
 
 setup: $(STAMP)
 

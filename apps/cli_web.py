@@ -75,7 +75,7 @@ def register(cli: click.Group) -> None:
 
     @cli.command("demo")
     @click.option("--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow UI).")
-    @click.option("--fast", is_flag=True, help="Smaller data sets (about a minute): for trying things out and tests.")
+    @click.option("--fast", is_flag=True, help="Smaller data sets (about two minutes on 2 cores): for trying things out and tests.")
     @click.option("--port", type=int, default=8501, show_default=True, help="Port of the app.")
     @click.option("--mlflow-port", type=int, default=5000, show_default=True, help="Port of the MLflow UI.")
     @json_option

@@ -576,6 +576,16 @@ def test_duration_question_picks_the_sentence_with_a_duration():
     assert "4 business days" in out.text and "[1]" in out.text
 
 
+def test_a_short_rule_with_its_number_is_a_candidate_answer():
+    from usecases.chat.answer import Extractive
+    from usecases.chat.embed import get_embedder
+
+    passages = _passages("3. Debt-servicing ratio limits\n\n3.2 The DSR must not exceed 45%.\n\n3.4 Income is verified from "
+                         "tax demand notes, employer letters and payroll credits.")
+    ranked = [s for _, _, s in Extractive(get_embedder()).rank("What is the maximum DSR?", passages)]
+    assert "The DSR must not exceed 45%." in ranked  # two content words and a number: it was dropped as a fragment
+
+
 def test_near_topic_fee_question_without_a_stated_fee_is_refused():
     from usecases.chat.answer import REFUSAL, Extractive
     from usecases.chat.embed import get_embedder

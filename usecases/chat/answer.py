@@ -20,7 +20,7 @@ from sandbox.compute import detect_device
 from sandbox.errors import InvalidInput, SandboxError
 
 from .answer_type import answer_types, holds_type
-from .grounding import CITATION, content_words, split_sentences
+from .grounding import CITATION, content_words, numbers, split_sentences
 from .lexicon import stem, terms
 
 BACKENDS = ("extractive", "embedded", "openai")
@@ -140,7 +140,8 @@ class Extractive:
         for p in passages:
             for s in split_sentences(p.text):
                 s = _CLAUSE_NO.sub("", s).strip()
-                if len(content_words(s)) >= 3:
+                # a fragment says too little to answer; a short rule with its number does ("The DSR must not exceed 45%.")
+                if len(content_words(s)) + len(numbers(s)) >= 3:
                     cands.append((p.n, s))
         if not cands:
             return []
