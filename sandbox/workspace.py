@@ -82,6 +82,19 @@ class WorkspaceContext:
             (resolved.parent if resolved.suffix else resolved).mkdir(parents=True, exist_ok=True)
         return resolved
 
+    def user_file(self, path: str | Path) -> Path:
+        """A file the user brings in or writes out (import, score, ingest, explain): their own files anywhere, or
+        this bank's workspace, but never another bank's workspace or the platform's state and runs. Links are
+        followed first, so a link to another bank's file is that file. A refusal is audited."""
+        p = Path(path).expanduser()
+        resolved = p.resolve()
+        if resolved.is_relative_to(self.store.home) and not resolved.is_relative_to(self.root):
+            self.store.platform_audit().append("access.denied", self.actor.name, action="file", bank=self.bank,
+                                               path=str(resolved), reason="file inside the sandbox store, outside the bank")
+            raise AccessDenied(f"{p} is inside the sandbox store but outside the workspace of {self.bank}",
+                               "use your own copy of the file, or one in this bank's workspace")
+        return p
+
     def _deny_path(self, parts: tuple) -> None:
         self.store.platform_audit().append("access.denied", self.actor.name, action="path", bank=self.bank,
                                            parts=[str(p) for p in parts], reason="path escapes the workspace")

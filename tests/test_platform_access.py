@@ -144,3 +144,37 @@ def test_sign_off_is_recorded_as_tags_and_audit_and_seen_by_the_bank(store, rita
     assert any(e["event"] == "review.sign" for e in ctx_a.audit_entries())
     with pytest.raises(AccessDenied):
         ctx_a.sign_off(run.info.run_id, "approved")
+
+
+def test_user_files_inside_another_banks_workspace_are_refused_everywhere(ctx_a, ctx_b, store, tmp_path):
+    """A scientist cannot pull another bank's raw files in by path (import, score, ingest, explain), directly or
+    through a link, nor write a scored file into it; their own files outside the store are fine."""
+    from usecases import chat, fraud, risk
+
+    theirs = ctx_b.path("fraud", "data", "transactions.csv", create=True)
+    theirs.write_text("txn_id,timestamp,customer_id,terminal_id,amount,is_fraud\nT1,2025-01-01T09:00:00,C1,M1,10.0,0\n")
+    doc = ctx_b.path("chat", "uploads", "policy.txt", create=True)
+    doc.write_text("Bank B's dispute window is 45 days. " * 5)
+    applicant = ctx_b.path("risk", "applicant.json", create=True)
+    applicant.write_text("{}")
+    link = tmp_path / "innocent.csv"
+    os.symlink(theirs, link)
+    before = len(_denials(store))
+    attempts = [
+        lambda: fraud.import_transactions(ctx_a, theirs),
+        lambda: fraud.import_transactions(ctx_a, link),
+        lambda: fraud.score_batch(ctx_a, theirs, tmp_path / "out.csv"),
+        lambda: fraud.score_batch(ctx_a, tmp_path / "mine.csv", ctx_b.root / "fraud" / "scored.csv"),
+        lambda: chat.ingest(ctx_a, [doc]),
+        lambda: chat.ingest(ctx_a, [doc.parent]),
+        lambda: risk.explain(ctx_a, applicant),
+        lambda: fraud.import_transactions(ctx_a, store.state / "users.json"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(AccessDenied, match="outside the workspace of " + BANK_A):
+            attempt()
+    assert len(_denials(store)) == before + len(attempts)
+    assert not (ctx_b.root / "fraud" / "scored.csv").exists()
+    mine = tmp_path / "mine.txt"
+    mine.write_text("x")
+    assert ctx_a.user_file(mine) == mine and ctx_a.user_file(ctx_a.path("chat", "x.txt")).name == "x.txt"

@@ -163,6 +163,7 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
     t0 = time.perf_counter()
     report = IngestReport()
     files, report.rejected = _expand(paths)
+    files = [ctx.user_file(f) for f in files]  # never another bank's files, even through a link
     if not files and not report.rejected:
         raise InvalidInput("paths", "no documents given", "pass files or folders of .txt, .md, .html, .docx or .pdf documents")
     _progress(progress, 0.01, f"reading {len(files)} file(s)")

@@ -71,6 +71,7 @@ def import_transactions(ctx, file: str | Path, label_delay_days: float = 7.0) ->
     A file-level problem raises InvalidInput and leaves the existing data set untouched.
     """
     ctx.require("fraud.import")
+    file = ctx.user_file(file)
     raw, _kind = schema.read_table(file)
     accepted, rejections, n_rejected, layout = schema.validate(raw, label_delay_days)
     name = Path(file).name

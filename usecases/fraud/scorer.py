@@ -600,9 +600,9 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
         stages[name] = round(now - lap[0], 4)
         lap[0] = now
 
+    input_path, out_path = ctx.user_file(input_path), ctx.user_file(output_path)
     booster, sidecar = model_store.load(ctx, model_path)
     stage("model_load")
-    out_path = Path(output_path)
     if out_path.suffix.lower() not in (".csv", ".parquet"):
         raise InvalidInput("output", f"{out_path.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
     raw, _ = schema.read_table(input_path)

@@ -384,9 +384,9 @@ def _log_xgboost(ctx, booster, example: np.ndarray, run_id: str) -> str | None:
 
 
 # -- explain ------------------------------------------------------------------
-def _applicants(applicants: Any) -> Any:
+def _applicants(ctx, applicants: Any) -> Any:
     if isinstance(applicants, (str, Path)):
-        return schema.read_file(applicants)
+        return schema.read_file(ctx.user_file(applicants))
     return applicants
 
 
@@ -396,8 +396,8 @@ def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4) -> list[
         raise InvalidInput("model", f"{model!r} is not a risk model", "use xgboost or scorecard")
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= len(FEATURE_NAMES):
         raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(FEATURE_NAMES)}")
+    clean = schema.validate(_applicants(ctx, applicants))  # bad input is reported before any model is loaded
     models = store.load(ctx)
-    clean = schema.validate(_applicants(applicants))
     cut = models.sidecar["cutoffs"]
     sc = models.scorecard
     if model == "xgboost":
