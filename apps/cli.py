@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from sandbox.access import Actor
-from sandbox.errors import AccessDenied, AuditChainBroken
+from sandbox.errors import AccessDenied, AuditChainBroken, InvalidInput
 from sandbox.workspace import REVIEW_DECISIONS
 
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state, read_password_stdin, table
@@ -196,6 +196,8 @@ def audit_verify(state: State, bank_id: str | None, all_logs: bool, as_json: boo
 @pass_state
 def audit_show(state: State, bank_id: str | None, n: int, as_json: bool) -> None:
     """Show the latest entries of a bank's audit trail (or the platform's)."""
+    if n < 1:
+        raise InvalidInput("--last", f"{n} is not a number of entries", "give 1 or more, e.g. -n 20")
     (_, log), = _audit_logs(state, bank_id, False)[:1]
     result = log.verify()
     if not result.ok:
@@ -236,6 +238,8 @@ def run_row(run) -> dict:
 @pass_state
 def runs_list(state: State, bank_id: str, usecase: str | None, max_results: int, as_json: bool) -> None:
     """List runs of a bank (scientists: their own bank; reviewers: any bank)."""
+    if not 1 <= max_results <= 50_000:
+        raise InvalidInput("--max", f"{max_results} is not a number of runs", "give 1 to 50000")
     rows = [run_row(r) for r in state.ctx(bank_id).runs(usecase, max_results=max_results)]
     emit(rows, as_json, lambda r: table(r, ["run_id", "usecase", "run_name", "status", "actor", "review"]))
 

@@ -59,8 +59,9 @@ class WorkspaceContext:
         if not decision:
             self.store.platform_audit().append("access.denied", self.actor.name, action=action, bank=self.bank,
                                                role=self.actor.role, reason=decision.reason)
-            raise AccessDenied(f"{self.actor.name} may not {action} in bank {self.bank} ({decision.reason})",
-                               "ask an admin for the right role, or use your own bank")
+            fix = ("admins manage banks, users and quotas, not a bank's data: sign in as one of the bank's users"
+                   if self.actor.role == "admin" else "ask an admin for the right role, or use your own bank")
+            raise AccessDenied(f"{self.actor.name} may not {action} in bank {self.bank} ({decision.reason})", fix)
 
     # -- files -----------------------------------------------------------
     def path(self, *parts: str, create: bool = False) -> Path:

@@ -211,6 +211,8 @@ def test_metadata_filter_limits_retrieval(ctx_a, indexed_a):
     assert any(d.metadata["document"] == "card-disputes.md" for d in docs)
     only = chat.retriever(ctx_a, k=3, filters={"document": "complaints.txt"}).invoke("dispute")
     assert only and {d.metadata["document"] for d in only} == {"complaints.txt"}
+    with pytest.raises(InvalidInput, match="no document 'complaint.txt'"):  # a typo is not "the documents do not say"
+        chat.ask(ctx_a, "What is the dispute window?", filters={"document": "complaint.txt"})
 
 
 def test_retriever_composes_with_an_lcel_chain(ctx_a, indexed_a):

@@ -72,6 +72,12 @@ def test_scientist_cannot_administer_or_read_another_bank(fresh):
     assert run(["runs", "list", "harbour-bank", "--json"], alice).returncode == 0
 
 
+def test_counts_that_are_not_positive_get_one_line(fresh):
+    run(["bank", "create", "harbour-bank"], fresh)
+    assert "--last" in one_line_error(run(["audit", "show", "-n", "-5"], fresh))
+    assert "--max" in one_line_error(run(["runs", "list", "harbour-bank", "--max", "0"], fresh))
+
+
 def test_missing_store_says_how_to_create_one(tmp_path):
     env = dict(os.environ, SANDBOX_HOME=str(tmp_path / "nowhere"), SANDBOX_USER="root", SANDBOX_PASSWORD="x" * 10)
     assert "sandbox init" in one_line_error(run(["bank", "list"], env))

@@ -117,6 +117,9 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         kwargs = {"torch_dtype": torch.bfloat16} if precision == "bf16" else {}
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a local load needs no "Loading weights" bar on every CLI call
         self.model = SentenceTransformer(str(folder), device=device, local_files_only=True, model_kwargs=kwargs)
         self._latency_model = self.model
         if precision != "fp32" and device == "cpu":

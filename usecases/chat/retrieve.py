@@ -56,6 +56,11 @@ def allowed_rows(snap: Snapshot, filters: dict[str, set[str]]) -> np.ndarray | N
     """Boolean mask over chunk rows, or None when nothing is filtered."""
     if not filters:
         return None
+    for key, field in (("document", "name"), ("doc_id", "doc_id")):
+        unknown = sorted(filters.get(key, set()) - {d[field] for d in snap.documents})
+        if unknown:  # a typo would otherwise read as "the documents do not say"
+            raise InvalidInput(key, f"no document {unknown[0]!r} in this bank's index",
+                               "list the indexed documents with `sandbox chat docs BANK`")
     keep_docs = set()
     for d in snap.documents:
         if all((d["doc_id"] if key == "doc_id" else d["name"] if key == "document" else d["kind"]) in vals
