@@ -64,6 +64,7 @@ def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: boo
 
     emit(report.to_dict(), as_json, human)
     if report.rejected and not report.added and not report.skipped:
+        click.echo(f"error: no document added: all {len(report.rejected)} file(s) were rejected (reasons listed)", err=True)
         raise SystemExit(2)
 
 
