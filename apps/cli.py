@@ -231,17 +231,54 @@ def run_row(run) -> dict:
 
 
 @runs.command("list")
-@click.argument("bank_id")
+@click.argument("bank_id", required=False)
 @click.option("--usecase", type=click.Choice(["fraud", "risk", "chat"]), help="Only this use case.")
-@click.option("--max", "max_results", type=int, default=50, show_default=True)
+@click.option("--max", "max_results", type=int, default=50, show_default=True, help="At most this many runs per bank.")
 @json_option
 @pass_state
-def runs_list(state: State, bank_id: str, usecase: str | None, max_results: int, as_json: bool) -> None:
-    """List runs of a bank (scientists: their own bank; reviewers: any bank)."""
+def runs_list(state: State, bank_id: str | None, usecase: str | None, max_results: int, as_json: bool) -> None:
+    """List runs of a bank, newest first; without BANK_ID, of every bank you may read (reviewers: all banks)."""
     if not 1 <= max_results <= 50_000:
         raise InvalidInput("--max", f"{max_results} is not a number of runs", "give 1 to 50000")
-    rows = [run_row(r) for r in state.ctx(bank_id).runs(usecase, max_results=max_results)]
-    emit(rows, as_json, lambda r: table(r, ["run_id", "usecase", "run_name", "status", "actor", "review"]))
+    banks = [bank_id] if bank_id else _readable_banks(state)
+    rows = [run_row(r) for b in banks for r in state.ctx(b).runs(usecase, max_results=max_results)]
+    emit(rows, as_json, lambda r: table(r, ["run_id", "bank", "usecase", "run_name", "status", "actor", "review"]))
+
+
+def _readable_banks(state: State) -> list[str]:
+    actor = state.actor()
+    if actor.bank:
+        return [actor.bank]
+    from sandbox.access import can
+
+    banks = [b for b in sorted(state.store.banks()) if can(actor, "runs.read", b)]
+    if not banks:
+        raise AccessDenied(f"{actor.name} may not read any bank's runs", "sign in as a scientist or a reviewer")
+    return banks
+
+
+@runs.command("show")
+@click.argument("bank_id")
+@click.argument("run_id")
+@json_option
+@pass_state
+def runs_show(state: State, bank_id: str, run_id: str, as_json: bool) -> None:
+    """One run: metrics, parameters, tags, review and the artifacts you may open."""
+    from sandbox.tracking import run_summary
+
+    ctx = state.ctx(bank_id)
+    d = run_summary(ctx.get_run(run_id)) | {"artifacts": ctx.list_artifacts(run_id)}
+
+    def human(d: dict) -> str:
+        lines = [f"{d['run_id']}  {d['bank']}/{d['usecase']}  {d['run_name']}  {d['status']}  by {d['actor']}",
+                 f"review: {d['review']['status'] or 'none'}" + (f" by {d['review']['by']}: {d['review']['comment']}"
+                                                                  if d["review"].get("by") else "")]
+        lines += ["metrics:"] + [f"  {k} = {v:.6g}" for k, v in sorted(d["metrics"].items())]
+        lines += ["params:"] + [f"  {k} = {v}" for k, v in sorted(d["params"].items())]
+        lines += ["artifacts:"] + [f"  {a}" for a in d["artifacts"]]
+        return "\n".join(lines)
+
+    emit(d, as_json, human)
 
 
 # -- review ---------------------------------------------------------------

@@ -310,6 +310,10 @@ class WorkspaceContext:
         if decision == "changes_requested" and not comment.strip():
             raise InvalidInput("comment", "a change request needs a comment", "say what the bank should change")
         run = self.get_run(run_id)
+        before = run.data.tags.get(TAG_REVIEW_STATUS, "")
+        if before and before != decision and not comment.strip():  # the record must say why a decision turned
+            raise InvalidInput("comment", f"the run is already marked {before}; reversing that needs a comment",
+                               "say what changed, e.g. --comment 'fairness breach fixed in run ...'")
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         c = self.client()
         with self._as_sync_account():

@@ -144,6 +144,10 @@ def test_sign_off_is_recorded_as_tags_and_audit_and_seen_by_the_bank(store, rita
     assert any(e["event"] == "review.sign" for e in ctx_a.audit_entries())
     with pytest.raises(AccessDenied):
         ctx_a.sign_off(run.info.run_id, "approved")
+    with pytest.raises(InvalidInput, match="reversing"):  # turning a change request into an approval says why
+        review.sign_off(run.info.run_id, "approved")
+    review.sign_off(run.info.run_id, "approved", "Out-of-time check added in the model card")
+    assert ctx_a.get_run(run.info.run_id).data.tags["review.status"] == "approved"
 
 
 def test_user_files_inside_another_banks_workspace_are_refused_everywhere(ctx_a, ctx_b, store, tmp_path):

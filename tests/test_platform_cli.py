@@ -122,3 +122,33 @@ def test_every_command_has_help():
                  ["runs", "list", "--help"], ["review", "--help"]):
         p = run(args, env)
         assert p.returncode == 0 and "Usage:" in p.stdout, args
+
+
+def test_reviewer_lists_every_banks_runs_and_opens_one_scientist_only_their_own(fresh):
+    import mlflow
+
+    from sandbox import Store, open_workspace
+
+    for bank in ("harbour-bank", "peak-bank"):
+        run(["bank", "create", bank], fresh)
+    run(["user", "add", "alice", "--role", "scientist", "--bank", "harbour-bank", "--password-stdin"], fresh, "alice-pass-1\n")
+    run(["user", "add", "rita", "--role", "reviewer", "--password-stdin"], fresh, "rita-pass-1\n")
+    store = Store(fresh["SANDBOX_HOME"])
+    ids = {}
+    for bank, user in (("harbour-bank", "alice"), ("peak-bank", None)):
+        if user is None:
+            run(["user", "add", "bob", "--role", "scientist", "--bank", bank, "--password-stdin"], fresh, "bob-pass-1\n")
+            user = "bob"
+        with open_workspace(bank, store.actor(user), store).run("risk", run_name="cli-check") as r:
+            mlflow.log_metric("gini", 0.5)
+            ids[bank] = r.info.run_id
+    rita = {**fresh, "SANDBOX_USER": "rita", "SANDBOX_PASSWORD": "rita-pass-1"}
+    alice = {**fresh, "SANDBOX_USER": "alice", "SANDBOX_PASSWORD": "alice-pass-1"}
+    rows = json.loads(run(["runs", "list", "--json"], rita).stdout)
+    assert {r["bank"] for r in rows} == {"harbour-bank", "peak-bank"}
+    mine = json.loads(run(["runs", "list", "--json"], alice).stdout)
+    assert {r["bank"] for r in mine} == {"harbour-bank"}
+    shown = json.loads(run(["runs", "show", "peak-bank", ids["peak-bank"], "--json"], rita).stdout)
+    assert shown["metrics"]["gini"] == 0.5 and shown["run_name"] == "cli-check"
+    assert "no access" in one_line_error(run(["runs", "show", "peak-bank", ids["peak-bank"]], alice))
+    assert one_line_error(run(["runs", "show", "harbour-bank", ids["peak-bank"]], alice))  # another bank's run id
