@@ -96,6 +96,28 @@ def ask_cmd(state: State, bank_id: str, question: str, backend: str | None, k: i
     emit(ans.to_dict(), as_json, human)
 
 
+@chat.command("corpus")
+@click.argument("bank_id")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Which draw of the facts.")
+@click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the documents right after writing them.")
+@json_option
+@pass_state
+def corpus_cmd(state: State, bank_id: str, folder: Path, seed: int, then_ingest: bool, as_json: bool) -> None:
+    """Write the bank's synthetic policy library (10 documents in five formats) into FOLDER, to try the assistant."""
+    from usecases import chat as api
+
+    ctx = state.ctx(bank_id)
+    paths = api.write_policy_library(ctx, folder, seed=seed)
+    out: dict = {"folder": str(folder), "files": [p.name for p in paths]}
+    if then_ingest:
+        with _progress(as_json, "ingesting") as progress:
+            out["ingest"] = api.ingest(ctx, paths, progress=progress).to_dict()
+    emit(out, as_json, lambda d: f"wrote {len(d['files'])} documents to {d['folder']}" + (
+        f"; indexed {d['ingest']['total_chunks']} chunks" if "ingest" in d else
+        f"; ingest them with `sandbox chat ingest {bank_id} {d['folder']}`"))
+
+
 @chat.command("docs")
 @click.argument("bank_id")
 @json_option
@@ -114,7 +136,7 @@ def docs_cmd(state: State, bank_id: str, as_json: bool) -> None:
 @json_option
 @pass_state
 def delete_cmd(state: State, bank_id: str, doc_id: str, as_json: bool) -> None:
-    """Remove a document and its chunks from the bank's index."""
+    """Remove a document (its id or its name, from `chat docs`) and its chunks from the bank's index."""
     from usecases import chat as api
 
     out = api.delete_document(state.ctx(bank_id), doc_id)

@@ -206,6 +206,18 @@ def test_delete_document_removes_its_chunks(ctx_a, indexed_a, tmp_path):
         chat.delete_document(ctx_a, added["doc_id"])
 
 
+def test_delete_by_name_and_the_banks_own_policy_library(ctx_a, ctx_b, indexed_a, tmp_path):
+    path = _write(tmp_path, {"temp-rule.md": "# Temporary rule\n\nThe branch plant budget is HKD 770 per quarter.\n"})
+    chat.ingest(ctx_a, path)
+    assert chat.delete_document(ctx_a, "temp-rule.md")["name"] == "temp-rule.md"  # the name `chat docs` shows
+    with pytest.raises(InvalidInput, match="nor the name"):
+        chat.delete_document(ctx_a, "temp-rule.md")
+    files = chat.write_policy_library(ctx_a, tmp_path / "library")
+    assert len(files) == 10 and {f.suffix for f in files} == {".md", ".txt", ".html", ".docx", ".pdf"}
+    with pytest.raises(AccessDenied):  # not into another bank's workspace
+        chat.write_policy_library(ctx_a, ctx_b.path("chat", "stolen"))
+
+
 def test_metadata_filter_limits_retrieval(ctx_a, indexed_a):
     docs = chat.retriever(ctx_a, k=3).invoke("dispute")
     assert any(d.metadata["document"] == "card-disputes.md" for d in docs)

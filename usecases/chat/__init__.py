@@ -4,7 +4,8 @@ Public API (context first; the CLI, the Streamlit pages and the tests call only 
 
     ingest(ctx, paths, progress=None) -> IngestReport
     documents(ctx) -> list[dict]
-    delete_document(ctx, doc_id) -> dict
+    delete_document(ctx, doc_id_or_name) -> dict
+    write_policy_library(ctx, folder, seed=0) -> list[Path]   (the bank's synthetic policies, to ingest)
     ask(ctx, question, backend=None, k=5, filters=None) -> Answer
     evaluate(ctx, backends=None, progress=None) -> EvalReport
     retriever(ctx, k=5, mode="hybrid") -> langchain_core BaseRetriever
@@ -233,10 +234,16 @@ def documents(ctx) -> list[dict]:
 
 
 def delete_document(ctx, doc_id: str) -> dict:
-    """Remove a document and its chunks from the bank's index (a new version, swapped atomically)."""
+    """Remove a document (by id, or by its name when one indexed document has it) and its chunks from the bank's
+    index (a new version, swapped atomically)."""
     ctx.require("chat.delete")
+    if isinstance(doc_id, str) and not re.fullmatch(r"[0-9a-f]{16}", doc_id):
+        named = [d["doc_id"] for d in _bank_snapshot(ctx).documents if d["name"] == doc_id]
+        if len(named) == 1:
+            doc_id = named[0]
     if not isinstance(doc_id, str) or not re.fullmatch(r"[0-9a-f]{16}", doc_id):
-        raise InvalidInput("doc_id", f"{doc_id!r} is not a document id", "use an id from `sandbox chat docs BANK`")
+        raise InvalidInput("doc_id", f"{doc_id!r} is neither a document id nor the name of an indexed document",
+                           "use an id or a name from `sandbox chat docs BANK`")
     root = _index_root(ctx)
     with _index.writer_lock(root):
         writer = _index.Writer(root)
@@ -244,6 +251,20 @@ def delete_document(ctx, doc_id: str) -> dict:
         snap = writer.commit()
     ctx.audit("chat.delete", doc_id=doc_id, name=doc["name"], chunks=doc["chunks"], version=snap.version)
     return {"doc_id": doc_id, "name": doc["name"], "chunks": doc["chunks"], "version": snap.version}
+
+
+def write_policy_library(ctx, folder: str | Path, seed: int = 0) -> list[Path]:
+    """Write the bank's synthetic policy library (the demo's documents, .md/.txt/.html/.docx/.pdf) into `folder`,
+    ready for `ingest`. Its facts are the bank's own (a canary included), so only the bank's users may write it."""
+    from .corpus import write_corpus
+
+    ctx.require("chat.ingest")
+    folder = ctx.user_file(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput("folder", f"{folder} is a file", "give a folder (it is created when missing)")
+    paths = write_corpus(folder, ctx.bank, seed=seed)
+    ctx.audit("chat.corpus", folder=folder.name, seed=seed, files=len(paths))
+    return paths
 
 
 def retriever(ctx, k: int = 5, mode: str = "hybrid", filters: dict | None = None):
