@@ -40,11 +40,56 @@ def test_hkid_next_to_chinese_text_is_redacted():
     assert redact("身份證號碼A123456(3)已核實").text == "身份證號碼[HKID]已核實"
 
 
-@pytest.mark.parametrize("code", ["A123456(4)", "AB987654(2)", "G1234560", "Z999999(1)"])
-def test_hkid_with_a_wrong_check_digit_is_not_redacted_as_hkid(code):
-    r = redact(f"Reference {code} applies.")
-    assert "hkid" not in r.kinds
-    assert code in r.text
+def test_mistyped_hkid_in_a_question_is_redacted_with_the_phone_and_never_reaches_the_report():
+    """The acceptance-test question: A123456(7) has a wrong check digit (A123456(3) is right)."""
+    report = check_question("My HKID is A123456(7) and my phone is 9876 5432")
+    assert report.text == "My HKID is [HKID] and my phone is [PHONE]"
+    d = report.to_dict()
+    assert d["pii"] == [{"kind": "hkid", "count": 1}, {"kind": "phone", "count": 1}]
+    assert "123456" not in report.text + json.dumps(d)
+
+
+@pytest.mark.parametrize("hkid", ["A123456(7)", "A123456(4)", "AB987654(A)", "AB987654(2)", "Z999999(1)",
+                                  "A123456 (7)", "ab987654(2)", "Ａ１２３４５６（７）",  # any check digit
+                                  "A1234563", "AB9876543", "G123456A"])  # bare, right check digit
+def test_hkid_in_parentheses_or_bare_with_a_right_check_digit_is_redacted_without_a_keyword(hkid):
+    r = redact(f"Reference {hkid} applies.")
+    assert r.text == "Reference [HKID] applies."
+    assert r.findings == [{"kind": "hkid", "count": 1}]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("My HKID number is A1234567, please update it.", "My HKID number is [HKID], please update it."),
+    ("HKID: AB1234567", "HKID: [HKID]"),
+    ("hk id no. A1234567", "hk id no. [HKID]"),
+    ("Her Hong Kong identity card number, which is A1234567.", "Her Hong Kong identity card number, which is [HKID]."),
+    ("ID card no.: A1234567", "ID card no.: [HKID]"),
+    ("ID No: A 1234567", "ID No: [HKID]"),
+    ("HKID A 123456(7)", "HKID [HKID]"),
+    ("身份證號碼：A1234567，請更新。", "身份證號碼：[HKID]，請更新。"),
+    ("我的身份证号码是AB1234567", "我的身份证号码是[HKID]"),
+])
+def test_bare_hkid_with_a_wrong_check_digit_is_redacted_after_an_hkid_keyword(text, expected):
+    r = redact(text)
+    assert r.text == expected
+    assert r.findings == [{"kind": "hkid", "count": 1}]
+    assert "123456" not in r.text
+
+
+@pytest.mark.parametrize("text", [
+    "The Premium Card (product ID PC2345678) has no annual fee.",
+    "Top up your prepaid card PC2345678 at any branch.",
+    "Quote plan code HB2024111 when you renew the home insurance.",
+    "I lost my ID card. Order AB1234567 has not arrived.",
+    "My HKID was renewed at the office in Central last week, ref AB1234567.",
+    "我的身份證已遺失，請問補領時需要提供參考編號AB1234567嗎？",
+    "Reference G1234560 applies.",
+])
+def test_product_and_reference_codes_shaped_like_a_bare_hkid_are_left_alone(text):
+    """A wrong check digit, and no HKID keyword just before it in the same sentence."""
+    r = redact(text)
+    assert r.text == text
+    assert r.findings == []
 
 
 # --- phones ------------------------------------------------------------------------------
@@ -485,6 +530,7 @@ ADVERSARIAL = {
     "percent": "%41" * 33_333,
     "hyphens": "123-" * 25_000,
     "hkid_like": "A123456(" * 12_500,
+    "hkid_after_keyword": "HKID no. A1234567 " * 5_500,
     "zero_width": "a\u200b" * 50_000,
     "homoglyphs": "аa" * 50_000,
     "ignore": "ignore " * 14_000,

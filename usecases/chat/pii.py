@@ -9,11 +9,20 @@ What is accepted, and why:
 
 - **HKID**: one or two letters, six digits and a check digit (0-9 or A), with or without
   parentheses and an optional space before them or after the letters: `A123456(3)`,
-  `AB987654(3)`, `A1234563`, `A 123456 (3)`. The check digit is verified (weights 9..2 on
-  the letters, A=10 .. Z=35, and digits; a blank first letter counts 36; mod 11).
-  A wrong check digit is *not* redacted as an HKID: product codes and reference numbers
-  share the shape (about 1 in 11 random strings would pass), and a guardrail that fires
-  on every `XY123456` teaches users to ignore it. Such a string may still be caught by
+  `AB987654(3)`, `A1234563`, `A 123456 (3)`. The check digit is computed (weights 9..2 on
+  the letters, A=10 .. Z=35, and digits; a blank first letter counts 36; mod 11), but a
+  wrong one does not save a value that reads as an HKID: people mistype, and synthetic
+  data often has invalid check digits. Redacted:
+  - the written form, letters glued to the digits and the check digit in parentheses
+    (`A123456(7)`, `AB987654(A)`, `A123456 (7)`), whatever its check digit: reference
+    codes are not written this way;
+  - any other form (`A1234567`; `A 123456(7)`, whose letters may be a word: `to 123456(7)`)
+    when its check digit is right, or when it comes within four words after an HKID
+    keyword in the same sentence (HKID, HK ID, identity card, ID card, ID no. / ID number,
+    身份證, 身份证; `HKID number is A1234567`, `身份證號碼：A1234567`).
+  A bare `PC2345678` with a wrong check digit and no keyword before it (a product or
+  reference code: about 1 in 11 random codes would pass the check) is left alone, so the
+  guardrail does not fire on every `XY1234567`. Such a string may still be caught by
   another rule.
 - **Phone**: Hong Kong numbers, eight digits starting 2, 3, 5, 6, 7, 8 or 9, written
   `91234567`, `9123 4567` or `9123-4567`, optionally after `+852`, `852`, `00852` or
@@ -158,6 +167,16 @@ _EMAIL = re.compile(
 _HKID = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{1,2}) ?([0-9]{6})(?: ?\(([0-9Aa])\)|([0-9Aa]))(?![A-Za-z0-9])")
 
+# An HKID keyword followed by at most four words (a CJK character counts as one) and no
+# sentence end, up to the end of the text before a candidate. "id" must start a word
+# ("prepaid card" is not "id card"); "no." is a word with its full stop.
+_HKID_CONTEXT_CHARS = 80
+_CTX_SEP = r"[\s:：,，#=\-()（）'\"“”‘’/]*"
+_CTX_WORD = r"(?:no\.|[A-Za-z0-9]+|[\u3400-\u9fff])"
+_HKID_CONTEXT = re.compile(
+    r"(?:(?<![A-Za-z])(?:hk[ \-]?id|(?:identity|id)\s*card|id\s*(?:no\b\.?|number))|身份證|身份证)"
+    r"(?:" + _CTX_SEP + _CTX_WORD + r"){0,4}" + _CTX_SEP + r"$", re.IGNORECASE)
+
 _PHONE_CC = re.compile(
     r"(?<![A-Za-z0-9+])(?:\+852|00852|852|\(\+?852\))[ \-]?([2-35-9][0-9]{3})[ \-]?([0-9]{4})"
     r"(?![0-9])(?![-.,][0-9])")
@@ -217,8 +236,15 @@ def _sub(pattern: re.Pattern, kind: str, text: str, counts: dict, accept=None, a
 
 
 def _hkid_ok(m: re.Match) -> bool:
+    """Redact the written form `A123456(7)` always; any other form when its check digit is
+    right or an HKID keyword comes just before it."""
+    if m.group(3) and m.end(1) == m.start(2):
+        return True
     check = (m.group(3) or m.group(4)).upper()
-    return hkid_check_digit(m.group(1), m.group(2)) == check
+    if hkid_check_digit(m.group(1), m.group(2)) == check:
+        return True
+    before = m.string[max(0, m.start() - _HKID_CONTEXT_CHARS):m.start()]
+    return _HKID_CONTEXT.search(before) is not None
 
 
 def _account_ok(m: re.Match) -> bool:
