@@ -75,10 +75,24 @@ def train_cmd(state: State, bank_id: str, approval_rate: float | None, max_diffe
     emit(res.to_dict(), as_json, _train_text)
 
 
-@risk.command("explain")
+class _ExplainCommand(click.Command):
+    """`explain --help` ends with the applicant fields, generated from the schema (imported only for help)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from usecases.risk import schema
+
+        with formatter.section("Applicant fields (JSON keys or CSV/Parquet columns)"):
+            formatter.write_dl(schema.field_help())
+        formatter.write_paragraph()
+        formatter.write_text("Columns of a simulated row (" + ", ".join(
+            n for n in schema.KNOWN_FIELDS if n not in dict(schema.field_help())) + ") are accepted and ignored; "
+            "any other field is refused.")
+
+
+@risk.command("explain", cls=_ExplainCommand)
 @click.argument("bank_id")
 @click.option("--input", "input_path", required=True, type=click.Path(path_type=Path),
-              help="Applicants as a .json (object or list) or .csv file.")
+              help="Applicants as a .json (object or list of objects), .csv or .parquet file (one column per field).")
 @click.option("--model", type=click.Choice(["xgboost", "scorecard"]), default="xgboost", show_default=True)
 @click.option("--top", type=int, default=4, show_default=True, help="How many adverse factors per applicant.")
 @json_option

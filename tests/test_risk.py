@@ -182,6 +182,54 @@ def test_scorecard_rebuilt_from_json_scores_like_optbinning(trained_a, ctx_a):
     assert spec == models.scorecard.spec
 
 
+def test_scorecard_bins_of_categories_read_as_plain_lists_everywhere(trained_a, ctx_a, cli_env):
+    """The one export names a bin of categories 'a, b': the table, the card, the model JSON and the CLI agree."""
+    _, res = trained_a
+    spec = store.load(ctx_a).scorecard.spec
+    plain = {}
+    for v in spec["variables"]:
+        if v["dtype"] == "categorical":
+            labels = [b["bin"] for b in v["bins"]]
+            assert labels == [", ".join(group) for group in v["categories"]], labels
+            plain[v["variable"]] = labels
+    assert set(plain) == set(schema.CATEGORICAL)
+    table = risk.scorecard_table(ctx_a, res.run_id)
+    for name, labels in plain.items():
+        assert list(table[table["variable"] == name]["bin"])[:len(labels)] == labels
+    assert not table["bin"].str.contains("Array|Length:|\n|'", regex=True).any()
+    card = risk.model_card(ctx_a, res.run_id)
+    assert "Array" not in card and f"| employment_type | {plain['employment_type'][0]} |" in card
+    assert "Array" not in ctx_a.read_artifact_text(res.run_id, "reports/scorecard.json")
+    out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "scorecard", "harbour-bank", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert {r["bin"] for r in rows if r["variable"] == "housing"} >= set(plain["housing"])
+    text = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "scorecard", "harbour-bank").stdout
+    assert "Array" not in text and plain["product"][0] in text
+
+
+def test_a_scorecard_saved_with_array_reprs_is_read_with_plain_labels(trained_a, ctx_a):
+    """Models trained before the label fix stored "<ArrowStringArray>\\n['a']\\nLength: 1, dtype: str"."""
+    from usecases.risk import scorecard
+
+    def legacy(group):
+        return "<ArrowStringArray>\n[" + ", ".join(repr(c) for c in group) + f"]\nLength: {len(group)}, dtype: str"
+
+    spec = store.load(ctx_a).scorecard.spec
+    old = json.loads(json.dumps(spec))
+    for v in old["variables"]:
+        if v["dtype"] == "categorical":
+            for b, group in zip(v["bins"], v["categories"]):
+                b["bin"] = legacy(group)
+    assert old != spec
+    assert scorecard.PointsTable(old).spec == spec
+    assert scorecard.table_frame(old).equals(scorecard.table_frame(spec))
+    assert scorecard.clean_label("['civil_servant' 'salaried']") == "civil_servant, salaried"  # numpy's repr
+    assert scorecard.clean_label("[7450.00, 10150.00)") == "[7450.00, 10150.00)"  # a numeric bin is left alone
+    card_row = "| housing | " + legacy(["with_family", "public_rental"]) + " | 12.00 | 10 | 0.1000 |"
+    assert scorecard.clean_text(card_row) == "| housing | with_family, public_rental | 12.00 | 10 | 0.1000 |"
+
+
 # -- explanations -------------------------------------------------------------------------------------------------
 def test_explain_names_the_known_drivers_of_a_risky_applicant(trained_a, ctx_a):
     risky, safe = risk.explain(ctx_a, [RISKY, SAFE])
@@ -205,6 +253,23 @@ def test_explain_reads_json_and_csv_files(trained_a, ctx_a, tmp_path):
     from_csv = risk.explain(ctx_a, c)
     assert [e.reasons for e in from_json] == [e.reasons for e in from_csv]
     assert [e.applicant_id for e in from_csv] == ["risky-1", "safe-1"]
+
+
+def test_explain_reads_parquet_files_like_json(trained_a, ctx_a, tmp_path):
+    p = tmp_path / "a.parquet"
+    pd.DataFrame([RISKY, SAFE]).to_parquet(p, index=False)
+    from_parquet = risk.explain(ctx_a, p)
+    assert [e.reasons for e in from_parquet] == [e.reasons for e in risk.explain(ctx_a, [RISKY, SAFE])]
+    assert [e.applicant_id for e in from_parquet] == ["risky-1", "safe-1"]
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    with pytest.raises(InvalidInput, match="not a readable Parquet file") as err:
+        risk.explain(ctx_a, broken)
+    assert err.value.field == "input"
+    sheet = tmp_path / "a.xlsx"
+    sheet.write_text("x")
+    with pytest.raises(InvalidInput, match=r"\.json, \.csv or \.parquet"):
+        risk.explain(ctx_a, sheet)
 
 
 def test_fast_reason_codes_equal_shap_tree_explainer(trained_a, ctx_a):
@@ -392,6 +457,72 @@ def test_cli_bad_input_is_one_line_without_traceback(trained_a, cli_env, tmp_pat
     empty.write_text("")
     out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(empty), "--json")
     assert out.returncode == 2 and "is empty" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unknown_fields_are_refused_naming_them_and_the_expected_fields(trained_a, ctx_a, cli_env, tmp_path):
+    with pytest.raises(InvalidInput) as err:
+        risk.explain(ctx_a, {**RISKY, "favourite_colour": "teal"})
+    msg = str(err.value)
+    assert "unknown field 'favourite_colour'" in msg and all(n in msg for n in schema.FEATURE_NAMES)
+    with pytest.raises(InvalidInput, match="'monthy_income' \\(did you mean monthly_income\\?\\)"):
+        risk.explain(ctx_a, [SAFE, {**{k: v for k, v in RISKY.items() if k != "monthly_income"}, "monthy_income": 1}])
+    f = tmp_path / "typo.csv"
+    pd.DataFrame([{**RISKY, "favourite_colour": "teal", "shoe_size": 9}]).to_csv(f, index=False)
+    out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f))
+    assert out.returncode == 2 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert "unknown fields 'favourite_colour', 'shoe_size'" in out.stderr and "monthly_income" in out.stderr
+
+
+def test_simulated_rows_and_the_web_form_keep_every_field_they_send(trained_a, ctx_a):
+    """The simulator's bookkeeping columns and the page's fields are known, so only real typos are refused."""
+    df, _ = risk.load_data(ctx_a)
+    assert set(df.columns) <= set(schema.KNOWN_FIELDS)
+    assert {schema.LABEL, "true_pd", *schema.ID_COLUMNS, *schema.PROTECTED, "age"} <= set(schema.KNOWN_FIELDS)
+    rows = df.head(3).to_dict(orient="records")
+    assert [e.applicant_id for e in risk.explain(ctx_a, rows)] == list(df["applicant_id"].head(3))
+    page = {f.name: RISKY.get(f.name) for f in schema.FEATURES + (schema.AGE, schema.SEX) if f.name != "loan_to_value"}
+    assert risk.explain(ctx_a, page)[0].reasons == risk.explain(ctx_a, RISKY)[0].reasons
+
+
+def test_messages_show_plain_values_and_say_what_a_file_must_hold(trained_a, ctx_a, tmp_path):
+    for given in ({**RISKY, "age": "thirty"}, [SAFE, {**RISKY, "age": "thirty"}], pd.DataFrame([{**RISKY, "age": "thirty"}])):
+        with pytest.raises(InvalidInput) as err:
+            risk.explain(ctx_a, given)
+        assert str(err.value).startswith("age: 'thirty' is not a number (applicant 'risky-1')"), str(err.value)
+    f = tmp_path / "ids.parquet"
+    pd.DataFrame([{**RISKY, "applicant_id": 7, "housing": "castle"}]).to_parquet(f, index=False)
+    with pytest.raises(InvalidInput, match=r"unknown category 'castle' \(applicant 7\)"):
+        risk.explain(ctx_a, f)
+    for content, what in (('"hello"', "a JSON string"), ("42", "a JSON number"), ("null", "null")):
+        p = tmp_path / "bare.json"
+        p.write_text(content)
+        with pytest.raises(InvalidInput) as err:
+            risk.explain(ctx_a, p)
+        msg = str(err.value)
+        assert err.value.field == "input" and f"holds {what}, not applicants" in msg
+        assert "JSON object" in msg and "CSV" in msg and not any(w in msg for w in ("DataFrame", "dict", "np."))
+    p = tmp_path / "numbers.json"
+    p.write_text("[1, 2]")
+    with pytest.raises(InvalidInput, match="applicant 0 is a number, not an object with fields"):
+        risk.explain(ctx_a, p)
+
+
+def test_explain_help_lists_the_applicant_fields_from_the_schema(cli_env):
+    from pathlib import Path
+
+    out = _cli(cli_env, "risk", "explain", "--help")
+    assert out.returncode == 0, out.stderr
+    words = " ".join(out.stdout.split())  # the help wraps to the terminal's width
+    assert "Applicant fields" in words and ".parquet" in words
+    described = dict(schema.field_help())
+    assert set(described) >= set(schema.FEATURE_NAMES) | {"age", "sex"}
+    for name, text in described.items():
+        assert f"{name} {text}" in words, name
+    assert "one of civil_servant, salaried" in words and "-1 = no bureau record" in words
+    guide = (Path(__file__).parents[1] / "docs" / "guide-bank-scientist.md").read_text()
+    rows = [ln for ln in guide.splitlines() if ln.startswith("| ")]
+    for f in schema.FEATURES + (schema.AGE, schema.SEX):
+        assert any(f.name in r.split("|")[1] for r in rows), f.name
 
 
 def test_cli_explain_prints_reasons_as_json(trained_a, cli_env, tmp_path):

@@ -437,7 +437,10 @@ def report(ctx, run_id: str | None = None, name: str = "metrics") -> dict:
     if name not in REPORTS:
         raise InvalidInput("name", f"{name!r} is not a risk report", f"use one of {', '.join(REPORTS)}")
     run_id = run_id or latest_run_id(ctx)
-    return json.loads(ctx.read_artifact_text(run_id, f"reports/{name}.json"))
+    out = json.loads(ctx.read_artifact_text(run_id, f"reports/{name}.json"))
+    if name == "scorecard":  # runs from before the bin-label fix stored array reprs as category bins
+        out["rows"] = [{**r, "bin": scorecard.clean_label(r["bin"])} for r in out.get("rows", [])]
+    return out
 
 
 def scorecard_table(ctx, run_id: str | None = None) -> pd.DataFrame:
@@ -446,4 +449,4 @@ def scorecard_table(ctx, run_id: str | None = None) -> pd.DataFrame:
 
 
 def model_card(ctx, run_id: str | None = None) -> str:
-    return ctx.read_artifact_text(run_id or latest_run_id(ctx), "model_card.md")
+    return scorecard.clean_text(ctx.read_artifact_text(run_id or latest_run_id(ctx), "model_card.md"))

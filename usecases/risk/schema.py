@@ -1,9 +1,11 @@
 """The applicant schema: fields, allowed values, special codes, and the one validator.
 
-Every applicant that enters the risk lab (simulated rows, an uploaded JSON/CSV
-file, a dict from the Streamlit page) passes `validate()`, which returns clean
+Every applicant that enters the risk lab (simulated rows, an uploaded JSON, CSV
+or Parquet file, a dict from the Streamlit page) passes `validate()`, which returns clean
 numeric columns or raises `InvalidInput` naming the field, the applicant and
-the fix. Nothing is silently dropped: a bad row stops the batch.
+the fix. Nothing is silently dropped: a bad row stops the batch, and a field
+the schema does not know (a typo, an extra column) is refused by name; the
+columns of a simulated row (`KNOWN_FIELDS`) are accepted and ignored.
 
 Missing values and special codes (documented, never errors):
 
@@ -103,6 +105,34 @@ CATEGORICAL = tuple(f.name for f in FEATURES if f.kind == "category")
 
 # Simulated data also carries these (never model inputs).
 ID_COLUMNS = ("applicant_id", "vintage")
+SIMULATED_EXTRAS = ("vintage_index", "true_pd")  # the simulator's bookkeeping and ground truth
+
+# What an applicant may carry: the model inputs, age and sex, and the columns of a simulated row
+# (accepted and ignored, so a simulated row can be explained as it is). Any other field is refused.
+KNOWN_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(
+    FEATURE_NAMES + (AGE.name, SEX.name) + ID_COLUMNS + PROTECTED + (LABEL,) + SIMULATED_EXTRAS))
+
+# What an empty value means (fields that may be empty).
+MISSING_MEANS = {"monthly_income": "income not declared", "employment_tenure_years": "not stated",
+                 "debt_servicing_ratio": "not computable (income not declared)", "bureau_grade": "no bureau record"}
+
+
+def field_help() -> list[tuple[str, str]]:
+    """(field, what it takes) for every applicant field, from FEATURES: for `--help`, pages and docs."""
+    rows = []
+    for f in FEATURES + (AGE, SEX):
+        text = f.describe() + (f" {f.unit}" if f.unit else "")
+        if f.kind == "grade":
+            text = f"{f.categories[0]} (best) to {f.categories[-1]} (worst)"
+        if f.name in MISSING_MEANS:
+            text += f"; empty = {MISSING_MEANS[f.name]}"
+        if f.name == "loan_to_value":
+            text += "; required for a mortgage, left out otherwise"
+        if f in (AGE, SEX):
+            text += "; optional, for fairness checks only (never a model input)"
+        rows.append((f.name, text))
+    rows.append(("applicant_id", "optional; names the applicant in the output"))
+    return rows
 
 
 @dataclass
@@ -125,8 +155,48 @@ class Clean:
         return np.column_stack(cols).astype(np.float32) if cols else np.empty((self.n, 0), np.float32)
 
 
+def _plain(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages read 'thirty', not np.str_('thirty')."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _kind(v: Any) -> str:
+    """What a value is, in the words of a JSON/CSV user (not Python's type names)."""
+    v = _plain(v)
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    if isinstance(v, Mapping):
+        return "an object"
+    return f"a {type(v).__name__}"
+
+
 def _where(ids: Sequence[Any], i: int) -> str:
-    return f"applicant {ids[i]!r}" if ids is not None else f"applicant {i}"
+    return f"applicant {_plain(ids[i])!r}" if ids is not None else f"applicant {i}"
+
+
+def _unknown_fields(names: Sequence[str]) -> None:
+    """Refuse fields the schema does not know (a typo would otherwise be ignored silently)."""
+    import difflib
+
+    unknown = [n for n in names if n not in KNOWN_FIELDS]
+    if not unknown:
+        return
+    shown = []
+    for n in unknown:
+        near = difflib.get_close_matches(n.strip().lower(), KNOWN_FIELDS, n=1, cutoff=0.75)
+        shown.append(f"{n!r} (did you mean {near[0]}?)" if near else repr(n))
+    s = "s" if len(unknown) > 1 else ""
+    raise InvalidInput("applicants", f"unknown field{s} {', '.join(shown)}",
+                       f"remove or rename {'them' if s else 'it'}; the fields are {', '.join(FEATURE_NAMES)} "
+                       f"(optional: age, sex, applicant_id; `sandbox risk explain --help` describes each)")
 
 
 def _as_columns(data: Any) -> tuple[dict[str, list | np.ndarray], int]:
@@ -140,18 +210,21 @@ def _as_columns(data: Any) -> tuple[dict[str, list | np.ndarray], int]:
     if isinstance(data, Mapping):
         data = [data]
     if not isinstance(data, (list, tuple)):
-        raise InvalidInput("applicants", f"got {type(data).__name__}",
-                           "pass a DataFrame, a dict, a list of dicts, or a .json/.csv file path")
+        raise InvalidInput("applicants", f"got {_kind(data)}, not applicants", _SHAPE)
     if not data:
         raise InvalidInput("applicants", "no applicants given", "give at least one applicant")
     keys: dict[str, None] = {}
     for i, row in enumerate(data):
         if not isinstance(row, Mapping):
-            raise InvalidInput("applicants", f"applicant {i} is a {type(row).__name__}, not an object with fields",
+            raise InvalidInput("applicants", f"applicant {i} is {_kind(row)}, not an object with fields",
                                "give each applicant as {\"field\": value, ...}")
         keys.update(dict.fromkeys(map(str, row.keys())))
     cols = {k: [row.get(k, _ABSENT) for row in data] for k in keys}
     return cols, len(data)
+
+
+_SHAPE = ("give one applicant as a JSON object ({\"field\": value, ...}), several as a list of objects, "
+          "or a CSV or Parquet file with one column per field")
 
 
 class _Absent:
@@ -173,17 +246,23 @@ def _is_missing(v: Any) -> bool:
 
 
 def _numbers(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[Any]) -> np.ndarray:
-    arr = np.asarray(values)
+    if isinstance(values, np.ndarray):
+        arr = values
+    else:  # element by element: a list or a nested value in a row never becomes a numpy string or a ragged array
+        arr = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            arr[i] = v
     if arr.dtype.kind in "fiu":
         out = arr.astype(np.float64)
     else:
         out = np.empty(len(arr), dtype=np.float64)
-        for i, v in enumerate(arr):
+        for i, v in enumerate(arr.tolist()):  # Python values: messages show 'thirty', not np.str_('thirty')
+            v = _plain(v)
             if _is_missing(v):
                 out[i] = np.nan
             elif isinstance(v, bool):
                 raise InvalidInput(field.name, f"{v!r} is not a number ({_where(ids, i)})", f"give {field.describe()}")
-            elif isinstance(v, (int, float, np.integer, np.floating)):
+            elif isinstance(v, (int, float)):
                 out[i] = float(v)
             elif isinstance(v, str):
                 try:
@@ -192,7 +271,7 @@ def _numbers(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[Any
                     raise InvalidInput(field.name, f"{v!r} is not a number ({_where(ids, i)})",
                                        f"give {field.describe()}") from None
             else:
-                raise InvalidInput(field.name, f"{v!r} is a {type(v).__name__}, not a number ({_where(ids, i)})",
+                raise InvalidInput(field.name, f"{v!r} is {_kind(v)}, not a number ({_where(ids, i)})",
                                    f"give {field.describe()}")
     bad = np.isinf(out)
     if bad.any():
@@ -226,13 +305,14 @@ def _categories(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[
     text = np.empty(len(values), dtype=object)
     codes = np.empty(len(values), dtype=np.float64)
     for i, v in enumerate(values):
+        v = _plain(v)
         if _is_missing(v):
             if not field.missing_ok:
                 raise InvalidInput(field.name, f"value is missing ({_where(ids, i)})", f"give {field.describe()}")
             text[i], codes[i] = None, np.nan
             continue
         if not isinstance(v, str):
-            raise InvalidInput(field.name, f"{v!r} is a {type(v).__name__}, not a category ({_where(ids, i)})",
+            raise InvalidInput(field.name, f"{v!r} is {_kind(v)}, not a category ({_where(ids, i)})",
                                f"give {field.describe()}")
         hit = codes_map.get(_norm(v))
         if hit is None:
@@ -244,6 +324,7 @@ def _categories(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[
 def validate(data: Any, require_protected: bool = False) -> Clean:
     """Check applicants against the schema; return clean columns or raise InvalidInput naming the field."""
     cols, n = _as_columns(data)
+    _unknown_fields(list(cols))
     if n == 0:
         raise InvalidInput("applicants", "no applicants given", "give at least one applicant")
     raw_ids = cols.get("applicant_id")
@@ -281,7 +362,8 @@ def validate(data: Any, require_protected: bool = False) -> Clean:
 
 
 def read_file(path: Any) -> Any:
-    """Read applicants from a .json or .csv file; clear errors for empty or malformed files."""
+    """Read applicants from a .json, .csv or .parquet file; clear errors for empty or malformed files."""
+    import io
     import json
     from pathlib import Path
 
@@ -291,22 +373,23 @@ def read_file(path: Any) -> Any:
     if not p.exists():
         raise InvalidInput("input", f"file {str(p)!r} does not exist", "check the path")
     if p.is_dir():
-        raise InvalidInput("input", f"{str(p)!r} is a folder", "give a .json or .csv file")
+        raise InvalidInput("input", f"{str(p)!r} is a folder", "give a .json, .csv or .parquet file")
     raw = p.read_bytes()
     if not raw.strip():
-        raise InvalidInput("input", f"file {p.name!r} is empty", "give a JSON object/list or a CSV with a header row")
+        raise InvalidInput("input", f"file {p.name!r} is empty", _SHAPE)
     suffix = p.suffix.lower()
     if suffix == ".json":
         try:
             obj = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise InvalidInput("input", f"file {p.name!r} is not valid JSON ({err})", "give a JSON object or a list of objects") from None
+            raise InvalidInput("input", f"file {p.name!r} is not valid JSON ({err})", _SHAPE) from None
         if isinstance(obj, Mapping) and isinstance(obj.get("applicants"), list):
             obj = obj["applicants"]
+        if not isinstance(obj, (Mapping, list)):
+            what = {str: "a JSON string", bool: "true/false", type(None): "null"}.get(type(obj), "a JSON number")
+            raise InvalidInput("input", f"file {p.name!r} holds {what}, not applicants", _SHAPE)
         return obj
     if suffix == ".csv":
-        import io
-
         try:
             df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -314,4 +397,13 @@ def read_file(path: Any) -> Any:
         if df.empty:
             raise InvalidInput("input", f"file {p.name!r} has a header but no applicants", "add at least one row")
         return df.to_dict(orient="records")
-    raise InvalidInput("input", f"{p.name!r} is neither .json nor .csv", "give a .json or .csv file")
+    if suffix in (".parquet", ".pq"):
+        try:
+            df = pd.read_parquet(io.BytesIO(raw))
+        except (ValueError, OSError) as err:  # pyarrow's ArrowInvalid is a ValueError
+            raise InvalidInput("input", f"file {p.name!r} is not a readable Parquet file ({str(err)[:160]})",
+                               "give a Parquet file with one column per field") from None
+        if df.empty:
+            raise InvalidInput("input", f"file {p.name!r} has columns but no applicants", "add at least one row")
+        return df.to_dict(orient="records")
+    raise InvalidInput("input", f"{p.name!r} is not a .json, .csv or .parquet file", "give a .json, .csv or .parquet file")

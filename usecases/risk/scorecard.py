@@ -11,6 +11,7 @@ training time, so the two can never drift apart).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,45 @@ from .features import DIRECTIONS, scorecard_dtype, scorecard_trend
 from .schema import FEATURE_NAMES, FIELDS, Clean
 
 SPECIAL_CODES = [-1]
+
+# How versions before the fix wrote a bin of categories: the repr of OptBinning's array
+# ("<ArrowStringArray>\n['a', 'b']\nLength: 2, dtype: str", or numpy's "['a' 'b']").
+_ARRAY_REPR = re.compile(r"<\w*Array>\s*\[(?P<inner>.*?)\]\s*Length: \d+, dtype: [\w\[\]]+", re.S)
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def bin_label(b: Any) -> str:
+    """One bin as plain text: a numeric interval as OptBinning writes it, a group of categories as 'a, b'."""
+    if isinstance(b, str):
+        return clean_label(b)
+    if isinstance(b, (list, tuple, np.ndarray)) or hasattr(b, "tolist"):
+        return ", ".join(str(c) for c in list(b))
+    return str(b)
+
+
+def clean_label(label: str) -> str:
+    """A bin label stored by an older version as an array repr, made plain ('a, b'); other labels unchanged."""
+    text = label.strip()
+    m = _ARRAY_REPR.fullmatch(text)
+    if m:
+        inner = m.group("inner")
+    elif text.startswith("[") and text.endswith("]") and "'" in text:  # numpy's repr; numeric intervals have no quotes
+        inner = text[1:-1]
+    else:
+        return label
+    items = _QUOTED.findall(inner)
+    return ", ".join(items) if items else label
+
+
+def clean_text(text: str) -> str:
+    """Older model cards: every array repr in the text replaced by its plain label."""
+    return _ARRAY_REPR.sub(lambda m: clean_label(m.group(0)), text)
+
+
+def clean_spec(spec: dict) -> dict:
+    """An exported spec with plain bin labels (a no-op for specs exported since the fix)."""
+    variables = [{**v, "bins": [{**b, "bin": clean_label(b["bin"])} for b in v["bins"]]} for v in spec["variables"]]
+    return {**spec, "variables": variables}
 
 
 def frame(clean: Clean) -> pd.DataFrame:
@@ -67,7 +107,7 @@ def export(sc, pdo: float, base_points: float, base_odds: float) -> dict:
     for name in FEATURE_NAMES:
         rows = table[table["Variable"] == name].reset_index(drop=True)
         ob = bp.get_binned_variable(name)
-        labels = [str(b) for b in rows["Bin"]]
+        labels = [bin_label(b) for b in rows["Bin"]]  # the one place bins become text: CLI, card, MLflow, web
         points = [float(p) for p in rows["Points"]]
         counts = [int(c) for c in rows["Count"]]
         event_rate = [float(e) for e in rows["Event rate"]]
@@ -101,6 +141,7 @@ class PointsTable:
     spec: dict
 
     def __post_init__(self) -> None:
+        self.spec = clean_spec(self.spec)
         self._vars = []
         for v in self.spec["variables"]:
             pts = np.array([b["points"] for b in v["bins"]], dtype=np.float64)
@@ -191,6 +232,6 @@ def table_frame(spec: dict) -> pd.DataFrame:
         for b in v["bins"] + [v["special"], v["missing"]]:
             if b["bin"] in ("Special", "Missing") and b["count"] == 0:
                 continue
-            rows.append({"variable": v["variable"], "bin": b["bin"], "points": round(b["points"], 2),
+            rows.append({"variable": v["variable"], "bin": clean_label(b["bin"]), "points": round(b["points"], 2),
                          "count": b["count"], "event_rate": round(b["event_rate"], 4)})
     return pd.DataFrame(rows, columns=["variable", "bin", "points", "count", "event_rate"])
