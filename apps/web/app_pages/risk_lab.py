@@ -99,6 +99,10 @@ with tab_results:
         if sc.empty:
             st.caption("No scorecard table for this run.")
         else:
+            if "bin" in sc.columns:  # runs trained before the label fix stored OptBinning's array reprs
+                from usecases.risk.scorecard import clean_label
+
+                sc = sc.assign(bin=sc["bin"].astype(str).map(clean_label))
             st.dataframe(sc, hide_index=True, width="stretch", height=420)
 
 with tab_explain:
