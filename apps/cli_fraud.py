@@ -61,10 +61,14 @@ class _ImportCommand(click.Command):
         super().format_help_text(ctx, formatter)
 
 
-IMPORT_HELP = "Import BANK's own transactions from FILE (CSV or Parquet)."
+IMPORT_SHORT = "Import BANK's transactions from FILE (CSV or Parquet), replacing its data set."
+IMPORT_HELP = (IMPORT_SHORT + "\n\nThe valid rows of FILE replace BANK's current transaction data set (simulated or "
+               "imported), even when some rows are rejected: the output says how many rows were replaced, lists the "
+               "rejected rows, and warns on stderr. Fix the rejected rows and import the whole file again to include "
+               "them. A file-level problem, or no valid row, imports nothing and keeps the current data set.")
 
 
-@fraud.command("import", cls=_ImportCommand, help=IMPORT_HELP, short_help=IMPORT_HELP)
+@fraud.command("import", cls=_ImportCommand, help=IMPORT_HELP, short_help=IMPORT_SHORT)
 @click.argument("bank_id")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @json_option
@@ -76,13 +80,19 @@ def import_cmd(state: State, bank_id: str, file: str, as_json: bool) -> None:
 
     def human(d: dict) -> str:
         lines = [f"imported {d['accepted']:,} transactions from {d['file']} ({d['layout']} layout), "
-                 f"{d['fraud_rows']:,} fraud; rejected {d['rejected']:,}"]
+                 f"{d['fraud_rows']:,} fraud; rejected {d['rejected']:,}",
+                 f"{bank_id}'s data set is now these {d['accepted']:,} transactions; "
+                 + (f"they replaced {d['replaced_rows']:,} rows" if d["replaced_rows"] else "it had none before")]
         lines += [f"  row {r['row']}, column {r['column']}: {r['reason']}" for r in d["rejections"][:50]]
         if d["rejected"] > 50:
             lines.append(f"  ... {d['rejected'] - 50} more (use --json for the list)")
         return "\n".join(lines)
 
     emit(res.to_dict(), as_json, human)
+    if res.rejected:
+        click.echo(f"warning: {res.rejected:,} of {res.accepted + res.rejected:,} rows were rejected and left out; "
+                   f"the {res.accepted:,} accepted rows replaced {bank_id}'s data set ({res.replaced_rows:,} rows): "
+                   "fix the rejected rows and import the whole file again", err=True)
 
 
 @fraud.command("train")
@@ -90,14 +100,15 @@ def import_cmd(state: State, bank_id: str, file: str, as_json: bool) -> None:
 @click.option("--model", type=click.Choice(["xgboost", "logreg"]), default="xgboost", show_default=True)
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="dask: xgboost.dask on a Dask cluster (a LocalCluster unless --scheduler).")
-@click.option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask).")
 @click.option("--features", "feature_set", type=click.Choice(["ours", "handbook"]), default="ours", show_default=True,
               help="ours: the full feature set; handbook: the Fraud Detection Handbook's 15 features.")
-@click.option("--train-days", type=int, default=7, show_default=True)
-@click.option("--delay-days", type=int, default=7, show_default=True)
-@click.option("--test-days", type=int, default=7, show_default=True)
+@click.option("--train-days", type=int, default=7, show_default=True, help="Days of training data (1..366).")
+@click.option("--delay-days", type=int, default=7, show_default=True,
+              help="Days between training and test whose labels are not known yet (0..366).")
+@click.option("--test-days", type=int, default=7, show_default=True, help="Days of test data (1..366).")
 @click.option("--train-start", help="First training day, YYYY-MM-DD (default: the handbook's, else the latest window).")
-@click.option("--alert-budget", type=int, help="Alerts a day (default: 1% of a day's transactions).")
+@click.option("--alert-budget", type=int, help="Alerts a day, 1..1,000,000 (default: 1% of a day's transactions).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @json_option
 @pass_state
@@ -135,7 +146,7 @@ def train_cmd(state: State, bank_id: str, model: str, engine: str, scheduler: st
 @json_option
 @pass_state
 def score_cmd(state: State, bank_id: str, input_path: str, output_path: str, model_path: str | None, as_json: bool) -> None:
-    """Score a file of transactions with BANK's model; writes txn_id, score, alert."""
+    """Score a file of transactions with BANK's model; writes txn_id, score, alert (never over the input file)."""
     from usecases import fraud as uc
 
     res = uc.score_batch(state.ctx(bank_id), input_path, output_path, model_path=model_path)

@@ -150,7 +150,7 @@ def test_import_reports_each_bad_row_and_keeps_the_good_ones(ctx_b, tmp_path):
     got = {(r.row, r.column) for r in rep.rejections}
     assert got == {(3, "amount"), (5, "timestamp"), (7, "customer_id"), (9, "amount"), (11, "channel"), (13, "is_fraud")}
     reasons = {r.row: r.reason for r in rep.rejections}
-    assert "negative" in reasons[3] and "absurd" in reasons[9] and "unparseable" in reasons[5]
+    assert "negative" in reasons[3] and "absurd" in reasons[9] and "YYYY-MM-DD" in reasons[5]
     assert rep.to_dict()["rejections"][0] == {"row": 3, "column": "amount", "reason": reasons[3]}
     stored = pd.read_parquet(ctx_b.path("fraud", "data", "transactions.parquet"))
     assert len(stored) == 14
@@ -183,6 +183,51 @@ def test_handbook_layout_imports(ctx_b, tmp_path):
     hb.to_parquet(tmp_path / "hb.parquet")
     rep = fraud.import_transactions(ctx_b, tmp_path / "hb.parquet")
     assert rep.layout == "handbook" and rep.accepted == len(df) and rep.rejected == 0
+    # the handbook's CSV export writes TX_DATETIME as ISO 8601 (2018-04-01 00:00:31): read exactly
+    hb.to_csv(tmp_path / "hb.csv", index=False)
+    assert (tmp_path / "hb.csv").read_text().splitlines()[1].split(",")[1].startswith("2018-04-01 ")
+    rep = fraud.import_transactions(ctx_b, tmp_path / "hb.csv")
+    assert rep.accepted == len(df) and rep.rejected == 0
+    stored = pd.read_parquet(ctx_b.path("fraud", "data", "transactions.parquet"))
+    assert stored["timestamp"].tolist() == df["timestamp"].tolist()
+
+
+def test_import_rejects_dates_that_are_not_iso_8601_instead_of_guessing_the_month(ctx_b, tmp_path):
+    rows = [_row(i) for i in range(1, 7)]
+    rows[1]["timestamp"] = "01/03/2025 09:00"   # 1 March or 3 January? never guessed
+    rows[2]["timestamp"] = "15/04/2025 09:00"
+    rows[3]["timestamp"] = "2025-03"
+    rows[4]["timestamp"] = "2025-03-01"        # a date alone is midnight, Hong Kong time (its "-01" is no zone)
+    rep = fraud.import_transactions(ctx_b, _csv(tmp_path / "dates.csv", rows))
+    assert [(r.row, r.column) for r in rep.rejections] == [(2, "timestamp"), (3, "timestamp"), (4, "timestamp")]
+    assert all("write YYYY-MM-DD hh:mm[:ss]" in r.reason for r in rep.rejections)
+    stored = pd.read_parquet(ctx_b.path("fraud", "data", "transactions.parquet"))
+    assert pd.Timestamp("2025-03-01 00:00") in set(stored["timestamp"]) and len(stored) == 3
+
+
+def test_import_says_how_many_rows_it_replaced(ctx_b, tmp_path):
+    fraud.import_transactions(ctx_b, _csv(tmp_path / "ten.csv", [_row(i) for i in range(1, 11)]))
+    rep = fraud.import_transactions(ctx_b, _csv(tmp_path / "four.csv", [_row(i) for i in range(1, 5)]))
+    assert rep.replaced_rows == 10 and rep.to_dict()["replaced_rows"] == 10
+    assert ctx_b.audit_entries(1)[0]["data"]["replaced_rows"] == 10
+
+
+def test_cli_import_warns_on_stderr_when_rows_were_rejected_and_says_what_it_replaced(ctx_b, cli_env, tmp_path):
+    fraud.import_transactions(ctx_b, _csv(tmp_path / "ten.csv", [_row(i) for i in range(1, 11)]))
+    rows = [_row(i) for i in range(1, 9)]
+    rows[0]["timestamp"] = "01/03/2025 09:00"
+    rows[5]["amount"] = -1
+    out = cli(cli_env, "bob", "fraud", "import", "peak-bank", str(_csv(tmp_path / "some-bad.csv", rows)), "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert (d["accepted"], d["rejected"], d["replaced_rows"]) == (6, 2, 10)
+    warning = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "2 of 8 rows were rejected" in warning[0] and "replaced" in warning[0]
+    out = cli(cli_env, "bob", "fraud", "import", "peak-bank", str(tmp_path / "ten.csv"))
+    assert out.returncode == 0 and "warning" not in out.stderr
+    assert "they replaced 6 rows" in out.stdout
+    helptext = " ".join(cli(cli_env, "bob", "fraud", "import", "--help").stdout.split())
+    assert "replacing its data set" in helptext and "replace BANK's current transaction data set" in helptext
 
 
 def test_training_on_a_window_without_fraud_is_a_clear_error(ctx_b, tmp_path):
@@ -194,6 +239,80 @@ def test_training_on_a_window_without_fraud_is_a_clear_error(ctx_b, tmp_path):
 
 
 # -- training and evidence ----------------------------------------------------------
+@pytest.mark.parametrize("use, settings, flag", [
+    ("train", {"alert_budget": -10}, "--alert-budget"),
+    ("train", {"alert_budget": 0}, "--alert-budget"),
+    ("train", {"train_days": 0}, "--train-days"),
+    ("train", {"delay_days": -1}, "--delay-days"),
+    ("train", {"test_days": 400}, "--test-days"),
+    ("train", {"seed": -1}, "--seed"),
+    ("train", {"train_start": "15/04/2018"}, "--train-start"),
+    ("train", {"train_start": "2018-02-30"}, "--train-start"),
+    ("train", {"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler"),
+    ("simulate", {"customers": -4}, "--customers"),
+    ("simulate", {"days": 0}, "--days"),
+    ("simulate", {"seed": -1}, "--seed"),
+    ("simulate", {"label_noise": 0.9}, "--label-noise"),
+    ("simulate", {"label_delay_days": -2}, "--label-delay-days"),
+])
+def test_bad_settings_are_refused_naming_the_cli_option_before_any_work(ctx_a, monkeypatch, use, settings, flag):
+    def no_work(*a, **k):
+        raise AssertionError("work started before the settings were checked")
+
+    monkeypatch.setattr(data, "load", no_work)
+    monkeypatch.setattr(data, "save", no_work)
+    with pytest.raises(InvalidInput) as err:
+        getattr(fraud, use)(ctx_a, **settings)
+    msg = str(err.value)
+    name = next(iter(settings))
+    assert msg.startswith(f"{name} ({flag}): ") and "\n" not in msg
+    assert ("--engine dask" if name == "scheduler" else "YYYY-MM-DD" if name == "train_start" else "..") in msg
+
+
+def test_a_protocol_that_does_not_fit_the_data_names_a_train_start_that_does(ctx_b):
+    import re
+
+    fraud.simulate(ctx_b, preset="handbook", customers=300, days=30, seed=1)  # 2018-04-01 .. 2018-04-30
+    with pytest.raises(InvalidInput) as err:
+        fraud.train(ctx_b, rounds=20, register=False)  # the handbook default starts 2018-07-25
+    msg = str(err.value)
+    assert msg.startswith("train_start (--train-start): 2018-07-25 (the handbook preset's default) does not fit")
+    assert "from 2018-04-01 to 2018-04-10" in msg
+    start = re.search(r"e\.g\. --train-start (\d{4}-\d{2}-\d{2})", msg).group(1)
+    res = fraud.train(ctx_b, rounds=20, register=False, train_start=start)
+    assert res.protocol["train_start_used"] == start
+    with pytest.raises(InvalidInput, match=r"\(30 days\), too short for 14\+7\+14 = 35 days .*at least 35 days"):
+        fraud.train(ctx_b, train_days=14, test_days=14, train_start="2018-04-01")
+
+
+def test_training_on_an_unreachable_dask_scheduler_is_one_line_within_seconds(ctx_a, trained_a, cli_env):
+    import time
+
+    before = fraud.latest_run(ctx_a)["run_id"]
+    t0 = time.perf_counter()
+    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1")
+    assert time.perf_counter() - t0 < 15
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith("error: scheduler (--scheduler): cannot connect") and "dask scheduler" in out.stderr
+    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--alert-budget", "-10")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--alert-budget" in out.stderr, out.stderr
+    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--train-start", "15/04/2018")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--train-start" in out.stderr, out.stderr
+    assert fraud.latest_run(ctx_a)["run_id"] == before  # no run was started
+
+
+def test_a_reachable_dask_scheduler_passes_the_connection_check():
+    from distributed import LocalCluster
+
+    from usecases.fraud import models
+
+    with LocalCluster(n_workers=1, processes=False, protocol="tcp", dashboard_address=None) as cluster:
+        models.check_scheduler(cluster.scheduler_address)
+        with models.dask_client(cluster.scheduler_address) as client:
+            assert client.scheduler_info()["workers"]
+    with pytest.raises(InvalidInput, match="missing port"):
+        models.check_scheduler("not-an-address")
+
 def test_training_logs_metrics_reports_card_and_registers_the_model(ctx_a, trained_a):
     sim, res = trained_a
     m = res.metrics
@@ -262,12 +381,33 @@ def test_batch_scoring_uses_the_training_feature_values_on_the_same_rows(ctx_a, 
     np.testing.assert_allclose(from_csv["score"].to_numpy(), scored["score"].to_numpy(), rtol=1e-6)
 
 
+def test_scoring_refuses_a_file_with_a_date_that_is_not_iso_8601(ctx_a, trained_a, tmp_path):
+    pd.DataFrame([_row(1), _row(2, timestamp="03/01/2025 10:00")]).to_csv(tmp_path / "in.csv", index=False)
+    with pytest.raises(InvalidInput, match=r"row 2, column timestamp: .*write YYYY-MM-DD hh:mm\[:ss\]"):
+        fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_scoring_refuses_to_write_the_scores_over_the_input_file(ctx_a, trained_a, tmp_path):
+    pd.DataFrame([_row(1), _row(2)]).to_csv(tmp_path / "in.csv", index=False)
+    before = (tmp_path / "in.csv").read_bytes()
+    (tmp_path / "sub").mkdir()
+    os.symlink(tmp_path / "in.csv", tmp_path / "link.csv")
+    for out in (tmp_path / "in.csv", tmp_path / "sub" / ".." / "in.csv", tmp_path / "link.csv"):
+        with pytest.raises(InvalidInput, match=r"output \(--output\): .* is the input file"):
+            fraud.score_batch(ctx_a, tmp_path / "in.csv", out)
+    assert (tmp_path / "in.csv").read_bytes() == before
+
+
 def test_naive_times_are_hong_kong_time_and_zoned_times_are_converted():
     raw = pd.DataFrame({"txn_id": ["1", "2", "3", "4"], "customer_id": ["1"] * 4, "amount": ["5"] * 4, "is_fraud": ["0"] * 4,
                         "timestamp": ["2025-03-01 10:00:00", "2025-03-01T02:00:00Z", "2025-03-01 10:00:00+08:00", "soon"]})
     ok, rej, n_rej, _ = schema.validate(raw)
     assert ok["timestamp"].tolist() == [pd.Timestamp("2025-03-01 10:00:00")] * 3
     assert n_rej == 1 and rej[0].row == 4 and rej[0].column == "timestamp"
+    # a zoned value among naive ones is rejected, not a pandas "mixed timezones" traceback
+    mixed = schema._parse_times(pd.Series(["2025-03-01 10:00", "2025-03-01T10:00+08:00"]), utc=False)
+    assert mixed.iloc[0] == pd.Timestamp("2025-03-01 10:00") and mixed.isna().iloc[1]
 
 
 def test_history_for_batch_scoring_reads_only_the_rows_it_needs(ctx_b, small_frame, monkeypatch):

@@ -32,6 +32,14 @@ def meta(ctx) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def current_rows(ctx) -> int:
+    """How many transactions the bank's data set holds now (0 when it has none)."""
+    try:
+        return int(meta(ctx).get("rows", 0))
+    except NotFound:
+        return 0
+
+
 def load(ctx) -> tuple[pd.DataFrame, dict]:
     info = meta(ctx)
     path = ctx.path("fraud", "data", DATA_FILE)

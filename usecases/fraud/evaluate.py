@@ -21,6 +21,8 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from sandbox.errors import InvalidInput
 
+from . import checks
+
 DAY = pd.Timedelta(days=1)
 
 
@@ -37,18 +39,27 @@ class Protocol:
         return dict(self.__dict__)
 
 
+HANDBOOK_TRAIN_START = "2018-07-25"
+MAX_WINDOW_DAYS = 366
+MAX_ALERT_BUDGET = 1_000_000
+
+
 def protocol_from(kwargs: dict, preset: str | None) -> Protocol:
+    """The protocol of these settings, each checked (a bad one is refused naming it and its CLI option)."""
     fields = Protocol.__dataclass_fields__
     unknown = sorted(set(kwargs) - set(fields))
     if unknown:
         raise InvalidInput("protocol", f"unknown setting(s) {', '.join(unknown)}", f"use {', '.join(fields)}")
     p = Protocol(**kwargs)
     for name in ("train_days", "delay_days", "test_days"):
-        v = getattr(p, name)
-        if not isinstance(v, (int, np.integer)) or v < (0 if name == "delay_days" else 1) or v > 366:
-            raise InvalidInput(name, f"{v!r} is not a number of days", "use a whole number of days (1..366; delay may be 0)")
+        setattr(p, name, checks.number(name, getattr(p, name), 0 if name == "delay_days" else 1, MAX_WINDOW_DAYS))
+    p.train_start = checks.iso_date("train_start", p.train_start)
+    p.alert_budget = checks.number("alert_budget", p.alert_budget, 1, MAX_ALERT_BUDGET)
+    if not isinstance(p.remove_known_compromised, (bool, np.bool_)):
+        raise InvalidInput("remove_known_compromised", f"{p.remove_known_compromised!r} is not true or false",
+                           "pass True or False")
     if p.train_start is None and preset == "handbook":
-        p.train_start = "2018-07-25"
+        p.train_start = HANDBOOK_TRAIN_START
     return p
 
 
@@ -66,17 +77,8 @@ def split(df: pd.DataFrame, p: Protocol) -> Split:
     day = df["timestamp"].dt.normalize()
     first, last = day.min(), day.max()
     need = p.train_days + p.delay_days + p.test_days
-    if p.train_start is None:
-        start = last - (need - 1) * DAY
-    else:
-        try:
-            start = pd.Timestamp(p.train_start).normalize()
-        except (ValueError, TypeError):
-            raise InvalidInput("train_start", f"{p.train_start!r} is not a date", "use YYYY-MM-DD") from None
-    if start < first or start + (need - 1) * DAY > last:
-        raise InvalidInput("protocol", f"the data covers {first.date()}..{last.date()}, too short for {p.train_days}+"
-                           f"{p.delay_days}+{p.test_days} days from {start.date()}",
-                           "simulate more days, or pass a later/earlier train_start or shorter windows")
+    start = last - (need - 1) * DAY if p.train_start is None else pd.Timestamp(checks.iso_date("train_start", p.train_start))
+    _check_fits(first, last, start, p, need)
     test_start = start + (p.train_days + p.delay_days) * DAY
     test_end = test_start + p.test_days * DAY
     d = day.to_numpy()
@@ -86,6 +88,24 @@ def split(df: pd.DataFrame, p: Protocol) -> Split:
     if p.remove_known_compromised:
         test = _drop_known_compromised(df, train, test, p)
     return Split(train, delay, test, start, test_start, test_end)
+
+
+def _check_fits(first: pd.Timestamp, last: pd.Timestamp, start: pd.Timestamp, p: Protocol, need: int) -> None:
+    """Refuse a protocol the data cannot hold, saying what would fit: a concrete --train-start, or how many days."""
+    windows = f"{p.train_days}+{p.delay_days}+{p.test_days} = {need} days (train + delay + test)"
+    span = int((last - first) / DAY) + 1
+    if need > span:
+        raise InvalidInput("protocol", f"the data covers {first.date()}..{last.date()} ({span} days), too short for "
+                           f"{windows}", f"simulate or import at least {need} days, or shorten "
+                           "--train-days/--delay-days/--test-days")
+    latest = last - (need - 1) * DAY
+    if first <= start <= latest:
+        return
+    default = " (the handbook preset's default)" if str(start.date()) == HANDBOOK_TRAIN_START else ""
+    suggest = first if start < first else latest
+    raise InvalidInput(checks.label("train_start"), f"{start.date()}{default} does not fit the data "
+                       f"({first.date()}..{last.date()}): {windows} from it end on {(start + (need - 1) * DAY).date()}",
+                       f"pass a --train-start from {first.date()} to {latest.date()}, e.g. --train-start {suggest.date()}")
 
 
 def _drop_known_compromised(df: pd.DataFrame, train: np.ndarray, test: np.ndarray, p: Protocol) -> np.ndarray:

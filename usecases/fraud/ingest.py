@@ -7,37 +7,27 @@ from typing import Callable
 
 from sandbox.errors import InvalidInput
 
-from . import data, schema
+from . import checks, data, schema
 from .features import sort_frame
 from .simulator import PRESETS, SimulationResult, frame_hash, simulate_handbook, simulate_hk, summarise
 
 MAX_CUSTOMERS = 200_000
 MAX_DAYS = 730
-
-
-def _check_number(name: str, value, lo: float, hi: float, kind=int):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and int(value) != value):
-        raise InvalidInput(name, f"{value!r} is not a {'whole ' if kind is int else ''}number", f"use a value in {lo}..{hi}")
-    if not lo <= value <= hi:
-        raise InvalidInput(name, f"{value} is out of range", f"use a value in {lo}..{hi}")
-    return kind(value)
+MAX_LABEL_DELAY_DAYS = 90.0
 
 
 def simulate(ctx, preset: str = "hk", customers: int | None = None, days: int | None = None, seed: int = 0,
              hardness: float = 0.5, label_delay_days: float = 7.0, label_noise: float = 0.02, drift: float = 0.5,
              progress: Callable[[float, str], None] | None = None) -> SimulationResult:
     ctx.require("fraud.simulate")
-    if preset not in PRESETS:
-        raise InvalidInput("preset", f"{preset!r} is not a preset", f"use one of {', '.join(PRESETS)}")
-    customers = _check_number("customers", customers, 10, MAX_CUSTOMERS) or PRESETS[preset]["customers"]
-    days = _check_number("days", days, 2, MAX_DAYS) or PRESETS[preset]["days"]
-    seed = _check_number("seed", seed, 0, 2**32 - 1)
-    hardness = _check_number("hardness", hardness, 0.0, 1.0, float)
-    label_delay_days = _check_number("label_delay_days", label_delay_days, 0.0, 90.0, float)
-    label_noise = _check_number("label_noise", label_noise, 0.0, 0.5, float)
-    drift = _check_number("drift", drift, 0.0, 1.0, float)
+    checks.choice("preset", preset, tuple(PRESETS))
+    customers = checks.number("customers", customers, 10, MAX_CUSTOMERS) or PRESETS[preset]["customers"]
+    days = checks.number("days", days, 2, MAX_DAYS) or PRESETS[preset]["days"]
+    seed = checks.number("seed", seed, 0, checks.MAX_SEED)
+    hardness = checks.number("hardness", hardness, 0.0, 1.0, float)
+    label_delay_days = checks.number("label_delay_days", label_delay_days, 0.0, MAX_LABEL_DELAY_DAYS, float)
+    label_noise = checks.number("label_noise", label_noise, 0.0, 0.5, float)
+    drift = checks.number("drift", drift, 0.0, 1.0, float)
     t0 = time.perf_counter()
     if preset == "handbook":
         terminals = max(2, int(round(customers * PRESETS["handbook"]["terminals"] / PRESETS["handbook"]["customers"])))
@@ -68,9 +58,12 @@ def simulate(ctx, preset: str = "hk", customers: int | None = None, days: int | 
 def import_transactions(ctx, file: str | Path, label_delay_days: float = 7.0) -> schema.ImportReport:
     """Validate a CSV/Parquet file; keep the valid rows as the bank's data set, report every rejected row.
 
-    A file-level problem raises InvalidInput and leaves the existing data set untouched.
+    The valid rows replace the bank's current data set (simulated or imported), even when some rows are
+    rejected; the report says how many rows were replaced (`replaced_rows`). A file-level problem, or no valid
+    row, raises InvalidInput and leaves the existing data set untouched.
     """
     ctx.require("fraud.import")
+    label_delay_days = checks.number("label_delay_days", label_delay_days, 0.0, MAX_LABEL_DELAY_DAYS, float)
     file = ctx.user_file(file)
     raw, _kind = schema.read_table(file)
     accepted, rejections, n_rejected, layout = schema.validate(raw, label_delay_days)
@@ -85,7 +78,10 @@ def import_transactions(ctx, file: str | Path, label_delay_days: float = 7.0) ->
     h = frame_hash(accepted)
     meta = {"source": "import", "preset": "imported", "file": name, "layout": layout, "seed": None,
             "label_delay_days": label_delay_days, "data_hash": h, "rejected": n_rejected, **summary}
+    replaced = data.current_rows(ctx)
     data.save(ctx, accepted, meta)
-    ctx.audit("fraud.import", file=name, layout=layout, accepted=len(accepted), rejected=n_rejected, data_hash=h)
+    ctx.audit("fraud.import", file=name, layout=layout, accepted=len(accepted), rejected=n_rejected, data_hash=h,
+              replaced_rows=replaced)
     return schema.ImportReport(file=name, layout=layout, accepted=len(accepted), rejected=n_rejected,
-                               rejections=rejections, fraud_rows=summary["fraud_rows"], data_hash=h, days=summary["days"])
+                               rejections=rejections, fraud_rows=summary["fraud_rows"], data_hash=h, days=summary["days"],
+                               replaced_rows=replaced)

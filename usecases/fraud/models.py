@@ -10,6 +10,10 @@ from typing import Callable
 
 import numpy as np
 
+from sandbox.errors import InvalidInput
+
+from . import checks
+
 # Chosen on the handbook data with validation windows that end before the protocol's test window
 # (train from 2018-07-04 and 2018-07-11): shallow trees, a slow learning rate, fine bins (amount thresholds matter).
 XGB_PARAMS = {
@@ -49,13 +53,45 @@ def _ProgressCallback(progress, rounds):
     return CB()
 
 
+SCHEDULER_CONNECT_S = 5
+
+
+def _unreachable(scheduler: str, exc: BaseException) -> InvalidInput:
+    why = str(exc)[:120] if isinstance(exc, (OSError, ValueError)) else "it does not answer as a Dask scheduler does"
+    return InvalidInput(checks.label("scheduler"), f"cannot connect to a Dask scheduler at {scheduler!r} ({why})",
+                        "check the address (e.g. tcp://10.0.0.5:8786) and that `dask scheduler` runs there, or drop "
+                        "--scheduler to train on a local cluster")
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Open and close one connection to the scheduler, or refuse it in one line within SCHEDULER_CONNECT_S.
+
+    A bare connection, not a Client: a Client that failed to connect leaves a traceback on stderr when collected."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await connect(scheduler, timeout=SCHEDULER_CONNECT_S)
+        await comm.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # noqa: BLE001 - a bad address, a refusal, a timeout or a peer that is no scheduler
+        raise _unreachable(scheduler, exc) from None
+
+
 @contextmanager
 def dask_client(scheduler: str | None, n_workers: int = 2, threads_per_worker: int = 1):
     """A client to the given scheduler, or to a LocalCluster started (and stopped) here."""
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler, timeout="20s") as client:
+        try:
+            client = Client(scheduler, timeout=f"{SCHEDULER_CONNECT_S}s")
+        except (OSError, ValueError) as exc:
+            raise _unreachable(scheduler, exc) from None
+        with client:
             yield client
         return
     with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=False,

@@ -6,7 +6,7 @@ case-sensitive; order does not matter):
 | column            | type                         | required | meaning |
 |-------------------|------------------------------|----------|---------|
 | txn_id            | integer >= 0, unique         | yes      | transaction id |
-| timestamp         | ISO 8601 date-time           | yes      | when it happened (Hong Kong local time; a time zone is converted) |
+| timestamp         | ISO 8601 date-time           | yes      | when it happened, YYYY-MM-DD hh:mm[:ss] (Hong Kong local time; a time zone such as +08:00 or Z is converted) |
 | customer_id       | integer >= 0                 | yes      | the paying customer (a pseudonymised key) |
 | amount            | number, 0 < amount <= 10,000,000 | yes  | amount in HKD |
 | is_fraud          | 0 or 1                       | yes      | reported label (0 = not reported as fraud) |
@@ -23,10 +23,15 @@ The layout of the Fraud Detection Handbook (Le Borgne et al.) is accepted as
 well: TRANSACTION_ID, TX_DATETIME, CUSTOMER_ID, TERMINAL_ID, TX_AMOUNT,
 TX_FRAUD, and optionally TX_TIME_SECONDS, TX_TIME_DAYS, TX_FRAUD_SCENARIO.
 
+Date-times are ISO 8601 with the date written YYYY-MM-DD (2025-03-01 14:05,
+2025-03-01T14:05:09+08:00); day-first or month-first dates such as 01/03/2025
+are rejected, never guessed.
+
 Validation checks every row: a row with a bad value is rejected with its row
-number (1 = first data row), column and reason; the other rows are imported.
-A file-level problem (unreadable, empty, missing or unknown columns, no valid
-row) is an error and nothing is imported.
+number (1 = first data row), column and reason; the other rows are imported
+and replace the bank's current data set. A file-level problem (unreadable,
+empty, missing or unknown columns, no valid row) is an error and nothing is
+imported.
 """
 from __future__ import annotations
 
@@ -75,11 +80,12 @@ class ImportReport:
     fraud_rows: int = 0
     data_hash: str = ""
     days: int = 0
+    replaced_rows: int = 0  # rows of the data set this import replaced (0: the bank had none)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "layout": self.layout, "accepted": self.accepted, "rejected": self.rejected,
                 "fraud_rows": self.fraud_rows, "days": self.days, "data_hash": self.data_hash,
-                "rejections": [r.to_dict() for r in self.rejections]}
+                "replaced_rows": self.replaced_rows, "rejections": [r.to_dict() for r in self.rejections]}
 
 
 def empty_frame() -> pd.DataFrame:
@@ -204,17 +210,25 @@ def _int_column(s: pd.Series, chk: _Checker, column: str, optional: bool) -> np.
     return np.nan_to_num(vals, nan=-1).astype(np.int64)
 
 
-_TZ_SUFFIX = r"(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"
+_TZ_SUFFIX = r"[T ]\d[\d:.,]*\s*(?:[zZ]|[+-]\d\d(?::?\d\d)?)$"  # after a time: the "-01" of 2025-03-01 is no zone
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[T ]|$)"  # a full calendar date first: no 2025, 2025-03, 20250301, 01/03/2025
+BAD_TIME = "not an ISO 8601 date-time: write YYYY-MM-DD hh:mm[:ss], e.g. 2025-03-01 14:05:09"
 
 
 def _parse_times(text: pd.Series, utc: bool) -> pd.Series:
-    """ISO 8601 first (fast), any other recognisable layout for the rest."""
-    ts = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
-    bad = ts.isna().to_numpy()
-    if bad.any():
-        ts = ts.copy()
-        ts[bad] = pd.to_datetime(text[bad], errors="coerce", format="mixed", utc=utc)
-    return ts
+    """Strict ISO 8601 (a value that is not becomes NaT, and its row is rejected): a day-first or month-first
+    date such as 01/03/2025 is ambiguous and never guessed."""
+    text = text.where(text.str.match(_ISO_DATE).fillna(False).astype(bool))
+    try:
+        return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
+    except ValueError:  # a zone the suffix test missed among naive values: one by one, the zoned one rejected
+        return pd.Series([_one_time(v, utc) for v in text], index=text.index, dtype="datetime64[ns, UTC]" if utc else
+                         "datetime64[ns]")
+
+
+def _one_time(value, utc: bool):
+    t = pd.to_datetime(value, errors="coerce", format="ISO8601", utc=utc)
+    return pd.NaT if t is pd.NaT or (not utc and t.tzinfo is not None) else t
 
 
 def _time_column(s: pd.Series, chk: _Checker, column: str) -> pd.Series:
@@ -233,7 +247,7 @@ def _time_column(s: pd.Series, chk: _Checker, column: str) -> pd.Series:
         if zoned.any():
             ts[zoned] = _parse_times(text[zoned], utc=True).dt.tz_convert("Asia/Hong_Kong").dt.tz_localize(None)
     chk.flag(blank, column, "empty")
-    chk.flag(~blank & ts.isna().to_numpy(), column, "unparseable date-time (use ISO 8601, e.g. 2025-03-01 14:05:09)")
+    chk.flag(~blank & ts.isna().to_numpy(), column, BAD_TIME)
     ok = ts.notna().to_numpy()
     years = np.where(ok, ts.dt.year.fillna(2000).to_numpy(), 2000)
     chk.flag(ok & ((years < 1990) | (years > 2100)), column, "date out of range (1990..2100)")

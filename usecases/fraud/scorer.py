@@ -25,7 +25,7 @@ import pandas as pd
 from sandbox import atomic
 from sandbox.errors import InvalidInput
 
-from . import data, features, model_store, schema
+from . import checks, data, features, model_store, schema
 from .features import CATEGORY_CODE, CHANNEL_CODE, DAY, FEATURES, HOUR, OTHER_CATEGORY, SMALL_AMOUNT, TICK
 
 EPOCH = datetime(1970, 1, 1)
@@ -582,6 +582,16 @@ def batch_features(ctx, batch: pd.DataFrame, label_delay_days: float, names: tup
     return X, len(hist)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file, links and other spellings of the path followed."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and a.samefile(b)  # hard links
+    except OSError:
+        return False
+
+
 def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None) -> dict:
     """Score a CSV/Parquet file of transactions (schema of `sandbox fraud import`; is_fraud may be absent).
 
@@ -601,10 +611,13 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
         lap[0] = now
 
     input_path, out_path = ctx.user_file(input_path), ctx.user_file(output_path)
+    if _same_file(input_path, out_path):
+        raise InvalidInput(checks.label("output"), f"{out_path} is the input file: the scores would overwrite the "
+                           "transactions", "write the scores to another file, e.g. --output scores.csv")
     booster, sidecar = model_store.load(ctx, model_path)
     stage("model_load")
     if out_path.suffix.lower() not in (".csv", ".parquet"):
-        raise InvalidInput("output", f"{out_path.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
+        raise InvalidInput(checks.label("output"), f"{out_path.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
     raw, _ = schema.read_table(input_path)
     if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
         raw = raw.assign(is_fraud=0)
@@ -612,7 +625,7 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
     batch, rejections, n_rejected, _layout = schema.validate(raw, text="category")
     if n_rejected:
         r = rejections[0]
-        raise InvalidInput("input", f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
+        raise InvalidInput(checks.label("input"), f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
                            "fix the file; see `sandbox fraud import --help` for the schema")
     batch = features.sort_frame(batch)
     stage("validate")

@@ -20,12 +20,13 @@ import pandas as pd
 
 from sandbox.errors import InvalidInput
 
-from . import card, data, evaluate, features, model_store, models, plots
+from . import card, checks, data, evaluate, features, model_store, models, plots
 from .simulator import scenario_names
 
 MODELS = ("xgboost", "logreg")
 ENGINES = ("local", "dask")
 FEATURE_SETS = {"ours": features.FEATURES, "handbook": features.HANDBOOK_FEATURES}
+MAX_ROUNDS = 10_000
 
 
 @dataclass
@@ -58,12 +59,6 @@ class Prepared:
     feature_seconds: float
 
 
-def check_choice(name: str, value: str, allowed) -> str:
-    if value not in allowed:
-        raise InvalidInput(name, f"{value!r} is not one of {', '.join(allowed)}", f"use one of {', '.join(allowed)}")
-    return value
-
-
 def prepare(df: pd.DataFrame, meta: dict, protocol: dict, feature_set: str = "ours",
             progress: Callable | None = None) -> Prepared:
     """Split, check the training window, and compute features up to the end of the test period."""
@@ -74,7 +69,8 @@ def prepare(df: pd.DataFrame, meta: dict, protocol: dict, feature_set: str = "ou
     if n_fraud == 0:
         raise InvalidInput("training window", f"no fraud among the {len(sp.train):,} transactions of "
                            f"{sp.train_start.date()}..{(sp.train_start + pd.Timedelta(days=p.train_days - 1)).date()}",
-                           "choose a window with reported fraud (train_start / train_days), or simulate or import labelled data")
+                           "choose a window with reported fraud (--train-start / --train-days), or simulate or import "
+                           "labelled data")
     if n_fraud == len(sp.train):
         raise InvalidInput("training window", "every training transaction is labelled fraud", "check the is_fraud column")
     if len(sp.test) == 0:
@@ -117,12 +113,21 @@ def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | N
     import mlflow
 
     ctx.require("fraud.train")
-    check_choice("model", model, MODELS)
-    check_choice("engine", engine, ENGINES)
-    check_choice("feature_set", feature_set, tuple(FEATURE_SETS))
+    # every setting is checked before any work (a bad one is refused naming its CLI option)
+    checks.choice("model", model, MODELS)
+    checks.choice("engine", engine, ENGINES)
+    checks.choice("feature_set", feature_set, tuple(FEATURE_SETS))
     if engine == "dask" and model != "xgboost":
-        raise InvalidInput("engine", "the dask engine trains XGBoost only", "use --model xgboost with --engine dask")
+        raise InvalidInput(checks.label("engine"), "the dask engine trains XGBoost only", "use --model xgboost with --engine dask")
+    if scheduler is not None and engine != "dask":
+        raise InvalidInput(checks.label("scheduler"), f"{scheduler!r} is given but the engine is {engine}",
+                           "add --engine dask to train on that Dask cluster, or drop --scheduler")
+    seed = checks.number("seed", seed, 0, checks.MAX_SEED)
+    rounds = checks.number("rounds", rounds, 1, MAX_ROUNDS)
+    evaluate.protocol_from(protocol, None)
     df, meta = data.load(ctx)
+    if scheduler is not None:
+        models.check_scheduler(scheduler)  # before the features: an unreachable cluster fails in seconds
     prep = prepare(df, meta, protocol, feature_set, progress)
     sp, p = prep.split, prep.protocol
     names = scenario_names(meta.get("preset", ""))
