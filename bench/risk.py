@@ -7,8 +7,8 @@ Everything runs in one process against a temporary sandbox store (real MLflow SQ
 
 1. bank `steady-bank`: applicants without drift or bias; train both models.
 2. bank `shifted-bank`: the same size with drift and bias injected; train both models.
-3. reason codes from steady-bank's model: our path (`risk.explain`: validation, exact TreeSHAP via XGBoost
-   `pred_contribs`, plain-language sentences, audit event) beside the same job done with `shap.TreeExplainer`,
+3. reason codes from steady-bank's model: our path (`risk.explain`: validation, exact TreeSHAP by per-leaf
+   tables (`usecases/risk/treeshap.py`), plain-language sentences, audit event) beside the same job done with `shap.TreeExplainer`,
    single applicant (warm) and a batch of 5,000.
 4. the out-of-time Gini gain of XGBoost over the scorecard on further independent steady portfolios (seed 0, the
    steady bank's, then 4, 5, ...; never 1, the drifted bank, nor 2 and 3, the `--tune` seeds), fitted as
@@ -224,7 +224,7 @@ def run(quick: bool, applicants: int | None, drift: float, bias: float, portfoli
     return out
 
 
-# Candidate XGBoost settings for `--tune` (the first is session 1's default, the reference for the TreeSHAP budget).
+# Candidate XGBoost settings for `--tune` (the first is session 1's default; `treeshap_work_vs_reference` is relative to it).
 TUNE_CANDIDATES = (
     {"grow_policy": "depthwise", "max_depth": 3, "max_leaves": 0, "learning_rate": 0.2},
     {"grow_policy": "depthwise", "max_depth": 3, "max_leaves": 0, "learning_rate": 0.1},
@@ -235,15 +235,21 @@ TUNE_CANDIDATES = (
     {"grow_policy": "lossguide", "max_depth": 6, "max_leaves": 8, "learning_rate": 0.2},
     {"grow_policy": "lossguide", "max_depth": 6, "max_leaves": 12, "learning_rate": 0.2},
     {"grow_policy": "lossguide", "max_depth": 6, "max_leaves": 16, "learning_rate": 0.2},
+    {"grow_policy": "depthwise", "max_depth": 6, "max_leaves": 0, "learning_rate": 0.1},
+    {"grow_policy": "lossguide", "max_depth": 6, "max_leaves": 16, "learning_rate": 0.1},
 )
 TUNE_SEEDS = (2, 3)  # tuning portfolios: not the benchmark's seeds (0 and 1)
-TUNE_BUDGET = 2.0  # TreeSHAP work per applicant at most this many times the reference (batch reason codes >= 5,000/s)
+# Reason codes must run at >= 5,000 applicants/s in batch; a candidate is in budget when its exact TreeSHAP (the
+# per-leaf tables of usecases/risk/treeshap.py, as `explain` runs it) does twice that on 5,000 validation rows here,
+# so the target still holds on a loaded machine. (Session 2's budget was 2x the TreeSHAP work of session 1's trees
+# under XGBoost's own pred_contribs, which costs O(leaves x depth^2) per applicant.)
+TUNE_MIN_RATE = 10_000.0
 
 
 def tune(applicants: int) -> dict:
     """Pick the XGBoost settings by log loss on the in-time validation split (the lab's calibration split, which
     early stopping already uses) of portfolios simulated with the tuning seeds; the out-of-time vintage is never
-    scored. Candidates whose TreeSHAP work exceeds the budget are reported but not chosen."""
+    scored. Candidates whose reason codes run below TUNE_MIN_RATE applicants/s are reported but not chosen."""
     import numpy as np
     from sklearn.metrics import log_loss, roc_auc_score
 
@@ -255,11 +261,21 @@ def tune(applicants: int) -> dict:
         X = clean.matrix()
         for i, cand in enumerate(TUNE_CANDIDATES):
             t0 = time.perf_counter()
-            booster, _ = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
-                                 nthread=os.cpu_count() or 1, **{**xgb.DEFAULTS, **cand})
+            booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]],
+                                     seed=seed, nthread=os.cpu_count() or 1, **{**xgb.DEFAULTS, **cand})
+            seconds = time.perf_counter() - t0
             margin = booster.inplace_predict(X[s["calibration"]], predict_type="margin")
             p = 1.0 / (1.0 + np.exp(-margin))
-            rows.append({"candidate": i, "seed": seed, **xgb.shape(booster), "seconds": time.perf_counter() - t0,
+            model = xgb.load(bytes(booster.save_raw("ubj")), calib)
+            rows_x = X[s["calibration"]][:5000]
+            model.contributions(rows_x[:8])  # compiled and warm
+            rate = 0.0
+            for _ in range(3):
+                t1 = time.perf_counter()
+                model.contributions(rows_x, nthread=os.cpu_count() or 1)
+                rate = max(rate, len(rows_x) / (time.perf_counter() - t1))
+            rows.append({"candidate": i, "seed": seed, **xgb.shape(booster), "seconds": seconds,
+                         "reason_codes_per_s": rate, "tables": model.tables is not None,
                          "validation_log_loss": log_loss(y[s["calibration"]], p),
                          "validation_gini": 2 * roc_auc_score(y[s["calibration"]], margin) - 1})
     table = []
@@ -271,9 +287,10 @@ def tune(applicants: int) -> dict:
                       "leaves": float(np.mean([m["leaves"] for m in mine])), "treeshap_work_vs_reference": work,
                       "validation_log_loss": float(np.mean([m["validation_log_loss"] for m in mine])),
                       "validation_gini": float(np.mean([m["validation_gini"] for m in mine])),
-                      "within_budget": work <= TUNE_BUDGET})
+                      "reason_codes_per_s": float(min(m["reason_codes_per_s"] for m in mine)),
+                      "within_budget": min(m["reason_codes_per_s"] for m in mine) >= TUNE_MIN_RATE})
     best = min((t for t in table if t["within_budget"]), key=lambda t: t["validation_log_loss"])
-    return {"applicants": applicants, "seeds": list(TUNE_SEEDS), "budget_treeshap_work": TUNE_BUDGET,
+    return {"applicants": applicants, "seeds": list(TUNE_SEEDS), "budget_reason_codes_per_s": TUNE_MIN_RATE,
             "candidates": table, "chosen": {k: best[k] for k in TUNE_CANDIDATES[0]}, "per_seed": rows}
 
 

@@ -283,6 +283,25 @@ def test_fast_reason_codes_equal_shap_tree_explainer(trained_a, ctx_a):
     assert np.allclose(ours, theirs, atol=1e-4)
 
 
+def test_tabulated_treeshap_equals_xgboost_pred_contribs_single_and_batch(trained_a, ctx_a):
+    """The per-leaf tables give XGBoost's own exact TreeSHAP: missing values and special codes included, one
+    applicant (calling thread) and a batch (parallel chunks) alike."""
+    import xgboost
+
+    from usecases.risk import treeshap
+
+    models = store.load(ctx_a)
+    assert models.xgboost.tables is not None
+    df, _ = risk.load_data(ctx_a)
+    X = schema.validate(df.head(600)).matrix()
+    assert np.isnan(X).any()
+    ref = models.xgboost.booster.predict(xgboost.DMatrix(X), pred_contribs=True, validate_features=False)
+    batch, bias = treeshap.contributions(models.xgboost.tables, X)
+    single = np.vstack([treeshap.contributions(models.xgboost.tables, X[i:i + 1])[0] for i in range(20)])
+    assert np.abs(batch - ref[:, :-1]).max() < 1e-4 and np.abs(bias - ref[:, -1]).max() < 1e-5
+    assert np.array_equal(single, batch[:20])
+
+
 # -- fairness -----------------------------------------------------------------------------------------------------
 def test_no_injected_bias_raises_no_fairness_flags(trained_a, ctx_a):
     _, res = trained_a
@@ -543,10 +562,10 @@ def test_unknown_training_option_is_refused(ctx_a):
 
 def test_trees_follow_the_chosen_settings_and_the_card_names_them(trained_a, ctx_a):
     trees = store.load(ctx_a).xgboost.booster.get_dump()
-    leaves = [t.count("leaf=") for t in trees]
-    assert 4 < max(leaves) <= risk_xgb.DEFAULTS["max_leaves"]  # loss-guided trees, capped at the chosen size
+    depths = [len(line) - len(line.lstrip("\t")) for t in trees for line in t.split("\n") if "leaf=" in line]
+    assert 3 < max(depths) <= risk_xgb.DEFAULTS["max_depth"]  # deeper than session 1's depth-3 trees, capped
     card = risk.model_card(ctx_a)
-    assert "lossguide growth, depth up to 6, at most 8 leaves" in card
+    assert "depthwise growth, depth up to 5" in card
 
 
 @pytest.mark.parametrize("option, value", [("grow_policy", "sideways"), ("max_leaves", -1), ("max_depth", 0)])

@@ -1,7 +1,7 @@
 """Reason codes: the top adverse factors of each applicant, in plain language.
 
-XGBoost: exact TreeSHAP contributions (XGBoost's own `pred_contribs`, the same
-algorithm as `shap.TreeExplainer`, checked against it in the tests and the
+XGBoost: exact TreeSHAP contributions (per-leaf tables, `treeshap`; equal to
+XGBoost's `pred_contribs` and `shap.TreeExplainer`, checked in the tests and the
 benchmark) scaled into calibrated log-odds; a factor is adverse when it pushes
 the PD up. Scorecard: points lost per attribute, i.e. the best points the
 variable can give minus the applicant's points.

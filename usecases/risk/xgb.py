@@ -16,11 +16,11 @@ from .features import monotone_constraints
 from .schema import FEATURE_NAMES
 
 # Chosen on the in-time validation split of tuning portfolios (seeds 2 and 3, 200,000 applicants: never the
-# out-of-time vintage, never the benchmark's seeds) by log loss, among settings whose TreeSHAP work per applicant
-# stays within twice that of session 1's depth-3 trees (reason codes in batch >= 5,000/s): loss-guided trees of
-# up to 8 leaves and depth 6 spend their splits where the interactions are (product x DSR x income, utilisation x
-# enquiries x DSR) instead of filling a balanced depth-3 tree. `python bench/risk.py --tune` reproduces the choice.
-DEFAULTS = {"max_depth": 6, "max_leaves": 8, "grow_policy": "lossguide", "learning_rate": 0.2, "n_estimators": 600,
+# out-of-time vintage, never the benchmark's seeds) by log loss, among settings whose exact TreeSHAP reason codes
+# (`treeshap`: per-leaf tables) run at >= 10,000 applicants/s in batch, twice the target: depth-5 trees at
+# learning rate 0.1 (about 200 trees) carry the three-way interactions (product x DSR x income, utilisation x
+# enquiries x DSR) that depth-3 trees had to approximate. `python bench/risk.py --tune` reproduces the choice.
+DEFAULTS = {"max_depth": 5, "max_leaves": 0, "grow_policy": "depthwise", "learning_rate": 0.1, "n_estimators": 600,
             "min_child_weight": 5.0, "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0,
             "early_stopping_rounds": 40}
 GROW_POLICIES = ("depthwise", "lossguide")
@@ -56,8 +56,9 @@ def fit(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray, seed
 
 
 def shape(booster) -> dict:
-    """Trees, leaves, and the TreeSHAP work per applicant (sum over leaves of depth squared: exact TreeSHAP walks
-    every leaf's path once per level), which sets the speed of the reason codes."""
+    """Trees, leaves, and XGBoost's own TreeSHAP work per applicant (sum over leaves of depth squared: its
+    EXTEND/UNWIND recursion walks every leaf's path once per level); the tables of `treeshap` cost about
+    sum over leaves of 2 x depth."""
     trees = booster.get_dump()
     depths = [len(line) - len(line.lstrip("\t")) for tree in trees for line in tree.split("\n") if "leaf=" in line]
     return {"trees": len(trees), "leaves": len(depths), "treeshap_work": int(sum(d * d for d in depths))}
@@ -71,6 +72,7 @@ class XgbModel:
     a: float
     b: float
     batch_booster: object = None  # the same trees, set to use every core (single rows stay on one thread)
+    tables: object = None  # treeshap.Tables: exact TreeSHAP by per-leaf tables (None: XGBoost's pred_contribs)
 
     def margin(self, X: np.ndarray, nthread: int = 1) -> np.ndarray:
         return self.booster.inplace_predict(X, predict_type="margin")
@@ -79,9 +81,15 @@ class XgbModel:
         return 1.0 / (1.0 + np.exp(-(self.a * self.margin(X) + self.b)))
 
     def contributions(self, X: np.ndarray, nthread: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Exact TreeSHAP (XGBoost `pred_contribs`), scaled to calibrated log-odds: (per feature, base)."""
+        """Exact TreeSHAP, scaled to calibrated log-odds: (per feature, base). Per-leaf tables (`treeshap`) when the
+        model has them, else XGBoost's `pred_contribs`; the two agree to float32 rounding (tested)."""
         import xgboost as xgb
 
+        if self.tables is not None:
+            from . import treeshap
+
+            c, base = treeshap.contributions(self.tables, X)
+            return c * self.a, base * self.a + self.b
         # Columns are in FEATURE_NAMES order by construction (schema.Clean.matrix); naming them per call costs
         # more than the prediction of a single row, so the names are not re-checked here.
         booster = self.batch_booster if (nthread > 1 and self.batch_booster is not None) else self.booster
@@ -101,4 +109,7 @@ def load(model_bytes: bytes, calibration: dict) -> XgbModel:
         booster.load_model(bytearray(model_bytes))
         booster.set_param({"nthread": threads, "device": "cpu"})
         boosters.append(booster)
-    return XgbModel(boosters[0], float(calibration["a"]), float(calibration["b"]), batch_booster=boosters[1])
+    from . import treeshap
+
+    return XgbModel(boosters[0], float(calibration["a"]), float(calibration["b"]), batch_booster=boosters[1],
+                    tables=treeshap.build(boosters[0]))
