@@ -89,7 +89,8 @@ class WorkspaceContext:
         followed first, so a link to another bank's file is that file. A refusal is audited."""
         p = Path(path).expanduser()
         resolved = p.resolve()
-        if resolved.is_relative_to(self.store.home) and not resolved.is_relative_to(self.root):
+        guarded = (self.store.workspaces, self.store.state, self.store.mlruns)  # other banks' files, users, runs
+        if any(resolved.is_relative_to(g.resolve()) for g in guarded) and not resolved.is_relative_to(self.root):
             self.store.platform_audit().append("access.denied", self.actor.name, action="file", bank=self.bank,
                                                path=str(resolved), reason="file inside the sandbox store, outside the bank")
             raise AccessDenied(f"{p} is inside the sandbox store but outside the workspace of {self.bank}",

@@ -172,7 +172,8 @@ def test_user_files_inside_another_banks_workspace_are_refused_everywhere(ctx_a,
         lambda: chat.ingest(ctx_a, [doc]),
         lambda: chat.ingest(ctx_a, [doc.parent]),
         lambda: risk.explain(ctx_a, applicant),
-        lambda: fraud.import_transactions(ctx_a, store.state / "users.json"),
+        lambda: fraud.import_transactions(ctx_a, store.state / "store.json"),
+        lambda: fraud.import_transactions(ctx_a, store.mlruns / "mlflow.db"),
     ]
     for attempt in attempts:
         with pytest.raises(AccessDenied, match="outside the workspace of " + BANK_A):
@@ -182,3 +183,5 @@ def test_user_files_inside_another_banks_workspace_are_refused_everywhere(ctx_a,
     mine = tmp_path / "mine.txt"
     mine.write_text("x")
     assert ctx_a.user_file(mine) == mine and ctx_a.user_file(ctx_a.path("chat", "x.txt")).name == "x.txt"
+    beside = store.home / "docs" / "policy.md"  # the store's own folder, outside workspaces, state and runs
+    assert ctx_a.user_file(beside) == beside
