@@ -47,14 +47,14 @@ def default_home() -> Path:
 
 
 def validate_bank_id(bank: str) -> str:
-    if not isinstance(bank, str) or not BANK_ID.match(bank):
+    if not isinstance(bank, str) or not BANK_ID.fullmatch(bank):  # fullmatch: `$` passes a final "\n"
         raise InvalidInput("bank", f"{bank!r} is not a valid bank id",
                            "use 3-32 characters: a lowercase letter, then lowercase letters, digits or '-' (e.g. harbour-bank)")
     return bank
 
 
 def validate_user_name(name: str) -> str:
-    if not isinstance(name, str) or not USER_NAME.match(name):
+    if not isinstance(name, str) or not USER_NAME.fullmatch(name):
         raise InvalidInput("user", f"{name!r} is not a valid user name",
                            "use 2-32 characters: a lowercase letter, then lowercase letters, digits, '.', '_' or '-'")
     return name
