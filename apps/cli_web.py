@@ -1,4 +1,4 @@
-"""`sandbox app` (the Streamlit app) and `sandbox demo` (seed three demo banks, then serve the app and MLflow UI)."""
+"""`sandbox app` (the Streamlit app) and `sandbox demo` (seed three demo banks, then serve the app and MLflow)."""
 from __future__ import annotations
 
 import os
@@ -31,17 +31,22 @@ def streamlit_command(port: int, host: str = "127.0.0.1", headless: bool = True)
             "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "minimal"]
 
 
-def mlflow_ui_command(home: Path, port: int, host: str = "127.0.0.1") -> list[str]:
-    """The stock MLflow UI over the sandbox's SQLite store."""
-    db = (home / "mlruns" / "mlflow.db").resolve()
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{db}",
-            "--host", host, "--port", str(port)]
+def mlflow_server_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """The permissioned `sandbox server` (MLflow behind the sandbox's sign-in and per-bank grants).
+
+    The demo never serves the stock `mlflow ui`: that has no sign-in, hands out model files and raw input
+    examples, and accepts review tags from anyone on the machine. It runs as the demo admin (`_env(admin=True)`).
+    """
+    return [sys.executable, "-m", "apps.cli", "server", "--host", host, "--port", str(port)]
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, admin: tuple[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ, SANDBOX_HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     env.pop("SANDBOX_PASSWORD", None)  # the app signs people in itself
+    env.pop("SANDBOX_TRACKING_URI", None)
+    if admin:  # the MLflow server is an admin's process: it syncs users and grants from the store
+        env.update(SANDBOX_USER=admin[0], SANDBOX_PASSWORD=admin[1])
     return env
 
 
@@ -74,14 +79,17 @@ def register(cli: click.Group) -> None:
             proc.wait(timeout=10)
 
     @cli.command("demo")
-    @click.option("--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow UI).")
+    @click.option("--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow server).")
     @click.option("--fast", is_flag=True, help="Smaller data sets (about two minutes on 2 cores): for trying things out and tests.")
     @click.option("--port", type=int, default=8501, show_default=True, help="Port of the app.")
-    @click.option("--mlflow-port", type=int, default=5000, show_default=True, help="Port of the MLflow UI.")
+    @click.option("--mlflow-port", type=int, default=5000, show_default=True, help="Port of the permissioned MLflow server.")
     @json_option
     @pass_state
     def demo(state: State, no_serve: bool, fast: bool, port: int, mlflow_port: int, as_json: bool) -> None:
-        """Seed three fictional banks (users, data, models, chat indexes, evaluations), then serve the app and MLflow UI.
+        """Seed three fictional banks (users, data, models, chat indexes, evaluations), then serve the app and MLflow.
+
+        MLflow is served through the permissioned `sandbox server` (each user signs in with the credentials
+        `sandbox server token` prints; reviewers read evidence only), never as an open stock UI.
 
         Idempotent: what exists is kept and skipped. Demo credentials are fixed and printed; use them for a demo
         store only (`sandbox init` never has a default password).
@@ -90,17 +98,17 @@ def register(cli: click.Group) -> None:
 
         if not no_serve:
             _check_port(port, "the app's port")
-            _check_port(mlflow_port, "the MLflow UI's port")
+            _check_port(mlflow_port, "the MLflow server's port")
         report = demo_mod.seed(state.store, profile="fast" if fast else "full",
                                log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
         emit(report.to_dict(), as_json, lambda d: demo_mod.describe(d, port, mlflow_port, serve=not no_serve))
         if no_serve:
             return
         home = state.store.home
-        procs = [subprocess.Popen(mlflow_ui_command(home, mlflow_port), env=_env(home),
+        procs = [subprocess.Popen(mlflow_server_command(mlflow_port), env=_env(home, demo_mod.admin_credentials()),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
                  subprocess.Popen(streamlit_command(port), env=_env(home))]
-        click.echo(f"Serving: app http://127.0.0.1:{port}   MLflow UI http://127.0.0.1:{mlflow_port}   (Ctrl-C to stop)",
+        click.echo(f"Serving: app http://127.0.0.1:{port}   MLflow (sign-in) http://127.0.0.1:{mlflow_port}   (Ctrl-C to stop)",
                    err=True)
         try:
             while all(p.poll() is None for p in procs):

@@ -259,6 +259,11 @@ def seed(store: Store | None = None, profile: str = "full", log: Callable[[str],
     return report
 
 
+def admin_credentials() -> tuple[str, str]:
+    """The demo admin's sign-in, for the demo's own MLflow server process (a demo store only)."""
+    return ADMIN, DEMO_PASSWORD
+
+
 def describe(d: dict, port: int = 8501, mlflow_port: int = 5000, serve: bool = True) -> str:
     """The human summary `sandbox demo` prints: what was seeded, the URLs and the demo credentials."""
     lines = [f"Demo store: {d['home']} (profile {d['profile']}, {d['seconds']:.0f} s)"]
@@ -268,7 +273,9 @@ def describe(d: dict, port: int = 8501, mlflow_port: int = 5000, serve: bool = T
     for r in d["reviews"]:
         lines.append(f"  review: {r['bank']} {r['usecase']} run {r['run_id'][:8]} {r['status']} by {r['by']}")
     if serve:
-        lines += ["", f"App:       http://127.0.0.1:{port}", f"MLflow UI: http://127.0.0.1:{mlflow_port}"]
+        lines += ["", f"App:       http://127.0.0.1:{port}",
+                  f"MLflow:    http://127.0.0.1:{mlflow_port}  (signed in, per-bank permissions: each user's MLflow password is "
+                  "printed by `SANDBOX_USER=<user> sandbox server token`)"]
     lines += ["", "Demo credentials (demo store only):"]
     for c in d["credentials"]:
         lines.append(f"  {c['user']:<7} {c['role']:<10} {c['bank'] or 'all banks':<14} password: {c['password']}")

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def test_demo_seeds_three_banks_then_a_rerun_adds_nothing(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_serves_the_app_and_the_mlflow_ui_until_interrupted(tmp_path):
+def test_demo_serves_the_app_and_a_signed_in_mlflow_until_interrupted(tmp_path):
     app_port, ml_port = free_port(), free_port()
     Store(tmp_path)  # nothing yet: the demo makes the store
     env = dict(os.environ, SANDBOX_HOME=str(tmp_path))
@@ -122,6 +123,10 @@ def test_demo_serves_the_app_and_the_mlflow_ui_until_interrupted(tmp_path):
                     pass
             time.sleep(1)
         assert up == {"app", "mlflow"}
+        # MLflow is the permissioned sandbox server: no sign-in, no data (the stock UI answered 200 here)
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"http://127.0.0.1:{ml_port}/api/2.0/mlflow/experiments/search?max_results=5", timeout=10)
+        assert denied.value.code == 401
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
