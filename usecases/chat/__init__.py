@@ -35,6 +35,7 @@ from .answer import BACKENDS, REFUSAL, Passage, default_backend, make_backend
 from .extract import SUFFIXES, Extracted, extract_file
 from .grounding import CITATION
 from .grounding import check as check_grounding
+from .pii import redact
 
 __all__ = ["Answer", "EvalReport", "IngestReport", "ask", "default_backend", "delete_document", "documents",
            "evaluate", "ingest", "retriever", "warm", "BACKENDS", "REFUSAL"]
@@ -215,9 +216,10 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
             snap = writer.base
     report.total_chunks, report.version = snap.size, snap.version
     report.seconds = round(time.perf_counter() - t0, 3)
-    ctx.audit(event, added=[{k: d[k] for k in ("doc_id", "name", "chunks")} for d in report.added],
+    # a file name is free text: a card or an HKID in it never reaches the audit log
+    ctx.audit(event, added=[{"doc_id": d["doc_id"], "name": redact(d["name"]).text, "chunks": d["chunks"]} for d in report.added],
               skipped=len(report.skipped), replaced=len(report.replaced),
-              rejected=[{"name": r["name"], "reason": r["reason"][:200]} for r in report.rejected],
+              rejected=[{"name": redact(r["name"]).text, "reason": redact(r["reason"][:200]).text} for r in report.rejected],
               chunks=report.chunks, total_chunks=report.total_chunks, version=report.version,
               injection_flagged_chunks=report.injection_flagged_chunks, seconds=report.seconds)
     _progress(progress, 1.0, f"{len(report.added)} added, {len(report.skipped)} duplicate(s), {len(report.rejected)} rejected")
@@ -249,7 +251,7 @@ def delete_document(ctx, doc_id: str) -> dict:
         writer = _index.Writer(root)
         doc = writer.remove(doc_id)
         snap = writer.commit()
-    ctx.audit("chat.delete", doc_id=doc_id, name=doc["name"], chunks=doc["chunks"], version=snap.version)
+    ctx.audit("chat.delete", doc_id=doc_id, name=redact(doc["name"]).text, chunks=doc["chunks"], version=snap.version)
     return {"doc_id": doc_id, "name": doc["name"], "chunks": doc["chunks"], "version": snap.version}
 
 

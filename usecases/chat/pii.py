@@ -8,16 +8,17 @@ values themselves are never kept. Pure standard library, compiled regexes, linea
 What is accepted, and why:
 
 - **HKID**: one or two letters, six digits and a check digit (0-9 or A), with or without
-  parentheses and an optional space before them or after the letters: `A123456(3)`,
-  `AB987654(3)`, `A1234563`, `A 123456 (3)`. The check digit is computed (weights 9..2 on
+  parentheses (or brackets), the parts glued or separated by a space, a hyphen, a dot, a
+  slash or an underscore (a space either side of it allowed): `A123456(3)`, `AB987654(3)`,
+  `A1234563`, `A 123456 (3)`, `A-123456-3`, `A.123456.3`, `AB-987654-(3)`. The check digit is computed (weights 9..2 on
   the letters, A=10 .. Z=35, and digits; a blank first letter counts 36; mod 11), but a
   wrong one does not save a value that reads as an HKID: people mistype, and synthetic
   data often has invalid check digits. Redacted:
-  - the written form, letters glued to the digits and the check digit in parentheses
-    (`A123456(7)`, `AB987654(A)`, `A123456 (7)`), whatever its check digit: reference
-    codes are not written this way;
-  - any other form (`A1234567`; `A 123456(7)`, whose letters may be a word: `to 123456(7)`)
-    when its check digit is right, or when it comes within four words after an HKID
+  - the written form, letters glued to the digits (or joined by a hyphen, dot, slash) and
+    the check digit in parentheses (`A123456(7)`, `AB987654(A)`, `A123456 (7)`,
+    `A-123456-(7)`), whatever its check digit: reference codes are not written this way;
+  - any other form (`A1234567`, `A-123456-7`; `A 123456(7)`, whose letters may be a word:
+    `to 123456(7)`) when its check digit is right, or when it comes within four words after an HKID
     keyword in the same sentence (HKID, HK ID, identity card, ID card, ID no. / ID number,
     身份證, 身份证; `HKID number is A1234567`, `身份證號碼：A1234567`).
   A bare `PC2345678` with a wrong check digit and no keyword before it (a product or
@@ -30,10 +31,12 @@ What is accepted, and why:
   that read as a date (`20240115`, `2023 2024`) or follow a currency (`HKD 23456789`,
   `$23456789`) are left alone.
 - **Card**: 13 to 19 digits that pass the Luhn check, either contiguous or in groups of
-  4 to 6 digits separated by single spaces or hyphens (the last group may be shorter):
-  `4111 1111 1111 1111`, `3782-822463-10005`. When a longer run of numbers fails Luhn,
-  its leading groups are tried on their own, so a card followed by another number is
-  still found.
+  4 to 6 digits (the last group may be shorter) separated by one or two spaces, or by a
+  hyphen, dot, slash, underscore or middle dot with at most a space either side, the same
+  separator throughout: `4111 1111 1111 1111`, `3782-822463-10005`, `4111.1111.1111.1111`,
+  `4111 / 1111 / 1111 / 1111`. When a longer run of numbers fails Luhn, its leading groups
+  are tried on their own, so a card followed by another number is still found; a change of
+  separator ends a card (`2345 6789/9123 4567` is two phones).
 - **Account**: a Hong Kong account number written with hyphens, starting with a 3-digit
   bank or branch code and having 3 or 4 groups and 10 to 17 digits in all:
   `004-123-456789-001` (bank-branch-account-suffix), `123-456789-001` (branch-account-suffix),
@@ -99,12 +102,13 @@ _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2
 _FOLD = {0xFF10 + i: ord("0") + i for i in range(10)}
 _FOLD.update({0xFF21 + i: ord("A") + i for i in range(26)})
 _FOLD.update({0xFF41 + i: ord("a") + i for i in range(26)})
-_FOLD.update({ord(k): v for k, v in {"＠": "@", "＋": "+", "－": "-", "（": "(", "）": ")", "．": ".",
+_FOLD.update({ord(k): v for k, v in {"＠": "@", "＋": "+", "－": "-", "（": "(", "）": ")", "．": ".", "／": "/",
+                                    "［": "[", "］": "]", "\u2010": "-", "\u2015": "-",
                                     "＿": "_", "％": "%", "\u3000": " ", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ", "\u2011": "-",
                                     "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"}.items()})
 
 
-_FOLDABLE = re.compile("[\uff01-\uff5e\u3000\u00a0\u2007\u2009\u202f\u2011-\u2014\u2212]")
+_FOLDABLE = re.compile("[\uff01-\uff5e\u3000\u00a0\u2007\u2009\u202f\u2010-\u2015\u2212]")
 
 
 def _normalise(text: str) -> str:
@@ -134,7 +138,11 @@ def hkid_check_digit(prefix: str, digits: str) -> str:
     return "A" if check == 10 else str(check)
 
 
-_HKID_FULL = re.compile(r"([A-Za-z]{1,2})([0-9]{6})\s?\(?([0-9Aa])\)?")
+# Between the parts of an HKID or the groups of a card: a punctuation mark with at most a space either side, or
+# one or two spaces (the punctuation first, so " - " is one separator).
+_SEP_CHARS = "-./_\u00b7\u2022"
+_PART_SEP = r"(?:[ \t]?[" + _SEP_CHARS + r"][ \t]?|[ \t]{1,2})"
+_HKID_FULL = re.compile(r"([A-Za-z]{1,2})" + _PART_SEP + r"?([0-9]{6})" + _PART_SEP + r"?[(\[]?\s?([0-9Aa])\s?[)\]]?")
 
 
 def is_valid_hkid(value: str) -> bool:
@@ -164,8 +172,10 @@ _EMAIL = re.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])")
 
+# Groups: letters, separator, six digits, separator, check digit in parentheses / brackets, or bare.
 _HKID = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z]{1,2}) ?([0-9]{6})(?: ?\(([0-9Aa])\)|([0-9Aa]))(?![A-Za-z0-9])")
+    r"(?<![A-Za-z0-9])([A-Za-z]{1,2})(" + _PART_SEP + r"?)([0-9]{6})(" + _PART_SEP + r"?)"
+    r"(?:[(\[] ?([0-9Aa]) ?[)\]]|([0-9Aa]))(?![A-Za-z0-9])")
 
 # An HKID keyword followed by at most four words (a CJK character counts as one) and no
 # sentence end, up to the end of the text before a candidate. "id" must start a word
@@ -192,12 +202,13 @@ _ACCOUNT_CONTEXT = re.compile(
     r"(?:\s*(?:號碼|号码|號|号))?\s*[:：#]?\s*"
     r"([0-9]{2,}(?:[ \-][0-9]{1,}){0,4})(?![0-9])", re.IGNORECASE)
 
-# A run of digit groups joined by single spaces or hyphens; cards are searched inside it.
-_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])(?<![A-Za-z0-9][.,])[0-9]+(?:[ \-][0-9]+)*(?![A-Za-z0-9])")
-_SEP = re.compile(r"[ \-]")
+# A run of digit groups joined by separators; cards are searched inside it. Not inside a word or after a
+# decimal comma ("1,4111..."); after "No." it may start.
+_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])(?<![0-9][.,])[0-9]+(?:" + _PART_SEP + r"[0-9]+)*(?![A-Za-z0-9])")
+_SEP = re.compile(_PART_SEP)
 _CURRENCY_BEFORE = re.compile(r"(?:hk\$|us\$|\$|hkd|usd|rmb|cny|eur|gbp|¥|€|£)\s*$", re.IGNORECASE)
 _HAS_DIGIT = re.compile(r"[0-9]")
-_THIRTEEN_DIGITS = re.compile(r"[0-9](?:[ \-]?[0-9]){12}")
+_THIRTEEN_DIGITS = re.compile(r"[0-9](?:" + _PART_SEP + r"?[0-9]){12}")
 _ACCOUNT_WORDS = ("account", "acct", "a/c", "賬戶", "帳戶", "账户", "戶口", "户口")
 
 
@@ -236,12 +247,13 @@ def _sub(pattern: re.Pattern, kind: str, text: str, counts: dict, accept=None, a
 
 
 def _hkid_ok(m: re.Match) -> bool:
-    """Redact the written form `A123456(7)` always; any other form when its check digit is
-    right or an HKID keyword comes just before it."""
-    if m.group(3) and m.end(1) == m.start(2):
+    """Redact the written form `A123456(7)` (`A-123456(7)`) always; any other form when its
+    check digit is right or an HKID keyword comes just before it."""
+    letters, sep1, digits, sep2, in_parens, bare = m.groups()
+    word_before = " " in sep1 or "\t" in sep1  # "to 123456(7)", "No. 123456(7)": the letters may be a word
+    if in_parens and not word_before:
         return True
-    check = (m.group(3) or m.group(4)).upper()
-    if hkid_check_digit(m.group(1), m.group(2)) == check:
+    if hkid_check_digit(letters, digits) == (in_parens or bare).upper():
         return True
     before = m.string[max(0, m.start() - _HKID_CONTEXT_CHARS):m.start()]
     return _HKID_CONTEXT.search(before) is not None
@@ -284,7 +296,7 @@ def _redact_cards(text: str, counts: dict, allow: frozenset) -> str:
         out: list[str] = []
         i = 0
         while i < len(parts):
-            hit = _card_at(parts, i)
+            hit = _card_at(parts, seps, i)
             if hit and allow and "".join(parts[i:hit]) in allow:
                 hit = 0
             if hit:
@@ -301,21 +313,28 @@ def _redact_cards(text: str, counts: dict, allow: frozenset) -> str:
     return _DIGIT_RUN.sub(repl, text)
 
 
-def _card_at(parts: list[str], i: int) -> int:
-    """Index after the longest Luhn-valid card made of parts[i:j], or 0 if none starts at i."""
+def _card_at(parts: list[str], seps: list[str], i: int) -> int:
+    """Index after the longest Luhn-valid card made of parts[i:j] joined by one kind of
+    separator, or 0 if none starts at i."""
     first = parts[i]
     if 13 <= len(first) <= 19 and luhn_ok(first):
         return i + 1
     if not 4 <= len(first) <= 6:
         return 0
-    best, digits = 0, first
+    best, digits, kind = 0, first, (seps[i].strip() or " ") if i < len(seps) else ""
     for j in range(i + 1, min(len(parts), i + 5)):
+        if (seps[j - 1].strip() or " ") != kind:  # "2345 6789/9123 4567": two numbers, not one card
+            break
         digits += parts[j]
         if len(digits) > 19:
             break
         if len(digits) >= 13 and luhn_ok(digits):
             best = j + 1
-            if len(digits) == 16:  # the common length wins over a longer run that passes by chance
+            if len(digits) == 16:  # the common length wins over a longer run that passes by chance ("... 1111 3 times"),
+                nxt = j + 1      # but a short last group of an 18/19-digit card ("6212 3456 7890 1234 567") is its own
+                if (nxt < len(parts) and 2 <= len(parts[nxt]) <= 3 and (seps[j].strip() or " ") == kind
+                        and luhn_ok(digits + parts[nxt])):
+                    best = nxt + 1
                 break
         if not 4 <= len(parts[j]) <= 6:  # only the last group may be short
             break

@@ -19,8 +19,11 @@ ANSWER_CHARS = 2000
 
 
 def record(ctx, rec: dict[str, Any], timings_ns: dict[str, tuple[int, int]] | None = None) -> str | None:
-    """Write `rec` (already redacted) to the audit trail and as an MLflow trace; return the trace id."""
-    rec = dict(rec)
+    """Write `rec` to the audit trail and as an MLflow trace; return the trace id.
+
+    The question and answer come redacted; every free text is redacted again here (the sink), so a filter value
+    or a document name with a card number or an HKID in it cannot reach the audit log or mlflow.db either."""
+    rec = _redacted(rec)
     rec["question"] = rec.get("question", "")[:QUESTION_CHARS]
     rec["answer"] = rec.get("answer", "")[:ANSWER_CHARS]
     trace_id = None
@@ -28,6 +31,21 @@ def record(ctx, rec: dict[str, Any], timings_ns: dict[str, tuple[int, int]] | No
         trace_id = _mlflow_trace(ctx, rec, timings_ns or {})
     ctx.audit("chat.ask", trace_id=trace_id, **rec)
     return trace_id
+
+
+def _redacted(rec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `rec` with its user- and document-supplied texts redacted; ids, hashes and verdicts kept as they are."""
+    from .pii import redact_data
+
+    out = dict(rec)
+    for key in ("question", "answer", "filters", "fallback"):
+        if key in out:
+            out[key] = redact_data(out[key])
+    for key in ("chunks", "citations"):
+        if isinstance(out.get(key), list):
+            out[key] = [{**c, "document": redact_data(c["document"])} if isinstance(c, dict) and "document" in c else c
+                        for c in out[key]]
+    return out
 
 
 def prepare(ctx) -> None:
