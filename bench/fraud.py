@@ -109,11 +109,13 @@ def compare_features(ctx, label: str) -> dict:
         r = fraud.train(ctx, model="xgboost", feature_set=fs, register=False)
         m = r.metrics
         out[fs] = {"run_id": r.run_id, "average_precision": round(m["average_precision"], 4),
-                   "card_precision_at_100": round(m["card_precision_at_100"], 4), "roc_auc": round(m["roc_auc"], 4),
-                   "recall_at_budget": round(m["recall_at_budget"], 4), "seconds": round(time.perf_counter() - t0, 1),
+                   "card_precision_at_100": round(m["card_precision_at_100"], 4),
+                   "card_precision_at_100_no_removal": round(m["card_precision_at_100_no_removal"], 4),
+                   "roc_auc": round(m["roc_auc"], 4), "recall_at_budget": round(m["recall_at_budget"], 4), "seconds": round(time.perf_counter() - t0, 1),
                    "recall_per_scenario": {k[len("recall_"):]: round(v, 3) for k, v in m.items()
                                            if k.startswith("recall_") and k != "recall_at_budget"}}
-        log(f"{label} {fs}: AP {m['average_precision']:.4f} CP@100 {m['card_precision_at_100']:.4f}")
+        log(f"{label} {fs}: AP {m['average_precision']:.4f} CP@100 {m['card_precision_at_100']:.4f} "
+            f"(no removal {m['card_precision_at_100_no_removal']:.4f})")
     lr = fraud.train(ctx, model="logreg", feature_set="ours", register=False)
     out["logreg_ours"] = {"average_precision": round(lr.metrics["average_precision"], 4),
                           "card_precision_at_100": round(lr.metrics["card_precision_at_100"], 4)}
@@ -142,6 +144,8 @@ def bench_handbook(ctx) -> dict:
         out["validation"][start] = {"average_precision": round(v.metrics["average_precision"], 4),
                                     "card_precision_at_100": round(v.metrics["card_precision_at_100"], 4)}
         log(f"handbook validation from {start}: AP {v.metrics['average_precision']:.4f}")
+    # card_precision_at_100 is the handbook's definition (detected cards removed from later test days), the one
+    # its published table uses; the no-removal variant is reported beside it under its own name
     out["targets"] = {"average_precision": 0.72, "card_precision_at_100": 0.33,
                       "published_tuned_xgboost": {"average_precision": 0.687, "card_precision_at_100": 0.303}}
     out["meets_target"] = ours["average_precision"] >= 0.72 and ours["card_precision_at_100"] >= 0.33

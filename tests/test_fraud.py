@@ -512,3 +512,24 @@ def test_cli_refuses_an_unknown_bank_without_a_traceback(cli_env):
     assert out.returncode != 0 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
     out = cli(cli_env, "alice", "fraud", "simulate", "harbour-bank", "--customers", "-4")
     assert out.returncode == 2 and "customers" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_card_precision_at_k_follows_the_handbook_definition():
+    """Hand-computed, k=2 over three test days. Card c1 is frauded and in the top 2 on day 1: the handbook removes it
+    from days 2 and 3 (investigators blocked it), so later days rank the remaining cards; without removal it counts
+    again each day."""
+    from usecases.fraud.evaluate import card_precision_top_k
+
+    rows = [  # day, card, is_fraud, score
+        (1, "c1", 1, 0.9), (1, "c1", 0, 0.2), (1, "c2", 0, 0.8), (1, "c3", 1, 0.1),
+        (2, "c1", 1, 0.95), (2, "c3", 1, 0.7), (2, "c4", 0, 0.6), (2, "c5", 0, 0.5),
+        (3, "c1", 1, 0.99), (3, "c4", 0, 0.9), (3, "c5", 1, 0.3), (3, "c6", 0, 0.2),
+    ]
+    days, cards, y, s = (np.array(c) for c in zip(*rows))
+    # day 1: top {c1, c2} -> 1/2; day 2 without c1: {c3, c4} -> 1/2; day 3 without c1, c3: {c4, c5} -> 1/2
+    assert card_precision_top_k(days, cards, y, s, k=2) == pytest.approx(0.5)
+    # no removal: day 1 {c1, c2} 1/2; day 2 {c1, c3} 2/2; day 3 {c1, c4} 1/2
+    assert card_precision_top_k(days, cards, y, s, k=2, remove_detected=False) == pytest.approx(2 / 3)
+    # a card's score and label are its day's maxima; the divisor is k even when fewer cards remain
+    assert card_precision_top_k(np.array([1, 1]), np.array(["a", "a"]), np.array([0, 1]), np.array([0.1, 0.2]),
+                                k=100) == pytest.approx(0.01)
