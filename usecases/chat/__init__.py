@@ -237,7 +237,8 @@ def documents(ctx) -> list[dict]:
 
 def delete_document(ctx, doc_id: str) -> dict:
     """Remove a document (by id, or by its name when one indexed document has it) and its chunks from the bank's
-    index (a new version, swapped atomically)."""
+    index (a new version, swapped atomically), from every older version kept on disk (rewritten without it), and
+    the copy of it stored in the bank's chat folder (the web app's upload): deleted means gone from the workspace."""
     ctx.require("chat.delete")
     if isinstance(doc_id, str) and not re.fullmatch(r"[0-9a-f]{16}", doc_id):
         named = [d["doc_id"] for d in _bank_snapshot(ctx).documents if d["name"] == doc_id]
@@ -251,8 +252,36 @@ def delete_document(ctx, doc_id: str) -> dict:
         writer = _index.Writer(root)
         doc = writer.remove(doc_id)
         snap = writer.commit()
-    ctx.audit("chat.delete", doc_id=doc_id, name=redact(doc["name"]).text, chunks=doc["chunks"], version=snap.version)
-    return {"doc_id": doc_id, "name": doc["name"], "chunks": doc["chunks"], "version": snap.version}
+        purged = _index.purge(root, doc_id, doc["name"])
+    copies = _remove_stored_copies(ctx, doc)
+    ctx.audit("chat.delete", doc_id=doc_id, name=redact(doc["name"]).text, chunks=doc["chunks"], version=snap.version,
+              purged_versions=purged, removed_copies=len(copies))
+    return {"doc_id": doc_id, "name": doc["name"], "chunks": doc["chunks"], "version": snap.version,
+            "purged_versions": purged, "removed_copies": len(copies)}
+
+
+def _remove_stored_copies(ctx, doc: dict) -> list[Path]:
+    """Unlink the files in the bank's chat folder (outside the indexes) that hold this very document: same name and
+    same extracted text. Links are neither followed nor removed; a file that cannot be read is left alone."""
+    import os
+
+    chat_dir = ctx.path("chat")
+    removed: list[Path] = []
+    for top, dirs, names in os.walk(chat_dir, followlinks=False):
+        if Path(top) == chat_dir:
+            dirs[:] = [d for d in dirs if d not in ("index", "eval")]
+        for n in names:
+            p = Path(top) / n
+            if n != doc["name"] or p.is_symlink() or not p.is_file():
+                continue
+            try:
+                same = _index.text_hash(extract_file(p).text) == doc.get("sha256")
+            except (SandboxError, OSError):
+                continue
+            if same:
+                p.unlink()
+                removed.append(p)
+    return removed
 
 
 def write_policy_library(ctx, folder: str | Path, seed: int = 0) -> list[Path]:

@@ -13,6 +13,12 @@ Layout under `ctx.path("chat", "index")`:
 A writer builds the next version in a temporary folder, renames it into place and
 only then rewrites CURRENT; a crash at any point leaves CURRENT naming the previous,
 complete version. Readers verify the checksums before loading and cache by version.
+
+The last KEEP_VERSIONS versions stay on disk (a reader that loaded one keeps working, and an
+operator can point CURRENT back). A deleted document must not live on in them: `purge`
+rewrites every kept version that holds it without its chunks (new checksums, swapped in by
+rename), so each kept version stays a complete index of what the bank had then, minus the
+deleted document. Leftover temporary folders of a crashed writer are removed with it.
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ import pandas as pd
 
 from sandbox import atomic
 from sandbox.compute import detect_device
+from sandbox.crashpoint import crash_point
 from sandbox.errors import NotFound, SandboxError
 from sandbox.tracking import hash_file
 
@@ -176,11 +183,11 @@ def build_index(ids: np.ndarray, vecs: np.ndarray, dim: int):
 class Writer:
     """Builds the next version from the current one; `commit()` swaps it in atomically."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, base: Snapshot | None = None):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._sweep_temp()
-        self.base = load(root)
+        self.base = load(root) if base is None else base
         self.documents = [dict(d) for d in self.base.documents]
         self.ids, self.vecs = _vectors(self.base)
         self.chunks = self.base.chunks.copy()
@@ -192,6 +199,8 @@ class Writer:
         for stale in self.root.glob(".tmp-*"):
             if stale.is_dir() and time.time() - stale.stat().st_mtime > 3600:
                 shutil.rmtree(stale, ignore_errors=True)
+        for stale in self.root.glob(".trash-*"):  # a purge that died between its two renames
+            shutil.rmtree(stale, ignore_errors=True)
 
     def has_sha(self, sha: str) -> dict | None:
         return next((d for d in self.documents if d["sha256"] == sha), None)
@@ -221,42 +230,56 @@ class Writer:
         doc = next((d for d in self.documents if d["doc_id"] == doc_id), None)
         if doc is None:
             raise NotFound(f"document {doc_id} is not in this bank's index", "list documents with `sandbox chat docs BANK`")
+        self._drop(doc_id)
+        return doc
+
+    def _drop(self, doc_id: str) -> None:
         keep = (self.chunks["doc_id"] != doc_id).to_numpy()
         self.chunks = self.chunks[keep].reset_index(drop=True)
         self.ids, self.vecs = self.ids[keep], self.vecs[keep]
         self.documents = [d for d in self.documents if d["doc_id"] != doc_id]
-        return doc
+
+    def _write(self, folder: Path, version: str, **manifest_extra) -> None:
+        """Write the whole state as one complete version into `folder` (index, chunks, documents, BM25, manifest
+        with the sha256 of every file)."""
+        import faiss
+
+        index, kind = build_index(self.ids, self.vecs, self.dim or 384)
+        faiss.write_index(index, str(folder / "index.faiss"))
+        self.chunks.to_parquet(folder / "chunks.parquet", index=False)
+        atomic.write_json(folder / "documents.json", self.documents)
+        if len(self.chunks):
+            import bm25s
+
+            titles = {d["doc_id"]: d.get("title", "") for d in self.documents}
+            corpus = [f"{titles.get(d, '')}\n{t}" for d, t in zip(self.chunks["doc_id"], self.chunks["text"])]
+            bm25 = bm25s.BM25()
+            bm25.index(tokenize(corpus), show_progress=False)
+            bm25.save(str(folder / "bm25"), allow_pickle=False)
+        files = {p.relative_to(folder).as_posix(): hash_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+        manifest = {"format": FORMAT, "version": version, "kind": kind, "dim": self.dim or 384,
+                    "count": int(len(self.chunks)), "documents": len(self.documents), "next_id": self.next_id,
+                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "files": files, **self.model,
+                    **manifest_extra}
+        atomic.write_json(folder / "manifest.json", manifest)
 
     def commit(self) -> Snapshot:
         """Write the next version beside the current one, then point CURRENT at it."""
-        import faiss
-
-        number = int(self.base.version[1:]) + 1 if self.base.version else 1
+        # Past every version folder on disk, not only the current one: a writer killed between its rename and
+        # CURRENT leaves a complete but unnamed folder, and renaming onto it would fail every later ingest.
+        on_disk = [int(p.name[1:]) for p in self.root.glob("v[0-9]*") if p.is_dir() and p.name[1:].isdigit()]
+        number = max([int(self.base.version[1:]) if self.base.version else 0, *on_disk]) + 1
         version = f"v{number:06d}"
         tmp = self.root / f".tmp-{uuid.uuid4().hex[:12]}"
         tmp.mkdir()
         try:
-            index, kind = build_index(self.ids, self.vecs, self.dim or 384)
-            faiss.write_index(index, str(tmp / "index.faiss"))
-            self.chunks.to_parquet(tmp / "chunks.parquet", index=False)
-            atomic.write_json(tmp / "documents.json", self.documents)
-            if len(self.chunks):
-                import bm25s
-
-                titles = {d["doc_id"]: d.get("title", "") for d in self.documents}
-                corpus = [f"{titles.get(d, '')}\n{t}" for d, t in zip(self.chunks["doc_id"], self.chunks["text"])]
-                bm25 = bm25s.BM25()
-                bm25.index(tokenize(corpus), show_progress=False)
-                bm25.save(str(tmp / "bm25"), allow_pickle=False)
-            files = {p.relative_to(tmp).as_posix(): hash_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-            manifest = {"format": FORMAT, "version": version, "kind": kind, "dim": self.dim or 384,
-                        "count": int(len(self.chunks)), "documents": len(self.documents), "next_id": self.next_id,
-                        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "files": files, **self.model}
-            atomic.write_json(tmp / "manifest.json", manifest)
+            self._write(tmp, version)
+            crash_point("chat.index.before_rename")
             tmp.rename(self.root / version)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        crash_point("chat.index.before_current")
         atomic.write_json(self.root / "CURRENT", {"version": version})
         self._prune(version)
         return load(self.root)
@@ -266,6 +289,49 @@ class Writer:
         for old in versions[:-KEEP_VERSIONS]:
             if old != keep_latest:
                 shutil.rmtree(self.root / old, ignore_errors=True)
+
+
+def purge(root: Path, doc_id: str, name: str | None = None) -> list[str]:
+    """Remove a deleted document from every kept version but the current one (call under `writer_lock`, after the
+    delete's commit): each version holding its chunks, or a document of the same name, is rewritten without them
+    in a temporary folder (checksums recomputed) and swapped in by rename, so it stays a complete, verifiable
+    index of what the bank had then, minus the deleted document. A version that cannot be read (damaged, fails
+    its checksums) cannot be rewritten and is removed instead. Temporary folders a crashed writer left behind
+    (they may hold the document's text) go too. Returns the versions rewritten or removed."""
+    current = current_version(root)
+    touched: list[str] = []
+    for folder in sorted(p for p in root.glob("v[0-9]*") if p.is_dir()):
+        if folder.name == current:
+            continue
+        try:
+            snap = _load_version(root, folder.name)
+        except Exception:  # noqa: BLE001 -- damaged beyond reading: it cannot be purged, so it goes
+            shutil.rmtree(folder, ignore_errors=True)
+            touched.append(folder.name)
+            continue
+        gone = {d["doc_id"] for d in snap.documents if d["doc_id"] == doc_id or (name is not None and d["name"] == name)}
+        gone |= set(snap.chunks["doc_id"][snap.chunks["doc_id"] == doc_id])
+        if not gone:
+            continue
+        writer = Writer(root, base=snap)
+        for gid in sorted(gone):
+            writer._drop(gid)
+        purged = sorted(set(snap.manifest.get("purged", [])) | gone)
+        tmp = root / f".tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        try:
+            writer._write(tmp, folder.name, purged=purged, created=snap.manifest.get("created"))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        trash = root / f".trash-{uuid.uuid4().hex[:12]}"
+        folder.rename(trash)  # a crash between the renames loses this old version, never the current one
+        tmp.rename(folder)
+        shutil.rmtree(trash, ignore_errors=True)
+        touched.append(folder.name)
+    for stale in [*root.glob(".tmp-*"), *root.glob(".trash-*")]:  # only the writer holding the lock writes these
+        shutil.rmtree(stale, ignore_errors=True)
+    return touched
 
 
 def writer_lock(root: Path):
