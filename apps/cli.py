@@ -174,10 +174,18 @@ def _audit_logs(state: State, bank_id: str | None, all_logs: bool):
 @audit.command("verify")
 @click.argument("bank_id", required=False)
 @click.option("--all", "all_logs", is_flag=True, help="Verify the platform log and every bank's log you may read.")
+@click.option("--anchor", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also check that the log still extends this anchor (saved from `sandbox audit anchor`).")
 @json_option
 @pass_state
-def audit_verify(state: State, bank_id: str | None, all_logs: bool, as_json: bool) -> None:
-    """Check a chain (a bank's, or the platform's); exit non-zero naming the first bad line."""
+def audit_verify(state: State, bank_id: str | None, all_logs: bool, anchor_file: Path | None, as_json: bool) -> None:
+    """Check a chain (a bank's, or the platform's); exit non-zero naming the first bad line.
+
+    With --anchor FILE: also fail unless the log still holds, at the anchor's entry, the hash the anchor signed
+    (so nothing up to it was rewritten, truncated or dropped since), and the anchor's signature is this store's."""
+    if anchor_file is not None:
+        _verify_anchor(state, bank_id, all_logs, anchor_file, as_json)
+        return
     results = [{"log": name, **log.verify().to_dict()} for name, log in _audit_logs(state, bank_id, all_logs)]
 
     def human(rows):
@@ -187,6 +195,63 @@ def audit_verify(state: State, bank_id: str | None, all_logs: bool, as_json: boo
     emit(results, as_json, human)
     if not all(r["ok"] for r in results):
         raise SystemExit(AuditChainBroken.exit_code)
+
+
+def _read_anchor(path: Path) -> dict:
+    import json
+
+    fix = "give the file you saved from `sandbox audit anchor`"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("--anchor", f"cannot read an anchor from {path} ({type(exc).__name__})", fix) from None
+    if not isinstance(data, dict) or not isinstance(data.get("log"), str):
+        raise InvalidInput("--anchor", f"{path} is not an audit anchor", fix)
+    return data
+
+
+def _verify_anchor(state: State, bank_id: str | None, all_logs: bool, anchor_file: Path, as_json: bool) -> None:
+    if all_logs:
+        raise InvalidInput("--all", "an anchor is for one log", "drop --all")
+    anchor = _read_anchor(anchor_file)
+    name = anchor["log"]
+    if bank_id and bank_id != name:
+        raise InvalidInput("bank", f"the anchor is for the {name!r} log, not {bank_id!r}",
+                           f"run `sandbox audit verify {name} --anchor {anchor_file}`")
+    (_, log), = _audit_logs(state, None if name == "platform" else name, False)[:1]
+    r = log.verify_anchor(anchor)
+    row = {"log": name, "anchor_seq": anchor.get("seq"), "anchor_time": anchor.get("time"), **r.to_dict()}
+    if as_json:
+        emit(row, True)
+    elif r.ok:
+        click.echo(f"{name}: ok ({r.entries} entries; extends the anchor of {row['anchor_time']} at entry {row['anchor_seq']})")
+    if not r.ok:
+        if as_json:
+            raise SystemExit(AuditChainBroken.exit_code)
+        where = f" (line {r.first_bad_line})" if r.first_bad_line else ""
+        raise AuditChainBroken(f"{name} log does not pass the anchor of {row['anchor_time']}{where}: {r.reason}",
+                               "keep the anchor; restore the log from a backup and investigate who rewrote it")
+
+
+@audit.command("anchor")
+@click.argument("bank_id", required=False)
+@click.option("--platform", "platform", is_flag=True, help="Anchor the platform log (the default without a bank).")
+@json_option
+@pass_state
+def audit_anchor(state: State, bank_id: str | None, platform: bool, as_json: bool) -> None:
+    """Print a signed head of a log (log, seq, hash, time, signatures) to keep OUTSIDE the sandbox.
+
+    Later, `sandbox audit verify --anchor FILE` fails if the log no longer extends it. The anchor carries an
+    HMAC under the store's audit key and an Ed25519 signature with its public key, which anyone can check."""
+    import json
+
+    if bank_id and platform:
+        raise InvalidInput("--platform", "give a bank or --platform, not both", "drop one")
+    (name, log), = _audit_logs(state, bank_id, False)[:1]
+    anchor = log.anchor()
+    state.store.platform_audit().append("audit.anchor", state.actor().name, log=name, seq=anchor["seq"],
+                                        hash=anchor["hash"])
+    emit(anchor, as_json, lambda a: json.dumps(a, sort_keys=True))
 
 
 @audit.command("show")

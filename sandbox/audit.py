@@ -1,28 +1,57 @@
-"""Append-only, hash-chained audit logs: one per bank plus one for the platform.
+"""Append-only, hash-chained audit logs: one per bank plus one for the platform, keyed by the store's audit key.
 
-Each line is canonical JSON holding `seq`, `prev` (the previous entry's hash)
-and `hash` (SHA-256 of the entry without its own hash). A sidecar `.head`
-file records the last `seq`/`hash`, so truncation is caught as well as edits,
-deletions, insertions and reorders. Appends take an exclusive `flock` on the
-head file and write each line with one `write()` on an O_APPEND descriptor,
-so several processes can append at once and no entry is ever half-written.
-(The head is written after the line: a writer killed between the two leaves
+Each line is canonical JSON holding `seq`, `prev` (the previous entry's hash), `hash` (SHA-256 of the entry
+without its own `hash` and `mac`) and, in a keyed log, `mac`: HMAC-SHA256 under the store's audit key of the
+log's name and `hash`. A sidecar `.head` file records the last `seq`/`hash` (and a MAC of them), so truncation
+is caught as well as edits, deletions, insertions and reorders. Appends take an exclusive `flock` on the head
+file and write each line with one `write()` on an O_APPEND descriptor, so several processes can append at once
+and no entry is ever half-written. (The head is written after the line: a writer killed between the two leaves
 a head one entry behind, which verify reports rather than hides.)
+
+What each check proves:
+
+- `verify()` without a key (a bare `AuditLog(path)`): the file is internally consistent. Anyone who can write
+  the file can edit an entry and recompute every hash, link and the head, so this alone proves little.
+- `verify()` with the store's key (`Store.platform_audit()`, `Store.bank_audit()`): every entry after keying
+  started was written by a holder of the key, in this log, in this order, and the head was too. The key lives
+  outside `state/` (`<home>/keys/audit.key`, folder 0700, file 0600), so whoever can write the logs but not
+  read the key cannot rewrite them. Entries written before the store had a key ("legacy") are pinned by the
+  count and last hash recorded in the key's folder when keying started, so stripping MACs does not make an
+  entry legacy. It cannot catch a rollback to an earlier, complete state of the log and head (both validly
+  MAC'd), nor anything done by whoever holds the key: local mode trusts the owner of the store's files.
+- `verify_anchor(anchor)`: the log still extends a signed head (`anchor()`: log, seq, hash, time) that a
+  reviewer kept outside the sandbox: the entry at that seq still has the anchored hash, so every entry up to it
+  is as it was when anchored (SHA-256 chain), whoever holds the key. Anchors carry an HMAC under the key and, when
+  `cryptography` is installed (it is an MLflow dependency), an Ed25519 signature by a key derived from the audit
+  key, with its public key: a reviewer can check an anchor without the audit key, after recording the public key
+  (or `key_id`) from a first anchor.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
+import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from . import atomic
+from .errors import AuditChainBroken, StoreError
+
 GENESIS = "0" * 64
-HEAD_WIDTH = 120
+HEAD_WIDTH = 240  # fixed-width head record: {"seq", "hash", "mac"} padded with spaces (older heads were 120)
+KEY_FILE = "audit.key"
+LEGACY_FILE = "audit-legacy.json"
+ANCHOR_VERSION = 1
+_ED25519_CONTEXT = b"sandbox-audit-anchor-v1\0"
+
+# Loaded keys, by key file and its (device, inode, mtime): one stat per append instead of a read.
+_SECRETS: dict[str, tuple[tuple[int, ...], bytes]] = {}
 
 
 def _canonical(entry: dict) -> bytes:
@@ -30,8 +59,203 @@ def _canonical(entry: dict) -> bytes:
 
 
 def _entry_hash(entry: dict) -> str:
-    body = {k: v for k, v in entry.items() if k != "hash"}
+    body = {k: v for k, v in entry.items() if k not in ("hash", "mac")}
     return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+_PADS: dict[bytes, tuple[Any, Any]] = {}
+
+
+def _hmac(secret: bytes, *parts: str) -> str:
+    """HMAC-SHA256 (RFC 2104) of the parts joined by NUL, from the key's precomputed inner and outer states:
+    about 1 us, against 4 us for `hmac.digest`, whose OpenSSL 3 set-up dominates a message this short."""
+    pads = _PADS.get(secret)
+    if pads is None:
+        block = (hashlib.sha256(secret).digest() if len(secret) > 64 else secret).ljust(64, b"\0")
+        pads = _PADS[secret] = (hashlib.sha256(bytes(x ^ 0x36 for x in block)),
+                                hashlib.sha256(bytes(x ^ 0x5C for x in block)))
+    inner, outer = pads[0].copy(), pads[1].copy()
+    inner.update("\0".join(parts).encode("utf-8"))
+    outer.update(inner.digest())
+    return outer.hexdigest()
+
+
+def _ed25519():
+    """The Ed25519 classes when `cryptography` is installed (an MLflow dependency), else None."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+    except ImportError:  # pragma: no cover - cryptography ships with mlflow
+        return None
+    return ed25519
+
+
+class AuditKey:
+    """The store's audit key: 32 random bytes (hex) in `<home>/keys/audit.key`, outside `state/`.
+
+    Created by `Store.init`, and lazily (under the key folder's lock, so processes starting at once on an
+    older store agree on one key) the first time an older store's logs are appended to or verified. Keying an
+    older store records, beside the key, how many entries each log in `logs_dir` had and the last one's hash:
+    those entries need no MAC, and every later one does.
+    """
+
+    def __init__(self, key_dir: Path | str, logs_dir: Path | str):
+        # Built on every append: plain strings here, Paths only when keying (pathlib parsing costs more than HMAC).
+        self.dir = Path(key_dir)
+        self.logs_dir = Path(logs_dir)
+        self._file = os.path.join(key_dir, KEY_FILE)
+        self._secret: bytes | None = None  # read once per instance (Store keeps one)
+
+    @property
+    def path(self) -> Path:
+        return Path(self._file)
+
+    @property
+    def legacy_path(self) -> Path:
+        return self.dir / LEGACY_FILE
+
+    # -- the secret ---------------------------------------------------------
+    def secret(self) -> bytes:
+        """The key's bytes, created if the store has none yet. Refuses a key others could read."""
+        if self._secret is not None:
+            return self._secret
+        try:
+            st = os.stat(self._file)
+        except FileNotFoundError:
+            return self.ensure()
+        stamp = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_mode, st.st_uid)  # a chmod is seen, not cached over
+        cached = _SECRETS.get(self._file)
+        if cached is not None and cached[0] == stamp:
+            self._secret = cached[1]
+            return self._secret
+        return self._read()
+
+    def _read(self) -> bytes:
+        fd = os.open(self._file, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            st = os.fstat(fd)
+            if st.st_mode & 0o077 or st.st_uid != os.geteuid():
+                raise StoreError(f"the audit key {self.path} is readable by others or not owned by this user",
+                                 f"chmod 600 {self.path} as the store's owner (and 700 its folder), then rotate it "
+                                 "if others may have read it")
+            raw = os.read(fd, 4096).strip()
+        finally:
+            os.close(fd)
+        try:
+            secret = bytes.fromhex(raw.decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            secret = b""
+        if len(secret) < 32:
+            raise StoreError(f"the audit key {self.path} is damaged", "restore it from the backup of the keys folder")
+        _SECRETS[self._file] = ((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_mode, st.st_uid), secret)
+        self._secret = secret
+        return secret
+
+    def ensure(self) -> bytes:
+        """Create the key if it does not exist yet (race-free across processes); return it."""
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.dir.stat().st_mode & 0o077:
+            os.chmod(self.dir, 0o700)
+        lock = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.path.exists():
+                return self._read()
+            legacy = self._scan_legacy()
+            secret = secrets.token_bytes(32)
+            atomic.write_json(self.legacy_path, legacy, mode=0o600)  # before the key: a crash leaves no key
+            atomic.write_bytes(self.path, secret.hex().encode("ascii") + b"\n", mode=0o600)
+        finally:
+            os.close(lock)
+        return self._read()
+
+    def _scan_legacy(self) -> dict[str, dict]:
+        """Each existing log's entry count and last hash at keying time; refuse if a log already has MACs."""
+        legacy: dict[str, dict] = {}
+        if not self.logs_dir.is_dir():
+            return legacy
+        for log in sorted(self.logs_dir.glob("*.jsonl")):
+            lines = [ln for ln in log.read_bytes().splitlines() if ln.strip()]
+            last: dict = {}
+            for raw in reversed(lines):
+                try:
+                    last = json.loads(raw)
+                    break
+                except ValueError:
+                    continue
+            if not isinstance(last, dict):
+                last = {}
+            if "mac" in last:
+                raise StoreError(f"the audit key {self.path} is missing but {log} was written with one",
+                                 f"restore {self.path.parent} from a backup; a new key cannot vouch for those entries")
+            legacy[log.name] = {"entries": int(last.get("seq", len(lines))), "hash": last.get("hash"),
+                                "keyed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        return legacy
+
+    def legacy(self, log_name: str) -> tuple[int, str | None]:
+        """(entries, last hash) of `log_name` when keying started: (0, None) for a log begun under the key."""
+        self.secret()  # keying an older store records the legacy counts first
+        try:
+            rec = json.loads(self.legacy_path.read_text(encoding="utf-8")).get(log_name)
+        except FileNotFoundError:
+            return 0, None  # no record: every entry needs its MAC
+        except ValueError:
+            raise StoreError(f"{self.legacy_path} is damaged", "restore it from the backup of the keys folder") from None
+        if not rec:
+            return 0, None
+        return int(rec["entries"]), rec.get("hash")
+
+    # -- MACs and signatures ----------------------------------------------
+    def entry_mac(self, log_name: str, digest: str) -> str:
+        return _hmac(self.secret(), "entry", log_name, digest)
+
+    def head_mac(self, log_name: str, seq: int, digest: str) -> str:
+        return _hmac(self.secret(), "head", log_name, str(seq), digest)
+
+    def key_id(self) -> str:
+        """A public fingerprint of the key, to tell which store signed an anchor."""
+        return _hmac(self.secret(), "key-id")[:16]
+
+    def _signer(self):
+        ed = _ed25519()
+        if ed is None:
+            return None
+        seed = hmac.new(self.secret(), b"sandbox-audit-anchor-ed25519-seed", hashlib.sha256).digest()
+        return ed.Ed25519PrivateKey.from_private_bytes(seed)
+
+    def public_key(self) -> str | None:
+        """The anchors' Ed25519 public key (hex), or None without `cryptography`."""
+        signer = self._signer()
+        if signer is None:
+            return None
+        from cryptography.hazmat.primitives import serialization
+
+        return signer.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+    def sign_anchor(self, payload: dict) -> dict:
+        body = _canonical(payload)
+        signed = dict(payload, mac=_hmac(self.secret(), "anchor", body.decode("utf-8")))
+        signer = self._signer()
+        if signer is not None:
+            signed["public_key"] = self.public_key()
+            signed["ed25519"] = signer.sign(_ED25519_CONTEXT + body).hex()
+        return signed
+
+
+def _anchor_payload(anchor: dict) -> dict:
+    return {k: anchor[k] for k in ("v", "log", "seq", "hash", "time", "key_id")}
+
+
+def check_anchor_signature(anchor: dict, public_key: str) -> bool:
+    """Check an anchor's Ed25519 signature with a public key recorded earlier: no audit key needed."""
+    ed = _ed25519()
+    if ed is None or not isinstance(anchor.get("ed25519"), str):
+        return False
+    try:
+        key = ed.Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
+        key.verify(bytes.fromhex(anchor["ed25519"]), _ED25519_CONTEXT + _canonical(_anchor_payload(anchor)))
+    except Exception:  # noqa: BLE001 - any malformed or wrong signature is simply "not valid"
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -48,9 +272,13 @@ class VerifyResult:
 
 
 class AuditLog:
-    def __init__(self, path: Path | str):
+    """One chained log. With `key` (the store's AuditKey) every entry and the head carry a MAC."""
+
+    def __init__(self, path: Path | str, key: AuditKey | None = None):
         self.path = Path(path)
         self.head_path = self.path.with_name(self.path.name + ".head")
+        self.key = key
+        self.name = self.path.name
 
     @contextmanager
     def _locked(self) -> Iterator[int]:
@@ -64,29 +292,41 @@ class AuditLog:
             os.close(fd)  # closing releases the lock
 
     @staticmethod
-    def _parse_head(raw: bytes) -> tuple[int, str]:
+    def _parse_head_record(raw: bytes) -> dict:
         raw = raw.strip(b"\0 \n")
         if not raw:
-            return 0, GENESIS
+            return {"seq": 0, "hash": GENESIS}
         head = json.loads(raw)
-        return int(head["seq"]), str(head["hash"])
+        return {"seq": int(head["seq"]), "hash": str(head["hash"]), "mac": head.get("mac")}
+
+    @classmethod
+    def _parse_head(cls, raw: bytes) -> tuple[int, str]:
+        head = cls._parse_head_record(raw)
+        return head["seq"], head["hash"]
+
+    def _read_head_record(self) -> dict:
+        try:
+            return self._parse_head_record(self.head_path.read_bytes())
+        except FileNotFoundError:
+            return {"seq": 0, "hash": GENESIS}
 
     def _read_head(self) -> tuple[int, str]:
-        try:
-            return self._parse_head(self.head_path.read_bytes())
-        except FileNotFoundError:
-            return 0, GENESIS
+        head = self._read_head_record()
+        return head["seq"], head["hash"]
 
-    @staticmethod
-    def _write_head(fd: int, seq: int, digest: str) -> None:
+    def _write_head(self, fd: int, seq: int, digest: str, secret: bytes | None = None) -> None:
         # Fixed-width record rewritten in place under the lock: one small pwrite, no rename.
-        os.pwrite(fd, json.dumps({"seq": seq, "hash": digest}).encode().ljust(HEAD_WIDTH) + b"\n", 0)
+        head: dict[str, Any] = {"seq": seq, "hash": digest}
+        if secret is not None:
+            head["mac"] = _hmac(secret, "head", self.name, str(seq), digest)
+        os.pwrite(fd, json.dumps(head).encode().ljust(HEAD_WIDTH) + b"\n", 0)
 
     def append(self, event: str, actor: str, **data: Any) -> dict:
         return self.append_many([(event, actor, data)])[-1]
 
     def append_many(self, events: Iterable[tuple[str, str, dict]]) -> list[dict]:
         """Append events in order under one lock acquisition."""
+        secret = self.key.secret() if self.key is not None else None  # before the lock: keying may scan logs
         written: list[dict] = []
         with self._locked() as head_fd:
             seq, prev = self._parse_head(os.pread(head_fd, HEAD_WIDTH + 1, 0))
@@ -96,6 +336,8 @@ class AuditLog:
                 entry = {"seq": seq, "ts": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
                          "event": event, "actor": actor, "data": data, "prev": prev}
                 entry["hash"] = prev = _entry_hash(entry)
+                if secret is not None:
+                    entry["mac"] = _hmac(secret, "entry", self.name, prev)
                 lines.append(_canonical(entry) + b"\n")
                 written.append(entry)
             if not lines:
@@ -105,7 +347,7 @@ class AuditLog:
                 os.write(fd, b"".join(lines))
             finally:
                 os.close(fd)
-            self._write_head(head_fd, seq, prev)
+            self._write_head(head_fd, seq, prev, secret)
         return written
 
     def entries(self) -> list[dict]:
@@ -119,37 +361,133 @@ class AuditLog:
         return self.entries()[-n:]
 
     def verify(self) -> VerifyResult:
-        """Walk the chain; name the first bad line (1-based) and why."""
+        """Walk the chain (and, keyed, every MAC); name the first bad line (1-based) and why."""
+        return self._verify()[0]
+
+    def _verify(self, want_seq: int | None = 0) -> tuple[VerifyResult, str | None]:
+        """verify(), and the hash of entry `want_seq` (None: of the last entry; None if the log is shorter)."""
         path = str(self.path)
-        head_seq, head_hash = self._read_head()
+        head = self._read_head_record()
+        head_seq, head_hash = head["seq"], head["hash"]
+        secret = legacy_n = legacy_hash = None
+        if self.key is not None:
+            secret = self.key.secret()
+            legacy_n, legacy_hash = self.key.legacy(self.name)
+        wanted = GENESIS if not want_seq else None
         if not self.path.exists():
             if head_seq:
-                return VerifyResult(False, 0, 1, f"log is missing but its head records {head_seq} entries", path)
-            return VerifyResult(True, 0, path=path)
+                return VerifyResult(False, 0, 1, f"log is missing but its head records {head_seq} entries", path), None
+            if legacy_n:
+                return VerifyResult(False, 0, 1, f"log is missing but it had {legacy_n} entries when the store was "
+                                                 "keyed", path), None
+            return VerifyResult(True, 0, path=path), wanted
         prev = GENESIS
         n = 0
         with open(self.path, "rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
                 if not raw.endswith(b"\n"):
-                    return VerifyResult(False, n, lineno, "last line is incomplete (half-written or truncated)", path)
+                    return VerifyResult(False, n, lineno, "last line is incomplete (half-written or truncated)", path), wanted
                 try:
                     entry = json.loads(raw)
                     seq, entry_prev, digest = entry["seq"], entry["prev"], entry["hash"]
                 except (ValueError, KeyError, TypeError):
-                    return VerifyResult(False, n, lineno, "line is not a valid audit entry (edited or corrupted)", path)
+                    return VerifyResult(False, n, lineno, "line is not a valid audit entry (edited or corrupted)", path), wanted
                 if _entry_hash(entry) != digest:
-                    return VerifyResult(False, n, lineno, "entry content does not match its hash (edited)", path)
+                    return VerifyResult(False, n, lineno, "entry content does not match its hash (edited)", path), wanted
                 if seq != lineno:
                     what = "deleted" if seq > lineno else "inserted or duplicated"
-                    return VerifyResult(False, n, lineno, f"sequence {seq} where {lineno} was expected (an entry was {what}, or entries reordered)", path)
+                    return VerifyResult(False, n, lineno, f"sequence {seq} where {lineno} was expected (an entry was {what}, or entries reordered)", path), wanted
                 if entry_prev != prev:
-                    return VerifyResult(False, n, lineno, "previous-hash link broken (entries inserted or reordered)", path)
+                    return VerifyResult(False, n, lineno, "previous-hash link broken (entries inserted or reordered)", path), wanted
+                if secret is not None:
+                    mac = entry.get("mac")
+                    if mac is None and lineno > legacy_n:
+                        return VerifyResult(False, n, lineno, "entry has no MAC (stripped, or written without the "
+                                                              "store's audit key)", path), wanted
+                    if mac is not None and not hmac.compare_digest(str(mac), _hmac(secret, "entry", self.name, digest)):
+                        return VerifyResult(False, n, lineno, "entry MAC does not match (rewritten without the "
+                                                              "store's audit key, or copied from another log)", path), wanted
+                    if lineno == legacy_n and legacy_hash is not None and digest != legacy_hash:
+                        return VerifyResult(False, n, lineno, "entry differs from the one recorded when the store was "
+                                                              "keyed (rewritten)", path), wanted
+                if lineno == want_seq:
+                    wanted = digest
                 prev = digest
                 n = lineno
         if n != head_seq or (n and prev != head_hash):
             if n < head_seq:
-                return VerifyResult(False, n, n + 1, f"log ends after {n} entries but its head records {head_seq} (truncated)", path)
+                return VerifyResult(False, n, n + 1, f"log ends after {n} entries but its head records {head_seq} (truncated)", path), wanted
             if n == head_seq + 1:
-                return VerifyResult(False, n, n, "head is one entry behind the log (a writer was interrupted mid-append, or the head was altered)", path)
-            return VerifyResult(False, n, head_seq + 1 if n > head_seq else n, f"log has {n} entries but its head records {head_seq} (head file altered)", path)
-        return VerifyResult(True, n, path=path)
+                return VerifyResult(False, n, n, "head is one entry behind the log (a writer was interrupted mid-append, or the head was altered)", path), wanted
+            return VerifyResult(False, n, head_seq + 1 if n > head_seq else n, f"log has {n} entries but its head records {head_seq} (head file altered)", path), wanted
+        if secret is not None:
+            if n < legacy_n:
+                return VerifyResult(False, n, n + 1, f"log ends after {n} entries but it had {legacy_n} when the "
+                                                     "store was keyed (truncated)", path), wanted
+            mac = head.get("mac")
+            unkeyed_ok = n == 0 or (n == legacy_n and prev == legacy_hash)
+            if mac is None and not unkeyed_ok:
+                return VerifyResult(False, n, n, "head has no MAC (rewritten without the store's audit key)", path), wanted
+            if mac is not None and not hmac.compare_digest(str(mac), _hmac(secret, "head", self.name, str(n), prev)):
+                return VerifyResult(False, n, n, "head MAC does not match (rewritten without the store's audit key)",
+                                    path), wanted
+        return VerifyResult(True, n, path=path), (prev if want_seq is None else wanted)
+
+    # -- anchors ------------------------------------------------------------
+    @property
+    def log_name(self) -> str:
+        """The name anchors carry: 'platform' or the bank id."""
+        return self.path.stem
+
+    def anchor(self) -> dict:
+        """A signed head (log, seq, hash, time) for a reviewer to keep outside the sandbox."""
+        if self.key is None:
+            raise StoreError("this audit log has no key to sign an anchor with", "open it through the store")
+        result, digest = self._verify(want_seq=None)  # the entries verified, not a head read later
+        if not result.ok:
+            raise AuditChainBroken(f"audit log {result.path} is broken at line {result.first_bad_line}: {result.reason}",
+                                   "an anchor vouches for a valid log only; restore the log from a backup")
+        payload = {"v": ANCHOR_VERSION, "log": self.log_name, "seq": result.entries, "hash": digest,
+                   "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "key_id": self.key.key_id()}
+        return self.key.sign_anchor(payload)
+
+    def verify_anchor(self, anchor: Any) -> VerifyResult:
+        """Does this log still extend `anchor`? Refuses an anchor not signed by this store's key."""
+        path = str(self.path)
+
+        def bad(reason: str, line: int | None = None, n: int = 0) -> VerifyResult:
+            return VerifyResult(False, n, line, reason, path)
+
+        if self.key is None:
+            return bad("this audit log has no key to check an anchor with")
+        try:
+            payload = _anchor_payload(anchor)
+            seq = payload["seq"]
+            if not (isinstance(seq, int) and seq >= 0 and isinstance(payload["hash"], str)
+                    and isinstance(anchor["mac"], str)):
+                raise TypeError
+        except (KeyError, TypeError):
+            return bad("the anchor is not a sandbox audit anchor (keep the JSON `sandbox audit anchor` prints)")
+        if payload["log"] != self.log_name:
+            return bad(f"the anchor is for the {payload['log']!r} log, not {self.log_name!r}")
+        if payload["v"] != ANCHOR_VERSION:
+            return bad(f"anchor version {payload['v']!r} is not supported")
+        if payload["key_id"] != self.key.key_id():
+            return bad("the anchor was signed by another key (another store, or forged)")
+        expected = _hmac(self.key.secret(), "anchor", _canonical(payload).decode("utf-8"))
+        if not hmac.compare_digest(anchor["mac"], expected):
+            return bad("the anchor's signature is wrong (forged or altered)")
+        if "ed25519" in anchor:
+            own = self.key.public_key()
+            if own is not None and (anchor.get("public_key") != own or not check_anchor_signature(anchor, own)):
+                return bad("the anchor's Ed25519 signature is wrong (forged or altered)")
+        result, digest = self._verify(want_seq=seq)
+        if not result.ok:
+            return result
+        if result.entries < seq:
+            return bad(f"the log has {result.entries} entries but the anchor at {payload['time']} recorded {seq} "
+                       "(truncated or rewritten since)", result.entries + 1, result.entries)
+        if digest != payload["hash"]:
+            return bad(f"entry {seq} no longer has the hash anchored at {payload['time']} (the log was rewritten "
+                       "since)", seq, result.entries)
+        return VerifyResult(True, result.entries, path=path)

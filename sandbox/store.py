@@ -5,12 +5,14 @@ Layout (all git-ignored when the home is the repository):
     state/store.json        banks, users, quotas (atomic writes, a lock for read-modify-write)
     state/audit/platform.jsonl, state/audit/<bank>.jsonl    hash-chained audit logs
     state/usage/<bank>.jsonl                                compute ledger
+    keys/audit.key, keys/audit-legacy.json                  the audit chains' HMAC key (0600, folder 0700)
     workspaces/<bank>/      the bank's files, reached only through WorkspaceContext.path()
     mlruns/mlflow.db, mlruns/artifacts/                     the default MLflow store
 """
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -25,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import atomic
 from .access import ROLES, Actor
-from .audit import AuditLog
+from .audit import AuditKey, AuditLog
 from .errors import AuthenticationFailed, InvalidInput, NotFound, StoreError
 
 BANK_ID = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
@@ -73,6 +75,7 @@ class Store:
         self.file = self.state / "store.json"
         self.workspaces = self.home / "workspaces"
         self.mlruns = self.home / "mlruns"
+        self.keys = self.home / "keys"  # the audit key: outside state/, 0700 (sandbox/audit.py)
 
     # -- lifecycle -------------------------------------------------------
     @property
@@ -95,6 +98,7 @@ class Store:
         return actor
 
     def _load(self) -> dict:
+        self.audit_key.ensure()  # before the first entry: every entry of a new store carries its MAC
         if not self.exists:
             raise StoreError(f"no sandbox store at {self.home}",
                              "run `sandbox init --admin NAME --password-stdin` or point --home/SANDBOX_HOME at an existing store")
@@ -130,10 +134,15 @@ class Store:
 
     # -- audit -----------------------------------------------------------
     def platform_audit(self) -> AuditLog:
-        return AuditLog(self.state / "audit" / "platform.jsonl")
+        return AuditLog(self.state / "audit" / "platform.jsonl", key=self.audit_key)
 
     def bank_audit(self, bank: str) -> AuditLog:
-        return AuditLog(self.state / "audit" / f"{validate_bank_id(bank)}.jsonl")
+        return AuditLog(self.state / "audit" / f"{validate_bank_id(bank)}.jsonl", key=self.audit_key)
+
+    @functools.cached_property
+    def audit_key(self) -> AuditKey:
+        """The HMAC key of the audit chains (created by init, or lazily for an older store)."""
+        return AuditKey(self.keys, self.state / "audit")
 
     # -- banks -----------------------------------------------------------
     def create_bank(self, bank: str, display_name: str | None = None, by: str = "admin") -> dict:
