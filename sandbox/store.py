@@ -92,13 +92,13 @@ class Store:
             d.mkdir(parents=True, exist_ok=True)
         data = {"schema": SCHEMA_VERSION, "banks": {}, "quotas": {},
                 "users": {admin: {"role": "admin", "bank": None, "hash": _hasher.hash(password), "created": _now()}}}
+        self.audit_key.ensure()  # before the first entry: every entry of a new store carries its MAC
         atomic.write_json(self.file, data, mode=0o600)
         actor = Actor(admin, "admin")
         self.platform_audit().append("store.init", admin, home=str(self.home))
         return actor
 
     def _load(self) -> dict:
-        self.audit_key.ensure()  # before the first entry: every entry of a new store carries its MAC
         if not self.exists:
             raise StoreError(f"no sandbox store at {self.home}",
                              "run `sandbox init --admin NAME --password-stdin` or point --home/SANDBOX_HOME at an existing store")
