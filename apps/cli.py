@@ -286,13 +286,21 @@ def runs() -> None:
     """List a bank's MLflow runs."""
 
 
-def run_row(run) -> dict:
-    """The CLI's listing of a run: the shared summary, review reduced to its status."""
-    from sandbox.tracking import run_summary
+def run_row(row: dict) -> dict:
+    """The CLI's listing of a run: the shared summary (`ctx.summaries`), without params and tags."""
+    return {k: row[k] for k in ("run_id", "bank", "usecase", "run_name", "status", "actor", "recorded", "start_time",
+                                "review", "flags", "metrics")}
 
-    row = run_summary(run)
-    return {k: row[k] for k in ("run_id", "bank", "usecase", "run_name", "status", "actor", "start_time")} | {
-        "review": row["review"]["status"], "metrics": row["metrics"]}
+
+def actor_text(row: dict) -> str:
+    """Who ran it, by the sandbox's record; a run made straight through MLflow has no actor the sandbox vouches for."""
+    return row["actor"] if row["recorded"] else "unrecorded"
+
+
+def review_text(review: dict) -> str:
+    """The ledger's decision; says plainly when the MLflow tags claim something else."""
+    text = f"{review['status']} by {review['by']}" if review["status"] else "none"
+    return text + (" (mirror tampered)" if review["mirror"] == "tampered" else "")
 
 
 @runs.command("list")
@@ -306,8 +314,12 @@ def runs_list(state: State, bank_id: str | None, usecase: str | None, max_result
     if not 1 <= max_results <= 50_000:
         raise InvalidInput("--max", f"{max_results} is not a number of runs", "give 1 to 50000")
     banks = [bank_id] if bank_id else _readable_banks(state)
-    rows = [run_row(r) for b in banks for r in state.ctx(b).runs(usecase, max_results=max_results)]
-    emit(rows, as_json, lambda r: table(r, ["run_id", "bank", "usecase", "run_name", "status", "actor", "review"]))
+    rows = []
+    for b in banks:
+        ctx = state.ctx(b)
+        rows += [run_row(r) for r in ctx.summaries(ctx.runs(usecase, max_results=max_results))]
+    emit(rows, as_json, lambda rs: table([r | {"actor": actor_text(r), "review": review_text(r["review"])} for r in rs],
+                                         ["run_id", "bank", "usecase", "run_name", "status", "actor", "review"]))
 
 
 def _readable_banks(state: State) -> list[str]:
@@ -329,15 +341,18 @@ def _readable_banks(state: State) -> list[str]:
 @pass_state
 def runs_show(state: State, bank_id: str, run_id: str, as_json: bool) -> None:
     """One run: metrics, parameters, tags, review and the artifacts you may open."""
-    from sandbox.tracking import run_summary
-
     ctx = state.ctx(bank_id)
-    d = run_summary(ctx.get_run(run_id)) | {"artifacts": ctx.list_artifacts(run_id)}
+    d = ctx.summary(ctx.get_run(run_id)) | {"artifacts": ctx.list_artifacts(run_id)}
 
     def human(d: dict) -> str:
-        lines = [f"{d['run_id']}  {d['bank']}/{d['usecase']}  {d['run_name']}  {d['status']}  by {d['actor']}",
-                 f"review: {d['review']['status'] or 'none'}" + (f" by {d['review']['by']}: {d['review']['comment']}"
-                                                                  if d["review"].get("by") else "")]
+        rv = d["review"]
+        lines = [f"{d['run_id']}  {d['bank']}/{d['usecase']}  {d['run_name']}  {d['status']}  by {actor_text(d)}",
+                 f"review: {review_text(rv)}" + (f": {rv['comment']}" if rv["status"] and rv["comment"] else "")]
+        if rv["mirror"] == "tampered":
+            claim = rv["mirror_claims"]
+            lines.append(f"  mirror tampered: the run's MLflow tags claim {claim['status'] or 'no decision'}"
+                         f"{' by ' + claim['by'] if claim['by'] else ''}; the sandbox's ledger does not")
+        lines += [f"warning: {f}" for f in d["flags"] if not f.startswith("review mirror")]
         lines += ["metrics:"] + [f"  {k} = {v:.6g}" for k, v in sorted(d["metrics"].items())]
         lines += ["params:"] + [f"  {k} = {v}" for k, v in sorted(d["params"].items())]
         lines += ["artifacts:"] + [f"  {a}" for a in d["artifacts"]]
@@ -357,7 +372,8 @@ def runs_show(state: State, bank_id: str, run_id: str, as_json: bool) -> None:
 def review(state: State, bank_id: str, run_id: str, decision: str, comment: str, as_json: bool) -> None:
     """Sign off a run as a reviewer: approve, or request changes with a comment."""
     out = state.ctx(bank_id).sign_off(run_id, decision, comment)
-    emit(out, as_json, lambda d: f"{d['status']} run {d['run_id']} of {bank_id}")
+    emit(out, as_json, lambda d: f"{d['status']} run {d['run_id']} of {bank_id}" + (
+        "" if d["mirror"] == "written" else " (recorded; its MLflow tags could not be updated)"))
 
 
 # Use-case and app command groups live in their own modules; each adds itself if present.

@@ -190,7 +190,8 @@ def _reviews(store: Store, report: DemoReport) -> None:
     for b in BANKS:
         ctx = open_workspace(b.id, rita, store)
         runs = _finished(ctx, "risk")
-        if not runs or any(r.data.tags.get("review.status") for r in runs):
+        book = ctx.read_ledger()  # the sandbox's record of reviews, not the runs' tags
+        if not runs or any(book.review(r.info.run_id) for r in runs):
             continue
         run, m = runs[0], runs[0].data.metrics
         if _risk_passes(run):

@@ -134,23 +134,80 @@ def hash_frame(df: Any) -> str:
     return h.hexdigest()
 
 
-def run_bank(run) -> str | None:
-    return run.data.tags.get(TAG_BANK)
+_OWNERS: dict[tuple[str, str], tuple[str, str] | None] = {}  # (tracking uri, experiment id) -> (bank, usecase)
+
+
+def parse_experiment_name(name: str) -> tuple[str, str] | None:
+    """(bank, usecase) of a sandbox experiment name `<bank>/<usecase>`; None for any other name."""
+    from .store import validate_bank_id
+
+    bank, sep, usecase = name.partition("/")
+    if not sep or usecase not in USECASES:
+        return None
+    try:
+        validate_bank_id(bank)
+    except InvalidInput:
+        return None
+    return bank, usecase
+
+
+def experiment_owner(mlflow_client, experiment_id: str) -> tuple[str, str] | None:
+    """The (bank, usecase) whose experiment holds `experiment_id`, from the experiment's name, never a run tag.
+
+    Cached per process: experiment ids are never reused, and the server holds every bank's experiment
+    names (created up front by the sync), so a name cannot be renamed onto another bank's.
+    """
+    from mlflow.exceptions import MlflowException
+
+    key = (str(getattr(mlflow_client, "tracking_uri", "")), str(experiment_id))
+    if key not in _OWNERS:
+        try:
+            exp = mlflow_client.get_experiment(str(experiment_id))
+        except MlflowException:
+            return None  # not cached: a hiccup is not an answer
+        _OWNERS[key] = parse_experiment_name(exp.name) if exp is not None else None
+    return _OWNERS[key]
+
+
+def run_bank(mlflow_client, run) -> str | None:
+    """The bank that owns the run's experiment (the `sandbox.bank` tag is a client's claim, not this)."""
+    owner = experiment_owner(mlflow_client, run.info.experiment_id)
+    return owner[0] if owner else None
 
 
 REVIEW_TAGS = ("review.status", "review.by", "review.comment", "review.at")
+IDENTITY_TAGS = (TAG_BANK, TAG_USECASE, TAG_ACTOR) + REVIEW_TAGS  # claims a client can write; shown from the ledger
 
 
-def run_summary(run) -> dict[str, Any]:
-    """A plain (JSON- and pickle-safe) summary of an MLflow run: what the CLI and the app show of it."""
+def run_summary(run, owner: tuple[str, str], ledger) -> dict[str, Any]:
+    """A plain (JSON- and pickle-safe) summary of an MLflow run: what the CLI and the app show of it.
+
+    `owner` is the (bank, usecase) of the run's experiment (`experiment_owner`); `ledger` is that bank's
+    `sandbox.ledger.Ledger`. Who ran it and its review come from the ledger: a run with no record of the
+    sandbox (made straight through MLflow) has actor None and `recorded` False, and a review mirror
+    (tags) that disagrees with the ledger is shown as tampered, never believed.
+    """
     tags = run.data.tags
+    bank, usecase = owner
+    record = ledger.run(run.info.run_id)
+    review = ledger.review_of(run.info.run_id, tags)
+    flags = []
+    if record is None:
+        flags.append("unrecorded: not started through the sandbox")
+    if review["mirror"] == "tampered":
+        flags.append("review mirror tampered: its MLflow tags disagree with the ledger")
+    if tags.get(TAG_BANK, bank) != bank:
+        flags.append(f"bank tag claims {tags.get(TAG_BANK)!r}")
+    if record is not None and tags.get(TAG_ACTOR, record.actor) != record.actor:
+        flags.append(f"actor tag claims {tags.get(TAG_ACTOR)!r}")
     return {
-        "run_id": run.info.run_id, "bank": tags.get(TAG_BANK), "usecase": tags.get(TAG_USECASE),
-        "run_name": run.info.run_name, "status": run.info.status, "actor": tags.get(TAG_ACTOR),
+        "run_id": run.info.run_id, "bank": bank, "usecase": usecase,
+        "run_name": run.info.run_name, "status": run.info.status,
+        "actor": record.actor if record else None, "recorded": record is not None,
         "start_time": run.info.start_time, "end_time": run.info.end_time,
         "metrics": dict(run.data.metrics), "params": dict(run.data.params),
-        "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.")},
-        "review": {k.split(".", 1)[1]: tags.get(k, "") for k in REVIEW_TAGS},
+        "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.") and k not in IDENTITY_TAGS},
+        "review": review, "flags": flags,
     }
 
 
@@ -162,6 +219,7 @@ def search_runs(mlflow_client, mlruns: Path, banks: Iterable[str], usecase: str 
         for uc in ([usecase] if usecase else USECASES):
             exp = mlflow_client.get_experiment_by_name(experiment_name(bank, uc))
             if exp is not None:
+                _OWNERS.setdefault((str(getattr(mlflow_client, "tracking_uri", "")), str(exp.experiment_id)), (bank, uc))
                 exp_ids.append(exp.experiment_id)
     if not exp_ids:
         return []
@@ -177,6 +235,6 @@ def get_run_of_bank(mlflow_client, run_id: str, bank: str):
         run = mlflow_client.get_run(run_id)
     except MlflowException:
         run = None
-    if run is None or run_bank(run) != bank:
+    if run is None or run_bank(mlflow_client, run) != bank:  # the experiment's bank, whatever the tags say
         raise NotFound(f"run {run_id} not found in bank {bank}", "list the bank's runs with `sandbox runs list BANK`")
     return run

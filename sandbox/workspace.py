@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import queue
 import sys
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
+from . import ledger as _ledger
 from . import tracking
 from .access import Actor, can
 from .audit import AuditLog
@@ -109,7 +111,18 @@ class WorkspaceContext:
         return self.store.bank_audit(self.bank)
 
     def audit(self, event: str, **data: Any) -> dict:
+        if event in _ledger.KINDS or event in _ledger.RUN_OUTCOMES:  # the ledger's events: only the door writes them
+            raise InvalidInput("event", f"{event!r} is a ledger event", "use ctx.run or ctx.sign_off, which record it")
         return self.audit_log.append(event, self.actor.name, **data)
+
+    def _record(self, event: str, **data: Any) -> dict:
+        """Append one of the ledger's own events (run records, sign-offs): only this class calls it."""
+        return self.audit_log.append(event, self.actor.name, **data)
+
+    def read_ledger(self) -> _ledger.Ledger:
+        """The sandbox's own record of this bank's runs (who ran each, its review): the truth MLflow tags mirror."""
+        self.require("runs.read")
+        return _ledger.read(self.audit_log.path)
 
     def audit_entries(self, n: int | None = None) -> list[dict]:
         self.require("audit.read")
@@ -207,20 +220,21 @@ class WorkspaceContext:
         status = "FINISHED"
         with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as active:
             run_id = active.info.run_id
+            self._record(f"{usecase}.run.start", run_id=run_id, run_name=run_name)  # who ran it: the ledger's word
             if params:
                 mlflow.log_params(params)
             try:
                 yield active
             except BaseException as exc:
                 status = "FAILED"
-                self.audit(f"{usecase}.run.failed", run_id=run_id, error=type(exc).__name__)
+                self._record(f"{usecase}.run.failed", run_id=run_id, error=type(exc).__name__)
                 raise
             finally:
                 meter = Meter(device=device, wall_s=time.perf_counter() - t0, cpu_s=_cpu_seconds() - c0)
                 self._log_compute(run_id, meter)
                 self.ledger.record(self.bank, self.actor.name, usecase=usecase, run_id=run_id, meter=meter)
                 if status == "FINISHED":
-                    self.audit(f"{usecase}.run", run_id=run_id, run_name=run_name, device=device,
+                    self._record(f"{usecase}.run", run_id=run_id, run_name=run_name, device=device,
                                wall_s=round(meter.wall_s, 3), cpu_s=round(meter.cpu_s, 3))
 
     def _log_compute(self, run_id: str, meter: Meter) -> None:
@@ -242,6 +256,21 @@ class WorkspaceContext:
     def get_run(self, run_id: str):
         self.require("runs.read")
         return tracking.get_run_of_bank(self.client(), run_id, self.bank)
+
+    def summaries(self, runs: list) -> list[dict]:
+        """Plain summaries of this bank's runs (`tracking.run_summary`): actor and review from the ledger, read once."""
+        book = self.read_ledger()
+        out = []
+        for run in runs:
+            owner = tracking.experiment_owner(self.client(), run.info.experiment_id)
+            if owner is None or owner[0] != self.bank:  # runs come from ctx.runs/get_run: never another bank's
+                raise NotFound(f"run {run.info.run_id} not found in bank {self.bank}",
+                               "list the bank's runs with `sandbox runs list BANK`")
+            out.append(tracking.run_summary(run, owner, book))
+        return out
+
+    def summary(self, run) -> dict:
+        return self.summaries([run])[0]
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[str]:
         run = self.get_run(run_id)
@@ -304,26 +333,37 @@ class WorkspaceContext:
 
     # -- review ----------------------------------------------------------
     def sign_off(self, run_id: str, decision: str, comment: str = "") -> dict:
-        """A reviewer approves a run or requests changes: run tags + an audit event, seen by the bank."""
+        """A reviewer approves a run or requests changes: a `review.sign` entry in the bank's audit chain (the
+        ledger, the only record believed), then MLflow tags mirroring it for the stock UI."""
         self.require("review.sign")
         if decision not in REVIEW_DECISIONS:
             raise InvalidInput("decision", f"{decision!r} is not a decision", f"use one of {', '.join(REVIEW_DECISIONS)}")
         if decision == "changes_requested" and not comment.strip():
             raise InvalidInput("comment", "a change request needs a comment", "say what the bank should change")
-        run = self.get_run(run_id)
-        before = run.data.tags.get(TAG_REVIEW_STATUS, "")
+        run = self.get_run(run_id)  # a run of another bank's experiment is NotFound, whatever its tags say
+        run_id = run.info.run_id
+        held = self.read_ledger().review(run_id)
+        before = held.state if held else ""
         if before and before != decision and not comment.strip():  # the record must say why a decision turned
             raise InvalidInput("comment", f"the run is already marked {before}; reversing that needs a comment",
                                "say what changed, e.g. --comment 'fairness breach fixed in run ...'")
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        c = self.client()
-        with self._as_sync_account():
-            for key, value in ((TAG_REVIEW_STATUS, decision), (TAG_REVIEW_BY, self.actor.name),
-                               (TAG_REVIEW_COMMENT, comment[:4000]), (TAG_REVIEW_AT, at)):
-                c.set_tag(run.info.run_id, key, value)
-        self.audit("review.sign", run_id=run_id, decision=decision, comment=comment[:4000])
+        self._record("review.sign", run_id=run_id, decision=decision, comment=comment[:4000], at=at)
         self.store.platform_audit().append("review.sign", self.actor.name, bank=self.bank, run_id=run_id, decision=decision)
-        return {"run_id": run_id, "status": decision, "by": self.actor.name, "comment": comment, "at": at}
+        from mlflow.exceptions import MlflowException
+
+        mirror = "written"
+        try:
+            c = self.client()
+            with self._as_sync_account():
+                for key, value in ((TAG_REVIEW_STATUS, decision), (TAG_REVIEW_BY, self.actor.name),
+                                   (TAG_REVIEW_COMMENT, comment[:4000]), (TAG_REVIEW_AT, at)):
+                    c.set_tag(run_id, key, value)
+        except MlflowException as err:  # the decision stands (it is in the ledger); the stock UI lags behind
+            logging.getLogger(__name__).warning("review of run %s recorded, but its MLflow mirror failed: %s", run_id, err)
+            mirror = "failed"
+        return {"run_id": run_id, "status": decision, "by": self.actor.name, "comment": comment, "at": at,
+                "mirror": mirror}
 
 
 class _BackgroundWriter:

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from sandbox import Actor, SandboxError, Store, open_workspace
-from sandbox.tracking import USECASES, run_summary
+from sandbox.tracking import USECASES
 
 Who = tuple[str, str, str | None]  # (name, role, bank): hashable, so it can key a cache
 def who(actor: Actor) -> Who:
@@ -53,7 +53,8 @@ def bank_name(bank: str) -> str:
 
 @st.cache_data(show_spinner=False, ttl=60, max_entries=512)
 def _runs(home: str, bank: str, w: Who, usecase: str | None, max_results: int, filter_string: str) -> list[dict]:
-    return [run_summary(r) for r in _ctx(home, bank, w).runs(usecase, filter_string=filter_string, max_results=max_results)]
+    c = _ctx(home, bank, w)
+    return c.summaries(c.runs(usecase, filter_string=filter_string, max_results=max_results))
 
 
 def runs(actor: Actor, bank: str, usecase: str | None = None, max_results: int = 200, filter_string: str = "") -> list[dict]:
@@ -73,7 +74,8 @@ def latest_run(actor: Actor, bank: str, usecase: str, finished: bool = True) -> 
 
 @st.cache_data(show_spinner=False, ttl=60, max_entries=512)
 def _run(home: str, bank: str, w: Who, run_id: str) -> dict:
-    return run_summary(_ctx(home, bank, w).get_run(run_id))
+    c = _ctx(home, bank, w)
+    return c.summary(c.get_run(run_id))
 
 
 def run(actor: Actor, bank: str, run_id: str) -> dict:

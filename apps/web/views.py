@@ -108,7 +108,15 @@ def when(ms: int | None) -> str:
 
 
 def review_label(run: dict) -> str:
-    return REVIEW_LABELS.get(run["review"].get("status", ""), run["review"].get("status", ""))
+    """The ledger's decision; 'mirror tampered' when the run's MLflow review tags claim something else."""
+    rv = run["review"]
+    label = REVIEW_LABELS.get(rv.get("status", ""), rv.get("status", ""))
+    return label + (" (mirror tampered)" if rv.get("mirror") == "tampered" else "")
+
+
+def actor_label(run: dict) -> str:
+    """Who ran it by the sandbox's record; a run made straight through MLflow is 'unrecorded' (its tags are no identity)."""
+    return run["actor"] if run.get("recorded") else "unrecorded"
 
 
 def headline_metrics(run: dict, k: int = 4) -> dict[str, float]:
@@ -131,7 +139,7 @@ def runs_frame(runs: list[dict], metrics: int = 3, bank: bool = False) -> pd.Dat
     rows = []
     for r in runs:
         row = {"started": when(r["start_time"]), "use case": r["usecase"], "run": r["run_name"], "status": r["status"],
-               "by": r["actor"], "review": review_label(r)}
+               "by": actor_label(r), "review": review_label(r)}
         if bank:
             row = {"bank": r["bank"], **row}
         row["metrics"] = ", ".join(f"{k}={v:.3f}" for k, v in headline_metrics(r, metrics).items())
@@ -147,6 +155,11 @@ def run_label(r: dict) -> str:
 def review_box(run: dict) -> None:
     rv = run["review"]
     status = rv.get("status", "")
+    if rv.get("mirror") == "tampered":
+        claim = rv.get("mirror_claims", {})
+        st.error(f"Review mirror tampered: the run's MLflow tags claim {claim.get('status') or 'no decision'}"
+                 f"{' by ' + claim['by'] if claim.get('by') else ''}, which the sandbox's ledger does not hold. "
+                 "Shown below is the ledger's decision.")
     if status == "approved":
         st.success(f"Approved by {rv.get('by')} on {rv.get('at')}" + (f": {rv['comment']}" if rv.get("comment") else ""))
     elif status == "changes_requested":
@@ -158,8 +171,11 @@ def review_box(run: dict) -> None:
 def run_detail(actor, run: dict, show_plots: bool = True) -> None:
     """Params, metrics, review status, model card and plots of one run (what the actor may see)."""
     bank, run_id = run["bank"], run["run_id"]
-    st.markdown(f"**{run['run_name']}** · `{run_id}` · {run['usecase']} · {run['status']} · by {run['actor']} · "
+    st.markdown(f"**{run['run_name']}** · `{run_id}` · {run['usecase']} · {run['status']} · by {actor_label(run)} · "
                 f"{when(run['start_time'])}")
+    for flag in run.get("flags", []):
+        if not flag.startswith("review mirror"):  # review_box says that one
+            st.warning(f"Flag: {flag}")
     review_box(run)
     checks = check_thresholds(run)
     if checks:

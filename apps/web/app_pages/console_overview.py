@@ -53,10 +53,12 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Banks", len(banks))
 c2.metric("Latest runs", int((df["run"] != "(no run yet)").sum()))
 c3.metric("Flags", int((df["flag"] != "ok").sum()))
-c4.metric("Approved", int((df["review"] == "Approved").sum()))
+c4.metric("Approved", int(df["review"].str.startswith("Approved").sum()))
 
 
 def _colour(v: str) -> str:
+    if isinstance(v, str) and v.endswith("(mirror tampered)"):
+        return "color: #cf222e; font-weight: 600"
     if v == "ok" or v == "Approved" or (isinstance(v, str) and v.endswith(" pass")):
         return "color: #1a7f37"
     if isinstance(v, str) and v and (v != "ok" and v.split(":")[0] in ("below threshold", "missing") or v[0].isdigit()

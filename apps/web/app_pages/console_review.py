@@ -1,8 +1,9 @@
 """HKMA console, review and sign-off: approve a run, or request changes with a comment.
 
-The decision is stored as run tags (`review.status`, `review.by`, `review.comment`,
-`review.at`) and an audit event in the bank's chain and the platform's, through
-`WorkspaceContext.sign_off`; the bank sees it on its Experiments page.
+The decision is recorded through `WorkspaceContext.sign_off` as a `review.sign` event in the
+bank's audit chain (the ledger, which every page reads) and the platform's, then mirrored
+into run tags (`review.status`, `review.by` ...) for the stock MLflow UI; a mirror that
+disagrees with the ledger is shown as tampered. The bank sees it on its Experiments page.
 """
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ for bank in chosen:
         st.stop()
 if text.strip():
     t = text.strip().lower()
-    runs = [r for r in runs if t in f"{r['run_name']} {r['actor']} {views.review_label(r)} {r['run_id']}".lower()]
+    runs = [r for r in runs if t in f"{r['run_name']} {views.actor_label(r)} {views.review_label(r)} {r['run_id']}".lower()]
 runs.sort(key=lambda r: r["start_time"] or 0, reverse=True)
 
 st.markdown(f"**{len(runs)} runs**")
