@@ -376,6 +376,61 @@ def review(state: State, bank_id: str, run_id: str, decision: str, comment: str,
         "" if d["mirror"] == "written" else " (recorded; its MLflow tags could not be updated)"))
 
 
+# -- store health: doctor, backup, restore (admin) -------------------------
+@cli.command()
+@click.option("--fix", is_flag=True, help="Repair what is safe: file modes, a missing or behind tracking schema, "
+                                           "an audit head left one entry behind. Never rewrites an audit log.")
+@json_option
+@pass_state
+def doctor(state: State, fix: bool, as_json: bool) -> None:
+    """Check the store: audit chains, tracking schema, index and model checksums, file modes; exit 1 if unhealthy."""
+    from sandbox import doctor as doctor_mod
+
+    actor = _require_platform(state, "store.doctor")
+    report = doctor_mod.run(state.store, fix=fix)
+    if fix:
+        state.store.platform_audit().append("store.doctor", actor.name, fix=True, ok=report.ok,
+                                            fixed=sum(f.fixed for f in report.findings))
+    emit(report.to_dict(), as_json, lambda _d: report.summary())
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+@pass_state
+def backup_cmd(state: State, dest: Path, as_json: bool) -> None:
+    """Write a consistent, checksummed copy of the whole store to DEST (a new or empty folder)."""
+    from sandbox import backup as backup_mod
+
+    actor = _require_platform(state, "store.backup")
+    out = backup_mod.backup(state.store, dest, by=actor.name)
+    emit(out, as_json, lambda d: f"backed up {d['files']} files ({d['bytes']} bytes) to {d['dir']}")
+
+
+@cli.command("restore")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a store that already holds files (they are discarded).")
+@json_option
+@pass_state
+def restore_cmd(state: State, src: Path, force: bool, as_json: bool) -> None:
+    """Restore a backup into the store's home, after checking every file against its checksum."""
+    from sandbox import backup as backup_mod
+    from sandbox.errors import StoreError
+
+    store = state.store
+    by = "(restore)"
+    if store.exists:  # replacing a readable store takes its admin; an unreadable one, its files' owner (--force)
+        try:
+            by = _require_platform(state, "store.restore").name
+        except StoreError:
+            if not force:
+                raise
+    out = backup_mod.restore(store.home, src, force=force, by=by)
+    emit(out, as_json, lambda d: f"restored {d['files']} files from {d['from']} (backup of {d['backup_created']}) into {d['home']}")
+
+
 # Use-case and app command groups live in their own modules; each adds itself if present.
 for _mod in ("apps.cli_server", "apps.cli_fraud", "apps.cli_risk", "apps.cli_chat", "apps.cli_web"):
     try:
@@ -391,6 +446,7 @@ def main() -> None:
     import logging
     import os
 
+    os.umask(0o077)  # store files 0600, folders 0700: local mode trusts only the store's owner
     # Library chatter (MLflow's schema migrations, alembic) is not the command's output.
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -45,6 +45,9 @@ ACTIONS: dict[str, Action] = _actions(
     Action("quota.set", "platform", True, "set a bank's compute quota"),
     Action("server.run", "platform", True, "run the multi-user MLflow server"),
     Action("platform.audit.read", "platform", False, "read the platform audit log"),
+    Action("store.doctor", "platform", True, "check the store and repair what is safe (sandbox doctor)"),
+    Action("store.backup", "platform", False, "back up the whole store (every bank's data)", raw_data=True),
+    Action("store.restore", "platform", True, "restore the whole store from a backup", raw_data=True),
     # bank evidence: what a reviewer may read
     Action("runs.read", "bank", False, "read runs, metrics, plots, model cards"),
     Action("models.read", "bank", False, "read registered models and model cards"),
@@ -81,7 +84,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ),
     "admin": frozenset(
         {"bank.create", "bank.list", "user.add", "user.list", "quota.set", "server.run",
-         "platform.audit.read", "usage.read"}
+         "platform.audit.read", "usage.read", "store.doctor", "store.backup", "store.restore"}
     ),
 }
 

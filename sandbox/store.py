@@ -89,7 +89,13 @@ class Store:
             raise StoreError(f"a sandbox store already exists at {self.home}",
                              "use it as it is, or choose another with --home/SANDBOX_HOME")
         for d in (self.state / "audit", self.state / "usage", self.workspaces, self.mlruns):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for d in (self.state, self.state / "audit", self.state / "usage", self.workspaces, self.mlruns):
+            os.chmod(d, 0o700)  # store folders are the owner's only, whatever the caller's umask
+        if not os.environ.get("SANDBOX_TRACKING_URI", "").strip():
+            from . import trackdb
+
+            trackdb.ensure_schema(self.mlruns)  # created and migrated once, here, not raced by first users
         data = {"schema": SCHEMA_VERSION, "banks": {}, "quotas": {},
                 "users": {admin: {"role": "admin", "bank": None, "hash": _hasher.hash(password), "created": _now()}}}
         self.audit_key.ensure()  # before the first entry: every entry of a new store carries its MAC
@@ -152,7 +158,7 @@ class Store:
                 raise InvalidInput("bank", f"{bank} already exists", "choose another id, or use the existing bank")
             record = {"name": display_name or bank, "created": _now()}
             data["banks"][bank] = record
-        (self.workspaces / bank).mkdir(parents=True, exist_ok=True)
+        (self.workspaces / bank).mkdir(mode=0o700, parents=True, exist_ok=True)
         self.platform_audit().append("bank.create", by, bank=bank)
         self.bank_audit(bank).append("bank.create", by, bank=bank)
         return {"id": bank, **record}

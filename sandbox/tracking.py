@@ -30,10 +30,15 @@ os.environ.setdefault("MLFLOW_TRACKING_INSECURE_TLS", "false")
 
 
 def tracking_uri(mlruns: Path) -> str:
+    """The tracking store's URI. A local database is brought to MLflow's schema first, once per process and
+    under the store's lock (`trackdb.ensure_schema`): MLflow's own lazy migration races itself."""
     remote = os.environ.get("SANDBOX_TRACKING_URI", "").strip()
     if remote:
         return remote
-    return f"sqlite:///{Path(mlruns).resolve() / 'mlflow.db'}"
+    from . import trackdb
+
+    trackdb.ensure_schema(mlruns)
+    return f"sqlite:///{trackdb.db_path(mlruns)}"
 
 
 def artifact_location(mlruns: Path, bank: str, usecase: str) -> str | None:

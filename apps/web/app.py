@@ -7,8 +7,11 @@ at its top (`auth.gate`), so a typed URL is refused as well.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+os.umask(0o077)  # store files 0600, folders 0700, whatever the app's launcher set (every rerun: idempotent)
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `streamlit run apps/web/app.py` from a checkout without `pip install -e`

@@ -1,15 +1,19 @@
 """The bank's transaction data set in its workspace: one Parquet file plus a JSON description.
 
-Written atomically: an interrupted simulate or import leaves the previous data set in place.
+Written atomically: an interrupted simulate or import leaves the previous data set in place. The new
+description is written first as `transactions.json.new` and renamed last, and the Parquet footer carries the
+data hash, so a writer killed between the two renames leaves a pair that `meta()` still matches up.
 """
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
 
 from sandbox import atomic
+from sandbox.crashpoint import crash_point
 from sandbox.errors import NotFound
 
 DATA_FILE = "transactions.parquet"
@@ -17,14 +21,45 @@ META_FILE = "transactions.json"
 ROW_GROUP = 131_072  # small row groups: batch scoring reads only the days of history it needs
 
 
+HASH_KEY = b"sandbox.data_hash"
+
+
 def save(ctx, df: pd.DataFrame, meta: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = ctx.path("fraud", "data", DATA_FILE, create=True)
+    meta_path = ctx.path("fraud", "data", META_FILE, create=True)
+    pending = meta_path.with_name(META_FILE + ".new")
+    atomic.write_json(pending, meta)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           HASH_KEY: str(meta.get("data_hash", "")).encode()})
     with atomic.atomic_path(path, suffix=".parquet") as tmp:
-        df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP)
-    atomic.write_json(ctx.path("fraud", "data", META_FILE, create=True), meta)
+        pq.write_table(table, tmp, row_group_size=ROW_GROUP)
+    crash_point("fraud.data.between_files")
+    os.replace(pending, meta_path)
+
+
+def _pending_meta(ctx) -> dict | None:
+    """The description of a save killed between its two renames, when the Parquet file on disk is that save's."""
+    pending = ctx.path("fraud", "data", META_FILE + ".new")
+    if not pending.exists():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        info = json.loads(pending.read_text(encoding="utf-8"))
+        footer = (pq.read_schema(ctx.path("fraud", "data", DATA_FILE)).metadata or {}).get(HASH_KEY, b"").decode()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return info if isinstance(info, dict) and footer and info.get("data_hash") == footer else None
 
 
 def meta(ctx) -> dict:
+    pending = _pending_meta(ctx)
+    if pending is not None:
+        return pending
     path = ctx.path("fraud", "data", META_FILE)
     if not path.exists():
         raise NotFound(f"bank {ctx.bank} has no fraud transactions yet",

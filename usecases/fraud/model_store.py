@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from sandbox import atomic
+from sandbox.crashpoint import crash_point
 from sandbox.errors import NotFound, SandboxError
 
 MODEL_FILE = "detector.ubj"
@@ -29,11 +31,28 @@ def sha256(data: bytes) -> str:
 
 
 def save(ctx, booster, sidecar: dict) -> dict:
+    """Model, then sidecar, each by rename. The new sidecar is written first as `detector.json.new`, so a save
+    killed between the two renames leaves a model whose sidecar is still at hand (`_pending_sidecar`)."""
     raw = bytes(booster.save_raw(raw_format="ubj"))
     info = dict(sidecar, format=FORMAT, bank=ctx.bank, model_file=MODEL_FILE, sha256=sha256(raw))
+    side = ctx.path("fraud", "models", SIDECAR_FILE, create=True)
+    pending = side.with_name(SIDECAR_FILE + ".new")
+    atomic.write_json(pending, info)
     atomic.write_bytes(ctx.path("fraud", "models", MODEL_FILE, create=True), raw)
-    atomic.write_json(ctx.path("fraud", "models", SIDECAR_FILE, create=True), info)
+    crash_point("fraud.model.between_files")
+    os.replace(pending, side)
     return info
+
+
+def _pending_sidecar(ctx, raw: bytes) -> dict | None:
+    """The sidecar of a save killed between its model and sidecar renames, if it is this bank's and vouches for
+    exactly these model bytes; else None (and the model is refused as before)."""
+    try:
+        info = json.loads(ctx.path("fraud", "models", SIDECAR_FILE + ".new").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    ok = isinstance(info, dict) and info.get("format") == FORMAT and info.get("bank") == ctx.bank
+    return info if ok and info.get("sha256") == sha256(raw) else None
 
 
 def sidecar_path(model_path: Path) -> Path:
@@ -70,6 +89,8 @@ def load(ctx, model_path: str | Path | None = None):
         raise ModelRefused(f"model file {path.name} belongs to bank {owner}, not {ctx.bank}",
                            f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)")
     raw = path.read_bytes()
+    if sha256(raw) != info.get("sha256") and model_path is None:
+        info = _pending_sidecar(ctx, raw) or info  # a save killed between its two renames
     if sha256(raw) != info.get("sha256"):
         ctx.audit("fraud.model.refused", reason="checksum mismatch")
         raise ModelRefused(f"model file {path.name} does not match its checksum", "the file changed after training; train again")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.atomic import write_bytes, write_json
+from sandbox.crashpoint import crash_point
 from sandbox.errors import NotFound, SandboxError
 
 from . import xgb as xgb_mod
@@ -43,6 +44,7 @@ def save(ctx, run_id: str, xgb_bytes: bytes, scorecard_spec: dict, meta: dict[st
     sidecar = {"format": FORMAT, "bank": ctx.bank, "run_id": run_id,
                "files": {"xgboost.ubj": _sha(xgb_bytes), "scorecard.json": _sha(sc_bytes)}, **meta}
     write_json(folder / "model.json", sidecar)
+    crash_point("risk.model.before_current")
     write_json(ctx.path("risk", "models", "current.json", create=True), {"bank": ctx.bank, "run_id": run_id})
     return sidecar
 
