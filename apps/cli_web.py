@@ -12,6 +12,7 @@ import click
 from .cli_common import State, emit, json_option, pass_state
 
 APP = Path(__file__).resolve().parent / "web" / "app.py"
+SERVE = Path(__file__).resolve().parent / "web" / "serve.py"  # streamlit, hardened: no /_stcore/metrics, no framing
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -25,8 +26,9 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def streamlit_command(port: int, host: str = "127.0.0.1", headless: bool = True) -> list[str]:
-    """The `streamlit run` command line for the app (no telemetry, no file watcher, no browser)."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host, "--server.port", str(port),
+    """The `streamlit run` command line for the app (no telemetry, no file watcher, no browser), through
+    apps/web/serve.py: security headers on every response, /_stcore/metrics and the agent API refused."""
+    return [sys.executable, str(SERVE), "run", str(APP), "--server.address", host, "--server.port", str(port),
             "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "minimal"]
 
