@@ -14,7 +14,7 @@ import pandas as pd
 
 from sandbox import atomic
 from sandbox.crashpoint import crash_point
-from sandbox.errors import NotFound
+from sandbox.errors import NotFound, StoreError
 
 DATA_FILE = "transactions.parquet"
 META_FILE = "transactions.json"
@@ -64,7 +64,13 @@ def meta(ctx) -> dict:
     if not path.exists():
         raise NotFound(f"bank {ctx.bank} has no fraud transactions yet",
                        f"simulate some (`sandbox fraud simulate {ctx.bank}`) or import a file (`sandbox fraud import {ctx.bank} FILE`)")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise damaged(ctx, f"{META_FILE} is not valid JSON") from None
+    if not isinstance(info, dict):
+        raise damaged(ctx, f"{META_FILE} is not a description of the data set")
+    return info
 
 
 def current_rows(ctx) -> int:
@@ -75,11 +81,50 @@ def current_rows(ctx) -> int:
         return 0
 
 
+def damaged(ctx, detail: str) -> StoreError:
+    """One line for a data set that is not what simulate/import wrote (a file replaced by another process)."""
+    return StoreError(f"the bank's transactions data set is damaged ({detail})",
+                      f"re-import or re-simulate: `sandbox fraud import {ctx.bank} FILE` or `sandbox fraud simulate {ctx.bank}`")
+
+
+def check_file(ctx, path) -> None:
+    """Refuse a stored data set whose Parquet schema lacks a column or holds one of the wrong type, before any
+    row is read (training on it died with a KeyError traceback; issue 11, finding 9)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .schema import COLUMNS
+
+    try:
+        arrow = pq.read_schema(path)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise damaged(ctx, f"{DATA_FILE} is not a readable Parquet file: {type(err).__name__}") from None
+    t = pa.types
+
+    def text(x) -> bool:
+        return t.is_string(x) or t.is_large_string(x) or (t.is_dictionary(x) and text(x.value_type))
+
+    kinds = {"integer": t.is_integer, "number": lambda x: t.is_integer(x) or t.is_floating(x),
+             "timestamp": t.is_timestamp, "text": text}
+    want = {c: "integer" for c in ("txn_id", "customer_id", "terminal_id", "device_id", "payee_id", "is_fraud", "scenario")}
+    want.update(amount="number", timestamp="timestamp", label_time="timestamp", channel="text",
+                merchant_category="text", district="text")
+    names = set(arrow.names)
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise damaged(ctx, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    for c in COLUMNS:
+        typ = arrow.field(c).type
+        if not kinds[want[c]](typ):
+            raise damaged(ctx, f"column {c} holds {typ}, not {want[c]}")
+
+
 def load(ctx) -> tuple[pd.DataFrame, dict]:
     info = meta(ctx)
     path = ctx.path("fraud", "data", DATA_FILE)
     if not path.exists():
         raise NotFound(f"bank {ctx.bank} has no fraud transactions file", f"simulate again: `sandbox fraud simulate {ctx.bank}`")
+    check_file(ctx, path)
     return pd.read_parquet(path), info
 
 
@@ -99,6 +144,7 @@ def load_history(ctx, before, days: float, columns: list[str]) -> pd.DataFrame:
     path = ctx.path("fraud", "data", DATA_FILE)
     if not path.exists():
         return pd.DataFrame({c: [] for c in columns})
+    check_file(ctx, path)
     pf = pq.ParquetFile(path)
     ts = pf.read(columns=["timestamp"]).column(0).to_numpy().astype("datetime64[ns]")
     if len(ts) > 1 and not (ts[1:] >= ts[:-1]).all():  # not in data order (written by an older version): filter

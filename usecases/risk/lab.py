@@ -15,7 +15,7 @@ import pandas as pd
 
 from sandbox import tracking
 from sandbox.atomic import atomic_path, write_json
-from sandbox.errors import InvalidInput, NotFound
+from sandbox.errors import InvalidInput, NotFound, StoreError
 
 from . import card, fairness, metrics, plots, reasons as explain_mod, schema, scorecard, simulator as sim, store, xgb
 from .features import CONSTRAINED, DIRECTIONS
@@ -97,8 +97,50 @@ def load_data(ctx) -> tuple[pd.DataFrame, dict]:
     if not path.exists():
         raise NotFound(f"bank {ctx.bank} has no risk data", f"simulate some: `sandbox risk simulate {ctx.bank}`")
     meta_path = ctx.path(*META_FILE)
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    _check_data(ctx, path)
+    try:
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _damaged(ctx, f"{meta_path.name} is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise _damaged(ctx, f"{meta_path.name} is not a description of the data set")
     return pd.read_parquet(path), meta
+
+
+def _damaged(ctx, detail: str) -> StoreError:
+    return StoreError(f"the bank's applicants data set is damaged ({detail})",
+                      f"re-simulate: `sandbox risk simulate {ctx.bank}`")
+
+
+def _check_data(ctx, path: Path) -> None:
+    """Refuse a stored data set whose Parquet schema lacks a column or holds one of the wrong type, before any row
+    is read (a file replaced by another process ended training with a KeyError traceback; issue 11, finding 9)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        arrow = pq.read_schema(path)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise _damaged(ctx, f"{path.name} is not a readable Parquet file: {type(err).__name__}") from None
+    t = pa.types
+
+    def number(x) -> bool:
+        return t.is_integer(x) or t.is_floating(x) or t.is_null(x)
+
+    def text(x) -> bool:
+        return t.is_string(x) or t.is_large_string(x) or t.is_null(x) or (t.is_dictionary(x) and text(x.value_type))
+
+    want = {f.name: (number if f.kind in ("number", "count") else text) for f in schema.FEATURES}
+    want.update({LABEL: t.is_integer, "vintage_index": t.is_integer, "vintage": text, "age": number, "sex": text,
+                 "age_band": text})
+    names = set(arrow.names)
+    missing = [c for c in want if c not in names]
+    if missing:
+        raise _damaged(ctx, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    for c, ok in want.items():
+        typ = arrow.field(c).type
+        if not ok(typ):
+            raise _damaged(ctx, f"column {c} holds {typ}, not {'a number' if ok is number else 'text' if ok is text else 'integers'}")
 
 
 # -- train --------------------------------------------------------------------

@@ -144,6 +144,8 @@ with tab_explain:
             text = st.text_area("Applicant (JSON)", "{}", key="app_json")
             try:
                 applicant = json.loads(text)
+            except RecursionError:  # JSON nested a thousand deep: one line, not a traceback on the page
+                st.error("applicant: the JSON is nested too deeply")
             except ValueError as err:
                 st.error(f"applicant: not valid JSON ({err})")
         model = st.radio("Model", ["xgboost", "scorecard"], horizontal=True, key="explain_model")
