@@ -29,6 +29,8 @@ from . import atomic
 from .access import ROLES, Actor
 from .audit import AuditKey, AuditLog
 from .errors import AuthenticationFailed, InvalidInput, NotFound, StoreError
+from .throttle import LoginThrottle, client_key, user_key
+from .throttle import refusal as login_refusal
 
 BANK_ID = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 USER_NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -37,6 +39,16 @@ MIN_PASSWORD = 8
 
 # Moderate argon2id cost: ~20 ms a check on these machines, still far beyond guessing rates.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# An unknown user's password is checked against this hash of a random, discarded password, so a wrong name
+# costs what a wrong password does (no user enumeration by timing). Rebuilt if _hasher's parameters change.
+_DUMMY_HASH = "$argon2id$v=19$m=19456,t=2,p=1$Dy6Lfwm+u/C6QLt9SQW/Vg$Y4YBLClMWTA2lH0bB1Cyyrp4w2R+hVAzXgkF5Ma8GT0"
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _hasher.check_needs_rehash(_DUMMY_HASH):
+        _DUMMY_HASH = _hasher.hash(os.urandom(24).hex())
+    return _DUMMY_HASH
 
 
 def repo_root() -> Path:
@@ -202,17 +214,31 @@ class Store:
         u = users[name]
         return Actor(name, u["role"], u.get("bank"))
 
-    def authenticate(self, name: str, password: str) -> Actor:
+    def authenticate(self, name: str, password: str, client: str | None = None) -> Actor:
+        """Check a user's password. Every face signs in here, passing `client` when it has one (the web app: the
+        remote address), so the throttle (sandbox/throttle.py) holds for all: after a few failures for a user
+        name or a client, attempts are refused unchecked for a doubling delay. An unknown name is checked against
+        a dummy hash and throttled alike, so neither timing nor the throttle tells who exists."""
         users = self._load()["users"]
+        throttle = LoginThrottle(self.state)
+        keys = [user_key(name)] + ([client_key(client)] if client else [])
+        closed = throttle.closed(keys)
+        if closed is not None:
+            self.platform_audit().append("auth.throttled", name if name in users else "(unknown)", user=name,
+                                         client=client, retry_after_s=round(closed.retry_after_s, 1))
+            raise login_refusal(name, closed)
         u = users.get(name)
         try:
+            _hasher.verify(u["hash"] if u else _dummy_hash(), password)
             if u is None:
                 raise VerificationError()
-            _hasher.verify(u["hash"], password)
         except (VerificationError, InvalidHashError):
-            self.platform_audit().append("auth.failed", name if u else "(unknown)", user=name)
+            opened = throttle.failed(keys)
+            extra = {"closed_for_s": round(opened.retry_after_s, 1)} if opened else {}
+            self.platform_audit().append("auth.failed", name if u else "(unknown)", user=name, client=client, **extra)
             raise AuthenticationFailed(f"wrong user name or password for {name!r}",
                                        "check SANDBOX_USER/--user and SANDBOX_PASSWORD") from None
+        throttle.succeeded(user_key(name))
         return Actor(name, u["role"], u.get("bank"))
 
     # -- quotas (usage lives in compute.py) -------------------------------

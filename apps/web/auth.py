@@ -29,10 +29,21 @@ def current_actor() -> Actor | None:
     return actor if isinstance(actor, Actor) else None
 
 
+def client_id() -> str:
+    """Who is knocking, for the sign-in throttle: the browser's remote address (Streamlit gives None on localhost).
+    Sessions are not clients: a guesser opens a new one per try."""
+    try:
+        ip = getattr(st.context, "ip_address", None)
+    except Exception:  # noqa: BLE001 - outside a script run (tests) there is no context
+        ip = None
+    return f"web:{ip or 'localhost'}"
+
+
 def sign_in(name: str, password: str) -> Actor:
-    """Check a name and password against the sandbox users; raises AuthenticationFailed (audited)."""
+    """Check a name and password against the sandbox users; raises AuthenticationFailed (audited), or
+    LoginThrottled after repeated failures for that name or from this client."""
     s = store()
-    actor = s.authenticate(name.strip(), password)
+    actor = s.authenticate(name.strip(), password, client=client_id())
     s.platform_audit().append("web.login", actor.name, role=actor.role, method="password")
     st.session_state[ACTOR_KEY] = actor
     return actor
