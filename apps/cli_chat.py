@@ -8,7 +8,9 @@ from typing import Iterator
 
 import click
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table
+from sandbox.userfile import printable
+
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table, user_path
 
 BACKEND_CHOICE = click.Choice(["extractive", "embedded", "openai"])
 
@@ -39,7 +41,7 @@ def chat() -> None:
 
 @chat.command("ingest")
 @click.argument("bank_id")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=user_path(Path))
 @json_option
 @pass_state
 def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: bool) -> None:
@@ -51,12 +53,13 @@ def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: boo
         report = api.ingest(ctx, list(paths), progress=progress)
 
     def human(d: dict) -> str:
+        p = printable  # a name never prints raw control characters (a newline made fake lines)
         lines = [f"added {len(d['added'])} document(s), {d['chunks']} chunk(s) in {d['seconds']:.1f} s; "
                  f"index {d['version']} holds {d['total_chunks']} chunks"]
-        lines += [f"  added     {a['name']} ({a['doc_id']}, {a['chunks']} chunks)" for a in d["added"]]
-        lines += [f"  replaced  {r['name']} (was {r['old_doc_id']})" for r in d["replaced"]]
-        lines += [f"  duplicate {s['name']} (same text as {s['duplicate_of']})" for s in d["skipped"]]
-        lines += [f"  rejected  {r['name']}: {r['reason']}" for r in d["rejected"]]
+        lines += [f"  added     {p(a['name'])} ({a['doc_id']}, {a['chunks']} chunks)" for a in d["added"]]
+        lines += [f"  replaced  {p(r['name'])} (was {r['old_doc_id']})" for r in d["replaced"]]
+        lines += [f"  duplicate {p(s['name'])} (same text as {p(s['duplicate_of'])})" for s in d["skipped"]]
+        lines += [f"  rejected  {p(r['name'])}: {p(r['reason'])}" for r in d["rejected"]]
         if d["injection_flagged_chunks"]:
             lines.append(f"  warning: {d['injection_flagged_chunks']} chunk(s) carry injected instructions; "
                          "they are indexed but never put in a prompt")
@@ -86,7 +89,7 @@ def ask_cmd(state: State, bank_id: str, question: str, backend: str | None, k: i
 
     def human(d: dict) -> str:
         lines = [d["answer"], ""]
-        lines += [f"[{c['n']}] {c['document']} (chunk {c['chunk_id']}, score {c['score']:.4f})" for c in d["citations"]]
+        lines += [f"[{c['n']}] {printable(c['document'])} (chunk {c['chunk_id']}, score {c['score']:.4f})" for c in d["citations"]]
         status = "refused: " + d["guardrails"].get("refusal_reason", "") if d["refused"] else "grounded"
         if d.get("fallback"):
             status += f" (fallback: {d['fallback']})"
@@ -98,7 +101,7 @@ def ask_cmd(state: State, bank_id: str, question: str, backend: str | None, k: i
 
 @chat.command("corpus")
 @click.argument("bank_id")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", type=user_path(Path))
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Which draw of the facts.")
 @click.option("--ingest", "then_ingest", is_flag=True, help="Ingest the documents right after writing them.")
 @json_option

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import click
 
 from sandbox import Actor, Store, WorkspaceContext, open_workspace
+from sandbox.userfile import printable
 from sandbox.errors import AuthenticationFailed, InvalidInput, SandboxError
 
 
@@ -69,12 +70,20 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
+    """Rows as aligned text; control characters in a cell print as escapes (a newline in a file name made fake rows)."""
     if not rows:
         return "(none)"
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    cells = [{c: printable(r.get(c, "")) for c in columns} for r in rows]
+    widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
-    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    lines += ["  ".join(r[c].ljust(widths[c]) for c in columns) for r in cells]
     return "\n".join(lines)
+
+
+def user_path(path_type: type = str) -> click.Path:
+    """A path the use case opens once and checks by descriptor. click's own checks (exists, is a directory,
+    readable) would look at the name first and answer differently for another bank's files: an oracle."""
+    return click.Path(readable=False, path_type=path_type)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -87,7 +96,7 @@ class SandboxGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SandboxError as err:
-            click.echo(f"error: {err}", err=True)
+            click.echo(f"error: {printable(err)}", err=True)  # one line, whatever a name in it holds
             ctx.exit(err.exit_code)
         except FileNotFoundError as err:
             click.echo(f"error: file not found: {err.filename}: check the path", err=True)

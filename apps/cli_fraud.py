@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, user_path
 
 HEADLINE = ("roc_auc", "average_precision", "card_precision_at_100", "recall_at_budget", "precision_at_budget",
             "alerts_per_day", "threshold")
@@ -70,7 +70,7 @@ IMPORT_HELP = (IMPORT_SHORT + "\n\nThe valid rows of FILE replace BANK's current
 
 @fraud.command("import", cls=_ImportCommand, help=IMPORT_HELP, short_help=IMPORT_SHORT)
 @click.argument("bank_id")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=user_path(str))
 @json_option
 @pass_state
 def import_cmd(state: State, bank_id: str, file: str, as_json: bool) -> None:
@@ -140,9 +140,9 @@ def train_cmd(state: State, bank_id: str, model: str, engine: str, scheduler: st
 
 @fraud.command("score")
 @click.argument("bank_id")
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False), help="Transactions (CSV or Parquet).")
-@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False), help="Scores (.csv or .parquet).")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="A model file (default: the bank's own).")
+@click.option("--input", "input_path", required=True, type=user_path(str), help="Transactions (CSV or Parquet).")
+@click.option("--output", "output_path", required=True, type=user_path(str), help="Scores (.csv or .parquet).")
+@click.option("--model", "model_path", type=user_path(str), help="A model file (default: the bank's own).")
 @json_option
 @pass_state
 def score_cmd(state: State, bank_id: str, input_path: str, output_path: str, model_path: str | None, as_json: bool) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table, user_path
 
 
 def _progress(as_json: bool):
@@ -91,7 +91,7 @@ class _ExplainCommand(click.Command):
 
 @risk.command("explain", cls=_ExplainCommand)
 @click.argument("bank_id")
-@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path),
+@click.option("--input", "input_path", required=True, type=user_path(Path),
               help="Applicants as a .json (object or list of objects), .csv or .parquet file (one column per field).")
 @click.option("--model", type=click.Choice(["xgboost", "scorecard"]), default="xgboost", show_default=True)
 @click.option("--top", type=int, default=4, show_default=True, help="How many adverse factors per applicant.")

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
 from . import ledger as _ledger
-from . import tracking
+from . import tracking, userfile
 from .access import Actor, can
 from .audit import AuditLog
 from .compute import Meter, UsageLedger, _cpu_seconds, check_quota, detect_device, usage_summary
@@ -85,19 +85,21 @@ class WorkspaceContext:
             (resolved.parent if resolved.suffix else resolved).mkdir(parents=True, exist_ok=True)
         return resolved
 
-    def user_file(self, path: str | Path) -> Path:
-        """A file the user brings in or writes out (import, score, ingest, explain): their own files anywhere, or
-        this bank's workspace, but never another bank's workspace or the platform's state and runs. Links are
-        followed first, so a link to another bank's file is that file. A refusal is audited."""
-        p = Path(path).expanduser()
-        resolved = p.resolve()
-        guarded = (self.store.workspaces, self.store.state, self.store.mlruns)  # other banks' files, users, runs
-        if any(resolved.is_relative_to(g.resolve()) for g in guarded) and not resolved.is_relative_to(self.root):
-            self.store.platform_audit().append("access.denied", self.actor.name, action="file", bank=self.bank,
-                                               path=str(resolved), reason="file inside the sandbox store, outside the bank")
-            raise AccessDenied(f"{p} is inside the sandbox store but outside the workspace of {self.bank}",
-                               "use your own copy of the file, or one in this bank's workspace")
-        return p
+    def user_file(self, path: str | Path, field: str = "file") -> "userfile.UserFile":
+        """A file the user brings in (import, score, explain, a model file): their own files anywhere, or this
+        bank's workspace, never another bank's workspace or the platform's state and runs. Opened ONCE and
+        checked by its descriptor (sandbox/userfile.py): read it from the returned object, never reopen the
+        name. A refusal is audited."""
+        return userfile.open_file(self, path, field)
+
+    def user_folder(self, path: str | Path, field: str = "folder", create: bool = False) -> "userfile.UserFolder":
+        """A folder the user names (ingest, corpus), opened once and checked before anything in it is listed."""
+        return userfile.open_folder(self, path, field, create)
+
+    def user_output(self, path: str | Path, field: str = "output") -> "userfile.UserOutput":
+        """Where the user wants a file written (score --output): its folder opened once and checked; write
+        with `.writing()` (temp file by descriptor, then renamed)."""
+        return userfile.open_output(self, path, field)
 
     def _deny_path(self, parts: tuple) -> None:
         self.store.platform_audit().append("access.denied", self.actor.name, action="path", bank=self.bank,

@@ -182,6 +182,13 @@ def test_user_files_inside_another_banks_workspace_are_refused_everywhere(ctx_a,
     assert not (ctx_b.root / "fraud" / "scored.csv").exists()
     mine = tmp_path / "mine.txt"
     mine.write_text("x")
-    assert ctx_a.user_file(mine) == mine and ctx_a.user_file(ctx_a.path("chat", "x.txt")).name == "x.txt"
+    own = ctx_a.path("chat", "x.txt", create=True)
+    own.write_text("y")
+    with ctx_a.user_file(mine) as f, ctx_a.user_file(own) as g:  # opened once; read from the descriptor
+        assert (f.name, f.read_bytes(), g.name, g.read_bytes()) == ("mine.txt", b"x", "x.txt", b"y")
     beside = store.home / "docs" / "policy.md"  # the store's own folder, outside workspaces, state and runs
-    assert ctx_a.user_file(beside) == beside
+    beside.parent.mkdir(exist_ok=True)
+    beside.write_text("z")
+    with ctx_a.user_file(beside) as f:
+        assert f.read_bytes() == b"z"
+    assert len(_denials(store)) == before + len(attempts)

@@ -21,6 +21,8 @@ trace in the audit trail and in MLflow.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from sandbox import userfile
 from sandbox.errors import InvalidInput, SandboxError
 
 from . import index as _index
@@ -126,24 +129,52 @@ def _split(text: str) -> list[str]:
     return out
 
 
-def _expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[dict]]:
-    files, rejected = [], []
+def _refuse_type(name: str) -> str | None:
+    suffix = Path(name).suffix
+    if suffix.lower() in SUFFIXES:
+        return None
+    return f"unsupported type {suffix or '(none)'}; use one of {', '.join(SUFFIXES)}"
+
+
+def _expand(ctx, paths: Iterable[str | Path], stack: contextlib.ExitStack) -> tuple[list, list[dict]]:
+    """Open each path once, checked by its descriptor before anything in a folder is listed (another bank's
+    folder is refused without a name of it printed); folders are walked by descriptor, links in them not followed.
+    Returns open UserFiles and FolderEntries (opened when read), and the rejected names with reasons."""
+    files: list = []
+    rejected: list[dict] = []
     for raw in paths:
-        p = Path(raw).expanduser()
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and not f.name.startswith("."):
-                    if f.suffix.lower() in SUFFIXES:
-                        files.append(f)
-                    else:
-                        rejected.append({"name": f.name, "reason": f"unsupported type {f.suffix or '(none)'}; use one of {', '.join(SUFFIXES)}"})
-        elif p.is_file():
-            files.append(p)
+        shown = os.path.expanduser(os.fspath(raw))
+        name = os.path.basename(shown.rstrip("/")) or shown
+        if userfile.has_control(shown):  # a newline in a name printed fake lines in listings
+            rejected.append({"name": userfile.printable(name), "reason": f"the file name {name!r} has control "
+                             "characters (a newline, escape ...); rename the file without them"})
+            continue
+        try:
+            opened = stack.enter_context(userfile.open_any(ctx, shown, "paths"))
+        except userfile.FileMissing:
+            rejected.append({"name": name, "reason": f"not found at {shown}"})
+            continue
+        except InvalidInput as err:  # not a regular file, no permission ...: that file is rejected (a refusal raises)
+            rejected.append({"name": name, "reason": err.message.split(": ", 1)[-1]})
+            continue
+        if isinstance(opened, userfile.UserFolder):
+            found, refused = opened.walk(_refuse_type, MAX_FILES)
+            files += found
+            rejected += refused
         else:
-            rejected.append({"name": p.name or str(p), "reason": f"not found at {p}"})
-    if len(files) > MAX_FILES:
-        raise InvalidInput("paths", f"{len(files)} files in one ingest (limit {MAX_FILES})", "ingest the folder in parts")
+            files.append(opened)
+        if len(files) > MAX_FILES:
+            raise InvalidInput("paths", f"{len(files)} files in one ingest (limit {MAX_FILES})", "ingest the folder in parts")
     return files, rejected
+
+
+def _extract(f) -> Extracted:
+    """Text of an opened user file, or of a folder entry opened now by the folder's descriptor (links not followed)."""
+    if isinstance(f, userfile.FolderEntry):
+        with f.open() as src:
+            return extract_file(src)
+    with f:
+        return extract_file(f)
 
 
 # -- ingest / documents / delete ----------------------------------------------
@@ -164,23 +195,24 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
         paths = [paths]
     t0 = time.perf_counter()
     report = IngestReport()
-    files, report.rejected = _expand(paths)
-    files = [ctx.user_file(f) for f in files]  # never another bank's files, even through a link
-    if not files and not report.rejected:
-        raise InvalidInput("paths", "no documents given", "pass files or folders of .txt, .md, .html, .docx or .pdf documents")
-    _progress(progress, 0.01, f"reading {len(files)} file(s)")
     extracted: list[Extracted] = []
-    for i, f in enumerate(files):
-        try:
-            extracted.append(extract_file(f))
-        except InvalidInput as err:
-            report.rejected.append({"name": f.name, "reason": str(err)})
-        _progress(progress, 0.1 * (i + 1) / max(len(files), 1), f"read {f.name}")
+    with contextlib.ExitStack() as stack:  # never another bank's files, even through a link or a repointed one
+        files, report.rejected = _expand(ctx, paths, stack)
+        if not files and not report.rejected:
+            raise InvalidInput("paths", "no documents given", "pass files or folders of .txt, .md, .html, .docx or .pdf documents")
+        _progress(progress, 0.01, f"reading {len(files)} file(s)")
+        for i, f in enumerate(files):
+            try:
+                extracted.append(_extract(f))
+            except InvalidInput as err:
+                report.rejected.append({"name": f.name, "reason": str(err)})
+            _progress(progress, 0.1 * (i + 1) / max(len(files), 1), f"read {f.name}")
     guard = _guardrails()
     with _index.writer_lock(root):
         writer = _index.Writer(root)
-        embedder = get_embedder()
-        writer.check_model(embedder.model_id, embedder.sha256)
+        embedder = get_embedder() if extracted else None  # every file rejected: the model is not even loaded
+        if embedder is not None:
+            writer.check_model(embedder.model_id, embedder.sha256)
         plans = []
         for ex in extracted:
             sha = _index.text_hash(ex.text)
@@ -197,7 +229,7 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
         # One encode call for the whole upload: batches sorted by length, few distinct shapes (bf16 kernels are per shape).
         texts = [f"{doc['title']}\n{c}" for doc, chunks in plans for c in chunks]
         vecs = embedder.encode(texts, bulk=True,
-                               progress=lambda n, total: _progress(progress, 0.1 + 0.85 * n / total, f"embedded {n}/{total} chunks"))
+                               progress=lambda n, total: _progress(progress, 0.1 + 0.85 * n / total, f"embedded {n}/{total} chunks")) if texts else None
         offset = 0
         for doc, chunks in plans:
             old = writer.by_name(doc["name"])
@@ -290,11 +322,11 @@ def write_policy_library(ctx, folder: str | Path, seed: int = 0) -> list[Path]:
     from .corpus import write_corpus
 
     ctx.require("chat.ingest")
-    folder = ctx.user_file(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput("folder", f"{folder} is a file", "give a folder (it is created when missing)")
-    paths = write_corpus(folder, ctx.bank, seed=seed)
-    ctx.audit("chat.corpus", folder=folder.name, seed=seed, files=len(paths))
+    with ctx.user_folder(folder, "folder", create=True) as d:  # opened (made) once, checked by descriptor
+        # Written through the checked descriptor: repointing the folder's name afterwards changes nothing.
+        written = write_corpus(Path(d.proc_path), ctx.bank, seed=seed)
+        paths = [Path(d.path) / p.name for p in written]
+    ctx.audit("chat.corpus", folder=Path(d.path).name, seed=seed, files=len(paths))
     return paths
 
 

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox import userfile
 from sandbox.errors import InvalidInput
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
@@ -157,14 +158,16 @@ def extract_bytes(name: str, data: bytes) -> Extracted:
                      text=text, size=len(data))
 
 
-def extract_file(path: Path | str) -> Extracted:
-    path = Path(path)
-    if not path.is_file():
-        raise _bad(path.name, f"not found at {path}", "check the path")
-    size = path.stat().st_size
-    if size > MAX_BYTES:  # refuse before reading a huge file into memory
-        raise _bad(path.name, f"is too large ({_size(size)}, limit {_size(MAX_BYTES)})", "split it into smaller documents")
-    return extract_bytes(path.name, path.read_bytes())
+def extract_file(path: Path | str | userfile.UserFile) -> Extracted:
+    """Extract a document given as a checked `UserFile` (read by its descriptor, never reopened) or a plain path."""
+    if not isinstance(path, userfile.UserFile):
+        path = Path(path)
+        if not path.is_file():
+            raise _bad(path.name, f"not found at {path}", "check the path")
+    with userfile.reading(path, f"file {path.name}") as src:
+        if src.size > MAX_BYTES:  # refuse before reading a huge file into memory
+            raise _bad(src.name, f"is too large ({_size(src.size)}, limit {_size(MAX_BYTES)})", "split it into smaller documents")
+        return extract_bytes(src.name, src.read_bytes(MAX_BYTES))
 
 
 def _first_line(text: str) -> str:

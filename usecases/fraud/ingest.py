@@ -64,10 +64,10 @@ def import_transactions(ctx, file: str | Path, label_delay_days: float = 7.0) ->
     """
     ctx.require("fraud.import")
     label_delay_days = checks.number("label_delay_days", label_delay_days, 0.0, MAX_LABEL_DELAY_DAYS, float)
-    file = ctx.user_file(file)
-    raw, _kind = schema.read_table(file)
+    with ctx.user_file(file, "file") as src:  # opened once, checked by descriptor, read from that descriptor
+        raw, _kind = schema.read_table(src)
+        name = src.name
     accepted, rejections, n_rejected, layout = schema.validate(raw, label_delay_days)
-    name = Path(file).name
     if len(accepted) == 0:
         first = rejections[0] if rejections else None
         where = f" (first: row {first.row}, column {first.column}: {first.reason})" if first else ""

@@ -12,13 +12,15 @@ import json
 import os
 from pathlib import Path
 
-from sandbox import atomic
+from sandbox import atomic, userfile
 from sandbox.crashpoint import crash_point
 from sandbox.errors import NotFound, SandboxError
 
 MODEL_FILE = "detector.ubj"
 SIDECAR_FILE = "detector.json"
 FORMAT = "sandbox-fraud-model/1"
+MAX_MODEL_BYTES = 1 << 30  # a user-named model file is read whole; a sandbox model is a few MB
+MAX_SIDECAR_BYTES = 1 << 20
 RUN_TAG_SHA = "fraud.model_sha256"
 
 
@@ -59,6 +61,29 @@ def sidecar_path(model_path: Path) -> Path:
     return model_path.with_suffix(".json")
 
 
+def _read_user_model(ctx, path: Path) -> tuple[bytes | None, bytes]:
+    """(sidecar bytes or None, model bytes) of a model file the user names (`--model`): each file opened once and
+    checked by its descriptor, then read from it. A path into another bank's workspace is refused the same way
+    whether or not the file exists (no existence oracle); a refusal is audited."""
+    try:
+        model = ctx.user_file(path, "model")
+    except userfile.FileMissing:
+        raise NotFound(f"model file {path} does not exist", "check the path") from None
+    with model:
+        if model.size > MAX_MODEL_BYTES:
+            raise ModelRefused(f"model file {path.name} is {model.size:,} bytes, more than a sandbox model "
+                               f"({MAX_MODEL_BYTES:,})", "use a model saved by `sandbox fraud train`")
+        try:
+            side = ctx.user_file(sidecar_path(path), "model")
+        except userfile.FileMissing:
+            return None, b""
+        with side:
+            side_raw = side.read_bytes(MAX_SIDECAR_BYTES)
+        if len(side_raw) > MAX_SIDECAR_BYTES:
+            raise ModelRefused(f"sidecar {side.name} is too large for a model sidecar", "use a model saved by `sandbox fraud train`")
+        return side_raw, model.read_bytes()
+
+
 def load(ctx, model_path: str | Path | None = None):
     """(booster, sidecar) of this bank's model; refuses anything else."""
     import xgboost as xgb
@@ -67,19 +92,20 @@ def load(ctx, model_path: str | Path | None = None):
         path = ctx.path("fraud", "models", MODEL_FILE)
         if not path.exists():
             raise NotFound(f"bank {ctx.bank} has no trained fraud model", f"train one: `sandbox fraud train {ctx.bank}`")
+        side = sidecar_path(path)
+        side_raw, raw = (side.read_bytes() if side.exists() else None), None  # the model is read once the sidecar passed
     else:
         path = Path(model_path)
         if path.suffix == ".json":
             path = path.with_suffix(".ubj")
-        if not path.exists():
-            raise NotFound(f"model file {path} does not exist", "check the path")
+        side_raw, raw = _read_user_model(ctx, path)
     side = sidecar_path(path)
-    if not side.exists():
+    if side_raw is None:
         raise ModelRefused(f"model file {path.name} has no sidecar {side.name} (bank, features, checksum)",
                            "use a model saved by `sandbox fraud train`")
     try:
-        info = json.loads(side.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        info = json.loads(side_raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ModelRefused(f"sidecar {side.name} is not valid JSON", "use a model saved by `sandbox fraud train`") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ModelRefused(f"{side.name} is not a sandbox fraud model sidecar", "use a model saved by `sandbox fraud train`")
@@ -88,7 +114,8 @@ def load(ctx, model_path: str | Path | None = None):
         ctx.audit("fraud.model.refused", reason="other bank", model_bank=str(owner)[:64])
         raise ModelRefused(f"model file {path.name} belongs to bank {owner}, not {ctx.bank}",
                            f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)")
-    raw = path.read_bytes()
+    if raw is None:
+        raw = path.read_bytes()
     if sha256(raw) != info.get("sha256") and model_path is None:
         info = _pending_sidecar(ctx, raw) or info  # a save killed between its two renames
     if sha256(raw) != info.get("sha256"):

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sandbox import userfile
 from sandbox.errors import InvalidInput
 
 CHANNELS = ("card_present", "card_not_present", "fps")
@@ -117,22 +118,26 @@ def canonical(df: pd.DataFrame, text: str = "str") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def read_table(file: str | Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV or Parquet file as text columns (CSV) or typed columns (Parquet)."""
-    path = Path(file)
-    if not path.exists():
-        raise InvalidInput("file", f"{path} does not exist", "check the path")
-    if path.is_dir():
-        raise InvalidInput("file", f"{path} is a folder", "pass a .csv or .parquet file")
-    if path.stat().st_size == 0:
+def read_table(file: str | Path | userfile.UserFile) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or Parquet file as text columns (CSV) or typed columns (Parquet).
+
+    `file` is a checked `UserFile` (read by its descriptor, never reopened by name) or a plain path."""
+    with userfile.reading(file, "file") as src:
+        return _read_table(src)
+
+
+def _read_table(path: userfile.UserFile) -> tuple[pd.DataFrame, str]:
+    if path.size == 0:
         raise InvalidInput("file", f"{path.name} is empty", "export at least a header and one transaction")
     suffix = path.suffix.lower()
+    compression = "gzip" if suffix == ".gz" else None
     try:
+        path.fh.seek(0)
         if suffix in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
+            df = pd.read_parquet(path.fh)
             kind = "parquet"
         elif suffix in (".csv", ".txt", ".gz"):
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            df = pd.read_csv(path.fh, dtype=str, keep_default_na=False, skipinitialspace=True, compression=compression)
             kind = "csv"
         else:
             raise InvalidInput("file", f"{path.name} is neither CSV nor Parquet", "use a .csv or .parquet file")

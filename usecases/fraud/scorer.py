@@ -22,7 +22,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from sandbox import atomic
 from sandbox.errors import InvalidInput
 
 from . import checks, data, features, model_store, schema
@@ -582,16 +581,6 @@ def batch_features(ctx, batch: pd.DataFrame, label_delay_days: float, names: tup
     return X, len(hist)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """The same file, links and other spellings of the path followed."""
-    if a.resolve() == b.resolve():
-        return True
-    try:
-        return a.exists() and b.exists() and a.samefile(b)  # hard links
-    except OSError:
-        return False
-
-
 def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None) -> dict:
     """Score a CSV/Parquet file of transactions (schema of `sandbox fraud import`; is_fraud may be absent).
 
@@ -610,40 +599,45 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
         stages[name] = round(now - lap[0], 4)
         lap[0] = now
 
-    input_path, out_path = ctx.user_file(input_path), ctx.user_file(output_path)
-    if _same_file(input_path, out_path):
-        raise InvalidInput(checks.label("output"), f"{out_path} is the input file: the scores would overwrite the "
-                           "transactions", "write the scores to another file, e.g. --output scores.csv")
-    booster, sidecar = model_store.load(ctx, model_path)
-    stage("model_load")
-    if out_path.suffix.lower() not in (".csv", ".parquet"):
-        raise InvalidInput(checks.label("output"), f"{out_path.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
-    raw, _ = schema.read_table(input_path)
-    if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
-        raw = raw.assign(is_fraud=0)
-    stage("read")
-    batch, rejections, n_rejected, _layout = schema.validate(raw, text="category")
-    if n_rejected:
-        r = rejections[0]
-        raise InvalidInput(checks.label("input"), f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
-                           "fix the file; see `sandbox fraud import --help` for the schema")
-    batch = features.sort_frame(batch)
-    stage("validate")
-    X, n_hist = batch_features(ctx, batch, float(sidecar.get("label_delay_days", 7)), tuple(sidecar["features"]), stage)
-    scores = booster.inplace_predict(np.ascontiguousarray(X.to_numpy()))
-    stage("predict")
-    thr = float(sidecar["threshold"])
-    out = pd.DataFrame({"txn_id": batch["txn_id"].to_numpy(), "score": scores.astype(np.float64), "alert": scores >= thr})
-    with atomic.atomic_path(out_path, suffix=out_path.suffix) as tmp:
-        if out_path.suffix.lower() == ".csv":
-            out.to_csv(tmp, index=False)
-        else:
-            out.to_parquet(tmp, index=False)
+    # Each path is opened once and checked by descriptor; the input is read from its descriptor and the scores
+    # are written to a temp file in the output's checked folder, then renamed (never through a link).
+    with ctx.user_output(output_path, checks.label("output")) as out, \
+            ctx.user_file(input_path, checks.label("input")) as src:
+        if src.same_file(out.existing()):  # the same inode: another spelling, a link or a hard link of the input
+            raise InvalidInput(checks.label("output"), f"{out.path} is the input file: the scores would overwrite the "
+                               "transactions", "write the scores to another file, e.g. --output scores.csv")
+        booster, sidecar = model_store.load(ctx, model_path)
+        stage("model_load")
+        if out.suffix.lower() not in (".csv", ".parquet"):
+            raise InvalidInput(checks.label("output"), f"{out.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
+        raw, _ = schema.read_table(src)
+        if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
+            raw = raw.assign(is_fraud=0)
+        stage("read")
+        batch, rejections, n_rejected, _layout = schema.validate(raw, text="category")
+        if n_rejected:
+            r = rejections[0]
+            raise InvalidInput(checks.label("input"), f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
+                               "fix the file; see `sandbox fraud import --help` for the schema")
+        batch = features.sort_frame(batch)
+        stage("validate")
+        X, n_hist = batch_features(ctx, batch, float(sidecar.get("label_delay_days", 7)), tuple(sidecar["features"]), stage)
+        scores = booster.inplace_predict(np.ascontiguousarray(X.to_numpy()))
+        stage("predict")
+        thr = float(sidecar["threshold"])
+        out_frame = pd.DataFrame({"txn_id": batch["txn_id"].to_numpy(), "score": scores.astype(np.float64),
+                                  "alert": scores >= thr})
+        with out.writing() as fh:
+            if out.suffix.lower() == ".csv":
+                out_frame.to_csv(fh, index=False)
+            else:
+                out_frame.to_parquet(fh, index=False)
+        out_path = out.path
     stage("write")
     total = time.perf_counter() - t0
-    res = {"rows": int(len(out)), "alerts": int(out["alert"].sum()), "threshold": thr, "output": str(out_path),
+    res = {"rows": int(len(out_frame)), "alerts": int(out_frame["alert"].sum()), "threshold": thr, "output": str(out_path),
            "run_id": sidecar.get("run_id"), "history_rows": int(n_hist), "features_s": stages["features"],
            "predict_s": stages["predict"], "stages_s": stages, "seconds": round(total, 3),
-           "rows_per_s": round(len(out) / max(total, 1e-9), 1)}
+           "rows_per_s": round(len(out_frame) / max(total, 1e-9), 1)}
     ctx.audit("fraud.score", rows=res["rows"], alerts=res["alerts"], run_id=sidecar.get("run_id"))
     return res

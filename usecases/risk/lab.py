@@ -428,7 +428,8 @@ def _log_xgboost(ctx, booster, example: np.ndarray, run_id: str) -> str | None:
 # -- explain ------------------------------------------------------------------
 def _applicants(ctx, applicants: Any) -> Any:
     if isinstance(applicants, (str, Path)):
-        return schema.read_file(ctx.user_file(applicants))
+        with ctx.user_file(applicants, "input") as src:  # opened once, checked and read by its descriptor
+            return schema.read_file(src)
     return applicants
 
 

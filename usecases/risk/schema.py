@@ -365,16 +365,13 @@ def read_file(path: Any) -> Any:
     """Read applicants from a .json, .csv or .parquet file; clear errors for empty or malformed files."""
     import io
     import json
-    from pathlib import Path
 
     import pandas as pd
 
-    p = Path(path)
-    if not p.exists():
-        raise InvalidInput("input", f"file {str(p)!r} does not exist", "check the path")
-    if p.is_dir():
-        raise InvalidInput("input", f"{str(p)!r} is a folder", "give a .json, .csv or .parquet file")
-    raw = p.read_bytes()
+    from sandbox import userfile
+
+    with userfile.reading(path, "input") as p:  # a checked UserFile is read by its descriptor, never reopened
+        raw = p.read_bytes()
     if not raw.strip():
         raise InvalidInput("input", f"file {p.name!r} is empty", _SHAPE)
     suffix = p.suffix.lower()
