@@ -41,9 +41,11 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from . import atomic
+from .crashpoint import crash_point
 from .errors import AuditChainBroken, StoreError
 
 GENESIS = "0" * 64
+ROLL_FORWARD_WINDOW = 1 << 20  # bytes of the log's end read to find entries a killed writer left after the head
 HEAD_WIDTH = 240  # fixed-width head record: {"seq", "hash", "mac"} padded with spaces (older heads were 120)
 KEY_FILE = "audit.key"
 LEGACY_FILE = "audit-legacy.json"
@@ -297,7 +299,7 @@ class AuditLog:
         if not raw:
             return {"seq": 0, "hash": GENESIS}
         head = json.loads(raw)
-        return {"seq": int(head["seq"]), "hash": str(head["hash"]), "mac": head.get("mac")}
+        return {"seq": int(head["seq"]), "hash": str(head["hash"]), "mac": head.get("mac"), "size": head.get("size")}
 
     @classmethod
     def _parse_head(cls, raw: bytes) -> tuple[int, str]:
@@ -314,12 +316,56 @@ class AuditLog:
         head = self._read_head_record()
         return head["seq"], head["hash"]
 
-    def _write_head(self, fd: int, seq: int, digest: str, secret: bytes | None = None) -> None:
-        # Fixed-width record rewritten in place under the lock: one small pwrite, no rename.
+    def _write_head(self, fd: int, seq: int, digest: str, secret: bytes | None = None, size: int | None = None) -> None:
+        # Fixed-width record rewritten in place under the lock: one small pwrite, no rename. `size` (the log's
+        # length in bytes, outside the MAC) is only a hint: an append that finds the log longer rolls forward.
         head: dict[str, Any] = {"seq": seq, "hash": digest}
         if secret is not None:
             head["mac"] = _hmac(secret, "head", self.name, str(seq), digest)
+        if size is not None:
+            head["size"] = size
         os.pwrite(fd, json.dumps(head).encode().ljust(HEAD_WIDTH) + b"\n", 0)
+
+    def _roll_forward(self, seq: int, prev: str, secret: bytes | None) -> tuple[int, str]:
+        """(seq, hash) past entries a writer killed between its line and its head left after the head: only
+        entries that continue the chain from the head, each with a valid hash (and MAC, keyed). Else unchanged."""
+        try:
+            with open(self.path, "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                start = max(0, size - ROLL_FORWARD_WINDOW)
+                fh.seek(start)
+                tail = fh.read().split(b"\n")
+        except FileNotFoundError:
+            return seq, prev
+        lines = tail[1:-1] if start else tail[:-1]  # a window that starts mid-line drops that line; the last is ''
+        later = []
+        for raw in reversed(lines):
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                return seq, prev
+            if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int) or entry["seq"] <= seq:
+                break
+            later.append(entry)
+        for entry in reversed(later):
+            ok = (entry["seq"] == seq + 1 and entry.get("prev") == prev and _entry_hash(entry) == entry.get("hash")
+                  and (secret is None or hmac.compare_digest(str(entry.get("mac")), _hmac(secret, "entry", self.name, entry["hash"]))))
+            if not ok:
+                break
+            seq, prev = entry["seq"], entry["hash"]
+        return seq, prev
+
+    def repair_head(self) -> bool:
+        """Roll the head forward over entries a killed writer appended but did not record in the head (see
+        `_roll_forward`); the log itself is never rewritten. True if the head moved."""
+        secret = self.key.secret() if self.key is not None else None
+        with self._locked() as head_fd:
+            head = self._parse_head_record(os.pread(head_fd, HEAD_WIDTH + 1, 0))
+            seq, prev = self._roll_forward(head["seq"], head["hash"], secret)
+            if seq == head["seq"]:
+                return False
+            self._write_head(head_fd, seq, prev, secret, self.path.stat().st_size)
+        return True
 
     def append(self, event: str, actor: str, **data: Any) -> dict:
         return self.append_many([(event, actor, data)])[-1]
@@ -329,7 +375,14 @@ class AuditLog:
         secret = self.key.secret() if self.key is not None else None  # before the lock: keying may scan logs
         written: list[dict] = []
         with self._locked() as head_fd:
-            seq, prev = self._parse_head(os.pread(head_fd, HEAD_WIDTH + 1, 0))
+            head = self._parse_head_record(os.pread(head_fd, HEAD_WIDTH + 1, 0))
+            seq, prev = head["seq"], head["hash"]
+            try:
+                size = os.stat(self.path).st_size
+            except FileNotFoundError:
+                size = 0
+            if size != head.get("size") and (size or seq):  # a writer was killed between its line and its head
+                seq, prev = self._roll_forward(seq, prev, secret)
             lines = []
             for event, actor, data in events:
                 seq += 1
@@ -342,12 +395,14 @@ class AuditLog:
                 written.append(entry)
             if not lines:
                 return written
+            blob = b"".join(lines)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, b"".join(lines))
+                os.write(fd, blob)
+                crash_point("audit.before_head")
             finally:
                 os.close(fd)
-            self._write_head(head_fd, seq, prev, secret)
+            self._write_head(head_fd, seq, prev, secret, size + len(blob))
         return written
 
     def entries(self) -> list[dict]:
