@@ -24,7 +24,8 @@ What each check proves:
   is as it was when anchored (SHA-256 chain), whoever holds the key. Anchors carry an HMAC under the key and, when
   `cryptography` is installed (it is an MLflow dependency), an Ed25519 signature by a key derived from the audit
   key, with its public key: a reviewer can check an anchor without the audit key, after recording the public key
-  (or `key_id`) from a first anchor.
+  (or `key_id`) from a first anchor. The signed bytes are b"sandbox-audit-anchor-v1\\0" followed by the compact,
+  key-sorted JSON of {v, log, seq, hash, time, key_id} (`check_anchor_signature`).
 """
 from __future__ import annotations
 
