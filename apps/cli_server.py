@@ -24,14 +24,22 @@ def register(cli: click.Group) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (127.0.0.1, ::1 or localhost).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for the server to answer /health.")
 @click.option("--sync-only", is_flag=True, help="Do not start a server: sync permissions into the running one and exit.")
+@click.option("--backend-store-uri", envvar="SANDBOX_BACKEND_STORE_URI", metavar="URI",
+              help="Tracking database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default: the store's SQLite file). "
+                   "Also read from $SANDBOX_BACKEND_STORE_URI, which keeps a password out of the shell history.")
 @json_option
 @click.pass_context
-def server_group(click_ctx: click.Context, port: int, host: str, timeout: float, sync_only: bool, as_json: bool) -> None:
+def server_group(click_ctx: click.Context, port: int, host: str, timeout: float, sync_only: bool,
+                 backend_store_uri: str | None, as_json: bool) -> None:
     """Run the multi-user MLflow server over this store (admin), until interrupted.
 
-    Starts `mlflow server --app-name basic-auth` on HOST:PORT (default permission:
-    none), syncs sandbox users and roles into MLflow grants, re-syncs when users or
-    banks change, and stops the server (and its workers) on Ctrl-C or SIGTERM.
+    Starts `mlflow server --app-name sandbox` on HOST:PORT: MLflow's basic auth
+    (default permission: none) plus the sandbox's checks (own bank's names only, no
+    client-chosen artifact locations, reviewers read evidence not models, no user
+    listing). Syncs sandbox users and roles into MLflow grants, re-syncs when users
+    or banks change, and stops the server (and its workers) on Ctrl-C or SIGTERM.
+    Tracking data goes to the store's SQLite file, or to PostgreSQL with
+    --backend-store-uri; MLflow's users and grants stay in state/mlflow-auth.db.
     Users get their MLflow credentials with `sandbox server token`.
     """
     if click_ctx.invoked_subcommand is not None:
@@ -45,7 +53,7 @@ def server_group(click_ctx: click.Context, port: int, host: str, timeout: float,
         return
     say = (lambda msg: None) if as_json else (lambda msg: click.echo(msg, err=True))
     say(f"starting MLflow server on {host}:{port} (store {store.home}) ...")
-    srv = server.start(store, actor, host=host, port=port, timeout=timeout)
+    srv = server.start(store, actor, host=host, port=port, timeout=timeout, backend_store_uri=backend_store_uri)
 
     def _terminate(signum, frame):  # SIGTERM/SIGHUP behave like Ctrl-C: stop the server's whole process group
         raise KeyboardInterrupt
@@ -53,10 +61,10 @@ def server_group(click_ctx: click.Context, port: int, host: str, timeout: float,
     previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         result = server.sync(store, actor, srv.url)
-        info = {"url": srv.url, "pid": srv.pid, "startup_s": srv.startup_s, "sync": result.to_dict(),
+        info = {"url": srv.url, "pid": srv.pid, "startup_s": srv.startup_s, "backend": srv.backend, "sync": result.to_dict(),
                 "log": str(srv.log_path), "credentials": "sandbox server token --env"}
         emit(info, as_json, lambda d: "\n".join([
-            f"MLflow server ready at {srv.url} (started in {srv.startup_s:.1f} s; log: {srv.log_path})",
+            f"MLflow server ready at {srv.url} (started in {srv.startup_s:.1f} s; backend {srv.backend}; log: {srv.log_path})",
             f"  {result.summary()}",
             "  users: get your MLflow user and password with `sandbox server token` (as yourself), or",
             f"         eval \"$(sandbox server token --env)\"   # sets MLFLOW_TRACKING_* and SANDBOX_TRACKING_URI={srv.url}",

@@ -1,10 +1,29 @@
 """Server mode: one multi-user MLflow tracking server over the sandbox's own store.
 
-`start()` runs `mlflow server --app-name basic-auth` on a loopback address with
-the store's SQLite database (`mlruns/mlflow.db`) as backend and artifacts
-proxied from `mlruns/artifacts/`; `sync()` turns the sandbox's users and roles
-into MLflow users and grants; `credentials()` gives a sandbox user their
-MLflow user name and password.
+`start()` runs `mlflow server --app-name sandbox` on a loopback address with
+the store's SQLite database (`mlruns/mlflow.db`) as backend, or a PostgreSQL
+database (`backend_store_uri="postgresql://..."`), and artifacts proxied from
+`mlruns/artifacts/`; `sync()` turns the sandbox's users and roles into MLflow
+users and grants; `credentials()` gives a sandbox user their MLflow user name
+and password.
+
+The `sandbox` app (sandbox/server_guard.py) is MLflow's basic-auth app plus the
+checks grants cannot express: a scientist creates only her own bank's exact
+names and never chooses an artifact_location, nobody but the sync renames
+experiments or registered models, a user with READ only (a reviewer) reads
+evidence artifacts (plots/, model cards, reports/, evaluation/) and no model
+file or input example, and non-admins cannot list users. Read its docstring.
+
+Backends. Tracking data goes to SQLite by default, or to PostgreSQL with
+`--backend-store-uri postgresql://USER[:PASSWORD]@HOST[:PORT]/DB` (psycopg2
+driver; the URI reaches MLflow through its environment, never its command
+line, and is written nowhere with its password). The auth database (MLflow
+users and grants) stays SQLite in `state/mlflow-auth.db` either way: it is
+small, written only by the sync, and the server runs one worker; what a
+Postgres deployment gains (concurrent writers, a managed database, backups)
+is for the tracking data. Once a store is served from PostgreSQL, local mode
+(which reads `mlruns/mlflow.db`) no longer sees its runs: point every user at
+the server.
 
 How the permissions map (default permission NO_PERMISSIONS: no grant, no access)
 
@@ -25,10 +44,17 @@ admin decision. The sync is idempotent: it creates what is missing, corrects
 what differs (a changed password, a grant at the wrong level, an MLflow admin
 flag) and revokes grants on sandbox-managed names, or wildcard grants, that a
 user should not hold; running it twice changes nothing. That also undoes
-squatting: a user who creates `newbank/fraud` before the admin creates
-`newbank` loses it at the next sync. Grants on experiments users create under
-other names are left alone; grants through hand-made MLflow roles are reported
-as warnings, not removed. `sandbox server` re-syncs when the store's users
+squatting, and the server refuses the squat in the first place. An experiment
+or registered model that carries a bank's name but that the sandbox did not
+make for it (one created before the bank was, or an experiment whose artifacts
+go anywhere but the server's proxied root `mlflow-artifacts:/<id>` or the
+store's own local-mode folder) is reclaimed: renamed to `_reclaimed/<name>/<id>`
+(models: `_reclaimed.<name>.<created ms>`; the squatter keeps it, renamed) and
+a fresh one is created, so a squatter's folder never receives the bank's
+artifacts; each reclaim is in the platform's and the bank's audit logs.
+Grants on experiments users created under other names (before the guard) are
+left alone; grants through hand-made MLflow roles are reported as warnings,
+not removed. `sandbox server` re-syncs when the store's users
 file changes, so a bank or user added while it runs gets its grants.
 
 Experiments created in local mode before the store was first served keep
@@ -75,6 +101,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -307,6 +334,7 @@ class SyncResult:
     admins_demoted: list[str] = field(default_factory=list)
     experiments_created: list[str] = field(default_factory=list)
     models_created: list[str] = field(default_factory=list)
+    reclaimed: list[str] = field(default_factory=list)  # "experiment delta-bank/fraud (7) -> _reclaimed/...: why"
     granted: list[str] = field(default_factory=list)  # "user experiment harbour-bank/fraud EDIT"
     revoked: list[str] = field(default_factory=list)
     unchanged: int = 0
@@ -316,7 +344,7 @@ class SyncResult:
     @property
     def changed(self) -> bool:
         return bool(self.users_created or self.passwords_reset or self.admins_demoted or self.experiments_created
-                    or self.models_created or self.granted or self.revoked)
+                    or self.models_created or self.reclaimed or self.granted or self.revoked)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "changed": self.changed}
@@ -325,11 +353,11 @@ class SyncResult:
         parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in
                  (("users_created", self.users_created), ("passwords_reset", self.passwords_reset),
                   ("admins_demoted", self.admins_demoted), ("experiments_created", self.experiments_created),
-                  ("models_created", self.models_created), ("grants_added", self.granted),
+                  ("models_created", self.models_created), ("reclaimed", self.reclaimed), ("grants_added", self.granted),
                   ("grants_revoked", self.revoked)) if v]
         head = (f"synced: {', '.join(parts)} ({self.unchanged} unchanged)" if parts
                 else f"permissions in sync ({self.unchanged} grants checked)")
-        return "\n".join([head, *(f"  warning: {w}" for w in self.warnings)])
+        return "\n".join([head, *(f"  reclaimed: {r}" for r in self.reclaimed), *(f"  warning: {w}" for w in self.warnings)])
 
 
 def desired_grants(users: dict[str, dict], banks: list[str]) -> dict[str, dict[tuple[str, str], str]]:
@@ -381,15 +409,25 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
                            "and run `sandbox server` again") from None
 
     users = store.users()
-    banks = sorted(store.banks())
+    bank_records = store.banks()
+    banks = sorted(bank_records)
     result = SyncResult(url=url)
 
-    # 1. experiments and registered models, up front, so grants have something to point at
+    # 1. experiments and registered models, up front, so grants have something to point at; a squatter's are
+    #    reclaimed first (renamed away), so the bank's are always the sandbox's own
     ids: dict[tuple[str, str], str] = {}
     for bank in banks:
+        created_ms = _created_ms(bank_records.get(bank, {}))
         for uc in tracking.USECASES:
             name = tracking.experiment_name(bank, uc)
             exp = tracking_store.get_experiment_by_name(name)
+            why = _squatted_experiment(store, exp, bank, uc, created_ms) if exp is not None else None
+            if why:
+                moved = _reclaim_experiment(tracking_store, exp, name)
+                result.reclaimed.append(f"experiment {name} ({exp.experiment_id}) -> {moved}: {why}")
+                _audit_reclaim(store, actor, bank, "experiment", name, moved, why, experiment_id=str(exp.experiment_id),
+                               artifact_location=str(exp.artifact_location))
+                exp = None
             if exp is None:
                 try:
                     exp_id = tracking_store.create_experiment(
@@ -408,10 +446,19 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
             ids[(EXPERIMENT, name)] = str(exp_id)
             model = tracking.registered_model_name(bank, uc)
             try:
-                registry.get_registered_model(model)
+                existing = registry.get_registered_model(model)
             except MlflowException as exc:
                 if _error_code(exc) != "RESOURCE_DOES_NOT_EXIST":
                     raise
+                existing = None
+            stamp = getattr(existing, "creation_timestamp", None)
+            if existing is not None and created_ms is not None and stamp is not None and int(stamp) < created_ms:
+                why, moved = "it was created before the bank", f"_reclaimed.{model}.{int(stamp)}"
+                registry.rename_registered_model(model, moved)
+                result.reclaimed.append(f"registered model {model} -> {moved}: {why}")
+                _audit_reclaim(store, actor, bank, "registered_model", model, moved, why)
+                existing = None
+            if existing is None:
                 try:
                     registry.create_registered_model(
                         model, tags=[RegisteredModelTag(tracking.TAG_BANK, bank), RegisteredModelTag(tracking.TAG_USECASE, uc)],
@@ -469,8 +516,45 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
     store.platform_audit().append("server.sync", actor.name, url=url, users_created=result.users_created,
                                   passwords_reset=result.passwords_reset, granted=len(result.granted),
                                   revoked=len(result.revoked), experiments_created=result.experiments_created,
-                                  models_created=result.models_created)
+                                  models_created=result.models_created, reclaimed=result.reclaimed)
     return result
+
+
+def _created_ms(record: dict) -> int | None:
+    """A bank's creation time in ms (its record keeps whole seconds, rounded down)."""
+    try:
+        return int(datetime.fromisoformat(str(record["created"])).timestamp() * 1000)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _squatted_experiment(store: Store, exp, bank: str, usecase: str, created_ms: int | None) -> str | None:
+    """Why an experiment named for (bank, usecase) is not the sandbox's own, or None when it is."""
+    location = str(exp.artifact_location or "").rstrip("/")
+    own = {f"mlflow-artifacts:/{exp.experiment_id}", (store.mlruns.resolve() / "artifacts" / bank / usecase).as_uri()}
+    if location not in own:
+        return f"its artifacts go to {exp.artifact_location}, not the server's artifact root"
+    created = getattr(exp, "creation_time", None)
+    if created_ms is not None and created is not None and int(created) < created_ms:
+        return "it was created before the bank"
+    return None
+
+
+def _reclaim_experiment(tracking_store, exp, name: str) -> str:
+    """Rename a squatter's experiment out of the bank's name (restoring a deleted one for the rename)."""
+    moved = f"_reclaimed/{name}/{exp.experiment_id}"
+    deleted = str(getattr(exp, "lifecycle_stage", "active")) == "deleted"
+    if deleted:
+        tracking_store.restore_experiment(exp.experiment_id)
+    tracking_store.rename_experiment(exp.experiment_id, moved)
+    if deleted:
+        tracking_store.delete_experiment(exp.experiment_id)
+    return moved
+
+
+def _audit_reclaim(store: Store, actor: Actor, bank: str, kind: str, name: str, moved: str, why: str, **data) -> None:
+    for log in (store.platform_audit(), store.bank_audit(bank)):
+        log.append("server.reclaim", actor.name, bank=bank, kind=kind, name=name, renamed_to=moved, reason=why, **data)
 
 
 def can_log_in(url: str, username: str, password: str) -> bool:
@@ -569,8 +653,51 @@ def _mlflow_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "mlflow"]
 
 
+def check_backend_store_uri(uri: str | None, store: Store) -> str:
+    """The tracking backend: the store's SQLite file by default, or a PostgreSQL URI (psycopg2 driver)."""
+    if uri is None or not uri.strip():
+        return f"sqlite:///{(store.mlruns / 'mlflow.db').resolve()}"
+    uri = uri.strip()
+    scheme = uri.split(":", 1)[0].lower()
+    if scheme not in ("sqlite", "postgresql", "postgresql+psycopg2", "postgres"):
+        raise InvalidInput("backend-store-uri", f"{redact_uri(uri)!r} is not a SQLite or PostgreSQL URI",
+                           "use postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, or leave it out for the store's SQLite file")
+    if scheme in ("postgres", "postgresql"):  # name the driver: SQLAlchemy 2.1 defaults to psycopg 3, not installed
+        uri = "postgresql+psycopg2" + uri[len(scheme):]
+    if scheme.startswith("postgres"):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            raise SandboxError("the PostgreSQL driver psycopg2 is not installed",
+                               "pip install psycopg2-binary (it is in the sandbox's dependencies)") from None
+    return uri
+
+
+def redact_uri(uri: str) -> str:
+    """A database URI with its password hidden, for messages and records."""
+    return re.sub(r"(://[^:/@]+:)[^/]*@", r"\1***@", uri)
+
+
+def _check_database(uri: str, timeout: int = 5) -> None:
+    """Fail fast, in one line, when the PostgreSQL backend cannot be reached."""
+    if not uri.startswith("postgresql"):
+        return
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(uri, connect_args={"connect_timeout": timeout}, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("select 1"))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SandboxError(f"cannot reach the PostgreSQL backend {redact_uri(uri)}: {first}",
+                           "start PostgreSQL, create the database and check the user, password, host and port") from None
+    finally:
+        engine.dispose()
+
+
 class MlflowServer:
-    """A running `mlflow server --app-name basic-auth` in its own process group."""
+    """A running `mlflow server --app-name sandbox` in its own process group."""
 
     def __init__(self, store: Store, host: str, port: int, proc: subprocess.Popen, log_path: Path):
         self.store = store
@@ -580,6 +707,7 @@ class MlflowServer:
         self.log_path = log_path
         self.url = f"http://{'[::1]' if host == '::1' else host}:{port}"
         self.startup_s: float | None = None
+        self.backend: str | None = None  # the tracking backend's URI, password hidden
 
     @property
     def pid(self) -> int:
@@ -624,8 +752,9 @@ class MlflowServer:
 
 
 def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 5000, timeout: float = 180.0,
-          progress: Callable[[float, str], None] | None = None) -> MlflowServer:
-    """Start the store's MLflow server and wait until it answers /health (admin only; does not sync)."""
+          progress: Callable[[float, str], None] | None = None, backend_store_uri: str | None = None) -> MlflowServer:
+    """Start the store's MLflow server and wait until it answers /health (admin only; does not sync).
+    `backend_store_uri`: a PostgreSQL URI for the tracking data (default: the store's SQLite file)."""
     _require_admin(store, actor, "run the MLflow server")
     store.banks()  # a missing or corrupted store fails here, with its fix
     _check_host(host)
@@ -634,9 +763,16 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
         raise SandboxError(f"this store's MLflow server already runs at {info['url']} (pid {info['pid']})",
                            f"use it, or stop it first (kill {info['pid']})")
     _check_port_free(host, port)
+    backend = check_backend_store_uri(backend_store_uri, store)
+    _check_database(backend)
     sec = load_secrets(store)
     config = write_auth_config(store)
     (store.mlruns / "artifacts").mkdir(parents=True, exist_ok=True)
+    from . import trackdb  # the server must not migrate a database while CLI processes do (under the store's lock)
+
+    if not (backend_store_uri or "").strip():
+        trackdb.ensure_schema(store.mlruns)
+    trackdb.ensure_auth_schema(store.state / AUTH_DB_FILE, store.state)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "MLFLOW_AUTH_"))}
     env.update({
         "MLFLOW_AUTH_CONFIG_PATH": str(config),
@@ -644,21 +780,22 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
         "MLFLOW_AUTH_ADMIN_PASSWORD": sec.admin_password,
         "MLFLOW_FLASK_SERVER_SECRET_KEY": sec.flask_secret_key,
         "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
+        "MLFLOW_BACKEND_STORE_URI": backend,  # in the environment, not argv: `ps` shows no database password
+        "SANDBOX_HOME": str(store.home),  # the guard reads the store's users and banks (sandbox/server_guard.py)
     })
     # MLflow's GenAI job runner (scorers, LLM judges) starts ~8 more Python processes; the sandbox
     # uses none of it. An operator who wants it sets MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    cmd = [*_mlflow_command(), "server", "--app-name", "basic-auth",
-           "--backend-store-uri", f"sqlite:///{(store.mlruns / 'mlflow.db').resolve()}",
+    cmd = [*_mlflow_command(), "server", "--app-name", "sandbox",
            "--artifacts-destination", str((store.mlruns / "artifacts").resolve()),
            "--serve-artifacts", "--host", host, "--port", str(port), "--workers", "1"]
     log_path = store.state / LOG_FILE
     t0 = time.perf_counter()
-    with open(log_path, "ab") as log:
-        log.write(f"\n--- {_now()} sandbox server starting on {host}:{port}\n".encode())
+    with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
+        log.write(f"\n--- {_now()} sandbox server starting on {host}:{port} (backend {redact_uri(backend)})\n".encode())
         log.flush()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                cwd=store.state, start_new_session=True)
+                                cwd=store.state, start_new_session=True, umask=0o077)  # its files 0600
     server = MlflowServer(store, host, port, proc, log_path)
     try:
         deadline = time.monotonic() + timeout
@@ -679,9 +816,12 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
         server.stop()
         raise
     server.startup_s = round(time.perf_counter() - t0, 2)
+    server.backend = redact_uri(backend)
     atomic.write_json(store.state / RUNTIME_FILE, {"url": server.url, "pid": proc.pid, "host": host, "port": port,
-                                                   "started": _now(), "by": actor.name}, mode=0o600)
-    store.platform_audit().append("server.start", actor.name, url=server.url, pid=proc.pid, startup_s=server.startup_s)
+                                                   "backend": server.backend, "started": _now(), "by": actor.name},
+                      mode=0o600)
+    store.platform_audit().append("server.start", actor.name, url=server.url, pid=proc.pid, startup_s=server.startup_s,
+                                  backend=server.backend)
     if progress:
         progress(1.0, f"MLflow server ready at {server.url}")
     return server

@@ -1,21 +1,31 @@
-"""Server mode: a real `mlflow server --app-name basic-auth` over a sandbox store, driven over HTTP
+"""Server mode: a real `mlflow server --app-name sandbox` over a sandbox store, driven over HTTP
 with MLflow's own MlflowClient as each bank's scientist, a reviewer, a sandbox admin and strangers.
 
-The server starts once for the module (about 10-20 s) against its own temporary store, and its
-whole process group is killed at teardown.
+Every test runs on both tracking backends: the store's SQLite file and PostgreSQL. The server starts
+once per backend for the module (about 10-20 s) against its own temporary store, and its whole process
+group is killed at teardown. PostgreSQL is a throwaway cluster this module starts itself (initdb and
+pg_ctl in a temporary folder, on a free loopback port; as root, through `runuser -u postgres`), once per
+test session; where it cannot start (no binaries, no postgres user) the PostgreSQL runs skip and say why.
+tests/security/test_server_guard.py uses the same helpers (`start_world`, `postgres_uri`).
 """
 from __future__ import annotations
 
+import atexit
+import glob
 import json
 import os
+import pwd
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from sandbox import AccessDenied, SandboxError, Store, StoreError, server
+from sandbox import AccessDenied, InvalidInput, SandboxError, Store, StoreError, server
 
 PASSWORD = "correct-horse-9"
 BANK_A, BANK_B = "harbour-bank", "peak-bank"
@@ -44,10 +54,87 @@ def denied(fn, *args, **kwargs) -> int:
     return status_of(info.value)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Its own store: an admin, two banks, a scientist each, a reviewer; the server running and synced."""
-    home = tmp_path_factory.mktemp("server-home")
+# -- backends: SQLite, and a throwaway PostgreSQL cluster ----------------------------------
+BACKENDS = ("sqlite", "postgresql")
+_PG: dict = {}  # the session's cluster: {"port", "base", "pg_ctl", "runas"} or {"skip": reason}
+
+
+def _pg_binaries() -> tuple[str, str] | None:
+    for folder in [None, *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]:
+        initdb = shutil.which("initdb", path=folder) if folder else shutil.which("initdb")
+        pg_ctl = shutil.which("pg_ctl", path=folder) if folder else shutil.which("pg_ctl")
+        if initdb and pg_ctl:
+            return initdb, pg_ctl
+    return None
+
+
+def _start_postgres() -> dict:
+    found = _pg_binaries()
+    if found is None:
+        return {"skip": "PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin): "
+                        "apt-get install postgresql (.ci/run does)"}
+    initdb, pg_ctl = found
+    runas: list[str] = []
+    base = Path(tempfile.mkdtemp(prefix="sandbox-pg-"))
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        try:
+            pg_user = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(base, ignore_errors=True)
+            return {"skip": "running as root and there is no 'postgres' user to run PostgreSQL as"}
+        if not shutil.which("runuser"):
+            shutil.rmtree(base, ignore_errors=True)
+            return {"skip": "running as root without `runuser` to start PostgreSQL as the postgres user"}
+        os.chown(base, pg_user.pw_uid, pg_user.pw_gid)
+        runas = ["runuser", "-u", "postgres", "--"]
+    port = server.free_port()
+    data, log = base / "data", base / "postgres.log"
+    steps = [
+        [*runas, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
+        [*runas, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
+         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off", "start"],
+    ]
+    for cmd in steps:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            tail = (out.stderr or out.stdout).strip().splitlines()[-3:]
+            if log.exists():
+                tail += log.read_text(errors="replace").strip().splitlines()[-3:]
+            shutil.rmtree(base, ignore_errors=True)
+            return {"skip": f"PostgreSQL did not start ({Path(cmd[len(runas)]).name}): {' | '.join(tail)}"}
+    cluster = {"port": port, "base": base, "pg_ctl": pg_ctl, "runas": runas, "data": data}
+    atexit.register(_stop_postgres, cluster)
+    return cluster
+
+
+def _stop_postgres(cluster: dict) -> None:
+    subprocess.run([*cluster["runas"], cluster["pg_ctl"], "-D", str(cluster["data"]), "-m", "immediate", "stop"],
+                   capture_output=True, timeout=60)
+    shutil.rmtree(cluster["base"], ignore_errors=True)
+
+
+def postgres_uri() -> str:
+    """A fresh database in the session's throwaway cluster (started on first use); skips when it cannot start."""
+    import psycopg2
+
+    if not _PG:
+        _PG.update(_start_postgres())
+    if "skip" in _PG:
+        pytest.skip(_PG["skip"])
+    name = f"sandbox_{secrets.token_hex(4)}"
+    conn = psycopg2.connect(host="127.0.0.1", port=_PG["port"], user="postgres", dbname="postgres")
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+    return f"postgresql://postgres@127.0.0.1:{_PG['port']}/{name}"
+
+
+def start_world(home: Path, backend: str) -> dict:
+    """A store (an admin, two banks, a scientist each, a reviewer) and its server on `backend`, synced."""
+    uri = postgres_uri() if backend == "postgresql" else None
     store = Store(home)
     store.init("root", PASSWORD)
     for bank in (BANK_A, BANK_B):
@@ -56,13 +143,25 @@ def world(tmp_path_factory):
     store.add_user("bob", "scientist", PASSWORD, bank=BANK_B)
     store.add_user("rita", "reviewer", PASSWORD)
     admin = store.actor("root")
-    srv = server.start(store, admin, port=server.free_port(), timeout=150)
+    srv = server.start(store, admin, port=server.free_port(), timeout=150, backend_store_uri=uri)
     try:
         first_sync = server.sync(store, admin)
-        yield {"store": store, "server": srv, "url": srv.url, "admin": admin, "first_sync": first_sync}
-    finally:
+    except BaseException:
         srv.stop()
-        assert not srv.alive()
+        raise
+    return {"store": store, "server": srv, "url": srv.url, "admin": admin, "first_sync": first_sync,
+            "backend": backend, "backend_uri": uri}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(request, tmp_path_factory):
+    """Its own store and server per backend; the server's process group is killed at teardown."""
+    w = start_world(tmp_path_factory.mktemp(f"server-home-{request.param}"), request.param)
+    try:
+        yield w
+    finally:
+        w["server"].stop()
+        assert not w["server"].alive()
 
 
 def creds(world, user: str) -> tuple[str, str]:
@@ -213,23 +312,24 @@ def test_sync_is_idempotent_and_picks_up_a_new_bank(world, client):
     assert not again.changed, again.to_dict()
     assert again.unchanged == len(first.granted)
 
-    with mlflow_as(*creds(world, "bob")):  # bob squats the names of a bank that does not exist yet
-        squat_exp = client.create_experiment("tide-bank/fraud")
-        client.create_registered_model("tide-bank.fraud")
+    with mlflow_as(*creds(world, "bob")):  # bob tries to squat the names of a bank that does not exist yet
+        assert denied(client.create_experiment, "tide-bank/fraud") == 403
+        assert denied(client.create_registered_model, "tide-bank.fraud") == 403
     store.create_bank("tide-bank")
     store.add_user("tina", "scientist", PASSWORD, bank="tide-bank")
     grown = server.sync(store, admin)
     assert grown.users_created == ["tina"]
-    assert set(grown.experiments_created) == {"tide-bank/risk", "tide-bank/chat"}
+    assert set(grown.experiments_created) == {"tide-bank/fraud", "tide-bank/risk", "tide-bank/chat"}
+    assert not grown.reclaimed and not grown.revoked
     assert sum(g.startswith("rita ") for g in grown.granted) == 6  # the reviewer reads the new bank too
     assert not any(g.startswith(("alice ", "bob ", "root ")) for g in grown.granted)
-    assert {r.rsplit(" ", 1)[0] for r in grown.revoked} == {f"bob experiment {squat_exp}", "bob registered_model tide-bank.fraud"}
     with mlflow_as(*creds(world, "tina")):
         assert denied(client.get_experiment_by_name, f"{BANK_A}/fraud") == 403
-        assert client.get_experiment_by_name("tide-bank/fraud").experiment_id == squat_exp
-        client.create_run(squat_exp)
+        exp = client.get_experiment_by_name("tide-bank/fraud")
+        assert exp.artifact_location == f"mlflow-artifacts:/{exp.experiment_id}"
+        client.create_run(exp.experiment_id)
     with mlflow_as(*creds(world, "bob")):
-        assert denied(client.get_experiment, squat_exp) == 403
+        assert denied(client.get_experiment, exp.experiment_id) == 403
         assert denied(client.get_registered_model, "tide-bank.fraud") == 403
 
 
@@ -343,6 +443,51 @@ def test_user_gets_own_mlflow_credentials_from_the_cli(world):
     wrong = subprocess.run([sys.executable, "-m", "apps.cli", "server", "token"], cwd=ROOT,
                            env=dict(env, SANDBOX_PASSWORD="not-her-password"), capture_output=True, text=True, timeout=120)
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr and wrong.stderr.count("\n") == 1
+
+
+def test_tracking_data_lives_in_the_chosen_backend(world, client, alice_run):
+    store = world["store"]
+    info = json.loads((store.state / server.RUNTIME_FILE).read_text())
+    if world["backend"] == "postgresql":
+        import psycopg2
+
+        uri = world["backend_uri"]
+        assert info["backend"] == uri.replace("postgresql://", "postgresql+psycopg2://", 1)  # a password would be ***
+        conn = psycopg2.connect(uri)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select name from experiments")
+                names = {row[0] for row in cur.fetchall()}
+                cur.execute("select count(*) from runs where run_uuid = %s", (alice_run["run_id"],))
+                assert cur.fetchone()[0] == 1
+        finally:
+            conn.close()
+        assert {f"{BANK_A}/fraud", f"{BANK_B}/chat"} <= names
+        sqlite_file = store.mlruns / "mlflow.db"  # `sandbox init` may create it: it must hold none of the runs
+        if sqlite_file.exists():
+            import sqlite3
+
+            with sqlite3.connect(sqlite_file) as db:
+                tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
+                local = {r[0] for r in db.execute("select name from experiments")} if "experiments" in tables else set()
+            assert not local & names
+    else:
+        assert info["backend"].startswith("sqlite:///") and (store.mlruns / "mlflow.db").exists()
+    # the database URI reaches MLflow through its environment, never its command line
+    cmdline = Path(f"/proc/{world['server'].pid}/cmdline").read_bytes().decode(errors="replace")
+    assert "--backend-store-uri" not in cmdline and "--app-name\0sandbox" in cmdline
+
+
+def test_bad_backend_uri_is_one_clear_error(world):
+    with pytest.raises(InvalidInput, match="backend-store-uri"):
+        server.check_backend_store_uri("mysql://u:secret@h/db", world["store"])
+    assert "secret" not in server.redact_uri("postgresql://u:secret@h:5432/db")
+    other = Store(world["store"].home.parent / f"unreachable-{world['backend']}")
+    other.init("root", PASSWORD)
+    with pytest.raises(SandboxError, match="cannot reach the PostgreSQL backend") as info:
+        server.start(other, other.actor("root"), port=server.free_port(),
+                     backend_store_uri=f"postgresql://u:hunter2@127.0.0.1:{server.free_port()}/nowhere")
+    assert "hunter2" not in str(info.value)
 
 
 def test_secrets_are_private_and_no_admin_password_is_in_the_config(world):

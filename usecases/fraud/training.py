@@ -209,9 +209,9 @@ def _log_xgb(ctx, booster, prep: Prepared, feats: list[str], threshold: float, b
     baseline = {f: (float(v) if np.isfinite(v) else None) for f, v in legit.median().items()}
     raw_sha = model_store.sha256(bytes(booster.save_raw(raw_format="ubj")))
     mlflow.set_tag(model_store.RUN_TAG_SHA, raw_sha)
-    example = Xtr.head(5).astype("float32")  # feature values only: no ids, no raw rows
+    example = Xtr.head(5).astype("float32")  # for the signature only: no row is logged as an input example
     info = mlflow.xgboost.log_model(booster, name="model", signature=infer_signature(example, models.predict_xgb(booster, example)),
-                                    input_example=example, pip_requirements=[f"xgboost=={xgb.__version__}"],
+                                    pip_requirements=[f"xgboost=={xgb.__version__}"],
                                     model_format="ubj")
     sidecar = {"run_id": run_id, "features": feats, "threshold": threshold, "alert_budget": budget,
                "label_delay_days": float(prep.meta.get("label_delay_days", 7)), "baseline": baseline,

@@ -419,8 +419,8 @@ def _log_xgboost(ctx, booster, example: np.ndarray, run_id: str) -> str | None:
         except importlib.metadata.PackageNotFoundError:
             continue
     reqs += [f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]
-    info = mlflow.xgboost.log_model(booster, name="xgboost", signature=sig, input_example=ex,
-                                    pip_requirements=reqs, model_format="ubj")
+    # the signature (column names and types) only: an input example would log applicants' rows with the model
+    info = mlflow.xgboost.log_model(booster, name="xgboost", signature=sig, pip_requirements=reqs, model_format="ubj")
     mv = ctx.register_model("risk", info.model_uri, run_id)
     return str(mv.version)
 
