@@ -35,7 +35,7 @@ from sandbox.errors import InvalidInput, SandboxError
 
 from . import index as _index
 from .answer import BACKENDS, REFUSAL, Passage, default_backend, make_backend
-from .extract import SUFFIXES, Extracted, extract_file
+from .extract import SUFFIXES, Extracted, extract_file, parsing
 from .grounding import CITATION
 from .grounding import check as check_grounding
 from .pii import redact
@@ -201,6 +201,7 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
         if not files and not report.rejected:
             raise InvalidInput("paths", "no documents given", "pass files or folders of .txt, .md, .html, .docx or .pdf documents")
         _progress(progress, 0.01, f"reading {len(files)} file(s)")
+        stack.enter_context(parsing())  # one document-reader process (time and memory limits) for this ingest
         for i, f in enumerate(files):
             try:
                 extracted.append(_extract(f))

@@ -1,19 +1,25 @@
 """Text out of uploaded policy documents: .txt .md .html .docx .pdf, one place for every check.
 
 Each failure names the file and the fix (empty, binary, oversized, encrypted or
-text-less PDF, text that is not UTF-8, a damaged .docx). Nothing here touches
-the index: a rejected file is reported and the index is left as it was.
+text-less PDF, text that is not UTF-8, a damaged .docx, a document over a page,
+time or memory limit). Nothing here touches the index: a rejected file is
+reported and the index is left as it was. PDF, Word and HTML files are parsed
+in a worker process with a time and memory limit (docparse.py); wrap a batch in
+`parsing()` so they share one worker.
 """
 from __future__ import annotations
 
-import io
+import contextlib
+import contextvars
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from sandbox import userfile
+from sandbox import bounded, userfile
 from sandbox.errors import InvalidInput
+
+from .docparse import DocumentParser
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".docx", ".pdf")
 MAX_BYTES = 20 * 1024 * 1024  # one upload; larger files are refused, not truncated
@@ -39,6 +45,16 @@ def _bad(name: str, problem: str, fix: str) -> InvalidInput:
     return InvalidInput(f"file {name}", problem, fix)
 
 
+def max_bytes() -> int:
+    """The byte cap of one document: MAX_BYTES, or $SANDBOX_MAX_DOC_BYTES when set."""
+    return bounded.env_int("SANDBOX_MAX_DOC_BYTES", MAX_BYTES)
+
+
+def _too_large(name: str, size: int) -> InvalidInput:
+    return _bad(name, f"is too large ({_size(size)}, limit {_size(max_bytes())}, set by SANDBOX_MAX_DOC_BYTES)",
+                "split it into smaller documents")
+
+
 def _decode_text(name: str, data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise _bad(name, "looks binary (it contains NUL bytes)", "upload a text, Markdown, HTML, Word (.docx) or PDF document")
@@ -53,66 +69,50 @@ def _decode_text(name: str, data: bytes) -> str:
     return text
 
 
-_BLOCKS = ["p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "li", "ul", "ol", "dt", "dd",
-           "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote", "pre", "br", "hr", "title", "figcaption"]
+@contextlib.contextmanager
+def parsing() -> Iterator[DocumentParser]:
+    """One document-reader process for every PDF, Word and HTML file read inside this block (an ingest):
+    started on the first such file, stopped at the end. Outside it each such file starts its own."""
+    parser = DocumentParser()
+    token = _PARSER.set(parser)
+    try:
+        yield parser
+    finally:
+        _PARSER.reset(token)
+        parser.close()
+
+
+_PARSER: contextvars.ContextVar[DocumentParser | None] = contextvars.ContextVar("document_parser", default=None)
+
+
+def _parse(kind: str, name: str, data: bytes) -> dict:
+    """Parse in the worker process (time, memory, page and object limits); a refusal names the file."""
+    parser = _PARSER.get()
+    if parser is not None:
+        return parser.parse(kind, name, data, MAX_CHARS)
+    with DocumentParser() as one_off:
+        return one_off.parse(kind, name, data, MAX_CHARS)
 
 
 def _html_text(name: str, data: bytes) -> tuple[str, str]:
-    from bs4 import BeautifulSoup
+    text = _decode_text(name, data)  # the encoding checks give their reasons here, before the worker is asked
+    out = _parse("html", name, text.encode("utf-8"))
+    return out["text"], out["title"]
 
-    soup = BeautifulSoup(_decode_text(name, data), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    title_tag = soup.find("h1") or soup.find("title")
-    title = " ".join(title_tag.get_text(" ").split()) if title_tag else ""
-    if soup.head:
-        soup.head.decompose()
-    # Block elements become paragraph breaks; inline elements (a clause number in a <span>) stay in their line.
-    for tag in soup.find_all(_BLOCKS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    for cell in soup.find_all(["th", "td"]):
-        cell.insert_after(" ")
-    return soup.get_text(""), title
 
 def _docx_text(name: str, data: bytes) -> tuple[str, str]:
-    try:
-        import docx
-        from docx.opc.exceptions import PackageNotFoundError
-    except ImportError as err:  # pragma: no cover - a declared dependency
-        raise _bad(name, "Word documents need python-docx", "pip install python-docx") from err
-    try:
-        doc = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
-        raise _bad(name, f"is not a readable Word document ({type(err).__name__})",
-                   "save it again as .docx from Word, or upload it as PDF") from None
-    parts = [p.text for p in doc.paragraphs if p.text.strip()]
-    for table in doc.tables:
-        for row in table.rows:
-            cells = [c.text.strip() for c in row.cells if c.text.strip()]
-            if cells:
-                parts.append(" | ".join(dict.fromkeys(cells)))
-    return "\n\n".join(parts), (doc.core_properties.title or "").strip()
+    out = _parse("docx", name, data)
+    return out["text"], out["title"]
 
 
 def _pdf_text(name: str, data: bytes) -> tuple[str, str]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
     if not data.lstrip()[:5].startswith(b"%PDF"):
         raise _bad(name, "is not a PDF (no %PDF header)", "upload the original PDF file")
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise _bad(name, "is an encrypted (password-protected) PDF", "remove the password and upload it again")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "").strip()
-    except PdfReadError as err:
-        raise _bad(name, f"is a damaged PDF ({err})", "export the PDF again and upload it") from None
-    text = "\n".join(unwrap(p) for p in pages if p.strip())
+    out = _parse("pdf", name, data)
+    text = "\n".join(unwrap(p) for p in out["pages"] if p.strip())
     if not text.strip():
         raise _bad(name, "has no text layer (a scanned PDF?)", "run OCR on it first, or upload the source document")
-    return text, title
+    return text, out["title"]
 
 
 _NEW_BLOCK = re.compile(r"^(\d+(\.\d+)*\.?\s|[-*\u2022]\s|[A-Z][A-Za-z ]{0,40}:\s)")
@@ -138,8 +138,8 @@ def extract_bytes(name: str, data: bytes) -> Extracted:
         raise _bad(name, f"has an unsupported type {suffix or '(no suffix)'!r}", f"upload one of {', '.join(SUFFIXES)}")
     if not data or not data.strip():
         raise _bad(name, "is empty", "upload a document with text in it")
-    if len(data) > MAX_BYTES:
-        raise _bad(name, f"is too large ({_size(len(data))}, limit {_size(MAX_BYTES)})", "split it into smaller documents")
+    if len(data) > max_bytes():
+        raise _too_large(name, len(data))
     if suffix == ".pdf":
         text, title = _pdf_text(name, data)
     elif suffix == ".docx":
@@ -165,9 +165,9 @@ def extract_file(path: Path | str | userfile.UserFile) -> Extracted:
         if not path.is_file():
             raise _bad(path.name, f"not found at {path}", "check the path")
     with userfile.reading(path, f"file {path.name}") as src:
-        if src.size > MAX_BYTES:  # refuse before reading a huge file into memory
-            raise _bad(src.name, f"is too large ({_size(src.size)}, limit {_size(MAX_BYTES)})", "split it into smaller documents")
-        return extract_bytes(src.name, src.read_bytes(MAX_BYTES))
+        if src.size > max_bytes():  # refuse before reading a huge file into memory
+            raise _too_large(src.name, src.size)
+        return extract_bytes(src.name, src.read_bytes(max_bytes()))
 
 
 def _first_line(text: str) -> str:

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sandbox import userfile
+from sandbox import bounded, userfile
 from sandbox.errors import InvalidInput
 
 CHANNELS = ("card_present", "card_not_present", "fps")
@@ -130,20 +130,26 @@ def _read_table(path: userfile.UserFile) -> tuple[pd.DataFrame, str]:
     if path.size == 0:
         raise InvalidInput("file", f"{path.name} is empty", "export at least a header and one transaction")
     suffix = path.suffix.lower()
-    compression = "gzip" if suffix == ".gz" else None
+    # Work bounded before parsing (sandbox.bounded): bytes, header/footer columns, Parquet cells, gzip output.
+    cap = bounded.limit("MAX_TABLE_BYTES")
+    bounded.check_bytes(path.size, path.name, cap, "MAX_TABLE_BYTES")
     try:
         path.fh.seek(0)
         if suffix in (".parquet", ".pq"):
+            bounded.parquet_shape(path.fh, "file", path.name)
             df = pd.read_parquet(path.fh)
             kind = "parquet"
         elif suffix in (".csv", ".txt", ".gz"):
-            df = pd.read_csv(path.fh, dtype=str, keep_default_na=False, skipinitialspace=True, compression=compression)
+            def stream():
+                return bounded.csv_stream(path.fh, suffix == ".gz", cap, "file", path.name)
+            bounded.csv_header(stream(), "file", path.name)
+            df = pd.read_csv(stream(), dtype=str, keep_default_na=False, skipinitialspace=True)
             kind = "csv"
         else:
             raise InvalidInput("file", f"{path.name} is neither CSV nor Parquet", "use a .csv or .parquet file")
     except InvalidInput:
         raise
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InvalidInput("file", f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:160]})",
                            "check it is a valid CSV (UTF-8, comma-separated, header row) or Parquet file") from None
     if len(df) == 0:

@@ -362,45 +362,51 @@ def validate(data: Any, require_protected: bool = False) -> Clean:
 
 
 def read_file(path: Any) -> Any:
-    """Read applicants from a .json, .csv or .parquet file; clear errors for empty or malformed files."""
-    import io
-    import json
+    """Read applicants from a .json, .csv or .parquet file; clear errors for empty or malformed files.
 
+    The work is bounded before parsing (sandbox.bounded): the byte size, a CSV header's or Parquet footer's
+    column count, a JSON file's nesting depth (100k levels raised RecursionError)."""
     import pandas as pd
 
-    from sandbox import userfile
+    from sandbox import bounded, userfile
 
     with userfile.reading(path, "input") as p:  # a checked UserFile is read by its descriptor, never reopened
-        raw = p.read_bytes()
-    if not raw.strip():
-        raise InvalidInput("input", f"file {p.name!r} is empty", _SHAPE)
-    suffix = p.suffix.lower()
-    if suffix == ".json":
+        suffix, name = p.suffix.lower(), repr(p.name)
+        if suffix not in (".json", ".csv", ".parquet", ".pq"):
+            raise InvalidInput("input", f"{name} is not a .json, .csv or .parquet file", "give a .json, .csv or .parquet file")
+        if p.size == 0:
+            raise InvalidInput("input", f"file {name} is empty", _SHAPE)
+        if suffix == ".json":
+            cap = bounded.limit("MAX_JSON_BYTES")
+            bounded.check_bytes(p.size, f"file {name}", cap, "MAX_JSON_BYTES", "input")
+            raw = p.read_bytes(cap)
+            if not raw.strip():
+                raise InvalidInput("input", f"file {name} is empty", _SHAPE)
+            obj = bounded.load_json(raw, "input", f"file {name}", _SHAPE)
+            if isinstance(obj, Mapping) and isinstance(obj.get("applicants"), list):
+                obj = obj["applicants"]
+            if not isinstance(obj, (Mapping, list)):
+                what = {str: "a JSON string", bool: "true/false", type(None): "null"}.get(type(obj), "a JSON number")
+                raise InvalidInput("input", f"file {name} holds {what}, not applicants", _SHAPE)
+            return obj
+        cap = bounded.limit("MAX_TABLE_BYTES")
+        bounded.check_bytes(p.size, f"file {name}", cap, "MAX_TABLE_BYTES", "input")
+        if suffix == ".csv":
+            try:
+                bounded.csv_header(bounded.csv_stream(p.fh, False, cap, "input", f"file {name}"), "input", f"file {name}")
+                df = pd.read_csv(bounded.csv_stream(p.fh, False, cap, "input", f"file {name}"), dtype=str, keep_default_na=False)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+                raise InvalidInput("input", f"file {name} is not a readable CSV ({str(err)[:160]})", "give a CSV with a header row") from None
+            if df.empty:
+                raise InvalidInput("input", f"file {name} has a header but no applicants", "add at least one row")
+            return df.to_dict(orient="records")
         try:
-            obj = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise InvalidInput("input", f"file {p.name!r} is not valid JSON ({err})", _SHAPE) from None
-        if isinstance(obj, Mapping) and isinstance(obj.get("applicants"), list):
-            obj = obj["applicants"]
-        if not isinstance(obj, (Mapping, list)):
-            what = {str: "a JSON string", bool: "true/false", type(None): "null"}.get(type(obj), "a JSON number")
-            raise InvalidInput("input", f"file {p.name!r} holds {what}, not applicants", _SHAPE)
-        return obj
-    if suffix == ".csv":
-        try:
-            df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise InvalidInput("input", f"file {p.name!r} is not a readable CSV ({err})", "give a CSV with a header row") from None
-        if df.empty:
-            raise InvalidInput("input", f"file {p.name!r} has a header but no applicants", "add at least one row")
-        return df.to_dict(orient="records")
-    if suffix in (".parquet", ".pq"):
-        try:
-            df = pd.read_parquet(io.BytesIO(raw))
+            p.fh.seek(0)
+            bounded.parquet_shape(p.fh, "input", f"file {name}")
+            df = pd.read_parquet(p.fh)
         except (ValueError, OSError) as err:  # pyarrow's ArrowInvalid is a ValueError
-            raise InvalidInput("input", f"file {p.name!r} is not a readable Parquet file ({str(err)[:160]})",
+            raise InvalidInput("input", f"file {name} is not a readable Parquet file ({str(err)[:160]})",
                                "give a Parquet file with one column per field") from None
         if df.empty:
-            raise InvalidInput("input", f"file {p.name!r} has columns but no applicants", "add at least one row")
+            raise InvalidInput("input", f"file {name} has columns but no applicants", "add at least one row")
         return df.to_dict(orient="records")
-    raise InvalidInput("input", f"{p.name!r} is not a .json, .csv or .parquet file", "give a .json, .csv or .parquet file")
