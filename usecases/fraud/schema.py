@@ -177,7 +177,8 @@ def check_columns(columns: list[str], layout: str) -> None:
         raise InvalidInput("columns", f"missing column(s) {', '.join(missing)} ({layout} layout)",
                            "see `sandbox fraud import --help` for the schema")
     if extra:
-        raise InvalidInput("columns", f"unknown column(s) {', '.join(extra)} ({layout} layout)",
+        shown = ", ".join(extra[:20]) + (f" and {len(extra) - 20:,} more" if len(extra) > 20 else "")
+        raise InvalidInput("columns", f"unknown column(s) {shown} ({layout} layout)",
                            "drop them or rename them to schema columns; see `sandbox fraud import --help`")
     dup = sorted({c for c in cols if cols.count(c) > 1})
     if dup:
