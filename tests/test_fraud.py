@@ -103,7 +103,19 @@ def test_features_of_some_rows_equal_those_rows_of_the_full_table(small_frame, m
 
 
 def test_streaming_features_equal_batch_features(small_frame):
-    df = small_frame
+    _assert_streaming_equals_batch(small_frame)
+
+
+def test_zero_amount_histories_give_the_same_features_streaming_and_batch(small_frame):
+    """Customers whose history is all 0.00 (card verifications): no ratio (NaN) in both, no ZeroDivisionError."""
+    df = small_frame.copy()
+    cut = int(len(df) * 0.85)
+    zero = df["customer_id"].isin(df.iloc[cut:cut + 400]["customer_id"].unique()[:5])
+    df.loc[zero, "amount"] = 0.0
+    _assert_streaming_equals_batch(df)
+
+
+def _assert_streaming_equals_batch(df: pd.DataFrame) -> None:
     full = F.compute(df).to_numpy(dtype=np.float64)
     cut = int(len(df) * 0.85)
     state = FeatureState(7.0)
@@ -154,6 +166,17 @@ def test_import_reports_each_bad_row_and_keeps_the_good_ones(ctx_b, tmp_path):
     assert rep.to_dict()["rejections"][0] == {"row": 3, "column": "amount", "reason": reasons[3]}
     stored = pd.read_parquet(ctx_b.path("fraud", "data", "transactions.parquet"))
     assert len(stored) == 14
+
+
+def test_import_accepts_zero_amounts_and_refuses_negative_missing_and_text(ctx_b, tmp_path):
+    """A 0.00 transaction is real (card verification, reversals; the handbook's simulator makes them): kept."""
+    rows = [_row(i) for i in range(1, 11)]
+    rows[1]["amount"], rows[3]["amount"] = 0, "0.00"
+    rows[5]["amount"], rows[7]["amount"], rows[9]["amount"] = -0.01, "", "ten"
+    rep = fraud.import_transactions(ctx_b, _csv(tmp_path / "tx.csv", rows))
+    assert rep.accepted == 7 and {(r.row, r.column) for r in rep.rejections} == {(6, "amount"), (8, "amount"), (10, "amount")}
+    stored = pd.read_parquet(ctx_b.path("fraud", "data", "transactions.parquet"))
+    assert (stored["amount"] == 0).sum() == 2
 
 
 @pytest.mark.parametrize("content, problem", [

@@ -325,7 +325,8 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
             nb_prev = cix.window(q_cust, w * TICK, 1)
             s_prev = cix.window(q_cust, w * TICK, 1, what="amount")
             mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
-            out[f"cust_amount_ratio_{k}"] = A / mean_prev
+            # a 0.00 history (card verifications) has no ratio: NaN, as with no history (the scorer does the same)
+            out[f"cust_amount_ratio_{k}"] = np.where(mean_prev > 0, A / np.where(mean_prev > 0, mean_prev, 1.0), np.nan)
             if k == "30d":
                 s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
                 var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
@@ -335,7 +336,8 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
         uix = by_cust.events(values={"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
         typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
         typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
-        out["cust_amount_ratio_typical_30d"] = np.where(typ_n > 0, A / np.where(typ_n > 0, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
+        typ_ok = (typ_n > 0) & (typ_s > 0)
+        out["cust_amount_ratio_typical_30d"] = np.where(typ_ok, A / np.where(typ_ok, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
         out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
         out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
         out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)

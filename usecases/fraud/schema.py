@@ -8,7 +8,7 @@ case-sensitive; order does not matter):
 | txn_id            | integer >= 0, unique         | yes      | transaction id |
 | timestamp         | ISO 8601 date-time           | yes      | when it happened, YYYY-MM-DD hh:mm[:ss] (Hong Kong local time; a time zone such as +08:00 or Z is converted) |
 | customer_id       | integer >= 0                 | yes      | the paying customer (a pseudonymised key) |
-| amount            | number, 0 < amount <= 10,000,000 | yes  | amount in HKD |
+| amount            | number, 0 <= amount <= 10,000,000 | yes  | amount in HKD (0.00 is a real transaction: card verification, reversals) |
 | is_fraud          | 0 or 1                       | yes      | reported label (0 = not reported as fraud) |
 | terminal_id       | integer >= 0, or -1/empty    | no       | card terminal or online merchant; -1 for FPS transfers |
 | channel           | card_present, card_not_present, fps | no | default card_present |
@@ -312,7 +312,6 @@ def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS
     chk.flag(~amt_blank & np.isnan(amount), "amount", "not a number")
     chk.flag(np.isinf(amount), "amount", "not a finite number")
     chk.flag(amount < 0, "amount", "negative amount")
-    chk.flag(amount == 0, "amount", "zero amount")
     chk.flag(amount > MAX_AMOUNT, "amount", f"absurd amount (over HKD {MAX_AMOUNT:,.0f})")
     out["amount"] = np.nan_to_num(amount, nan=0.0, posinf=0.0)
 

@@ -189,7 +189,7 @@ class FeatureState:
             nbp = n - 1 - a
             s = ca[n - 1] - ca[a]
             mean = s / nbp if nbp > 0 else float("nan")
-            f[i] = amount / mean if nbp > 0 else float("nan")
+            f[i] = amount / mean if nbp > 0 and mean > 0 else float("nan")  # a 0.00 history has no ratio
             if w == 30 * DAY:
                 a30, mean30 = a, (mean if nbp > 0 else None)
                 s2 = ca2[n - 1] - ca2[a]
@@ -204,7 +204,8 @@ class FeatureState:
         us.append(tt, amount * (1 - unusual), 1 - unusual, unusual)
         ut, un, uu = us.cums
         typ_n = un[n - 1] - un[a30]
-        f[39] = amount / ((ut[n - 1] - ut[a30]) / typ_n) if typ_n > 0 else float("nan")
+        typ_s = ut[n - 1] - ut[a30]
+        f[39] = amount / (typ_s / typ_n) if typ_n > 0 and typ_s > 0 else float("nan")
         a7 = cs.upto(tt - 7 * DAY * TICK)
         f[40] = uu[n - 1] - uu[a7]
         f[16] = n - cs.upto(tt - 600 * TICK)
@@ -463,8 +464,8 @@ class StreamingScorer:
             amount = float(txn["amount"])
         except (TypeError, ValueError):
             raise InvalidInput("amount", f"{txn['amount']!r} is not a number", "use an amount in HKD") from None
-        if not (0 < amount <= schema.MAX_AMOUNT):
-            raise InvalidInput("amount", f"{amount} is out of range", f"use 0 < amount <= {schema.MAX_AMOUNT:,.0f}")
+        if not (0 <= amount <= schema.MAX_AMOUNT):
+            raise InvalidInput("amount", f"{amount} is out of range", f"use 0 <= amount <= {schema.MAX_AMOUNT:,.0f}")
         ch = txn.get("channel", "card_present")
         if ch not in CHANNEL_CODE:
             raise InvalidInput("channel", f"{ch!r} is not a channel", f"use one of {', '.join(CHANNEL_CODE)}")
