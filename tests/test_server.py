@@ -490,6 +490,17 @@ def test_bad_backend_uri_is_one_clear_error(world):
     assert "hunter2" not in str(info.value)
 
 
+def test_cli_backend_store_uri_bad_scheme_is_one_line(tmp_path):
+    other = Store(tmp_path / "cli-store")
+    other.init("root", PASSWORD)
+    env = dict(os.environ, SANDBOX_HOME=str(other.home), SANDBOX_USER="root", SANDBOX_PASSWORD=PASSWORD,
+               SANDBOX_BACKEND_STORE_URI="mysql://u:hunter2@127.0.0.1/db")
+    out = subprocess.run([sys.executable, "-m", "apps.cli", "server", "--port", str(server.free_port())], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "backend-store-uri" in out.stderr and "hunter2" not in out.stderr + out.stdout
+
+
 def test_secrets_are_private_and_no_admin_password_is_in_the_config(world):
     store = world["store"]
     secrets_file = store.state / server.SECRETS_FILE
