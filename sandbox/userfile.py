@@ -193,11 +193,12 @@ class UserFile:
         return f"UserFile({printable(self.path)!r}, size={self.size})"
 
 
-def _adopt(guard: Guard, fd: int, shown: str, field: str) -> UserFile:
-    """Check an opened descriptor and wrap it; closes it on refusal."""
+def _adopt(guard: Guard | None, fd: int, shown: str, field: str) -> UserFile:
+    """Check an opened descriptor (against the guard, when there is a bank to guard) and wrap it as a regular
+    file; closes it on refusal."""
     try:
         st = os.fstat(fd)
-        real = guard.check_fd(fd, st, shown)
+        real = guard.check_fd(fd, st, shown) if guard is not None else shown
         if stat.S_ISDIR(st.st_mode):
             raise InvalidInput(field, f"{shown} is a folder", "pass a file")
         if not stat.S_ISREG(st.st_mode):
@@ -522,16 +523,6 @@ def reading(src: "UserFile | str | os.PathLike", field: str = "file") -> Iterato
         fd = os.open(raw, _READ)
     except OSError as err:
         raise _os_error(field, shown, err) from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise InvalidInput(field, f"{shown} is a folder", "pass a file")
-        if not stat.S_ISREG(st.st_mode):
-            raise InvalidInput(field, f"{shown} is not a regular file (a device, pipe or socket)", "pass a regular file")
-        os.set_blocking(fd, True)
-        fh = os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-    with UserFile(fh, shown, st, raw) as f:
+    with _adopt(None, fd, shown, field) as f:
+        f.real = raw
         yield f
