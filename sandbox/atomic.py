@@ -1,9 +1,11 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of either."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,3 +43,19 @@ def write_text(path: Path | str, text: str, mode: int | None = None) -> None:
 
 def write_json(path: Path | str, obj: Any, mode: int | None = None) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", mode)
+
+
+def flock_with_timeout(fd: int, timeout: float, message: str, fix: str = "wait for it to finish and retry") -> None:
+    """Take an exclusive flock on `fd`, waiting up to `timeout` seconds for another process; then fail with a
+    StoreError instead of hanging."""
+    from .errors import StoreError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise StoreError(message, fix) from None
+            time.sleep(0.05)

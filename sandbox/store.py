@@ -16,7 +16,6 @@ import functools
 import json
 import os
 import re
-import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -258,16 +257,9 @@ class Store:
 
 def _flock_with_timeout(fd: int, path: Path) -> None:
     """Wait a while for another writer; then fail with a message instead of hanging."""
-    deadline = time.monotonic() + float(os.environ.get("SANDBOX_LOCK_TIMEOUT", "15"))
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise StoreError(f"the store is locked by another sandbox process ({path})",
-                                 "wait for it to finish and retry; nothing was changed") from None
-            time.sleep(0.05)
+    atomic.flock_with_timeout(fd, float(os.environ.get("SANDBOX_LOCK_TIMEOUT", "15")),
+                              f"the store is locked by another sandbox process ({path})",
+                              "wait for it to finish and retry; nothing was changed")
 
 
 def _check_password(password: str) -> None:

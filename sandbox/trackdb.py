@@ -17,11 +17,9 @@ step`) and left the database half-migrated. Here:
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sqlite3
-import time
 import urllib.parse
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -196,17 +194,9 @@ def schema_lock(state: Path, timeout: float | None = None) -> Iterator[None]:
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = state / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError(f"the tracking database is being created or migrated by another process ({path})",
-                                     "wait for it to finish and retry") from None
-                time.sleep(0.05)
+        atomic.flock_with_timeout(fd, LOCK_TIMEOUT_S if timeout is None else timeout,
+                                  f"the tracking database is being created or migrated by another process ({path})")
         yield
     finally:
         os.close(fd)  # releases the lock
