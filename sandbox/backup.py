@@ -22,7 +22,6 @@ after every swap succeeded).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -36,6 +35,7 @@ from typing import Iterator
 from . import atomic, trackdb
 from .errors import InvalidInput, StoreError
 from .store import Store, _flock_with_timeout
+from .tracking import hash_file
 
 FORMAT = "sandbox-backup/1"
 MANIFEST = "MANIFEST.json"
@@ -51,11 +51,7 @@ def _now() -> str:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return hash_file(path)
 
 
 def _skip(rel: str) -> bool:

@@ -18,7 +18,6 @@ Checks, each a list of findings (ok or not, what is wrong, how to fix it):
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -28,6 +27,7 @@ from typing import Callable, Iterable
 
 from . import trackdb
 from .store import Store
+from .tracking import hash_file
 
 STORE_FOLDERS = ("state", "keys", "workspaces", "mlruns")
 MANIFEST_MAX_BYTES = 4 << 20
@@ -156,11 +156,7 @@ def check_tracking(store: Store, fix: bool = False) -> list[Finding]:
 
 # -- checksum manifests -----------------------------------------------------------------------------
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return hash_file(path)
 
 
 def _is_digest(v: object) -> bool:
