@@ -82,8 +82,14 @@ class _Recorder:
         self.errors: dict[str, int] = {}
         self.error_samples: list[str] = []
         self.denied: dict[str, int] = {}
+        self.denied_as: dict[str, int] = {}  # how: "403", "404", "empty" (a search or lookup that found nothing)
         self.breaches: list[str] = []
         self.requests = 0
+
+    def _deny(self, op: str, how: str, ms: float) -> None:
+        self.denied[op] = self.denied.get(op, 0) + 1
+        self.denied_as[how] = self.denied_as.get(how, 0) + 1
+        self.lat.setdefault(op, []).append(ms)
 
     def _error(self, op: str, exc: BaseException) -> None:
         self.errors[op] = self.errors.get(op, 0) + 1
@@ -111,23 +117,23 @@ class _Recorder:
         except Exception as exc:  # noqa: BLE001
             ms = (time.perf_counter() - t0) * 1000
             self.requests += 1
-            if _status(exc) in (403, 404):
-                self.denied[op] = self.denied.get(op, 0) + 1
-                self.lat.setdefault(op, []).append(ms)
+            status = _status(exc)
+            if status in (403, 404):
+                self._deny(op, str(status), ms)
             else:
                 self._error(op, exc)
             return
         ms = (time.perf_counter() - t0) * 1000
         self.requests += 1
         if out is None or (isinstance(out, list) and not out):
-            self.denied[op] = self.denied.get(op, 0) + 1
-            self.lat.setdefault(op, []).append(ms)
+            self._deny(op, "empty", ms)
         else:
             self.breaches.append(f"{op}: {what} succeeded: {str(out)[:160]}")
 
     def result(self, t_start: float, t_end: float) -> dict:
         return {"lat": self.lat, "errors": self.errors, "error_samples": self.error_samples, "denied": self.denied,
-                "breaches": self.breaches, "requests": self.requests, "t_start": t_start, "t_end": t_end}
+                "denied_as": self.denied_as, "breaches": self.breaches, "requests": self.requests,
+                "t_start": t_start, "t_end": t_end}
 
 
 def _scientist(client, rec: _Recorder, job: dict) -> None:
@@ -444,6 +450,7 @@ class Phase:
         self.errors: dict[str, int] = {}
         self.error_samples: list[str] = []
         self.denied: dict[str, int] = {}
+        self.denied_as: dict[str, int] = {}
         self.breaches: list[str] = []
         self.requests = 0
         self.seconds = 0.0
@@ -458,6 +465,8 @@ class Phase:
                 self.errors[op] = self.errors.get(op, 0) + n
             for op, n in r["denied"].items():
                 self.denied[op] = self.denied.get(op, 0) + n
+            for how, n in r["denied_as"].items():
+                self.denied_as[how] = self.denied_as.get(how, 0) + n
             self.error_samples.extend(r["error_samples"][: max(0, 10 - len(self.error_samples))])
             self.breaches.extend(r["breaches"])
             self.requests += r["requests"]
@@ -596,6 +605,7 @@ def run_bench(clients: int, runs: int, rounds: int, backend: str = "sqlite", bas
         "basic_auth_app": ({"ops": phases["basic_auth"].ops(WORKLOAD_OPS), "all": phases["basic_auth"].overall(WORKLOAD_OPS),
                             "error_samples": phases["basic_auth"].error_samples} if phases["basic_auth"].requests else None),
         "probes": {"attempts": attempts, "denied": sum(p.denied.values()), "denied_by_op": p.denied,
+                   "denied_as": p.denied_as,
                    "security_failures": len(p.breaches), "failures": p.breaches[:20],
                    "errors": sum(p.errors.get(op, 0) for op in PROBE_OPS)},
         "ok": not p.breaches and ours_errors == 0,
@@ -638,7 +648,7 @@ def report(out: dict) -> None:
     print(f"cross-bank probes (ours, same workload plus probes; {_fmt(w['all']['requests_per_s'])} requests_per_s, "
           f"all requests p50 {_fmt(w['all']['p50_ms'])} ms, p99 {_fmt(w['all']['p99_ms'])} ms): "
           f"{p['attempts']} attempts, {p['denied']} denied, {p['security_failures']} succeeded (security failures), "
-          f"{p['errors']} errors")
+          f"{p['errors']} errors; denied as {', '.join(f'{k} x{v}' for k, v in sorted(p['denied_as'].items()))}")
     for op in PROBE_OPS:
         x = w["ops"][op]
         print(f"  {op:<28} p50_ms {_fmt(x['p50_ms']):>8}  p99_ms {_fmt(x['p99_ms']):>8}  denied {x['n']}")
