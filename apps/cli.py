@@ -366,11 +366,11 @@ def runs_show(state: State, bank_id: str, run_id: str, as_json: bool) -> None:
 @click.argument("bank_id")
 @click.argument("run_id")
 @click.option("--decision", type=click.Choice(REVIEW_DECISIONS), required=True)
-@click.option("--comment", default="", help="Required when requesting changes.")
+@click.option("--comment", default="", help="Required for every decision: what you checked, or what the bank should change.")
 @json_option
 @pass_state
 def review(state: State, bank_id: str, run_id: str, decision: str, comment: str, as_json: bool) -> None:
-    """Sign off a run as a reviewer: approve, or request changes with a comment."""
+    """Sign off a run as a reviewer: approve or request changes, with a comment either way."""
     out = state.ctx(bank_id).sign_off(run_id, decision, comment)
     emit(out, as_json, lambda d: f"{d['status']} run {d['run_id']} of {bank_id}" + (
         "" if d["mirror"] == "written" else " (recorded; its MLflow tags could not be updated)"))

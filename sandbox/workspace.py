@@ -335,8 +335,9 @@ class WorkspaceContext:
 
     # -- review ----------------------------------------------------------
     def sign_off(self, run_id: str, decision: str, comment: str = "") -> dict:
-        """A reviewer approves a run or requests changes: a `review.sign` entry in the bank's audit chain (the
-        ledger, the only record believed), then MLflow tags mirroring it for the stock UI."""
+        """A reviewer approves a run or requests changes, always with a comment (what was checked, what to change):
+        a `review.sign` entry in the bank's audit chain (the ledger, the only record believed), then MLflow tags
+        mirroring it for the stock UI."""
         self.require("review.sign")
         if decision not in REVIEW_DECISIONS:
             raise InvalidInput("decision", f"{decision!r} is not a decision", f"use one of {', '.join(REVIEW_DECISIONS)}")
@@ -349,6 +350,9 @@ class WorkspaceContext:
         if before and before != decision and not comment.strip():  # the record must say why a decision turned
             raise InvalidInput("comment", f"the run is already marked {before}; reversing that needs a comment",
                                "say what changed, e.g. --comment 'fairness breach fixed in run ...'")
+        if not comment.strip():  # an approval is a judgement too: the record says on what evidence
+            raise InvalidInput("comment", "every review decision needs a comment, an approval too",
+                               "say what you checked, e.g. --comment 'Gini 0.52 and KS 0.44 out of time; model card complete'")
         at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self._record("review.sign", run_id=run_id, decision=decision, comment=comment[:4000], at=at)
         self.store.platform_audit().append("review.sign", self.actor.name, bank=self.bank, run_id=run_id, decision=decision)
