@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import shlex
-import signal
 import time
 
 import click
 
-from sandbox import server
+from sandbox import procs, server
 from sandbox.errors import SandboxError
 
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state
@@ -53,41 +52,39 @@ def server_group(click_ctx: click.Context, port: int, host: str, timeout: float,
         return
     say = (lambda msg: None) if as_json else (lambda msg: click.echo(msg, err=True))
     say(f"starting MLflow server on {host}:{port} (store {store.home}) ...")
-    srv = server.start(store, actor, host=host, port=port, timeout=timeout, backend_store_uri=backend_store_uri)
-
-    def _terminate(signum, frame):  # SIGTERM/SIGHUP behave like Ctrl-C: stop the server's whole process group
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        result = server.sync(store, actor, srv.url)
-        info = {"url": srv.url, "pid": srv.pid, "startup_s": srv.startup_s, "backend": srv.backend, "sync": result.to_dict(),
-                "log": str(srv.log_path), "credentials": "sandbox server token --env"}
-        emit(info, as_json, lambda d: "\n".join([
-            f"MLflow server ready at {srv.url} (started in {srv.startup_s:.1f} s; backend {srv.backend}; log: {srv.log_path})",
-            f"  {result.summary()}",
-            "  users: get your MLflow user and password with `sandbox server token` (as yourself), or",
-            f"         eval \"$(sandbox server token --env)\"   # sets MLFLOW_TRACKING_* and SANDBOX_TRACKING_URI={srv.url}",
-            "  press Ctrl-C to stop",
-        ]))
-        stamp = _stamp(store)
-        while True:
-            time.sleep(RESYNC_POLL_S)
-            if not srv.alive():
-                raise SandboxError(f"the MLflow server stopped (exit code {srv.proc.returncode}); last log lines:\n"
-                                          f"{srv.log_tail()}", f"read {srv.log_path} and start it again")
-            now = _stamp(store)
-            if now != stamp:
-                stamp = now
-                again = server.sync(store, actor, srv.url)
-                if again.changed:
-                    say(f"store changed: {again.summary()}")
-    except KeyboardInterrupt:
-        say("stopping the MLflow server ...")
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        srv.stop()
+    with procs.stop_signals():  # SIGINT, SIGTERM, SIGHUP: stop the server's whole process group, even while it starts
+        try:
+            srv = server.start(store, actor, host=host, port=port, timeout=timeout, backend_store_uri=backend_store_uri)
+        except KeyboardInterrupt:  # start() stopped what it had started
+            say("stopped")
+            return
+        try:
+            result = server.sync(store, actor, srv.url)
+            info = {"url": srv.url, "pid": srv.pid, "startup_s": srv.startup_s, "backend": srv.backend,
+                    "sync": result.to_dict(), "log": str(srv.log_path), "credentials": "sandbox server token --env"}
+            emit(info, as_json, lambda d: "\n".join([
+                f"MLflow server ready at {srv.url} (started in {srv.startup_s:.1f} s; backend {srv.backend}; log: {srv.log_path})",
+                f"  {result.summary()}",
+                "  users: get your MLflow user and password with `sandbox server token` (as yourself), or",
+                f"         eval \"$(sandbox server token --env)\"   # sets MLFLOW_TRACKING_* and SANDBOX_TRACKING_URI={srv.url}",
+                "  press Ctrl-C to stop",
+            ]))
+            stamp = _stamp(store)
+            while True:
+                time.sleep(RESYNC_POLL_S)
+                if not srv.alive():
+                    raise SandboxError(f"the MLflow server stopped (exit code {srv.proc.returncode}); last log lines:\n"
+                                       f"{srv.log_tail()}", f"read {srv.log_path} and start it again")
+                now = _stamp(store)
+                if now != stamp:
+                    stamp = now
+                    again = server.sync(store, actor, srv.url)
+                    if again.changed:
+                        say(f"store changed: {again.summary()}")
+        except KeyboardInterrupt:
+            say("stopping the MLflow server ...")
+        finally:
+            srv.stop()  # holds further stop signals until the group is gone
     say("stopped")
 
 

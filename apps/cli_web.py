@@ -1,18 +1,26 @@
-"""`sandbox app` (the Streamlit app) and `sandbox demo` (seed three demo banks, then serve the app and MLflow)."""
+"""`sandbox app` (the Streamlit app) and `sandbox demo` (seed three demo banks, then serve the app and MLflow).
+
+Both run their children in process groups of their own (`sandbox.procs`) and stop them all, with their own
+children, on SIGINT, SIGTERM or SIGHUP, waiting until they are gone so the ports are free again.
+"""
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
+
+from sandbox import procs
 
 from .cli_common import State, emit, json_option, pass_state
 
 APP = Path(__file__).resolve().parent / "web" / "app.py"
 SERVE = Path(__file__).resolve().parent / "web" / "serve.py"  # streamlit, hardened: no /_stcore/metrics, no framing
+STOP_TIMEOUT_S = 25.0  # SIGTERM to SIGKILL: the `sandbox server` child takes up to 15 s to stop its MLflow group
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -73,12 +81,14 @@ def register(cli: click.Group) -> None:
             store.banks()  # raises the store's own "no sandbox store" error with its fix
         _check_port(port, "the app's port")
         click.echo(f"Financial GenAI Sandbox app: http://127.0.0.1:{port}  (store {store.home}; Ctrl-C to stop)")
-        proc = subprocess.Popen(streamlit_command(port), env=_env(store.home))
-        try:
-            proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait(timeout=10)
+        children = procs.Children()
+        with procs.stop_signals():  # SIGINT, SIGTERM, SIGHUP: stop Streamlit and whatever it started, then return
+            try:
+                children.start(streamlit_command(port), env=_env(store.home)).wait()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                children.stop(timeout=STOP_TIMEOUT_S)
 
     @cli.command("demo")
     @click.option("--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow server).")
@@ -101,31 +111,26 @@ def register(cli: click.Group) -> None:
         if not no_serve:
             _check_port(port, "the app's port")
             _check_port(mlflow_port, "the MLflow server's port")
-        report = demo_mod.seed(state.store, profile="fast" if fast else "full",
-                               log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
-        emit(report.to_dict(), as_json, lambda d: demo_mod.describe(d, port, mlflow_port, serve=not no_serve))
-        if no_serve:
-            return
-        home = state.store.home
-        procs = [subprocess.Popen(mlflow_server_command(mlflow_port), env=_env(home, demo_mod.admin_credentials()),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-                 subprocess.Popen(streamlit_command(port), env=_env(home))]
-        click.echo(f"Serving: app http://127.0.0.1:{port}   MLflow (sign-in) http://127.0.0.1:{mlflow_port}   (Ctrl-C to stop)",
-                   err=True)
-        try:
-            while all(p.poll() is None for p in procs):
-                try:
-                    procs[1].wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    continue
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.terminate()
-            for p in procs:
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        with procs.stop_signals():  # SIGINT, SIGTERM, SIGHUP: seeding stops; serving stops every child and theirs
+            try:
+                report = demo_mod.seed(state.store, profile="fast" if fast else "full",
+                                       log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
+            except KeyboardInterrupt:
+                raise click.exceptions.Exit(130) from None
+            emit(report.to_dict(), as_json, lambda d: demo_mod.describe(d, port, mlflow_port, serve=not no_serve))
+            if no_serve:
+                return
+            home = state.store.home
+            children = procs.Children()
+            try:
+                children.start(mlflow_server_command(mlflow_port), env=_env(home, demo_mod.admin_credentials()),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                children.start(streamlit_command(port), env=_env(home))
+                click.echo(f"Serving: app http://127.0.0.1:{port}   MLflow (sign-in) http://127.0.0.1:{mlflow_port}   "
+                           "(Ctrl-C to stop)", err=True)
+                while children.all_alive():  # one gone (a crash): stop the other too
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                pass
+            finally:  # the server child stops its MLflow group itself (up to ~15 s); then anything left is killed
+                children.stop(timeout=STOP_TIMEOUT_S)

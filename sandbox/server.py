@@ -104,7 +104,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -117,7 +116,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import atomic, tracking
+from . import atomic, procs, tracking
 from .access import Actor, can
 from .errors import AccessDenied, InvalidInput, SandboxError, StoreError
 from .store import Store
@@ -723,22 +722,10 @@ class MlflowServer:
             return ""
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server and every process it started (its process group)."""
-        if self.proc.poll() is None:
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        try:  # the group may outlive its leader for a moment (workers)
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """Stop the server and every process it started (its process group, and any descendant that left it),
+        holding stop signals meanwhile: a second Ctrl-C must not leave its workers running."""
+        with procs.shielded(reraise=False):
+            procs.stop_processes([self.proc], timeout)
         runtime = self.store.state / RUNTIME_FILE
         info = running_server(self.store)
         if info is None or int(info.get("pid", -1)) == self.proc.pid:
@@ -791,13 +778,15 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
            "--serve-artifacts", "--host", host, "--port", str(port), "--workers", "1"]
     log_path = store.state / LOG_FILE
     t0 = time.perf_counter()
-    with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
-        log.write(f"\n--- {_now()} sandbox server starting on {host}:{port} (backend {redact_uri(backend)})\n".encode())
-        log.flush()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                cwd=store.state, start_new_session=True, umask=0o077)  # its files 0600
-    server = MlflowServer(store, host, port, proc, log_path)
+    server: MlflowServer | None = None
     try:
+        with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
+            log.write(f"\n--- {_now()} sandbox server starting on {host}:{port} (backend {redact_uri(backend)})\n".encode())
+            log.flush()
+            with procs.shielded():  # a stop signal (under procs.stop_signals) lands once `server` holds the process
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                        cwd=store.state, start_new_session=True, umask=0o077)  # its files 0600
+                server = MlflowServer(store, host, port, proc, log_path)
         deadline = time.monotonic() + timeout
         while not health(server.url, timeout=1.0):
             if not server.alive():
@@ -813,7 +802,8 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
                 progress(min(0.95, (time.perf_counter() - t0) / 30.0), "waiting for the MLflow server")
             time.sleep(0.25)
     except BaseException:
-        server.stop()
+        if server is not None:
+            server.stop()
         raise
     server.startup_s = round(time.perf_counter() - t0, 2)
     server.backend = redact_uri(backend)

@@ -20,6 +20,7 @@ import pytest
 
 from apps import demo
 from sandbox import Store, StoreError
+from test_serving_stops import bindable, survivors, tree
 
 SANDBOX = [sys.executable, "-m", "apps.cli"]
 
@@ -128,9 +129,12 @@ def test_demo_serves_the_app_and_a_signed_in_mlflow_until_interrupted(tmp_path):
             urllib.request.urlopen(f"http://127.0.0.1:{ml_port}/api/2.0/mlflow/experiments/search?max_results=5", timeout=10)
         assert denied.value.code == 401
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        seen = tree(proc.pid)  # Streamlit, the `sandbox server` child, its MLflow server (a session of its own)
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
+        out, err = proc.communicate(timeout=90)
     assert f"http://127.0.0.1:{app_port}" in out and "password: sandbox-demo-2026" in out
+    assert len(seen) >= 3 and not survivors(seen), f"still running after SIGINT: {survivors(seen)}"
+    assert bindable(app_port) and bindable(ml_port)
 
 
 @pytest.mark.slow
