@@ -5,8 +5,8 @@ import click
 
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state, user_path
 
-HEADLINE = ("roc_auc", "average_precision", "card_precision_at_100", "recall_at_budget", "precision_at_budget",
-            "alerts_per_day", "threshold")
+HEADLINE = ("roc_auc", "average_precision", "card_precision_at_100", "card_precision_at_100_no_removal",
+            "recall_at_budget", "precision_at_budget", "alerts_per_day", "threshold")
 
 
 def _schema_help() -> str:
@@ -103,39 +103,69 @@ def import_cmd(state: State, bank_id: str, file: str, as_json: bool) -> None:
 @click.option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask).")
 @click.option("--features", "feature_set", type=click.Choice(["ours", "handbook"]), default="ours", show_default=True,
               help="ours: the full feature set; handbook: the Fraud Detection Handbook's 15 features.")
+@click.option("--protocol", metavar="[handbook|latest]",
+              help="Which windows to train and test on. handbook: the Fraud Detection Handbook's test performance, "
+                   "four prequential folds of 7 days train, 7 delay, 7 test, one week apart (training from "
+                   "2018-07-25, 08-01, 08-08, 08-15 on data covering the book's dates, else the four latest weekly "
+                   "folds); mean and SD over the folds, the latest fold's model is registered. latest: one window, "
+                   "the latest that fits. Default: handbook for handbook-preset data covering the book's dates, "
+                   "else latest; --train-start instead trains one window from that date.")
 @click.option("--train-days", type=int, default=7, show_default=True, help="Days of training data (1..366).")
 @click.option("--delay-days", type=int, default=7, show_default=True,
               help="Days between training and test whose labels are not known yet (0..366).")
 @click.option("--test-days", type=int, default=7, show_default=True, help="Days of test data (1..366).")
-@click.option("--train-start", help="First training day, YYYY-MM-DD (default: the handbook's, else the latest window).")
+@click.option("--train-start", help="First training day, YYYY-MM-DD: one window from it (not with --protocol).")
 @click.option("--alert-budget", type=int, help="Alerts a day, 1..1,000,000 (default: 1% of a day's transactions).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @json_option
 @pass_state
 def train_cmd(state: State, bank_id: str, model: str, engine: str, scheduler: str | None, feature_set: str,
-              train_days: int, delay_days: int, test_days: int, train_start: str | None, alert_budget: int | None,
-              seed: int, as_json: bool) -> None:
-    """Train and evaluate a detector on BANK's transactions; log the run; print its id and metrics."""
+              protocol: str | None, train_days: int, delay_days: int, test_days: int, train_start: str | None,
+              alert_budget: int | None, seed: int, as_json: bool) -> None:
+    """Train and evaluate a detector on BANK's transactions; log the run; print its id, the protocol with the
+    dates it used, and the metrics (with several folds: each fold's, and their mean and SD)."""
     from usecases import fraud as uc
 
     res = uc.train(state.ctx(bank_id), model=model, engine=engine, scheduler=scheduler, seed=seed,
-                   feature_set=feature_set, train_days=train_days, delay_days=delay_days, test_days=test_days,
-                   train_start=train_start, alert_budget=alert_budget)
-    out = {"run_id": res.run_id, "model": res.model, "engine": res.engine, "feature_set": res.feature_set,
-           "metrics": res.metrics, "threshold": res.threshold, "alert_budget": res.alert_budget,
-           "registered_model": res.registered_model, "registered_version": res.registered_version,
-           "protocol": res.protocol}
+                   feature_set=feature_set, protocol=protocol, train_days=train_days, delay_days=delay_days,
+                   test_days=test_days, train_start=train_start, alert_budget=alert_budget)
+    emit(train_output(res), as_json, train_text)
 
-    def human(d: dict) -> str:
-        m = d["metrics"]
-        lines = [f"run {d['run_id']} ({d['model']}, {d['engine']}, features: {d['feature_set']})"]
-        lines += [f"  {k}: {m[k]:.4f}" for k in HEADLINE if k in m]
-        lines += [f"  {k}: {v:.4f}" for k, v in m.items() if k.startswith("recall_") and k != "recall_at_budget"]
-        if d["registered_model"]:
-            lines.append(f"registered {d['registered_model']} version {d['registered_version']}")
-        return "\n".join(lines)
 
-    emit(out, as_json, human)
+def train_output(res) -> dict:
+    """What `fraud train` prints (--json): the run, the protocol with its dates, each fold, the metrics."""
+    return {"run_id": res.run_id, "model": res.model, "engine": res.engine, "feature_set": res.feature_set,
+            "metrics": res.metrics, "threshold": res.threshold, "alert_budget": res.alert_budget,
+            "registered_model": res.registered_model, "registered_version": res.registered_version,
+            "protocol": res.protocol, "folds": res.folds, "model_from_fold": len(res.folds)}
+
+
+def train_text(d: dict) -> str:
+    """The human form of train_output: the protocol and its dates first, each fold, then the (mean) metrics."""
+    m, pr, folds = d["metrics"], d["protocol"], d["folds"]
+    n = len(folds)
+    lines = [f"run {d['run_id']} ({d['model']}, {d['engine']}, features: {d['feature_set']})",
+             f"protocol {pr['protocol']}: {n} fold{'s' if n > 1 else ''} ({pr['basis']}), each "
+             f"{pr['train_days']} days train, {pr['delay_days']} delay, {pr['test_days']} test"]
+    for f in folds:
+        fm = f["metrics"]
+        lines.append(f"  fold {f['fold']}: train {f['train_start']}..{f['train_end']}, test {f['test_start']}.."
+                     f"{f['test_end']}: average_precision {fm['average_precision']:.4f}, card_precision_at_100 "
+                     f"{fm['card_precision_at_100']:.4f} (no removal {fm['card_precision_at_100_no_removal']:.4f})")
+    if n > 1:
+        lines.append(f"mean over the {n} folds (SD):")
+    sd = (lambda k: f" ({m[k + '_sd']:.4f})" if k + "_sd" in m else "")
+    lines += [f"  {k}: {m[k]:.4f}{sd(k)}" for k in HEADLINE if k in m]
+    lines += [f"  {k}: {v:.4f}" for k, v in m.items() if k.startswith("recall_") and k != "recall_at_budget"
+              and not k.endswith("_sd")]
+    if n > 1 and not d["registered_model"]:
+        lines.append(f"the threshold and the model kept are fold {n}'s (the latest)")
+    if d["registered_model"]:
+        last = folds[-1]
+        lines.append(f"registered {d['registered_model']} version {d['registered_version']}: the model of fold "
+                     f"{n} (trained {last['train_start']}..{last['train_end']})" if n > 1 else
+                     f"registered {d['registered_model']} version {d['registered_version']}")
+    return "\n".join(lines)
 
 
 @fraud.command("score")

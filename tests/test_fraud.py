@@ -297,9 +297,9 @@ def test_a_protocol_that_does_not_fit_the_data_names_a_train_start_that_does(ctx
 
     fraud.simulate(ctx_b, preset="handbook", customers=300, days=30, seed=1)  # 2018-04-01 .. 2018-04-30
     with pytest.raises(InvalidInput) as err:
-        fraud.train(ctx_b, rounds=20, register=False)  # the handbook default starts 2018-07-25
+        fraud.train(ctx_b, rounds=20, register=False, train_start="2018-07-25")  # the book's first fold
     msg = str(err.value)
-    assert msg.startswith("train_start (--train-start): 2018-07-25 (the handbook preset's default) does not fit")
+    assert msg.startswith("train_start (--train-start): 2018-07-25 does not fit")
     assert "from 2018-04-01 to 2018-04-10" in msg
     start = re.search(r"e\.g\. --train-start (\d{4}-\d{2}-\d{2})", msg).group(1)
     res = fraud.train(ctx_b, rounds=20, register=False, train_start=start)
@@ -556,3 +556,126 @@ def test_card_precision_at_k_follows_the_handbook_definition():
     # a card's score and label are its day's maxima; the divisor is k even when fewer cards remain
     assert card_precision_top_k(np.array([1, 1]), np.array(["a", "a"]), np.array([0, 1]), np.array([0.1, 0.2]),
                                 k=100) == pytest.approx(0.01)
+
+
+# -- the evaluation protocol (--protocol) ------------------------------------------------
+BOOK_STARTS = ["2018-07-25", "2018-08-01", "2018-08-08", "2018-08-15"]
+
+
+def _book_world(ctx, days: int = 158) -> None:
+    """The handbook preset, shortened to a few customers: 2018-04-01 onwards (158 days cover the book's folds)."""
+    fraud.simulate(ctx, preset="handbook", customers=150, days=days, seed=1)
+
+
+def test_handbook_protocol_reports_each_fold_and_their_mean_and_sd(ctx_b):
+    _book_world(ctx_b)
+    res = fraud.train(ctx_b, rounds=20, register=False)  # handbook-preset data covering the book's dates: handbook
+    assert res.protocol["protocol"] == "handbook" and res.protocol["basis"] == "the book's dates"
+    assert [f["train_start"] for f in res.folds] == BOOK_STARTS == res.protocol["fold_train_starts"]
+    assert [(f["test_start"], f["test_end"]) for f in res.folds][-1] == ("2018-08-29", "2018-09-04")
+    assert res.folds[0]["train_end"] == "2018-07-31" and res.folds[0]["test_start"] == "2018-08-08"
+    m = res.metrics
+    for key in ("average_precision", "card_precision_at_100", "card_precision_at_100_no_removal", "roc_auc"):
+        per_fold = [f["metrics"][key] for f in res.folds]
+        assert m[key] == pytest.approx(np.mean(per_fold)) and m[f"{key}_sd"] == pytest.approx(np.std(per_fold))
+        assert [m[f"fold_{i}_{key}"] for i in range(1, 5)] == per_fold
+    # the threshold is the kept model's (the latest fold's); row counts add up
+    assert res.threshold == m["threshold"] == res.folds[-1]["metrics"]["threshold"]
+    assert m["test_rows"] == sum(f["test_rows"] for f in res.folds)
+    # the MLflow run: per-fold metrics, the means under the headline names, the protocol as params
+    run = fraud.latest_run(ctx_b)
+    assert run["run_id"] == res.run_id
+    assert run["params"]["protocol"] == "handbook" and run["params"]["folds"] == "4"
+    assert run["params"]["fold_train_starts"] == ",".join(BOOK_STARTS) and run["params"]["train_start"] == "2018-08-15"
+    assert run["metrics"]["fold_2_card_precision_at_100"] == pytest.approx(res.folds[1]["metrics"]["card_precision_at_100"])
+    assert run["metrics"]["average_precision"] == pytest.approx(m["average_precision"])
+    assert fraud.report(ctx_b, res.run_id, "folds")["folds"] == res.folds
+    card = ctx_b.read_artifact_text(res.run_id, "model_card.md")
+    assert "- Protocol: handbook (4 folds, the book's dates)" in card and "## Folds (test periods)" in card
+    assert "| 4 | 2018-08-29..2018-09-04 |" in card and "| mean (SD) |" in card and "fold 4's, the latest" in card
+    # --protocol latest: one window, the latest that fits
+    one = fraud.train(ctx_b, rounds=20, register=False, protocol="latest")
+    assert one.protocol["protocol"] == "latest" and len(one.folds) == 1
+    assert one.folds[0]["test_end"] == "2018-09-05" and one.folds[0]["train_start"] == "2018-08-16"
+    assert "fold_1_average_precision" not in one.metrics and "average_precision_sd" not in one.metrics
+    # what `sandbox fraud train` prints for each (the command's own formatter; end to end: the CLI tests below)
+    from apps.cli_fraud import train_output, train_text
+
+    text = train_text(train_output(res))
+    assert "protocol handbook: 4 folds (the book's dates), each 7 days train, 7 delay, 7 test" in text
+    assert "fold 4: train 2018-08-15..2018-08-21, test 2018-08-29..2018-09-04: average_precision" in text
+    assert "mean over the 4 folds (SD):" in text and "the threshold and the model kept are fold 4's" in text
+    registered = train_output(res) | {"registered_model": "peak-bank.fraud", "registered_version": "3"}
+    assert "registered peak-bank.fraud version 3: the model of fold 4 (trained 2018-08-15..2018-08-21)" in train_text(registered)
+    text = train_text(train_output(one))
+    assert "protocol latest: 1 fold (the latest window that fits" in text and "mean over" not in text
+    assert "fold 1: train 2018-08-16..2018-08-22, test 2018-08-30..2018-09-05" in text
+
+
+def test_handbook_protocol_on_other_dates_takes_the_four_latest_weekly_folds(ctx_b):
+    _book_world(ctx_b, days=50)  # 2018-04-01 .. 2018-05-20: the book's dates are not in the data
+    res = fraud.train(ctx_b, rounds=20, register=False, protocol="handbook")
+    assert [f["train_start"] for f in res.folds] == ["2018-04-09", "2018-04-16", "2018-04-23", "2018-04-30"]
+    assert res.folds[-1]["test_end"] == "2018-05-20" and "4 latest weekly folds" in res.protocol["basis"]
+    assert res.metrics["average_precision"] == pytest.approx(np.mean([f["metrics"]["average_precision"] for f in res.folds]))
+    # without --protocol, data that are not the book's train on the latest window
+    assert fraud.train(ctx_b, rounds=20, register=False).protocol["protocol"] == "latest"
+
+
+def test_a_protocol_that_does_not_fit_is_one_line_naming_protocol_and_what_fits(ctx_b, cli_env):
+    _book_world(ctx_b, days=30)
+    with pytest.raises(InvalidInput) as err:
+        fraud.train(ctx_b, rounds=20, register=False, protocol="handbook")
+    msg = str(err.value)
+    assert msg.startswith("protocol (--protocol): handbook needs 42 days (4 folds of 21 days, one week apart)")
+    assert "2018-04-01..2018-04-30 (30 days)" in msg and "--protocol latest (one 21-day window) fits" in msg
+    assert "\n" not in msg
+    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "handbook")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--protocol latest" in out.stderr, out.stderr
+    with pytest.raises(InvalidInput, match=r"^protocol \(--protocol\): the data covers .* too short for 7\+7\+30"):
+        fraud.train(ctx_b, rounds=20, register=False, protocol="latest", test_days=30)
+
+
+@pytest.mark.parametrize("settings, starts", [
+    ({"protocol": "book"}, "protocol (--protocol): 'book' is not one of handbook, latest"),
+    ({"protocol": "handbook", "train_start": "2018-07-25"}, "train_start (--train-start): 2018-07-25 is one window"),
+    ({"protocol": "latest", "train_start": "2018-07-25"}, "train_start (--train-start): 2018-07-25 is one window"),
+    ({"protocol": "handbook", "train_days": 14}, "protocol (--protocol): handbook is the book's 7+7+7 days"),
+])
+def test_a_bad_protocol_choice_is_refused_before_any_work(ctx_a, monkeypatch, settings, starts):
+    def no_work(*a, **k):
+        raise AssertionError("work started before the settings were checked")
+
+    monkeypatch.setattr(data, "load", no_work)
+    with pytest.raises(InvalidInput) as err:
+        fraud.train(ctx_a, **settings)
+    assert str(err.value).startswith(starts) and "\n" not in str(err.value)
+
+
+def test_cli_train_json_carries_the_protocol_each_fold_and_the_mean(ctx_b, cli_env):
+    _book_world(ctx_b)
+    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert d["protocol"]["protocol"] == "handbook" and d["model_from_fold"] == 4
+    assert [f["train_start"] for f in d["folds"]] == BOOK_STARTS
+    assert [(f["test_start"], f["test_end"]) for f in d["folds"]][0] == ("2018-08-08", "2018-08-14")
+    assert d["metrics"]["card_precision_at_100"] == pytest.approx(
+        np.mean([f["metrics"]["card_precision_at_100"] for f in d["folds"]]))
+    assert {"fold_4_average_precision", "average_precision_sd", "card_precision_at_100_no_removal_sd"} <= set(d["metrics"])
+    assert d["registered_model"] == "peak-bank.fraud"
+
+
+def test_cli_train_prints_the_protocol_its_dates_and_each_fold(ctx_b, cli_env):
+    _book_world(ctx_b)
+    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--model", "logreg")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "protocol handbook: 4 folds (the book's dates), each 7 days train, 7 delay, 7 test" in text
+    assert "fold 1: train 2018-07-25..2018-07-31, test 2018-08-08..2018-08-14: average_precision" in text
+    assert "mean over the 4 folds (SD):" in text and "card_precision_at_100_no_removal:" in text
+    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "book")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--protocol" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    helptext = " ".join(cli(cli_env, "bob", "fraud", "train", "--help").stdout.split())
+    assert "--protocol [handbook|latest]" in helptext and "four prequential folds" in helptext

@@ -3,7 +3,8 @@ score in batch or in real time. Every function takes the bank's `WorkspaceContex
 
     simulate(ctx, preset="hk")            -> SimulationResult   (data set into the bank's workspace)
     import_transactions(ctx, file)        -> ImportReport       (schema: see usecases.fraud.schema)
-    train(ctx, model="xgboost")           -> TrainResult        (MLflow run, model card, registered model)
+    train(ctx, model="xgboost", protocol=None) -> TrainResult   (MLflow run, model card, registered model;
+                                                                 protocol "handbook": four folds, "latest": one)
     score_batch(ctx, input_path, output)  -> dict               (a scored file)
     load_scorer(ctx)                      -> StreamingScorer    (.score(txn) -> ScoreResult)
     latest_run(ctx) / report(ctx, run_id, name)                 (read a run's evidence back)
@@ -25,7 +26,7 @@ from .scorer import ScoreResult, StreamingScorer, load_scorer, score_batch
 from .simulator import SimulationResult
 from .training import TrainResult, train
 
-REPORTS = ("metrics", "pr_curve", "alert_budget", "recall_per_scenario", "feature_importance", "calibration")
+REPORTS = ("metrics", "pr_curve", "alert_budget", "recall_per_scenario", "feature_importance", "calibration", "folds")
 
 __all__ = ["ImportReport", "ScoreResult", "SimulationResult", "StreamingScorer", "TrainResult", "import_transactions",
            "latest_run", "load_scorer", "report", "score_batch", "simulate", "train", "REPORTS"]

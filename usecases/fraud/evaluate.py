@@ -1,11 +1,22 @@
 """The evaluation protocol and its metrics.
 
-Protocol (the Fraud Detection Handbook's, by default): train on `train_days`
-days, skip `delay_days` (labels of that period are not known yet when the
-model goes live), test on `test_days` days. Customers known to be compromised
-(a fraud label known by the test day: from the training period, or reported
+Protocol (the Fraud Detection Handbook's): train on `train_days` days, skip
+`delay_days` (labels of that period are not known yet when the model goes
+live), test on `test_days` days. Customers known to be compromised (a fraud
+label known by the test day: from the training period, or reported
 `delay_days` before) are removed from each test day, as an investigator
 would have blocked those cards.
+
+Which windows (`plan`), named by `sandbox fraud train --protocol`:
+- `handbook`: the book's "test performance", four prequential folds of 7+7+7
+  days one week apart, training from 2018-07-25, 08-01, 08-08 and 08-15 when
+  the data cover those dates (up to 2018-09-04); on other dates, the four
+  latest weekly folds (the last one ends on the data's last day). Figures are
+  the mean and standard deviation (ddof=0, as the book) over the folds.
+- `latest`: one window, the latest that fits (the last test day is the
+  data's last day). The default, except for handbook-preset data that cover
+  the book's dates (default `handbook` there, where published figures exist).
+- a `train_start` date: one window from that date (`window`).
 
 Metrics: ROC AUC, average precision, Card Precision@100 with the handbook's
 definition (per test day, the share of frauded cards among the 100 cards with
@@ -33,7 +44,7 @@ class Protocol:
     train_days: int = 7
     delay_days: int = 7
     test_days: int = 7
-    train_start: str | None = None       # ISO date; default: the handbook's 2018-07-25 or the latest window
+    train_start: str | None = None       # ISO date: one window from it (default: the protocol's windows)
     alert_budget: int | None = None      # alerts a day; default 1% of a day's transactions
     remove_known_compromised: bool = True
 
@@ -41,12 +52,78 @@ class Protocol:
         return dict(self.__dict__)
 
 
-HANDBOOK_TRAIN_START = "2018-07-25"
+PROTOCOLS = ("handbook", "latest")
+HANDBOOK_FOLD_STARTS = ("2018-07-25", "2018-08-01", "2018-08-08", "2018-08-15")  # ModelSelection.ipynb, test
+HANDBOOK_STEP_DAYS = 7
+HANDBOOK_DAYS = (7, 7, 7)  # train, delay, test
 MAX_WINDOW_DAYS = 366
 MAX_ALERT_BUDGET = 1_000_000
 
 
-def protocol_from(kwargs: dict, preset: str | None) -> Protocol:
+def protocol_name(name: str | None, p: Protocol) -> str | None:
+    """Check a --protocol choice against the other settings (before any work); None: decided by the data."""
+    if name is None:
+        return "window" if p.train_start is not None else None
+    checks.choice("protocol", name, PROTOCOLS)
+    if p.train_start is not None:
+        raise InvalidInput(checks.label("train_start"), f"{p.train_start} is one window, and --protocol {name} "
+                           "chooses its own windows", "drop --train-start, or drop --protocol to train on the "
+                           "window from that date")
+    days = (p.train_days, p.delay_days, p.test_days)
+    if name == "handbook" and days != HANDBOOK_DAYS:
+        raise InvalidInput(checks.label("protocol"), f"handbook is the book's 7+7+7 days (train + delay + test), "
+                           f"not {'+'.join(map(str, days))}", "drop --train-days/--delay-days/--test-days, or use "
+                           "--protocol latest (or --train-start) for other windows")
+    return name
+
+
+@dataclass
+class Plan:
+    name: str                       # handbook, latest, or window (one window from train_start)
+    starts: list[pd.Timestamp]      # each fold's first training day, oldest first
+    basis: str                      # why these dates, in words
+
+    def to_dict(self) -> dict:
+        return {"protocol": self.name, "folds": len(self.starts), "basis": self.basis,
+                "fold_train_starts": [str(s.date()) for s in self.starts]}
+
+
+def plan(df: pd.DataFrame, p: Protocol, name: str | None, preset: str | None) -> Plan:
+    """The training windows of a protocol on these data, or a one-line error saying what would fit."""
+    day = df["timestamp"].dt.normalize()
+    first, last = day.min(), day.max()
+    need = p.train_days + p.delay_days + p.test_days
+    book = [pd.Timestamp(s) for s in HANDBOOK_FOLD_STARTS]
+    book_fits = first <= book[0] and book[-1] + (need - 1) * DAY <= last and (p.train_days, p.delay_days,
+                                                                                p.test_days) == HANDBOOK_DAYS
+    if name is None:
+        name = "handbook" if preset == "handbook" and book_fits else "latest"
+    if name == "window":
+        start = pd.Timestamp(p.train_start)
+        _check_fits(first, last, start, p, need)
+        return Plan("window", [start], f"one window from --train-start {start.date()}")
+    span = int((last - first) / DAY) + 1
+    if name == "latest":
+        _check_fits(first, last, last - (need - 1) * DAY, p, need)
+        return Plan("latest", [last - (need - 1) * DAY], "the latest window that fits (its last test day is the "
+                    "data's last day)")
+    if book_fits:
+        return Plan("handbook", book, "the book's dates")
+    n, step = len(book), HANDBOOK_STEP_DAYS
+    full = need + (n - 1) * step
+    if span < full:
+        fits = (f"--protocol latest (one {need}-day window) fits" if span >= need
+                else f"simulate or import at least {need} days for --protocol latest")
+        raise InvalidInput(checks.label("protocol"), f"handbook needs {full} days ({n} folds of {need} days, one "
+                           f"week apart) and the data cover {first.date()}..{last.date()} ({span} days)",
+                           f"{fits}, or simulate or import at least {full} days")
+    latest = last - (need - 1) * DAY
+    starts = [latest - (n - 1 - i) * step * DAY for i in range(n)]
+    return Plan("handbook", starts, f"the {n} latest weekly folds (the data do not cover the book's "
+                f"{HANDBOOK_FOLD_STARTS[0]}..{(book[-1] + (need - 1) * DAY).date()})")
+
+
+def protocol_from(kwargs: dict, preset: str | None = None) -> Protocol:
     """The protocol of these settings, each checked (a bad one is refused naming it and its CLI option)."""
     fields = Protocol.__dataclass_fields__
     unknown = sorted(set(kwargs) - set(fields))
@@ -60,8 +137,6 @@ def protocol_from(kwargs: dict, preset: str | None) -> Protocol:
     if not isinstance(p.remove_known_compromised, (bool, np.bool_)):
         raise InvalidInput("remove_known_compromised", f"{p.remove_known_compromised!r} is not true or false",
                            "pass True or False")
-    if p.train_start is None and preset == "handbook":
-        p.train_start = HANDBOOK_TRAIN_START
     return p
 
 
@@ -75,11 +150,13 @@ class Split:
     test_end: pd.Timestamp
 
 
-def split(df: pd.DataFrame, p: Protocol) -> Split:
+def split(df: pd.DataFrame, p: Protocol, start: pd.Timestamp | None = None) -> Split:
+    """One window: from `start` (a fold of a plan), else from p.train_start, else the latest that fits."""
     day = df["timestamp"].dt.normalize()
     first, last = day.min(), day.max()
     need = p.train_days + p.delay_days + p.test_days
-    start = last - (need - 1) * DAY if p.train_start is None else pd.Timestamp(checks.iso_date("train_start", p.train_start))
+    if start is None:
+        start = last - (need - 1) * DAY if p.train_start is None else pd.Timestamp(checks.iso_date("train_start", p.train_start))
     _check_fits(first, last, start, p, need)
     test_start = start + (p.train_days + p.delay_days) * DAY
     test_end = test_start + p.test_days * DAY
@@ -97,15 +174,14 @@ def _check_fits(first: pd.Timestamp, last: pd.Timestamp, start: pd.Timestamp, p:
     windows = f"{p.train_days}+{p.delay_days}+{p.test_days} = {need} days (train + delay + test)"
     span = int((last - first) / DAY) + 1
     if need > span:
-        raise InvalidInput("protocol", f"the data covers {first.date()}..{last.date()} ({span} days), too short for "
+        raise InvalidInput(checks.label("protocol"), f"the data covers {first.date()}..{last.date()} ({span} days), too short for "
                            f"{windows}", f"simulate or import at least {need} days, or shorten "
                            "--train-days/--delay-days/--test-days")
     latest = last - (need - 1) * DAY
     if first <= start <= latest:
         return
-    default = " (the handbook preset's default)" if str(start.date()) == HANDBOOK_TRAIN_START else ""
     suggest = first if start < first else latest
-    raise InvalidInput(checks.label("train_start"), f"{start.date()}{default} does not fit the data "
+    raise InvalidInput(checks.label("train_start"), f"{start.date()} does not fit the data "
                        f"({first.date()}..{last.date()}): {windows} from it end on {(start + (need - 1) * DAY).date()}",
                        f"pass a --train-start from {first.date()} to {latest.date()}, e.g. --train-start {suggest.date()}")
 
@@ -151,6 +227,35 @@ def card_precision_top_k(days: np.ndarray, customers: np.ndarray, y: np.ndarray,
         if remove_detected:
             detected.update(hits.tolist())
     return float(np.mean(out)) if out else 0.0
+
+
+FOLD_METRICS = ("roc_auc", "average_precision", "card_precision_at_100", "card_precision_at_100_no_removal",
+                "recall_at_budget", "precision_at_budget")
+LATEST_FOLD = ("threshold", "alert_budget")  # the kept (latest) model's own settings, not averaged
+SUMMED = ("test_rows", "test_fraud_rows")
+
+
+def combine(folds: list[dict]) -> dict:
+    """The headline metrics of several folds (oldest first), as the book reports its test performance: each
+    metric's mean over the folds (a scenario's recall over the folds whose test period has it), `<m>_sd` (the
+    standard deviation, ddof=0 as the book) and `fold_<i>_<m>` for FOLD_METRICS; row counts summed; the
+    threshold and alert budget of the latest fold, whose model is the one kept. One fold: its metrics."""
+    if len(folds) == 1:
+        return dict(folds[0])
+    out: dict = {}
+    for k in dict.fromkeys(k for f in folds for k in f):
+        vals = [float(f[k]) for f in folds if k in f]
+        if k in LATEST_FOLD:
+            out[k] = float(folds[-1][k])
+        elif k in SUMMED:
+            out[k] = int(sum(vals))
+        else:
+            out[k] = float(np.mean(vals))
+    for k in FOLD_METRICS:
+        vals = [float(f[k]) for f in folds]
+        out[f"{k}_sd"] = float(np.std(vals))
+        out.update({f"fold_{i}_{k}": v for i, v in enumerate(vals, 1)})
+    return out
 
 
 def default_budget(n_rows: int, n_days: int) -> int:

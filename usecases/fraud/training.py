@@ -1,11 +1,14 @@
 """Train and evaluate a detector on the bank's transactions, log everything to its MLflow run.
 
-Flow: load the data set -> split by the protocol (train / label delay / test)
--> features (leakage-free, see features.py) -> fit (XGBoost locally, on Dask,
-or on a GPU; or the logistic-regression baseline) -> threshold for the alert
-budget from the *unlabelled* delay period -> metrics on the test period ->
-MLflow run (params, metrics, reports/*.json, plots/*.png, model card, the
-model) -> registered as <bank>.fraud and saved for scoring in the workspace.
+Flow: load the data set -> the protocol's windows (evaluate.plan: one, or the
+handbook's four folds; each train / label delay / test) -> features once for
+the whole table (leakage-free, see features.py) -> per fold: fit (XGBoost
+locally, on Dask, or on a GPU; or the logistic-regression baseline) ->
+threshold for the alert budget from the *unlabelled* delay period -> metrics
+on the test period -> headline = mean over the folds (with SD and each fold's
+figures) -> MLflow run (params, metrics, reports/*.json, plots/*.png, model
+card, the model) -> the latest fold's model registered as <bank>.fraud and
+saved for scoring in the workspace (reports and plots are that fold's too).
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ class TrainResult:
     registered_model: str | None = None
     registered_version: str | None = None
     seconds: dict = field(default_factory=dict)
+    folds: list[dict] = field(default_factory=list)  # oldest first; the last one's model is the one kept
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,35 +57,50 @@ class TrainResult:
 class Prepared:
     df: pd.DataFrame
     X: pd.DataFrame
-    split: evaluate.Split
+    split: evaluate.Split          # the latest fold's (its model is the one kept)
     protocol: evaluate.Protocol
     meta: dict
     feature_seconds: float
+    plan: evaluate.Plan | None = None
+    folds: list[evaluate.Split] = field(default_factory=list)  # oldest first
 
 
 def prepare(df: pd.DataFrame, meta: dict, protocol: dict, feature_set: str = "ours",
-            progress: Callable | None = None) -> Prepared:
-    """Split, check the training window, and compute features up to the end of the test period."""
-    p = evaluate.protocol_from(protocol, meta.get("preset"))
-    sp = evaluate.split(df, p)
+            progress: Callable | None = None, name: str | None = None) -> Prepared:
+    """Plan the windows (`name`: --protocol; None: the data's default), check each fold, and compute the features
+    once, up to the end of the last test period: every fold reads its rows from the same table (features only use
+    earlier rows and the labels known at each row's time, so one table serves every fold)."""
+    p = evaluate.protocol_from(protocol)
+    plan = evaluate.plan(df, p, evaluate.protocol_name(name, p), meta.get("preset"))
+    splits = [evaluate.split(df, p, start) for start in plan.starts]
     y = df["is_fraud"].to_numpy()
-    n_fraud = int(y[sp.train].sum())
-    if n_fraud == 0:
-        raise InvalidInput("training window", f"no fraud among the {len(sp.train):,} transactions of "
-                           f"{sp.train_start.date()}..{(sp.train_start + pd.Timedelta(days=p.train_days - 1)).date()}",
-                           "choose a window with reported fraud (--train-start / --train-days), or simulate or import "
-                           "labelled data")
-    if n_fraud == len(sp.train):
-        raise InvalidInput("training window", "every training transaction is labelled fraud", "check the is_fraud column")
-    if len(sp.test) == 0:
-        raise InvalidInput("test window", "no test transactions left", "use a longer test period")
+    for i, sp in enumerate(splits, 1):
+        where = f" (fold {i} of {len(splits)}, --protocol {plan.name})" if len(splits) > 1 else ""
+        n_fraud = int(y[sp.train].sum())
+        if n_fraud == 0:
+            raise InvalidInput("training window", f"no fraud among the {len(sp.train):,} transactions of "
+                               f"{sp.train_start.date()}..{(sp.train_start + pd.Timedelta(days=p.train_days - 1)).date()}"
+                               f"{where}", "choose a window with reported fraud (--train-start / --train-days, or "
+                               "--protocol latest), or simulate or import labelled data")
+        if n_fraud == len(sp.train):
+            raise InvalidInput("training window", f"every training transaction is labelled fraud{where}",
+                               "check the is_fraud column")
+        if len(sp.test) == 0:
+            raise InvalidInput("test window", f"no test transactions left{where}", "use a longer test period")
+        n_test_fraud = int(y[sp.test].sum())
+        if n_test_fraud in (0, len(sp.test)):  # checked before the run starts: no failed run is left behind
+            raise InvalidInput("test window", f"the test period {sp.test_start.date()}.."
+                               f"{(sp.test_end - evaluate.DAY).date()}{where} has {n_test_fraud} fraud rows of "
+                               f"{len(sp.test)}", "choose a period with both fraud and legitimate transactions "
+                               "(--train-start / --test-days, or --protocol latest)")
     if progress:
         progress(0.1, "computing features")
     t0 = time.perf_counter()
-    cut = int(np.searchsorted(df["timestamp"].to_numpy(), np.datetime64(sp.test_end), side="left"))
+    end = max(sp.test_end for sp in splits)
+    cut = int(np.searchsorted(df["timestamp"].to_numpy(), np.datetime64(end), side="left"))
     X = features.compute(df.iloc[:cut], label_delay_days=float(meta.get("label_delay_days", 7)),
                          only=FEATURE_SETS[feature_set])
-    return Prepared(df, X, sp, p, meta, time.perf_counter() - t0)
+    return Prepared(df, X, splits[-1], p, meta, time.perf_counter() - t0, plan, splits)
 
 
 def choose_threshold(delay_scores: np.ndarray, budget: int, n_days: int) -> float:
@@ -93,9 +112,10 @@ def choose_threshold(delay_scores: np.ndarray, budget: int, n_days: int) -> floa
 
 
 def fit_predict(prep: Prepared, model: str, engine: str, scheduler: str | None, seed: int, device: str,
-                rounds: int | None, progress: Callable | None):
+                rounds: int | None, progress: Callable | None, split: evaluate.Split | None = None):
+    sp = split or prep.split
     y = prep.df["is_fraud"].to_numpy()
-    Xtr, ytr = prep.X.iloc[prep.split.train], y[prep.split.train]
+    Xtr, ytr = prep.X.iloc[sp.train], y[sp.train]
     if model == "logreg":
         est = models.LogReg().fit(Xtr.to_numpy(), ytr, seed=seed)
         return est, est.predict
@@ -107,9 +127,20 @@ def fit_predict(prep: Prepared, model: str, engine: str, scheduler: str | None, 
     return booster, lambda X: models.predict_xgb(booster, X)
 
 
+def _fold_dates(i: int, sp: evaluate.Split, p: evaluate.Protocol) -> dict:
+    last_test = sp.test_end - evaluate.DAY
+    return {"fold": i, "train_start": str(sp.train_start.date()),
+            "train_end": str((sp.train_start + (p.train_days - 1) * evaluate.DAY).date()),
+            "test_start": str(sp.test_start.date()), "test_end": str(last_test.date()),
+            "train_rows": int(len(sp.train)), "test_rows": int(len(sp.test))}
+
+
 def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | None = None,
           progress: Callable[[float, str], None] | None = None, *, seed: int = 0, feature_set: str = "ours",
-          rounds: int | None = None, register: bool = True, **protocol) -> TrainResult:
+          rounds: int | None = None, register: bool = True, protocol: str | None = None, **window) -> TrainResult:
+    """Train and evaluate on the windows of `protocol` ("handbook": four folds, "latest": one; None: the data's
+    default, or one window from `train_start`); see evaluate.plan. With several folds the headline metrics are
+    the mean over the folds, and the model kept (registered, saved for scoring) is the latest fold's."""
     import mlflow
 
     ctx.require("fraud.train")
@@ -124,61 +155,78 @@ def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | N
                            "add --engine dask to train on that Dask cluster, or drop --scheduler")
     seed = checks.number("seed", seed, 0, checks.MAX_SEED)
     rounds = checks.number("rounds", rounds, 1, MAX_ROUNDS)
-    evaluate.protocol_from(protocol, None)
+    evaluate.protocol_name(protocol, evaluate.protocol_from(window))
     df, meta = data.load(ctx)
     if scheduler is not None:
         models.check_scheduler(scheduler)  # before the features: an unreachable cluster fails in seconds
-    prep = prepare(df, meta, protocol, feature_set, progress)
-    sp, p = prep.split, prep.protocol
+    prep = prepare(df, meta, window, feature_set, progress, protocol)
+    plan, p, last = prep.plan, prep.protocol, prep.split
+    n = len(prep.folds)
     names = scenario_names(meta.get("preset", ""))
     device = ctx.device
     feats = list(FEATURE_SETS[feature_set])
     params = {"model": model, "engine": engine, "feature_set": feature_set, "n_features": len(feats),
-              "preset": meta.get("preset", "imported"),
-              "train_start": str(sp.train_start.date()), **{k: v for k, v in p.to_dict().items() if k != "train_start"},
-              "train_rows": len(sp.train), "test_rows": len(sp.test), "seed": seed}
+              "preset": meta.get("preset", "imported"), "protocol": plan.name, "folds": n,
+              "fold_train_starts": ",".join(str(sp.train_start.date()) for sp in prep.folds),
+              "train_start": str(last.train_start.date()), **{k: v for k, v in p.to_dict().items() if k != "train_start"},
+              "train_rows": len(last.train), "test_rows": sum(len(sp.test) for sp in prep.folds), "seed": seed}
     if model == "xgboost":
         params.update({f"xgb_{k}": v for k, v in models.XGB_PARAMS.items()}, xgb_rounds=rounds or models.XGB_ROUNDS)
     with ctx.run("fraud", run_name=f"{model}-{feature_set}-{engine}", seed=seed, data_hash=meta.get("data_hash"),
                  params=params) as run:
         run_id = run.info.run_id
-        if progress:
-            progress(0.3, f"training {model} ({engine})")
-        t0 = time.perf_counter()
-        est, predict = fit_predict(prep, model, engine, scheduler, seed, device, rounds, progress)
-        fit_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        test_scores = predict(prep.X.iloc[sp.test])
-        delay_scores = predict(prep.X.iloc[sp.delay]) if len(sp.delay) else predict(prep.X.iloc[sp.train])
-        predict_s = time.perf_counter() - t0
-        day_rows = len(sp.delay) / max(p.delay_days, 1) if len(sp.delay) else len(sp.train) / p.train_days
-        budget = int(p.alert_budget or evaluate.default_budget(int(day_rows), 1))
-        threshold = choose_threshold(delay_scores, budget, p.delay_days if len(sp.delay) else p.train_days)
+        fold_metrics: list[dict] = []
+        folds: list[dict] = []
+        fit_s = predict_s = 0.0
+        for i, sp in enumerate(prep.folds, 1):
+            lo, width = 0.3 + 0.5 * (i - 1) / n, 0.5 / n
+            step = f"training {model} ({engine})" + (f", fold {i} of {n}" if n > 1 else "")
+            if progress:
+                progress(lo, step)
+            sub = (lambda f, msg, lo=lo, step=step: progress(lo + width * f, f"{step}: {msg}")) if progress else None
+            t0 = time.perf_counter()
+            est, predict = fit_predict(prep, model, engine, scheduler, seed, device, rounds, sub, sp)
+            fit_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            test_scores = predict(prep.X.iloc[sp.test])
+            delay_scores = predict(prep.X.iloc[sp.delay]) if len(sp.delay) else predict(prep.X.iloc[sp.train])
+            predict_s += time.perf_counter() - t0
+            day_rows = len(sp.delay) / max(p.delay_days, 1) if len(sp.delay) else len(sp.train) / p.train_days
+            budget = int(p.alert_budget or evaluate.default_budget(int(day_rows), 1))
+            threshold = choose_threshold(delay_scores, budget, p.delay_days if len(sp.delay) else p.train_days)
+            # est, reports, threshold and budget of the last fold are the ones kept: the latest model's
+            m, reports = evaluate.metrics(df.iloc[sp.test], test_scores, threshold, p.test_days, names)
+            m["alert_budget"] = float(budget)
+            fold_metrics.append(m)
+            folds.append(_fold_dates(i, sp, p) | {"metrics": {k: m[k] for k in (*evaluate.FOLD_METRICS, "threshold",
+                                                                                 "test_fraud_rows")}})
         if progress:
             progress(0.8, "evaluating")
-        metrics, reports = evaluate.metrics(df.iloc[sp.test], test_scores, threshold, p.test_days, names)
-        metrics["alert_budget"] = float(budget)
+        metrics = evaluate.combine(fold_metrics)
         importance = models.gain_importance(est, feats) if model == "xgboost" else est.importance(feats)
         reports["feature_importance"] = {"feature": list(importance), "importance": list(importance.values()),
                                          "description": [features.SPEC[f] for f in importance]}
         seconds = {"features_s": prep.feature_seconds, "fit_s": fit_s, "predict_s": predict_s}
         metrics.update(seconds)
+        proto = dict(p.to_dict(), train_start_used=str(last.train_start.date()), **plan.to_dict(), model_from_fold=n)
         reports["metrics"] = dict(metrics)
+        reports["folds"] = {"protocol": proto, "folds": folds, "model_from_fold": n,
+                            "mean": {k: metrics[k] for k in evaluate.FOLD_METRICS},
+                            "sd": {k: metrics.get(f"{k}_sd", 0.0) for k in evaluate.FOLD_METRICS}}
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        for name, obj in reports.items():
-            mlflow.log_dict(obj, f"reports/{name}.json")
-        title = f"{ctx.bank} {model}"
-        for name, fig in (("pr_curve", plots.pr_curve(reports["pr_curve"], title)),
-                          ("feature_importance", plots.feature_importance(importance, title)),
-                          ("calibration", plots.calibration(reports["calibration"], title))):
-            mlflow.log_figure(fig, f"plots/{name}.png")
+        for rname, obj in reports.items():
+            mlflow.log_dict(obj, f"reports/{rname}.json")
+        title = f"{ctx.bank} {model}" + (f" (fold {n} of {n})" if n > 1 else "")
+        for rname, fig in (("pr_curve", plots.pr_curve(reports["pr_curve"], title)),
+                           ("feature_importance", plots.feature_importance(importance, title)),
+                           ("calibration", plots.calibration(reports["calibration"], title))):
+            mlflow.log_figure(fig, f"plots/{rname}.png")
             plots.close(fig)
-        proto = dict(p.to_dict(), train_start_used=str(sp.train_start.date()))
         mlflow.log_text(card.model_card(bank=ctx.bank, run_id=run_id, model=model, engine=engine, device=device,
                                         data=meta, protocol=proto, metrics=metrics,
                                         per_scenario=reports["recall_per_scenario"]["scenarios"], importance=importance,
                                         feature_set=feature_set, n_features=len(feats), threshold=threshold,
-                                        alert_budget=budget, seconds=seconds), "model_card.md")
+                                        alert_budget=budget, seconds=seconds, folds=folds), "model_card.md")
         reg_name = reg_version = None
         if model == "xgboost":
             # MLflow prints "Successfully registered model ..." on stdout: keep stdout for the caller's data (--json)
@@ -186,14 +234,14 @@ def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | N
                 reg_name, reg_version = _log_xgb(ctx, est, prep, feats, threshold, budget, run_id, seed, register)
         else:
             mlflow.log_dict(est.to_json() | {"features": feats}, "model/logreg.json")
-    ctx.audit("fraud.train", run_id=run_id, model=model, engine=engine, feature_set=feature_set,
-              average_precision=round(metrics["average_precision"], 4), registered_version=reg_version)
+    ctx.audit("fraud.train", run_id=run_id, model=model, engine=engine, feature_set=feature_set, protocol=plan.name,
+              folds=n, average_precision=round(metrics["average_precision"], 4), registered_version=reg_version)
     if progress:
         progress(1.0, "done")
     return TrainResult(run_id=run_id, model=model, engine=engine, metrics=metrics, threshold=threshold,
                        alert_budget=budget, protocol=proto, feature_set=feature_set, features=feats,
                        data_hash=meta.get("data_hash", ""), registered_model=reg_name, registered_version=reg_version,
-                       seconds=seconds)
+                       seconds=seconds, folds=folds)
 
 
 def _log_xgb(ctx, booster, prep: Prepared, feats: list[str], threshold: float, budget: int, run_id: str, seed: int,
