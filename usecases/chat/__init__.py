@@ -13,8 +13,11 @@ Public API (context first; the CLI, the Streamlit pages and the tests call only 
 
 Pipeline of `ask`: redact PII from the question and screen it for prompt
 injection; hybrid retrieval (FAISS + BM25, fused by rank) in this bank's index
-only; drop retrieved chunks that carry injected instructions; refuse when
-retrieval confidence is low; generate with the chosen backend; check every
+only; drop retrieved chunks that carry injected instructions; keep only the
+passages about the product, customer type and condition the question names
+(`scope`: no mortgage figure for a car-loan question; none left: refuse, naming
+what the documents do not cover); refuse when retrieval confidence is low;
+generate with the chosen backend; check every
 sentence and number against the cited chunks (grounding); fall back to the
 extractive answer or refuse; redact the answer; add the AI disclosure; record a
 trace in the audit trail and in MLflow.
@@ -25,7 +28,7 @@ import contextlib
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -39,6 +42,7 @@ from .extract import SUFFIXES, Extracted, extract_file, parsing
 from .grounding import CITATION
 from .grounding import check as check_grounding
 from .pii import redact
+from .scope import check as check_scope
 
 __all__ = ["Answer", "EvalReport", "IngestReport", "ask", "default_backend", "delete_document", "documents",
            "evaluate", "ingest", "retriever", "warm", "BACKENDS", "REFUSAL"]
@@ -394,7 +398,7 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
     passages: list[Passage] = []
     hits: list = []
     confidence, fallback, prompt_h, grounded = 0.0, None, "", False
-    body, reason = REFUSAL, ""
+    body, reason, scope_refusal = REFUSAL, "", ""
     if q_rep.blocked:
         body = INJECTION_REPLY
         reason = "the question reads as a prompt injection"
@@ -412,8 +416,16 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
             verdicts["chunks_redacted"] += bool(c.pii)
             passages.append(Passage(n=len(passages) + 1, text=c.text, chunk_id=h.chunk_id, document=h.document,
                                     score=h.score, dense_score=h.dense_score))
+        # passages about another product, customer type or condition than the question names never answer it
+        sc = check_scope(snap, q_red, passages)
+        verdicts["scope"] = sc.to_dict()
+        if passages and sc.missing is not None and not sc.covered_elsewhere:
+            scope_refusal = f"{REFUSAL} They do not cover {sc.missing.display()}."
+        passages = [replace(p, n=i) for i, p in enumerate(sc.kept, start=1)]
         confidence = max((p.dense_score for p in passages), default=0.0)
-        if not passages:
+        if sc.missing is not None:
+            reason = f"no passage is about {sc.missing.phrase!r}"
+        elif not passages:
             reason = "no usable passages" + (" (passages with injected instructions were left out)" if hits else "")
         elif confidence < REFUSE_BELOW:
             reason = f"low retrieval confidence ({confidence:.2f} < {REFUSE_BELOW})"
@@ -438,7 +450,7 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
             body = a_rep.text
     refused = not grounded
     if refused and body != INJECTION_REPLY:
-        body = REFUSAL
+        body = scope_refusal or REFUSAL
     verdicts["refusal_reason"] = reason if refused else ""
     text = guard.with_disclosure(body, chinese=False)
     timings["total"] = (t_start, time.time_ns())
