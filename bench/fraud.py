@@ -326,6 +326,9 @@ def main() -> int:
         if "scorer" in only:
             log("scorer")
             results["scorer"] = bench_scorer(ctx, args.quick)
+        from sandbox.workspace import flush_tracking
+
+        flush_tracking()  # the last run's compute metrics, before the temporary store is deleted
     if args.json:
         print(json.dumps(results, indent=2))
     else:
