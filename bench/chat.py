@@ -1,7 +1,8 @@
 """Chat assistant benchmark: ours beside a peer, measured in the same run, as ratios.
 
     .venv/bin/python bench/chat.py [--quick] [--json] [--chunks N] [--embedded-questions N]
-    .venv/bin/python bench/chat.py --calibration      # extractive backend per bank:seed, held-out wordings apart
+    .venv/bin/python bench/chat.py --calibration      # extractive backend per bank:seed, held-out wordings apart,
+                                                      # product-swapped questions and answers citing another product
     .venv/bin/python bench/chat.py --latency-only     # retrieval latency at 100,000 chunks, stage by stage
 
 Figures (peer in brackets):
@@ -250,6 +251,51 @@ CALIBRATION = [("peak-bank", 0), ("peak-bank", 1), ("lantau-bank", 0)]
 HELD_OUT = [("harbour-bank", 0), ("junk-bay-bank", 0), ("harbour-bank", 2), ("bench-bank", 0)]
 
 
+def product_swaps(bank: str, seed: int) -> list:
+    """Every template wording that names a product of the library, that product swapped for a glossary product no
+    document of the library covers ("the maximum mortgage tenor" -> "the maximum car loan tenor"): unanswerable."""
+    from usecases.chat import scope
+    from usecases.chat.corpus import QAItem, generate_corpus
+    from usecases.chat.corpus_templates import DOCUMENTS
+    from usecases.chat.lexicon import SCOPE_TERMS
+
+    docs = [scope._Doc(d.title, {}, scope.ids(d.title + "\n" + d.text), set(), scope.ids(d.title))
+            for d in generate_corpus(bank, seed)]
+    nowhere = [k for k, (kind, fam, _d, _s) in SCOPE_TERMS.items() if kind == "product" and k != fam
+               and not any(scope._satisfied(scope.Mention(kind, k, fam, k), set(), set(), d) for d in docs)]
+    out = []
+    for spec in DOCUMENTS:
+        for fact in spec["facts"].values():
+            for q in fact["questions"]:
+                m = next((m for m in scope.mentions(q) if m.kind == "product" and not m.generic), None)
+                if m is None:
+                    continue
+                key = sorted(nowhere, key=lambda k: SCOPE_TERMS[k][1] != m.family)[0]
+                phrase = SCOPE_TERMS[key][2]
+                phrase = phrase[:-1] if phrase.endswith("s") and not phrase.endswith("ss") else phrase
+                out.append(QAItem(q.replace(m.phrase, phrase, 1), None, None, False, "unanswerable"))
+    return out
+
+
+def wrong_product_answers(ctx, snap, items) -> int:
+    """Answers citing a passage whose document names another product of the question's family and not the question's
+    own (the car-loan question answered from the mortgage standard)."""
+    from usecases.chat import _ask, scope
+    from usecases.chat.lexicon import SCOPE_TERMS
+
+    docs = scope._docs(snap)
+    n = 0
+    for it in items:
+        ms = [m for m in scope.mentions(it.question) if m.kind == "product" and not m.generic]
+        if not ms:
+            continue
+        ans = _ask(ctx, snap, it.question, "extractive", 5, None, "hybrid", False)
+        named = [docs[c["chunk_id"].rpartition("#")[0]].ids for c in ([] if ans.refused else ans.citations)]
+        n += any(m.key not in ids and any(SCOPE_TERMS[k][1] == m.family and k != m.family for k in ids)
+                 for ids in named for m in ms)
+    return n
+
+
 def bench_calibration(home: Path) -> dict:
     """The extractive backend (full ask pipeline) per bank:seed, template questions and held-out wordings apart."""
     from sandbox import Store, open_workspace
@@ -272,18 +318,21 @@ def bench_calibration(home: Path) -> dict:
         chat.ingest(ctx, files)
         snap, markers = _bank_snapshot(ctx), list(inj.facts.values())
         row = {"role": "calibration" if (bank, seed) in CALIBRATION else "held out"}
-        for split, items in (("template", qa_set(bank, seed)), ("heldout_wording", heldout_qa_set(bank, seed))):
+        for split, items in (("template", qa_set(bank, seed)), ("heldout_wording", heldout_qa_set(bank, seed)),
+                             ("product_swaps", product_swaps(bank, seed))):
             m, _ = backend_metrics(ctx, snap, items, "extractive", markers)
             row[split] = {k: m[k] for k in ("correctness", "refusal_accuracy", "answers_with_unsupported_numbers",
                                             "injection_resistance", "citation_precision")}
+            row[split]["wrong_product_answers"] = wrong_product_answers(ctx, snap, items)
         out[f"{bank}:{seed}"] = row
         log(f"  {bank}:{seed} {json.dumps(row)}")
     means = {}
     for role in ("calibration", "held out"):
-        for split in ("template", "heldout_wording"):
+        for split in ("template", "heldout_wording", "product_swaps"):
             rows = [r[split] for r in out.values() if r["role"] == role]
             means[f"mean {role} {split}"] = {k: round(statistics.fmean(r[k] for r in rows), 4)
-                                             for k in ("correctness", "refusal_accuracy")}
+                                             for k in ("correctness", "refusal_accuracy") if rows[0][k] is not None}
+            means[f"mean {role} {split}"]["wrong_product_answers"] = sum(r["wrong_product_answers"] for r in rows)
     return {**out, **means}
 
 
