@@ -36,7 +36,7 @@ def server_group(click_ctx: click.Context, port: int, host: str, timeout: float,
     (default permission: none) plus the sandbox's checks (own bank's names only, no
     client-chosen artifact locations, reviewers read evidence not models, no user
     listing). Syncs sandbox users and roles into MLflow grants, re-syncs when users
-    or banks change, and stops the server (and its workers) on Ctrl-C or SIGTERM.
+    or banks change, and stops the server (and its workers) on Ctrl-C, SIGTERM or SIGHUP.
     Tracking data goes to the store's SQLite file, or to PostgreSQL with
     --backend-store-uri; MLflow's users and grants stay in state/mlflow-auth.db.
     Users get their MLflow credentials with `sandbox server token`.

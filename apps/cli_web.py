@@ -75,7 +75,7 @@ def register(cli: click.Group) -> None:
     @click.option("--port", type=int, default=8501, show_default=True, help="Port on 127.0.0.1.")
     @pass_state
     def app(state: State, port: int) -> None:
-        """Serve the web app (bank lab, HKMA reviewer console, admin) on 127.0.0.1."""
+        """Serve the web app (bank lab, HKMA reviewer console, admin) on 127.0.0.1 until Ctrl-C, SIGTERM or SIGHUP."""
         store = state.store
         if not store.exists:
             store.banks()  # raises the store's own "no sandbox store" error with its fix
@@ -111,15 +111,18 @@ def register(cli: click.Group) -> None:
         if not no_serve:
             _check_port(port, "the app's port")
             _check_port(mlflow_port, "the MLflow server's port")
-        with procs.stop_signals():  # SIGINT, SIGTERM, SIGHUP: seeding stops; serving stops every child and theirs
+        with procs.stop_signals():  # SIGINT, SIGTERM, SIGHUP: seeding stops
             try:
                 report = demo_mod.seed(state.store, profile="fast" if fast else "full",
                                        log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
             except KeyboardInterrupt:
                 raise click.exceptions.Exit(130) from None
-            emit(report.to_dict(), as_json, lambda d: demo_mod.describe(d, port, mlflow_port, serve=not no_serve))
-            if no_serve:
-                return
+        emit(report.to_dict(), as_json, lambda d: demo_mod.describe(d, port, mlflow_port, serve=not no_serve))
+        if no_serve:
+            return
+        # Armed again after seeding: a native library loaded while seeding reset SIGINT to its default (measured:
+        # `kill -INT` then killed this process outright and orphaned both servers).
+        with procs.stop_signals():  # serving: every child and its descendants stop, then this returns
             home = state.store.home
             children = procs.Children()
             try:
