@@ -206,24 +206,27 @@ def test_condition_pairs(ctx):
     assert len(wrong) <= 0.5 * len(pairs), wrong  # the scorer's own misses on LTV wordings, the same without the check
 
 
-def test_customer_type_pairs_never_borrow_another_customer_types_rule(ctx):
-    """A rule that names no customer type applies to every customer; a passage about PEPs does not answer for students."""
-    snap = chat._bank_snapshot(ctx)
-    text_of = dict(zip(snap.chunks["doc_id"] + "#" + snap.chunks["chunk_no"].astype(str), snap.chunks["text"]))
-    docs = _library_docs()
+def test_customer_types_that_exclude_each_other_never_answer_for_each_other():
+    """A rule for personal customers does not answer for business customers; a rule naming no customer type, or one
+    that overlaps (PEPs are high-risk customers), still does."""
+    def sat(question: str, passage: str) -> bool:
+        m = next(m for m in scope.mentions(question) if m.kind == "customer")
+        return scope._satisfied(m, scope.ids(passage), scope.terms(passage), None)
+
+    q = "What is the overdraft limit for business customers?"
+    assert not sat(q, "Personal customers may overdraw their current account by up to HKD 5,000.")
+    assert sat(q, "Business customers may overdraw their current account by up to HKD 50,000.")
+    assert sat(q, "An overdraft is repayable on demand.")
+    assert sat("How often do we review a PEP?", "High-risk customers are reviewed every 12 months.")
+    assert scope.mentions("How often do we review corporate clients?")[0].key == "business-customer"
+
+
+def test_template_questions_naming_a_customer_type_are_still_answered(ctx):
     checked = 0
-    for question, expected, source in _template_questions():
-        for m in scope.mentions(question):
-            if m.kind != "customer":
-                continue
-            other = next(k for k, v in SCOPE_TERMS.items() if v[0] == "customer" and k not in docs[source][0])
-            swapped = _swap(question, m, other)
-            ans = _ask(ctx, swapped)
-            for c in ans.citations:
-                named = scope.ids(text_of[c["chunk_id"]])
-                assert m.key not in named or other in named, (swapped, _body(ans))
-            covered = _ask(ctx, question)
-            assert covered.guardrails["scope"]["missing"] is None
+    for question, expected, _source in _template_questions():
+        if any(m.kind == "customer" for m in scope.mentions(question)):
+            ans = _ask(ctx, question)
+            assert ans.guardrails["scope"]["missing"] is None, question
             checked += 1
     assert checked >= 2
 

@@ -7,8 +7,9 @@ qualifying condition the question names (`lexicon.SCOPE_TERMS`, plus any word he
 "a boat loan", "the platinum card") must be matched by the passage, its section heading or its document
 title; a product may also be matched by the rest of its document when the passage names no other product
 of its family ("credit cards" in a card policy's scope clause), or by a document about the whole family
-("Card" policies that name no particular card); a customer type fails only where the passage is about another
-one (a rule that names no customer type applies to every customer); a condition ("a commercial property",
+("Card" policies that name no particular card); a customer type fails only where the passage is about one that
+excludes it (business customers for a personal customer; a rule that names no customer type applies to every
+customer, and overlapping types, a PEP and a high-risk customer, do not exclude each other); a condition ("a commercial property",
 "overseas") must be named by the passage, its section, title or document. Passages that fail are not shown to the backend; when none
 is left, the answer is a refusal that names what the documents do not cover.
 """
