@@ -158,9 +158,9 @@ def test_reviewer_signs_off_and_the_bank_sees_it(server, browser):
 
     go(page, "Review and sign-off")
     page.get_by_role("heading", name="Review and sign-off").wait_for()
-    page.get_by_text("Changes requested", exact=True).first.click()
+    page.get_by_test_id("stRadio").get_by_text("Changes requested", exact=True).click()
     comment = "Please add the out-of-time validation to the model card."
-    page.get_by_label("Comment (required when requesting changes)").fill(comment)
+    page.get_by_label("Comment (required: what you checked, or what the bank should change)").fill(comment)
     before = run_number(page)
     page.get_by_role("button", name="Record decision").click()
     wait_run(page, before)
