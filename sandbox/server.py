@@ -185,16 +185,6 @@ def mlflow_password(store: Store, username: str, secrets_: ServerSecrets | None 
 
 
 # -- where the server is --------------------------------------------------------
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def running_server(store: Store) -> dict | None:
     """The server this store started, if its process still runs."""
     path = store.state / RUNTIME_FILE
@@ -203,7 +193,7 @@ def running_server(store: Store) -> dict | None:
         pid = int(info["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return info if _pid_alive(pid) else None
+    return info if procs.alive(pid) else None
 
 
 def server_url(store: Store, url: str | None = None) -> str | None:
