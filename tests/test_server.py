@@ -153,7 +153,9 @@ def start_world(home: Path, backend: str) -> dict:
             "backend": backend, "backend_uri": uri}
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+# The general server suite on PostgreSQL is slow-marked (it runs in CI's slow pass); the guard's attack suite
+# (tests/security/test_server_guard.py) runs on both backends in the default run.
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def world(request, tmp_path_factory):
     """Its own store and server per backend; the server's process group is killed at teardown."""
     w = start_world(tmp_path_factory.mktemp(f"server-home-{request.param}"), request.param)
