@@ -193,12 +193,12 @@ class UserFile:
         return f"UserFile({printable(self.path)!r}, size={self.size})"
 
 
-def _adopt(guard: Guard | None, fd: int, shown: str, field: str) -> UserFile:
+def _adopt(guard: Guard | None, fd: int, shown: str, field: str, unguarded_real: str = "") -> UserFile:
     """Check an opened descriptor (against the guard, when there is a bank to guard) and wrap it as a regular
     file; closes it on refusal."""
     try:
         st = os.fstat(fd)
-        real = guard.check_fd(fd, st, shown) if guard is not None else shown
+        real = guard.check_fd(fd, st, shown) if guard is not None else unguarded_real
         if stat.S_ISDIR(st.st_mode):
             raise InvalidInput(field, f"{shown} is a folder", "pass a file")
         if not stat.S_ISREG(st.st_mode):
@@ -523,6 +523,5 @@ def reading(src: "UserFile | str | os.PathLike", field: str = "file") -> Iterato
         fd = os.open(raw, _READ)
     except OSError as err:
         raise _os_error(field, shown, err) from None
-    with _adopt(None, fd, shown, field) as f:
-        f.real = raw
+    with _adopt(None, fd, shown, field, unguarded_real=raw) as f:
         yield f
