@@ -7,6 +7,7 @@ from .errors import (AccessDenied, AuditChainBroken, AuthenticationFailed, Inval
                      QuotaExceeded, SandboxError, StoreError)
 from .store import Store, validate_bank_id
 from .workspace import WorkspaceContext, open_workspace
+from . import lifecycle  # noqa: E402,F401 - registers the lifecycle's ledger kinds: ctx.audit refuses to forge them
 
 __all__ = ["ACTIONS", "AccessDenied", "Actor", "AuditChainBroken", "AuthenticationFailed", "InvalidInput",
            "NotFound", "QuotaExceeded", "SandboxError", "Store", "StoreError", "WorkspaceContext", "can",

@@ -88,6 +88,12 @@ ACTIONS: dict[str, Action] = _actions(
     Action(name="chat.delete", resource="bank", writes=True, description="delete a document from the index", raw_data=True),
     Action(name="chat.ask", resource="bank", writes=False, description="ask the assistant", raw_data=True),
     Action(name="chat.eval", resource="bank", writes=True, description="evaluate the assistant", raw_data=True),
+    # model lifecycle (sandbox/lifecycle.py); reviewers decide with review.sign
+    Action(name="models.submit", resource="bank", writes=True, description="submit a model version for review"),
+    Action(name="models.promote", resource="bank", writes=True,
+           description="promote an approved model version to champion, or roll back"),
+    Action(name="models.gates", resource="bank", writes=True,
+           description="set the bank's model gate thresholds (a bank may only tighten them)"),
 )
 
 # What each role may do. Scope is applied in can(): scientists only in their bank.
@@ -102,7 +108,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
         {"bank.create", "bank.list", "user.add", "user.list", "quota.set", "server.run",
          "platform.audit.read", "usage.read", "store.doctor", "store.backup", "store.restore",
-         "workspace.open", "audit.verify"}
+         "workspace.open", "audit.verify", "models.gates"}
     ),
 }
 
