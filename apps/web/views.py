@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -10,6 +10,7 @@ import streamlit as st
 
 from apps.web import data
 
+HKT = timezone(timedelta(hours=8), "HKT")  # the sandbox's users read Hong Kong time; stores and logs keep UTC
 REVIEW_LABELS = {"approved": "Approved", "changes_requested": "Changes requested", "": "Not reviewed"}
 HIDDEN_METRICS = ("compute_wall_seconds", "compute_cpu_seconds")
 
@@ -104,7 +105,24 @@ def check_thresholds(run: dict) -> list[dict]:
 
 
 def when(ms: int | None) -> str:
-    return "" if not ms else datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    """An MLflow time (ms since the epoch) in Hong Kong time."""
+    return "" if not ms else datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(HKT).strftime("%Y-%m-%d %H:%M HKT")
+
+
+def local_time(iso: str | None) -> str:
+    """An ISO timestamp from the audit log or the ledger (UTC) in Hong Kong time; text that is not one, unchanged."""
+    if not iso:
+        return ""
+    try:
+        t = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return str(iso)
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(HKT).strftime("%Y-%m-%d %H:%M HKT")
+
+
+def result_word(c: dict) -> str:
+    """A threshold check as a word people read at a glance (a bool column renders as an unticked box)."""
+    return "not logged" if c["passes"] is None else ("pass" if c["passes"] else "FAIL")
 
 
 def review_label(run: dict) -> str:
@@ -136,16 +154,32 @@ def headline_metrics(run: dict, k: int = 4) -> dict[str, float]:
 
 
 def runs_frame(runs: list[dict], metrics: int = 3, bank: bool = False) -> pd.DataFrame:
+    """One row per run; each headline metric its own numeric column (sortable), its checks as pass / FAIL."""
     rows = []
     for r in runs:
         row = {"started": when(r["start_time"]), "use case": r["usecase"], "run": r["run_name"], "status": r["status"],
                "by": actor_label(r), "review": review_label(r)}
         if bank:
             row = {"bank": r["bank"], **row}
-        row["metrics"] = ", ".join(f"{k}={v:.3f}" for k, v in headline_metrics(r, metrics).items())
+        checks = check_thresholds(r)
+        failing = [c["check"] for c in checks if c["passes"] is False]
+        row["checks"] = ("FAIL: " + ", ".join(failing)) if failing else ("pass" if checks else "no bar")
+        for name, value in headline_metrics(r, metrics).items():
+            row[name] = round(float(value), 4)
         row["run_id"] = r["run_id"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if not df.empty:  # metric columns after the descriptive ones, the run id last
+        fixed = [c for c in df.columns if c not in ("run_id",) and not pd.api.types.is_float_dtype(df[c])]
+        numeric = [c for c in df.columns if c not in fixed and c != "run_id"]
+        df = df[fixed + numeric + ["run_id"]]
+    return df
+
+
+def metric_columns(df: pd.DataFrame) -> dict:
+    """Column settings that show metric names whole and values to three decimals."""
+    return {c: st.column_config.NumberColumn(c, format="%.3f", width="medium")
+            for c in df.columns if pd.api.types.is_float_dtype(df[c])}
 
 
 def run_label(r: dict) -> str:
@@ -161,9 +195,9 @@ def review_box(run: dict) -> None:
                  f"{' by ' + claim['by'] if claim.get('by') else ''}, which the sandbox's ledger does not hold. "
                  "Shown below is the ledger's decision.")
     if status == "approved":
-        st.success(f"Approved by {rv.get('by')} on {rv.get('at')}" + (f": {rv['comment']}" if rv.get("comment") else ""))
+        st.success(f"Approved by {rv.get('by')} on {local_time(rv.get('at'))}" + (f": {rv['comment']}" if rv.get("comment") else ""))
     elif status == "changes_requested":
-        st.warning(f"Changes requested by {rv.get('by')} on {rv.get('at')}: {rv.get('comment')}")
+        st.warning(f"Changes requested by {rv.get('by')} on {local_time(rv.get('at'))}: {rv.get('comment')}")
     else:
         st.info("Not reviewed yet.")
 
@@ -179,16 +213,18 @@ def run_detail(actor, run: dict, show_plots: bool = True) -> None:
     review_box(run)
     checks = check_thresholds(run)
     if checks:
-        st.dataframe(pd.DataFrame(checks), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{"check": c["check"], "result": result_word(c), "value": c["value"],
+                                    "minimum": c["minimum"], "metric": c["metric"]} for c in checks]),
+                     hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Metrics**")
         st.dataframe(pd.DataFrame(sorted(run["metrics"].items()), columns=["metric", "value"]), hide_index=True,
-                     width="stretch", height=min(36 * (len(run["metrics"]) + 1), 420))
+                     width="stretch", height="content", column_config={"metric": st.column_config.TextColumn(width="large")})
     with c2:
         st.markdown("**Parameters**")
         st.dataframe(pd.DataFrame(sorted(run["params"].items()), columns=["param", "value"]), hide_index=True,
-                     width="stretch", height=min(36 * (len(run["params"]) + 1), 420))
+                     width="stretch", height="content", column_config={"param": st.column_config.TextColumn(width="large")})
     tags = run["tags"]
     st.caption(f"seed {tags.get('sandbox.seed') or '-'} · data hash {(tags.get('sandbox.data_hash') or '-')[:16]} · "
                f"git {tags.get('sandbox.git_commit', '-')[:12]} · device {tags.get('sandbox.device', '-')}")
@@ -227,19 +263,24 @@ def compare(runs: list[dict]) -> pd.DataFrame:
 
 
 def compare_picker(actor, runs: list[dict], key: str) -> None:
-    if len(runs) < 2:
-        st.info("Two runs are needed to compare.")
+    """Two runs of one use case (runs of different use cases share no metric), the two latest by default."""
+    usecases = [uc for uc in ("fraud", "risk", "chat") if sum(r["usecase"] == uc for r in runs) >= 2]
+    if not usecases:
+        st.info("Two runs of the same use case are needed to compare.")
         return
-    labels = {run_label(r): r for r in runs}
+    uc = usecases[0] if len(usecases) == 1 else st.segmented_control(
+        "Use case to compare", usecases, default=usecases[0], key=f"{key}-uc") or usecases[0]
+    same = sorted((r for r in runs if r["usecase"] == uc), key=lambda r: r["start_time"] or 0, reverse=True)
+    labels = {run_label(r): r for r in same}
     names = list(labels)
     c1, c2 = st.columns(2)
-    a = c1.selectbox("Run A", names, index=0, key=f"{key}-a")
-    b = c2.selectbox("Run B", names, index=1, key=f"{key}-b")
+    a = c1.selectbox("Run A", names, index=0, key=f"{key}-a-{uc}")
+    b = c2.selectbox("Run B", names, index=1, key=f"{key}-b-{uc}")
     df = compare([labels[a], labels[b]])
     if df.shape[1] == 2:
         x, y = df.columns
-        df["differs"] = df[x].astype(str) != df[y].astype(str)
-    st.dataframe(df, width="stretch", height=480)
+        df["differs"] = (df[x].astype(str) != df[y].astype(str)).map({True: "differs", False: ""})
+    st.dataframe(df, width="stretch", height="content")
 
 
 def pick_run(runs: list[dict], key: str, label: str = "Run", sidebar: bool = False) -> dict:

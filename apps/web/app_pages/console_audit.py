@@ -6,8 +6,25 @@ import json
 import pandas as pd
 import streamlit as st
 
-from apps.web import auth, data
+from apps.web import auth, data, views
 from apps.web.app_pages import enter
+
+# What an entry is about, said first: the run and the decision before a long comment.
+LEAD_FIELDS = ("bank", "run_id", "decision", "state", "version", "usecase", "action", "document", "file", "rows")
+
+
+def _summary(d: dict) -> str:
+    return " · ".join(f"{k.replace('_', ' ')} {_short(d[k])}" for k in LEAD_FIELDS if k in d and d[k] not in ("", None))
+
+
+def _details(d: dict) -> str:
+    rest = {k: v for k, v in d.items() if k not in LEAD_FIELDS}
+    return "; ".join(f"{k.replace('_', ' ')}: {_short(v, 160)}" for k, v in sorted(rest.items()))
+
+
+def _short(v, n: int = 40) -> str:
+    text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 actor = enter("console_audit.py")
 
@@ -39,7 +56,14 @@ if result["ok"]:
     st.success(f"Chain verified: {result['entries']} entries, every hash links to the one before.")
 events = sorted({e["event"] for e in entries})
 pick = st.multiselect("Events", events, default=[], key="audit_events", placeholder="all events")
-rows = [{"seq": e["seq"], "time": e["ts"][:19].replace("T", " "), "actor": e["actor"], "event": e["event"],
-         "details": json.dumps(e["data"], sort_keys=True, default=str)[:300], "hash": e["hash"][:12]}
+rows = [{"time": views.local_time(e["ts"]), "actor": e["actor"], "event": e["event"],
+         "what": _summary(e["data"]), "details": _details(e["data"]), "seq": e["seq"], "hash": e["hash"][:12]}
         for e in reversed(entries) if not pick or e["event"] in pick]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=520)
+if rows:
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height="content",
+                 column_config={"what": st.column_config.TextColumn(width="large"),
+                                "details": st.column_config.TextColumn(width="large")})
+else:
+    st.info("No events match.")
+with st.expander("Raw entries (JSON)"):
+    st.json([e for e in reversed(entries) if not pick or e["event"] in pick][:50], expanded=False)

@@ -40,7 +40,8 @@ st.markdown(f"**{len(runs)} runs**")
 if not runs:
     st.info("No runs match.")
     st.stop()
-st.dataframe(views.runs_frame(runs, bank=True), hide_index=True, width="stretch")
+runs_df = views.runs_frame(runs, bank=True)
+st.dataframe(runs_df, hide_index=True, width="stretch", column_config=views.metric_columns(runs_df))
 
 tab_detail, tab_compare = st.tabs(["Run detail", "Compare runs"])
 with tab_detail:

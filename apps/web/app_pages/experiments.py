@@ -25,7 +25,8 @@ c1.metric("Runs", len(runs))
 c2.metric("Approved", sum(r["review"].get("status") == "approved" for r in runs))
 c3.metric("Changes requested", sum(r["review"].get("status") == "changes_requested" for r in runs))
 
-st.dataframe(views.runs_frame(runs), hide_index=True, width="stretch")
+runs_df = views.runs_frame(runs)
+st.dataframe(runs_df, hide_index=True, width="stretch", column_config=views.metric_columns(runs_df))
 
 if reviewed:
     st.subheader("Reviewer sign-offs")

@@ -32,7 +32,8 @@ if usage.get("by_usecase"):
 st.subheader("Recent runs")
 runs = data.runs(actor, bank, max_results=20)
 if runs:
-    st.dataframe(views.runs_frame(runs, metrics=4), hide_index=True, width="stretch")
+    runs_df = views.runs_frame(runs, metrics=4)
+    st.dataframe(runs_df, hide_index=True, width="stretch", column_config=views.metric_columns(runs_df))
 else:
     st.info("No runs yet: simulate data and train a model in the Fraud lab or Risk lab.")
 

@@ -1,0 +1,50 @@
+"""What people read in the app's tables: Hong Kong time, pass/FAIL words, one numeric column per metric."""
+from __future__ import annotations
+
+import pandas as pd
+
+from apps.web import views
+
+
+def _run(usecase: str, metrics: dict, params: dict | None = None, start: int = 1_765_000_000_000) -> dict:
+    return {"bank": "harbour", "usecase": usecase, "run_name": f"{usecase}-run", "run_id": f"{usecase}0000", "status": "FINISHED",
+            "actor": "alice", "recorded": True, "review": {}, "start_time": start, "metrics": metrics,
+            "params": params or {}, "tags": {}}
+
+
+def test_times_read_in_hong_kong_time():
+    assert views.when(0) == ""
+    assert views.when(1_700_000_000_000) == "2023-11-15 06:13 HKT"  # 22:13 UTC
+    assert views.local_time("2026-12-07T16:00:00+00:00") == "2026-12-08 00:00 HKT"
+    assert views.local_time("not a time") == "not a time"
+
+
+def test_checks_read_as_words_and_metrics_as_sortable_columns():
+    risk_ok = _run("risk", {"xgboost_gini": 0.61, "xgboost_ks": 0.45})
+    risk_low = _run("risk", {"xgboost_gini": 0.21, "xgboost_ks": 0.45}, start=1_765_000_100_000)
+    assert [views.result_word(c) for c in views.check_thresholds(risk_low)] == ["FAIL", "pass"]
+    df = views.runs_frame([risk_ok, risk_low])
+    assert list(df["checks"]) == ["pass", "FAIL: Gini"]
+    assert pd.api.types.is_float_dtype(df["xgboost_gini"]) and df["xgboost_gini"].max() == 0.61
+    assert df.columns[-1] == "run_id"
+    assert "metrics" not in df.columns  # no longer one text column squeezing three metrics
+
+
+def test_compare_in_the_app_offers_only_runs_of_one_use_case():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from apps.web import views as v
+        runs = [
+            {"bank": "b", "usecase": "chat", "run_name": "c1", "run_id": "c1", "start_time": 3, "metrics": {"correctness": 0.8},
+             "params": {}, "review": {}},
+            {"bank": "b", "usecase": "risk", "run_name": "r1", "run_id": "r1", "start_time": 2, "metrics": {"gini": 0.5},
+             "params": {}, "review": {}},
+            {"bank": "b", "usecase": "risk", "run_name": "r2", "run_id": "r2", "start_time": 1, "metrics": {"gini": 0.4},
+             "params": {}, "review": {}},
+        ]
+        v.compare_picker(None, runs, key="t")
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    assert [sb.value.split(" · ")[2] for sb in at.selectbox] == ["r1", "r2"]
