@@ -94,6 +94,9 @@ ACTIONS: dict[str, Action] = _actions(
            description="promote an approved model version to champion, or roll back"),
     Action(name="models.gates", resource="bank", writes=True,
            description="set the bank's model gate thresholds (a bank may only tighten them)"),
+    # evidence packs (sandbox/evidence.py): built from evidence a reviewer may read, never raw rows
+    Action(name="evidence.build", resource="bank", writes=False,
+           description="build a signed evidence pack of a model version (reports, gates, reviews, audit entries)"),
 )
 
 # What each role may do. Scope is applied in can(): scientists only in their bank.
@@ -103,7 +106,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ),
     "reviewer": frozenset(
         {"runs.read", "models.read", "audit.read", "audit.verify", "usage.read", "eval.read", "review.sign",
-         "bank.list", "platform.audit.read", "workspace.open"}
+         "bank.list", "platform.audit.read", "workspace.open", "evidence.build"}
     ),
     "admin": frozenset(
         {"bank.create", "bank.list", "user.add", "user.list", "quota.set", "server.run",
