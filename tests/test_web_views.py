@@ -48,3 +48,12 @@ def test_compare_in_the_app_offers_only_runs_of_one_use_case():
     at = AppTest.from_function(page).run()
     assert not at.exception
     assert [sb.value.split(" · ")[2] for sb in at.selectbox] == ["r1", "r2"]
+
+
+def test_each_fraud_run_is_held_to_its_own_presets_bar():
+    hk = _run("fraud", {"average_precision": 0.29, "card_precision_at_100": 0.1}, {"preset": "hk"})
+    book = _run("fraud", {"average_precision": 0.29, "card_precision_at_100": 0.1}, {"preset": "handbook"})
+    imported = _run("fraud", {"average_precision": 0.29}, {"preset": "imported"})
+    assert [(c["minimum"], views.result_word(c)) for c in views.check_thresholds(hk)] == [(0.18, "pass")]
+    assert [views.result_word(c) for c in views.check_thresholds(book)] == ["FAIL", "FAIL"]
+    assert views.check_thresholds(imported) == []

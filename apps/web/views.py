@@ -24,12 +24,17 @@ class Threshold:
     only_if: tuple[str, str] | None = None  # (param, value): the bar applies only to such runs
 
 
-# The sandbox's bar for each use case (the targets of issues 3, 4 and 6). The fraud bars are those of the
-# handbook preset and protocol, where published results exist; the hk preset (rarer, harder fraud) has no
-# absolute bar, so its runs are judged on their evidence (recall per scenario, the handbook-feature baseline).
+# The sandbox's bar for each use case (the targets of issues 3, 4 and 6); each run is compared only with the bar
+# of its own preset. The handbook preset's bars are the published results on the book's protocol. The hk preset
+# (rarer, harder fraud: 0.39% of rows) has no published result, so its bar is relative to the baseline the
+# issue names: 1.3x the average precision of XGBoost on the handbook's 15 features on the same preset
+# (0.140 in bench/fraud.py, docs/benchmarks.md), i.e. AP >= 0.18. Imported data have no bar (nothing to anchor it).
+HK_BASELINE_AP, HK_REQUIRED_LIFT = 0.140, 1.3
 THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("fraud", "Average precision", ("average_precision", "test_average_precision", "xgboost_average_precision"),
               0.72, only_if=("preset", "handbook")),
+    Threshold("fraud", "Average precision", ("average_precision", "test_average_precision", "xgboost_average_precision"),
+              round(HK_BASELINE_AP * HK_REQUIRED_LIFT, 2), only_if=("preset", "hk")),
     Threshold("fraud", "Card precision@100", ("card_precision_at_100", "test_card_precision_at_100",
                                                "xgboost_card_precision_at_100"), 0.33, only_if=("preset", "handbook")),
     Threshold("risk", "Gini", ("xgboost_gini", "xgboost.gini", "gini", "oot_gini", "xgboost_oot_gini"), 0.40),
