@@ -1,0 +1,111 @@
+"""The evidence report as a PDF, printed with fpdf2 (pure Python) from the same blocks as the HTML.
+
+Why not headless Chromium: it is not on every host (CI, a reviewer's laptop), and a pack must build the same
+everywhere. Why the same blocks rather than parsing the HTML: both files then say the same thing by
+construction. Text is set in DejaVu Sans (shipped inside matplotlib, so no system font is needed), falling
+back to Helvetica with non-Latin-1 characters replaced. The PDF's creation date is fixed by the caller (the
+run's time) and fpdf2 writes no random file id, so the same input gives the same bytes.
+"""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .report_html import Block, Link
+
+_STATUS_FILL = {"met": (227, 244, 225), "partly": (255, 244, 214), "not addressed": (253, 226, 225),
+                "pass": (227, 244, 225), "FAIL": (253, 226, 225)}
+
+
+def _font_dir() -> Path | None:
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - matplotlib comes with mlflow
+        return None
+    d = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return d if (d / "DejaVuSans.ttf").exists() and (d / "DejaVuSans-Bold.ttf").exists() else None
+
+
+class _Printer:
+    def __init__(self, title: str, created: datetime):
+        from fpdf import FPDF
+
+        self.pdf = pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf.set_creation_date(created)
+        pdf.set_title(title)
+        pdf.set_creator("Financial GenAI Sandbox evidence pack")
+        pdf.set_auto_page_break(True, margin=14)
+        pdf.set_margins(14, 14, 14)
+        fonts = _font_dir()
+        if fonts is not None:
+            pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
+            pdf.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
+            self.family, self.unicode = "DejaVu", True
+        else:  # pragma: no cover
+            self.family, self.unicode = "Helvetica", False
+        pdf.add_page()
+
+    def text(self, value: Any) -> str:
+        if isinstance(value, Link):
+            value = value.text or value.target
+        elif isinstance(value, (list, tuple)):
+            value = "\n".join(self.text(v) for v in value) or "-"
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        s = "" if value is None else str(value)
+        return s if self.unicode else s.encode("latin-1", "replace").decode("latin-1")
+
+    def heading(self, text: str, size: int) -> None:
+        self.pdf.set_font(self.family, "B", size)
+        self.pdf.multi_cell(0, size * 0.55, self.text(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(1.5)
+
+    def para(self, text: str, size: float = 9) -> None:
+        self.pdf.set_font(self.family, "", size)
+        self.pdf.multi_cell(0, size * 0.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(1.5)
+
+    def table(self, columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...], size: float = 7) -> None:
+        from fpdf.fonts import FontFace
+
+        pdf = self.pdf
+        pdf.set_font(self.family, "", size)
+        with pdf.table(headings_style=FontFace(emphasis="BOLD", fill_color=(238, 242, 246)), line_height=size * 0.5,
+                       text_align="LEFT", first_row_as_headings=True) as t:
+            t.row([self.text(c) for c in columns])
+            for r in rows:
+                row = t.row()
+                for v in r:
+                    fill = _STATUS_FILL.get(v) if isinstance(v, str) else None
+                    row.cell(self.text(v), style=FontFace(fill_color=fill) if fill else None)
+        pdf.ln(2)
+
+    def image(self, caption: str, png: bytes) -> None:
+        pdf = self.pdf
+        if pdf.get_y() > pdf.h - 100:
+            pdf.add_page()
+        pdf.image(io.BytesIO(png), w=min(150, pdf.epw))
+        self.para(caption, 8)
+
+
+def render(title: str, blocks: list[Block], created: datetime | None = None) -> bytes:
+    """The PDF's bytes. `created` is written as the document's creation date (default: a fixed epoch)."""
+    p = _Printer(title, created or datetime(2000, 1, 1, tzinfo=timezone.utc))
+    for b in blocks:
+        if b.kind == "h1":
+            p.heading(b.text, 16)
+        elif b.kind == "h2":
+            p.heading(b.text, 12)
+        elif b.kind == "p":
+            p.para(b.text)
+        elif b.kind == "kv":
+            p.table(("field", "value"), b.rows)
+        elif b.kind == "table":
+            p.table(b.columns, b.rows)
+        elif b.kind == "img":
+            p.image(b.text, b.data)
+        elif b.kind == "pre":
+            p.para(b.text, 7.5)
+    return bytes(p.pdf.output())
