@@ -153,6 +153,9 @@ def test_chat_page_answers_from_the_demo_index_with_citations(tmp_path, monkeypa
     at.switch_page("app_pages/chat.py").run()
     at.chat_input(key="chat_q").set_value("How long does a cardholder have to dispute a card transaction?").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("Citations" in e.label for e in at.expander)
-    assert any("Guardrail verdicts" in e.label for e in at.expander)
-    assert any(".md" in str(df.value) or "document" in str(df.value.columns) for df in at.dataframe)
+    assert any("Passages cited" in e.label for e in at.expander)
+    assert any("Guardrail checks" in e.label for e in at.expander)
+    shown = [m.value for m in at.markdown]
+    assert any(".md**" in m for m in shown)  # the cited document's name
+    assert any(m.startswith("> ") and ":orange-background[" in m for m in shown)  # its passage, cited sentence marked
+    assert any("Grounding:" in m and "backed by the cited passages" in m for m in shown)  # verdicts in words

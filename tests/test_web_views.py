@@ -57,3 +57,26 @@ def test_each_fraud_run_is_held_to_its_own_presets_bar():
     assert [(c["minimum"], views.result_word(c)) for c in views.check_thresholds(hk)] == [(0.18, "pass")]
     assert [views.result_word(c) for c in views.check_thresholds(book)] == ["FAIL", "FAIL"]
     assert views.check_thresholds(imported) == []
+
+
+def test_job_results_read_as_words_and_rounded_figures():
+    df = views.readable_summary({"rows": 1234567, "fraud_rate": 0.0030474531998258597, "seconds": 3.14159,
+                                 "preset": "hk", "average_precision": 0.43213, "scenario_counts": {"a": 1}})
+    shown = dict(zip(df["what"], df["value"]))
+    assert shown == {"rows": "1,234,567", "fraud rate": "0.305%", "seconds": "3.14 s", "preset": "hk",
+                     "average precision": "0.4321"}
+
+
+def test_guardrail_verdicts_read_as_one_sentence_per_check():
+    from apps.web import verdicts
+
+    v = {"question": {"blocked": False, "pii_total": 1, "pii": [{"kind": "hkid", "count": 1}],
+                      "injection": {"flagged": False, "score": 0.0, "reasons": []}},
+         "chunks_excluded": [{"chunk_id": "d#3"}], "chunks_redacted": 0,
+         "scope": {"mentions": [{"kind": "product", "phrase": "car loan"}], "missing": "car loan"},
+         "grounding": {}, "answer": {}, "refusal_reason": "no passage is about 'car loan'"}
+    got = verdicts.lines(v)
+    assert got[0] == (True, "Question: no injection found; 1 personal detail redacted (hkid)")
+    assert (False, "Passages: 1 left out because they carry instructions to the assistant") in got
+    assert (False, "Scope: the question names car loan; no passage is about 'car loan'") in got
+    assert got[-1] == (False, "Refused: no passage is about 'car loan'")

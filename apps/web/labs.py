@@ -69,7 +69,13 @@ def run_job(fn: Callable, ctx: Any, label: str, done: str, **kwargs: Any) -> Any
     except SandboxError as err:
         st.error(str(err))
         return None
+    from apps.web import views
+
     data.refresh_runs()
     st.success(done)
-    st.json(as_dict(out), expanded=1)
+    result = as_dict(out)
+    if isinstance(result, dict):
+        st.dataframe(views.readable_summary(result), hide_index=True, width="content")
+    with st.expander("Raw result (JSON)"):
+        st.json(result, expanded=1)
     return out

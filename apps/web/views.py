@@ -130,6 +130,30 @@ def result_word(c: dict) -> str:
     return "not logged" if c["passes"] is None else ("pass" if c["passes"] else "FAIL")
 
 
+def number(name: str, value: Any) -> str:
+    """A figure as people read it: thousands separated, rates as percentages, other decimals to 4 significant
+    digits, seconds with their unit (`fraud_rate 0.0030474531998258597` reads '0.305%')."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != value:  # NaN
+        return "n/a"
+    if name.endswith(("_rate", "_share", "_fraction")) and 0 <= value <= 1:
+        return f"{100 * value:.3g}%"
+    if name.endswith(("seconds", "_s")):
+        return f"{value:,.2f} s"
+    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
+def readable_summary(result: dict) -> pd.DataFrame:
+    """The scalar fields of a job's result as (what, value) rows in words and rounded figures; nested tables and
+    lists are left to the raw view."""
+    rows = [{"what": k.replace("_", " "), "value": number(k, v)} for k, v in result.items()
+            if isinstance(v, (str, int, float, bool)) and not (isinstance(v, str) and len(v) > 80)]
+    return pd.DataFrame(rows, columns=["what", "value"])
+
+
 def review_label(run: dict) -> str:
     """The ledger's decision; 'mirror tampered' when the run's MLflow review tags claim something else."""
     rv = run["review"]

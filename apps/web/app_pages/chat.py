@@ -8,7 +8,7 @@ import threading
 import pandas as pd
 import streamlit as st
 
-from apps.web import auth, charts, data, labs, views
+from apps.web import auth, charts, data, labs, verdicts, views
 from apps.web.app_pages import enter
 from sandbox import atomic
 
@@ -39,6 +39,32 @@ def _warming(home: str, bank: str) -> threading.Thread:
 
 if chat is not None and callable(getattr(chat, "warm", None)):
     _warming(str(ctx.store.home), bank)
+def _passages(turn: dict) -> dict[str, str]:
+    """The cited passages' text, as the assistant saw it (PII redacted), looked up in this bank's index once per
+    answer; a scientist's own documents, so only on her bank's page (reviewers see the redacted answer only)."""
+    if "passages" not in turn:
+        try:
+            from usecases.chat.passages import passage_texts
+
+            turn["passages"] = passage_texts(ctx, [c["chunk_id"] for c in turn.get("citations") or []])
+        except auth.SandboxError:
+            turn["passages"] = {}
+    return turn["passages"]
+
+
+def _highlight(passage: str, answer: str, n: int) -> str:
+    """The passage with the sentence that shares most words with the answer's sentences citing [n] marked."""
+    cited = " ".join(s for s in re.split(r"(?<=[.!?])\s+", answer) if f"[{n}]" in s).lower()
+    words = set(re.findall(r"\w+", cited))
+    sentences = re.split(r"(?<=[.!?])\s+", passage.strip())
+    best = max(range(len(sentences)), key=lambda i: len(words & set(re.findall(r"\w+", sentences[i].lower())))) \
+        if sentences else -1
+    esc = [s.replace("$", "\\$") for s in sentences]
+    if best >= 0 and words:
+        esc[best] = f":orange-background[{esc[best]}]"
+    return "> " + " ".join(esc)
+
+
 HISTORY = f"chat_history::{bank}"
 INGESTED = f"chat_ingested::{bank}"  # the last ingest's summary, shown after the rerun that lists the new documents
 tab_ask, tab_docs, tab_eval = st.tabs(["Ask", "Documents", "Evaluation"])
@@ -127,13 +153,21 @@ with tab_ask:
                 meta = "refused · " + meta
             st.caption(meta)
             cites = turn.get("citations") or []
-            with st.expander(f"Citations ({len(cites)})"):
-                if cites:
-                    st.dataframe(pd.DataFrame(cites), hide_index=True, width="stretch")
-                else:
+            with st.expander(f"Passages cited ({len(cites)})", expanded=bool(cites)):
+                if not cites:
                     st.write("No passages cited.")
-            with st.expander("Guardrail verdicts"):
-                st.json(turn.get("guardrails") or {})
+                for c in cites:
+                    st.markdown(f"**[{c['n']}] {c['document']}** · chunk `{c['chunk_id']}` · similarity "
+                                f"{c.get('similarity', 0):.2f}")
+                    passage = _passages(turn).get(c["chunk_id"])
+                    if passage:
+                        st.markdown(_highlight(passage, turn["answer"], c["n"]))
+            checks = verdicts.lines(turn.get("guardrails") or {})
+            with st.expander("Guardrail checks" + ("" if all(ok for ok, _ in checks) else " (one stopped or changed the answer)")):
+                for ok, line in checks:
+                    st.markdown(f"{':material/check_circle:' if ok else ':material/error:'} {line}")
+                with st.expander("Raw verdicts (JSON)"):
+                    st.json(turn.get("guardrails") or {}, expanded=False)
     question = st.chat_input("Ask about your bank's policies, e.g. 'How long does a cardholder have to dispute a charge?'",
                              key="chat_q")
     if question:
