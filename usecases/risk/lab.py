@@ -17,7 +17,7 @@ from sandbox import tracking
 from sandbox.atomic import atomic_path, write_json
 from sandbox.errors import InvalidInput, NotFound, StoreError
 
-from . import card, fairness, metrics, plots, reasons as explain_mod, schema, scorecard, simulator as sim, store, xgb
+from . import card, fairness, importer, metrics, plots, reasons as explain_mod, schema, scorecard, simulator as sim, store, xgb
 from .features import CONSTRAINED, DIRECTIONS
 from .schema import FEATURE_NAMES, LABEL
 
@@ -85,6 +85,7 @@ def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bi
                {**result.to_dict(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "drifted_features": list(sim.DRIFTED_FEATURES) if drift > 0 else [],
                 "disadvantaged_groups": sim.DISADVANTAGED if bias > 0 else {}})
+    importer.set_source(ctx, "simulate")  # `risk train` uses the latest data set, simulated or imported (issue 17)
     ctx.audit("risk.simulate", rows=len(df), vintages=vintages, seed=seed, bias=bias, drift=drift, data_hash=data_hash)
     _tick(progress, 1.0, "done")
     return result
@@ -269,6 +270,12 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
 
     ctx.require("risk.train")
     o = _options(options)
+    if importer.active(ctx):  # the bank's own imported data, its own schema (issue 17): usecases/risk/generic.py
+        from . import generic
+
+        g = generic.train(ctx, o, progress)
+        return TrainResult(**{k: g[k] for k in ("run_id", "metrics", "psi", "fairness", "fairness_flags", "psi_flags",
+                                                "monotonic", "model_version", "seconds")})
     t0 = time.perf_counter()
     _tick(progress, 0.02, "loading applicants")
     df, meta = load_data(ctx)
@@ -437,6 +444,11 @@ def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4) -> list[
     ctx.require("risk.explain")
     if model not in MODELS:
         raise InvalidInput("model", f"{model!r} is not a risk model", "use xgboost or scorecard")
+    imported = importer.imported_models(ctx)  # a model trained on the bank's own schema (issue 17), or None
+    if imported is not None:
+        from . import generic
+
+        return generic.explain(ctx, imported, _applicants(ctx, applicants), model, top)
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= len(FEATURE_NAMES):
         raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(FEATURE_NAMES)}")
     clean = schema.validate(_applicants(ctx, applicants))  # bad input is reported before any model is loaded

@@ -27,8 +27,11 @@ GROW_POLICIES = ("depthwise", "lossguide")
 
 
 def fit(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray, seed: int = 0, device: str = "cpu",
-        nthread: int = 2, **options):
-    """Train with early stopping on the calibration split; return (booster, calibration dict)."""
+        nthread: int = 2, feature_names: list[str] | None = None, constraints: tuple[int, ...] | None = None, **options):
+    """Train with early stopping on the calibration split; return (booster, calibration dict). `feature_names` and
+    `constraints` default to the simulator's schema (an imported data set passes its own: usecases/risk/generic.py)."""
+    names = list(FEATURE_NAMES) if feature_names is None else list(feature_names)
+    constraints = monotone_constraints() if constraints is None else tuple(constraints)
     import xgboost as xgb
     from sklearn.linear_model import LogisticRegression
 
@@ -38,10 +41,10 @@ def fit(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray, seed
               "eta": float(o["learning_rate"]),
               "min_child_weight": float(o["min_child_weight"]), "subsample": float(o["subsample"]),
               "colsample_bytree": float(o["colsample_bytree"]), "lambda": float(o["reg_lambda"]),
-              "monotone_constraints": "(" + ",".join(str(c) for c in monotone_constraints()) + ")",
+              "monotone_constraints": "(" + ",".join(str(int(c)) for c in constraints) + ")",
               "seed": int(seed), "nthread": nthread}
-    dtrain = xgb.DMatrix(X, label=y, feature_names=list(FEATURE_NAMES), nthread=nthread)
-    dcal = xgb.DMatrix(X_cal, label=y_cal, feature_names=list(FEATURE_NAMES), nthread=nthread)
+    dtrain = xgb.DMatrix(X, label=y, feature_names=names, nthread=nthread)
+    dcal = xgb.DMatrix(X_cal, label=y_cal, feature_names=names, nthread=nthread)
     booster = xgb.train(params, dtrain, num_boost_round=int(o["n_estimators"]), evals=[(dcal, "calibration")],
                         early_stopping_rounds=int(o["early_stopping_rounds"]), verbose_eval=False)
     best = booster.best_iteration + 1

@@ -1,0 +1,384 @@
+"""`risk train` and `risk explain` on a bank's imported data (its own schema), with the simulator's evidence layout.
+
+The same workflow as the simulator's (`lab.train`): an OptBinning scorecard and a monotone, Platt-calibrated XGBoost
+on the same split, reason codes from both in the data's own field names, fairness by each protected attribute (or
+said plainly that there is none), PSI by period when the data has a time column, one MLflow run with the same
+reports (`reports/metrics.json` ...), a model card, the models saved through `store` and registered as a candidate.
+
+Split: with a time column, the latest periods (at least 15% of rows) are the out-of-time holdout and the rest is split
+at random (stratified by the target, seed recorded) into train / calibration / in-time test; without one, a stratified
+train / calibration / test split. The scorecard is fitted on train + calibration (it needs no calibration split), the
+XGBoost on train, early-stopped and calibrated on calibration.
+
+The honest part: when the GBM does not beat the scorecard by `GAIN_MARGIN` Gini on the holdout, the run's
+recommendation (metrics report, tag, model card, the page) is the scorecard: simpler and as accurate.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sandbox import tracking
+from sandbox.errors import InvalidInput
+
+from . import dataset_schema as ds, fairness, generic_models as gm, importer, metrics, plots, xgb
+from .reasons import Explanation
+
+GAIN_MARGIN = 0.01  # Gini: a GBM less than this above the scorecard is not worth its complexity
+OOT_SHARE = 0.15
+MODELS = ("scorecard", "xgboost")
+
+
+def split(y: np.ndarray, period: np.ndarray | None, o: dict, seed: int) -> tuple[dict[str, np.ndarray], str]:
+    """Masks train / calibration / test / oot (oot empty without a time column) and what the holdout is."""
+    from sklearn.model_selection import train_test_split
+
+    n = len(y)
+    oot = np.zeros(n, dtype=bool)
+    holdout = "in-time test split (no time column: stratified, seed recorded)"
+    if period is not None:
+        labels = sorted(set(period.tolist()))
+        if len(labels) >= 2:
+            counts = pd.Series(period).value_counts()
+            taken, chosen = 0, []
+            for p in reversed(labels[1:]):
+                chosen.append(p)
+                taken += int(counts[p])
+                if taken >= OOT_SHARE * n:
+                    break
+            oot = np.isin(period, chosen)
+            holdout = f"out-of-time: period{'s' if len(chosen) > 1 else ''} {', '.join(sorted(chosen))}"
+    idx = np.flatnonzero(~oot)
+    test_n = o["test_fraction"] if period is None or not oot.any() else o["test_fraction"] * 0.6
+    dev, test = train_test_split(idx, test_size=test_n, stratify=y[idx], random_state=seed)
+    cal_share = o["calibration_fraction"] / (1 - test_n)
+    tr, cal = train_test_split(dev, test_size=cal_share, stratify=y[dev], random_state=seed + 1)
+    masks = {k: np.zeros(n, dtype=bool) for k in ("train", "calibration", "test")}
+    masks["train"][tr], masks["calibration"][cal], masks["test"][test] = True, True, True
+    masks["oot"] = oot
+    return masks, holdout
+
+
+def fit_both(schema: ds.DatasetSchema, r: gm.Rows, y: np.ndarray, s: dict[str, np.ndarray], o: dict, seed: int,
+             device: str = "cpu") -> dict:
+    """The two models on one split (used by `train` and by bench/risk.py on the public data set)."""
+    dev = s["train"] | s["calibration"]
+    sc = gm.fit_scorecard(schema, gm.scorecard_frame(schema, r)[dev], y[dev], o["pdo"], o["base_points"],
+                          o["base_odds"], int(o["max_n_bins"]) if o.get("max_n_bins") else None)
+    spec = gm.export_scorecard(sc, schema, o["pdo"], o["base_points"], o["base_odds"])
+    points = gm.Points(spec)
+    enc = gm.encoding(schema, r, y, s["train"])
+    X = gm.matrix(schema, r, enc)
+    booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
+                             device=device, nthread=os.cpu_count() or 1, feature_names=schema.names,
+                             constraints=gm.constraints(schema), **{k: o[k] for k in xgb.DEFAULTS})
+    model = xgb.XgbModel(booster, calib["a"], calib["b"])
+    return {"optbinning": sc, "spec": spec, "points": points, "encoding": enc, "X": X, "booster": booster,
+            "calibration": calib, "model": model}
+
+
+def _psi(r: gm.Rows, schema: ds.DatasetSchema, period: np.ndarray | None, base: np.ndarray, holdout: np.ndarray,
+         scores: dict[str, np.ndarray]) -> dict:
+    """PSI by period against the training sample (with a time column); otherwise the holdout against it, said so."""
+    if period is not None:
+        labels = sorted(set(period.tolist()))
+        masks = [period == p for p in labels]
+        note = "PSI of each period against the in-time training sample"
+    else:
+        labels, masks = ["holdout"], [holdout]
+        note = "no time column: stability over time cannot be measured; PSI of the in-time test split only"
+
+    def series(buckets: np.ndarray) -> list[float]:
+        names, codes = np.unique(buckets.astype(str), return_inverse=True)
+        return [round(metrics.psi_codes(codes[base], codes[m], len(names)), 5) for m in masks]
+
+    feats = {}
+    for f in schema.features:
+        if f.type == "categorical":
+            feats[f.name] = series(metrics.bucketise(r.text[f.name]))
+        else:
+            x = r.numeric[f.name]
+            regular = np.where(np.isin(x, f.special_codes), np.nan, x)
+            feats[f.name] = series(metrics.bucketise(x, metrics.numeric_edges(regular[base]), tuple(f.special_codes)))
+    score = {n: series(metrics.bucketise(v, metrics.numeric_edges(v[base]))) for n, v in scores.items()}
+    rep: dict[str, Any] = {"vintages": labels, "baseline": "in-time training sample", "features": feats, "score": score,
+                           "time_column": schema.time, "note": note}
+    rep["oot"] = {n: v[-1] for n, v in feats.items()}
+    rep["score_oot"] = {n: v[-1] for n, v in score.items()}
+    rep["levels"] = {n: metrics.psi_level(v) for n, v in rep["oot"].items()}
+    rep["flags"] = sorted(n for n, v in rep["oot"].items() if v >= metrics.PSI_WATCH)
+    rep["score_flags"] = sorted(n for n, v in rep["score_oot"].items() if v >= metrics.PSI_WATCH)
+    rep["thresholds"] = {"watch": metrics.PSI_WATCH, "significant": metrics.PSI_ACTION}
+    return rep
+
+
+def _groups(df: pd.DataFrame, schema: ds.DatasetSchema, mask: np.ndarray) -> dict[str, np.ndarray]:
+    out = {}
+    for a in schema.protected:
+        v = df[a].to_numpy()[mask]
+        edges = schema.protected_bands.get(a)
+        if edges:
+            x = np.asarray(v, dtype=np.float64)
+            names = [f"< {edges[0]:g}"] + [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:])] + [f">= {edges[-1]:g}"]
+            v = np.where(np.isnan(x), "<missing>", np.asarray(names, dtype=object)[np.digitize(np.nan_to_num(x), edges)])
+        out[a] = np.asarray([("<missing>" if g is None else str(g)) for g in v], dtype=object)
+    return out
+
+
+def _fairness(df, schema, y, decline, holdout, o) -> dict:
+    if not schema.protected:
+        note = ("no protected attribute in the data (none declared or recognised): fairness was not assessed; "
+                "declare columns such as sex or age as \"protected\" in the schema to assess it")
+        return {m: {"thresholds": {"max_difference": o["max_difference"], "min_ratio": o["min_ratio"],
+                                   "alpha": o["fairness_alpha"]}, "attributes": [], "flags": [], "watch": [],
+                    "note": note} for m in MODELS}
+    groups = _groups(df, schema, holdout)
+    return {m: fairness.assess(y[holdout], decline[m][holdout], groups, o["max_difference"], o["min_ratio"],
+                               o["fairness_alpha"]) for m in MODELS}
+
+
+def monotonicity(model: xgb.XgbModel, schema: ds.DatasetSchema, X: np.ndarray, points: int = 20, sample: int = 200,
+                 seed: int = 0) -> dict:
+    """Each constrained feature: the PD of every sampled applicant (ICE) moves only in the declared direction."""
+    rng = np.random.default_rng(seed)
+    rows_ = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
+    out = {}
+    for j, f in enumerate(schema.features):
+        if f.type != "numeric" or f.direction == 0:
+            continue
+        col = X[:, j][np.isfinite(X[:, j])]
+        grid = np.unique(np.quantile(col, np.linspace(0, 1, points))) if len(col) else np.array([])
+        ok, prev, curve = True, None, []
+        for g in grid:
+            Z = rows_.copy()
+            Z[:, j] = g
+            m = model.margin(Z)
+            curve.append(float(model.pd(Z).mean()))
+            if prev is not None and np.any(f.direction * (m - prev) < -1e-5):
+                ok = False
+            prev = m
+        out[f.name] = {"direction": f.direction, "grid": [float(g) for g in grid], "mean_pd": curve, "monotone": ok}
+    return out
+
+
+def recommendation(m: dict[str, dict[str, float]]) -> dict:
+    gain = m["xgboost"]["gini"] - m["scorecard"]["gini"]
+    if gain >= GAIN_MARGIN:
+        return {"model": "xgboost", "gini_gain": gain,
+                "why": f"the monotone XGBoost ranks defaults better than the scorecard (Gini {gain:+.3f} on the holdout)"}
+    return {"model": "scorecard", "gini_gain": gain,
+            "why": (f"the monotone XGBoost does not beat the scorecard by {GAIN_MARGIN} Gini on the holdout "
+                    f"(difference {gain:+.3f}): use the scorecard, simpler and as accurate")}
+
+
+def _cutoffs(fit: dict, sc_pd: np.ndarray, x_pd: np.ndarray, s: dict, o: dict) -> dict:
+    if o["cutoff"] is not None:
+        x_cut = sc_cut = float(o["cutoff"])
+    else:
+        x_cut = float(np.quantile(x_pd[s["calibration"]], o["approval_rate"]))
+        sc_cut = float(np.quantile(sc_pd[s["calibration"]], o["approval_rate"]))
+    p = fit["points"]
+    return {"xgboost": x_cut, "scorecard_pd": sc_cut, "scorecard_score": float(p.offset - p.factor * np.log(sc_cut / (1 - sc_cut))),
+            "approval_rate": o["approval_rate"], "user": o["cutoff"] is not None}
+
+
+def train(ctx, o: dict, progress=None) -> dict:
+    """Both models on the bank's imported data, every piece of evidence to one MLflow run; returns what
+    `lab.TrainResult` needs (lab.train calls this when the bank's data set is an import)."""
+    import mlflow
+
+    tick = progress or (lambda f, m: None)
+    t0 = time.perf_counter()
+    tick(0.02, "loading the imported applicants")
+    df, schema, meta = importer.load(ctx)
+    seed = int(o["split_seed"]) if o["split_seed"] is not None else 0
+    y = df[schema.target].to_numpy().astype(int)
+    r = gm.rows(schema, df)
+    period = df[schema.time].to_numpy(dtype=object) if schema.time else None
+    s, holdout_name = split(y, period, o, seed)
+    hold = s["oot"] if s["oot"].any() else s["test"]
+    for name, m in (("train", s["train"]), ("calibration", s["calibration"]), ("holdout", hold)):
+        if min(int(y[m].sum()), int((1 - y[m]).sum())) < 10:
+            raise InvalidInput("applicants", f"too few defaults or good payers in the {name} split to train and validate",
+                               "import more applicants (at least a few hundred of each class)")
+    params = {"source": "import", "file": meta.get("file"), "applicants": len(df), "features": len(schema.features),
+              "seed": seed, "holdout": holdout_name, **{k: v for k, v in o.items() if v is not None}}
+    with ctx.run("risk", run_name="scorecard-vs-xgboost (imported data)", seed=seed, data_hash=meta["data_hash"],
+                 params={k: str(v)[:250] for k, v in params.items()}) as run:
+        run_id = run.info.run_id
+        tick(0.1, "binning and fitting the scorecard (OptBinning); training monotone XGBoost")
+        fit = fit_both(schema, r, y, s, o, seed, ctx.device)
+        points, model, X = fit["points"], fit["model"], fit["X"]
+        sc_score = points.score(r)
+        check = fit["optbinning"].score(gm.scorecard_frame(schema, r).iloc[: min(len(df), 2000)])
+        if not np.allclose(check, sc_score[: len(check)], atol=1e-6):
+            raise RuntimeError("scorecard JSON export does not reproduce OptBinning's scores")
+        preds = {"scorecard": points.pd_from_score(sc_score), "xgboost": model.pd(X)}
+        tick(0.6, "metrics, stability and fairness")
+        cut = _cutoffs(fit, preds["scorecard"], preds["xgboost"], s, o)
+        decline = {"xgboost": preds["xgboost"] > cut["xgboost"], "scorecard": preds["scorecard"] > cut["scorecard_pd"]}
+        all_m = {}
+        for name, p in preds.items():
+            mh = metrics.summary(y[hold], p[hold])
+            extra = {}
+            if s["oot"].any():
+                mi = metrics.summary(y[s["test"]], p[s["test"]])
+                extra = {"gini_in_time": mi["gini"], "auc_in_time": mi["auc"], "ks_in_time": mi["ks"],
+                         "oot_gini_drop": mi["gini"] - mh["gini"]}
+            all_m[name] = {**mh, **extra, "approval_rate": float(1 - decline[name][hold].mean())}
+        rec = recommendation(all_m)
+        psi = _psi(r, schema, period, s["train"], hold, {"xgboost": preds["xgboost"], "scorecard": -sc_score})
+        fair = _fairness(df, schema, y, decline, s["test"] | s["oot"], o)
+        fairness_flags = [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])]
+        mono = monotonicity(model, schema, X[s["train"]], seed=seed)
+        monotonic = all(v["monotone"] for v in mono.values())
+        table = gm.table_frame(fit["spec"])
+        split_info = {k: int(v.sum()) for k, v in s.items()}
+        split_info.update(holdout=holdout_name, seed=seed)
+        data_info = {"source": "import", "file": meta.get("file"), "rows": len(df), "data_hash": meta["data_hash"],
+                     "default_rate": float(y.mean()), "seed": seed, "schema": schema.to_json(),
+                     "warnings": meta.get("warnings", [])}
+        tick(0.75, "logging evidence to MLflow")
+        flat = _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec)
+        mlflow.log_dict({"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
+                        "reports/metrics.json")
+        mlflow.log_dict({"pdo": o["pdo"], "base_points": o["base_points"], "base_odds": o["base_odds"],
+                         "rows": table.to_dict(orient="records")}, "reports/scorecard.json")
+        mlflow.log_dict({"cutoffs": cut, "flags": fairness_flags, **fair}, "reports/fairness.json")
+        mlflow.log_dict(psi, "reports/psi.json")
+        roc = {n: {**metrics.roc_points(y[hold], p[hold]), "gini": all_m[n]["gini"]} for n, p in preds.items()}
+        cal = {n: metrics.calibration_table(y[hold], p[hold]) for n, p in preds.items()}
+        mlflow.log_dict(roc, "reports/roc.json")
+        mlflow.log_dict({"models": cal}, "reports/calibration.json")
+        mlflow.log_dict(mono, "reports/monotonicity.json")
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            plots.roc(d / "roc.png", roc)
+            plots.calibration(d / "calibration.png", cal)
+            mlflow.log_artifacts(str(d), "plots")
+        from . import generic_card
+
+        mlflow.log_text(generic_card.render(bank=ctx.bank, run_id=run_id, data=data_info, split=split_info, metrics=all_m,
+                                            scorecard=table, psi=psi, fairness=fair, cutoffs=cut, params=o,
+                                            recommendation=rec, schema=schema), "model_card.md")
+        mlflow.log_dict(fit["spec"], "model/scorecard.json")
+        tick(0.88, "registering the XGBoost model")
+        version = _register(ctx, fit["booster"], schema, X[hold][:5], run_id)
+        from . import store
+
+        store.save(ctx, run_id, bytes(fit["booster"].save_raw("ubj")), fit["spec"], {
+            "calibration": {k: v for k, v in fit["calibration"].items() if k != "params"}, "cutoffs": cut,
+            "features": schema.names, "directions": {f.name: f.direction for f in schema.features},
+            "registered_version": version, "dataset": {"schema": schema.to_json(), "encoding": fit["encoding"]},
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "data_hash": meta["data_hash"]})
+    if version is not None:  # a candidate, gated on what this training measured (sandbox/lifecycle.py)
+        from sandbox import lifecycle
+
+        lifecycle.record_candidate(ctx, "risk", version, run_id, flat, fairness_flags)
+    ctx.audit("risk.train", run_id=run_id, data_hash=meta["data_hash"], rows=len(df), model_version=version, data="imported",
+              xgboost_gini=round(all_m["xgboost"]["gini"], 4), scorecard_gini=round(all_m["scorecard"]["gini"], 4),
+              recommended=rec["model"], fairness_flags=fairness_flags, psi_flags=psi["flags"])
+    tick(1.0, "done")
+    return {"run_id": run_id, "metrics": all_m, "psi": psi, "fairness": fair, "fairness_flags": fairness_flags,
+            "psi_flags": psi["flags"], "monotonic": monotonic, "model_version": version, "flat": flat,
+            "seconds": time.perf_counter() - t0, "rows": len(df), "data_hash": meta["data_hash"], "recommendation": rec}
+
+
+def _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec) -> dict:
+    import mlflow
+
+    flat = {f"{m}_{k}": float(v) for m, d in all_m.items() for k, v in d.items()}
+    flat.update({f"psi_oot_{k}": v for k, v in psi["oot"].items()})
+    flat.update({f"score_psi_oot_{k}": v for k, v in psi["score_oot"].items()})
+    flat.update({"fairness_flag_count": float(len(fairness_flags)), "psi_flag_count": float(len(psi["flags"])),
+                 "monotonic_features_ok": float(sum(v["monotone"] for v in mono.values())),
+                 "monotonic_features": float(len(mono)), "gini_gain_xgboost_over_scorecard": rec["gini_gain"]})
+    for m in MODELS:
+        for a in fair[m]["attributes"]:
+            for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
+                flat[f"{m}_{tracking_name(a['attribute'])}_{k}"] = a[k]
+    mlflow.log_metrics({tracking_name(k): v for k, v in flat.items()})
+    mlflow.set_tags({"risk.fairness_flags": ",".join(fairness_flags) or "none",
+                     "risk.fairness": "assessed" if any(fair[m]["attributes"] for m in MODELS) else "no protected attribute",
+                     "risk.psi_flags": ",".join(psi["flags"]) or "none", "risk.monotonic": str(monotonic).lower(),
+                     "risk.data": "imported", "risk.recommended": rec["model"], "risk.champion": rec["model"]})
+    return flat
+
+
+def tracking_name(name: str) -> str:
+    """An imported column name as a legal MLflow metric name (letters, digits, _ - . / and spaces only)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", name)[:250]
+
+
+def _register(ctx, booster, schema: ds.DatasetSchema, example: np.ndarray, run_id: str) -> str | None:
+    import importlib.metadata
+
+    import mlflow
+    from mlflow.models import infer_signature
+
+    sig = infer_signature(pd.DataFrame(example, columns=schema.names), booster.inplace_predict(example))
+    reqs = []
+    for dist in ("xgboost-cpu", "xgboost"):
+        try:
+            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
+            break
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    info = mlflow.xgboost.log_model(booster, name="xgboost", signature=sig, pip_requirements=reqs, model_format="ubj")
+    mv = ctx.register_model("risk", info.model_uri, run_id)
+    return str(mv.version)
+
+
+# -- explain ------------------------------------------------------------------
+def imported_model(models) -> bool:
+    return isinstance(models.sidecar.get("dataset"), dict)
+
+
+def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanation]:
+    """Decisions and adverse reasons by a model trained on imported data, in the data's own field names."""
+    schema = ds.from_json(models.sidecar["dataset"]["schema"])
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= len(schema.features):
+        raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(schema.features)}")
+    if isinstance(applicants, dict):
+        applicants = [applicants]
+    if isinstance(applicants, list):
+        if not applicants or not all(isinstance(a, dict) for a in applicants):
+            raise InvalidInput("applicants", "not a list of applicants", "give each applicant as {\"field\": value, ...}")
+        applicants = pd.DataFrame(applicants)
+    if not isinstance(applicants, pd.DataFrame) or applicants.empty:
+        raise InvalidInput("applicants", "no applicants given", "give at least one applicant")
+    r = gm.rows(schema, applicants, strict=True)
+    cut = models.sidecar["cutoffs"]
+    points = gm.Points(models.scorecard.spec)
+    if model == "xgboost":
+        X = gm.matrix(schema, r, models.sidecar["dataset"]["encoding"])
+        contrib, base = models.xgboost.contributions(X, nthread=1 if r.n < 256 else max(1, os.cpu_count() or 1))
+        z = contrib.sum(axis=1) + base
+        prob = 1.0 / (1.0 + np.exp(-z))
+        score = points.offset - points.factor * z
+        impact, decline = contrib, prob > cut["xgboost"]
+    else:
+        pts = points.points(r)
+        score = pts.sum(axis=1)
+        prob = points.pd_from_score(score)
+        impact = np.where(pts < points.typical_points()[None, :], points.best_points()[None, :] - pts, 0.0)
+        decline = score < cut["scorecard_score"]
+    why = gm.reasons(schema, r, impact, top)
+    extra = {k: getattr(models, k) for k in ("version", "stage") if hasattr(models, k)}
+    kw = {"model_version": extra.get("version", ""), "model_stage": extra.get("stage", "")}
+    kw = {k: v for k, v in kw.items() if k in Explanation.__dataclass_fields__}
+    out = [Explanation(index=i, applicant_id=r.ids[i], model=model, probability=round(float(prob[i]), 6),
+                       score=round(float(score[i]), 2), decision="decline" if decline[i] else "approve",
+                       reasons=why[i][0], factors=why[i][1], **kw) for i in range(r.n)]
+    ctx.audit("risk.explain", model=model, run_id=models.run_id, applicants=r.n, declined=int(np.sum(decline)),
+              data="imported")
+    return out

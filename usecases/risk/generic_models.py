@@ -1,0 +1,241 @@
+"""The lab's two models on any imported schema: OptBinning scorecard (exported as JSON) and monotone XGBoost inputs,
+plus plain-language reasons in the data's own field names.
+
+The simulator's modules (`scorecard`, `features`, `reasons`) are written for its fixed applicant fields; this module
+does the same work from a `dataset_schema.DatasetSchema`: special codes per feature in their own bins (OptBinning's
+`special_codes`), monotone bins and XGBoost constraints in each feature's direction, categories binned as categories
+(the scorecard) and ordinal-coded by training event rate (XGBoost, unconstrained). Nothing is pickled.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sandbox.errors import InvalidInput
+
+from . import dataset_schema as ds
+from .scorecard import bin_label
+
+TREND = {1: "ascending", -1: "descending", 0: "auto"}
+
+
+@dataclass
+class Rows:
+    """Applicants in an imported schema: numeric features (special codes kept), category text, ids."""
+
+    n: int
+    numeric: dict[str, np.ndarray]
+    text: dict[str, np.ndarray]
+    ids: list[Any]
+
+
+def rows(schema: ds.DatasetSchema, df: pd.DataFrame, id_column: str | None = None, strict: bool = False) -> Rows:
+    """Typed applicants from a frame in the imported schema. `strict` (applicants to explain): a missing feature
+    column, an unknown column or a text cell in a numeric feature is refused by name."""
+    known = set(schema.names) | {schema.target, *schema.protected, *schema.ignore} | {c for c in (schema.time, schema.id) if c}
+    if strict:
+        unknown = [str(c) for c in df.columns if str(c) not in known and str(c) != "applicant_id"]
+        if unknown:
+            raise InvalidInput("applicants", f"unknown field {unknown[0]!r} (not in the imported schema)",
+                               f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""))
+    numeric, text = {}, {}
+    for f in schema.features:
+        if f.name not in df.columns:
+            raise InvalidInput(f.name, "field is missing", f"add a {f.name!r} column ({f.type})")
+        col = df[f.name]
+        if f.type == "numeric":
+            x, bad = ds.as_numbers(col) if col.dtype.kind not in "fiu" else (col.to_numpy(np.float64, na_value=np.nan), None)
+            if bad is not None and bad.any():
+                i = int(np.argmax(bad))
+                raise InvalidInput(f.name, f"{str(col.iloc[i])[:40]!r} is not a number (applicant {i})", "give a number")
+            numeric[f.name] = x
+        else:
+            text[f.name] = ds.as_text(col)
+    idc = id_column or schema.id
+    ids = (df[idc].tolist() if idc and idc in df.columns else
+           df["applicant_id"].tolist() if "applicant_id" in df.columns else list(range(len(df))))
+    return Rows(len(df), numeric, text, ids)
+
+
+def scorecard_frame(schema: ds.DatasetSchema, r: Rows) -> pd.DataFrame:
+    return pd.DataFrame({f.name: (r.numeric[f.name] if f.type == "numeric" else r.text[f.name].astype(object))
+                         for f in schema.features})
+
+
+def encoding(schema: ds.DatasetSchema, r: Rows, y: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, int]]:
+    """Per categorical feature: category -> code, ordered by the training rows' default rate (so trees split it well)."""
+    out = {}
+    for f in schema.features:
+        if f.type != "categorical":
+            continue
+        s = pd.Series(y[mask]).groupby(pd.Series(r.text[f.name][mask], dtype=object).fillna("<missing>").to_numpy()).mean()
+        s = s.drop("<missing>", errors="ignore").sort_values(kind="stable")
+        out[f.name] = {str(c): i for i, c in enumerate(s.index)}
+    return out
+
+
+def matrix(schema: ds.DatasetSchema, r: Rows, enc: dict[str, dict[str, int]]) -> np.ndarray:
+    """XGBoost's input: special codes and missing values as NaN, categories as their codes (unseen: NaN)."""
+    cols = []
+    for f in schema.features:
+        if f.type == "numeric":
+            x = r.numeric[f.name].astype(np.float64, copy=True)
+            if f.special:
+                x[np.isin(x, f.special_codes)] = np.nan
+        else:
+            m = enc[f.name]
+            x = np.array([m.get(t, np.nan) if t is not None else np.nan for t in r.text[f.name].tolist()], dtype=np.float64)
+        cols.append(x)
+    return np.column_stack(cols).astype(np.float32)
+
+
+def constraints(schema: ds.DatasetSchema) -> tuple[int, ...]:
+    return tuple(f.direction if f.type == "numeric" else 0 for f in schema.features)
+
+
+# -- scorecard ------------------------------------------------------------------
+def fit_scorecard(schema: ds.DatasetSchema, X: pd.DataFrame, y: np.ndarray, pdo: float, base_points: float,
+                  base_odds: float, max_n_bins: int | None):
+    """OptBinning BinningProcess + Scorecard: per-feature special codes and monotone trend, logistic regression."""
+    from optbinning import BinningProcess, Scorecard
+    from sklearn.linear_model import LogisticRegression
+
+    names = schema.names
+    categorical = [f.name for f in schema.features if f.type == "categorical"]
+    fit_params = {}
+    for f in schema.features:
+        p: dict[str, Any] = {"max_n_bins": max_n_bins} if max_n_bins else {}
+        if f.type == "numeric":
+            p["monotonic_trend"] = TREND[f.direction]
+            if f.special:
+                p["special_codes"] = f.special_codes
+        fit_params[f.name] = p
+    transform = {n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names}
+    bp = BinningProcess(names, categorical_variables=categorical, binning_fit_params=fit_params,
+                        binning_transform_params=transform)
+    sc = Scorecard(binning_process=bp, estimator=LogisticRegression(max_iter=2000), scaling_method="pdo_odds",
+                   scaling_method_params={"pdo": pdo, "odds": base_odds, "scorecard_points": base_points})
+    sc.fit(X, y)
+    return sc
+
+
+def export_scorecard(sc, schema: ds.DatasetSchema, pdo: float, base_points: float, base_odds: float) -> dict:
+    """The fitted scorecard as JSON: per feature its splits (or category groups) and each bin's points."""
+    table = sc.table(style="detailed")
+    bp = sc.binning_process_
+    variables = []
+    for f in schema.features:
+        t = table[table["Variable"] == f.name].reset_index(drop=True)
+        labels = [bin_label(b) for b in t["Bin"]]
+        rows_ = [{"bin": labels[i], "points": float(t["Points"][i]), "count": int(t["Count"][i]),
+                  "event_rate": float(t["Event rate"][i])} for i in range(len(labels))]
+        special_i = [i for i, b in enumerate(labels) if b.startswith("Special")]
+        missing_i = labels.index("Missing")
+        regular = [r for i, r in enumerate(rows_) if i not in special_i and i != missing_i]
+        special = [rows_[i] for i in special_i]
+        entry: dict[str, Any] = {"variable": f.name, "dtype": "categorical" if f.type == "categorical" else "numerical",
+                                 "direction": f.direction, "bins": regular, "missing": rows_[missing_i],
+                                 "special": special[0] if special else {"bin": "Special", "points": 0.0, "count": 0, "event_rate": 0.0},
+                                 "special_codes": f.special_codes}
+        ob = bp.get_binned_variable(f.name)
+        if f.type == "numeric":
+            entry["splits"] = [float(s) for s in ob.splits]
+        else:
+            entry["categories"] = [[str(c) for c in group] for group in ob.splits]
+        variables.append(entry)
+    factor = pdo / np.log(2)
+    return {"format": "risk-scorecard/1", "pdo": pdo, "base_points": base_points, "base_odds": base_odds,
+            "factor": float(factor), "offset": float(base_points - factor * np.log(base_odds)), "variables": variables}
+
+
+class Points:
+    """Scores applicants from the exported JSON alone (checked against OptBinning's own `score()` at training)."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+        self.factor, self.offset = float(spec["factor"]), float(spec["offset"])
+
+    def points(self, r: Rows) -> np.ndarray:
+        out = np.empty((r.n, len(self.spec["variables"])))
+        for j, v in enumerate(self.spec["variables"]):
+            pts = np.array([b["points"] for b in v["bins"]])
+            if v["dtype"] == "numerical":
+                x = r.numeric[v["variable"]]
+                idx = np.digitize(np.nan_to_num(x, nan=0.0), np.asarray(v["splits"], dtype=np.float64))
+                col = pts[np.minimum(idx, len(pts) - 1)]
+                col = np.where(np.isin(x, v.get("special_codes") or []), v["special"]["points"], col)
+                col = np.where(np.isnan(x), v["missing"]["points"], col)
+            else:
+                lookup = {c: i for i, group in enumerate(v["categories"]) for c in group}
+                worst = int(np.argmin(pts))  # a category the scorecard never saw: the variable's lowest points
+                text = r.text[v["variable"]].tolist()
+                col = np.array([v["missing"]["points"] if t is None else pts[lookup.get(t, worst)] for t in text])
+            out[:, j] = col
+        return out
+
+    def score(self, r: Rows) -> np.ndarray:
+        return self.points(r).sum(axis=1)
+
+    def pd_from_score(self, score: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp((np.asarray(score) - self.offset) / self.factor))
+
+    def best_points(self) -> np.ndarray:
+        out = []
+        for v in self.spec["variables"]:
+            cands = [b["points"] for b in v["bins"]] + [b["points"] for b in (v["special"], v["missing"]) if b["count"] > 0]
+            out.append(max(cands))
+        return np.asarray(out)
+
+    def typical_points(self) -> np.ndarray:
+        out = []
+        for v in self.spec["variables"]:
+            rs = v["bins"] + [v["special"], v["missing"]]
+            n = sum(b["count"] for b in rs)
+            out.append(sum(b["points"] * b["count"] for b in rs) / max(n, 1))
+        return np.asarray(out)
+
+
+def table_frame(spec: dict) -> pd.DataFrame:
+    out = []
+    for v in spec["variables"]:
+        for b in v["bins"] + [v["special"], v["missing"]]:
+            if b["bin"].startswith(("Special", "Missing")) and b["count"] == 0:
+                continue
+            out.append({"variable": v["variable"], "bin": b["bin"], "points": round(b["points"], 2), "count": b["count"],
+                        "event_rate": round(b["event_rate"], 4)})
+    return pd.DataFrame(out, columns=["variable", "bin", "points", "count", "event_rate"])
+
+
+# -- reasons in the data's own names ---------------------------------------------
+def sentence(f: ds.Feature, value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return f"{f.name} is missing"
+    if f.type == "categorical":
+        return f"{f.name} is {value!r}"
+    key = f"{value:g}"
+    if key in f.special:
+        return f"{f.name}: {f.special[key]} (code {key})"
+    tail = {1: " (higher values carry more risk)", -1: " (lower values carry more risk)", 0: ""}[f.direction]
+    return f"{f.name} is {value:g}{tail}"
+
+
+def reasons(schema: ds.DatasetSchema, r: Rows, impact: np.ndarray, top: int) -> list[tuple[list[str], list[dict]]]:
+    """Top adverse factors per applicant from an (n x features) impact matrix (higher = more adverse)."""
+    values = [r.numeric[f.name].tolist() if f.type == "numeric" else r.text[f.name].tolist() for f in schema.features]
+    order = np.argsort(-impact, axis=1, kind="stable")[:, :top]
+    out = []
+    for i, row in enumerate(order.tolist()):
+        texts, factors = [], []
+        for j in row:
+            v = float(impact[i, j])
+            if v <= 1e-9:
+                break
+            val = values[j][i]
+            texts.append(sentence(schema.features[j], val))
+            factors.append({"feature": schema.features[j].name,
+                            "value": None if isinstance(val, float) and val != val else val, "impact": round(v, 4)})
+        out.append((texts, factors))
+    return out
