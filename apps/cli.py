@@ -67,7 +67,8 @@ def bank_create(state: State, bank_id: str, name: str | None, as_json: bool) -> 
     """Create a bank and its isolated workspace."""
     actor = _require_platform(state, "bank.create")
     rec = state.store.create_bank(bank_id, name, by=actor.name)
-    emit(rec, as_json, lambda d: f"created bank {d['id']}")
+    emit(rec, as_json, lambda d: f"created bank {d['id']} with a compute quota of {d['quota_s']:,.0f} s "
+                                 "(change it with `sandbox quota set`)")
 
 
 @bank.command("list")
@@ -432,7 +433,8 @@ def restore_cmd(state: State, src: Path, force: bool, as_json: bool) -> None:
 
 
 # Use-case and app command groups live in their own modules; each adds itself if present.
-for _mod in ("apps.cli_server", "apps.cli_fraud", "apps.cli_risk", "apps.cli_risk_import", "apps.cli_chat", "apps.cli_web"):
+for _mod in ("apps.cli_server", "apps.cli_fraud", "apps.cli_risk", "apps.cli_risk_import", "apps.cli_chat",
+             "apps.cli_web", "apps.cli_models", "apps.cli_api", "apps.cli_evidence"):
     try:
         _m = importlib.import_module(_mod)
     except ModuleNotFoundError as _err:

@@ -169,10 +169,12 @@ class Store:
                 raise InvalidInput("bank", f"{bank} already exists", "choose another id, or use the existing bank")
             record = {"name": display_name or bank, "created": _now()}
             data["banks"][bank] = record
+            quota_s = default_quota_s()
+            data["quotas"][bank] = {"compute_seconds": quota_s, "set": _now(), "by": by, "default": True}
         (self.workspaces / bank).mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.platform_audit().append("bank.create", by, bank=bank)
-        self.bank_audit(bank).append("bank.create", by, bank=bank)
-        return {"id": bank, **record}
+        self.platform_audit().append("bank.create", by, bank=bank, compute_seconds=quota_s)
+        self.bank_audit(bank).append("bank.create", by, bank=bank, compute_seconds=quota_s)
+        return {"id": bank, **record, "quota_s": quota_s}
 
     def banks(self) -> dict[str, dict]:
         return self._load()["banks"]
@@ -253,6 +255,23 @@ class Store:
     def quota(self, bank: str) -> float | None:
         q = self._load()["quotas"].get(bank)
         return None if q is None else float(q["compute_seconds"])
+
+
+DEFAULT_QUOTA_S = 36_000.0  # ten hours of wall-clock compute: a centre allocates time per project, never "unlimited"
+
+
+def default_quota_s() -> float:
+    """A new bank's compute quota: SANDBOX_DEFAULT_QUOTA_S when set (seconds), else ten hours; the admin changes it
+    with `sandbox quota set`."""
+    raw = os.environ.get("SANDBOX_DEFAULT_QUOTA_S", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_QUOTA_S
+    except ValueError:
+        raise InvalidInput("SANDBOX_DEFAULT_QUOTA_S", f"{raw!r} is not a number of seconds",
+                           "set it to seconds >= 0, e.g. 36000, or unset it") from None
+    if not value >= 0:
+        raise InvalidInput("SANDBOX_DEFAULT_QUOTA_S", f"{raw!r} is not a valid quota", "give seconds >= 0")
+    return value
 
 
 def _flock_with_timeout(fd: int, path: Path) -> None:

@@ -33,7 +33,9 @@ def fresh(tmp_path):
 
 
 def test_init_bank_user_quota_round_trip(fresh):
-    assert run(["bank", "create", "harbour-bank", "--name", "Harbour Bank"], fresh).returncode == 0
+    made = run(["bank", "create", "harbour-bank", "--name", "Harbour Bank"], fresh)
+    assert made.returncode == 0 and "compute quota of 36,000 s" in made.stdout  # a default, never unlimited
+    assert json.loads(run(["quota", "show", "--json"], fresh).stdout)[0]["quota_s"] == 36_000
     p = run(["user", "add", "alice", "--role", "scientist", "--bank", "harbour-bank", "--password-stdin"], fresh, "alice-pass-1\n")
     assert p.returncode == 0, p.stderr
     assert run(["quota", "set", "harbour-bank", "--seconds", "3600"], fresh).returncode == 0

@@ -80,3 +80,12 @@ def test_guardrail_verdicts_read_as_one_sentence_per_check():
     assert (False, "Passages: 1 left out because they carry instructions to the assistant") in got
     assert (False, "Scope: the question names car loan; no passage is about 'car loan'") in got
     assert got[-1] == (False, "Refused: no passage is about 'car loan'")
+
+
+def test_the_badge_says_what_each_role_sees():
+    from apps.web import auth
+    from sandbox.access import Actor
+
+    assert auth.actor_badge(Actor("alice", "scientist", "harbour-bank"))["bank"] == "harbour-bank"
+    assert auth.actor_badge(Actor("rita", "reviewer"))["bank"] == "all banks (evidence, read-only)"
+    assert auth.actor_badge(Actor("root", "admin"))["bank"] == "platform only, no bank data"

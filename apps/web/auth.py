@@ -157,4 +157,8 @@ def show_error(err: Exception) -> None:
 
 
 def actor_badge(actor: Actor) -> dict[str, Any]:
-    return {"user": actor.name, "role": ROLE_LABELS.get(actor.role, actor.role), "bank": actor.bank or "all banks"}
+    """Who is signed in, and the scope of what they see: a scientist her bank, a reviewer every bank's evidence
+    (read-only), an admin the platform only (admins see no bank data)."""
+    scope = actor.bank or {"reviewer": "all banks (evidence, read-only)", "admin": "platform only, no bank data"}.get(
+        actor.role, "none")
+    return {"user": actor.name, "role": ROLE_LABELS.get(actor.role, actor.role), "bank": scope}
