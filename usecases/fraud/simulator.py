@@ -225,249 +225,354 @@ def _span_days(rng, n: int, lo: int, hi: int) -> np.ndarray:
     return rng.integers(lo, hi + 1, n)
 
 
-def simulate_hk(customers: int = 5000, days: int = 120, seed: int = 0, start: str = "2025-01-01",
-                hardness: float = 0.5, label_delay_days: float = 7.0, label_noise: float = 0.02, drift: float = 0.5,
-                progress=None) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    C, D = int(customers), int(days)
-    h = float(np.clip(hardness, 0, 1))
-    # -- entities ------------------------------------------------------------
-    home = _choice_p(rng, 18, DISTRICT_POP, C)
-    work = np.where(rng.random(C) < 0.6, _choice_p(rng, 18, DISTRICT_POP, C), home)
-    rate = rng.gamma(2.2, 0.8, C)                      # transactions a day, mean ~1.8
-    spend = rng.lognormal(0.0, 0.45, C)                # spending level
-    mix = rng.dirichlet([6.0, 2.5, 1.5], C)            # channel mix: card present, online, FPS
-    P = max(200, C)                                    # physical terminals
-    O = max(40, C // 25)                               # online merchants
-    t_district = _choice_p(rng, 18, DISTRICT_POP, P)
-    t_cat = np.concatenate([_choice_p(rng, len(CAT_NAMES), CAT_W_PHYS, P), _choice_p(rng, len(CAT_NAMES), CAT_W_ONLINE, O)])
-    online_pop = 1.0 / np.arange(1, O + 1) ** 1.1
-    rng.shuffle(online_pop)
-    # terminals per district (CSR), and 16 regular terminals per customer near home or work
-    order = np.argsort(t_district, kind="stable")
-    d_off = np.concatenate([[0], np.cumsum(np.bincount(t_district, minlength=18))])
-    K = 16
-    reg_d = np.where(rng.random((C, K)) < 0.65, home[:, None], work[:, None])
-    size = d_off[reg_d + 1] - d_off[reg_d]
-    regulars = order[d_off[reg_d] + np.floor(rng.random((C, K)) * np.maximum(size, 1)).astype(np.int64)]
-    # devices: a phone each; 30% change phone at some day (legit "new device" look-alike)
-    dev1 = np.arange(C, dtype=np.int64)
-    dev2 = C + np.arange(C, dtype=np.int64)
-    switch_day = np.where(rng.random(C) < 0.3, rng.integers(1, max(D, 2), C), D + 1)
-    next_device = 2 * C
-    # payees: billers (popular, legit high in-degree), other customers, external accounts
-    B = max(20, C // 100)
-    BILLER0, EXT0, NEW0, MULE0 = 1_000_000, 2_000_000, 3_000_000, 4_000_000
-    biller_pop = 1.0 / np.arange(1, B + 1) ** 0.8
-    KP = 6
-    payees = np.empty((C, KP), dtype=np.int64)
-    payees[:, :2] = BILLER0 + _choice_p(rng, B, biller_pop, 2 * C).reshape(C, 2)
-    personal_is_cust = rng.random((C, KP - 2)) < 0.6
-    payees[:, 2:] = np.where(personal_is_cust, rng.integers(0, C, (C, KP - 2)), EXT0 + rng.integers(0, 4 * C, (C, KP - 2)))
-    payee_w = np.array([0.3, 0.2, 0.125, 0.125, 0.125, 0.125])
-    _progress(progress, 0.1, "customers, terminals, devices and payees created")
+REGULAR_TERMINALS = 16  # card terminals each customer uses near home or work
+KNOWN_PAYEES = 6  # per customer: 2 billers, then 4 personal payees
+KNOWN_PAYEE_WEIGHTS = np.array([0.3, 0.2, 0.125, 0.125, 0.125, 0.125])
+BILLER0, EXTERNAL0, NEW_PAYEE0, MULE0 = 1_000_000, 2_000_000, 3_000_000, 4_000_000  # payee id ranges
 
-    # -- legitimate activity --------------------------------------------------
-    dow = (pd.Timestamp(start).dayofweek + np.arange(D)) % 7
+
+@dataclass
+class _HkWorld:
+    """The entities of one hk simulation, which every scenario draws from (in a fixed order: one seeded rng)."""
+
+    rng: np.random.Generator
+    customers: int
+    days: int
+    hardness: float
+    drift: float
+    physical: int  # physical card terminals: ids 0 .. physical - 1
+    online: int  # online merchants: terminal ids physical .. physical + online - 1
+    home: np.ndarray
+    work: np.ndarray
+    rate: np.ndarray  # transactions a day
+    spend: np.ndarray  # spending level
+    mix: np.ndarray  # channel mix: card present, online, FPS
+    terminal_district: np.ndarray
+    terminal_category: np.ndarray  # physical terminals, then online merchants
+    online_popularity: np.ndarray
+    regulars: np.ndarray  # customers x REGULAR_TERMINALS
+    first_device: np.ndarray
+    second_device: np.ndarray
+    switch_day: np.ndarray  # the day a customer moves to their second device (days + 1: never)
+    payees: np.ndarray  # customers x KNOWN_PAYEES
+    ramp: np.ndarray  # 0 .. 1 over the days (drift)
+    next_device: int  # the next unused device id (fraud rings take new ones)
+
+    def device_on(self, day: np.ndarray, customer: np.ndarray) -> np.ndarray:
+        """The customer's own device on that day."""
+        return np.where(day >= self.switch_day[customer], self.second_device[customer], self.first_device[customer])
+
+    def new_devices(self, count: int) -> int:
+        """Reserve `count` device ids; the first of them."""
+        first = self.next_device
+        self.next_device += count
+        return first
+
+
+def _hk_world(rng: np.random.Generator, customers: int, days: int, hardness: float, drift: float) -> _HkWorld:
+    """Customers, terminals, devices and payees."""
+    n_cust = customers
+    home = _choice_p(rng, 18, DISTRICT_POP, n_cust)
+    work = np.where(rng.random(n_cust) < 0.6, _choice_p(rng, 18, DISTRICT_POP, n_cust), home)
+    rate = rng.gamma(2.2, 0.8, n_cust)                 # transactions a day, mean ~1.8
+    spend = rng.lognormal(0.0, 0.45, n_cust)           # spending level
+    mix = rng.dirichlet([6.0, 2.5, 1.5], n_cust)       # channel mix: card present, online, FPS
+    physical = max(200, n_cust)
+    online = max(40, n_cust // 25)
+    terminal_district = _choice_p(rng, 18, DISTRICT_POP, physical)
+    terminal_category = np.concatenate([_choice_p(rng, len(CAT_NAMES), CAT_W_PHYS, physical),
+                                        _choice_p(rng, len(CAT_NAMES), CAT_W_ONLINE, online)])
+    online_popularity = 1.0 / np.arange(1, online + 1) ** 1.1
+    rng.shuffle(online_popularity)
+    # terminals per district (CSR), and the regular terminals of each customer near home or work
+    by_district = np.argsort(terminal_district, kind="stable")
+    district_start = np.concatenate([[0], np.cumsum(np.bincount(terminal_district, minlength=18))])
+    regular_district = np.where(rng.random((n_cust, REGULAR_TERMINALS)) < 0.65, home[:, None], work[:, None])
+    size = district_start[regular_district + 1] - district_start[regular_district]
+    pick = np.floor(rng.random((n_cust, REGULAR_TERMINALS)) * np.maximum(size, 1)).astype(np.int64)
+    regulars = by_district[district_start[regular_district] + pick]
+    # devices: a phone each; 30% change phone at some day (legit "new device" look-alike)
+    first_device = np.arange(n_cust, dtype=np.int64)
+    second_device = n_cust + np.arange(n_cust, dtype=np.int64)
+    switch_day = np.where(rng.random(n_cust) < 0.3, rng.integers(1, max(days, 2), n_cust), days + 1)
+    # payees: billers (popular, legit high in-degree), other customers, external accounts
+    n_billers = max(20, n_cust // 100)
+    biller_popularity = 1.0 / np.arange(1, n_billers + 1) ** 0.8
+    n_personal = KNOWN_PAYEES - 2
+    payees = np.empty((n_cust, KNOWN_PAYEES), dtype=np.int64)
+    payees[:, :2] = BILLER0 + _choice_p(rng, n_billers, biller_popularity, 2 * n_cust).reshape(n_cust, 2)
+    personal_is_customer = rng.random((n_cust, n_personal)) < 0.6
+    payees[:, 2:] = np.where(personal_is_customer, rng.integers(0, n_cust, (n_cust, n_personal)),
+                             EXTERNAL0 + rng.integers(0, 4 * n_cust, (n_cust, n_personal)))
+    return _HkWorld(rng=rng, customers=n_cust, days=days, hardness=hardness, drift=drift, physical=physical,
+                    online=online, home=home, work=work, rate=rate, spend=spend, mix=mix,
+                    terminal_district=terminal_district, terminal_category=terminal_category,
+                    online_popularity=online_popularity, regulars=regulars, first_device=first_device,
+                    second_device=second_device, switch_day=switch_day, payees=payees,
+                    ramp=np.arange(days) / max(days - 1, 1), next_device=2 * n_cust)
+
+
+def _hk_legitimate(w: _HkWorld, start: str) -> tuple[dict, np.ndarray]:
+    """Everyday card-present, online and FPS activity; the transactions and the day of each."""
+    rng, n_cust, n_days, physical = w.rng, w.customers, w.days, w.physical
+    dow = (pd.Timestamp(start).dayofweek + np.arange(n_days)) % 7
     weekly = np.array([0.95, 0.95, 1.0, 1.0, 1.1, 1.3, 1.15])[dow]
-    counts = rng.poisson(rate[:, None] * weekly[None, :])
-    cell = np.repeat(np.arange(C * D), counts.ravel())
-    c, d = cell // D, cell % D
-    n = len(c)
+    counts = rng.poisson(w.rate[:, None] * weekly[None, :])
+    cell = np.repeat(np.arange(n_cust * n_days), counts.ravel())
+    cust, day = cell // n_days, cell % n_days
+    n = len(cust)
     u = rng.random(n)
-    channel = (u > mix[c, 0]).astype(np.int8) + (u > mix[c, 0] + mix[c, 1]).astype(np.int8)
-    t = d * DAY + _time_of_day(rng, channel)
-    growth = 1.0 + 0.10 * drift * d / max(D, 1)
+    channel = (u > w.mix[cust, 0]).astype(np.int8) + (u > w.mix[cust, 0] + w.mix[cust, 1]).astype(np.int8)
+    t = day * DAY + _time_of_day(rng, channel)
+    growth = 1.0 + 0.10 * w.drift * day / max(n_days, 1)
     term = np.full(n, -1, dtype=np.int64)
     cp, cnp, fps = channel == 0, channel == 1, channel == 2
     n_cp = int(cp.sum())
-    term_cp = regulars[c[cp], rng.integers(0, K, n_cp)]
+    term_cp = w.regulars[cust[cp], rng.integers(0, REGULAR_TERMINALS, n_cp)]
     wander = rng.random(n_cp) < 0.12
-    term_cp[wander] = rng.integers(0, P, int(wander.sum()))
+    term_cp[wander] = rng.integers(0, physical, int(wander.sum()))
     term[cp] = term_cp
-    term[cnp] = P + _choice_p(rng, O, online_pop, int(cnp.sum()))
-    cat = np.where(term >= 0, t_cat[np.maximum(term, 0)], -1)
+    term[cnp] = physical + _choice_p(rng, w.online, w.online_popularity, int(cnp.sum()))
+    cat = np.where(term >= 0, w.terminal_category[np.maximum(term, 0)], -1)
     amount = np.empty(n)
     has_t = term >= 0
-    amount[has_t] = CAT_MEDIAN[cat[has_t]] * spend[c[has_t]] * rng.lognormal(0, 0.65, int(has_t.sum()))
+    amount[has_t] = CAT_MEDIAN[cat[has_t]] * w.spend[cust[has_t]] * rng.lognormal(0, 0.65, int(has_t.sum()))
     payee = np.full(n, -1, dtype=np.int64)
     n_fps = int(fps.sum())
-    slot = _choice_p(rng, KP, payee_w, n_fps)
-    payee_f = payees[c[fps], slot]
-    newp = rng.random(n_fps) < 0.04 * (1 + h)                  # legit new payees (rent, a new friend)
-    payee_f[newp] = NEW0 + np.arange(int(newp.sum()))
-    new_payee_next = NEW0 + int(newp.sum())
-    payee[fps] = payee_f
-    fps_med = np.where(slot < 2, 650.0, 900.0)
-    amount[fps] = fps_med * spend[c[fps]] * rng.lognormal(0, 0.9, n_fps)
-    big = rng.random(n) < 0.003 * (1 + h)                      # legit look-alike: a rare big spend
+    slot = _choice_p(rng, KNOWN_PAYEES, KNOWN_PAYEE_WEIGHTS, n_fps)
+    payee_fps = w.payees[cust[fps], slot]
+    new_payee = rng.random(n_fps) < 0.04 * (1 + w.hardness)  # legit new payees (rent, a new friend)
+    payee_fps[new_payee] = NEW_PAYEE0 + np.arange(int(new_payee.sum()))
+    payee[fps] = payee_fps
+    fps_median = np.where(slot < 2, 650.0, 900.0)
+    amount[fps] = fps_median * w.spend[cust[fps]] * rng.lognormal(0, 0.9, n_fps)
+    big = rng.random(n) < 0.003 * (1 + w.hardness)  # legit look-alike: a rare big spend
     amount[big] *= rng.lognormal(1.8, 0.4, int(big.sum()))
     amount *= growth
     device = np.full(n, -1, dtype=np.int64)
     online = ~cp
-    use2 = d >= switch_day[c]
-    device[online] = np.where(use2[online] & (rng.random(int(online.sum())) < 0.9), dev2[c[online]], dev1[c[online]])
-    district = np.where(term >= 0, -1, -1)
-    district[cp] = t_district[term[cp]]
-    legit = {"t": t, "c": c, "term": term, "amount": amount, "channel": channel, "device": device, "payee": payee,
+    on_second = day >= w.switch_day[cust]
+    device[online] = np.where(on_second[online] & (rng.random(int(online.sum())) < 0.9),
+                              w.second_device[cust[online]], w.first_device[cust[online]])
+    district = np.full(n, -1, dtype=np.int64)
+    district[cp] = w.terminal_district[term[cp]]
+    legit = {"t": t, "c": cust, "term": term, "amount": amount, "channel": channel, "device": device, "payee": payee,
              "district": district, "scenario": np.zeros(n, np.int8)}
-    _progress(progress, 0.35, f"{n:,} legitimate transactions drawn")
+    return legit, day
 
-    # -- 1 compromised terminals: a share of the transactions there during the compromise is fraud
-    ramp = np.arange(D) / max(D - 1, 1)
-    n_comp = rng.poisson(HK_RATES[1] * P / 1000 * np.ones(D))
-    comp = np.zeros((P, D + 40), dtype=bool)
-    for day in np.flatnonzero(n_comp):
-        for tt in rng.choice(P, n_comp[day], replace=False):
-            comp[tt, day:day + rng.integers(7, 29)] = True
-    p_skim = 0.55 - 0.25 * h
+
+def _hk_compromised_terminals(w: _HkWorld, legit: dict, day: np.ndarray) -> None:
+    """Scenario 1: a share of the card-present transactions at a terminal during its compromise is fraud
+    (marked in `legit` in place)."""
+    rng, physical = w.rng, w.physical
+    n_comp = rng.poisson(HK_RATES[1] * physical / 1000 * np.ones(w.days))
+    compromised = np.zeros((physical, w.days + 40), dtype=bool)
+    for first_day in np.flatnonzero(n_comp):
+        for terminal in rng.choice(physical, n_comp[first_day], replace=False):
+            compromised[terminal, first_day:first_day + rng.integers(7, 29)] = True
+    p_skim = 0.55 - 0.25 * w.hardness
+    cp = legit["channel"] == 0
     hit = cp.copy()
-    hit[cp] = comp[term[cp], d[cp]]
-    legit["scenario"][hit & (rng.random(n) < p_skim)] = 1
+    hit[cp] = compromised[legit["term"][cp], day[cp]]
+    legit["scenario"][hit & (rng.random(len(cp)) < p_skim)] = 1
 
-    parts = [legit]
 
-    def incident_days(key: float, scale: float) -> np.ndarray:
-        lam = key * C / 1000 * scale
-        return np.repeat(np.arange(D), rng.poisson(lam))
+def _incident_days(w: _HkWorld, rate: float, scale) -> np.ndarray:
+    """The day of each incident: Poisson per day, `rate` per 1,000 customers times `scale`."""
+    lam = rate * w.customers / 1000 * scale
+    return np.repeat(np.arange(w.days), w.rng.poisson(lam))
 
-    # -- 2 compromised cards: online (some counterfeit card-present) spending on risky merchants
-    inc = incident_days(HK_RATES[2], np.ones(D))
-    victims = rng.integers(0, C, len(inc))
-    k = rng.integers(2, 11, len(inc))
-    vi = np.repeat(np.arange(len(inc)), k)
-    m = len(vi)
-    day = inc[vi] + np.floor(rng.random(m) * rng.integers(1, 8, len(inc))[vi]).astype(np.int64)
-    t2 = day * DAY + _night_time(rng, m)
+
+def _hk_compromised_cards(w: _HkWorld) -> dict:
+    """Scenario 2: online (some counterfeit card-present) spending on risky merchants."""
+    rng, physical = w.rng, w.physical
+    inc = _incident_days(w, HK_RATES[2], np.ones(w.days))
+    victims = rng.integers(0, w.customers, len(inc))
+    per_incident = rng.integers(2, 11, len(inc))
+    of = np.repeat(np.arange(len(inc)), per_incident)  # the incident of each transaction
+    m = len(of)
+    day = inc[of] + np.floor(rng.random(m) * rng.integers(1, 8, len(inc))[of]).astype(np.int64)
+    t = day * DAY + _night_time(rng, m)
     counterfeit = rng.random(m) < 0.2
-    term2 = np.where(counterfeit, rng.integers(0, P, m), P + _choice_p(rng, O, online_pop * np.isin(t_cat[P:], RISKY_ONLINE), m))
-    ch2 = np.where(counterfeit, 0, 1).astype(np.int8)
-    uplift = rng.lognormal(np.log(3.2 - 2.0 * h), 0.5, m)
-    amt2 = CAT_MEDIAN[t_cat[term2]] * spend[victims[vi]] * uplift
-    ring_dev = next_device + rng.integers(0, max(3, len(inc) // 3), len(inc))  # fraud rings reuse devices
-    next_device += max(3, len(inc) // 3)
-    spoof = rng.random(len(inc)) < 0.5 * h
-    dev_inc = np.where(spoof, np.where(inc >= switch_day[victims], dev2[victims], dev1[victims]), ring_dev)
-    dev2_ = np.where(ch2 == 1, dev_inc[vi], -1)
-    parts.append({"t": t2, "c": victims[vi], "term": term2, "amount": amt2, "channel": ch2, "device": dev2_,
-                  "payee": np.full(m, -1, np.int64), "district": np.where(ch2 == 0, t_district[np.minimum(term2, P - 1)], -1),
-                  "scenario": np.full(m, 2, np.int8)})
+    risky = w.online_popularity * np.isin(w.terminal_category[physical:], RISKY_ONLINE)
+    term = np.where(counterfeit, rng.integers(0, physical, m), physical + _choice_p(rng, w.online, risky, m))
+    channel = np.where(counterfeit, 0, 1).astype(np.int8)
+    uplift = rng.lognormal(np.log(3.2 - 2.0 * w.hardness), 0.5, m)
+    amount = CAT_MEDIAN[w.terminal_category[term]] * w.spend[victims[of]] * uplift
+    n_ring = max(3, len(inc) // 3)
+    ring_device = w.next_device + rng.integers(0, n_ring, len(inc))  # fraud rings reuse devices
+    w.new_devices(n_ring)
+    spoof = rng.random(len(inc)) < 0.5 * w.hardness
+    incident_device = np.where(spoof, w.device_on(inc, victims), ring_device)
+    device = np.where(channel == 1, incident_device[of], -1)
+    district = np.where(channel == 0, w.terminal_district[np.minimum(term, physical - 1)], -1)
+    return {"t": t, "c": victims[of], "term": term, "amount": amount, "channel": channel, "device": device,
+            "payee": np.full(m, -1, np.int64), "district": district, "scenario": np.full(m, 2, np.int8)}
 
-    # -- 3 card testing: a burst of tiny online attempts, then a large purchase
-    inc = incident_days(HK_RATES[3], 1.0 - 0.5 * drift * ramp)
-    victims = rng.integers(0, C, len(inc))
-    k = rng.integers(3, 13, len(inc))
-    vi = np.repeat(np.arange(len(inc)), k)
-    m = len(vi)
+
+def _hk_card_testing(w: _HkWorld) -> dict:
+    """Scenario 3: a burst of tiny online attempts, then a large purchase."""
+    rng, physical = w.rng, w.physical
+    inc = _incident_days(w, HK_RATES[3], 1.0 - 0.5 * w.drift * w.ramp)
+    victims = rng.integers(0, w.customers, len(inc))
+    per_incident = rng.integers(3, 13, len(inc))
+    of = np.repeat(np.arange(len(inc)), per_incident)
+    m = len(of)
     t0 = inc * DAY + _night_time(rng, len(inc))
-    within = np.concatenate([np.sort(rng.uniform(0, rng.uniform(120, 1500), kk)) for kk in k]) if len(k) else np.zeros(0)
-    t3 = t0[vi] + np.rint(within).astype(np.int64)
-    tester = P + rng.choice(np.flatnonzero(np.isin(t_cat[P:], RISKY_ONLINE)), max(1, O // 10))
-    term3 = tester[rng.integers(0, len(tester), len(inc))][vi]
-    amt3 = rng.uniform(1, 40, m) * (1 + 0.5 * h * rng.random(m))
-    ring = next_device + rng.integers(0, max(2, len(inc) // 4), len(inc))
-    next_device += max(2, len(inc) // 4)
-    tb = t0 + np.rint(rng.uniform(0.3, 48, len(inc)) * 3600).astype(np.int64)
-    termb = P + _choice_p(rng, O, online_pop * np.isin(t_cat[P:], BIG_ONLINE), len(inc))
-    amtb = CAT_MEDIAN[t_cat[termb]] * rng.lognormal(np.log(2.5 - 1.2 * h), 0.5, len(inc))
-    parts.append({"t": np.concatenate([t3, tb]), "c": np.concatenate([victims[vi], victims]),
-                  "term": np.concatenate([term3, termb]), "amount": np.concatenate([amt3, amtb]),
-                  "channel": np.ones(m + len(inc), np.int8), "device": np.concatenate([ring[vi], ring]),
-                  "payee": np.full(m + len(inc), -1, np.int64), "district": np.full(m + len(inc), -1),
-                  "scenario": np.full(m + len(inc), 3, np.int8)})
+    within = (np.concatenate([np.sort(rng.uniform(0, rng.uniform(120, 1500), kk)) for kk in per_incident])
+              if len(per_incident) else np.zeros(0))
+    t_tests = t0[of] + np.rint(within).astype(np.int64)
+    testers = physical + rng.choice(np.flatnonzero(np.isin(w.terminal_category[physical:], RISKY_ONLINE)),
+                                    max(1, w.online // 10))
+    term_tests = testers[rng.integers(0, len(testers), len(inc))][of]
+    amount_tests = rng.uniform(1, 40, m) * (1 + 0.5 * w.hardness * rng.random(m))
+    n_ring = max(2, len(inc) // 4)
+    ring = w.next_device + rng.integers(0, n_ring, len(inc))
+    w.new_devices(n_ring)
+    t_big = t0 + np.rint(rng.uniform(0.3, 48, len(inc)) * 3600).astype(np.int64)
+    big_online = w.online_popularity * np.isin(w.terminal_category[physical:], BIG_ONLINE)
+    term_big = physical + _choice_p(rng, w.online, big_online, len(inc))
+    amount_big = CAT_MEDIAN[w.terminal_category[term_big]] * rng.lognormal(np.log(2.5 - 1.2 * w.hardness), 0.5, len(inc))
+    total = m + len(inc)
+    return {"t": np.concatenate([t_tests, t_big]), "c": np.concatenate([victims[of], victims]),
+            "term": np.concatenate([term_tests, term_big]), "amount": np.concatenate([amount_tests, amount_big]),
+            "channel": np.ones(total, np.int8), "device": np.concatenate([ring[of], ring]),
+            "payee": np.full(total, -1, np.int64), "district": np.full(total, -1),
+            "scenario": np.full(total, 3, np.int8)}
 
-    # mule accounts: external (a pool) and some of our own customers recruited as mules
-    n_ext_mules = max(4, int(C * D * (HK_RATES[4] + HK_RATES[5]) / 1000 / 4))
-    mule_customers = rng.choice(C, max(2, C // 400), replace=False)
 
-    def mule_payees(size: int) -> np.ndarray:
-        own = rng.random(size) < 0.35
-        return np.where(own, mule_customers[rng.integers(0, len(mule_customers), size)],
-                        MULE0 + rng.integers(0, n_ext_mules, size))
+@dataclass
+class _Mules:
+    """Mule accounts: external ones (a pool) and some of our own customers recruited as mules."""
 
-    fanout: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    rng: np.random.Generator
+    external: int
+    customers: np.ndarray
 
-    # -- 4 account takeover: new device, new payees, draining FPS transfers
-    inc = incident_days(HK_RATES[4], np.ones(D))
-    victims = rng.integers(0, C, len(inc))
-    k = rng.integers(1, 6, len(inc))
-    vi = np.repeat(np.arange(len(inc)), k)
-    m = len(vi)
+    @classmethod
+    def recruit(cls, w: _HkWorld) -> "_Mules":
+        external = max(4, int(w.customers * w.days * (HK_RATES[4] + HK_RATES[5]) / 1000 / 4))
+        return cls(w.rng, external, w.rng.choice(w.customers, max(2, w.customers // 400), replace=False))
+
+    def payees(self, size: int) -> np.ndarray:
+        own = self.rng.random(size) < 0.35
+        return np.where(own, self.customers[self.rng.integers(0, len(self.customers), size)],
+                        MULE0 + self.rng.integers(0, self.external, size))
+
+
+def _hk_account_takeover(w: _HkWorld, mules: _Mules) -> dict:
+    """Scenario 4: a new device, new payees, draining FPS transfers."""
+    rng = w.rng
+    inc = _incident_days(w, HK_RATES[4], np.ones(w.days))
+    victims = rng.integers(0, w.customers, len(inc))
+    per_incident = rng.integers(1, 6, len(inc))
+    of = np.repeat(np.arange(len(inc)), per_incident)
+    m = len(of)
     t_start = inc * DAY + _night_time(rng, len(inc))
-    t4 = t_start[vi] + np.rint(rng.uniform(0, 6 * 3600, m)).astype(np.int64)
+    t = t_start[of] + np.rint(rng.uniform(0, 6 * 3600, m)).astype(np.int64)
     n_new = rng.integers(1, 4, len(inc))
-    pay_pool = mule_payees(3 * len(inc)).reshape(-1, 3) if len(inc) else np.zeros((0, 3), np.int64)
-    payee4 = pay_pool[vi, rng.integers(0, 3, m) % n_new[vi]]
-    reuse = rng.random(len(inc)) < 0.4 * h                       # remote-access tools: the victim's own device
-    own_dev = np.where(inc >= switch_day[victims], dev2[victims], dev1[victims])
-    dev4 = np.where(reuse, own_dev, next_device + np.arange(len(inc)))
-    next_device += len(inc)
-    amt4 = 900 * spend[victims[vi]] * rng.lognormal(np.log(9 - 5 * h), 0.6, m)
-    parts.append({"t": t4, "c": victims[vi], "term": np.full(m, -1, np.int64), "amount": amt4,
-                  "channel": np.full(m, 2, np.int8), "device": dev4[vi], "payee": payee4,
-                  "district": np.full(m, -1), "scenario": np.full(m, 4, np.int8)})
-    fanout.append((t4, payee4, amt4))
+    pay_pool = mules.payees(3 * len(inc)).reshape(-1, 3) if len(inc) else np.zeros((0, 3), np.int64)
+    payee = pay_pool[of, rng.integers(0, 3, m) % n_new[of]]
+    reuse = rng.random(len(inc)) < 0.4 * w.hardness  # remote-access tools: the victim's own device
+    device = np.where(reuse, w.device_on(inc, victims), w.new_devices(len(inc)) + np.arange(len(inc)))
+    amount = 900 * w.spend[victims[of]] * rng.lognormal(np.log(9 - 5 * w.hardness), 0.6, m)
+    return {"t": t, "c": victims[of], "term": np.full(m, -1, np.int64), "amount": amount,
+            "channel": np.full(m, 2, np.int8), "device": device[of], "payee": payee,
+            "district": np.full(m, -1), "scenario": np.full(m, 4, np.int8)}
 
-    # -- 5 authorised push payment scams: the victim pays a mule from their own device
-    inc = incident_days(HK_RATES[5], 1.0 + drift * ramp)
-    victims = rng.integers(0, C, len(inc))
-    k = rng.integers(1, 4, len(inc))
-    vi = np.repeat(np.arange(len(inc)), k)
-    m = len(vi)
-    t5 = (inc[vi] + rng.integers(0, 4, m)) * DAY + _time_of_day(rng, np.full(m, 2, np.int8))
-    mule = mule_payees(len(inc))
-    amt5 = rng.lognormal(np.log(12000 * (1 - 0.4 * h)), 0.8, m)
-    own_dev = np.where(inc >= switch_day[victims], dev2[victims], dev1[victims])
-    parts.append({"t": t5, "c": victims[vi], "term": np.full(m, -1, np.int64), "amount": amt5,
-                  "channel": np.full(m, 2, np.int8), "device": own_dev[vi], "payee": mule[vi],
-                  "district": np.full(m, -1), "scenario": np.full(m, 5, np.int8)})
-    fanout.append((t5, mule[vi], amt5))
 
-    # mule chains: money into a mule customer is forwarded within hours to 2-4 second-level mules
-    t_in = np.concatenate([f[0] for f in fanout])
-    p_in = np.concatenate([f[1] for f in fanout])
-    a_in = np.concatenate([f[2] for f in fanout])
-    own = p_in < C
-    if own.any():
-        t_in, p_in, a_in = t_in[own], p_in[own], a_in[own]
-        k = rng.integers(2, 5, len(t_in))
-        vi = np.repeat(np.arange(len(t_in)), k)
-        m = len(vi)
-        t6 = t_in[vi] + np.rint(rng.uniform(0.5, 18, m) * 3600).astype(np.int64)
-        amt6 = a_in[vi] * 0.92 / k[vi] * rng.uniform(0.6, 1.4, m)
-        amt6 = np.maximum(amt6, 50)
-        mdev = np.where(t_in[vi] // DAY >= switch_day[p_in[vi]], dev2[p_in[vi]], dev1[p_in[vi]])
-        parts.append({"t": t6, "c": p_in[vi], "term": np.full(m, -1, np.int64), "amount": amt6,
-                      "channel": np.full(m, 2, np.int8), "device": mdev,
-                      "payee": MULE0 + rng.integers(0, n_ext_mules, m), "district": np.full(m, -1),
-                      "scenario": np.full(m, 5, np.int8)})
-    _progress(progress, 0.6, "fraud scenarios injected")
+def _hk_app_scam(w: _HkWorld, mules: _Mules) -> dict:
+    """Scenario 5: authorised push payment scams, the victim pays a mule from their own device."""
+    rng = w.rng
+    inc = _incident_days(w, HK_RATES[5], 1.0 + w.drift * w.ramp)
+    victims = rng.integers(0, w.customers, len(inc))
+    per_incident = rng.integers(1, 4, len(inc))
+    of = np.repeat(np.arange(len(inc)), per_incident)
+    m = len(of)
+    t = (inc[of] + rng.integers(0, 4, m)) * DAY + _time_of_day(rng, np.full(m, 2, np.int8))
+    mule = mules.payees(len(inc))
+    amount = rng.lognormal(np.log(12000 * (1 - 0.4 * w.hardness)), 0.8, m)
+    own_device = w.device_on(inc, victims)
+    return {"t": t, "c": victims[of], "term": np.full(m, -1, np.int64), "amount": amount,
+            "channel": np.full(m, 2, np.int8), "device": own_device[of], "payee": mule[of],
+            "district": np.full(m, -1), "scenario": np.full(m, 5, np.int8)}
 
-    cols = {k_: np.concatenate([p[k_] for p in parts]) for k_ in parts[0]}
-    inside = cols["t"] < D * DAY
-    cols = {k_: v[inside] for k_, v in cols.items()}
+
+def _hk_mule_chains(w: _HkWorld, mules: _Mules, into_mules: list[dict]) -> dict | None:
+    """Money into a mule customer is forwarded within hours to 2-4 second-level mules (scenario 5);
+    None when no transfer reached one of our customers."""
+    rng = w.rng
+    t_in = np.concatenate([p["t"] for p in into_mules])
+    payee_in = np.concatenate([p["payee"] for p in into_mules])
+    amount_in = np.concatenate([p["amount"] for p in into_mules])
+    own = payee_in < w.customers
+    if not own.any():
+        return None
+    t_in, mule, amount_in = t_in[own], payee_in[own], amount_in[own]
+    forwards = rng.integers(2, 5, len(t_in))
+    of = np.repeat(np.arange(len(t_in)), forwards)
+    m = len(of)
+    t = t_in[of] + np.rint(rng.uniform(0.5, 18, m) * 3600).astype(np.int64)
+    amount = amount_in[of] * 0.92 / forwards[of] * rng.uniform(0.6, 1.4, m)
+    amount = np.maximum(amount, 50)
+    device = w.device_on(t_in[of] // DAY, mule[of])
+    return {"t": t, "c": mule[of], "term": np.full(m, -1, np.int64), "amount": amount,
+            "channel": np.full(m, 2, np.int8), "device": device,
+            "payee": MULE0 + rng.integers(0, mules.external, m), "district": np.full(m, -1),
+            "scenario": np.full(m, 5, np.int8)}
+
+
+def _hk_labelled(w: _HkWorld, parts: list[dict], label_delay_days: float, label_noise: float) -> dict:
+    """All transactions inside the period, as `_finish` columns, with their labels: reported after a delay
+    (fraud: spread around the configured delay); some frauds are never reported and a few legitimate
+    transactions are disputed as fraud (label noise)."""
+    rng = w.rng
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    inside = cols["t"] < w.days * DAY
+    cols = {k: v[inside] for k, v in cols.items()}
     n = len(cols["t"])
-    sc = cols["scenario"]
-    # labels: reported after a delay (fraud: spread around the configured delay); some frauds are never
-    # reported and a few legitimate transactions are disputed as fraud (label noise)
-    is_fraud = (sc > 0).astype(np.int8)
-    missed = (sc > 0) & (rng.random(n) < label_noise)
-    false_claim = (sc == 0) & (rng.random(n) < label_noise * 0.01)
+    scenario = cols["scenario"]
+    is_fraud = (scenario > 0).astype(np.int8)
+    missed = (scenario > 0) & (rng.random(n) < label_noise)
+    false_claim = (scenario == 0) & (rng.random(n) < label_noise * 0.01)
     is_fraud[missed] = 0
     is_fraud[false_claim] = 1
-    delay = np.where(sc > 0, rng.gamma(4.0, label_delay_days / 4.0, n), label_delay_days)
+    delay = np.where(scenario > 0, rng.gamma(4.0, label_delay_days / 4.0, n), label_delay_days)
     label_t = cols["t"] + np.rint(delay * DAY).astype(np.int64)
     term = cols["term"]
-    cat_idx = np.where(term >= 0, t_cat[np.maximum(term, 0)], -1)
+    cat_idx = np.where(term >= 0, w.terminal_category[np.maximum(term, 0)], -1)
     cat_names = np.array(CAT_NAMES + ("transfer",), dtype=object)
     dist_names = np.array(DISTRICTS + ("online",), dtype=object)
-    out = {
+    return {
         "t": cols["t"], "customer_id": cols["c"].astype(np.int64), "terminal_id": term.astype(np.int64),
         "amount": np.maximum(np.round(cols["amount"], 2), 1.0), "channel": cols["channel"],
         "merchant_category": cat_names[cat_idx], "district": dist_names[np.where(cols["district"] >= 0, cols["district"], 18)],
         "device_id": cols["device"].astype(np.int64), "payee_id": cols["payee"].astype(np.int64),
-        "is_fraud": is_fraud, "scenario": sc.astype(np.int8), "label_t": label_t,
+        "is_fraud": is_fraud, "scenario": scenario.astype(np.int8), "label_t": label_t,
     }
+
+
+def simulate_hk(customers: int = 5000, days: int = 120, seed: int = 0, start: str = "2025-01-01",
+                hardness: float = 0.5, label_delay_days: float = 7.0, label_noise: float = 0.02, drift: float = 0.5,
+                progress=None) -> pd.DataFrame:
+    """The hk preset: the entities, their legitimate activity, then each fraud scenario in turn, then labels.
+
+    Every step draws from one seeded generator in this order, so the same arguments give the same rows."""
+    rng = np.random.default_rng(seed)
+    world = _hk_world(rng, int(customers), int(days), float(np.clip(hardness, 0, 1)), drift)
+    _progress(progress, 0.1, "customers, terminals, devices and payees created")
+    legit, legit_day = _hk_legitimate(world, start)
+    _progress(progress, 0.35, f"{len(legit['t']):,} legitimate transactions drawn")
+    _hk_compromised_terminals(world, legit, legit_day)
+    parts = [legit, _hk_compromised_cards(world), _hk_card_testing(world)]
+    mules = _Mules.recruit(world)
+    into_mules = [_hk_account_takeover(world, mules), _hk_app_scam(world, mules)]
+    parts += into_mules
+    chains = _hk_mule_chains(world, mules, into_mules)
+    if chains is not None:
+        parts.append(chains)
+    _progress(progress, 0.6, "fraud scenarios injected")
+    out = _hk_labelled(world, parts, label_delay_days, label_noise)
     _progress(progress, 0.8, "labels delayed and noised")
     return _finish(out, start, label_delay_days)
 
