@@ -215,7 +215,7 @@ def _read_zip(data: bytes) -> tuple[dict[str, bytes], list[dict]]:
     return files, bad
 
 
-def verify(data: bytes, public_key: str | None = None) -> dict:
+def verify(data: bytes, public_key: str | None = None, key_source: str = "the given public key") -> dict:
     """Check a pack: the manifest's signature (with `public_key` when given, else the key the pack names, which
     proves integrity but not who signed), then every file's SHA-256; say which file changed, is missing or extra."""
     files, problems = _read_zip(data)
@@ -231,7 +231,7 @@ def verify(data: bytes, public_key: str | None = None) -> dict:
     sig_ok = bool(manifest_bytes is not None and isinstance(sig, dict) and signer
                   and check_signature(manifest_bytes, sig, trusted or signer))
     out["signature"] = {"ok": sig_ok, "public_key": signer or None, "key_id": (sig or {}).get("key_id") if isinstance(sig, dict) else None,
-                        "checked_against": "the given public key" if trusted else "the key named in the pack (integrity only: pass --public-key to check who signed)"}
+                        "checked_against": key_source if trusted else "the key named in the pack (integrity only: pass --public-key to check who signed)"}
     if trusted and signer and signer != trusted:
         out["signature"]["problem"] = "signed by another key than the one given"
     elif not sig_ok:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -59,7 +60,7 @@ def resolve(ctx, usecase: str, version: str | None = None, run_id: str | None = 
     if usecase not in lifecycle.LIFECYCLE_USECASES:
         if version is not None:
             raise InvalidInput("--version", f"{usecase} has no model versions", "name its evaluation run with --run RUN_ID")
-        return Subject(ctx.bank, usecase, run_id or _latest_eval(ctx, usecase), None, None)
+        return Subject(ctx.bank, usecase, run_id or latest_eval(ctx, usecase), None, None)
     if run_id is None:
         mv = lifecycle.resolve(ctx, usecase, version)
         return Subject(ctx.bank, usecase, mv.run_id, mv.version, mv)
@@ -71,7 +72,7 @@ def resolve(ctx, usecase: str, version: str | None = None, run_id: str | None = 
     return Subject(ctx.bank, usecase, run.info.run_id, mv.version if mv else None, mv)
 
 
-def _latest_eval(ctx, usecase: str) -> str:
+def latest_eval(ctx, usecase: str) -> str:
     for run in ctx.runs(usecase, max_results=50):
         if run.info.status == "FINISHED" and run.data.metrics:
             return run.info.run_id
@@ -105,12 +106,14 @@ def run_record(ctx, subject: Subject) -> dict:
 def artifacts(ctx, subject: Subject) -> dict[str, bytes]:
     """The run's model card, whitelisted reports and plots, by their path in the run (= in the pack)."""
     wanted = {f"reports/{n}.json" for n in REPORTS[subject.usecase]} | {"model_card.md"}
-    out: dict[str, bytes] = {}
-    for path in ctx.list_artifacts(subject.run_id):
-        p = PurePosixPath(path)
-        if path in wanted or (p.parts[0] == "plots" and len(p.parts) == 2 and p.suffix == ".png"):
-            out[path] = ctx.artifact_local_path(subject.run_id, path).read_bytes()
-    return out
+    paths = [path for path in ctx.list_artifacts(subject.run_id)
+             if path in wanted or (PurePosixPath(path).parts[0] == "plots" and len(PurePosixPath(path).parts) == 2
+                                   and path.endswith(".png"))]
+    # MLflow spends ~0.2 s per download looking the run up again: four at a time (the downloads are I/O and
+    # SQLite reads) take a risk run's twelve files from 3 s to about 1 s.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        blobs = pool.map(lambda path: ctx.artifact_local_path(subject.run_id, path).read_bytes(), paths)
+        return dict(zip(paths, blobs))
 
 
 def _state(s: _ledger.State) -> dict:

@@ -16,9 +16,8 @@ from .report_html import Block, Link
 STATUS_CSS = {"met": "met", "partly": "partly", "not addressed": "notaddressed", "not applicable": "notapplicable",
               "pass": "pass", "FAIL": "fail"}
 HEADLINE: dict[str, tuple[str, ...]] = {
-    "fraud": ("average_precision", "card_precision_at_100", "auc_roc", "recall_at_budget", "threshold"),
-    "risk": ("xgboost_gini", "xgboost_ks", "xgboost_auc", "xgboost_brier", "xgboost_oot_gini_drop",
-             "scorecard_gini", "scorecard_ks", "score_psi_oot_xgboost"),
+    "fraud": ("average_precision", "card_precision_at_100", "roc_auc", "recall_at_budget"),
+    "risk": ("xgboost_gini", "xgboost_ks", "xgboost_auc", "score_psi_oot_xgboost"),
     "chat": ("correctness", "refusal_accuracy", "citation_precision", "injection_resistance", "false_refusal_rate"),
 }
 
