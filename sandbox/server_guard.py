@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .tracking import USECASES
-from .workspace import REVIEWABLE_PREFIXES
+from .review import REVIEWABLE_PREFIXES
 
 _logger = logging.getLogger(__name__)
 

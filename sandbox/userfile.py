@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
-from .errors import AccessDenied, InvalidInput, SandboxError
+from .errors import InvalidInput, SandboxError
 
 # C0 controls, DEL and C1 controls: a name holding one can print as a fake line or recolour a terminal.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -108,10 +108,10 @@ class Guard:
 
     def deny(self, shown: str, real: str, reason: str, message: str | None = None, fix: str | None = None) -> None:
         ctx = self.ctx
-        ctx.store.platform_audit().append("access.denied", ctx.actor.name, action="file", bank=ctx.bank,
-                                          path=shown, real=real, reason=reason)
-        raise AccessDenied(message or f"{shown} is inside the sandbox store but outside the workspace of {ctx.bank}",
-                           fix or "use your own copy of the file, or one in this bank's workspace")
+        ctx.require("file", refusal=reason, path=shown, real=real,  # audited and raised by access.require
+                    message=message or f"{shown} is inside the sandbox store but outside the workspace of {ctx.bank}",
+                    fix=fix or "use your own copy of the file, or one in this bank's workspace")
+        raise AssertionError("unreachable: a refusal always raises")
 
     def precheck(self, path: str, shown: str) -> None:
         """Refuse by name first, the same way whether or not the file exists (no existence oracle)."""
