@@ -12,6 +12,9 @@ browser tests start; see `apps.cli_web.streamlit_command`). Why a wrapper:
   `Referrer-Policy: same-origin`.
 - XSRF protection and CORS checks are forced on, static serving and the agent API off, whatever a
   `.streamlit/config.toml` says.
+- `/ready` is a status page rendered on the server (no JavaScript): 200 and "ready" once Streamlit can take a
+  browser connection, 503 before. A status check or `chromium --headless --screenshot URL/ready` gets a painted
+  page at once, where the app itself is a blank page until its JavaScript has drawn it (4 first screenshots in 6).
 
 How: the ASGI app that Streamlit's server builds (`starlette_server.create_starlette_app`) is wrapped in
 `Hardening` before uvicorn serves it. If Streamlit's internals are not the ones this was written for (another
@@ -53,11 +56,35 @@ def blocked(path: str) -> bool:
     return False
 
 
-class Hardening:
-    """ASGI middleware around Streamlit's whole app: security headers on every HTTP response, 404 for BLOCKED."""
+READY_PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Financial GenAI Sandbox: {state}</title>"
+              "<style>body{{font:16px system-ui,sans-serif;margin:3em;color:#1f2328}}b{{color:{colour}}}</style></head>"
+              "<body><h1>Financial GenAI Sandbox</h1><p>Web app: <b>{state}</b>{detail}</p>"
+              "<p><a href=\"./\">Open the app and sign in</a></p></body></html>")
 
-    def __init__(self, app) -> None:
+
+def ready_path(path: str) -> bool:
+    """The status page's path, `/ready` (after any baseUrlPath prefix)."""
+    segments = [s for s in path.lower().split("/") if s]
+    return bool(segments) and segments[-1] == "ready"
+
+
+class Hardening:
+    """ASGI middleware around Streamlit's whole app: security headers on every HTTP response, 404 for BLOCKED,
+    the `/ready` status page."""
+
+    def __init__(self, app, runtime=None) -> None:
         self.app = app
+        self.runtime = runtime
+
+    async def _ready(self, send) -> None:
+        ok, message = (False, "no runtime") if self.runtime is None else await self.runtime.is_ready_for_browser_connection
+        state, colour = ("ready", "#1a7f37") if ok else ("starting", "#9a6700")
+        detail = "" if ok else f" ({message})"
+        body = READY_PAGE.format(state=state, colour=colour, detail=detail.replace("<", "&lt;")).encode()
+        await send({"type": "http.response.start", "status": 200 if ok else 503,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-cache"),
+                                *SECURITY_HEADERS]})
+        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":  # the WebSocket and the lifespan pass through unchanged
@@ -67,6 +94,9 @@ class Hardening:
             await send({"type": "http.response.start", "status": 404,
                         "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS]})
             await send({"type": "http.response.body", "body": b"Not found"})
+            return
+        if ready_path(scope.get("path", "")) and scope.get("method") in ("GET", "HEAD"):
+            await self._ready(send)
             return
         names = {name for name, _ in SECURITY_HEADERS}
 
@@ -94,7 +124,7 @@ def install() -> None:
         return
 
     def create_hardened_app(runtime):
-        return Hardening(build(runtime))
+        return Hardening(build(runtime), runtime)
 
     create_hardened_app._sandbox_hardened = True  # type: ignore[attr-defined]
     starlette_server.create_starlette_app = create_hardened_app

@@ -107,6 +107,25 @@ def test_every_page_and_asset_carries_the_anti_framing_headers(app_url):
         assert headers.get("X-Content-Type-Options") == "nosniff"
 
 
+def test_ready_is_a_server_rendered_status_page(app_url):
+    """A status check (or a plain headless screenshot) gets a painted page at once, with the same headers."""
+    status, headers, body = get(app_url + "/ready")
+    assert status == 200 and b"<b>ready</b>" in body and b"<script" not in body.lower()
+    assert headers.get("X-Frame-Options") == "DENY"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`")
+def test_a_plain_headless_screenshot_of_ready_is_not_blank(app_url, tmp_path):
+    shot = tmp_path / "ready.png"
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=800,400", app_url + "/ready"], capture_output=True, timeout=60)
+    from PIL import Image
+
+    pixels = Image.open(shot).convert("L").getcolors(maxcolors=1 << 20)
+    assert len(pixels) > 2  # text drawn, not one white page
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`")
 def test_the_app_loads_in_chromium_and_refuses_to_be_framed(app_url):
