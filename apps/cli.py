@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from sandbox.access import Actor
-from sandbox.errors import AccessDenied, AuditChainBroken, InvalidInput
+from sandbox.access import SOME_BANK, Actor, can, require
+from sandbox.errors import AuditChainBroken, InvalidInput
 from sandbox.workspace import REVIEW_DECISIONS
 
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state, read_password_stdin, table
@@ -29,14 +29,10 @@ def cli(ctx: click.Context, home: Path | None, user: str | None) -> None:
     ctx.obj = State(home=home, user=user)
 
 
-def _require_platform(state: State, action: str) -> Actor:
-    from sandbox.access import can
-
+def _require_platform(state: State, action: str, fix: str = "ask an admin to do it") -> Actor:
+    """The acting user, if they may perform a platform action (else refused and audited by access.require)."""
     actor = state.actor()
-    decision = can(actor, action)
-    if not decision:
-        state.store.platform_audit().append("access.denied", actor.name, action=action, reason=decision.reason)
-        raise AccessDenied(f"{actor.name} may not {action} ({decision.reason})", "ask an admin to do it")
+    require(actor, action, audit=state.store.platform_audit(), fix=fix)
     return actor
 
 
@@ -77,9 +73,7 @@ def bank_create(state: State, bank_id: str, name: str | None, as_json: bool) -> 
 def bank_list(state: State, as_json: bool) -> None:
     """List banks."""
     actor = state.actor()
-    banks = state.store.banks()
-    if actor.role == "scientist":
-        banks = {k: v for k, v in banks.items() if k == actor.bank}
+    banks = {k: v for k, v in state.store.banks().items() if can(actor, "workspace.open", k)}  # a scientist: her own
     rows = [{"id": k, **v} for k, v in sorted(banks.items())]
     emit(rows, as_json, lambda r: table(r, ["id", "name", "created"]))
 
@@ -139,7 +133,7 @@ def quota_set(state: State, bank_id: str, seconds: float, as_json: bool) -> None
 def quota_show(state: State, bank_id: str | None, as_json: bool) -> None:
     """Show compute used vs quota, for one bank or every bank you may see."""
     actor = state.actor()
-    banks = [bank_id] if bank_id else ([actor.bank] if actor.role == "scientist" else sorted(state.store.banks()))
+    banks = [bank_id] if bank_id else [b for b in sorted(state.store.banks()) if can(actor, "usage.read", b)]
     rows = [state.ctx(b).usage() for b in banks]
     emit(rows, as_json, lambda r: table(r, ["bank", "runs", "wall_s", "cpu_s", "quota_s", "remaining_s"]))
 
@@ -157,18 +151,12 @@ def _audit_logs(state: State, bank_id: str | None, all_logs: bool):
         ctx.require("audit.read")
         return [(bank_id, ctx.audit_log)]
     logs = []
-    if all_logs:
-        for b in sorted(state.store.banks()):
-            if actor.role == "scientist" and b != actor.bank:
-                continue
-            if actor.role != "admin":
-                state.ctx(b).require("audit.read")
-            logs.append((b, state.store.bank_audit(b)))
-    if actor.role != "scientist":
-        _require_platform(state, "platform.audit.read")
+    if all_logs:  # every chain this actor may check (a scientist: her bank's); the others are skipped, not refused
+        logs = [(b, state.store.bank_audit(b)) for b in sorted(state.store.banks()) if can(actor, "audit.verify", b)]
+    if can(actor, "platform.audit.read"):
         logs.insert(0, ("platform", state.store.platform_audit()))
     elif not all_logs:
-        raise AccessDenied(f"{actor.name} may not read the platform audit log", f"name your bank: `sandbox audit verify {actor.bank}`")
+        _require_platform(state, "platform.audit.read", fix=f"name your bank: `sandbox audit verify {actor.bank}`")
     return logs
 
 
@@ -325,14 +313,9 @@ def runs_list(state: State, bank_id: str | None, usecase: str | None, max_result
 
 def _readable_banks(state: State) -> list[str]:
     actor = state.actor()
-    if actor.bank:
-        return [actor.bank]
-    from sandbox.access import can
-
-    banks = [b for b in sorted(state.store.banks()) if can(actor, "runs.read", b)]
-    if not banks:
-        raise AccessDenied(f"{actor.name} may not read any bank's runs", "sign in as a scientist or a reviewer")
-    return banks
+    require(actor, "runs.read", SOME_BANK, audit=state.store.platform_audit(),
+            message=f"{actor.name} may not read any bank's runs", fix="sign in as a scientist or a reviewer")
+    return [b for b in sorted(state.store.banks()) if can(actor, "runs.read", b)]
 
 
 @runs.command("show")

@@ -172,16 +172,27 @@ def train_text(d: dict) -> str:
 @click.argument("bank_id")
 @click.option("--input", "input_path", required=True, type=user_path(str), help="Transactions (CSV or Parquet).")
 @click.option("--output", "output_path", required=True, type=user_path(str), help="Scores (.csv or .parquet).")
-@click.option("--model", "model_path", type=user_path(str), help="A model file (default: the bank's own).")
+@click.option("--model", "model_path", type=user_path(str), help="A model file (default: the bank's champion).")
+@click.option("--version", "version", help="A registered version instead of the champion (e.g. a candidate).")
 @json_option
 @pass_state
-def score_cmd(state: State, bank_id: str, input_path: str, output_path: str, model_path: str | None, as_json: bool) -> None:
-    """Score a file of transactions with BANK's model; writes txn_id, score, alert (never over the input file)."""
+def score_cmd(state: State, bank_id: str, input_path: str, output_path: str, model_path: str | None,
+              version: str | None, as_json: bool) -> None:
+    """Score a file of transactions with BANK's champion model; writes txn_id, score, alert (never over the input file)."""
     from usecases import fraud as uc
 
-    res = uc.score_batch(state.ctx(bank_id), input_path, output_path, model_path=model_path)
+    res = uc.score_batch(state.ctx(bank_id), input_path, output_path, model_path=model_path, version=version)
     emit(res, as_json, lambda d: f"scored {d['rows']:,} transactions ({d['alerts']:,} alerts at threshold "
-                                 f"{d['threshold']:.4f}) into {d['output']} in {d['seconds']:.2f} s")
+                                 f"{d['threshold']:.4f}) into {d['output']} in {d['seconds']:.2f} s with "
+                                 f"{_model_label(d)}")
+
+
+def _model_label(d: dict) -> str:
+    """'champion v3', 'candidate v4 (not the champion)' or 'the model file given'."""
+    stage, version = d.get("model_stage", ""), d.get("model_version", "")
+    if stage == "file" or not version:
+        return "the model file given"
+    return f"champion v{version}" if stage == "champion" else f"{stage} v{version} (not the champion)"
 
 
 def register(cli: click.Group) -> None:

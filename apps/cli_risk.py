@@ -95,16 +95,20 @@ class _ExplainCommand(click.Command):
               help="Applicants as a .json (object or list of objects), .csv or .parquet file (one column per field).")
 @click.option("--model", type=click.Choice(["xgboost", "scorecard"]), default="xgboost", show_default=True)
 @click.option("--top", type=int, default=4, show_default=True, help="How many adverse factors per applicant.")
+@click.option("--version", "version", help="A registered version instead of the champion (e.g. a candidate).")
 @json_option
 @pass_state
-def explain_cmd(state: State, bank_id: str, input_path: Path, model: str, top: int, as_json: bool) -> None:
-    """Explain decisions: the top adverse factors per applicant, in plain language."""
+def explain_cmd(state: State, bank_id: str, input_path: Path, model: str, top: int, version: str | None,
+                as_json: bool) -> None:
+    """Explain decisions of BANK's champion model: the top adverse factors per applicant, in plain language."""
     from usecases import risk as api
 
-    out = [e.to_dict() for e in api.explain(state.ctx(bank_id), input_path, model=model, top=top)]
+    out = [e.to_dict() for e in api.explain(state.ctx(bank_id), input_path, model=model, top=top, version=version)]
 
     def human(rows: list[dict]) -> str:
         lines = []
+        if rows and rows[0].get("model_stage") != "champion":
+            lines.append(f"(by {rows[0].get('model_stage')} v{rows[0].get('model_version')}, not the champion)")
         for r in rows:
             lines.append(f"applicant {r['applicant_id']}: {r['decision']} (PD {r['probability']:.2%}, score {r['score']:.0f}, {r['model']})")
             lines += [f"  - {reason}" for reason in r["reasons"]] or ["  (no adverse factors)"]

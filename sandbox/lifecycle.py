@@ -182,6 +182,8 @@ def resolve(ctx, usecase: str, version: str | int | None = None) -> ModelVersion
 
 def current_gates(ctx, usecase: str):
     """The gates in force for this bank's `usecase` (sandbox defaults with the bank's settings)."""
+    if not ctx.can("models.read"):
+        ctx.require("models.gates")  # the admin sets gates without reading the bank's models
     check_usecase(usecase)
     return gates_for(_book(ctx), usecase)
 
@@ -288,6 +290,17 @@ def set_gates(ctx, usecase: str, thresholds: Mapping[str, Any]) -> dict[str, flo
 
 
 # -- the MLflow mirror ------------------------------------------------------------------------
+def _sync_account(ctx):
+    """Server mode: the mirror is written by the sync account (reviewers hold READ on MLflow), after the sandbox's
+    own check; local mode: a no-op. (Where that identity lives moved in issue 12; either place works.)"""
+    legacy = getattr(ctx, "_as_sync_account", None)
+    if legacy is not None:
+        return legacy()
+    from .mlflow_identity import IDENTITY
+
+    return IDENTITY.sync_account(ctx.store)
+
+
 def _mirror_write(ctx, usecase: str, stages: Mapping[str, str], aliases: Mapping[str, str | None] | None = None) -> bool:
     """Best-effort: tag versions with their stage and move the aliases. The ledger entry already stands."""
     try:
@@ -297,7 +310,7 @@ def _mirror_write(ctx, usecase: str, stages: Mapping[str, str], aliases: Mapping
     name = tracking.registered_model_name(ctx.bank, usecase)
     try:
         client = ctx.client()
-        with ctx._as_sync_account():
+        with _sync_account(ctx):
             for version, stage in stages.items():
                 client.set_model_version_tag(name, version, TAG_STAGE, stage)
             for alias, version in (aliases or {}).items():

@@ -1,4 +1,8 @@
-"""The scoring model in the bank's workspace: XGBoost UBJ plus a JSON sidecar, never a pickle.
+"""The scoring models in the bank's workspace: XGBoost UBJ plus a JSON sidecar, never a pickle.
+
+One folder per run (`fraud/models/<run_id>/detector.ubj` and `detector.json`), so every registered version
+keeps its model; scoring loads the champion's (sandbox/lifecycle.py: the ledger says which version is the
+champion and which run it came from), or an explicit version a scientist names.
 
 The sidecar names the bank, the run that produced the model, the feature list,
 the alert threshold and the SHA-256 of the model file. Loading checks all of
@@ -14,7 +18,7 @@ from pathlib import Path
 
 from sandbox import atomic, userfile
 from sandbox.crashpoint import crash_point
-from sandbox.errors import NotFound, SandboxError
+from sandbox.errors import InvalidInput, NotFound, SandboxError
 
 MODEL_FILE = "detector.ubj"
 SIDECAR_FILE = "detector.json"
@@ -32,25 +36,33 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _folder(ctx, run_id: str, create: bool = False) -> Path:
+    if not run_id or not run_id.isalnum():
+        raise ModelRefused(f"{run_id!r} is not a run id", f"train a model: `sandbox fraud train {ctx.bank}`")
+    return ctx.path("fraud", "models", run_id, create=create)
+
+
 def save(ctx, booster, sidecar: dict) -> dict:
-    """Model, then sidecar, each by rename. The new sidecar is written first as `detector.json.new`, so a save
-    killed between the two renames leaves a model whose sidecar is still at hand (`_pending_sidecar`)."""
+    """Model, then sidecar, each by rename, in the run's own folder. The new sidecar is written first as
+    `detector.json.new`, so a save killed between the two renames leaves a model whose sidecar is still at hand
+    (`_pending_sidecar`)."""
     raw = bytes(booster.save_raw(raw_format="ubj"))
     info = dict(sidecar, format=FORMAT, bank=ctx.bank, model_file=MODEL_FILE, sha256=sha256(raw))
-    side = ctx.path("fraud", "models", SIDECAR_FILE, create=True)
+    folder = _folder(ctx, str(sidecar["run_id"]), create=True)
+    side = folder / SIDECAR_FILE
     pending = side.with_name(SIDECAR_FILE + ".new")
     atomic.write_json(pending, info)
-    atomic.write_bytes(ctx.path("fraud", "models", MODEL_FILE, create=True), raw)
+    atomic.write_bytes(folder / MODEL_FILE, raw)
     crash_point("fraud.model.between_files")
     os.replace(pending, side)
     return info
 
 
-def _pending_sidecar(ctx, raw: bytes) -> dict | None:
+def _pending_sidecar(ctx, raw: bytes, folder: Path) -> dict | None:
     """The sidecar of a save killed between its model and sidecar renames, if it is this bank's and vouches for
     exactly these model bytes; else None (and the model is refused as before)."""
     try:
-        info = json.loads(ctx.path("fraud", "models", SIDECAR_FILE + ".new").read_text(encoding="utf-8"))
+        info = json.loads((folder / (SIDECAR_FILE + ".new")).read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
     ok = isinstance(info, dict) and info.get("format") == FORMAT and info.get("bank") == ctx.bank
@@ -84,14 +96,23 @@ def _read_user_model(ctx, path: Path) -> tuple[bytes | None, bytes]:
         return side_raw, model.read_bytes()
 
 
-def load(ctx, model_path: str | Path | None = None):
-    """(booster, sidecar) of this bank's model; refuses anything else."""
+def load(ctx, model_path: str | Path | None = None, version: str | int | None = None):
+    """(booster, sidecar) of this bank's champion, of its registered `version`, or of a model file the user
+    names (`model_path`); refuses anything else. The sidecar returned says which: `model_version` and
+    `model_stage` (champion, candidate ...; "file" for a named file)."""
     import xgboost as xgb
 
+    from sandbox import lifecycle
+
+    mv = None
+    if model_path is not None and version is not None:
+        raise InvalidInput("version", "a version and a model file were both given", "give one of --version and --model")
     if model_path is None:
-        path = ctx.path("fraud", "models", MODEL_FILE)
+        mv = lifecycle.resolve(ctx, "fraud", version)  # None: the champion, or a one-line error naming the command
+        path = _folder(ctx, mv.run_id) / MODEL_FILE
         if not path.exists():
-            raise NotFound(f"bank {ctx.bank} has no trained fraud model", f"train one: `sandbox fraud train {ctx.bank}`")
+            raise NotFound(f"the model file of fraud v{mv.version} (run {mv.run_id}) is not in bank {ctx.bank}'s "
+                           "workspace", f"train again: `sandbox fraud train {ctx.bank}`")
         side = sidecar_path(path)
         side_raw, raw = (side.read_bytes() if side.exists() else None), None  # the model is read once the sidecar passed
     else:
@@ -117,7 +138,7 @@ def load(ctx, model_path: str | Path | None = None):
     if raw is None:
         raw = path.read_bytes()
     if sha256(raw) != info.get("sha256") and model_path is None:
-        info = _pending_sidecar(ctx, raw) or info  # a save killed between its two renames
+        info = _pending_sidecar(ctx, raw, path.parent) or info  # a save killed between its two renames
     if sha256(raw) != info.get("sha256"):
         ctx.audit("fraud.model.refused", reason="checksum mismatch")
         raise ModelRefused(f"model file {path.name} does not match its checksum", "the file changed after training; train again")
@@ -131,6 +152,11 @@ def load(ctx, model_path: str | Path | None = None):
         ctx.audit("fraud.model.refused", reason="run checksum mismatch")
         raise ModelRefused(f"model file {path.name} is not the model run {info.get('run_id')} recorded",
                            f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)")
+    if mv is not None and info.get("run_id") != mv.run_id:
+        ctx.audit("fraud.model.refused", reason="not the version's run")
+        raise ModelRefused(f"the model file of fraud v{mv.version} names run {info.get('run_id')}, not {mv.run_id}",
+                           f"train again: `sandbox fraud train {ctx.bank}`")
     booster = xgb.Booster()
     booster.load_model(bytearray(raw))
+    info = dict(info, model_version=mv.version if mv else "", model_stage=mv.stage if mv else "file")
     return booster, info

@@ -25,11 +25,63 @@ import pandas as pd
 from sandbox.errors import InvalidInput
 
 from . import checks, data, features, model_store, schema
-from .features import CATEGORY_CODE, CHANNEL_CODE, DAY, FEATURES, HOUR, OTHER_CATEGORY, SMALL_AMOUNT, TICK
+from .features import (CATEGORY_CODE, CHANNEL_CODE, CUST_WINDOWS, DAY, FEATURES, HOUR, OTHER_CATEGORY, SMALL_AMOUNT,
+                       TERM_WINDOWS, TICK)
 
 EPOCH = datetime(1970, 1, 1)
 FIDX = {f: i for i, f in enumerate(FEATURES)}
 HISTORY_DAYS = 75  # batch scoring: windows need 30 + 30 (unusual flags) + the label delay
+
+# Where `FeatureState.step` writes each feature: resolved by name once, at import (no lookup per transaction).
+_STEP_WRITES: list[str] = []
+
+
+def _at(name: str) -> int:
+    _STEP_WRITES.append(name)
+    return FIDX[name]
+
+
+_AMOUNT = _at("amount")
+_TX_HOUR = _at("tx_hour")
+_TX_NIGHT = _at("tx_during_night")
+_TX_WEEKEND = _at("tx_during_weekend")
+_IS_CNP = _at("is_cnp")
+_IS_FPS = _at("is_fps")
+_CATEGORY = _at("merchant_category_code")
+# customer: (window in ticks, where its count goes, where its average amount goes)
+_CUST_WINDOW_AT = tuple((w * TICK, _at(f"cust_nb_tx_{k}"), _at(f"cust_avg_amount_{k}")) for k, w in CUST_WINDOWS.items())
+_CUST_RATIO_7D = _at("cust_amount_ratio_7d")
+_CUST_RATIO_30D = _at("cust_amount_ratio_30d")
+_CUST_Z_30D = _at("cust_amount_z_30d")
+_CUST_RATIO_TYPICAL_30D = _at("cust_amount_ratio_typical_30d")
+_CUST_UNUSUAL_7D = _at("cust_nb_unusual_7d")
+_CUST_NB_10MIN = _at("cust_nb_tx_10min")
+_CUST_NB_1H = _at("cust_nb_tx_1h")
+_CUST_SMALL_1H = _at("cust_nb_small_1h")
+_CUST_CNP_1D = _at("cust_nb_cnp_1d")
+_CUST_SECS_SINCE_LAST = _at("cust_secs_since_last")
+# terminal: (window in ticks, where its count goes, where its fraud rate goes)
+_TERM_WINDOW_AT = tuple((w * TICK, _at(f"term_nb_tx_{k}"), _at(f"term_risk_{k}")) for k, w in TERM_WINDOWS.items())
+_TERM_NB_1H = _at("term_nb_tx_1h")
+_TERM_RISK_3D = _at("term_risk_3d")
+_TERM_VICTIMS_7D = _at("term_fraud_customers_7d")
+_TERM_VICTIMS_30D = _at("term_fraud_customers_30d")
+_TERM_EPISODE_DAYS = _at("term_fraud_episode_days")
+_TERM_DAYS_SINCE_FRAUD = _at("term_days_since_known_fraud")
+_NO_TERMINAL_ZERO = (*(at for _, nb_at, risk_at in _TERM_WINDOW_AT for at in (nb_at, risk_at)), _TERM_NB_1H,
+                     _TERM_RISK_3D, _TERM_VICTIMS_7D, _TERM_VICTIMS_30D)  # a transaction without a terminal
+_DEVICE_NEW = _at("device_new")
+_DEVICE_AGE_DAYS = _at("device_age_days")
+_DEVICE_NEW_CUSTOMERS_30D = _at("device_new_customers_30d")
+_PAYEE_NEW = _at("payee_new")
+_PAYEE_NEW_SENDERS_7D = _at("payee_new_senders_7d")
+_PAYEE_SENDERS_TOTAL = _at("payee_senders_total")
+_PAYEE_AMOUNT_1D = _at("payee_amount_1d")
+_CUST_NEW_PAYEES_7D = _at("cust_new_payees_7d")
+_CUST_INFLOW_24H = _at("cust_inflow_24h")
+if sorted(_STEP_WRITES) != sorted(FEATURES):  # each feature of features.SPEC written exactly once
+    raise RuntimeError(f"FeatureState.step writes {sorted(set(_STEP_WRITES) ^ set(FEATURES))} wrongly: "
+                       "give each feature of features.SPEC one place above")
 
 
 class _Series:
@@ -107,7 +159,7 @@ class FeatureState:
     """Per-entity state from which the features of the next transaction are computed, then updated."""
 
     def __init__(self, label_delay_days: float = 7.0):
-        self.D = int(round(label_delay_days * DAY)) * TICK
+        self.label_delay = int(round(label_delay_days * DAY)) * TICK  # terminal counts stop this long (ticks) before
         self.last_sec = None
         self.rank = 0
         self.cust: dict[int, _Series] = {}          # ticks, prefix sums of amount, amount^2, small, cnp
@@ -128,7 +180,8 @@ class FeatureState:
         self.inflow: dict[int, _Series] = {}
 
     # -- time ------------------------------------------------------------------
-    def _tick(self, sec: int) -> int:
+    def _next_tick(self, sec: int) -> int:
+        """The tick of a transaction at `sec` (seconds, then its rank within the second); the clock moves on."""
         if self.last_sec is not None and sec < self.last_sec:
             raise InvalidInput("timestamp", "transactions must arrive in time order",
                                f"this one is {self.last_sec - sec} s older than the previous one")
@@ -157,185 +210,205 @@ class FeatureState:
     # -- one transaction -------------------------------------------------------
     def step(self, sec: int, cust: int, amount: float, channel: int, cat: float, term: int, dev: int, payee: int,
              out: np.ndarray | None = None, dev_first: bool | None = None, pay_first: bool | None = None) -> np.ndarray:
-        """Features of this transaction (written into `out`), then the state includes it."""
-        tt = self._tick(sec)
-        self._release(tt)
+        """Features of this transaction (written into `out`, by name), then the state includes it.
+
+        The same groups, in the same order, as `features.compute`: the transaction itself, the customer, the
+        terminal, the device, the payee."""
+        tick = self._next_tick(sec)
+        self._release(tick)
         f = np.empty(len(FEATURES), dtype=np.float64) if out is None else out
         hour = (sec % DAY) / HOUR
-        f[0] = amount
-        f[1] = hour
-        f[2] = 1.0 if hour < features.NIGHT_HOUR else 0.0
-        f[3] = 1.0 if (sec // DAY + 3) % 7 >= 5 else 0.0
-        f[4] = 1.0 if channel == 1 else 0.0
-        f[5] = 1.0 if channel == 2 else 0.0
-        f[6] = cat
-        # customer
-        cs = self.cust.get(cust)
-        if cs is None:
-            cs = self.cust[cust] = _Series(4)
-        cs.append(tt, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
-        n = len(cs.t)
-        ca, ca2, csm, ccnp = cs.cums
-        i = 7
-        for w in (DAY, 7 * DAY, 30 * DAY):
-            a = cs.upto(tt - w * TICK)
-            nb = n - a
-            f[i] = nb
-            f[i + 3] = (ca[n] - ca[a]) / max(nb, 1)
-            i += 1
-        i = 13
-        for w in (7 * DAY, 30 * DAY):
-            a = cs.upto(tt - w * TICK)
-            nbp = n - 1 - a
-            s = ca[n - 1] - ca[a]
-            mean = s / nbp if nbp > 0 else float("nan")
-            f[i] = amount / mean if nbp > 0 and mean > 0 else float("nan")  # a 0.00 history has no ratio
-            if w == 30 * DAY:
-                a30, mean30 = a, (mean if nbp > 0 else None)
-                s2 = ca2[n - 1] - ca2[a]
-                m0 = mean if nbp > 0 else 0.0
-                var = max(s2 / max(nbp, 1) - m0 * m0, 0.0)
-                f[15] = (amount - mean) / (var ** 0.5 + 1.0) if nbp > 0 else float("nan")
-            i += 1
-        unusual = 1.0 if (mean30 is not None and amount > features.UNUSUAL_FACTOR * mean30) else 0.0
-        us = self.cust_typ.get(cust)
-        if us is None:
-            us = self.cust_typ[cust] = _Series(3)
-        us.append(tt, amount * (1 - unusual), 1 - unusual, unusual)
-        ut, un, uu = us.cums
-        typ_n = un[n - 1] - un[a30]
-        typ_s = ut[n - 1] - ut[a30]
-        f[39] = amount / (typ_s / typ_n) if typ_n > 0 and typ_s > 0 else float("nan")
-        a7 = cs.upto(tt - 7 * DAY * TICK)
-        f[40] = uu[n - 1] - uu[a7]
-        f[16] = n - cs.upto(tt - 600 * TICK)
-        a = cs.upto(tt - HOUR * TICK)
-        f[17] = n - a
-        f[18] = csm[n] - csm[a]
-        a = cs.upto(tt - DAY * TICK)
-        f[19] = ccnp[n] - ccnp[a]
-        last = self.cust_last.get(cust)
-        f[20] = sec - last if last is not None else float("nan")
-        self.cust_last[cust] = sec
-        # terminal
+        f[_AMOUNT] = amount
+        f[_TX_HOUR] = hour
+        f[_TX_NIGHT] = 1.0 if hour < features.NIGHT_HOUR else 0.0
+        f[_TX_WEEKEND] = 1.0 if (sec // DAY + 3) % 7 >= 5 else 0.0
+        f[_IS_CNP] = 1.0 if channel == 1 else 0.0
+        f[_IS_FPS] = 1.0 if channel == 2 else 0.0
+        f[_CATEGORY] = cat
+        self._customer_step(f, tick, sec, cust, amount, channel)
         if term >= 0:
-            ts_ = self.term.get(term)
-            if ts_ is None:
-                ts_ = self.term[term] = _Series(0)
-            ts_.append(tt)
-            hi = ts_.upto(tt - self.D)
-            rep = self.reports.get(term)
-            for j, w in enumerate((DAY, 7 * DAY, 30 * DAY)):
-                nb = hi - ts_.upto(tt - self.D - w * TICK)
-                nf = (len(rep[0]) - bisect_right(rep[0], tt - w * TICK)) if rep else 0
-                f[21 + j] = nb
-                f[24 + j] = nf / max(nb, 1) if nb > 0 else 0.0
-            f[27] = len(ts_.t) - ts_.upto(tt - HOUR * TICK)
-            nb = hi - ts_.upto(tt - self.D - 3 * DAY * TICK)
-            nf = (len(rep[0]) - bisect_right(rep[0], tt - 3 * DAY * TICK)) if rep else 0
-            f[41] = nf / max(nb, 1) if nb > 0 else 0.0
-            vic = self.victims.get(term)
-            f[42] = (len(vic) - bisect_right(vic, tt - 7 * DAY * TICK)) if vic else 0.0
-            f[43] = (len(vic) - bisect_right(vic, tt - 30 * DAY * TICK)) if vic else 0.0
-            if rep:
-                a = bisect_right(rep[0], tt - 30 * DAY * TICK)
-                if a < len(rep[0]):
-                    f[28] = (sec - rep[1][a]) / DAY
-                    f[29] = (sec - rep[1][-1]) / DAY
-                else:
-                    f[28] = f[29] = float("nan")
-            else:
-                f[28] = f[29] = float("nan")
+            self._terminal_step(f, tick, sec, term)
         else:
-            f[21:28] = 0.0
-            f[28] = f[29] = float("nan")
-            f[41] = f[42] = f[43] = 0.0
-        # device
-        if dev >= 0:
-            key = (cust, dev)
-            first = self.dev_first.get(key)
-            is_new = first is None if dev_first is None else dev_first
-            if first is None:
-                first = self.dev_first[key] = sec
-            ds = self.dev_new.get(dev)
-            if is_new:
-                if ds is None:
-                    ds = self.dev_new[dev] = _Series(0)
-                ds.append(tt)
-            f[30] = 1.0 if is_new else 0.0
-            f[31] = (sec - first) / DAY
-            f[32] = (len(ds.t) - ds.upto(tt - 30 * DAY * TICK)) if ds is not None else 0.0
+            for at in _NO_TERMINAL_ZERO:
+                f[at] = 0.0
+            f[_TERM_EPISODE_DAYS] = f[_TERM_DAYS_SINCE_FRAUD] = float("nan")
+        self._device_step(f, tick, sec, cust, dev, dev_first)
+        self._payee_step(f, tick, cust, amount, payee, pay_first)
+        return f
+
+    def _customer_step(self, f: np.ndarray, tick: int, sec: int, cust: int, amount: float, channel: int) -> None:
+        """The customer's windows: counts, averages, this amount against their history, velocity."""
+        series = self.cust.get(cust)
+        if series is None:
+            series = self.cust[cust] = _Series(4)
+        series.append(tick, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
+        n = len(series.t)
+        sum_amount, sum_amount2, sum_small, sum_cnp = series.cums
+        for window, nb_at, avg_at in _CUST_WINDOW_AT:
+            first = series.upto(tick - window)
+            count = n - first
+            f[nb_at] = count
+            f[avg_at] = (sum_amount[n] - sum_amount[first]) / max(count, 1)
+        # this amount against the previous 7 and 30 days (itself left out); a 0.00 history has no ratio
+        first_7d = series.upto(tick - 7 * DAY * TICK)
+        n_prev = n - 1 - first_7d
+        mean = (sum_amount[n - 1] - sum_amount[first_7d]) / n_prev if n_prev > 0 else float("nan")
+        f[_CUST_RATIO_7D] = amount / mean if n_prev > 0 and mean > 0 else float("nan")
+        first_30d = series.upto(tick - 30 * DAY * TICK)
+        n_prev = n - 1 - first_30d
+        mean = (sum_amount[n - 1] - sum_amount[first_30d]) / n_prev if n_prev > 0 else float("nan")
+        f[_CUST_RATIO_30D] = amount / mean if n_prev > 0 and mean > 0 else float("nan")
+        sum2 = sum_amount2[n - 1] - sum_amount2[first_30d]
+        known_mean = mean if n_prev > 0 else 0.0
+        var = max(sum2 / max(n_prev, 1) - known_mean * known_mean, 0.0)
+        f[_CUST_Z_30D] = (amount - mean) / (var ** 0.5 + 1.0) if n_prev > 0 else float("nan")
+        unusual = 1.0 if (n_prev > 0 and amount > features.UNUSUAL_FACTOR * mean) else 0.0
+        self._customer_typical_step(f, tick, cust, amount, unusual, n, first_7d, first_30d)
+        f[_CUST_NB_10MIN] = n - series.upto(tick - 600 * TICK)
+        first = series.upto(tick - HOUR * TICK)
+        f[_CUST_NB_1H] = n - first
+        f[_CUST_SMALL_1H] = sum_small[n] - sum_small[first]
+        first = series.upto(tick - DAY * TICK)
+        f[_CUST_CNP_1D] = sum_cnp[n] - sum_cnp[first]
+        last = self.cust_last.get(cust)
+        f[_CUST_SECS_SINCE_LAST] = sec - last if last is not None else float("nan")
+        self.cust_last[cust] = sec
+
+    def _customer_typical_step(self, f: np.ndarray, tick: int, cust: int, amount: float, unusual: float, n: int,
+                               first_7d: int, first_30d: int) -> None:
+        """This amount against the customer's typical amount (earlier unusual ones left out), and how many unusual
+        amounts they had in the previous 7 days. `n`, `first_7d`, `first_30d`: positions in the customer's series
+        (this one has the same ticks)."""
+        series = self.cust_typ.get(cust)
+        if series is None:
+            series = self.cust_typ[cust] = _Series(3)
+        series.append(tick, amount * (1 - unusual), 1 - unusual, unusual)
+        sum_typical, n_typical, n_unusual = series.cums
+        typ_n = n_typical[n - 1] - n_typical[first_30d]
+        typ_s = sum_typical[n - 1] - sum_typical[first_30d]
+        f[_CUST_RATIO_TYPICAL_30D] = amount / (typ_s / typ_n) if typ_n > 0 and typ_s > 0 else float("nan")
+        f[_CUST_UNUSUAL_7D] = n_unusual[n - 1] - n_unusual[first_7d]
+
+    def _terminal_step(self, f: np.ndarray, tick: int, sec: int, term: int) -> None:
+        """The terminal's windows: counts before the label delay, fraud reported (label known) in the window,
+        distinct victims, and when the frauds reported in the last 30 days happened."""
+        series = self.term.get(term)
+        if series is None:
+            series = self.term[term] = _Series(0)
+        series.append(tick)
+        delay = self.label_delay
+        counted = series.upto(tick - delay)
+        reports = self.reports.get(term)
+        for window, nb_at, risk_at in _TERM_WINDOW_AT:
+            nb = counted - series.upto(tick - delay - window)
+            nf = (len(reports[0]) - bisect_right(reports[0], tick - window)) if reports else 0
+            f[nb_at] = nb
+            f[risk_at] = nf / max(nb, 1) if nb > 0 else 0.0
+        f[_TERM_NB_1H] = len(series.t) - series.upto(tick - HOUR * TICK)
+        nb = counted - series.upto(tick - delay - 3 * DAY * TICK)
+        nf = (len(reports[0]) - bisect_right(reports[0], tick - 3 * DAY * TICK)) if reports else 0
+        f[_TERM_RISK_3D] = nf / max(nb, 1) if nb > 0 else 0.0
+        victims = self.victims.get(term)
+        f[_TERM_VICTIMS_7D] = (len(victims) - bisect_right(victims, tick - 7 * DAY * TICK)) if victims else 0.0
+        f[_TERM_VICTIMS_30D] = (len(victims) - bisect_right(victims, tick - 30 * DAY * TICK)) if victims else 0.0
+        first = bisect_right(reports[0], tick - 30 * DAY * TICK) if reports else 0
+        if reports and first < len(reports[0]):
+            f[_TERM_EPISODE_DAYS] = (sec - reports[1][first]) / DAY
+            f[_TERM_DAYS_SINCE_FRAUD] = (sec - reports[1][-1]) / DAY
         else:
-            f[30] = 0.0
-            f[31] = float("nan")
-            f[32] = 0.0
-        # payee
+            f[_TERM_EPISODE_DAYS] = f[_TERM_DAYS_SINCE_FRAUD] = float("nan")
+
+    def _device_step(self, f: np.ndarray, tick: int, sec: int, cust: int, dev: int, dev_first: bool | None) -> None:
+        """Is the device new for the customer (`dev_first` overrides what the state knows), its age for them,
+        how many customers are new to it."""
+        if dev < 0:
+            f[_DEVICE_NEW] = 0.0
+            f[_DEVICE_AGE_DAYS] = float("nan")
+            f[_DEVICE_NEW_CUSTOMERS_30D] = 0.0
+            return
+        key = (cust, dev)
+        first = self.dev_first.get(key)
+        is_new = first is None if dev_first is None else dev_first
+        if first is None:
+            first = self.dev_first[key] = sec
+        newcomers = self.dev_new.get(dev)
+        if is_new:
+            if newcomers is None:
+                newcomers = self.dev_new[dev] = _Series(0)
+            newcomers.append(tick)
+        f[_DEVICE_NEW] = 1.0 if is_new else 0.0
+        f[_DEVICE_AGE_DAYS] = (sec - first) / DAY
+        f[_DEVICE_NEW_CUSTOMERS_30D] = ((len(newcomers.t) - newcomers.upto(tick - 30 * DAY * TICK))
+                                        if newcomers is not None else 0.0)
+
+    def _payee_step(self, f: np.ndarray, tick: int, cust: int, amount: float, payee: int, pay_first: bool | None) -> None:
+        """Payees: novelty (`pay_first` overrides what the state knows), fan-in (mule signal), the customer's new
+        payees, and money flowing into the customer (fan-out)."""
         if payee >= 0:
             key = (cust, payee)
             is_new = (key not in self.pay_seen) if pay_first is None else pay_first
             if is_new:
                 self.pay_seen.add(key)
-                ps = self.pay_new.get(payee)
-                if ps is None:
-                    ps = self.pay_new[payee] = _Series(0)
-                ps.append(tt)
+                senders = self.pay_new.get(payee)
+                if senders is None:
+                    senders = self.pay_new[payee] = _Series(0)
+                senders.append(tick)
                 self.pay_total[payee] = self.pay_total.get(payee, 0) + 1
-                cn = self.cust_newpay.get(cust)
-                if cn is None:
-                    cn = self.cust_newpay[cust] = _Series(0)
-                cn.append(tt)
-            ps = self.pay_new.get(payee)
-            f[33] = 1.0 if is_new else 0.0
-            f[34] = (len(ps.t) - ps.upto(tt - 7 * DAY * TICK)) if ps is not None else 0.0
-            f[35] = self.pay_total.get(payee, 0)
-            pa = self.pay_amt.get(payee)
-            if pa is None:
-                pa = self.pay_amt[payee] = _Series(1)
-            pa.append(tt, amount)
-            m = len(pa.t)
-            f[36] = pa.cums[0][m] - pa.cums[0][pa.upto(tt - DAY * TICK)]
-            inf = self.inflow.get(payee)
-            if inf is None:
-                inf = self.inflow[payee] = _Series(1)
-            inf.append(tt, amount)
+                added = self.cust_newpay.get(cust)
+                if added is None:
+                    added = self.cust_newpay[cust] = _Series(0)
+                added.append(tick)
+            senders = self.pay_new.get(payee)
+            f[_PAYEE_NEW] = 1.0 if is_new else 0.0
+            f[_PAYEE_NEW_SENDERS_7D] = (len(senders.t) - senders.upto(tick - 7 * DAY * TICK)) if senders is not None else 0.0
+            f[_PAYEE_SENDERS_TOTAL] = self.pay_total.get(payee, 0)
+            received = self.pay_amt.get(payee)
+            if received is None:
+                received = self.pay_amt[payee] = _Series(1)
+            received.append(tick, amount)
+            m = len(received.t)
+            f[_PAYEE_AMOUNT_1D] = received.cums[0][m] - received.cums[0][received.upto(tick - DAY * TICK)]
+            inflow = self.inflow.get(payee)
+            if inflow is None:
+                inflow = self.inflow[payee] = _Series(1)
+            inflow.append(tick, amount)
         else:
-            f[33] = f[34] = f[35] = f[36] = 0.0
-        cn = self.cust_newpay.get(cust)
-        f[37] = (len(cn.t) - cn.upto(tt - 7 * DAY * TICK)) if cn is not None else 0.0
-        inf = self.inflow.get(cust)
-        if inf is not None:
-            m = len(inf.t)
-            f[38] = inf.cums[0][m] - inf.cums[0][inf.upto(tt - DAY * TICK)]
+            f[_PAYEE_NEW] = f[_PAYEE_NEW_SENDERS_7D] = f[_PAYEE_SENDERS_TOTAL] = f[_PAYEE_AMOUNT_1D] = 0.0
+        added = self.cust_newpay.get(cust)
+        f[_CUST_NEW_PAYEES_7D] = (len(added.t) - added.upto(tick - 7 * DAY * TICK)) if added is not None else 0.0
+        inflow = self.inflow.get(cust)
+        if inflow is not None:
+            m = len(inflow.t)
+            f[_CUST_INFLOW_24H] = inflow.cums[0][m] - inflow.cums[0][inflow.upto(tick - DAY * TICK)]
         else:
-            f[38] = 0.0
-        return f
+            f[_CUST_INFLOW_24H] = 0.0
 
     def absorb(self, sec: int, cust: int, amount: float, channel: int, term: int, dev: int, payee: int,
                dev_first: bool, pay_first: bool, unusual: bool) -> None:
         """The state updates of `step` without computing features (for loading history fast)."""
-        tt = self._tick(sec)
-        cs = self.cust.get(cust)
-        if cs is None:
-            cs = self.cust[cust] = _Series(4)
-        cs.append(tt, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
+        tick = self._next_tick(sec)
+        series = self.cust.get(cust)
+        if series is None:
+            series = self.cust[cust] = _Series(4)
+        series.append(tick, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
         u = 1.0 if unusual else 0.0
-        us = self.cust_typ.get(cust)
-        if us is None:
-            us = self.cust_typ[cust] = _Series(3)
-        us.append(tt, amount * (1 - u), 1 - u, u)
+        typical = self.cust_typ.get(cust)
+        if typical is None:
+            typical = self.cust_typ[cust] = _Series(3)
+        typical.append(tick, amount * (1 - u), 1 - u, u)
         self.cust_last[cust] = sec
         if term >= 0:
-            ts_ = self.term.get(term)
-            if ts_ is None:
-                ts_ = self.term[term] = _Series(0)
-            ts_.append(tt)
+            series = self.term.get(term)
+            if series is None:
+                series = self.term[term] = _Series(0)
+            series.append(tick)
         if dev >= 0:
             self.dev_first.setdefault((cust, dev), sec)
             if dev_first:
-                ds = self.dev_new.get(dev)
-                if ds is None:
-                    ds = self.dev_new[dev] = _Series(0)
-                ds.append(tt)
+                newcomers = self.dev_new.get(dev)
+                if newcomers is None:
+                    newcomers = self.dev_new[dev] = _Series(0)
+                newcomers.append(tick)
         if payee >= 0:
             if pay_first:
                 self.pay_seen.add((cust, payee))
@@ -343,30 +416,30 @@ class FeatureState:
                     ser = store.get(key)
                     if ser is None:
                         ser = store[key] = _Series(0)
-                    ser.append(tt)
+                    ser.append(tick)
                 self.pay_total[payee] = self.pay_total.get(payee, 0) + 1
             for store in (self.pay_amt, self.inflow):
                 ser = store.get(payee)
                 if ser is None:
                     ser = store[payee] = _Series(1)
-                ser.append(tt, amount)
+                ser.append(tick, amount)
 
     def compact(self, min_drop: int = 256) -> None:
         """Drop per-entity events older than every window (31 days plus the label delay) to bound memory."""
         if self.last_sec is None:
             return
-        before = self.last_sec * TICK - 31 * DAY * TICK - self.D
+        before = self.last_sec * TICK - 31 * DAY * TICK - self.label_delay
         for store in (self.cust, self.cust_typ, self.term, self.dev_new, self.pay_new, self.pay_amt, self.cust_newpay,
                       self.inflow):
             for ser in store.values():
                 ser.trim(before, min_drop)
         for lts, txss in self.reports.values():
-            k = bisect_right(lts, before + self.D)
+            k = bisect_right(lts, before + self.label_delay)
             if k >= min_drop:
                 del lts[:k]
                 del txss[:k]
         for lts in self.victims.values():
-            k = bisect_right(lts, before + self.D)
+            k = bisect_right(lts, before + self.label_delay)
             if k >= min_drop:
                 del lts[:k]
 
@@ -417,20 +490,6 @@ class FeatureState:
         for t_, s_, l_, c_ in zip(term[tail][fraud[tail]].tolist(), secs[tail][fraud[tail]].tolist(),
                                   label_s[tail][fraud[tail]].tolist(), cust[tail][fraud[tail]].tolist()):
             self.report_fraud(t_, s_, l_, c_)
-
-
-# the position of each feature in the state's output must follow FEATURES
-_ORDER_CHECK = ("amount", "tx_hour", "tx_during_night", "tx_during_weekend", "is_cnp", "is_fps", "merchant_category_code",
-                "cust_nb_tx_1d", "cust_nb_tx_7d", "cust_nb_tx_30d", "cust_avg_amount_1d", "cust_avg_amount_7d",
-                "cust_avg_amount_30d", "cust_amount_ratio_7d", "cust_amount_ratio_30d", "cust_amount_z_30d",
-                "cust_nb_tx_10min", "cust_nb_tx_1h", "cust_nb_small_1h", "cust_nb_cnp_1d", "cust_secs_since_last",
-                "term_nb_tx_1d", "term_nb_tx_7d", "term_nb_tx_30d", "term_risk_1d", "term_risk_7d", "term_risk_30d",
-                "term_nb_tx_1h", "term_fraud_episode_days", "term_days_since_known_fraud", "device_new",
-                "device_age_days", "device_new_customers_30d", "payee_new", "payee_new_senders_7d",
-                "payee_senders_total", "payee_amount_1d", "cust_new_payees_7d", "cust_inflow_24h",
-                "cust_amount_ratio_typical_30d", "cust_nb_unusual_7d", "term_risk_3d", "term_fraud_customers_7d",
-                "term_fraud_customers_30d")
-assert _ORDER_CHECK == FEATURES, "FeatureState.step writes features by position: keep it in FEATURES order"
 
 
 class StreamingScorer:
@@ -516,11 +575,13 @@ class StreamingScorer:
                                 -1 if customer_id is None else int(customer_id))
 
 
-def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True) -> StreamingScorer:
-    """This bank's streaming scorer, its state warmed on the bank's transaction history."""
+def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True,
+                version: str | int | None = None) -> StreamingScorer:
+    """This bank's streaming scorer with its champion (or an explicit `version`, or a model file), its state
+    warmed on the bank's transaction history. `scorer.sidecar["model_stage"]` says which it is."""
     ctx.require("fraud.score")
     ctx.require("models.load")
-    booster, sidecar = model_store.load(ctx, model_path)
+    booster, sidecar = model_store.load(ctx, model_path, version)
     state = FeatureState(label_delay_days=float(sidecar.get("label_delay_days", 7)))
     if warm:
         try:
@@ -582,7 +643,8 @@ def batch_features(ctx, batch: pd.DataFrame, label_delay_days: float, names: tup
     return X, len(hist)
 
 
-def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None) -> dict:
+def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None,
+                version: str | int | None = None) -> dict:
     """Score a CSV/Parquet file of transactions (schema of `sandbox fraud import`; is_fraud may be absent).
 
     The bank's stored history before the first input transaction feeds the windows; labels in the input are
@@ -607,7 +669,7 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
         if src.same_file(out.existing()):  # the same inode: another spelling, a link or a hard link of the input
             raise InvalidInput(checks.label("output"), f"{out.path} is the input file: the scores would overwrite the "
                                "transactions", "write the scores to another file, e.g. --output scores.csv")
-        booster, sidecar = model_store.load(ctx, model_path)
+        booster, sidecar = model_store.load(ctx, model_path, version)  # the champion unless told otherwise
         stage("model_load")
         if out.suffix.lower() not in (".csv", ".parquet"):
             raise InvalidInput(checks.label("output"), f"{out.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
@@ -637,8 +699,10 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
     stage("write")
     total = time.perf_counter() - t0
     res = {"rows": int(len(out_frame)), "alerts": int(out_frame["alert"].sum()), "threshold": thr, "output": str(out_path),
-           "run_id": sidecar.get("run_id"), "history_rows": int(n_hist), "features_s": stages["features"],
+           "run_id": sidecar.get("run_id"), "model_version": sidecar.get("model_version", ""),
+           "model_stage": sidecar.get("model_stage", ""), "history_rows": int(n_hist), "features_s": stages["features"],
            "predict_s": stages["predict"], "stages_s": stages, "seconds": round(total, 3),
            "rows_per_s": round(len(out_frame) / max(total, 1e-9), 1)}
-    ctx.audit("fraud.score", rows=res["rows"], alerts=res["alerts"], run_id=sidecar.get("run_id"))
+    ctx.audit("fraud.score", rows=res["rows"], alerts=res["alerts"], run_id=sidecar.get("run_id"),
+              model_version=res["model_version"], model_stage=res["model_stage"])
     return res

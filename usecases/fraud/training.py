@@ -234,6 +234,10 @@ def train(ctx, model: str = "xgboost", engine: str = "local", scheduler: str | N
                 reg_name, reg_version = _log_xgb(ctx, est, prep, feats, threshold, budget, run_id, seed, register)
         else:
             mlflow.log_dict(est.to_json() | {"features": feats}, "model/logreg.json")
+    if reg_version is not None:  # a candidate, gated on what this training measured (issue 14; sandbox/lifecycle.py)
+        from sandbox import lifecycle
+
+        lifecycle.record_candidate(ctx, "fraud", reg_version, run_id, metrics)
     ctx.audit("fraud.train", run_id=run_id, model=model, engine=engine, feature_set=feature_set, protocol=plan.name,
               folds=n, average_precision=round(metrics["average_precision"], 4), registered_version=reg_version)
     if progress:

@@ -396,6 +396,10 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
     result = TrainResult(run_id=run_id, metrics=all_metrics, psi=psi, fairness=fair, fairness_flags=fairness_flags,
                          psi_flags=psi["flags"], monotonic=monotonic, model_version=version,
                          seconds=time.perf_counter() - t0)
+    if version is not None:  # a candidate, gated on what this training measured (issue 14; sandbox/lifecycle.py)
+        from sandbox import lifecycle
+
+        lifecycle.record_candidate(ctx, "risk", version, run_id, flat, fairness_flags)
     ctx.audit("risk.train", run_id=run_id, data_hash=data_hash, rows=len(df), model_version=version,
               xgboost_gini=round(all_metrics["xgboost"]["gini"], 4), scorecard_gini=round(all_metrics["scorecard"]["gini"], 4),
               fairness_flags=fairness_flags, psi_flags=psi["flags"])
@@ -440,11 +444,13 @@ def _applicants(ctx, applicants: Any) -> Any:
     return applicants
 
 
-def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4) -> list[explain_mod.Explanation]:
+def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4,
+            version: str | int | None = None) -> list[explain_mod.Explanation]:
+    """Decisions and adverse reasons by the bank's champion (or a registered `version`, labelled with its stage)."""
     ctx.require("risk.explain")
     if model not in MODELS:
         raise InvalidInput("model", f"{model!r} is not a risk model", "use xgboost or scorecard")
-    imported = importer.imported_models(ctx)  # a model trained on the bank's own schema (issue 17), or None
+    imported = importer.imported_models(ctx, version)  # a model trained on the bank's own schema (issue 17), or None
     if imported is not None:
         from . import generic
 
@@ -452,7 +458,7 @@ def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4) -> list[
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= len(FEATURE_NAMES):
         raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(FEATURE_NAMES)}")
     clean = schema.validate(_applicants(ctx, applicants))  # bad input is reported before any model is loaded
-    models = store.load(ctx)
+    models = store.load(ctx, version)
     cut = models.sidecar["cutoffs"]
     sc = models.scorecard
     if model == "xgboost":
@@ -474,8 +480,9 @@ def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4) -> list[
     why = explain_mod.reasons(clean, impact, top)
     out = [explain_mod.Explanation(index=i, applicant_id=clean.ids[i], model=model, probability=round(float(prob[i]), 6),
                                    score=round(float(score[i]), 2), decision="decline" if decline[i] else "approve",
-                                   reasons=why[i][0], factors=why[i][1]) for i in range(clean.n)]
-    ctx.audit("risk.explain", model=model, run_id=models.run_id, applicants=clean.n,
+                                   reasons=why[i][0], factors=why[i][1], model_version=models.version,
+                                   model_stage=models.stage) for i in range(clean.n)]
+    ctx.audit("risk.explain", model=model, run_id=models.run_id, model_version=models.version, applicants=clean.n,
               declined=int(np.sum(decline)))
     return out
 

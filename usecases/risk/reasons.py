@@ -33,6 +33,8 @@ class Explanation:
     decision: str
     reasons: list[str]
     factors: list[dict] = field(default_factory=list)
+    model_version: str = ""  # the registered version that decided (sandbox/lifecycle.py)
+    model_stage: str = ""    # champion, or candidate ... when a scientist named another version
 
     def to_dict(self) -> dict:
         return asdict(self)

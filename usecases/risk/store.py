@@ -5,11 +5,12 @@ Layout inside the workspace (reached only through `ctx.path`):
     risk/models/<run_id>/xgboost.ubj      XGBoost's own binary format
     risk/models/<run_id>/scorecard.json   splits and points per variable (no OptBinning object)
     risk/models/<run_id>/model.json       sidecar: bank, run id, checksums, calibration, cut-offs
-    risk/models/current.json              which run is live (rewritten atomically last)
 
-A sidecar stamped with another bank, or a file whose checksum does not
-match, is refused. An interrupted save leaves `current.json` on the previous
-good model.
+Which run is live is not a file here: it is the champion in the bank's ledger
+(sandbox/lifecycle.py), promoted after a reviewer's approval. A sidecar stamped
+with another bank or another run, or a file whose checksum does not match, is
+refused. An interrupted save leaves a half-written folder of a run that was
+never registered, and the champion untouched.
 """
 from __future__ import annotations
 
@@ -21,14 +22,13 @@ from typing import Any
 
 from sandbox.atomic import write_bytes, write_json
 from sandbox.crashpoint import crash_point
-from sandbox.errors import NotFound, SandboxError
+from sandbox.errors import SandboxError
 
 from . import xgb as xgb_mod
 from .scorecard import PointsTable
 
 FORMAT = "risk-model/1"
 _cache: dict[str, tuple] = {}
-_pointers: dict[str, object] = {}
 _lock = threading.Lock()
 
 
@@ -43,9 +43,8 @@ def save(ctx, run_id: str, xgb_bytes: bytes, scorecard_spec: dict, meta: dict[st
     write_bytes(folder / "scorecard.json", sc_bytes)
     sidecar = {"format": FORMAT, "bank": ctx.bank, "run_id": run_id,
                "files": {"xgboost.ubj": _sha(xgb_bytes), "scorecard.json": _sha(sc_bytes)}, **meta}
+    crash_point("risk.model.before_current")  # (the sidecar is written last: a folder without one is no model)
     write_json(folder / "model.json", sidecar)
-    crash_point("risk.model.before_current")
-    write_json(ctx.path("risk", "models", "current.json", create=True), {"bank": ctx.bank, "run_id": run_id})
     return sidecar
 
 
@@ -54,6 +53,8 @@ class LoadedModels:
     sidecar: dict
     xgboost: xgb_mod.XgbModel
     scorecard: PointsTable
+    version: str = ""
+    stage: str = ""  # champion, candidate ... (sandbox/lifecycle.py)
 
     @property
     def run_id(self) -> str:
@@ -64,15 +65,6 @@ def _refuse(what: str) -> SandboxError:
     return SandboxError(f"risk model refused: {what}", "retrain in this bank: `sandbox risk train BANK`")
 
 
-def _pointer(ctx):
-    """The bank's current.json path, resolved through ctx.path once per workspace root."""
-    key = str(ctx.root)
-    hit = _pointers.get(key)
-    if hit is None:
-        hit = _pointers[key] = ctx.path("risk", "models", "current.json")
-    return hit
-
-
 def _stamp(path) -> tuple[int, int] | None:
     try:
         st = path.stat()
@@ -81,35 +73,37 @@ def _stamp(path) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
-def load(ctx) -> LoadedModels:
-    """The bank's live models (cached while unchanged); refuses files stamped with another bank or tampered."""
-    pointer = _pointer(ctx)
-    p_stamp = _stamp(pointer)
-    if p_stamp is None:
-        raise NotFound(f"bank {ctx.bank} has no trained risk model", f"train one: `sandbox risk train {ctx.bank}`")
-    with _lock:
-        hit = _cache.get(str(pointer))
-    if hit is not None:
-        models, stamps, side_path = hit
-        if stamps == (p_stamp, _stamp(side_path)):
-            return models
-    try:
-        current = json.loads(pointer.read_text())
-    except json.JSONDecodeError:
-        raise _refuse("models/current.json is not valid JSON") from None
-    if current.get("bank") != ctx.bank:
-        raise _refuse(f"models/current.json belongs to bank {current.get('bank')!r}, not {ctx.bank}")
-    run_id = str(current.get("run_id", ""))
+def load(ctx, version: str | int | None = None) -> LoadedModels:
+    """The bank's champion models (or a registered `version`'s), cached while unchanged; refuses files stamped with
+    another bank or run, or tampered. No champion: a one-line error naming `sandbox models promote`."""
+    from dataclasses import replace
+
+    from sandbox import lifecycle
+
+    mv = lifecycle.resolve(ctx, "risk", version)
+    run_id = mv.run_id
+    if not run_id.isalnum():
+        raise _refuse(f"{run_id!r} is not a run id")
     folder = ctx.path("risk", "models", run_id)
     side_path = folder / "model.json"
     s_stamp = _stamp(side_path)
     if s_stamp is None:
-        raise _refuse(f"model folder of run {run_id} has no sidecar")
-    sidecar = json.loads(side_path.read_text())
+        raise _refuse(f"model folder of run {run_id} (v{mv.version}) has no sidecar")
+    key = str(side_path)
+    with _lock:
+        hit = _cache.get(key)
+    if hit is not None and hit[1] == s_stamp:
+        return replace(hit[0], version=mv.version, stage=mv.stage)
+    try:
+        sidecar = json.loads(side_path.read_text())
+    except json.JSONDecodeError:
+        raise _refuse(f"the sidecar of run {run_id} is not valid JSON") from None
     if sidecar.get("format") != FORMAT:
         raise _refuse(f"unknown model format {sidecar.get('format')!r}")
     if sidecar.get("bank") != ctx.bank:
         raise _refuse(f"the model was trained by bank {sidecar.get('bank')!r}, not {ctx.bank}")
+    if sidecar.get("run_id") != run_id:
+        raise _refuse(f"the sidecar in run {run_id}'s folder names run {sidecar.get('run_id')!r}")
     blobs = {}
     for name, digest in sidecar["files"].items():
         data = (folder / name).read_bytes()
@@ -117,9 +111,9 @@ def load(ctx) -> LoadedModels:
             raise _refuse(f"{name} does not match its checksum")
         blobs[name] = data
     models = LoadedModels(sidecar, xgb_mod.load(blobs["xgboost.ubj"], sidecar["calibration"]),
-                          PointsTable(json.loads(blobs["scorecard.json"])))
+                          PointsTable(json.loads(blobs["scorecard.json"])), mv.version, mv.stage)
     with _lock:
         while len(_cache) >= 8:  # a few banks per process at most
             _cache.pop(next(iter(_cache)))
-        _cache[str(pointer)] = (models, (p_stamp, s_stamp), side_path)
+        _cache[key] = (models, s_stamp)
     return models
