@@ -141,17 +141,18 @@ class _Events:
     `order` says which rows of `values` the events are, in sorted order (values are not copied)."""
 
     def __init__(self, g: np.ndarray, t: np.ndarray, values: dict[str, np.ndarray], order: np.ndarray):
-        K = _kernels()
+        kernels = _kernels()
         self.g, self.t, self.order = g, t, order
         self.raw = values
-        self.within = {k: K.group_cumsum(g, np.ascontiguousarray(v, dtype=np.float64), order) for k, v in values.items()}
+        self.within = {k: kernels.group_cumsum(g, np.ascontiguousarray(v, dtype=np.float64), order)
+                       for k, v in values.items()}
 
     def window(self, q: "_Queries", lo: int, hi: int = 0, what: str | None = None) -> np.ndarray:
         """Count (or sum of `what`) of events with the query's group and tick in (tick - lo, tick - hi]; 0 without
         a group."""
-        K = _kernels()
-        a, b = K.bounds(self.g, self.t, q.g, q.t, lo, hi)
-        res = (b - a).astype(np.float64) if what is None else K.window_sum(a, b, q.g, self.g, self.within[what])
+        kernels = _kernels()
+        a, b = kernels.bounds(self.g, self.t, q.g, q.t, lo, hi)
+        res = (b - a).astype(np.float64) if what is None else kernels.window_sum(a, b, q.g, self.g, self.within[what])
         out = np.zeros(q.n)
         out[q.pos] = res
         return out
@@ -200,16 +201,14 @@ class _Grouped:
         if mask is None:
             return _Events(self.g, self.t, values or {}, self.order)
         keep = mask[self.order]
-        o = self.order[keep]
-        return _Events(self.g[keep], self.t[keep], values or {}, o)
+        return _Events(self.g[keep], self.t[keep], values or {}, self.order[keep])
 
     def queries(self, every_row: bool = False) -> _Queries:
         r = self.rows
         if every_row or r.all:
             return _Queries(self.g, self.t, self.order if every_row else r.pos[self.order], r.n if every_row else len(r.sel))
         keep = r.in_sel[self.order]
-        o = self.order[keep]
-        return _Queries(self.g[keep], self.t[keep], r.pos[o], len(r.sel))
+        return _Queries(self.g[keep], self.t[keep], r.pos[self.order[keep]], len(r.sel))
 
 
 def _factorize(*arrays: np.ndarray) -> tuple[list[np.ndarray], int]:
@@ -236,10 +235,10 @@ def _first_of_pairs(by_a: "_Grouped", b: np.ndarray, nb: int) -> tuple[np.ndarra
 
 def pair_first(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True where the pair (a, b) occurs for the first time (rows in data order); False when b < 0."""
-    ca = pd.factorize(np.asarray(a))[0].astype(np.int64)
-    (cb,), nb = _factorize(np.asarray(b, dtype=np.int64))
-    rows = _Rows(len(ca), np.arange(len(ca)), np.zeros(len(ca), np.int64))
-    return _first_of_pairs(_Grouped(rows, ca, int(ca.max(initial=-1)) + 1), cb, nb)[0]
+    a_codes = pd.factorize(np.asarray(a))[0].astype(np.int64)
+    (b_codes,), nb = _factorize(np.asarray(b, dtype=np.int64))
+    rows = _Rows(len(a_codes), np.arange(len(a_codes)), np.zeros(len(a_codes), np.int64))
+    return _first_of_pairs(_Grouped(rows, a_codes, int(a_codes.max(initial=-1)) + 1), b_codes, nb)[0]
 
 
 def category_codes(categories) -> np.ndarray:
@@ -267,10 +266,153 @@ def _unusual(cust_grouped: _Grouped, amount: np.ndarray) -> tuple[np.ndarray, _E
 def unusual_flags(df: pd.DataFrame) -> np.ndarray:
     """Per row: is its amount over UNUSUAL_FACTOR x the customer's average of the previous 30 days?"""
     sec = epoch_seconds(df["timestamp"].to_numpy())
-    tt = ticks(sec - int(sec.min(initial=0)))
+    tick = ticks(sec - int(sec.min(initial=0)))
     (cust,), ncust = _factorize(df["customer_id"].to_numpy(np.int64))
-    rows = _Rows(len(df), np.arange(len(df)), tt)
+    rows = _Rows(len(df), np.arange(len(df)), tick)
     return _unusual(_Grouped(rows, cust, ncust), df["amount"].to_numpy(dtype=np.float64))[0]
+
+
+class _Table:
+    """The arrays one `compute` call works on: every row of the table (history for the windows), the selected
+    rows whose features are wanted, and the rows grouped by customer (the customer and payee features share it)."""
+
+    def __init__(self, df: pd.DataFrame, sel: np.ndarray, label_delay_days: float):
+        self.df, self.sel = df, sel
+        self.label_delay = int(round(label_delay_days * DAY)) * TICK  # terminal counts stop this long before t
+        self.sec = epoch_seconds(df["timestamp"].to_numpy())
+        self.base = int(self.sec.min(initial=0))
+        self.tick = ticks(self.sec - self.base)
+        self.amount = df["amount"].to_numpy(dtype=np.float64)
+        self.cust_raw = df["customer_id"].to_numpy(np.int64)
+        self.term_raw = df["terminal_id"].to_numpy(np.int64)
+        self.dev_raw = df["device_id"].to_numpy(np.int64)
+        self.payee_raw = df["payee_id"].to_numpy(np.int64)
+        self.channel = channel_codes(df["channel"])
+        self.sel_amount, self.sel_sec = self.amount[sel], self.sec[sel]
+        self.rows = _Rows(len(df), sel, self.tick)
+        (self.cust,), self.ncust = _factorize(self.cust_raw)
+        self.by_cust = _Grouped(self.rows, self.cust, self.ncust)
+        self.q_cust = self.by_cust.queries()
+
+
+def _transaction_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
+    """Amount, time of day and week, channel and merchant category of the transaction itself."""
+    sel, sel_sec = tab.sel, tab.sel_sec
+    hour = (sel_sec % DAY) / HOUR
+    out["amount"] = tab.sel_amount
+    out["tx_hour"] = hour
+    out["tx_during_night"] = (hour < NIGHT_HOUR).astype(np.float64)
+    out["tx_during_weekend"] = ((sel_sec // DAY + 3) % 7 >= 5).astype(np.float64)
+    out["is_cnp"] = (tab.channel[sel] == 1).astype(np.float64)
+    out["is_fps"] = (tab.channel[sel] == 2).astype(np.float64)
+    categories = tab.df["merchant_category"]
+    out["merchant_category_code"] = category_codes(categories.iloc[sel] if not tab.rows.all else categories)
+
+
+def _customer_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
+    """The customer's windows: counts, averages, this amount against their history, velocity."""
+    amount, sel_amount, q_cust = tab.amount, tab.sel_amount, tab.q_cust
+    small = (amount < SMALL_AMOUNT).astype(np.float64)
+    cix = tab.by_cust.events(values={"amount": amount, "amount2": amount * amount, "small": small,
+                                     "cnp": (tab.channel == 1).astype(np.float64)})
+    for k, w in CUST_WINDOWS.items():
+        nb = cix.window(q_cust, w * TICK)
+        out[f"cust_nb_tx_{k}"] = nb
+        out[f"cust_avg_amount_{k}"] = cix.window(q_cust, w * TICK, what="amount") / np.maximum(nb, 1)
+    for k, w in (("7d", 7 * DAY), ("30d", 30 * DAY)):
+        nb_prev = cix.window(q_cust, w * TICK, 1)
+        s_prev = cix.window(q_cust, w * TICK, 1, what="amount")
+        mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
+        # a 0.00 history (card verifications) has no ratio: NaN, as with no history (the scorer does the same)
+        out[f"cust_amount_ratio_{k}"] = np.where(mean_prev > 0, sel_amount / np.where(mean_prev > 0, mean_prev, 1.0), np.nan)
+        if k == "30d":
+            s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
+            var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
+            out["cust_amount_z_30d"] = (sel_amount - mean_prev) / (np.sqrt(var) + 1.0)
+    # a typical amount that leaves out earlier unusual ones (a leaked card's inflated spending must not hide the next)
+    unusual = _unusual(tab.by_cust, amount)[0].astype(np.float64)
+    uix = tab.by_cust.events(values={"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
+    typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
+    typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
+    typ_ok = (typ_n > 0) & (typ_s > 0)
+    out["cust_amount_ratio_typical_30d"] = np.where(typ_ok, sel_amount / np.where(typ_ok, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
+    out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
+    out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
+    out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
+    out["cust_nb_small_1h"] = cix.window(q_cust, HOUR * TICK, what="small")
+    out["cust_nb_cnp_1d"] = cix.window(q_cust, DAY * TICK, what="cnp")
+    # previous transaction of the same customer
+    prev = _kernels().previous_in_group(tab.by_cust.order, tab.cust, tab.sec.astype(np.float64), np.nan)
+    out["cust_secs_since_last"] = tab.sel_sec - prev[tab.sel]
+
+
+def _terminal_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
+    """The terminal's windows: counts before the label delay, and fraud reported (label known) in the window."""
+    delay, sec, base = tab.label_delay, tab.sec, tab.base
+    is_fraud = tab.df["is_fraud"].to_numpy(np.int64) == 1
+    (term,), nterm = _factorize(tab.term_raw)
+    by_term = _Grouped(tab.rows, term, nterm)
+    q_term = by_term.queries()
+    tix = by_term.events()
+    f_term = term[is_fraud]
+    f_lt = label_ticks(epoch_seconds(tab.df["label_time"].to_numpy()[is_fraud]) - base)
+    f_sec = (sec - base)[is_fraud].astype(np.float64)
+    fo = np.lexsort((f_lt, f_term))
+    fo = fo[f_term[fo] >= 0]
+    fix = _Events(f_term[fo], f_lt[fo], {"tx_sec": f_sec}, fo)
+    for k, w in TERM_WINDOWS.items():
+        nb = tix.window(q_term, delay + w * TICK, delay)
+        nf = fix.window(q_term, w * TICK)
+        out[f"term_nb_tx_{k}"] = nb
+        out[f"term_risk_{k}"] = np.where(nb > 0, nf / np.maximum(nb, 1), 0.0)
+    nb = tix.window(q_term, delay + 3 * DAY * TICK, delay)
+    out["term_risk_3d"] = np.where(nb > 0, fix.window(q_term, 3 * DAY * TICK) / np.maximum(nb, 1), 0.0)
+    # distinct victims: a customer counts at the terminal from the report of their first fraud there
+    first_victim = _kernels().first_of_pairs(fo, f_term, tab.cust[is_fraud], tab.ncust)[0]
+    fv = fo[first_victim[fo]]
+    vix = _Events(f_term[fv], f_lt[fv], {}, fv)
+    for k, w in (("7d", 7 * DAY), ("30d", 30 * DAY)):
+        out[f"term_fraud_customers_{k}"] = vix.window(q_term, w * TICK)
+    out["term_nb_tx_1h"] = tix.window(q_term, HOUR * TICK)
+    first_tx, last_tx = fix.first_last(q_term, 30 * DAY * TICK, "tx_sec")
+    out["term_fraud_episode_days"] = ((tab.sel_sec - base) - first_tx) / DAY
+    out["term_days_since_known_fraud"] = ((tab.sel_sec - base) - last_tx) / DAY
+
+
+def _device_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
+    """Is the device new for the customer, how old is it for them, how many customers are new to it."""
+    sel, sec = tab.sel, tab.sec
+    (dev,), ndev = _factorize(tab.dev_raw)
+    dev_first, dev_first_pos = _first_of_pairs(tab.by_cust, dev, ndev)
+    out["device_new"] = dev_first[sel].astype(np.float64)
+    out["device_age_days"] = np.where(tab.dev_raw[sel] >= 0, (tab.sel_sec - sec[dev_first_pos[sel]]) / DAY, np.nan)
+    by_dev = _Grouped(tab.rows, dev, ndev)
+    out["device_new_customers_30d"] = by_dev.events(mask=dev_first).window(by_dev.queries(), 30 * DAY * TICK)
+
+
+def _payee_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
+    """Payees: novelty, fan-in (mule signal), and money flowing into our own customers (fan-out)."""
+    amount, rows = tab.amount, tab.rows
+    (payee,), npayee = _factorize(tab.payee_raw)
+    pay_first = _first_of_pairs(tab.by_cust, payee, npayee)[0]
+    out["payee_new"] = pay_first[tab.sel].astype(np.float64)
+    by_payee = _Grouped(rows, payee, npayee)
+    q_payee = by_payee.queries()
+    pfx = by_payee.events(mask=pay_first)
+    out["payee_new_senders_7d"] = pfx.window(q_payee, 7 * DAY * TICK)
+    out["payee_senders_total"] = pfx.window(q_payee, int(tab.tick.max(initial=0)) + TICK)
+    out["payee_amount_1d"] = by_payee.events(values={"amount": amount}).window(q_payee, DAY * TICK, what="amount")
+    out["cust_new_payees_7d"] = tab.by_cust.events(mask=pay_first).window(tab.q_cust, 7 * DAY * TICK)
+    (acct_payee, acct_cust), nacct = _factorize(tab.payee_raw, tab.cust_raw)
+    inx = _Grouped(rows, acct_payee, nacct).events(values={"amount": amount})
+    out["cust_inflow_24h"] = inx.window(_Grouped(rows, acct_cust, nacct).queries(), DAY * TICK, what="amount")
+
+
+def _terminal_device_payee_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
+    """The half of the features that does not need the customer windows (run beside them on large tables)."""
+    _terminal_features(tab, out)
+    _device_features(tab, out)
+    _payee_features(tab, out)
 
 
 def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ...] | None = None,
@@ -285,130 +427,17 @@ def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ..
     if len(sel) > 1 and not np.all(sel[1:] > sel[:-1]):  # any order, repeats allowed: compute each row once
         uniq = np.unique(sel)
         return compute(df, label_delay_days, only, uniq).iloc[np.searchsorted(uniq, sel)].reset_index(drop=True)
-    D = int(round(label_delay_days * DAY)) * TICK
-    sec = epoch_seconds(df["timestamp"].to_numpy())
-    base = int(sec.min(initial=0))
-    tt = ticks(sec - base)
-    amount = df["amount"].to_numpy(dtype=np.float64)
-    cust_raw = df["customer_id"].to_numpy(np.int64)
-    term_raw = df["terminal_id"].to_numpy(np.int64)
-    dev_raw = df["device_id"].to_numpy(np.int64)
-    payee_raw = df["payee_id"].to_numpy(np.int64)
-    channel = channel_codes(df["channel"])
-    A, S = amount[sel], sec[sel]
-    R = _Rows(n, sel, tt)
+    tab = _Table(df, sel, label_delay_days)
     out: dict[str, np.ndarray] = {}
-
-    hour = (S % DAY) / HOUR
-    out["amount"] = A
-    out["tx_hour"] = hour
-    out["tx_during_night"] = (hour < NIGHT_HOUR).astype(np.float64)
-    out["tx_during_weekend"] = ((S // DAY + 3) % 7 >= 5).astype(np.float64)
-    out["is_cnp"] = (channel[sel] == 1).astype(np.float64)
-    out["is_fps"] = (channel[sel] == 2).astype(np.float64)
-    out["merchant_category_code"] = category_codes(df["merchant_category"].iloc[sel] if not R.all else df["merchant_category"])
-
-    # customer windows
-    (cust,), ncust = _factorize(cust_raw)
-    by_cust = _Grouped(R, cust, ncust)
-    q_cust = by_cust.queries()
-
-    def customers() -> None:
-        small = (amount < SMALL_AMOUNT).astype(np.float64)
-        cix = by_cust.events(values={"amount": amount, "amount2": amount * amount, "small": small,
-                                     "cnp": (channel == 1).astype(np.float64)})
-        for k, w in CUST_WINDOWS.items():
-            nb = cix.window(q_cust, w * TICK)
-            out[f"cust_nb_tx_{k}"] = nb
-            out[f"cust_avg_amount_{k}"] = cix.window(q_cust, w * TICK, what="amount") / np.maximum(nb, 1)
-        for k, w in (("7d", 7 * DAY), ("30d", 30 * DAY)):
-            nb_prev = cix.window(q_cust, w * TICK, 1)
-            s_prev = cix.window(q_cust, w * TICK, 1, what="amount")
-            mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
-            # a 0.00 history (card verifications) has no ratio: NaN, as with no history (the scorer does the same)
-            out[f"cust_amount_ratio_{k}"] = np.where(mean_prev > 0, A / np.where(mean_prev > 0, mean_prev, 1.0), np.nan)
-            if k == "30d":
-                s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
-                var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
-                out["cust_amount_z_30d"] = (A - mean_prev) / (np.sqrt(var) + 1.0)
-        # a typical amount that leaves out earlier unusual ones (a leaked card's inflated spending must not hide the next)
-        unusual = _unusual(by_cust, amount)[0].astype(np.float64)
-        uix = by_cust.events(values={"typ_amt": amount * (1 - unusual), "typ_n": 1 - unusual, "unusual": unusual})
-        typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
-        typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
-        typ_ok = (typ_n > 0) & (typ_s > 0)
-        out["cust_amount_ratio_typical_30d"] = np.where(typ_ok, A / np.where(typ_ok, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
-        out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
-        out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
-        out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
-        out["cust_nb_small_1h"] = cix.window(q_cust, HOUR * TICK, what="small")
-        out["cust_nb_cnp_1d"] = cix.window(q_cust, DAY * TICK, what="cnp")
-        # previous transaction of the same customer
-        prev = _kernels().previous_in_group(by_cust.order, cust, sec.astype(np.float64), np.nan)
-        out["cust_secs_since_last"] = S - prev[sel]
-
-    def terminals_devices_payees() -> None:
-        # terminal windows: counts before the label delay, and fraud reported (label known) in the window
-        is_fraud = df["is_fraud"].to_numpy(np.int64) == 1
-        (term,), nterm = _factorize(term_raw)
-        by_term = _Grouped(R, term, nterm)
-        q_term = by_term.queries()
-        tix = by_term.events()
-        f_term = term[is_fraud]
-        f_lt = label_ticks(epoch_seconds(df["label_time"].to_numpy()[is_fraud]) - base)
-        f_sec = (sec - base)[is_fraud].astype(np.float64)
-        fo = np.lexsort((f_lt, f_term))
-        fo = fo[f_term[fo] >= 0]
-        fix = _Events(f_term[fo], f_lt[fo], {"tx_sec": f_sec}, fo)
-        for k, w in TERM_WINDOWS.items():
-            nb = tix.window(q_term, D + w * TICK, D)
-            nf = fix.window(q_term, w * TICK)
-            out[f"term_nb_tx_{k}"] = nb
-            out[f"term_risk_{k}"] = np.where(nb > 0, nf / np.maximum(nb, 1), 0.0)
-        nb = tix.window(q_term, D + 3 * DAY * TICK, D)
-        out["term_risk_3d"] = np.where(nb > 0, fix.window(q_term, 3 * DAY * TICK) / np.maximum(nb, 1), 0.0)
-        # distinct victims: a customer counts at the terminal from the report of their first fraud there
-        first_victim = _kernels().first_of_pairs(fo, f_term, cust[is_fraud], ncust)[0]
-        fv = fo[first_victim[fo]]
-        vix = _Events(f_term[fv], f_lt[fv], {}, fv)
-        for k, w in (("7d", 7 * DAY), ("30d", 30 * DAY)):
-            out[f"term_fraud_customers_{k}"] = vix.window(q_term, w * TICK)
-        out["term_nb_tx_1h"] = tix.window(q_term, HOUR * TICK)
-        first_tx, last_tx = fix.first_last(q_term, 30 * DAY * TICK, "tx_sec")
-        out["term_fraud_episode_days"] = ((S - base) - first_tx) / DAY
-        out["term_days_since_known_fraud"] = ((S - base) - last_tx) / DAY
-
-        # devices
-        (dev,), ndev = _factorize(dev_raw)
-        dev_first, dev_first_pos = _first_of_pairs(by_cust, dev, ndev)
-        out["device_new"] = dev_first[sel].astype(np.float64)
-        out["device_age_days"] = np.where(dev_raw[sel] >= 0, (S - sec[dev_first_pos[sel]]) / DAY, np.nan)
-        by_dev = _Grouped(R, dev, ndev)
-        out["device_new_customers_30d"] = by_dev.events(mask=dev_first).window(by_dev.queries(), 30 * DAY * TICK)
-
-        # payees: novelty, fan-in (mule signal), and money flowing into our own customers (fan-out)
-        (payee,), npayee = _factorize(payee_raw)
-        pay_first = _first_of_pairs(by_cust, payee, npayee)[0]
-        out["payee_new"] = pay_first[sel].astype(np.float64)
-        by_payee = _Grouped(R, payee, npayee)
-        q_payee = by_payee.queries()
-        pfx = by_payee.events(mask=pay_first)
-        out["payee_new_senders_7d"] = pfx.window(q_payee, 7 * DAY * TICK)
-        out["payee_senders_total"] = pfx.window(q_payee, int(tt.max(initial=0)) + TICK)
-        out["payee_amount_1d"] = by_payee.events(values={"amount": amount}).window(q_payee, DAY * TICK, what="amount")
-        out["cust_new_payees_7d"] = by_cust.events(mask=pay_first).window(q_cust, 7 * DAY * TICK)
-        (acct_payee, acct_cust), nacct = _factorize(payee_raw, cust_raw)
-        inx = _Grouped(R, acct_payee, nacct).events(values={"amount": amount})
-        out["cust_inflow_24h"] = inx.window(_Grouped(R, acct_cust, nacct).queries(), DAY * TICK, what="amount")
-
+    _transaction_features(tab, out)
     if n >= PARALLEL_ROWS:  # two independent halves on two threads (the kernels release the GIL)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            other = pool.submit(terminals_devices_payees)
-            customers()
+            other = pool.submit(_terminal_device_payee_features, tab, out)
+            _customer_features(tab, out)
             other.result()
     else:
-        customers()
-        terminals_devices_payees()
+        _customer_features(tab, out)
+        _terminal_device_payee_features(tab, out)
 
     names = list(only or FEATURES)
     mat = np.empty((len(names), len(sel)), dtype=np.float32)  # one block, no consolidation copy

@@ -450,7 +450,7 @@ class _Mules:
     customers: np.ndarray
 
     @classmethod
-    def recruit(cls, w: _HkWorld) -> "_Mules":
+    def recruit(cls, w: _HkWorld) -> _Mules:
         external = max(4, int(w.customers * w.days * (HK_RATES[4] + HK_RATES[5]) / 1000 / 4))
         return cls(w.rng, external, w.rng.choice(w.customers, max(2, w.customers // 400), replace=False))
 
