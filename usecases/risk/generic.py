@@ -346,8 +346,9 @@ def imported_model(models) -> bool:
 def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanation]:
     """Decisions and adverse reasons by a model trained on imported data, in the data's own field names."""
     schema = ds.from_json(models.sidecar["dataset"]["schema"])
-    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= len(schema.features):
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(schema.features)}")
+    top = min(top, len(schema.features))
     if isinstance(applicants, dict):
         applicants = [applicants]
     if isinstance(applicants, list):

@@ -1,0 +1,225 @@
+"""A bank imports its own applicants (its own column names), trains both models, explains in those names (issue 17)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import usecases.risk as risk
+from sandbox import open_workspace
+from sandbox.errors import AccessDenied, InvalidInput, NotFound
+from usecases.risk import dataset_schema as ds, importer
+
+try:  # the champion lifecycle (sandbox/lifecycle.py): explain uses the champion
+    from lifecycle_util import lenient_gates, make_champion
+except ImportError:  # pragma: no cover - a tree without the lifecycle helpers
+    lenient_gates = make_champion = None
+
+BANK, SCRATCH, PASSWORD = "import-bank", "scratch-bank", "correct-horse-9"
+
+
+def portfolio(n: int = 2400, seed: int = 0) -> pd.DataFrame:
+    """A small portfolio with a bank's own names: a bureau score with special code -9, a time column, a protected one."""
+    rng = np.random.default_rng(seed)
+    score = rng.normal(650, 60, n).round()
+    no_record = rng.random(n) < 0.08
+    score[no_record] = -9
+    util = rng.uniform(0, 1.2, n).round(3)
+    region = rng.choice(["north", "south", "east"], n)
+    month = rng.integers(1, 7, n)
+    logit = -1.3 - 0.02 * (np.where(no_record, 600, score) - 650) + 1.8 * (util - 0.6) + 0.5 * (region == "east")
+    bad = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame({"CustRef": [f"C{i:05d}" for i in range(n)], "BureauScore": score, "CardUtil": util,
+                         "HomeRegion": region, "Gender": rng.choice(["F", "M"], n),
+                         "AppDate": [f"2024-{m:02d}-15" for m in month], "Outcome": np.where(bad, "BAD", "GOOD")})
+
+
+def _cli(env, *args):
+    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def banks(store):
+    for bank, user in ((BANK, "ivy"), (SCRATCH, "sol")):
+        if bank not in store.banks():
+            store.create_bank(bank)
+            store.add_user(user, "scientist", PASSWORD, bank=bank)
+        if lenient_gates is not None:
+            lenient_gates(store, bank, "risk")
+    return open_workspace(BANK, store.actor("ivy"), store), open_workspace(SCRATCH, store.actor("sol"), store)
+
+
+@pytest.fixture(scope="module")
+def imported(banks, cli_env_module, tmp_path_factory):
+    """The bank imports its CSV through the CLI (inferred schema) and trains both models."""
+    path = tmp_path_factory.mktemp("bankfiles") / "portfolio.csv"
+    portfolio().to_csv(path, index=False)
+    out = _cli(dict(cli_env_module, SANDBOX_USER="ivy"), "risk", "import", BANK, str(path), "--target", "Outcome", "--json")
+    assert out.returncode == 0, out.stderr
+    result = risk.train(banks[0])
+    return json.loads(out.stdout), result, path
+
+
+@pytest.fixture(scope="module")
+def cli_env_module(home, store):
+    env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD)
+    env.pop("SANDBOX_TRACKING_URI", None)
+    return env
+
+
+def test_cli_import_infers_the_schema_in_the_banks_own_column_names(imported):
+    out, _, _ = imported
+    sch = ds.from_json(out["schema"])
+    assert out["rows"] == 2400 and sch.target == "Outcome" and sch.positive == "BAD"
+    assert sch.names == ["BureauScore", "CardUtil", "HomeRegion"]
+    assert sch.feature("BureauScore").special == {"-9": "special code"}
+    assert sch.feature("BureauScore").direction == -1 and sch.feature("CardUtil").direction == 1
+    assert sch.feature("HomeRegion").type == "categorical"
+    assert (sch.protected, sch.time, sch.id) == (["Gender"], "AppDate", "CustRef")
+
+
+def test_cli_import_prints_the_schema_for_the_user_to_confirm(banks, cli_env_module, tmp_path):
+    path = tmp_path / "p.csv"
+    portfolio(600, seed=3).to_csv(path, index=False)
+    out = _cli(dict(cli_env_module, SANDBOX_USER="sol"), "risk", "import", SCRATCH, str(path), "--target", "Outcome")
+    assert out.returncode == 0, out.stderr
+    assert "BureauScore" in out.stdout and "-9 (special code)" in out.stdout and "protected (fairness only)" in out.stdout
+    assert "descending (risk falls) [inferred]" in out.stdout
+
+
+def test_train_on_imported_data_gives_both_models_psi_by_period_and_fairness(imported, banks):
+    _, res, _ = imported
+    assert set(res.metrics) == {"scorecard", "xgboost"}
+    assert res.metrics["scorecard"]["gini"] > 0.3 and res.metrics["xgboost"]["gini"] > 0.3
+    psi = risk.report(banks[0], res.run_id, "psi")
+    assert psi["time_column"] == "AppDate" and psi["vintages"][-1] == "2024-06"
+    assert set(psi["features"]) == {"BureauScore", "CardUtil", "HomeRegion"}
+    fair = risk.report(banks[0], res.run_id, "fairness")
+    assert [a["attribute"] for a in fair["xgboost"]["attributes"]] == ["Gender"]
+    metrics = risk.report(banks[0], res.run_id, "metrics")
+    assert metrics["recommendation"]["model"] in ("scorecard", "xgboost")
+    assert metrics["split"]["holdout"].startswith("out-of-time")
+    card = risk.model_card(banks[0], res.run_id)
+    assert "## Recommendation" in card and "`Gender`" in card and "BureauScore" in card and "-9 = special code" in card
+    assert "Gender" not in risk.scorecard_table(banks[0], res.run_id)["variable"].tolist()  # protected: never an input
+
+
+def test_explain_takes_and_answers_in_the_imported_field_names(imported, banks, store):
+    _, res, path = imported
+    ctx = banks[0]
+    if make_champion is not None:
+        make_champion(store, ctx, "risk", res.model_version)
+    applicant = {"CustRef": "X1", "BureauScore": -9, "CardUtil": 1.15, "HomeRegion": "east"}
+    for model in ("xgboost", "scorecard"):
+        [e] = risk.explain(ctx, applicant, model=model, top=2)
+        assert e.applicant_id == "X1" and e.reasons
+        assert {f["feature"] for f in e.factors} <= {"BureauScore", "CardUtil", "HomeRegion"}
+        assert any("CardUtil" in r or "BureauScore" in r for r in e.reasons)
+    [e] = risk.explain(ctx, applicant, model="xgboost", top=3)
+    assert any("BureauScore: special code (code -9)" == r for r in e.reasons)
+    batch = risk.explain(ctx, str(path), model="scorecard")  # the imported CSV itself, through the workspace door
+    assert len(batch) == 2400
+    with pytest.raises(InvalidInput, match="BureauScroe"):
+        risk.explain(ctx, {**applicant, "BureauScroe": 1})
+    with pytest.raises(InvalidInput, match="CardUtil"):
+        risk.explain(ctx, {"BureauScore": 700, "HomeRegion": "east"})
+
+
+def test_no_protected_attribute_and_no_time_column_are_said_plainly(banks, tmp_path):
+    ctx = banks[1]
+    path = tmp_path / "plain.csv"
+    portfolio(2000, seed=5).drop(columns=["Gender", "AppDate"]).to_csv(path, index=False)
+    importer.import_data(ctx, path, target="Outcome")
+    res = risk.train(ctx)
+    fair = risk.report(ctx, res.run_id, "fairness")
+    assert fair["xgboost"]["attributes"] == [] and "no protected attribute" in fair["xgboost"]["note"]
+    psi = risk.report(ctx, res.run_id, "psi")
+    assert "no time column" in psi["note"]
+    card = risk.model_card(ctx, res.run_id)
+    assert "Not assessed: no protected attribute" in card and "no time column" in card
+    assert risk.report(ctx, res.run_id, "metrics")["split"]["holdout"].startswith("in-time test split")
+
+
+def _bad(kind: str) -> tuple[pd.DataFrame, dict | None]:
+    df = portfolio(800, seed=9)
+    schema = None
+    if kind == "three_classes":
+        df.loc[:5, "Outcome"] = "MAYBE"
+    elif kind == "few_rows":
+        df = df[(df["Outcome"] == "GOOD") | (df.index < 70)].copy()
+        bad_rows = df.index[df["Outcome"] == "BAD"]
+        df = df.drop(bad_rows[30:])
+    elif kind == "mixed":
+        df["CardUtil"] = df["CardUtil"].astype(object)
+        df.loc[7, "CardUtil"] = "high"
+    elif kind == "unknown_special":
+        df.loc[3, "BureauScore"] = -7
+        schema = {"features": {"BureauScore": {"special": {"-9": "no bureau record"}}}}
+    return df, schema
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("three_classes", "has 3 classes"), ("few_rows", "at least 50 of each class"),
+    ("mixed", "CardUtil: column mixes numbers and text"), ("unknown_special", "BureauScore: unknown special code -7"),
+])
+def test_bad_file_is_one_line_error_and_keeps_the_stored_data(banks, tmp_path, kind, message):
+    ctx = banks[1]
+    importer.import_data(ctx, portfolio(600, seed=11).assign(Extra=1.0).drop(columns=["Extra"]), target="Outcome")
+    before = importer.load(ctx)[2]["data_hash"]
+    df, schema = _bad(kind)
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(InvalidInput) as err:
+        importer.import_data(ctx, path, target="Outcome", schema=schema)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert importer.load(ctx)[2]["data_hash"] == before
+
+
+@pytest.mark.parametrize("kind, column", [("constant_column", "Branch"), ("empty_column", "Notes"),
+                                          ("target_leak", "WriteOffAmount")])
+def test_suspect_column_is_left_out_with_a_named_warning(banks, kind, column):
+    df = portfolio(800, seed=13)
+    if kind == "constant_column":
+        df[column] = "HK-01"
+    elif kind == "empty_column":
+        df[column] = ""
+    else:
+        df[column] = np.where(df["Outcome"] == "BAD", 1000.0, 0.0)
+    res = importer.import_data(banks[1], df, target="Outcome")
+    assert any(w.startswith(f"{kind}: {column}") for w in res.warnings), res.warnings
+    assert column not in ds.from_json(res.schema).names and column in res.schema["ignore"]
+
+
+def test_cli_bad_input_is_one_line_without_traceback(banks, cli_env_module, tmp_path):
+    df, _ = _bad("mixed")
+    path = tmp_path / "mixed.csv"
+    df.to_csv(path, index=False)
+    out = _cli(dict(cli_env_module, SANDBOX_USER="sol"), "risk", "import", SCRATCH, str(path), "--target", "Outcome")
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert out.stderr.strip().count("\n") == 0 and "mixes numbers and text" in out.stderr
+
+
+def test_declared_schema_is_applied_not_reinferred(banks, tmp_path):
+    df = portfolio(800, seed=17)
+    declared = {"features": {"CardUtil": {"direction": "none"}, "HomeRegion": {"type": "categorical"}},
+                "protected": [], "time": None}
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(declared))
+    res = importer.import_data(banks[1], df, target="Outcome", schema=str(path))
+    sch = ds.from_json(res.schema)
+    assert sch.feature("CardUtil").direction == 0 and sch.feature("CardUtil").direction_source == "declared"
+    assert sch.protected == [] and sch.time is None and "Gender" in sch.names
+
+
+def test_another_bank_cannot_read_the_import(imported, store, ctx_b, bob, cli_env_module):
+    with pytest.raises(AccessDenied):
+        open_workspace(BANK, bob, store)
+    with pytest.raises(NotFound):
+        importer.load(ctx_b)  # bob's own bank has none; nothing of import-bank shows through
+    out = _cli(dict(cli_env_module, SANDBOX_USER="bob"), "risk", "train", BANK)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
