@@ -88,6 +88,9 @@ ACTIONS: dict[str, Action] = _actions(
     Action(name="chat.delete", resource="bank", writes=True, description="delete a document from the index", raw_data=True),
     Action(name="chat.ask", resource="bank", writes=False, description="ask the assistant", raw_data=True),
     Action(name="chat.eval", resource="bank", writes=True, description="evaluate the assistant", raw_data=True),
+    # assurance, AI vs AI (usecases/assure/): attacks on the bank's own models, in its own workspace
+    Action(name="assure.chat_redteam", resource="bank", writes=True,
+           description="red-team the chat assistant (generated attacks on a scratch index)", raw_data=True),
     # model lifecycle (sandbox/lifecycle.py); reviewers decide with review.sign
     Action(name="models.submit", resource="bank", writes=True, description="submit a model version for review"),
     Action(name="models.promote", resource="bank", writes=True,
@@ -181,7 +184,7 @@ def require(actor: Actor, action: str, resource: Resource = None, *, audit: Audi
                if actor.role == "admin" and bank
                else "ask an admin for the right role, or use your own bank")
     where = f" in bank {bank}" if bank else ""
-    raise AccessDenied(message or f"{actor.name} may not {action}{where} ({decision.reason})", fix)
+    raise AccessDenied(message or f"{actor.name} may not {action}{where} ({decision.reason})", fix, decision.reason)
 
 
 def actions_for(role: str) -> list[str]:

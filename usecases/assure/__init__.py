@@ -1,0 +1,21 @@
+"""Assurance: AI vs AI. Attacks and independent checks of a bank's models, each one MLflow run and audit event.
+
+Public API (context first; the CLI and the app call only these):
+
+    chat_redteam(ctx, backends=None, attacks=600, seed=0, progress=None) -> RedTeamReport
+        generated attacks (redteam.py) through the bank's chat pipeline on a scratch index, judged without an
+        online model (judge.py), mapped to garak's probe families and the OWASP Top 10 for LLM apps (taxonomy.py);
+        logged in the bank's chat experiment, tagged sandbox.assure=chat-redteam, report at reports/redteam.json.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["chat_redteam"]
+
+
+def chat_redteam(ctx, *args: Any, **kwargs: Any):
+    """See `usecases.assure.chat_redteam.chat_redteam` (imported on first use: the chat stack is heavy)."""
+    from .chat_redteam import chat_redteam as run
+
+    return run(ctx, *args, **kwargs)
