@@ -417,7 +417,7 @@ def restore_cmd(state: State, src: Path, force: bool, as_json: bool) -> None:
 
 # Use-case and app command groups live in their own modules; each adds itself if present.
 for _mod in ("apps.cli_server", "apps.cli_fraud", "apps.cli_risk", "apps.cli_risk_import", "apps.cli_chat",
-             "apps.cli_web", "apps.cli_models", "apps.cli_api", "apps.cli_evidence"):
+             "apps.cli_web", "apps.cli_models", "apps.cli_api", "apps.cli_evidence", "apps.cli_assure"):
     try:
         _m = importlib.import_module(_mod)
     except ModuleNotFoundError as _err:
