@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from . import tracking
-from .compute import Meter, _cpu_seconds, detect_device
+from .compute import Meter, _cpu_seconds, detect_device, outermost
 from .metric_writer import log_compute
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def start_run(ctx: "WorkspaceContext", usecase: str, run_name: str | None, *, se
     all_tags.update(tags or {})
     t0, c0 = time.perf_counter(), _cpu_seconds()
     status = "FINISHED"
-    with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as active:
+    with outermost() as first, mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=all_tags) as active:
         run_id = active.info.run_id
         ctx._record(f"{usecase}.run.start", run_id=run_id, run_name=run_name)  # who ran it: the ledger's word
         if params:
@@ -50,7 +50,8 @@ def start_run(ctx: "WorkspaceContext", usecase: str, run_name: str | None, *, se
         finally:
             meter = Meter(device=device, wall_s=time.perf_counter() - t0, cpu_s=_cpu_seconds() - c0)
             log_compute(ctx.client(), run_id, meter)
-            ctx.ledger.record(ctx.bank, ctx.actor.name, usecase=usecase, run_id=run_id, meter=meter)
+            if first:  # inside metered work (an assurance campaign training a model) the outer block counts it
+                ctx.ledger.record(ctx.bank, ctx.actor.name, usecase=usecase, run_id=run_id, meter=meter)
             if status == "FINISHED":
                 ctx._record(f"{usecase}.run", run_id=run_id, run_name=run_name, device=device,
                             wall_s=round(meter.wall_s, 3), cpu_s=round(meter.cpu_s, 3))

@@ -1,20 +1,32 @@
 """Device detection, compute metering and per-bank quotas.
 
 The real sandbox allocates supercomputer time per project; this is that
-ledger. Every run records device, wall and CPU seconds to
-`state/usage/<bank>.jsonl`; a job that would start with the bank's usage at
-or over its quota is refused before it does any work.
+ledger. Every piece of work a bank's users start (training and evaluation
+runs, and outside runs: simulations, imports, ingests, questions, scores,
+explanations) records who did it, what kind of work, device, wall and CPU
+seconds (GPU seconds on a GPU host) to `state/usage/<bank>.jsonl`. Work that
+would start with the bank's usage at or over its quota is refused before it
+does any, with the usage and the limit in the message.
+
+Nested work is counted once: the outermost metered block records it (a
+simulation that runs inside an evaluation is the evaluation's time).
 """
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import json
 import os
 import resource
 import shutil
 import subprocess
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
 
 from .audit import AuditLog
 from .errors import QuotaExceeded
@@ -63,6 +75,56 @@ class Meter:
         self.cpu_s = _cpu_seconds() - self._c0
 
 
+WORK_KINDS: tuple[str, ...] = ("run", "simulate", "import", "ingest", "ask", "score", "explain", "evaluate")
+_DEPTH = threading.local()  # metered blocks open in this thread: only the outermost records
+
+
+def gpu_seconds(device: str, wall_s: float) -> float:
+    """Seconds of work run on a GPU host's device (the whole wall time: the centre bills the device while it is held)."""
+    return wall_s if device == "cuda" else 0.0
+
+
+@contextmanager
+def outermost() -> Iterator[bool]:
+    """True for the outermost metered block of this thread; nested work is already being counted."""
+    depth = getattr(_DEPTH, "n", 0)
+    _DEPTH.n = depth + 1
+    try:
+        yield depth == 0
+    finally:
+        _DEPTH.n = depth
+
+
+class _Totals:
+    __slots__ = ("ident", "offset", "data")
+
+    def __init__(self) -> None:
+        self.ident: tuple[int, int] | None = None
+        self.offset = 0
+        self.data = _empty()
+
+
+def _empty() -> dict:
+    return {"runs": 0, "jobs": 0, "wall_s": 0.0, "cpu_s": 0.0, "gpu_s": 0.0, "by_device": {}, "by_usecase": {},
+            "by_kind": {}, "by_user": {}}
+
+
+def _add(total: dict, d: dict, actor: str) -> None:
+    kind = d.get("kind", "run")
+    wall, cpu = float(d.get("wall_s", 0.0)), float(d.get("cpu_s", 0.0))
+    total["runs" if kind == "run" else "jobs"] += 1
+    total["wall_s"] += wall
+    total["cpu_s"] += cpu
+    total["gpu_s"] += float(d.get("gpu_s", gpu_seconds(d.get("device", "cpu"), wall)))
+    for key, name in (("by_device", d.get("device", "cpu")), ("by_usecase", d.get("usecase", "")), ("by_kind", kind),
+                      ("by_user", actor)):
+        total[key][name] = total[key].get(name, 0.0) + wall
+
+
+_TOTALS: dict[str, _Totals] = {}
+_TOTALS_LOCK = threading.Lock()
+
+
 class UsageLedger:
     """Append-only usage records per bank (a hash-chained log, like the audit trail)."""
 
@@ -72,22 +134,92 @@ class UsageLedger:
     def _log(self, bank: str) -> AuditLog:
         return AuditLog(self.dir / f"{bank}.jsonl")
 
-    def record(self, bank: str, actor: str, *, usecase: str, run_id: str | None, meter: Meter) -> None:
-        self._log(bank).append("compute", actor, usecase=usecase, run_id=run_id, device=meter.device,
-                               wall_s=round(meter.wall_s, 4), cpu_s=round(meter.cpu_s, 4))
+    def record(self, bank: str, actor: str, *, usecase: str, run_id: str | None, meter: Meter, kind: str = "run",
+               units: int = 1) -> None:
+        """One piece of work: `units` things done (rows scored, questions asked) in `meter`'s time."""
+        self._log(bank).append("compute", actor, usecase=usecase, kind=kind, run_id=run_id, device=meter.device,
+                               wall_s=round(meter.wall_s, 4), cpu_s=round(meter.cpu_s, 4),
+                               gpu_s=round(gpu_seconds(meter.device, meter.wall_s), 4), units=int(units))
 
     def usage(self, bank: str) -> dict:
-        total = {"bank": bank, "runs": 0, "wall_s": 0.0, "cpu_s": 0.0, "by_device": {}, "by_usecase": {}}
+        """Totals for the bank: runs and other jobs, wall/CPU/GPU seconds, by device, use case, kind and user.
+        Kept per process and extended with the lines appended since (a quota check before every question must
+        not re-read the whole log)."""
+        path = self._log(bank).path
+        with _TOTALS_LOCK:
+            t = _TOTALS.setdefault(str(path), _Totals())
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                t.__init__()
+                return self._rounded(bank, t.data)
+            if t.ident != (st.st_dev, st.st_ino) or st.st_size < t.offset:
+                t.__init__()
+                t.ident = (st.st_dev, st.st_ino)
+            if st.st_size > t.offset:
+                with open(path, "rb") as fh:
+                    fh.seek(t.offset)
+                    blob = fh.read(st.st_size - t.offset)
+                end = blob.rfind(b"\n") + 1  # a line being written is read next time
+                for line in blob[:end].splitlines():
+                    if line.strip():
+                        e = json.loads(line)
+                        _add(t.data, e["data"], e.get("actor", ""))
+                t.offset += end
+            return self._rounded(bank, t.data)
+
+    @staticmethod
+    def _rounded(bank: str, data: dict) -> dict:
+        out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+        for k in ("wall_s", "cpu_s", "gpu_s"):
+            out[k] = round(out[k], 3)
+        for k in ("by_device", "by_usecase", "by_kind", "by_user"):
+            out[k] = {name: round(v, 3) for name, v in sorted(out[k].items())}
+        return {"bank": bank, **out}
+
+    def records(self, bank: str, since: str | None = None, until: str | None = None) -> list[dict]:
+        """Every usage record of the bank with `since <= time < until` (ISO dates or times, UTC), flat rows."""
+        rows = []
         for e in self._log(bank).entries():
+            ts = e["ts"]
+            if (since and ts < since) or (until and ts >= until):
+                continue
             d = e["data"]
-            total["runs"] += 1
-            total["wall_s"] += d["wall_s"]
-            total["cpu_s"] += d["cpu_s"]
-            total["by_device"][d["device"]] = total["by_device"].get(d["device"], 0.0) + d["wall_s"]
-            total["by_usecase"][d["usecase"]] = total["by_usecase"].get(d["usecase"], 0.0) + d["wall_s"]
-        total["wall_s"] = round(total["wall_s"], 3)
-        total["cpu_s"] = round(total["cpu_s"], 3)
-        return total
+            rows.append({"time": ts, "bank": bank, "user": e["actor"], "usecase": d.get("usecase", ""),
+                         "kind": d.get("kind", "run"), "run_id": d.get("run_id") or "", "device": d.get("device", ""),
+                         "wall_s": d.get("wall_s", 0.0), "cpu_s": d.get("cpu_s", 0.0),
+                         "gpu_s": d.get("gpu_s", gpu_seconds(d.get("device", ""), d.get("wall_s", 0.0))),
+                         "units": d.get("units", 1), "seq": e["seq"], "hash": e["hash"]})
+        return rows
+
+
+USAGE_COLUMNS = ("time", "bank", "user", "usecase", "kind", "run_id", "device", "wall_s", "cpu_s", "gpu_s", "units",
+                 "seq", "hash")
+
+
+def usage_csv(rows: list[dict]) -> str:
+    """Usage records as CSV, the record a centre bills or audits against (each row keeps its chain hash)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=USAGE_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({c: r.get(c, "") for c in USAGE_COLUMNS})
+    return buf.getvalue()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def metered(usecase: str, kind: str) -> Callable[[F], F]:
+    """Meter a use-case function whose first argument is the bank's workspace context: refused over quota before
+    it starts, its time recorded against the bank and the user after (also when it fails: the work was done)."""
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(ctx, *args, **kwargs):
+            with ctx.metered(usecase, kind):
+                return fn(ctx, *args, **kwargs)
+        return inner  # type: ignore[return-value]
+    return wrap
 
 
 def check_quota(bank: str, used_s: float, quota_s: float | None) -> None:

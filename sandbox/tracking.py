@@ -118,6 +118,7 @@ def run_tags(bank: str, usecase: str, actor: str, seed: int | None, data_hash: s
         TAG_SEED: "" if seed is None else str(seed), TAG_DATA_HASH: data_hash or "",
         TAG_GIT: git_commit(), TAG_VERSIONS: json.dumps(library_versions(), sort_keys=True),
         TAG_DEVICE: device,
+        "mlflow.user": actor,  # MLflow's "Created by": the sandbox user, not the account the process runs as
     }
 
 

@@ -29,8 +29,8 @@ from . import bank_runs, confine, review, tracking, userfile
 from . import ledger as _ledger
 from .access import Actor, can, require
 from .audit import AuditLog
-from .compute import UsageLedger, check_quota, detect_device, usage_summary
-from .errors import InvalidInput, NotFound
+from .compute import Meter, UsageLedger, check_quota, detect_device, outermost, usage_summary
+from .errors import AccessDenied, InvalidInput, NotFound
 from .metric_writer import flush_tracking
 from .mlflow_identity import IDENTITY
 from .review import (REVIEW_DECISIONS, REVIEWABLE_PREFIXES, TAG_REVIEW_AT, TAG_REVIEW_BY, TAG_REVIEW_COMMENT,
@@ -135,6 +135,31 @@ class WorkspaceContext:
     def usage(self) -> dict:
         self.require("usage.read")
         return usage_summary(self.ledger.usage(self.bank), self.store.quota(self.bank))
+
+    def usage_records(self, since: str | None = None, until: str | None = None) -> list[dict]:
+        """The bank's usage records with since <= time < until (ISO, UTC): the rows a centre bills or audits."""
+        self.require("usage.read")
+        return self.ledger.records(self.bank, since, until)
+
+    @contextmanager
+    def metered(self, usecase: str, kind: str, units: int = 1) -> Iterator[Meter]:
+        """Work outside an MLflow run (a simulation, an import, a question, a batch of scores), refused over quota
+        before it starts and recorded against the bank and the user after, failed or not. Nested work counts once."""
+        with outermost() as first:
+            if first:
+                self.check_quota()
+            meter = Meter()
+            refused = False
+            try:
+                with meter:
+                    yield meter
+            except AccessDenied:
+                refused = True  # refused at the door: no work was done for the bank
+                raise
+            finally:
+                if first and not refused:
+                    self.ledger.record(self.bank, self.actor.name, usecase=usecase, run_id=None, meter=meter,
+                                       kind=kind, units=units)
 
     def check_quota(self) -> None:
         used = self.ledger.usage(self.bank)["wall_s"]

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from sandbox.compute import metered
 from sandbox.errors import InvalidInput
 
 from . import checks, data, schema
@@ -16,6 +17,7 @@ MAX_DAYS = 730
 MAX_LABEL_DELAY_DAYS = 90.0
 
 
+@metered("fraud", "simulate")
 def simulate(ctx, preset: str = "hk", customers: int | None = None, days: int | None = None, seed: int = 0,
              hardness: float = 0.5, label_delay_days: float = 7.0, label_noise: float = 0.02, drift: float = 0.5,
              progress: Callable[[float, str], None] | None = None) -> SimulationResult:
@@ -55,6 +57,7 @@ def simulate(ctx, preset: str = "hk", customers: int | None = None, days: int | 
                             seconds=round(sim_s, 3), knobs=knobs)
 
 
+@metered("fraud", "import")
 def import_transactions(ctx, file: str | Path, label_delay_days: float = 7.0) -> schema.ImportReport:
     """Validate a CSV/Parquet file; keep the valid rows as the bank's data set, report every rejected row.
 

@@ -8,29 +8,26 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sandbox import tracking
 from sandbox.atomic import atomic_path, write_json
+from sandbox.compute import metered
 from sandbox.errors import InvalidInput, NotFound, StoreError
+from sandbox.progress import Progress
+from sandbox.progress import report as report_progress
 
 from . import card, fairness, importer, metrics, plots, reasons as explain_mod, schema, scorecard, simulator as sim, store, xgb
 from .features import CONSTRAINED, DIRECTIONS
 from .schema import FEATURE_NAMES, LABEL
 
-Progress = Callable[[float, str], None] | None
 DATA_FILE = ("risk", "data", "applicants.parquet")
 META_FILE = ("risk", "data", "applicants.json")
 MODELS = ("scorecard", "xgboost")
 REPORTS = ("metrics", "scorecard", "fairness", "psi", "roc", "calibration", "monotonicity")
-
-
-def _tick(progress: Progress, frac: float, msg: str) -> None:
-    if progress is not None:
-        progress(float(frac), msg)
 
 
 # -- simulate -----------------------------------------------------------------
@@ -61,6 +58,7 @@ def _number(name: str, value: Any, low: float, high: float, integer: bool = Fals
     return value
 
 
+@metered("risk", "simulate")
 def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bias: float = 0.0, drift: float = 0.0,
              progress: Progress = None) -> SimulationResult:
     ctx.require("risk.simulate")
@@ -72,9 +70,9 @@ def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bi
     if applicants < vintages * 200:
         raise InvalidInput("applicants", f"{applicants} applicants over {vintages} vintages is too few",
                            f"give at least {vintages * 200} (200 per vintage)")
-    _tick(progress, 0.05, "drawing applicants")
+    report_progress(progress, 0.05, "drawing applicants")
     df = sim.generate(applicants, vintages, seed, bias, drift)
-    _tick(progress, 0.7, "writing parquet")
+    report_progress(progress, 0.7, "writing parquet")
     data_hash = tracking.hash_frame(df)
     path = ctx.path(*DATA_FILE, create=True)
     with atomic_path(path, suffix=".parquet") as tmp:
@@ -87,7 +85,7 @@ def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bi
                 "disadvantaged_groups": sim.DISADVANTAGED if bias > 0 else {}})
     importer.set_source(ctx, "simulate")  # `risk train` uses the latest data set, simulated or imported (issue 17)
     ctx.audit("risk.simulate", rows=len(df), vintages=vintages, seed=seed, bias=bias, drift=drift, data_hash=data_hash)
-    _tick(progress, 1.0, "done")
+    report_progress(progress, 1.0, "done")
     return result
 
 
@@ -277,7 +275,7 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
         return TrainResult(**{k: g[k] for k in ("run_id", "metrics", "psi", "fairness", "fairness_flags", "psi_flags",
                                                 "monotonic", "model_version", "seconds")})
     t0 = time.perf_counter()
-    _tick(progress, 0.02, "loading applicants")
+    report_progress(progress, 0.02, "loading applicants")
     df, meta = load_data(ctx)
     seed = int(meta.get("seed", 0)) if o["split_seed"] is None else int(o["split_seed"])
     data_hash = meta.get("data_hash") or tracking.hash_frame(df)
@@ -295,7 +293,7 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
     with ctx.run("risk", run_name="scorecard-vs-xgboost", seed=seed, data_hash=data_hash,
                  params={k: str(v) for k, v in params.items()}) as run:
         run_id = run.info.run_id
-        _tick(progress, 0.1, "binning and fitting the scorecard (OptBinning)")
+        report_progress(progress, 0.1, "binning and fitting the scorecard (OptBinning)")
         sc = scorecard.fit(Xsc[s["train"]], y[s["train"]], pdo=o["pdo"], base_points=o["base_points"],
                            base_odds=o["base_odds"], max_n_bins=int(o["max_n_bins"]))
         spec = scorecard.export(sc, o["pdo"], o["base_points"], o["base_odds"])
@@ -306,14 +304,14 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
             raise RuntimeError("scorecard JSON export does not reproduce OptBinning's scores")
         sc_pd = table.pd_from_score(sc_score)
 
-        _tick(progress, 0.35, "training monotone XGBoost")
+        report_progress(progress, 0.35, "training monotone XGBoost")
         booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
                                  device=ctx.device, nthread=os.cpu_count() or 1, **{k: o[k] for k in xgb.DEFAULTS})
         model = xgb.XgbModel(booster, calib["a"], calib["b"])
         booster.set_param({"nthread": os.cpu_count() or 1})
         x_pd = model.pd(X)
 
-        _tick(progress, 0.6, "metrics, stability and fairness")
+        report_progress(progress, 0.6, "metrics, stability and fairness")
         # Cut-offs: the same approval rate on the calibration split for both models (unless a PD cut-off is given).
         if o["cutoff"] is not None:
             x_cut, sc_cut_pd = float(o["cutoff"]), float(o["cutoff"])
@@ -346,7 +344,7 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
                    "approval_rate": o["approval_rate"], "user": o["cutoff"] is not None}
         table_df = scorecard.table_frame(spec)
 
-        _tick(progress, 0.75, "logging evidence to MLflow")
+        report_progress(progress, 0.75, "logging evidence to MLflow")
         flat = {f"{m}_{k}": v for m, d in all_metrics.items() for k, v in d.items()}
         flat.update({f"psi_oot_{k}": v for k, v in psi["oot"].items()})
         flat.update({f"score_psi_oot_{k}": v for k, v in psi["score_oot"].items()})
@@ -386,7 +384,7 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
         mlflow.log_dict(spec, "model/scorecard.json")
         mlflow.log_dict({k: v for k, v in calib.items() if k != "params"}, "model/calibration.json")
 
-        _tick(progress, 0.88, "registering the XGBoost model")
+        report_progress(progress, 0.88, "registering the XGBoost model")
         version = _log_xgboost(ctx, booster, X[s["oot"]][:5], run_id)
         xgb_bytes = bytes(booster.save_raw("ubj"))
         store.save(ctx, run_id, xgb_bytes, spec, {
@@ -403,7 +401,7 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
     ctx.audit("risk.train", run_id=run_id, data_hash=data_hash, rows=len(df), model_version=version,
               xgboost_gini=round(all_metrics["xgboost"]["gini"], 4), scorecard_gini=round(all_metrics["scorecard"]["gini"], 4),
               fairness_flags=fairness_flags, psi_flags=psi["flags"])
-    _tick(progress, 1.0, "done")
+    report_progress(progress, 1.0, "done")
     return result
 
 
@@ -444,6 +442,7 @@ def _applicants(ctx, applicants: Any) -> Any:
     return applicants
 
 
+@metered("risk", "explain")
 def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4,
             version: str | int | None = None) -> list[explain_mod.Explanation]:
     """Decisions and adverse reasons by the bank's champion (or a registered `version`, labelled with its stage)."""
