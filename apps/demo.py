@@ -66,6 +66,7 @@ class DemoReport:
     created: list[str] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     reviews: list[dict] = field(default_factory=list)
+    lifecycle: list[dict] = field(default_factory=list)  # what each bank's newest fraud/risk version became
     seconds: float = 0.0
 
     @property
@@ -80,7 +81,8 @@ class DemoReport:
 
     def to_dict(self) -> dict:
         return {"home": self.home, "profile": self.profile, "created": self.created,
-                "steps": [asdict(s) for s in self.steps], "reviews": self.reviews, "seconds": round(self.seconds, 1),
+                "steps": [asdict(s) for s in self.steps], "reviews": self.reviews, "lifecycle": self.lifecycle,
+                "seconds": round(self.seconds, 1),
                 "ok": self.ok, "credentials": self.credentials()}
 
 
@@ -211,6 +213,60 @@ def _reviews(store: Store, report: DemoReport) -> None:
         report.reviews.append({"bank": b.id, "usecase": "risk", **out})
 
 
+# Issue 14's lifecycle on demo day: what the reviewer does with each bank's newest version (when its gates pass).
+LIFECYCLE_PLAN: dict[tuple[str, str], str] = {("peak-bank", "risk"): "changes_requested"}  # else: champion
+SMALL_DATA_GATES = {"average_precision": 0.0, "card_precision_at_100": 0.0}  # fraud floors need the full profile's data
+
+
+def _lifecycle(store: Store, report: DemoReport, profile: str) -> None:
+    """Each bank's newest fraud and risk version through the lifecycle, once: a version that passed its gates is
+    submitted and approved by the reviewer and promoted to champion (peak-bank's risk one gets a change request
+    instead, left pending); one that failed a gate (junk-bay-bank's biased risk data) stays a candidate. A version
+    already past `candidate` is left as it is (idempotent)."""
+    from sandbox import lifecycle
+
+    rita = store.actor(REVIEWER)
+    for b in BANKS:
+        ctx = open_workspace(b.id, store.actor(b.scientist), store)
+        rev = open_workspace(b.id, rita, store)
+        for usecase in ("fraud", "risk"):
+            listed = lifecycle.versions(ctx, usecase)
+            if not listed or listed[-1].stage != "candidate":
+                continue
+            mv, plan = listed[-1], LIFECYCLE_PLAN.get((b.id, usecase), "champion")
+            note = ""
+            if not mv.gates_passed:
+                note = "fails its gates: " + "; ".join(g.why for g in mv.gates if not g.passed)
+            else:
+                lifecycle.submit(ctx, usecase, mv.version, comment="demo: ready for review")
+                if plan == "changes_requested":
+                    mv = lifecycle.review(rev, usecase, mv.version, "changes_requested",
+                                          "Score PSI is rising on recent vintages: recalibrate on the latest six months "
+                                          "and resubmit with the stability report.")
+                else:
+                    lifecycle.review(rev, usecase, mv.version, "approved",
+                                     "Gates passed; held-out metrics, model card and fairness tables checked.")
+                    mv = lifecycle.promote(ctx, usecase, mv.version, comment="demo: approved by the HKMA reviewer")
+                report.reviews.append({"bank": b.id, "usecase": usecase, "run_id": mv.run_id,
+                                       "status": mv.review["decision"], "by": mv.review["by"]})
+            report.lifecycle.append({"bank": b.id, "usecase": usecase, "version": mv.version, "stage": mv.stage,
+                                     "note": note})
+
+
+def _small_data_gates(store: Store, profile: str) -> None:
+    """Below the full profile the fraud data are too small for the sandbox's fraud floors (Card Precision@100 counts
+    100 cards a day out of a few hundred customers): the admin opens them, before training, for every demo bank."""
+    if profile == "full":
+        return
+    from sandbox import lifecycle
+
+    admin = store.actor(ADMIN)
+    for b in BANKS:
+        ctx = open_workspace(b.id, admin, store)
+        if {g.name: g.threshold for g in lifecycle.current_gates(ctx, "fraud")} != SMALL_DATA_GATES:
+            lifecycle.set_gates(ctx, "fraud", SMALL_DATA_GATES)
+
+
 def seed(store: Store | None = None, profile: str = "full", log: Callable[[str], None] = print,
          usecases: tuple[str, ...] = USECASE_STEPS, banks: tuple[str, ...] | None = None) -> DemoReport:
     """Seed the demo banks (idempotent). Use-case failures that are user-level errors are reported, not raised."""
@@ -223,6 +279,7 @@ def seed(store: Store | None = None, profile: str = "full", log: Callable[[str],
     report = DemoReport(home=str(store.home), profile=profile)
     admin = _admin(store, report)
     _people(store, admin, report)
+    _small_data_gates(store, profile)
     sizes = PROFILES[profile]
     for b in BANKS:
         if banks is not None and b.id not in banks:
@@ -253,6 +310,7 @@ def seed(store: Store | None = None, profile: str = "full", log: Callable[[str],
             report.steps.append(Step(b.id, usecase, "seeded", "", round(time.perf_counter() - t, 1), run_id))
             log(f"{b.id} {usecase}: done in {time.perf_counter() - t:.0f} s")
     try:
+        _lifecycle(store, report, profile)
         _reviews(store, report)
     except NotFound:
         pass
@@ -273,6 +331,9 @@ def describe(d: dict, port: int = 8501, mlflow_port: int = 5000, serve: bool = T
         lines.append(f"  {s['bank']:<14} {s['usecase']:<6} {s['status']}{extra}")
     for r in d["reviews"]:
         lines.append(f"  review: {r['bank']} {r['usecase']} run {r['run_id'][:8]} {r['status']} by {r['by']}")
+    for m in d.get("lifecycle", []):
+        lines.append(f"  model:  {m['bank']:<14} {m['usecase']:<6} v{m['version']} {m['stage']}"
+                     + (f" ({m['note']})" if m.get("note") else ""))
     if serve:
         lines += ["", f"App:       http://127.0.0.1:{port}",
                   f"MLflow:    http://127.0.0.1:{mlflow_port}  (signed in, per-bank permissions: each user's MLflow password is "

@@ -157,7 +157,12 @@ def champion(ctx, usecase: str) -> ModelVersion | None:
     return _build(book, usecase, st.state) if st is not None and st.state else None
 
 
-def no_champion(ctx, usecase: str) -> NotFound:
+def no_champion(ctx, usecase: str, any_version: bool = True) -> NotFound:
+    """The one-line answer when scoring finds no champion: the command that makes one."""
+    if not any_version:
+        return NotFound(f"bank {ctx.bank} has no {usecase} model yet",
+                        f"train one (`sandbox {usecase} train {ctx.bank}`), submit it for review, then "
+                        f"`sandbox models promote {ctx.bank} {usecase} VERSION`")
     return NotFound(f"bank {ctx.bank} has no {usecase} champion",
                     f"promote an approved version: `sandbox models promote {ctx.bank} {usecase} VERSION` "
                     f"(see `sandbox models list {ctx.bank} {usecase}`)")
@@ -169,7 +174,7 @@ def resolve(ctx, usecase: str, version: str | int | None = None) -> ModelVersion
     if version is None:
         mv = champion(ctx, usecase)
         if mv is None:
-            raise no_champion(ctx, usecase)
+            raise no_champion(ctx, usecase, any(s.startswith(f"{usecase}:") for s in _book(ctx).subjects("model")))
         return mv
     text = _check_version(version)
     ctx.require("models.read")

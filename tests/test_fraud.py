@@ -18,6 +18,8 @@ from usecases.fraud import features as F
 from usecases.fraud import data, model_store, schema, scorer, simulator
 from usecases.fraud.scorer import FeatureState
 
+from lifecycle_util import lenient_gates, make_champion
+
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = dict(customers=300, days=40, seed=3)
 
@@ -28,10 +30,13 @@ def cli(env: dict, user: str, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def trained_a(ctx_a):
-    """harbour-bank: a small hk data set and a trained XGBoost detector."""
+def trained_a(store, ctx_a):
+    """harbour-bank: a small hk data set and a trained XGBoost detector, made the champion that scoring uses
+    (tiny data makes a weak model: the admin opens the gates first)."""
+    lenient_gates(store, ctx_a.bank, "fraud")
     sim = fraud.simulate(ctx_a, preset="hk", **SMALL)
     res = fraud.train(ctx_a, model="xgboost", rounds=120)
+    make_champion(store, ctx_a, "fraud", res.registered_version)
     return sim, res
 
 
@@ -462,15 +467,15 @@ def test_batch_validation_gives_the_same_rows_and_rejections_with_text_kept_as_c
 
 
 # -- isolation ----------------------------------------------------------------------
-def _copy_model(ctx, dest: Path) -> Path:
+def _copy_model(ctx, run_id: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("detector.ubj", "detector.json"):
-        shutil.copy(ctx.path("fraud", "models", name), dest / name)
+        shutil.copy(ctx.path("fraud", "models", run_id, name), dest / name)
     return dest / "detector.ubj"
 
 
 def test_bank_cannot_load_or_score_with_another_banks_model(ctx_a, ctx_b, trained_a, tmp_path):
-    stolen = _copy_model(ctx_a, tmp_path / "stolen")
+    stolen = _copy_model(ctx_a, trained_a[1].run_id, tmp_path / "stolen")
     with pytest.raises(SandboxError, match="belongs to bank harbour-bank"):
         fraud.load_scorer(ctx_b, model_path=stolen)
     pd.DataFrame([_row(1)]).to_csv(tmp_path / "in.csv", index=False)
@@ -486,7 +491,7 @@ def test_bank_cannot_load_or_score_with_another_banks_model(ctx_a, ctx_b, traine
 
 
 def test_bank_cannot_score_with_another_banks_model_on_the_command_line(ctx_a, trained_a, cli_env, tmp_path):
-    stolen = _copy_model(ctx_a, tmp_path / "stolen")
+    stolen = _copy_model(ctx_a, trained_a[1].run_id, tmp_path / "stolen")
     pd.DataFrame([_row(1)]).to_csv(tmp_path / "in.csv", index=False)
     out = cli(cli_env, "bob", "fraud", "score", "peak-bank", "--input", str(tmp_path / "in.csv"),
               "--output", str(tmp_path / "out.csv"), "--model", str(stolen))

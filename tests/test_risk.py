@@ -16,6 +16,8 @@ from sandbox import tracking
 from sandbox.errors import AccessDenied, InvalidInput, NotFound, SandboxError
 from usecases.risk import features, schema, simulator as sim, store, xgb as risk_xgb
 
+from lifecycle_util import lenient_gates, make_champion
+
 FAST = {"n_estimators": 250, "learning_rate": 0.15}
 
 RISKY = {"applicant_id": "risky-1", "monthly_income": 14000, "employment_type": "salaried", "employment_tenure_years": 3,
@@ -27,22 +29,32 @@ SAFE = {**RISKY, "applicant_id": "safe-1", "monthly_income": 60000, "debt_servic
 
 
 @pytest.fixture(scope="module")
-def trained_a(ctx_a):
-    """Harbour Bank: 20,000 applicants without injected bias or drift, both models trained."""
+def trained_a(store, ctx_a):
+    """Harbour Bank: 20,000 applicants without injected bias or drift, both models trained; the version passed its
+    gates and is made the champion (submitted, approved by a reviewer, promoted)."""
     sim_res = risk.simulate(ctx_a, applicants=20000, vintages=6, seed=11)
     res = risk.train(ctx_a, **FAST)
+    make_champion(store, ctx_a, "risk", res.model_version)
     return sim_res, res
 
 
 @pytest.fixture(scope="module")
-def trained_b_cli(ctx_b, cli_env_module):
-    """Peak Bank, through the CLI: a small portfolio with injected bias and drift."""
+def trained_b_cli(store, ctx_b, cli_env_module):
+    """Peak Bank, through the CLI: a small portfolio with injected bias and drift (its drift breaks the PSI gate: the
+    admin opens the gates first), then submitted, approved and promoted through `sandbox models`."""
+    lenient_gates(store, "peak-bank", "risk")
     env = dict(cli_env_module, SANDBOX_USER="bob")
     sim_out = _cli(env, "risk", "simulate", "peak-bank", "--applicants", "8000", "--vintages", "6", "--seed", "4",
                    "--bias", "1.5", "--drift", "2", "--json")
     assert sim_out.returncode == 0, sim_out.stderr
     train_out = _cli(env, "risk", "train", "peak-bank", "--json")
     assert train_out.returncode == 0, train_out.stderr
+    version = json.loads(train_out.stdout)["model_version"]
+    for user, args in (("bob", ("submit", "--explain", "bias injected on purpose to test the fairness checks")),
+                       ("rita", ("review", "--decision", "approved", "--comment", "fairness flags explained; test data")),
+                       ("bob", ("promote",))):
+        out = _cli(dict(env, SANDBOX_USER=user), "models", args[0], "peak-bank", "risk", version, *args[1:])
+        assert out.returncode == 0, out.stderr
     return json.loads(sim_out.stdout), json.loads(train_out.stdout)
 
 
@@ -380,18 +392,20 @@ def test_bank_cannot_open_another_banks_workspace_data_or_model(trained_a, store
 
 def test_a_model_copied_from_another_bank_is_refused(trained_a, trained_b_cli, ctx_a, ctx_b, tmp_path):
     _, res = trained_a
+    from sandbox import lifecycle
+
     src = ctx_a.path("risk", "models", res.run_id)
-    dst = ctx_b.path("risk", "models", res.run_id)
-    pointer = ctx_b.path("risk", "models", "current.json")
-    saved = pointer.read_bytes()
-    shutil.copytree(src, dst)
+    dst = ctx_b.path("risk", "models", lifecycle.champion(ctx_b, "risk").run_id)  # over peak-bank's champion's files
+    saved = tmp_path / "saved"
+    shutil.copytree(dst, saved)
     try:
-        pointer.write_text(json.dumps({"bank": "peak-bank", "run_id": res.run_id}))
+        for f in src.iterdir():
+            shutil.copy(f, dst / f.name)
         with pytest.raises(SandboxError, match="trained by bank 'harbour-bank'"):
             risk.explain(ctx_b, RISKY)
     finally:
-        pointer.write_bytes(saved)
         shutil.rmtree(dst)
+        shutil.copytree(saved, dst)
     assert risk.explain(ctx_b, RISKY)[0].probability > 0  # its own model still works
 
 

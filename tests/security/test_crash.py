@@ -32,6 +32,7 @@ def world(tmp_path_factory):
     s.init("root", PASSWORD)
     s.create_bank(BANK)
     s.add_user("alice", "scientist", PASSWORD, bank=BANK)
+    s.add_user("rita", "reviewer", PASSWORD)  # approves the versions the model tests make champions
     return s
 
 
@@ -141,19 +142,24 @@ def test_fraud_train_killed_while_saving_the_model_still_scores(world, ctx):
     from usecases import fraud
     from usecases.fraud import data, model_store
 
+    from lifecycle_util import lenient_gates, make_champion
+
     fraud.simulate(ctx, preset="hk", customers=300, days=40, seed=3)
-    fraud.train(ctx, model="xgboost", rounds=30, register=False)
+    lenient_gates(world, BANK, "fraud")
+    first = fraud.train(ctx, model="xgboost", rounds=30)
+    make_champion(world, ctx, "fraud", first.registered_version)
     _killed_at(world, "fraud.model.between_files", "fraud", "train", BANK)
-    booster, side = model_store.load(ctx)  # the model on disk and the sidecar that vouches for it
+    booster, side = model_store.load(ctx)  # the champion's model on disk and the sidecar that vouches for it
     assert side["sha256"] == model_store.sha256(bytes(booster.save_raw(raw_format="ubj")))
+    assert side["run_id"] == first.run_id  # the killed save wrote its own run's folder, never the champion's
     end = data.load(ctx)[0]["timestamp"].max()
     txn = {"txn_id": 1, "timestamp": (end + pd.Timedelta(minutes=5)).isoformat(), "customer_id": 7, "amount": 250.0,
            "channel": "fps", "payee_id": 4_000_001, "device_id": 999_999}
     result = fraud.load_scorer(ctx).score(txn)
     assert 0.0 <= result.score <= 1.0
     _audit_ok(world)
-    fraud.train(ctx, model="xgboost", rounds=30, register=False)
-    assert not ctx.path("fraud", "models", model_store.SIDECAR_FILE + ".new").exists()
+    again = fraud.train(ctx, model="xgboost", rounds=30, register=False)
+    assert not ctx.path("fraud", "models", again.run_id, model_store.SIDECAR_FILE + ".new").exists()
 
 
 @pytest.mark.slow
@@ -161,8 +167,11 @@ def test_risk_train_killed_before_switching_models_keeps_the_previous_model(worl
     import usecases.risk as risk
     from usecases.risk import store as risk_store
 
+    from lifecycle_util import make_champion
+
     risk.simulate(ctx, applicants=4000, vintages=4, seed=2)
     first = risk.train(ctx, n_estimators=60, learning_rate=0.3)
+    make_champion(world, ctx, "risk", first.model_version)
     _killed_at(world, "risk.model.before_current", "risk", "train", BANK)
     assert risk_store.load(ctx).run_id == first.run_id
     applicant = {"applicant_id": "a-1", "monthly_income": 30000, "employment_type": "salaried",
