@@ -28,6 +28,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -198,6 +199,15 @@ def check_signature(manifest_bytes: bytes, sig: dict, public_key: str) -> bool:
     return True
 
 
+def _sig_consistent(sig_bytes: bytes, sig: dict, manifest: Any, manifest_bytes: bytes) -> bool:
+    """manifest.sig is exactly as written (canonical JSON) and agrees with the manifest it signs: no field of
+    it (key id, digest) can change unnoticed, though only the signature itself is cryptographic."""
+    signing = manifest.get("signing") if isinstance(manifest, dict) else None
+    return (sig_bytes == collect.jdump(sig) and isinstance(signing, dict) and sig.get("alg") == "Ed25519"
+            and sig.get("context") == SIGN_CONTEXT.rstrip(b"\0").decode() and sig.get("manifest_sha256") == _sha(manifest_bytes)
+            and sig.get("public_key") == signing.get("public_key") and sig.get("key_id") == signing.get("key_id"))
+
+
 def _read_zip(data: bytes) -> tuple[dict[str, bytes], list[dict]]:
     """Every entry's bytes (CRC-checked by zipfile) and the entries that could not be read."""
     try:
@@ -210,7 +220,7 @@ def _read_zip(data: bytes) -> tuple[dict[str, bytes], list[dict]]:
     for info in z.infolist():
         try:
             files[info.filename] = z.read(info)
-        except (zipfile.BadZipFile, OSError, ValueError) as err:  # CRC mismatch, bad compressed stream
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError) as err:  # CRC mismatch, bad compressed stream
             bad.append({"path": info.filename, "status": "damaged", "problem": f"unreadable ({type(err).__name__})"})
     return files, bad
 
@@ -229,6 +239,7 @@ def verify(data: bytes, public_key: str | None = None, key_source: str = "the gi
     signer = str((sig or {}).get("public_key", "")) if isinstance(sig, dict) else ""
     trusted = public_key.strip().lower() if public_key else None
     sig_ok = bool(manifest_bytes is not None and isinstance(sig, dict) and signer
+                  and _sig_consistent(sig_bytes, sig, manifest, manifest_bytes)
                   and check_signature(manifest_bytes, sig, trusted or signer))
     out["signature"] = {"ok": sig_ok, "public_key": signer or None, "key_id": (sig or {}).get("key_id") if isinstance(sig, dict) else None,
                         "checked_against": key_source if trusted else "the key named in the pack (integrity only: pass --public-key to check who signed)"}
