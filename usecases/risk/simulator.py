@@ -169,19 +169,18 @@ def _choice(rng: np.random.Generator, options: tuple[str, ...], logits: np.ndarr
     return np.asarray(options, dtype=object)[np.minimum(idx, len(options) - 1)]
 
 
-def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift: float = 0.0) -> pd.DataFrame:
-    """Draw the applicants (pure function of its arguments: same seed, same rows)."""
-    rng = np.random.default_rng(seed)
-    n = applicants
-    v_index = np.repeat(np.arange(vintages), -(-n // vintages))[:n]
-    rng.shuffle(v_index)
-    shift = drift * v_index / max(vintages - 1, 1)
+GRADE_CUTS = np.array([-1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416, 1.2816])  # deciles of N(0,1)
 
+
+def _draw_person(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Sex and age (independent of risk), and the latent creditworthiness q."""
     sex = np.where(rng.random(n) < 0.5, "F", "M").astype(object)
     age = np.clip(np.round(rng.normal(41, 11.5, n)), 21, 75)
-    band = age_band(age)
-    q = rng.normal(0, 1, n)
+    return {"sex": sex, "age": age, "band": age_band(age), "q": rng.normal(0, 1, n)}
 
+
+def _draw_work(rng: np.random.Generator, n: int, q: np.ndarray, age: np.ndarray) -> dict[str, np.ndarray]:
+    """Employment type, true monthly income and employment tenure."""
     emp = _choice(rng, EMPLOYMENT_TYPES, np.tile(np.log([0.08, 0.62, 0.14, 0.11, 0.05]), (n, 1)))
     emp_income = np.vectorize({"civil_servant": 0.35, "salaried": 0.0, "self_employed": 0.1, "part_time": -0.6,
                                "unemployed": -1.2}.get, otypes=[float])(emp)
@@ -189,8 +188,13 @@ def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift
     income = np.round(22_000 * np.exp(emp_income + 0.15 * q + sigma * rng.normal(0, 1, n)), -2)
     income = np.maximum(income, 3_000)
     tenure = np.where(emp == "unemployed", 0.0, np.minimum(rng.gamma(1.5, 3.0, n), age - 18))
-    tenure = np.round(tenure, 1)
+    return {"emp": emp, "income": income, "tenure": np.round(tenure, 1)}
 
+
+def _draw_credit(rng: np.random.Generator, n: int, q: np.ndarray, income: np.ndarray,
+                 shift: np.ndarray) -> dict[str, np.ndarray]:
+    """Housing, product and the true bureau picture (DSR, LTV, utilisation, delinquencies, enquiries, grade,
+    thin file, no revolving line); `shift` is each applicant's vintage drift."""
     log_inc = np.log(income / 22_000)
     housing = _choice(rng, HOUSING_TYPES, np.column_stack([
         -0.8 + 1.5 * log_inc, -0.9 + 0.5 * log_inc, np.zeros(n), -0.4 + 0.3 * log_inc, -0.3 - 1.5 * log_inc]))
@@ -203,52 +207,82 @@ def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift
     d60 = rng.poisson(np.exp(-2.6 - 1.0 * q)).astype(float)
     d90 = rng.poisson(np.exp(-3.4 - 1.1 * q)).astype(float)
     enq = rng.poisson(np.exp(0.3 - 0.35 * q + 0.6 * shift)).astype(float)
-    g_latent = -(0.8 * q + 0.6 * rng.normal(0, 1, n))
-    cuts = np.array([-1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416, 1.2816])  # deciles of N(0,1)
-    grade_true = np.digitize(g_latent, cuts).astype(float)
-
+    grade_latent = -(0.8 * q + 0.6 * rng.normal(0, 1, n))
     thin = rng.random(n) < 0.05
     no_rev = (~thin) & (rng.random(n) < 0.08)
-    util_true = np.where(thin | no_rev, 0.0, util)
+    return {"housing": housing, "product": product, "dsr": dsr, "ltv": ltv, "util": util, "d30": d30, "d60": d60,
+            "d90": d90, "enq": enq, "grade_latent": grade_latent, "thin": thin, "no_rev": no_rev}
 
-    true = {"debt_servicing_ratio": dsr, "monthly_income": income, "credit_utilisation": util_true,
-            "dpd_30_count": d30, "dpd_60_count": d60, "dpd_90_count": d90, "bureau_enquiries_6m": enq,
-            "bureau_grade": grade_true, "employment_tenure_years": tenure, "loan_to_value": ltv,
-            "product": product, "employment_type": emp, "housing": housing,
+
+def _draw_default(rng: np.random.Generator, person: dict, work: dict, credit: dict,
+                  bias: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ground-truth logit (documented terms - 0.30 q) and the recorded default: the logit plus the shock
+    and, with `bias`, the label bias against each disadvantaged group an applicant belongs to."""
+    n = len(person["q"])
+    thin, no_rev = credit["thin"], credit["no_rev"]
+    true = {"debt_servicing_ratio": credit["dsr"], "monthly_income": work["income"],
+            "credit_utilisation": np.where(thin | no_rev, 0.0, credit["util"]),
+            "dpd_30_count": credit["d30"], "dpd_60_count": credit["d60"], "dpd_90_count": credit["d90"],
+            "bureau_enquiries_6m": credit["enq"], "bureau_grade": np.digitize(credit["grade_latent"], GRADE_CUTS).astype(float),
+            "employment_tenure_years": work["tenure"], "loan_to_value": credit["ltv"],
+            "product": credit["product"], "employment_type": work["emp"], "housing": credit["housing"],
             "thin_file": thin.astype(float), "no_revolving": no_rev.astype(float)}
     terms = ground_truth_terms(true)
-    z_true = np.sum(list(terms.values()), axis=0) - 0.30 * q
+    z_true = np.sum(list(terms.values()), axis=0) - 0.30 * person["q"]
     shock = SHOCK_SD * rng.normal(0, 1, n)
-    group = (sex == DISADVANTAGED["sex"]).astype(float) + (band == DISADVANTAGED["age_band"]).astype(float)
+    group = ((person["sex"] == DISADVANTAGED["sex"]).astype(float)
+             + (person["band"] == DISADVANTAGED["age_band"]).astype(float))
     z_label = z_true + shock + 0.6 * bias * group
     default = (rng.random(n) < 1.0 / (1.0 + np.exp(-z_label))).astype(np.int8)
+    return z_true, default
 
-    # What the bank records: biased grade, special codes, missing values.
-    in_group = (sex == DISADVANTAGED["sex"]) | (band == DISADVANTAGED["age_band"])
-    grade_rec = np.digitize(g_latent + 0.8 * bias * in_group, cuts)
-    grade_txt = np.asarray(BUREAU_GRADES, dtype=object)[grade_rec]
+
+def _recorded(rng: np.random.Generator, person: dict, work: dict, credit: dict, bias: float) -> dict[str, np.ndarray]:
+    """What the bank records: the biased grade and income, special codes, missing values."""
+    n = len(person["q"])
+    thin, no_rev = credit["thin"], credit["no_rev"]
+    in_group = (person["sex"] == DISADVANTAGED["sex"]) | (person["band"] == DISADVANTAGED["age_band"])
+    grade = np.digitize(credit["grade_latent"] + 0.8 * bias * in_group, GRADE_CUTS)
+    grade_txt = np.asarray(BUREAU_GRADES, dtype=object)[grade]
     grade_txt[thin] = None
-    for arr in (d30, d60, d90, enq):
+    for arr in (credit["d30"], credit["d60"], credit["d90"], credit["enq"]):  # in place: the frame shows the codes
         arr[thin] = SPECIAL_NO_BUREAU
-    util_rec = np.round(np.where(thin | no_rev, SPECIAL_NO_REVOLVING, util), 3)
-    p_missing_income = np.where(emp == "self_employed", 0.09, 0.02)
+    util = np.round(np.where(thin | no_rev, SPECIAL_NO_REVOLVING, credit["util"]), 3)
+    p_missing_income = np.where(work["emp"] == "self_employed", 0.09, 0.02)
     # Biased income verification: part of the group's income is not counted, so its DSR looks higher too.
     understated = np.exp(-INCOME_UNDERSTATEMENT * bias * in_group)
-    income_rec = np.where(rng.random(n) < p_missing_income, np.nan, np.round(income * understated, -2))
-    dsr_rec = np.where(np.isnan(income_rec), np.nan, np.round(np.minimum(dsr / understated, 1.5), 3))
-    tenure_rec = np.where(rng.random(n) < 0.02, np.nan, tenure)
+    income = np.where(rng.random(n) < p_missing_income, np.nan, np.round(work["income"] * understated, -2))
+    dsr = np.where(np.isnan(income), np.nan, np.round(np.minimum(credit["dsr"] / understated, 1.5), 3))
+    tenure = np.where(rng.random(n) < 0.02, np.nan, work["tenure"])
+    return {"grade": grade_txt, "util": util, "income": income, "dsr": dsr, "tenure": tenure}
 
+
+def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift: float = 0.0) -> pd.DataFrame:
+    """Draw the applicants (pure function of its arguments: same seed, same rows).
+
+    One generator, drawn in a fixed order: vintages, the person, their work, their credit, the default, then
+    what the bank records."""
+    rng = np.random.default_rng(seed)
+    n = applicants
+    v_index = np.repeat(np.arange(vintages), -(-n // vintages))[:n]
+    rng.shuffle(v_index)
+    shift = drift * v_index / max(vintages - 1, 1)
+    person = _draw_person(rng, n)
+    work = _draw_work(rng, n, person["q"], person["age"])
+    credit = _draw_credit(rng, n, person["q"], work["income"], shift)
+    z_true, default = _draw_default(rng, person, work, credit, bias)
+    rec = _recorded(rng, person, work, credit, bias)
     names = vintage_names(vintages)
     df = pd.DataFrame({
         "applicant_id": [f"A{seed % 100000:05d}-{i:07d}" for i in range(n)],
         "vintage": np.asarray(names, dtype=object)[v_index],
         "vintage_index": v_index.astype(np.int16),
-        "sex": sex, "age": age.astype(np.int16), "age_band": band,
-        "monthly_income": income_rec, "employment_type": emp, "employment_tenure_years": tenure_rec,
-        "housing": housing, "debt_servicing_ratio": dsr_rec, "credit_utilisation": util_rec,
-        "dpd_30_count": d30, "dpd_60_count": d60, "dpd_90_count": d90, "bureau_enquiries_6m": enq,
-        "bureau_grade": grade_txt, "product": product, "loan_to_value": np.round(ltv, 3),
-        LABEL: default, "true_pd": true_pd(z_true),
+        "sex": person["sex"], "age": person["age"].astype(np.int16), "age_band": person["band"],
+        "monthly_income": rec["income"], "employment_type": work["emp"], "employment_tenure_years": rec["tenure"],
+        "housing": credit["housing"], "debt_servicing_ratio": rec["dsr"], "credit_utilisation": rec["util"],
+        "dpd_30_count": credit["d30"], "dpd_60_count": credit["d60"], "dpd_90_count": credit["d90"],
+        "bureau_enquiries_6m": credit["enq"], "bureau_grade": rec["grade"], "product": credit["product"],
+        "loan_to_value": np.round(credit["ltv"], 3), LABEL: default, "true_pd": true_pd(z_true),
     })
     for c in ("sex", "age_band", "employment_type", "housing", "bureau_grade", "product", "vintage"):
         df[c] = df[c].astype(object)
