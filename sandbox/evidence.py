@@ -2,6 +2,7 @@
 
     build(ctx, usecase, version=None, run_id=None) -> Pack       (bytes of the zip and its manifest)
     write(ctx, usecase, out, version=None, run_id=None) -> dict  (through ctx.user_output; audited)
+    download(ctx, usecase, version=None, run_id=None) -> Pack    (the web app's button; audited)
     verify(data, public_key=None) -> dict                        (every hash, the signature, which file changed)
 
 A pack holds the version's report (report.html, self-contained; report.pdf), the principle table
@@ -172,9 +173,22 @@ def write(ctx, usecase: str, out: str | os.PathLike, version: str | None = None,
     with ctx.user_output(out, field="--out") as target:
         with target.writing() as fh:
             fh.write(pack.data)
-    ctx.audit("evidence.build", usecase=usecase, version=pack.subject.version, subject_run=pack.subject.run_id,
-              content_sha256=pack.manifest["content_sha256"], pack_sha256=pack.sha256)
+    _audit(ctx, pack, "file")
     return summary(pack, str(out))
+
+
+def download(ctx, usecase: str, version: str | None = None, run_id: str | None = None) -> Pack:
+    """Build a pack for the web app's download button (the bytes go to the browser); audited like `write`."""
+    pack = build(ctx, usecase, version, run_id)
+    _audit(ctx, pack, "download")
+    return pack
+
+
+def _audit(ctx, pack: Pack, delivered: str) -> None:
+    """Who took which pack: an `evidence.build` entry in the bank's chain (never part of a pack itself)."""
+    ctx.audit("evidence.build", usecase=pack.subject.usecase, version=pack.subject.version,
+              subject_run=pack.subject.run_id, content_sha256=pack.manifest["content_sha256"],
+              pack_sha256=pack.sha256, delivered=delivered)
 
 
 def summary(pack: Pack, path: str | None = None) -> dict:

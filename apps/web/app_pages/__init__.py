@@ -33,6 +33,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("console_runs.py", "Experiment log", ":material/search:", "review.sign", "HKMA console"),
     PageSpec("console_audit.py", "Audit trail", ":material/verified_user:", "review.sign", "HKMA console"),
     PageSpec("console_review.py", "Review and sign-off", ":material/approval:", "review.sign", "HKMA console"),
+    PageSpec("console_cohort.py", "Cohort and evidence packs", ":material/table_view:", "review.sign", "HKMA console"),
     # platform admins: banks, users, quotas; no bank data
     PageSpec("admin.py", "Banks, users, quotas", ":material/admin_panel_settings:", "user.add", "Admin"),
 )

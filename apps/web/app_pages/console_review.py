@@ -16,6 +16,7 @@ import streamlit as st
 
 from apps.web import auth, data, views
 from apps.web.app_pages import enter
+from apps.web.evidence_ui import pack_button
 from sandbox.errors import InvalidInput
 
 FORM_KEYS = ("rev_decision", "rev_comment", "rev_confirm")
@@ -95,6 +96,7 @@ elif views.check_thresholds(run):
 else:
     st.info("No absolute bar applies to this run: judge it on its evidence below.")
 views.run_detail(actor, run)
+pack_button(actor, bank, run["usecase"], run_id=run["run_id"], key="rev_pack")  # signed evidence pack (issue 14)
 
 st.divider()
 st.subheader("Decision")

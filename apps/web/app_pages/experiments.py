@@ -5,6 +5,7 @@ import streamlit as st
 
 from apps.web import auth, data, views
 from apps.web.app_pages import enter
+from apps.web.evidence_ui import pack_button
 
 actor = enter("experiments.py")
 ctx = auth.bank_ctx(actor, "runs.read", "Experiments")
@@ -38,6 +39,8 @@ if reviewed:
 
 tab_detail, tab_compare = st.tabs(["Run detail", "Compare two runs"])
 with tab_detail:
-    views.run_detail(actor, views.pick_run(runs, "exp_run"))
+    picked = views.pick_run(runs, "exp_run")
+    views.run_detail(actor, picked)
+    pack_button(actor, bank, picked["usecase"], run_id=picked["run_id"], key="exp_pack")  # signed evidence pack (issue 14)
 with tab_compare:
     views.compare_picker(actor, runs, key="exp_cmp")
