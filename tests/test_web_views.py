@@ -89,3 +89,11 @@ def test_the_badge_says_what_each_role_sees():
     assert auth.actor_badge(Actor("alice", "scientist", "harbour-bank"))["bank"] == "harbour-bank"
     assert auth.actor_badge(Actor("rita", "reviewer"))["bank"] == "all banks (evidence, read-only)"
     assert auth.actor_badge(Actor("root", "admin"))["bank"] == "platform only, no bank data"
+
+
+def test_usage_over_time_is_seconds_per_hkt_day_per_user():
+    records = [{"time": "2026-12-07T15:30:00+00:00", "user": "tina", "wall_s": 2.0},  # 23:30 HKT, the 7th
+               {"time": "2026-12-07T16:30:00+00:00", "user": "tina", "wall_s": 3.0},  # 00:30 HKT, the 8th
+               {"time": "2026-12-07T17:00:00+00:00", "user": "tom", "wall_s": 1.5}]
+    df = views.usage_over_time(records, "user")
+    assert df.to_dict() == {"tina": {"2026-12-07": 2.0, "2026-12-08": 3.0}, "tom": {"2026-12-07": 0.0, "2026-12-08": 1.5}}

@@ -133,6 +133,16 @@ def usage(actor: Actor, bank: str) -> dict:
     return _usage(_home(), bank, who(actor))
 
 
+@st.cache_data(show_spinner=False, ttl=30, max_entries=256)
+def _usage_records(home: str, bank: str, w: Who) -> list[dict]:
+    return _ctx(home, bank, w).usage_records()
+
+
+def usage_records(actor: Actor, bank: str) -> list[dict]:
+    """The bank's usage records (who, what kind of work, when, seconds): for charts over time and CSV exports."""
+    return _usage_records(_home(), bank, who(actor))
+
+
 @st.cache_data(show_spinner=False, ttl=10, max_entries=256)
 def _audit(home: str, bank: str, w: Who, n: int) -> tuple[list[dict], dict]:
     c = _ctx(home, bank, w)

@@ -154,6 +154,28 @@ def readable_summary(result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["what", "value"])
 
 
+def usage_over_time(records: list[dict], by: str) -> pd.DataFrame:
+    """Compute seconds per day (Hong Kong time) per `by` ("user", "bank", "kind"), one column each: a chart's data."""
+    if not records:
+        return pd.DataFrame()
+    df = pd.DataFrame(records)
+    day = pd.to_datetime(df["time"], utc=True, format="ISO8601").dt.tz_convert(HKT).dt.strftime("%Y-%m-%d")
+    return df.assign(day=day).pivot_table(index="day", columns=by, values="wall_s", aggfunc="sum", fill_value=0.0)
+
+
+def usage_section(records: list[dict], by: str, file_name: str, key: str) -> None:
+    """Usage over time as a bar chart, and the records as a CSV download (what a centre bills or audits against)."""
+    from sandbox.compute import usage_csv
+
+    chart = usage_over_time(records, by)
+    if chart.empty:
+        st.info("No compute used yet.")
+        return
+    st.bar_chart(chart, y_label="compute seconds (wall)", x_label="day (HKT)", height=260)
+    st.download_button("Download the usage records (CSV)", usage_csv(records), file_name=file_name, mime="text/csv",
+                       key=key)
+
+
 def review_label(run: dict) -> str:
     """The ledger's decision; 'mirror tampered' when the run's MLflow review tags claim something else."""
     rv = run["review"]

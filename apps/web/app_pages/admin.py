@@ -6,7 +6,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from apps.web import auth, data
+from apps.web import auth, data, views
 from apps.web.app_pages import enter
 from sandbox.access import ROLES
 
@@ -93,6 +93,11 @@ for bank_id, rec in sorted(banks.items()):
                       "quota_s": quota, "used_s": None if used is None else used["wall_s"]})
 st.subheader("Banks")
 st.dataframe(pd.DataFrame(bank_rows), hide_index=True, width="stretch")
+
+st.subheader("Compute over time")
+usage_rows = [r for b in sorted(banks) if auth.allowed(actor, "usage.read", b) for r in data.usage_records(actor, b)]
+by = st.segmented_control("Per", ["bank", "user", "kind"], default="bank", key="adm_usage_by") or "bank"
+views.usage_section(usage_rows, by, "sandbox-usage.csv", "adm_usage_csv")
 
 st.subheader("Users")
 st.dataframe(pd.DataFrame([{"user": n, "role": u["role"], "bank": u.get("bank") or "", "created": _date(u.get("created"))}

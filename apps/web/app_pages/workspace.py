@@ -19,7 +19,7 @@ st.caption(f"Bank id `{bank}` · signed in as {actor.name} (bank data scientist)
 usage = data.usage(actor, bank)
 quota = usage.get("quota_s")
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Runs metered", usage["runs"])
+c1.metric("Work metered", f"{usage['runs']} runs, {usage.get('jobs', 0)} jobs")
 c2.metric("Compute used", f"{usage['wall_s']:,.0f} s")
 c3.metric("Quota", "unlimited" if quota is None else f"{quota:,.0f} s")
 c4.metric("Remaining", "-" if quota is None else f"{usage['remaining_s']:,.0f} s")
@@ -27,7 +27,10 @@ if quota:
     share = min(usage["wall_s"] / quota, 1.0)
     st.progress(share, text=f"{share:.0%} of the compute quota used")
 if usage.get("by_usecase"):
-    st.caption("Compute by use case: " + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage["by_usecase"].items())))
+    st.caption("Compute by use case: " + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage["by_usecase"].items()))
+               + " · by kind of work: " + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage.get("by_kind", {}).items())))
+with st.expander("Compute over time, per user"):
+    views.usage_section(data.usage_records(actor, bank), "user", f"{bank}-usage.csv", "ws_usage_csv")
 
 st.subheader("Recent runs")
 runs = data.runs(actor, bank, max_results=20)
