@@ -90,7 +90,7 @@ def _fraud_champion(store: Store) -> None:
     ctx = open_workspace(BANK_A, store.actor("alice"), store)
     lenient_gates(store, BANK_A, "fraud")
     fraud.simulate(ctx, preset="hk", customers=300, days=40, seed=3)
-    fraud.train(ctx, model="xgboost", rounds=60)
+    fraud.train(ctx, model="xgboost", rounds=30)
     make_champion(store, ctx, "fraud")
 
 
