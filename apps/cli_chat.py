@@ -1,37 +1,15 @@
 """`sandbox chat ...`: ingest a bank's policy documents, ask them questions, evaluate the assistant."""
 from __future__ import annotations
 
-import contextlib
-import sys
 from pathlib import Path
-from typing import Iterator
 
 import click
 
 from sandbox.userfile import printable
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table, user_path
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, progress_reporter, table, user_path
 
 BACKEND_CHOICE = click.Choice(["extractive", "embedded", "openai"])
-
-
-@contextlib.contextmanager
-def _progress(as_json: bool, label: str) -> Iterator:
-    """A progress bar on a terminal (stderr); nothing for --json or pipes."""
-    if as_json or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=1000, label=label, file=sys.stderr, show_percent=True) as bar:
-        state = {"done": 0}
-
-        def report(fraction: float, message: str) -> None:
-            target = int(fraction * 1000)
-            if target > state["done"]:
-                bar.label = f"{label}: {message[:40]}"
-                bar.update(target - state["done"])
-                state["done"] = target
-
-        yield report
 
 
 @click.group(cls=SandboxGroup)
@@ -49,7 +27,7 @@ def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: boo
     from usecases import chat as api
 
     ctx = state.ctx(bank_id)
-    with _progress(as_json, "ingesting") as progress:
+    with progress_reporter(as_json, "ingesting") as progress:
         report = api.ingest(ctx, list(paths), progress=progress)
 
     def human(d: dict) -> str:
@@ -114,7 +92,7 @@ def corpus_cmd(state: State, bank_id: str, folder: Path, seed: int, then_ingest:
     paths = api.write_policy_library(ctx, folder, seed=seed)
     out: dict = {"folder": str(folder), "files": [p.name for p in paths]}
     if then_ingest:
-        with _progress(as_json, "ingesting") as progress:
+        with progress_reporter(as_json, "ingesting") as progress:
             out["ingest"] = api.ingest(ctx, paths, progress=progress).to_dict()
     emit(out, as_json, lambda d: f"wrote {len(d['files'])} documents to {d['folder']}" + (
         f"; indexed {d['ingest']['total_chunks']} chunks" if "ingest" in d else
@@ -156,7 +134,7 @@ def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: boo
     """Evaluate retrieval (dense vs hybrid) and each backend on the bank's QA set; logs an MLflow run."""
     from usecases import chat as api
 
-    with _progress(as_json, "evaluating") as progress:
+    with progress_reporter(as_json, "evaluating") as progress:
         report = api.evaluate(state.ctx(bank_id), backends=list(backends) or None, progress=progress)
 
     def human(d: dict) -> str:

@@ -5,13 +5,14 @@ so every command authenticates, checks and prints the same way.
 """
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -87,6 +88,27 @@ def user_path(path_type: type = str) -> click.Path:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@contextlib.contextmanager
+def progress_reporter(as_json: bool, label: str) -> Iterator[Callable[[float, str], None] | None]:
+    """The CLI's one progress display for a use case's `progress` callback: a bar on a terminal (stderr);
+    nothing for --json or pipes, so machine output stays clean."""
+    if as_json or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1000, label=label, file=sys.stderr, show_percent=True) as bar:
+        done = 0
+
+        def report(fraction: float, message: str) -> None:
+            nonlocal done
+            target = int(fraction * 1000)
+            if target > done:
+                bar.label = f"{label}: {message[:40]}"
+                bar.update(target - done)
+                done = target
+
+        yield report
 
 
 class SandboxGroup(click.Group):

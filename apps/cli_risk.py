@@ -5,17 +5,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table, user_path
-
-
-def _progress(as_json: bool):
-    if as_json:
-        return None
-
-    def report(frac: float, msg: str) -> None:
-        click.echo(f"  [{frac:4.0%}] {msg}", err=True)
-
-    return report
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, progress_reporter, table, user_path
 
 
 @click.group(cls=SandboxGroup)
@@ -37,8 +27,9 @@ def simulate_cmd(state: State, bank_id: str, applicants: int, vintages: int, see
     """Simulate credit applicants with a known ground truth into the bank's workspace."""
     from usecases import risk as api
 
-    res = api.simulate(state.ctx(bank_id), applicants=applicants, vintages=vintages, seed=seed, bias=bias, drift=drift,
-                       progress=_progress(as_json))
+    with progress_reporter(as_json, "simulating") as progress:
+        res = api.simulate(state.ctx(bank_id), applicants=applicants, vintages=vintages, seed=seed, bias=bias,
+                           drift=drift, progress=progress)
     emit(res.to_dict(), as_json, lambda d: (f"simulated {d['rows']:,} applicants over {d['vintages']} vintages "
                                             f"(default rate {d['default_rate']:.2%}, seed {d['seed']}, bias {d['bias']:g}, "
                                             f"drift {d['drift']:g}); data hash {d['data_hash'][:12]}"))
@@ -71,7 +62,8 @@ def train_cmd(state: State, bank_id: str, approval_rate: float | None, max_diffe
 
     opts = {k: v for k, v in {"approval_rate": approval_rate, "max_difference": max_difference,
                               "min_ratio": min_ratio}.items() if v is not None}
-    res = api.train(state.ctx(bank_id), progress=_progress(as_json), **opts)
+    with progress_reporter(as_json, "training") as progress:
+        res = api.train(state.ctx(bank_id), progress=progress, **opts)
     emit(res.to_dict(), as_json, _train_text)
 
 

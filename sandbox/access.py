@@ -184,7 +184,7 @@ def require(actor: Actor, action: str, resource: Resource = None, *, audit: Audi
                if actor.role == "admin" and bank
                else "ask an admin for the right role, or use your own bank")
     where = f" in bank {bank}" if bank else ""
-    raise AccessDenied(message or f"{actor.name} may not {action}{where} ({decision.reason})", fix)
+    raise AccessDenied(message or f"{actor.name} may not {action}{where} ({decision.reason})", fix, decision.reason)
 
 
 def actions_for(role: str) -> list[str]:

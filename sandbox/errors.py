@@ -28,7 +28,13 @@ class InvalidInput(SandboxError):
 
 
 class AccessDenied(SandboxError):
+    """A refusal from `access.require` (audited there); `reason` is the decision's own words."""
+
     exit_code = 3
+
+    def __init__(self, message: str, fix: str | None = None, reason: str = ""):
+        self.reason = reason
+        super().__init__(message, fix)
 
 
 class AuthenticationFailed(SandboxError):

@@ -110,15 +110,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from . import atomic, procs, tracking
-from .access import Actor, can
-from .errors import AccessDenied, InvalidInput, SandboxError, StoreError
+from .access import Actor, can, require
+from .errors import InvalidInput, SandboxError, StoreError
+from .mlflow_identity import as_user
 from .store import Store
 
 ADMIN_USERNAME = "_sandbox-sync"  # not a valid sandbox user name: no sandbox user can be it
@@ -140,10 +140,8 @@ def _now() -> str:
 
 def _require_admin(store: Store, actor: Actor, what: str) -> None:
     decision = can(actor, "server.run")
-    if not decision:
-        store.platform_audit().append("access.denied", actor.name, action="server.run", reason=decision.reason)
-        raise AccessDenied(f"{actor.name} may not {what} ({decision.reason})",
-                           "ask a sandbox admin to run `sandbox server`; get your own credentials with `sandbox server token`")
+    require(actor, "server.run", audit=store.platform_audit(), message=f"{actor.name} may not {what} ({decision.reason})",
+            fix="ask a sandbox admin to run `sandbox server`; get your own credentials with `sandbox server token`")
 
 
 # -- secrets ------------------------------------------------------------------
@@ -231,25 +229,7 @@ def credentials(store: Store, actor: Actor, url: str | None = None) -> Credentia
     return cred
 
 
-@contextmanager
-def mlflow_identity(username: str | None, password: str | None) -> Iterator[None]:
-    """Act as another MLflow user for a block (MlflowClient reads MLFLOW_TRACKING_USERNAME/PASSWORD on every
-    request); the previous values, or their absence, come back afterwards. None unsets a variable."""
-    keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")
-    saved = {k: os.environ.get(k) for k in keys}
-
-    def put(values) -> None:
-        for k, v in values:
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-    put(zip(keys, (username, password)))
-    try:
-        yield
-    finally:
-        put(saved.items())
+mlflow_identity = as_user  # a block as another MLflow user (sandbox/mlflow_identity.py holds the process's identity)
 
 
 def use_credentials(store: Store, actor: Actor, url: str | None = None) -> Credentials:

@@ -55,6 +55,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .access import Actor, can
 from .tracking import USECASES
 from .review import REVIEWABLE_PREFIXES
 
@@ -76,15 +77,17 @@ class Caller:
     role: str | None  # None: an MLflow user the sandbox does not know
     bank: str | None
 
+    def writes_bank(self) -> bool:
+        """May this caller start runs in their bank? The sandbox's one decision (`access.can`, `runs.write`)."""
+        if self.role is None or not self.bank:
+            return False
+        return bool(can(Actor(self.name, self.role, self.bank), "runs.write", self.bank))
+
     def experiment_names(self) -> frozenset[str]:
-        if self.role != "scientist" or not self.bank:
-            return frozenset()
-        return frozenset(f"{self.bank}/{uc}" for uc in USECASES)
+        return frozenset(f"{self.bank}/{uc}" for uc in USECASES) if self.writes_bank() else frozenset()
 
     def model_names(self) -> frozenset[str]:
-        if self.role != "scientist" or not self.bank:
-            return frozenset()
-        return frozenset(f"{self.bank}.{uc}" for uc in USECASES)
+        return frozenset(f"{self.bank}.{uc}" for uc in USECASES) if self.writes_bank() else frozenset()
 
 
 class _Directory:

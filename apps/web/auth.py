@@ -1,9 +1,11 @@
 """Who is looking: login (sandbox password or OIDC), the acting user, and the per-page access gate.
 
 Every page starts with `gate(action)`: the same `sandbox.access.can` check the
-navigation uses to decide which pages to list, run again inside the page so a
-URL typed by hand is refused too. A refusal is shown plainly, audited, and
-stops the page before it touches any data.
+navigation uses to decide which pages to list, run again inside the page (as
+`sandbox.access.require`, which audits a refusal) so a URL typed by hand is
+refused too. A refusal is shown plainly and stops the page before it touches
+any data. Before a bank is chosen, bank pages are checked on `SOME_BANK` (a
+scientist's own bank; any bank for reviewers).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from sandbox import AccessDenied, Actor, SandboxError, Store, open_workspace
-from sandbox.access import ACTIONS, can
+from sandbox.access import ACTIONS, SOME_BANK, Resource, can, require
 
 ACTOR_KEY = "sandbox_actor"
 ROLE_LABELS = {"scientist": "Bank data scientist", "reviewer": "HKMA reviewer", "admin": "Platform admin"}
@@ -98,24 +100,31 @@ def allowed(actor: Actor | None, action: str, bank: str | None = None) -> bool:
     """May this actor use a page or button gated by `action`? Bank actions default to the actor's own bank."""
     if actor is None:
         return False
-    spec = ACTIONS[action]
-    if spec.resource == "platform":
-        return bool(can(actor, action))
-    target = bank or actor.bank or "any-bank"
-    return bool(can(actor, action, target))
+    return bool(can(actor, action, _resource(action, bank)))
+
+
+def _resource(action: str, bank: str | None) -> Resource:
+    """What a page's action applies to: the platform, the chosen bank, or SOME_BANK before one is chosen."""
+    return None if ACTIONS[action].resource == "platform" else (bank or SOME_BANK)
+
+
+def _require(actor: Actor, action: str, page: str, refusal: str | None = None) -> None:
+    """access.require for a page: a refusal is audited (with the page), shown plainly, and stops the page."""
+    try:
+        require(actor, action, _resource(action, None), audit=store().platform_audit(), refusal=refusal, page=page)
+    except AccessDenied as err:
+        st.error(f"Access refused: {ROLE_LABELS.get(actor.role, actor.role)} {actor.name} may not open **{page}** "
+                 f"({err.reason}).")
+        st.caption("Pages are shown by role; every page checks again, so a typed URL is refused too.")
+        st.stop()
 
 
 def refuse(actor: Actor | None, action: str, reason: str, page: str) -> None:
-    """Show a clear refusal, audit it, and stop the page."""
+    """Refuse a page for a reason the page found itself (audited), and stop it."""
     if actor is None:
         st.warning("Please sign in first.")
         st.stop()
-    store().platform_audit().append("access.denied", actor.name, action=action, page=page, role=actor.role,
-                                    reason=reason)
-    st.error(f"Access refused: {ROLE_LABELS.get(actor.role, actor.role)} {actor.name} may not open **{page}** "
-             f"({reason}).")
-    st.caption("Pages are shown by role; every page checks again, so a typed URL is refused too.")
-    st.stop()
+    _require(actor, action, page, refusal=reason)
 
 
 def gate(action: str, page: str) -> Actor:
@@ -124,10 +133,7 @@ def gate(action: str, page: str) -> Actor:
     if actor is None:
         st.warning("Please sign in first.")
         st.stop()
-    if not allowed(actor, action):
-        spec = ACTIONS[action]
-        decision = can(actor, action) if spec.resource == "platform" else can(actor, action, actor.bank or "any-bank")
-        refuse(actor, action, decision.reason, page)
+    _require(actor, action, page)
     return actor
 
 

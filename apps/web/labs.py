@@ -1,7 +1,9 @@
 """The use cases as the pages see them: imported lazily, called through their public API only.
 
-A use case that is missing or half-built must not take a page down: `module()`
-returns None (and the reason) instead of raising, and pages say what to do.
+A use case that is not installed must not take a page down: `module()` returns
+None (and the reason) instead of raising, and pages say what to do. Only the
+package's own absence is caught: an import error inside an installed use case
+is a bug and raises, with its traceback, instead of reading as "not available".
 Long jobs get a Streamlit progress bar through the use cases' `progress`
 callback (fraction 0..1, message).
 """
@@ -16,25 +18,20 @@ USECASE_MODULES = {"fraud": "usecases.fraud", "risk": "usecases.risk", "chat": "
 
 
 def module(usecase: str, *needs: str) -> tuple[Any | None, str]:
-    """The use-case package if it imports and has every function in `needs`, else (None, why)."""
-    name = USECASE_MODULES[usecase]
-    try:
-        mod = importlib.import_module(name)
-    except Exception as exc:  # a half-written package must not crash the page: say why instead
-        return None, f"{name} does not import yet ({type(exc).__name__}: {exc})"
-    missing = [n for n in needs if not callable(getattr(mod, n, None))]
-    if missing:
-        return None, f"{name} has no {', '.join(missing)} yet"
-    return mod, ""
+    """The use-case package if it is installed and has every function in `needs`, else (None, why)."""
+    return submodule(USECASE_MODULES[usecase], *needs)
 
 
 def submodule(path: str, *needs: str) -> tuple[Any | None, str]:
+    """A module of a use case, or (None, why) when that module (or its package) is not installed."""
     try:
         mod = importlib.import_module(path)
-    except Exception as exc:  # as above: report, don't crash
-        return None, f"{path} does not import yet ({type(exc).__name__}: {exc})"
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (path == exc.name or path.startswith(exc.name + ".")):
+            raise  # the package is there but something it imports is not: a broken install, say so loudly
+        return None, f"{path} is not installed"
     missing = [n for n in needs if not callable(getattr(mod, n, None))]
-    return (None, f"{path} has no {', '.join(missing)} yet") if missing else (mod, "")
+    return (None, f"{path} has no {', '.join(missing)}") if missing else (mod, "")
 
 
 def progress_bar(label: str) -> Callable[[float, str], None]:

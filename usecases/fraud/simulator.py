@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from sandbox.progress import report as _progress
 
 from .schema import canonical
 
@@ -86,11 +87,6 @@ class SimulationResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _progress(progress: Callable[[float, str], None] | None, f: float, msg: str) -> None:
-    if progress is not None:
-        progress(f, msg)
 
 
 def frame_hash(df: pd.DataFrame) -> str:
