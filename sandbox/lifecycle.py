@@ -261,12 +261,13 @@ def promote(ctx, usecase: str, version: str | int, comment: str = "") -> ModelVe
     if mv.stage not in (APPROVED, PREVIOUS) or review_state != APPROVED:
         raise LifecycleRefused(f"{usecase} v{mv.version} is {mv.stage}, not approved by a reviewer",
                                f"submit it (`sandbox models submit {ctx.bank} {usecase} {mv.version}`) and wait for approval")
-    old = champion(ctx, usecase)
-    prev = old.version if old else ""
+    held = _book(ctx).state("champion", usecase)
+    prev = held.state if held is not None else ""
+    retired = str(held.data.get("previous", "")) if held is not None else ""  # was `previous`, now just approved
     ctx._record("models.promote", usecase=usecase, version=mv.version, previous=prev, replaced=prev,
                 comment=comment.strip()[:4000], at=_now())
-    _mirror_write(ctx, usecase, {mv.version: CHAMPION, **({prev: PREVIOUS} if prev else {})},
-                  {CHAMPION: mv.version, PREVIOUS: prev or None})
+    stages = {**({retired: APPROVED} if retired else {}), **({prev: PREVIOUS} if prev else {}), mv.version: CHAMPION}
+    _mirror_write(ctx, usecase, stages, {CHAMPION: mv.version, PREVIOUS: prev or None})
     return resolve(ctx, usecase, mv.version)
 
 

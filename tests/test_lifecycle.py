@@ -1,8 +1,8 @@
 """Model lifecycle under supervision: candidates are gated, reviewed and promoted; scoring uses the champion; the
 ledger is believed, MLflow's aliases and tags only mirror it.
 
-One small world for the module (its own two banks, so other test files' champions never mix in): two risk
-versions and one fraud version of lc-bank, trained once. The tests run in file order and build on each other's
+One small world for the module (its own two banks, so other test files' champions never mix in): three risk
+versions (the third kept for the app test, last) and one fraud version of lc-bank, trained once. The tests run in file order and build on each other's
 transitions as a bank would (v2 is sent back, then approved; the story promotes v1, then v2, and rolls back).
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def world(store, rita):
     lena = open_workspace(BANK, store.actor("lena"), store)
     otto = open_workspace(OTHER, store.actor("otto"), store)
     risk.simulate(lena, applicants=4000, vintages=4, seed=2)
-    versions = [risk.train(lena, split_seed=s, **SMALL_RISK).model_version for s in (1, 2)]
+    versions = [risk.train(lena, split_seed=s, **SMALL_RISK).model_version for s in (1, 2, 3)]  # v3: the app's
     fraud.simulate(lena, preset="hk", customers=300, days=40, seed=3)
     fv = fraud.train(lena, model="xgboost", rounds=30).registered_version  # tiny data: fails the AP floor
     return World(store, lena, otto, open_workspace(BANK, rita, store), versions, fv)
@@ -153,7 +153,7 @@ def test_promote_scoring_uses_the_champion_and_rollback_restores_the_previous(wo
     client = world.lena.client()
     name = tracking.registered_model_name(BANK, "risk")
     assert str(client.get_registered_model(name).aliases.get("champion")) == v1
-    assert lifecycle.mirror(world.lena, "risk")["aliases"]["champion"]["status"] == "consistent"
+    assert lifecycle.mirror(world.lena, "risk")["status"] == "consistent"  # aliases and every version's tag
 
 
 def test_a_scientist_may_score_an_explicit_candidate_labelled_as_such(world, tmp_path):
@@ -251,3 +251,51 @@ def test_compare_champion_and_challenger_with_a_bootstrap_interval(world):
     d = json.loads(out.stdout)
     assert d["metric"] == "gini" and d["resamples"] == 50 and d["ci_low"] <= d["difference"] <= d["ci_high"]
     assert d["champion_version"] == world.risk_versions[0] and d["rows"] > 100
+
+
+# -- the app (AppTest): the scientist submits and promotes on Experiments, the reviewer decides in the queue ---------
+def _page(store, user: str, file: str):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from apps.web import auth
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "apps" / "web" / "app_pages" / file),
+                           default_timeout=60)
+    at.session_state[auth.ACTOR_KEY] = store.actor(user)
+    return at.run()
+
+
+def _shown(at) -> str:
+    return "\n".join(str(e.value) for kind in ("markdown", "success", "error", "info", "caption")
+                     for e in getattr(at, kind))
+
+
+def test_app_scientist_submits_reviewer_approves_in_the_queue_scientist_promotes(world):
+    pytest.importorskip("streamlit")
+    v3 = world.risk_versions[2]
+    at = _page(world.store, "lena", "experiments.py")
+    assert not at.exception, at.exception
+    at.selectbox(key="mdl_risk_version").select(v3).run()
+    at.text_input(key="mdl_risk_note").input("ready: OOT Gini holds").run()
+    at.button(key="mdl_risk_submit").click().run()
+    assert not at.exception and f"risk v{v3}: Submitted for review" in _shown(at)
+    assert not [b for b in at.button if b.key == "mdl_risk_promote"]  # not approved yet: no promote button
+
+    rq = _page(world.store, "rita", "console_review.py")
+    rq.selectbox(key="rev_bank").select(BANK).run()
+    assert not rq.exception, rq.exception
+    rq.button(key="mdlq_submit").click().run()  # no decision chosen: refused, nothing recorded
+    assert "no decision chosen" in _shown(rq) and lifecycle.resolve(world.lena, "risk", v3).stage == "submitted"
+    rq.radio(key="mdlq_decision").set_value("approved").run()
+    rq.text_area(key="mdlq_comment").input("gates passed; card and fairness tables checked").run()
+    rq.button(key="mdlq_submit").click().run()
+    assert f"risk v{v3}: Approved" in _shown(rq)
+    assert lifecycle.resolve(world.lena, "risk", v3).review["by"] == "rita"
+
+    at = _page(world.store, "lena", "experiments.py")
+    at.selectbox(key="mdl_risk_version").select(v3).run()
+    at.button(key="mdl_risk_promote").click().run()
+    assert not at.exception and f"risk v{v3}: Champion" in _shown(at)
+    assert lifecycle.champion(world.lena, "risk").version == v3

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apps.web import auth, data, views
+from apps.web import auth, data, models_panel, views
 from apps.web.app_pages import enter
 from apps.web.evidence_ui import pack_button
 from sandbox.errors import InvalidInput
@@ -71,6 +71,7 @@ if bank is None:
     st.info("No banks yet.")
     st.stop()
 ctx = auth.bank_ctx(actor, "review.sign", "Review and sign-off", bank)
+models_panel.review_queue(ctx)  # model versions submitted for review (issue 14), above the run sign-off
 
 runs = [r for r in data.runs(actor, bank, None if usecase == "all" else usecase) if r["status"] == "FINISHED"]
 if only_open:

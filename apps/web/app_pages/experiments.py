@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apps.web import auth, data, views
+from apps.web import auth, data, models_panel, views
 from apps.web.app_pages import enter
 from apps.web.evidence_ui import pack_button
 
@@ -44,3 +44,5 @@ with tab_detail:
     pack_button(actor, bank, picked["usecase"], run_id=picked["run_id"], key="exp_pack")  # signed evidence pack (issue 14)
 with tab_compare:
     views.compare_picker(actor, runs, key="exp_cmp")
+
+models_panel.scientist_panel(ctx)  # versions, gates, review; submit, promote, roll back (issue 14)
