@@ -333,3 +333,27 @@ def test_cohort_lists_every_banks_champion_and_exports(world, champion_a, tmp_pa
         cohort.export(s, rows, s.workspaces / BANK_A / "c.csv")
     assert cohort.export(s, rows, tmp_path / "c.csv")["rows"] == len(rows)
     assert "metric:xgboost_gini" in pd.read_csv(tmp_path / "c.csv").columns
+
+
+def test_reviewer_console_cohort_page_lists_the_champion_and_offers_its_pack(world, champion_a, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from apps.web import auth
+
+    home, s = world
+    monkeypatch.setenv("SANDBOX_HOME", str(home))
+    page = os.path.join(os.path.dirname(__file__), "..", "apps", "web", "app_pages", "console_cohort.py")
+    at = AppTest.from_file(page, default_timeout=60)
+    at.session_state[auth.ACTOR_KEY] = s.actor("rita")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    champ = table[(table["bank"] == BANK_A) & (table["usecase"] == "risk")].iloc[0]
+    assert (champ["version"], champ["stage"], champ["review"]) == (champion_a.version, "champion", "approved")
+    assert f"--version {champion_a.version}" in at.code[0].value
+    # what the page's button calls on click: the same pack, audited as a download
+    ctx = open_workspace(BANK_A, s.actor("rita"), s)
+    p = evidence.download(ctx, "risk", champion_a.version)
+    last = ctx.audit_entries(1)[0]
+    assert (last["event"], last["actor"], last["data"]["delivered"], last["data"]["pack_sha256"]) == (
+        "evidence.build", "rita", "download", p.sha256)
