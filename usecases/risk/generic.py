@@ -354,10 +354,16 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
     if isinstance(applicants, list):
         if not applicants or not all(isinstance(a, dict) for a in applicants):
             raise InvalidInput("applicants", "not a list of applicants", "give each applicant as {\"field\": value, ...}")
-        applicants = pd.DataFrame(applicants)
-    if not isinstance(applicants, pd.DataFrame) or applicants.empty:
+        if len(applicants) < 256:
+            applicants = gm.rows_from_records(schema, applicants)
+        else:
+            applicants = pd.DataFrame(applicants)
+    if isinstance(applicants, gm.Rows):
+        r = applicants
+    elif not isinstance(applicants, pd.DataFrame) or applicants.empty:
         raise InvalidInput("applicants", "no applicants given", "give at least one applicant")
-    r = gm.rows(schema, applicants, strict=True)
+    else:
+        r = gm.rows(schema, applicants, strict=True)
     cut = models.sidecar["cutoffs"]
     points = gm.Points(models.scorecard.spec)
     if model == "xgboost":
