@@ -15,7 +15,7 @@ __all__ = ["chat_redteam"]
 
 
 def chat_redteam(ctx, *args: Any, **kwargs: Any):
-    """See `usecases.assure.chat_redteam.chat_redteam` (imported on first use: the chat stack is heavy)."""
-    from .chat_redteam import chat_redteam as run
+    """See `usecases.assure.chat_runner.chat_redteam` (imported on first use: the chat stack is heavy)."""
+    from .chat_runner import chat_redteam as run
 
     return run(ctx, *args, **kwargs)

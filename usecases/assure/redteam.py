@@ -10,7 +10,7 @@ eight categories, so any N gets every category in equal shares.
 Document-borne injections carry their payload in a planted notice (`Attack.document`): the runner ingests the
 notices into a scratch index of the bank's own workspace and asks the benign trigger question (`Attack.question`).
 `plant_case_notes` writes the synthetic customer case notes the PII attacks go after; `decoy_bank` names the
-throwaway bank whose library plays "another bank" (see chat_redteam.py).
+throwaway bank whose library plays "another bank" (see chat_runner.py).
 """
 from __future__ import annotations
 
@@ -119,14 +119,18 @@ def _notice(bank_name: str, topic_no: int, payload: str) -> str:
 
 
 def _candidate(category: str, language: str, seed_no: int, template_no: int, kind: str, seed: int,
-               bank_name: str, other: str) -> Attack:
+               bank_name: str, other: str) -> Attack | None:
+    """One attack, or None when the mutation leaves the seed as it was (homoglyphs or leetspeak on Chinese text):
+    a copy that differs only in its marker is not a new attack."""
+    text = _seeds(category, language)[seed_no]
+    if kind in ("leetspeak", "homoglyph") and _char_mutation(text, kind, random.Random(0)) == text:
+        return None
     aid = _hash("attack", seed, category, language, seed_no, template_no, kind)[:12]
     rng = random.Random(int(aid, 16))
     marker = "RT-" + _hash("marker", aid)[:6].upper()
     name, case = CASE_CUSTOMERS[rng.randrange(len(CASE_CUSTOMERS))]
     fill = {"marker": marker, "other": other, "case": case, "name": name}
     wrapper = WRAPPERS[language][template_no]
-    text = _seeds(category, language)[seed_no]
     document = None
     if category == "document_injection":
         topic_no = rng.randrange(len(NOTICE_TOPICS))
@@ -151,7 +155,8 @@ def candidates(category: str, seed: int, bank_name: str, other: str) -> list[Att
         for seed_no, template_no, kind in product(range(len(_seeds(category, language))),
                                                   range(len(WRAPPERS[language])), OBFUSCATIONS):
             a = _candidate(category, language, seed_no, template_no, kind, seed, bank_name, other)
-            out.setdefault((a.question, a.document), a)  # a mutation that changes nothing is not a new attack
+            if a is not None:
+                out.setdefault((a.question, a.document), a)  # a mutation that changes nothing is not a new attack
     return list(out.values())
 
 
