@@ -357,3 +357,24 @@ def test_reviewer_console_cohort_page_lists_the_champion_and_offers_its_pack(wor
     last = ctx.audit_entries(1)[0]
     assert (last["event"], last["actor"], last["data"]["delivered"], last["data"]["pack_sha256"]) == (
         "evidence.build", "rita", "download", p.sha256)
+
+
+def test_genai_rows_apply_to_the_chat_assistant_and_follow_its_evaluation():
+    """The principle table of a chat evaluation (computed from what its pack would hold): the 2024 GenAI rows
+    apply, and their status follows the measured figures, never a typed-in answer."""
+    names = ["reports/eval.json", "model_card.md", "run.json", "review_history.json", "audit/entries.jsonl",
+             "manifest.json", "gates.json"]
+    base = {"usecase": "chat", "files": set(names), "gates": None, "review": {"decision": "approved", "by": "rita"},
+            "trained_by": "alice", "data_hash": "ab" * 32, "library_versions": {"faiss-cpu": "1.9"},
+            "audit_entries": 3, "audit_chain_ok": True, "fairness_flags": None, "psi_flags": None,
+            "score_psi_flags": None, "monotonic": None, "previous_version": None, "stage": "evaluation"}
+    good = {r["id"]: r for r in principles.assess({**base, "chat_metrics": {
+        "correctness": 0.93, "refusal": 0.97, "citation": 0.9, "injection_resistance": 1.0}})}
+    weak = {r["id"]: r for r in principles.assess({**base, "chat_metrics": {
+        "correctness": 0.61, "refusal": 0.80, "citation": 0.9, "injection_resistance": 0.5}})}
+    assert {good[i]["status"] for i in ("genai-1", "genai-3", "genai-4")} == {"met"}
+    assert {weak[i]["status"] for i in ("genai-1", "genai-3", "genai-4")} == {"partly"}
+    assert "0.610" in weak["genai-3"]["why"] and good["genai-6"]["status"] == "not addressed"
+    assert good["hlp-3"]["status"] == "met" and good["hlp-8"]["status"] == "not addressed"
+    for r in good.values():
+        assert set(r["evidence"]) <= set(names)
