@@ -140,7 +140,7 @@ def test_fraud_lab_shows_pr_curve_and_the_alert_budget_moves_precision_and_recal
     at = app_as(web_store, "alice")
     at.switch_page("app_pages/fraud_lab.py").run()
     charts = {c.key for c in at.get("plotly_chart")}
-    assert {"pr_chart", "budget_chart", "scenario_chart"} <= charts
+    assert {"pr_chart", "budget_chart", "fraud-scenario", "fraud-importance"} <= charts
     slider = at.select_slider(key="alert_budget")
     smallest = slider.options[0]
     before = {m.label: m.value for m in at.metric}
@@ -164,7 +164,7 @@ def test_risk_lab_draws_the_models_and_explains_an_applicant(web_store):
     at = app_as(web_store, "alice")
     at.switch_page("app_pages/risk_lab.py").run()
     keys = {c.key for c in at.get("plotly_chart")}
-    assert {"roc_chart", "cal_chart", "ks_chart", "psi_chart", "gini_ks_chart"} <= keys
+    assert {"risk-roc", "risk-calibration", "risk-ks", "psi_chart", "risk-gini_ks"} <= keys
     at.button(key="explain_btn").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(m.label == "Decision" for m in at.metric)
@@ -227,6 +227,23 @@ def test_reviewer_run_detail_lists_evidence_but_no_raw_rows(web_store):
     shown = texts(at)
     assert "reports/pr_curve.json" in shown
     assert "data/sample_rows.csv" not in shown and "C1,100" not in shown
+
+
+def test_the_reviewer_sees_the_scientists_charts_not_static_images(web_store):
+    """One definition per figure: a run's detail draws the lab's own charts for both roles."""
+    seen = {}
+    for user, page, key in (("rita", "console_runs.py", "log_usecase"), ("alice", "experiments.py", None)):
+        at = app_as(web_store, user)
+        at.switch_page(f"app_pages/{page}").run()
+        if key:  # the same run as alice's: her bank's newest risk run
+            at.multiselect(key="log_banks").set_value(["harbour-bank"]).run()
+            at.selectbox(key=key).set_value("risk").run()
+        else:
+            at.segmented_control(key="exp_usecase").set_value("risk").run()
+        assert not at.exception, [e.value for e in at.exception]
+        seen[user] = {c.key.rsplit("-", 1)[-1] for c in at.get("plotly_chart") if c.key.startswith("detail-")}
+        assert not at.get("imgs") and not at.get("image")
+    assert seen["rita"] == seen["alice"] and {"roc", "calibration", "ks", "gini_ks"} <= seen["rita"]
 
 
 def test_scientist_run_detail_includes_the_banks_own_files(web_store):

@@ -284,13 +284,13 @@ def run_detail(actor, run: dict, show_plots: bool = True) -> None:
     if card:
         with st.expander("Model card", expanded=False):
             st.markdown(data.artifact_text(actor, bank, run_id, card) or "")
-    if show_plots:
-        pngs = [a for a in arts if a.startswith("plots/") and a.lower().endswith(".png")]
-        if pngs:
-            with st.expander(f"Plots ({len(pngs)})", expanded=True):
-                cols = st.columns(2)
-                for i, p in enumerate(pngs):
-                    cols[i % 2].image(data.artifact_bytes(actor, bank, run_id, p), caption=p)
+    if show_plots:  # the labs' own figures, drawn from the run's reports: the same for the bank and the reviewer
+        from apps.web import figures
+
+        figs = figures.for_run(run, lambda name: data.report(actor, bank, run_id, name), arts)
+        if figs:
+            with st.expander(f"Charts ({len(figs)})", expanded=True):
+                figures.show(figs, f"detail-{run_id}")
     reports = [a for a in arts if a.startswith(("reports/", "evaluation/")) and a.endswith(".json")]
     if reports:
         with st.expander(f"Reports ({len(reports)})"):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from apps.web import auth, charts, data, labs, views
+from apps.web import auth, charts, data, figures, labs, views
 from apps.web.app_pages import enter
 from sandbox import Actor
 
@@ -45,11 +45,12 @@ with tab_results:
         views.review_box(run)
         views.threshold_metrics(run, ("ROC AUC", ("roc_auc", "test_roc_auc")))
 
-        fig = charts.pr_curve(data.report(actor, bank, rid, "pr_curve.json"))
+        arts = data.artifacts(actor, bank, rid)
+        figs = {f.key: f for f in figures.fraud(lambda name: data.report(actor, bank, rid, name), arts)}
         left, right = st.columns(2)
         with left:
-            if fig is not None:
-                st.plotly_chart(fig, key="pr_chart")
+            if "pr" in figs:
+                figures.slot().plotly_chart(figs.pop("pr").figure, key="pr_chart")
             else:
                 st.warning("reports/pr_curve.json has no precision/recall points.")
         with right:
@@ -70,29 +71,14 @@ with tab_results:
                 thr = charts.pick(budget, "threshold", "score_threshold")
                 if thr:
                     st.caption(f"Score threshold for this budget: {row[thr]:.4f}")
-                st.plotly_chart(charts.alert_budget_figure(budget, chosen), key="budget_chart")
+                figures.slot().plotly_chart(charts.alert_budget_figure(budget, chosen), key="budget_chart")
 
-        arts = data.artifacts(actor, bank, rid)
-        scen_name = next((a for a in arts if a.startswith("reports/") and "scenario" in a and a.endswith(".json")), None)
-        if scen_name:
-            scen = charts.scenario_recall_frame(data.report(actor, bank, rid, scen_name))
-            if not scen.empty:
-                st.plotly_chart(charts.bar(scen.sort_values("recall"), "scenario", "recall", "Recall per fraud scenario",
-                                           horizontal=True), key="scenario_chart")
-                with st.expander("Recall per scenario (table)"):
-                    st.dataframe(scen, hide_index=True, width="stretch")
-        cal = charts.calibration_curve(data.report(actor, bank, rid, "calibration.json"), log=True) if "reports/calibration.json" in arts else None
-        imp_name = next((a for a in arts if a.startswith("reports/") and "importance" in a and a.endswith(".json")), None)
-        if imp_name:
-            imp = charts.to_frame(data.report(actor, bank, rid, imp_name), "feature")
-            fcol, vcol = charts.pick(imp, "feature", "name"), charts.pick(imp, "importance", "gain", "value")
-            if fcol and vcol:
-                top = imp.sort_values(vcol, ascending=False).head(15).sort_values(vcol)
-                left, right = st.columns(2)
-                left.plotly_chart(charts.bar(top, fcol, vcol, "Feature importance (top 15)", horizontal=True),
-                                  key="importance_chart")
-                if cal is not None:
-                    right.plotly_chart(cal, key="fraud_cal_chart")
+        figures.show(list(figs.values()), "fraud")
+        scen_name = figures.report_named(arts, "scenario")
+        scen = charts.scenario_recall_frame(data.report(actor, bank, rid, scen_name)) if scen_name else None
+        if scen is not None and not scen.empty:
+            with st.expander("Recall per scenario (table)"):
+                st.dataframe(scen, hide_index=True, width="stretch")
 
 # -- simulate and train ---------------------------------------------------------
 with tab_train:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 import pandas as pd
 import streamlit as st
 
-from apps.web import auth, charts, data, labs, views
+from apps.web import auth, charts, data, figures, labs, views
 from apps.web.app_pages import enter
+from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
 
 actor = enter("risk_lab.py")
 ctx = auth.bank_ctx(actor, "risk.train", "Risk lab")
@@ -21,25 +21,10 @@ st.caption("Credit applicants with a known ground truth: a binned logistic score
            "reason codes for every decision, fairness and stability checks.")
 
 risk, why = labs.module("risk")
-MODELS = ("scorecard", "xgboost")
 
 
-def model_metrics(metrics: dict[str, float]) -> pd.DataFrame:
-    """Metrics named '<model>_<metric>' or '<model>.<metric>' as a model x metric table."""
-    rows: dict[str, dict[str, float]] = {}
-    for key, value in metrics.items():
-        m = re.match(rf"^({'|'.join(MODELS)})[._](.+)$", key)
-        if m:
-            rows.setdefault(m.group(1), {})[m.group(2)] = round(value, 4)
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("model").reset_index() if rows else pd.DataFrame()
-
-
-def report_like(arts: list[str], *words: str) -> str | None:
-    for a in arts:
-        name = a.rsplit("/", 1)[-1].lower()
-        if a.startswith(("reports/", "evaluation/")) and a.endswith(".json") and all(w in name for w in words):
-            return a
-    return None
+model_metrics = figures.risk_model_metrics
+report_like = figures.report_named
 
 
 tab_results, tab_explain, tab_fair, tab_train = st.tabs(
@@ -57,36 +42,13 @@ with tab_results:
     else:
         rid = run["run_id"]
         views.review_box(run)
+        risk_import_view.recommendation(data.report(actor, bank, rid, "metrics"))
         table = model_metrics(run["metrics"])
         if not table.empty:
             st.dataframe(table, hide_index=True, width="stretch")
         else:
             st.dataframe(pd.DataFrame(sorted(run["metrics"].items()), columns=["metric", "value"]), hide_index=True)
-        left, right = st.columns(2)
-        roc = report_like(arts, "roc")
-        cal = report_like(arts, "calibration")
-        ks = report_like(arts, "ks") or cal
-        with left:
-            fig = charts.roc_curve(data.report(actor, bank, rid, roc)) if roc else None
-            if fig:
-                st.plotly_chart(fig, key="roc_chart")
-            else:
-                st.caption("No ROC report in this run.")
-            fig = charts.ks_curve(data.report(actor, bank, rid, ks)) if ks else None
-            if fig:
-                st.plotly_chart(fig, key="ks_chart")
-        with right:
-            fig = charts.calibration_curve(data.report(actor, bank, rid, cal)) if cal else None
-            if fig:
-                st.plotly_chart(fig, key="cal_chart")
-            else:
-                st.caption("No calibration report in this run.")
-            if not table.empty and {"gini", "ks"} & set(table.columns):
-                long = table.melt(id_vars="model", value_vars=[c for c in ("gini", "ks", "auc") if c in table.columns])
-                long["label"] = long["model"] + " " + long["variable"]
-                fig = charts.metric_bars(long.to_dict("records"), "value", "Gini, KS and AUC by model (out of time)")
-                fig.add_hline(0.40, line_dash="dash", line_color=charts.PALETTE[1], annotation_text="0.40 bar")
-                st.plotly_chart(fig, key="gini_ks_chart")
+        figures.show(figures.risk(lambda name: data.report(actor, bank, rid, name), arts, run["metrics"]), "risk")
         st.subheader("Scorecard")
         sc_name = report_like(arts, "scorecard")
         sc = charts.to_frame(data.report(actor, bank, rid, sc_name), "bin") if sc_name else pd.DataFrame()
@@ -180,6 +142,7 @@ with tab_fair:
     else:
         rid = run["run_id"]
         st.subheader("Fairness by sex and age band")
+        risk_import_view.notes(data.report(actor, bank, rid, "fairness"), data.report(actor, bank, rid, "psi"))
         fair_name = report_like(arts, "fairness")
         fair, groups = charts.fairness_frame(data.report(actor, bank, rid, fair_name)) if fair_name else (pd.DataFrame(), None)
         if fair.empty:
@@ -239,3 +202,5 @@ with tab_train:
                          applicants=int(applicants), vintages=int(vintages), bias=bias, drift=drift, seed=int(seed))
         if go_train:
             labs.run_job(risk.train, ctx, "Training", "Trained: the new run is in **Models** and **Experiments**.")
+        if ctx.can("risk.simulate"):
+            risk_import_view.import_form(ctx)
