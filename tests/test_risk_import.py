@@ -143,6 +143,52 @@ def test_no_protected_attribute_and_no_time_column_are_said_plainly(banks, tmp_p
     card = risk.model_card(ctx, res.run_id)
     assert "Not assessed: no protected attribute" in card and "no time column" in card
     assert risk.report(ctx, res.run_id, "metrics")["split"]["holdout"].startswith("in-time test split")
+    at = _page("sol")
+    said = " ".join(e.value for e in at.info) + " ".join(e.value for e in at.success)
+    assert "Fairness: no protected attribute" in said and "Stability: no time column" in said
+    assert "Recommended model: **" in said
+
+
+PAGE = os.path.join(os.path.dirname(__file__), os.pardir, "apps", "web", "app_pages", "risk_lab.py")
+
+
+def _page(user: str, staged: tuple[str, bytes] | None = None):
+    """The Risk lab page as `user` sees it (Streamlit's AppTest), optionally with an uploaded file staged."""
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    from apps.web import auth
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state[auth.ACTOR_KEY] = _STORE[0].actor(user)
+    if staged is not None:
+        at.session_state["risk_import_file"] = staged
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+_STORE: list = []
+
+
+@pytest.fixture(autouse=True)
+def _page_env(store, home, monkeypatch):
+    """The app's Store() reads SANDBOX_HOME: point it at the session store for page tests."""
+    monkeypatch.setenv("SANDBOX_HOME", str(home))
+    _STORE[:] = [store]
+
+
+def test_risk_lab_page_imports_an_upload_with_its_column_mapping(banks):
+    at = _page("sol", ("my_book.csv", portfolio(900, seed=21).to_csv(index=False).encode()))
+    at.selectbox(key="imp_target").set_value("Outcome")
+    at.selectbox(key="imp_time").set_value("(none)")
+    at.multiselect(key="imp_protected").set_value(["Gender"])
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Imported 900 applicants" in s.value for s in at.success)
+    df, sch, meta = importer.load(banks[1])
+    assert meta["file"] == "my_book.csv" and sch.time is None and sch.protected == ["Gender"] and len(df) == 900
+    assert "AppDate" in sch.names or "AppDate" in sch.ignore  # "(none)": the date column is not the time column
 
 
 def _bad(kind: str) -> tuple[pd.DataFrame, dict | None]:

@@ -96,7 +96,7 @@ def read_schema(ctx, path: Any) -> dict:
 
 def import_data(ctx, file: Any, target: str | None = None, schema: Any = None, positive: str | None = None,
                 time_column: str | None = None, id_column: str | None = None,
-                protected: list[str] | None = None) -> ImportResult:
+                protected: list[str] | None = None, file_name: str = "upload") -> ImportResult:
     """Check FILE against its schema (inferred or declared: a dict, or a path to a JSON file) and make it the data set
     `risk train` uses. Anything wrong raises InvalidInput before a byte is written."""
     ctx.require("risk.simulate")  # the same right as simulating: put applicants into the workspace
@@ -104,7 +104,7 @@ def import_data(ctx, file: Any, target: str | None = None, schema: Any = None, p
     if isinstance(schema, (str, Path)):
         schema = read_schema(ctx, schema)
     if isinstance(file, pd.DataFrame):  # the page's upload, already parsed under the same bounds
-        raw, name = file, "upload"
+        raw, name = file, str(file_name)[:200]
     else:
         with ctx.user_file(file, "file") as src:  # opened once, checked and read by its descriptor
             raw = read_table(src)

@@ -11,6 +11,7 @@ import streamlit as st
 from apps.web import auth, charts, data, figures, labs, views
 from apps.web.app_pages import enter
 from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
+from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
 
 actor = enter("risk_lab.py")
 ctx = auth.bank_ctx(actor, "risk.train", "Risk lab")
@@ -42,6 +43,7 @@ with tab_results:
     else:
         rid = run["run_id"]
         views.review_box(run)
+        risk_import_view.recommendation(data.report(actor, bank, rid, "metrics.json"))
         risk_import_view.recommendation(data.report(actor, bank, rid, "metrics"))
         table = model_metrics(run["metrics"])
         if not table.empty:
@@ -142,6 +144,7 @@ with tab_fair:
     else:
         rid = run["run_id"]
         st.subheader("Fairness by sex and age band")
+        risk_import_view.notes(data.report(actor, bank, rid, "fairness.json"), data.report(actor, bank, rid, "psi.json"))
         risk_import_view.notes(data.report(actor, bank, rid, "fairness"), data.report(actor, bank, rid, "psi"))
         fair_name = report_like(arts, "fairness")
         fair, groups = charts.fairness_frame(data.report(actor, bank, rid, fair_name)) if fair_name else (pd.DataFrame(), None)
@@ -202,5 +205,7 @@ with tab_train:
                          applicants=int(applicants), vintages=int(vintages), bias=bias, drift=drift, seed=int(seed))
         if go_train:
             labs.run_job(risk.train, ctx, "Training", "Trained: the new run is in **Models** and **Experiments**.")
+        if ctx.can("risk.simulate"):
+            risk_import_view.import_form(ctx)
         if ctx.can("risk.simulate"):
             risk_import_view.import_form(ctx)
