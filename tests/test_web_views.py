@@ -45,7 +45,7 @@ def test_compare_in_the_app_offers_only_runs_of_one_use_case():
         ]
         v.compare_picker(None, runs, key="t")
 
-    at = AppTest.from_function(page).run()
+    at = AppTest.from_function(page, default_timeout=30).run()
     assert not at.exception
     assert [sb.value.split(" · ")[2] for sb in at.selectbox] == ["r1", "r2"]
 
@@ -97,3 +97,21 @@ def test_usage_over_time_is_seconds_per_hkt_day_per_user():
                {"time": "2026-12-07T17:00:00+00:00", "user": "tom", "wall_s": 1.5}]
     df = views.usage_over_time(records, "user")
     assert df.to_dict() == {"tina": {"2026-12-07": 2.0, "2026-12-08": 3.0}, "tom": {"2026-12-07": 0.0, "2026-12-08": 1.5}}
+
+
+def test_metric_history_draws_the_chosen_metric_across_runs_per_bank():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from apps.web import views as v
+        runs = [{"bank": b, "usecase": "risk", "start_time": 1_765_000_000_000 + i * 3_600_000, "metrics": {"xgboost_gini": g}}
+                for i, (b, g) in enumerate((("a", 0.5), ("b", 0.6), ("a", 0.55)))]
+        runs.append({"bank": "a", "usecase": "chat", "start_time": 1_765_000_000_000, "metrics": {"correctness": 0.8}})
+        v.metric_history(runs, key="h")
+
+    at = AppTest.from_function(page, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="h-uc").options == ["chat", "risk"]
+    at.selectbox(key="h-uc").set_value("risk").run()
+    assert at.selectbox(key="h-metric").value == "xgboost_gini"
+    assert len(at.get("vega_lite_chart")) == 1

@@ -233,6 +233,26 @@ def metric_columns(df: pd.DataFrame) -> dict:
             for c in df.columns if pd.api.types.is_float_dtype(df[c])}
 
 
+def metric_history(runs: list[dict], key: str) -> None:
+    """A chosen metric across runs over time, one line per bank (MLflow's chart view, for one use case at a time)."""
+    usecases = sorted({r["usecase"] for r in runs})
+    if not usecases:
+        return
+    c1, c2 = st.columns([1, 2])
+    uc = c1.selectbox("Use case", usecases, key=f"{key}-uc") if len(usecases) > 1 else usecases[0]
+    same = [r for r in runs if r["usecase"] == uc and r["start_time"]]
+    names = sorted({m for r in same for m in r["metrics"] if m not in HIDDEN_METRICS})
+    if not names:
+        st.info("These runs log no metrics.")
+        return
+    first = next((n for t in THRESHOLDS if t.usecase == uc for n in t.names if n in names), names[0])
+    metric = c2.selectbox("Metric", names, index=names.index(first), key=f"{key}-metric")
+    rows = [{"started": datetime.fromtimestamp(r["start_time"] / 1000, timezone.utc).astimezone(HKT).replace(tzinfo=None),
+             "bank": r["bank"], metric: r["metrics"][metric]} for r in same if metric in r["metrics"]]
+    df = pd.DataFrame(rows).sort_values("started")
+    st.line_chart(df, x="started", y=metric, color="bank", height=300, x_label="started (HKT)")
+
+
 def run_label(r: dict) -> str:
     return f"{r['bank']} · {r['usecase']} · {r['run_name'] or r['run_id'][:8]} · {when(r['start_time'])}"
 

@@ -43,8 +43,10 @@ if not runs:
 runs_df = views.runs_frame(runs, bank=True)
 st.dataframe(runs_df, hide_index=True, width="stretch", column_config=views.metric_columns(runs_df))
 
-tab_detail, tab_compare = st.tabs(["Run detail", "Compare runs"])
+tab_detail, tab_compare, tab_history = st.tabs(["Run detail", "Compare runs", "Metric history"])
 with tab_detail:
     views.run_detail(actor, views.pick_run(runs, "log_run"))
 with tab_compare:
     views.compare_picker(actor, runs, key="log_cmp")
+with tab_history:
+    views.metric_history(runs, key="log_hist")
