@@ -223,3 +223,26 @@ def test_scientist_uploads_a_policy_and_the_assistant_cites_it_only_for_her_bank
     reply = ask(other, question)
     assert "175" not in reply.inner_text() and "card-replacement" not in other.content()
     other.close()
+
+
+def test_reviewer_sees_the_cohort_and_downloads_a_pack_that_verifies(server, browser, tmp_path):
+    """The console's cohort page, then a signed evidence pack of a run downloaded from Review and sign-off."""
+    import re
+
+    from sandbox import evidence
+
+    page = sign_in(browser, server, "rita")
+    go(page, "Cohort and evidence packs")
+    page.get_by_role("heading", name="Cohort: every bank's champion").wait_for()
+    page.get_by_test_id("stDataFrame").first.wait_for()
+    shot(page, "reviewer-cohort")
+    go(page, "Review and sign-off")
+    page.get_by_role("heading", name="Review and sign-off").wait_for()
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name=re.compile("Download evidence pack")).first.click()
+    target = tmp_path / "pack.zip"
+    info.value.save_as(target)
+    checked = evidence.verify(target.read_bytes())
+    assert checked["ok"], checked
+    assert checked["subject"]["bank"] == "harbour-bank"
+    page.close()

@@ -40,7 +40,11 @@ if not rows:
     st.stop()
 
 df = cohort.frame(rows)
-st.dataframe(df.drop(columns=["pack"]), hide_index=True, width="stretch",
+shown = df.drop(columns=["pack"])
+shown = shown[[c for c in shown.columns if c != "run_id"] + ["run_id"]]  # the figures before the long id
+for col in shown.select_dtypes(include="object").columns:
+    shown[col] = shown[col].fillna("")
+st.dataframe(shown.rename(columns=lambda c: c.removeprefix("metric:")), hide_index=True, width="stretch",
              column_config={"gates_passed": st.column_config.CheckboxColumn("gates passed")})
 c1, c2, _ = st.columns([1, 1, 3])
 c1.download_button("Export CSV", df.to_csv(index=False).encode("utf-8"), file_name="cohort.csv", mime="text/csv",
