@@ -31,7 +31,7 @@ from . import tracking
 from .errors import InvalidInput, NotFound, SandboxError
 from .gates import LIFECYCLE_USECASES, FAIRNESS_METRIC, GateResult, check_usecase, evaluate, gates_for, validate_settings
 
-__all__ = ["ModelVersion", "GateResult", "versions", "champion", "resolve", "record_candidate", "submit", "review",
+__all__ = ["ModelVersion", "GateResult", "versions", "champion", "resolve", "history", "record_candidate", "submit", "review",
            "promote", "rollback", "set_gates", "current_gates", "mirror", "LIFECYCLE_USECASES", "STAGES"]
 
 CANDIDATE, SUBMITTED, APPROVED, CHANGES, CHAMPION, PREVIOUS = (
@@ -183,6 +183,24 @@ def resolve(ctx, usecase: str, version: str | int | None = None) -> ModelVersion
         raise NotFound(f"bank {ctx.bank} has no {usecase} model version {text}",
                        f"list them: `sandbox models list {ctx.bank} {usecase}`")
     return mv
+
+
+def history(ctx, usecase: str, version: str | int) -> list[dict]:
+    """Every ledger transition of one version, oldest first: registered (with its gates), submitted, reviewed,
+    promoted, rolled back; each {"event", "state", "by", "ts", "seq", "data"} (for evidence packs and the console)."""
+    mv = resolve(ctx, usecase, version)
+    book = _book(ctx)
+    out = [{"event": f"models.{'candidate' if s.state == CANDIDATE else 'submit' if s.state == SUBMITTED else 'review'}",
+            "state": s.state, "by": s.by, "ts": s.ts, "seq": s.seq, "data": dict(s.data)}
+           for s in book.history("model", _subject(usecase, mv.version))]
+    for s in book.history("champion", usecase):
+        replaced = str(s.data.get("replaced", ""))
+        if mv.version in (s.state, replaced):
+            # a promotion keeps the replaced champion as `previous`; a rollback leaves none
+            event = "models.promote" if str(s.data.get("previous", "")) == replaced else "models.rollback"
+            state = CHAMPION if s.state == mv.version else "replaced"
+            out.append({"event": event, "state": state, "by": s.by, "ts": s.ts, "seq": s.seq, "data": dict(s.data)})
+    return sorted(out, key=lambda e: e["seq"])
 
 
 def current_gates(ctx, usecase: str):

@@ -147,6 +147,8 @@ def test_promote_scoring_uses_the_champion_and_rollback_restores_the_previous(wo
     assert lifecycle.resolve(world.lena, "risk", v2).stage == "approved"
     with pytest.raises(LifecycleRefused, match="no previous"):
         lifecycle.rollback(world.lena, "risk")
+    assert [(h["event"], h["state"]) for h in lifecycle.history(world.lena, "risk", v2)][-3:] == [
+        ("models.review", "approved"), ("models.promote", "champion"), ("models.rollback", "replaced")]
     events = [e["event"] for e in world.lena.audit_log.entries() if e["event"].startswith("models.")]
     assert {"models.candidate", "models.submit", "models.review", "models.promote", "models.rollback"} <= set(events)
     # the MLflow mirror followed the ledger
