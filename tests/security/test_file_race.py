@@ -133,13 +133,13 @@ def test_ingest_reads_the_opened_file_when_the_link_is_repointed_before_extracti
     mine.write_text(A_POLICY)
     link = tmp_path / "policy.md"
     os.symlink(mine, link)
-    real_extract = chat.extract_file
+    real_extract = chat.ingestion.extract_file
 
     def repoint_then_extract(src):
         _repoint(link, b_policy)
         return real_extract(src)
 
-    monkeypatch.setattr(chat, "extract_file", repoint_then_extract)
+    monkeypatch.setattr(chat.ingestion, "extract_file", repoint_then_extract)  # what ingest reads files with
     rep = chat.ingest(ctx_a, [link])
     try:
         assert [a["name"] for a in rep.added] == ["policy.md"]
