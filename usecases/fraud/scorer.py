@@ -156,7 +156,11 @@ def _int_id(txn: dict, key: str, default: int = -1) -> int:
 
 
 class FeatureState:
-    """Per-entity state from which the features of the next transaction are computed, then updated."""
+    """Per-entity state from which the features of the next transaction are computed, then updated.
+
+    `step` follows `features.compute` group by group (transaction, customer, terminal, device, payee) and writes
+    each feature by name: its position in the row comes from FIDX once, at import, so the order of FEATURES
+    can change without touching this class."""
 
     def __init__(self, label_delay_days: float = 7.0):
         self.label_delay = int(round(label_delay_days * DAY)) * TICK  # terminal counts stop this long (ticks) before
