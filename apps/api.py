@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -81,6 +81,13 @@ def from_sandbox(err: SandboxError) -> ApiError:
     if isinstance(err, StoreError):
         return ApiError(503, "server_error", str(err), None, "store_unavailable")
     return ApiError(500, "server_error", str(err), None, "sandbox_error")
+
+
+class Stream:
+    """A streamed answer: its server-sent events, already computed and checked."""
+
+    def __init__(self, events: Iterator[str]):
+        self.events = events
 
 
 def bad(field: str, problem: str, fix: str) -> ApiError:
@@ -297,7 +304,7 @@ def _words(text: str) -> int:
 
 
 # -- chat -------------------------------------------------------------------------
-def chat_completion(caller: Caller, body: dict) -> dict | Callable:
+def chat_completion(caller: Caller, body: dict) -> "dict | Stream":
     """A bank's assistant (or, with --serve-llm, the served generator) as an OpenAI chat completion."""
     model = _get(body, "model", str, required=True, fix=f'send "model": "BANK/{ASSISTANT}" (GET /v1/models lists yours)')
     msgs = _messages(body)
@@ -314,7 +321,7 @@ def chat_completion(caller: Caller, body: dict) -> dict | Callable:
     created = int(time.time())
     if stream:
         options = _get(body, "stream_options", dict, {})
-        return lambda: _sse(cid, created, model, text, extra, usage if options.get("include_usage") else None)
+        return Stream(_sse(cid, created, model, text, extra, usage if options.get("include_usage") else None))
     return {"id": cid, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": None,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop",
                          "logprobs": None}], "usage": usage, "sandbox": extra}
@@ -537,35 +544,46 @@ async def _body(request) -> dict:
     return body
 
 
+def _call(service: Service, request, fn: Callable, payload: Any, client: str | None, t0: float):
+    """Authenticate, run `fn`, map errors to OpenAI's shape, audit the call; a stream comes back as its generator."""
+    caller, status = None, 200
+    try:
+        caller = service.authenticate(request.headers.get("authorization"), client)
+        result = fn(caller, payload)
+        return result if isinstance(result, Stream) else JSONResponse(result)
+    except ApiError as err:
+        status = err.status
+        return _error_response(err)
+    except SandboxError as err:
+        mapped = from_sandbox(err)
+        status = mapped.status
+        return _error_response(mapped)
+    except Exception:  # noqa: BLE001 - a bug: logged with its traceback here, never sent to the client
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        status = 500
+        return _error_response(ApiError(500, "server_error", "internal error in the sandbox API: the operator "
+                                        "finds the traceback in the server's log", None, "internal_error"))
+    finally:
+        _audit(service, caller, request, status, (time.perf_counter() - t0) * 1000)
+
+
 def create_app(service: Service):
     """The FastAPI app over one service. No interactive docs (they would load scripts from the internet)."""
     app = FastAPI(title="Financial GenAI Sandbox API", docs_url=None, redoc_url=None, openapi_url=None)
 
     async def handle(request: Request, fn: Callable, arg: Any = None, body: bool = True):
-        t0, caller, status = time.perf_counter(), None, 200
+        """Read the body here (async), then one hop to a worker thread: authenticate, call, audit."""
+        t0 = time.perf_counter()
         try:
-            client = request.client.host if request.client else None
-            caller = await run_in_threadpool(service.authenticate, request.headers.get("authorization"), client)
             payload = (await _body(request)) if body else (arg if arg is not None else dict(request.query_params))
-            result = await run_in_threadpool(fn, caller, payload)
-            if callable(result):
-                return StreamingResponse(result(), media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-            return JSONResponse(result)
         except ApiError as err:
-            status = err.status
             return _error_response(err)
-        except SandboxError as err:
-            mapped = from_sandbox(err)
-            status = mapped.status
-            return _error_response(mapped)
-        except Exception:  # noqa: BLE001 - a bug: logged with its traceback here, never sent to the client
-            log.exception("internal error on %s %s", request.method, request.url.path)
-            status = 500
-            return _error_response(ApiError(500, "server_error", "internal error in the sandbox API: the operator "
-                                            "finds the traceback in the server's log", None, "internal_error"))
-        finally:
-            await run_in_threadpool(_audit, service, caller, request, status, (time.perf_counter() - t0) * 1000)
+        client = request.client.host if request.client else None
+        result = await run_in_threadpool(_call, service, request, fn, payload, client, t0)
+        if isinstance(result, Stream):
+            return StreamingResponse(result.events, media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return result
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

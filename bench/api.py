@@ -173,11 +173,15 @@ def fraud_http(http, url: str, key: str, txn: dict, tally: Tally) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def transactions(n: int, start: int = 0) -> list[dict]:
-    """Plausible transactions after the simulated history (2025-03): customers and terminals of the data set."""
-    return [{"txn_id": start + i, "timestamp": f"2025-03-{1 + (start + i) // 5000 % 27:02d}T{(start + i) // 60 % 24:02d}:"
-             f"{(start + i) % 60:02d}:00", "customer_id": (start + i) * 7 % 300, "terminal_id": (start + i) * 13 % 500,
-             "amount": 20.0 + (start + i) * 37 % 4000, "channel": ("card_present", "card_not_present", "fps")[i % 3]}
+def transactions(n: int, first_id: int = 0, second: int = 0, fixed: bool = False) -> list[dict]:
+    """Plausible transactions after the simulated history, in time order (the scorer's contract): one a second from
+    `second` on, or all at that second (`fixed`: concurrent clients, whose calls may overtake one another)."""
+    from datetime import datetime, timedelta
+
+    base = datetime(2025, 4, 1)
+    return [{"txn_id": first_id + i, "timestamp": (base + timedelta(seconds=second + (0 if fixed else i))).isoformat(),
+             "customer_id": (first_id + i) * 7 % 300, "terminal_id": (first_id + i) * 13 % 500,
+             "amount": 20.0 + (first_id + i) * 37 % 4000, "channel": ("card_present", "card_not_present", "fps")[i % 3]}
             for i in range(n)]
 
 
@@ -195,9 +199,10 @@ def sequential(ctx, url: str, key: str, qs: list[str], n_fraud: int, rounds: int
         chat_http(client, q, tally)
         chat.ask(ctx, q, backend="extractive")
     out = {"chat_http": [], "chat_inprocess": [], "fraud_http": [], "fraud_inprocess": []}
-    txns = transactions(n_fraud * rounds * 2 + 50)
+    txns = transactions(n_fraud * rounds + 50)  # the server's scorer and ours each see the same stream, in order
     for t in txns[:50]:
         fraud_http(http, url, key, t, tally)
+        scorer.score(t, explain=True, top=4)
     pos = 50
     for _ in range(rounds):
         for q in qs:
@@ -208,9 +213,9 @@ def sequential(ctx, url: str, key: str, qs: list[str], n_fraud: int, rounds: int
         for _ in range(n_fraud):
             out["fraud_http"].append(fraud_http(http, url, key, txns[pos], tally))
             t0 = time.perf_counter()
-            scorer.score(txns[pos + 1], explain=True, top=4)
+            scorer.score(txns[pos], explain=True, top=4)
             out["fraud_inprocess"].append((time.perf_counter() - t0) * 1000)
-            pos += 2
+            pos += 1
     http.close()
     return {k: summary(v) for k, v in out.items()}
 
@@ -229,7 +234,7 @@ def concurrent(url: str, key: str, qs: list[str], seconds: float, tally: Tally) 
         def work(i: int) -> None:
             client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=120)
             http = httpx.Client(timeout=30)
-            txns, j = transactions(20_000, 100_000 * (i + 1)), 0
+            txns, j = transactions(20_000, 100_000 * (i + 1), second=10 * 86_400, fixed=True), 0
             while time.perf_counter() < stop:
                 ms = chat_http(client, qs[(i + j) % len(qs)], tally) if kind == "chat" else \
                     fraud_http(http, url, key, txns[j % len(txns)], tally)
