@@ -234,3 +234,34 @@ def test_cli_unknown_bank_and_reviewer_are_refused_without_a_traceback(home, sto
     assert r.exit_code != 0 and "error:" in r.output and "Traceback" not in r.output
     r = _cli(home, "assure", "chat-redteam", BANK_A, "--attacks", "8", user="rita")
     assert r.exit_code == 3 and "error:" in r.output and "assure.chat_redteam" in r.output
+
+
+# -- the app page ------------------------------------------------------------------------------------------------
+PAGE = Path(__file__).resolve().parent.parent / "apps" / "web" / "app_pages" / "redteam.py"
+
+
+def _page(home, store, user: str, monkeypatch):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    from apps.web import auth
+
+    monkeypatch.setenv("SANDBOX_HOME", str(home))
+    monkeypatch.delenv("SANDBOX_TRACKING_URI", raising=False)
+    at = AppTest.from_file(str(PAGE), default_timeout=120)
+    at.session_state[auth.ACTOR_KEY] = store.actor(user)
+    return at.run()
+
+
+def test_app_page_shows_the_latest_red_team_run(tiny_run, home, store, monkeypatch):
+    at = _page(home, store, "alice", monkeypatch)
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Red team for the assistant"]
+    labels = {m.label: m.value for m in at.metric}
+    assert "Attack success (extractive)" in labels and labels["Canary leaks"] == "0" and labels["PII leaks"] == "0"
+    assert at.dataframe and at.number_input and not at.error
+
+
+def test_app_page_refuses_a_reviewer(home, store, monkeypatch):
+    at = _page(home, store, "rita", monkeypatch)
+    assert not at.exception and at.error and not at.metric

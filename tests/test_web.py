@@ -23,7 +23,7 @@ WEB = Path(__file__).resolve().parent.parent / "apps" / "web"
 APP = str(WEB / "app.py")
 ROLE_USER = {"scientist": "alice", "reviewer": "rita", "admin": "root"}  # bob: peak-bank's scientist
 EXPECTED = {
-    "scientist": {"workspace.py", "fraud_lab.py", "risk_lab.py", "chat.py", "experiments.py"},
+    "scientist": {"workspace.py", "fraud_lab.py", "risk_lab.py", "chat.py", "experiments.py", "redteam.py"},
     "reviewer": {"console_overview.py", "console_runs.py", "console_audit.py", "console_review.py", "console_cohort.py"},
     "admin": {"admin.py"},
 }
