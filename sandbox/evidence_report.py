@@ -123,11 +123,11 @@ def _csv_rows(data: bytes, limit: int = 200) -> tuple[tuple[str, ...], tuple[tup
 
 def _tables(files: dict[str, bytes]) -> list[Block]:
     out = []
-    for path, title, anchor in (("tables/fairness.csv", "Fairness by group", "fairness"),
-                                ("tables/stability.csv", "Stability (PSI by vintage)", "stability")):
+    for path, title, anchor, source in (("tables/fairness.csv", "Fairness by group", "fairness", "reports/fairness.json"),
+                                        ("tables/stability.csv", "Stability (PSI by vintage)", "stability", "reports/psi.json")):
         if path in files:
             cols, rows = _csv_rows(files[path])
-            out += [Block("h2", title, anchor), Block("p", f"From {path} (the run's reports/{anchor if anchor == 'fairness' else 'psi'}.json)."),
+            out += [Block("h2", title, anchor), Block("p", f"{path}, from the run's {source}."),
                     Block("table", columns=cols, rows=rows)]
     return out
 
