@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table
+from .cli_common import SandboxGroup, State, emit, json_option, pass_state, progress_reporter, table
 
 BACKEND_CHOICE = click.Choice(["extractive", "embedded", "openai"])
 
@@ -55,6 +55,46 @@ def chat_redteam_cmd(state: State, bank_id: str, backends: tuple[str, ...], atta
 
     report = api.chat_redteam(state.ctx(bank_id), backends=list(backends) or None, attacks=attacks, seed=seed)
     emit(report.to_dict(), as_json, _human)
+
+
+def _fraud_human(d: dict) -> str:
+    lines = [f"run {d['run_id']}: fraud ring vs {d['bank']} fraud v{d['model_version']}, {d['budget']} queries a round, "
+             f"{d['rounds']} round(s), observing {d['observe']}, seed {d['seed']}, {d['seconds']:.0f} s"]
+    cols = ["round", "queries", "evasion_rate", "hkd_undetected", "model_recall", "campaign_recall",
+            "defended_model_recall", "defended_campaign_recall"]
+    lines += [table(d["arms_race"], cols), ""]
+    for r, found in enumerate(d["found"], 1):
+        lines.append(f"round {r}: campaigns found (most HKD undetected first)")
+        lines += [f"  recall {f['recall_replayed']:.0%} -> {f['recall_after_defence']:.0%} after the defence; "
+                  f"HKD {f['stolen_hkd']:,.0f} undetected in the trial: {f['words']}" for f in found]
+    curve = d["curves"][0] if d["curves"] else []
+    if curve:
+        lines.append("round 1 curve (queries: evasion rate, HKD undetected): " + ", ".join(
+            f"{p['queries']}: {p['evasion_rate']:.0%} {p['hkd_undetected']:,.0f}" for p in curve[:: max(1, len(curve) // 5)]))
+    lines.append("targets: " + ", ".join(f"{k} {'pass' if ok else 'FAIL'}" for k, ok in d["targets"].items()))
+    return "\n".join(lines)
+
+
+@assure.command("fraud-attack")
+@click.argument("bank_id")
+@click.option("--budget", type=int, default=2000, show_default=True,
+              help="Queries the attacker may spend per round (one probe transaction each).")
+@click.option("--rounds", type=int, default=1, show_default=True,
+              help="Attack rounds (1-3); each is followed by a defender round (retrain with the campaigns labelled).")
+@click.option("--observe", type=click.Choice(["decision", "score"]), default="decision", show_default=True,
+              help="What the attacker sees of each probe: approve/decline only, or also the score.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the attacker.")
+@json_option
+@pass_state
+def fraud_attack_cmd(state: State, bank_id: str, budget: int, rounds: int, observe: str, seed: int,
+                     as_json: bool) -> None:
+    """Attack the bank's fraud champion with a query-budgeted fraud ring (black box), then retrain and attack again."""
+    from usecases import assure as api
+
+    with progress_reporter(as_json, "fraud attack") as progress:
+        report = api.fraud_attack(state.ctx(bank_id), budget=budget, rounds=rounds, seed=seed, observe=observe,
+                                  progress=progress)
+    emit(report.to_dict(), as_json, _fraud_human)
 
 
 def register(cli: click.Group) -> None:

@@ -91,6 +91,9 @@ ACTIONS: dict[str, Action] = _actions(
     # assurance, AI vs AI (usecases/assure/): attacks on the bank's own models, in its own workspace
     Action(name="assure.chat_redteam", resource="bank", writes=True,
            description="red-team the chat assistant (generated attacks on a scratch index)", raw_data=True),
+    Action(name="assure.fraud_attack", resource="bank", writes=True,
+           description="attack the fraud champion with a query-budgeted fraud ring, then retrain in defender rounds",
+           raw_data=True),
     # model lifecycle (sandbox/lifecycle.py); reviewers decide with review.sign
     Action(name="models.submit", resource="bank", writes=True, description="submit a model version for review"),
     Action(name="models.promote", resource="bank", writes=True,

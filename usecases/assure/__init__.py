@@ -6,16 +6,28 @@ Public API (context first; the CLI and the app call only these):
         generated attacks (redteam.py) through the bank's chat pipeline on a scratch index, judged without an
         online model (judge.py), mapped to garak's probe families and the OWASP Top 10 for LLM apps (taxonomy.py);
         logged in the bank's chat experiment, tagged sandbox.assure=chat-redteam, report at reports/redteam.json.
+    fraud_attack(ctx, budget=2000, rounds=1, seed=0, observe="decision", progress=None) -> FraudAttackReport
+        a query-budgeted fraud ring (Optuna TPE over campaign settings, fraud_campaigns.py) against the champion
+        through the streaming scorer, decisions only (fraud_bank.py); then defender rounds (retrain with the
+        campaigns labelled, attack again); logged in the bank's fraud experiment, tagged
+        sandbox.assure=fraud-attack, report at reports/fraud_attack.json.
 """
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["chat_redteam"]
+__all__ = ["chat_redteam", "fraud_attack"]
 
 
 def chat_redteam(ctx, *args: Any, **kwargs: Any):
     """See `usecases.assure.chat_runner.chat_redteam` (imported on first use: the chat stack is heavy)."""
     from .chat_runner import chat_redteam as run
+
+    return run(ctx, *args, **kwargs)
+
+
+def fraud_attack(ctx, *args: Any, **kwargs: Any):
+    """See `usecases.assure.fraud_runner.fraud_attack` (imported on first use)."""
+    from .fraud_runner import fraud_attack as run
 
     return run(ctx, *args, **kwargs)
