@@ -3,6 +3,9 @@ for each, and a reviewer, in a temporary SANDBOX_HOME with a real SQLite MLflow 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +14,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from sandbox import Store, open_workspace  # noqa: E402
+from world import BANK_A, BANK_B, PASSWORD  # noqa: E402,F401  (tests import them from world, not from here)
 
-PASSWORD = "correct-horse-9"
-BANK_A, BANK_B = "harbour-bank", "peak-bank"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +80,17 @@ def cli_env(home, store):
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD)
     env.pop("SANDBOX_TRACKING_URI", None)
     return env
+
+
+def _run_sandbox(env: dict, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`sandbox ARGS...` as a user runs it: a fresh process (its umask, exit code, one-line errors, no traceback)."""
+    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def sandbox_cli():
+    """The one CLI runner: `sandbox_cli(env, "--user", "alice", "fraud", "train", BANK_A, stdin=None)` runs the
+    `sandbox` command in a subprocess with `env` (e.g. `cli_env`, or a fresh store's) and returns the
+    CompletedProcess (returncode, stdout, stderr as text)."""
+    return _run_sandbox

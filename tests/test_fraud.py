@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +18,7 @@ from usecases.fraud.scorer import FeatureState
 
 from lifecycle_util import lenient_gates, make_champion
 
-ROOT = Path(__file__).resolve().parent.parent
 SMALL = dict(customers=300, days=40, seed=3)
-
-
-def cli(env: dict, user: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=dict(env, SANDBOX_USER=user), cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -240,21 +232,21 @@ def test_import_says_how_many_rows_it_replaced(ctx_b, tmp_path):
     assert ctx_b.audit_entries(1)[0]["data"]["replaced_rows"] == 10
 
 
-def test_cli_import_warns_on_stderr_when_rows_were_rejected_and_says_what_it_replaced(ctx_b, cli_env, tmp_path):
+def test_cli_import_warns_on_stderr_when_rows_were_rejected_and_says_what_it_replaced(ctx_b, cli_env, sandbox_cli, tmp_path):
     fraud.import_transactions(ctx_b, _csv(tmp_path / "ten.csv", [_row(i) for i in range(1, 11)]))
     rows = [_row(i) for i in range(1, 9)]
     rows[0]["timestamp"] = "01/03/2025 09:00"
     rows[5]["amount"] = -1
-    out = cli(cli_env, "bob", "fraud", "import", "peak-bank", str(_csv(tmp_path / "some-bad.csv", rows)), "--json")
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "import", "peak-bank", str(_csv(tmp_path / "some-bad.csv", rows)), "--json")
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert (d["accepted"], d["rejected"], d["replaced_rows"]) == (6, 2, 10)
     warning = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and "2 of 8 rows were rejected" in warning[0] and "replaced" in warning[0]
-    out = cli(cli_env, "bob", "fraud", "import", "peak-bank", str(tmp_path / "ten.csv"))
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "import", "peak-bank", str(tmp_path / "ten.csv"))
     assert out.returncode == 0 and "warning" not in out.stderr
     assert "they replaced 6 rows" in out.stdout
-    helptext = " ".join(cli(cli_env, "bob", "fraud", "import", "--help").stdout.split())
+    helptext = " ".join(sandbox_cli(cli_env, "--user", "bob", "fraud", "import", "--help").stdout.split())
     assert "replacing its data set" in helptext and "replace BANK's current transaction data set" in helptext
 
 
@@ -313,18 +305,18 @@ def test_a_protocol_that_does_not_fit_the_data_names_a_train_start_that_does(ctx
         fraud.train(ctx_b, train_days=14, test_days=14, train_start="2018-04-01")
 
 
-def test_training_on_an_unreachable_dask_scheduler_is_one_line_within_seconds(ctx_a, trained_a, cli_env):
+def test_training_on_an_unreachable_dask_scheduler_is_one_line_within_seconds(ctx_a, trained_a, cli_env, sandbox_cli):
     import time
 
     before = fraud.latest_run(ctx_a)["run_id"]
     t0 = time.perf_counter()
-    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1")
+    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "train", "harbour-bank", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1")
     assert time.perf_counter() - t0 < 15
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
     assert out.stderr.startswith("error: scheduler (--scheduler): cannot connect") and "dask scheduler" in out.stderr
-    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--alert-budget", "-10")
+    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "train", "harbour-bank", "--alert-budget", "-10")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--alert-budget" in out.stderr, out.stderr
-    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--train-start", "15/04/2018")
+    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "train", "harbour-bank", "--train-start", "15/04/2018")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--train-start" in out.stderr, out.stderr
     assert fraud.latest_run(ctx_a)["run_id"] == before  # no run was started
 
@@ -490,14 +482,14 @@ def test_bank_cannot_load_or_score_with_another_banks_model(ctx_a, ctx_b, traine
         fraud.load_scorer(ctx_b, model_path=stolen)
 
 
-def test_bank_cannot_score_with_another_banks_model_on_the_command_line(ctx_a, trained_a, cli_env, tmp_path):
+def test_bank_cannot_score_with_another_banks_model_on_the_command_line(ctx_a, trained_a, cli_env, sandbox_cli, tmp_path):
     stolen = _copy_model(ctx_a, trained_a[1].run_id, tmp_path / "stolen")
     pd.DataFrame([_row(1)]).to_csv(tmp_path / "in.csv", index=False)
-    out = cli(cli_env, "bob", "fraud", "score", "peak-bank", "--input", str(tmp_path / "in.csv"),
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "score", "peak-bank", "--input", str(tmp_path / "in.csv"),
               "--output", str(tmp_path / "out.csv"), "--model", str(stolen))
     assert out.returncode == 3, out.stderr
     assert "belongs to bank harbour-bank" in out.stderr and "Traceback" not in out.stderr
-    out = cli(cli_env, "bob", "fraud", "score", "harbour-bank", "--input", str(tmp_path / "in.csv"),
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "score", "harbour-bank", "--input", str(tmp_path / "in.csv"),
               "--output", str(tmp_path / "out.csv"))
     assert out.returncode == 3 and "Traceback" not in out.stderr
 
@@ -525,8 +517,8 @@ def test_dask_engine_trains_on_a_local_cluster_like_local_training(ctx_a, traine
     assert abs(dask.metrics["average_precision"] - local.metrics["average_precision"]) <= 0.01
 
 
-def test_cli_train_prints_run_id_and_snake_case_metrics(ctx_a, trained_a, cli_env):
-    out = cli(cli_env, "alice", "fraud", "train", "harbour-bank", "--json")
+def test_cli_train_prints_run_id_and_snake_case_metrics(ctx_a, trained_a, cli_env, sandbox_cli):
+    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "train", "harbour-bank", "--json")
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)  # nothing else on stdout (MLflow's registration message goes to stderr)
     assert d["registered_model"] == "harbour-bank.fraud"
@@ -535,10 +527,10 @@ def test_cli_train_prints_run_id_and_snake_case_metrics(ctx_a, trained_a, cli_en
     assert all(k == k.lower() and " " not in k for k in d["metrics"])
 
 
-def test_cli_refuses_an_unknown_bank_without_a_traceback(cli_env):
-    out = cli(cli_env, "alice", "fraud", "simulate", "no-such-bank", "--customers", "20", "--days", "5")
+def test_cli_refuses_an_unknown_bank_without_a_traceback(cli_env, sandbox_cli):
+    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "simulate", "no-such-bank", "--customers", "20", "--days", "5")
     assert out.returncode != 0 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
-    out = cli(cli_env, "alice", "fraud", "simulate", "harbour-bank", "--customers", "-4")
+    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "simulate", "harbour-bank", "--customers", "-4")
     assert out.returncode == 2 and "customers" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -627,7 +619,7 @@ def test_handbook_protocol_on_other_dates_takes_the_four_latest_weekly_folds(ctx
     assert fraud.train(ctx_b, rounds=20, register=False).protocol["protocol"] == "latest"
 
 
-def test_a_protocol_that_does_not_fit_is_one_line_naming_protocol_and_what_fits(ctx_b, cli_env):
+def test_a_protocol_that_does_not_fit_is_one_line_naming_protocol_and_what_fits(ctx_b, cli_env, sandbox_cli):
     _book_world(ctx_b, days=30)
     with pytest.raises(InvalidInput) as err:
         fraud.train(ctx_b, rounds=20, register=False, protocol="handbook")
@@ -635,7 +627,7 @@ def test_a_protocol_that_does_not_fit_is_one_line_naming_protocol_and_what_fits(
     assert msg.startswith("protocol (--protocol): handbook needs 42 days (4 folds of 21 days, one week apart)")
     assert "2018-04-01..2018-04-30 (30 days)" in msg and "--protocol latest (one 21-day window) fits" in msg
     assert "\n" not in msg
-    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "handbook")
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "train", "peak-bank", "--protocol", "handbook")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--protocol latest" in out.stderr, out.stderr
     with pytest.raises(InvalidInput, match=r"^protocol \(--protocol\): the data covers .* too short for 7\+7\+30"):
         fraud.train(ctx_b, rounds=20, register=False, protocol="latest", test_days=30)
@@ -657,9 +649,9 @@ def test_a_bad_protocol_choice_is_refused_before_any_work(ctx_a, monkeypatch, se
     assert str(err.value).startswith(starts) and "\n" not in str(err.value)
 
 
-def test_cli_train_json_carries_the_protocol_each_fold_and_the_mean(ctx_b, cli_env):
+def test_cli_train_json_carries_the_protocol_each_fold_and_the_mean(ctx_b, cli_env, sandbox_cli):
     _book_world(ctx_b)
-    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--json")
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--json")
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert d["protocol"]["protocol"] == "handbook" and d["model_from_fold"] == 4
@@ -671,16 +663,16 @@ def test_cli_train_json_carries_the_protocol_each_fold_and_the_mean(ctx_b, cli_e
     assert d["registered_model"] == "peak-bank.fraud"
 
 
-def test_cli_train_prints_the_protocol_its_dates_and_each_fold(ctx_b, cli_env):
+def test_cli_train_prints_the_protocol_its_dates_and_each_fold(ctx_b, cli_env, sandbox_cli):
     _book_world(ctx_b)
-    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--model", "logreg")
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--model", "logreg")
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "protocol handbook: 4 folds (the book's dates), each 7 days train, 7 delay, 7 test" in text
     assert "fold 1: train 2018-07-25..2018-07-31, test 2018-08-08..2018-08-14: average_precision" in text
     assert "mean over the 4 folds (SD):" in text and "card_precision_at_100_no_removal:" in text
-    out = cli(cli_env, "bob", "fraud", "train", "peak-bank", "--protocol", "book")
+    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "train", "peak-bank", "--protocol", "book")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--protocol" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
-    helptext = " ".join(cli(cli_env, "bob", "fraud", "train", "--help").stdout.split())
+    helptext = " ".join(sandbox_cli(cli_env, "--user", "bob", "fraud", "train", "--help").stdout.split())
     assert "--protocol [handbook|latest]" in helptext and "four prequential folds" in helptext

@@ -7,7 +7,7 @@ import pytest
 
 from sandbox import AccessDenied, InvalidInput, NotFound, Store, open_workspace
 from sandbox.access import ACTIONS, ROLE_ACTIONS, can
-from tests.conftest import BANK_A, BANK_B
+from world import BANK_A, BANK_B
 
 
 def _denials(store: Store) -> list[dict]:

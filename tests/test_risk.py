@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -17,6 +15,7 @@ from sandbox.errors import AccessDenied, InvalidInput, NotFound, SandboxError
 from usecases.risk import features, schema, simulator as sim, store, xgb as risk_xgb
 
 from lifecycle_util import lenient_gates, make_champion
+from world import PASSWORD
 
 FAST = {"n_estimators": 250, "learning_rate": 0.15}
 
@@ -39,21 +38,21 @@ def trained_a(store, ctx_a):
 
 
 @pytest.fixture(scope="module")
-def trained_b_cli(store, ctx_b, cli_env_module):
+def trained_b_cli(store, ctx_b, cli_env_module, sandbox_cli):
     """Peak Bank, through the CLI: a small portfolio with injected bias and drift (its drift breaks the PSI gate: the
     admin opens the gates first), then submitted, approved and promoted through `sandbox models`."""
     lenient_gates(store, "peak-bank", "risk")
     env = dict(cli_env_module, SANDBOX_USER="bob")
-    sim_out = _cli(env, "risk", "simulate", "peak-bank", "--applicants", "8000", "--vintages", "6", "--seed", "4",
+    sim_out = sandbox_cli(env, "risk", "simulate", "peak-bank", "--applicants", "8000", "--vintages", "6", "--seed", "4",
                    "--bias", "1.5", "--drift", "2", "--json")
     assert sim_out.returncode == 0, sim_out.stderr
-    train_out = _cli(env, "risk", "train", "peak-bank", "--json")
+    train_out = sandbox_cli(env, "risk", "train", "peak-bank", "--json")
     assert train_out.returncode == 0, train_out.stderr
     version = json.loads(train_out.stdout)["model_version"]
     for user, args in (("bob", ("submit", "--explain", "bias injected on purpose to test the fairness checks")),
                        ("rita", ("review", "--decision", "approved", "--comment", "fairness flags explained; test data")),
                        ("bob", ("promote",))):
-        out = _cli(dict(env, SANDBOX_USER=user), "models", args[0], "peak-bank", "risk", version, *args[1:])
+        out = sandbox_cli(dict(env, SANDBOX_USER=user), "models", args[0], "peak-bank", "risk", version, *args[1:])
         assert out.returncode == 0, out.stderr
     return json.loads(sim_out.stdout), json.loads(train_out.stdout)
 
@@ -62,16 +61,9 @@ def trained_b_cli(store, ctx_b, cli_env_module):
 def cli_env_module(home, store):
     import os
 
-    from conftest import PASSWORD
-
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD)
     env.pop("SANDBOX_TRACKING_URI", None)
     return env
-
-
-def _cli(env, *args, input_text=None):
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=300, input=input_text)
 
 
 # -- simulation ---------------------------------------------------------------------------------------------------
@@ -194,7 +186,7 @@ def test_scorecard_rebuilt_from_json_scores_like_optbinning(trained_a, ctx_a):
     assert spec == models.scorecard.spec
 
 
-def test_scorecard_bins_of_categories_read_as_plain_lists_everywhere(trained_a, ctx_a, cli_env):
+def test_scorecard_bins_of_categories_read_as_plain_lists_everywhere(trained_a, ctx_a, cli_env, sandbox_cli):
     """The one export names a bin of categories 'a, b': the table, the card, the model JSON and the CLI agree."""
     _, res = trained_a
     spec = store.load(ctx_a).scorecard.spec
@@ -212,11 +204,11 @@ def test_scorecard_bins_of_categories_read_as_plain_lists_everywhere(trained_a, 
     card = risk.model_card(ctx_a, res.run_id)
     assert "Array" not in card and f"| employment_type | {plain['employment_type'][0]} |" in card
     assert "Array" not in ctx_a.read_artifact_text(res.run_id, "reports/scorecard.json")
-    out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "scorecard", "harbour-bank", "--json")
+    out = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "scorecard", "harbour-bank", "--json")
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert {r["bin"] for r in rows if r["variable"] == "housing"} >= set(plain["housing"])
-    text = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "scorecard", "harbour-bank").stdout
+    text = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "scorecard", "harbour-bank").stdout
     assert "Array" not in text and plain["product"][0] in text
 
 
@@ -424,14 +416,14 @@ def test_a_tampered_model_file_is_refused(trained_a, ctx_a):
         side.write_bytes(side_original)
 
 
-def test_cli_refuses_another_banks_risk_model_and_reviewer_explain(trained_a, trained_b_cli, cli_env, tmp_path):
+def test_cli_refuses_another_banks_risk_model_and_reviewer_explain(trained_a, trained_b_cli, cli_env, tmp_path, sandbox_cli):
     f = tmp_path / "a.json"
     f.write_text(json.dumps(RISKY))
-    bob = _cli(dict(cli_env, SANDBOX_USER="bob"), "risk", "explain", "harbour-bank", "--input", str(f))
+    bob = sandbox_cli(dict(cli_env, SANDBOX_USER="bob"), "risk", "explain", "harbour-bank", "--input", str(f))
     assert bob.returncode == 3 and "Traceback" not in bob.stderr
-    rita = _cli(dict(cli_env, SANDBOX_USER="rita"), "risk", "explain", "harbour-bank", "--input", str(f))
+    rita = sandbox_cli(dict(cli_env, SANDBOX_USER="rita"), "risk", "explain", "harbour-bank", "--input", str(f))
     assert rita.returncode == 3 and "risk.explain" in rita.stderr
-    other = _cli(dict(cli_env, SANDBOX_USER="bob"), "risk", "scorecard", "peak-bank", "--run", trained_a[1].run_id)
+    other = sandbox_cli(dict(cli_env, SANDBOX_USER="bob"), "risk", "scorecard", "peak-bank", "--run", trained_a[1].run_id)
     assert other.returncode == 4 and "not found" in other.stderr
 
 
@@ -480,19 +472,19 @@ def test_special_codes_and_missing_values_are_accepted_as_documented(trained_a, 
     assert risk.explain(ctx_a, anonymous)[0].reasons == risk.explain(ctx_a, RISKY)[0].reasons
 
 
-def test_cli_bad_input_is_one_line_without_traceback(trained_a, cli_env, tmp_path):
+def test_cli_bad_input_is_one_line_without_traceback(trained_a, cli_env, tmp_path, sandbox_cli):
     f = tmp_path / "bad.json"
     f.write_text(json.dumps({**RISKY, "age": 200}))
-    out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f))
+    out = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f))
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().startswith("error: age: 200 is out of range")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(empty), "--json")
+    out = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(empty), "--json")
     assert out.returncode == 2 and "is empty" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_unknown_fields_are_refused_naming_them_and_the_expected_fields(trained_a, ctx_a, cli_env, tmp_path):
+def test_unknown_fields_are_refused_naming_them_and_the_expected_fields(trained_a, ctx_a, cli_env, tmp_path, sandbox_cli):
     with pytest.raises(InvalidInput) as err:
         risk.explain(ctx_a, {**RISKY, "favourite_colour": "teal"})
     msg = str(err.value)
@@ -501,7 +493,7 @@ def test_unknown_fields_are_refused_naming_them_and_the_expected_fields(trained_
         risk.explain(ctx_a, [SAFE, {**{k: v for k, v in RISKY.items() if k != "monthly_income"}, "monthy_income": 1}])
     f = tmp_path / "typo.csv"
     pd.DataFrame([{**RISKY, "favourite_colour": "teal", "shoe_size": 9}]).to_csv(f, index=False)
-    out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f))
+    out = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f))
     assert out.returncode == 2 and "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert "unknown fields 'favourite_colour', 'shoe_size'" in out.stderr and "monthly_income" in out.stderr
 
@@ -540,10 +532,10 @@ def test_messages_show_plain_values_and_say_what_a_file_must_hold(trained_a, ctx
         risk.explain(ctx_a, p)
 
 
-def test_explain_help_lists_the_applicant_fields_from_the_schema(cli_env):
+def test_explain_help_lists_the_applicant_fields_from_the_schema(cli_env, sandbox_cli):
     from pathlib import Path
 
-    out = _cli(cli_env, "risk", "explain", "--help")
+    out = sandbox_cli(cli_env, "risk", "explain", "--help")
     assert out.returncode == 0, out.stderr
     words = " ".join(out.stdout.split())  # the help wraps to the terminal's width
     assert "Applicant fields" in words and ".parquet" in words
@@ -558,10 +550,10 @@ def test_explain_help_lists_the_applicant_fields_from_the_schema(cli_env):
         assert any(f.name in r.split("|")[1] for r in rows), f.name
 
 
-def test_cli_explain_prints_reasons_as_json(trained_a, cli_env, tmp_path):
+def test_cli_explain_prints_reasons_as_json(trained_a, cli_env, tmp_path, sandbox_cli):
     f = tmp_path / "a.csv"
     pd.DataFrame([RISKY]).to_csv(f, index=False)
-    out = _cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f), "--json",
+    out = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f), "--json",
                "--model", "scorecard")
     assert out.returncode == 0, out.stderr
     (row,) = json.loads(out.stdout)
@@ -590,8 +582,6 @@ def test_bad_tree_settings_are_refused_naming_them(ctx_a, option, value):
 
 
 def test_training_without_data_says_how_to_get_some(tmp_path):
-    from conftest import PASSWORD
-
     from sandbox import Store, open_workspace
 
     fresh = Store(tmp_path / "home")
