@@ -41,7 +41,7 @@ _SHOWN = ("auc", "gini", "ks", "brier", "calibration_error", "gini_in_time", "oo
 def _train_text(d: dict) -> str:
     rows = [{"model": m, **{k: f"{v[k]:.4f}" for k in _SHOWN}} for m, v in d["metrics"].items()]
     lines = [f"run {d['run_id']} (model version {d['model_version']})", table(rows, ["model", *_SHOWN]),
-             f"score PSI (latest vintage): " + ", ".join(f"{k} {v:.4f}" for k, v in d["score_psi"].items()),
+             "score PSI (latest vintage): " + ", ".join(f"{k} {v:.4f}" for k, v in d["score_psi"].items()),
              "PSI flags: " + (", ".join(d["psi_flags"]) or "none"),
              "fairness flags: " + (", ".join(d["fairness_flags"]) or "none"),
              f"monotone constraints hold: {'yes' if d['monotonic'] else 'NO'}"]
