@@ -20,8 +20,13 @@ def _load_scorer(_mod, bank_id: str, who: tuple, model_run: str):
 
 
 def _scorer(mod, c):
-    latest = next((m["run_id"] for m in data.models(actor, c.bank) if m["use case"] == "fraud"), "")
-    return _load_scorer(mod, c.bank, data.who(actor), latest)
+    """The champion's scorer (sandbox/lifecycle.py), cached per champion run: a promotion or rollback loads anew."""
+    from sandbox import lifecycle
+
+    champ = lifecycle.champion(c, "fraud")
+    if champ is None:
+        raise lifecycle.no_champion(c, "fraud", bool(lifecycle.versions(c, "fraud")))
+    return _load_scorer(mod, c.bank, data.who(actor), champ.run_id)
 
 
 ctx = auth.bank_ctx(actor, "fraud.train", "Fraud lab")
@@ -165,6 +170,7 @@ with tab_score:
                 m1.metric("Fraud score", f"{result['score']:.4f}")
                 m2.metric("Alert threshold", f"{result.get('threshold', 0):.4f}")
                 m3.metric("Decision", "ALERT" if result.get("alert") else "pass")
+                st.caption(f"Scored by the champion, v{scorer.sidecar.get('model_version', '?')}.")
                 if result.get("reasons"):
                     st.markdown("**Top reasons**")
                     for r in result["reasons"]:
