@@ -6,9 +6,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +13,8 @@ from sandbox import Store
 from sandbox.errors import InvalidInput
 from sandbox.store import validate_bank_id, validate_user_name
 
-ROOT = Path(__file__).resolve().parents[2]
 BAD_BANKS = ["gamma-bank\n", "gamma-bank\r\n", "gamma-bank\n\n", "\ngamma-bank", "gamma bank", "Gamma-bank"]
 BAD_USERS = ["rita\n", "rita\r", "rita\n\n", "ri\nta", "rita ", "Rita"]
-
-
-def _cli(args: list[str], env: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
 
 
 @pytest.fixture
@@ -58,17 +49,17 @@ def test_store_api_refuses_a_bank_and_an_admin_named_with_a_newline(fresh):
     assert validate_bank_id("gamma-bank") == "gamma-bank" and validate_user_name("rita") == "rita"
 
 
-def test_cli_refuses_bank_create_with_a_trailing_newline(fresh):
+def test_cli_refuses_bank_create_with_a_trailing_newline(fresh, sandbox_cli):
     store, env = fresh
-    p = _cli(["bank", "create", "gamma-bank\n"], env)
+    p = sandbox_cli(env, "bank", "create", "gamma-bank\n")
     assert p.returncode == InvalidInput.exit_code and "Traceback" not in p.stderr, p.stderr
     assert "not a valid bank id" in p.stderr
     assert set(store.banks()) == {"harbour-bank"}
 
 
-def test_cli_refuses_an_admin_whose_name_prints_like_a_reviewer(fresh):
+def test_cli_refuses_an_admin_whose_name_prints_like_a_reviewer(fresh, sandbox_cli):
     store, env = fresh
-    p = _cli(["user", "add", "rita\n", "--role", "admin", "--password-stdin"], env, "rita-pass-12\n")
+    p = sandbox_cli(env, "user", "add", "rita\n", "--role", "admin", "--password-stdin", stdin="rita-pass-12\n")
     assert p.returncode == InvalidInput.exit_code and "Traceback" not in p.stderr, p.stderr
     assert "not a valid user name" in p.stderr
     assert set(store.users()) == {"root"}
