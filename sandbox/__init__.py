@@ -2,7 +2,7 @@
 
 It imports no use case and no app. Start at `open_workspace`.
 """
-from .access import ACTIONS, Actor, can
+from .access import ACTIONS, SOME_BANK, Actor, can, require
 from .errors import (AccessDenied, AuditChainBroken, AuthenticationFailed, InvalidInput, NotFound,
                      QuotaExceeded, SandboxError, StoreError)
 from .store import Store, validate_bank_id
@@ -10,5 +10,5 @@ from .workspace import WorkspaceContext, open_workspace
 from . import lifecycle  # noqa: E402,F401 - registers the lifecycle's ledger kinds: ctx.audit refuses to forge them
 
 __all__ = ["ACTIONS", "AccessDenied", "Actor", "AuditChainBroken", "AuthenticationFailed", "InvalidInput",
-           "NotFound", "QuotaExceeded", "SandboxError", "Store", "StoreError", "WorkspaceContext", "can",
-           "open_workspace", "validate_bank_id"]
+           "NotFound", "QuotaExceeded", "SOME_BANK", "SandboxError", "Store", "StoreError", "WorkspaceContext", "can",
+           "open_workspace", "require", "validate_bank_id"]
