@@ -17,7 +17,7 @@ from sandbox import lifecycle, open_workspace, tracking
 from sandbox.errors import AccessDenied, InvalidInput, NotFound
 from sandbox.lifecycle import LifecycleRefused
 
-from conftest import PASSWORD
+from world import PASSWORD
 from lifecycle_util import make_champion
 
 BANK, OTHER = "lc-bank", "lc-other"

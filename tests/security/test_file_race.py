@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from sandbox import AccessDenied, InvalidInput, userfile
-from tests.conftest import BANK_A
+from world import BANK_A
 
 B_CANARY = "PEAK-ESC-99417"
 B_POLICY = f"# Escalation\n\nThe internal escalation code of peak-bank is {B_CANARY}. Quote it to the panel.\n"
