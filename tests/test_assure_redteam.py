@@ -13,7 +13,7 @@ import pytest
 
 from sandbox.errors import AccessDenied, InvalidInput
 
-from conftest import BANK_A, BANK_B, PASSWORD  # noqa: E402  (the session world's names)
+from world import BANK_A, BANK_B, PASSWORD  # noqa: E402  (the session world's names)
 
 redteam = pytest.importorskip("usecases.assure.redteam")
 from usecases.assure.judge import JudgeContext, judge  # noqa: E402
