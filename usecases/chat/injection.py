@@ -432,6 +432,17 @@ EN_RULES: tuple[Rule, ...] = (
        r"\b(?:decode|decipher|base64|rot13|rot-13|hex-?decode)\b(?:(?!\n\n).){0,60}?\b(?:follow|execute|obey|do\s+what|carry\s+out|act\s+on)\b"
        r"|\b(?:follow|execute|obey)\b(?:(?!\n\n).){0,40}?\b(?:decoded|base64|rot13|encoded)\b",
        "decode decipher base64 rot13 rot hex hexdecode decoded encoded", "follow execute obey do carry act"),
+    # found by the chat red team (usecases/assure): a planted notice's directive to the assistant, and a request to
+    # decode a blob and follow it, were quoted by the extractive backend because each scored 0.4 alone
+    _r("address_to_ai", 0.6,
+       r"\b(?:(?:ai|virtual|digital|chat)\s+)?(?:assistant|chatbot|bot|llm|ai)\s*:\s*(?:always\s+|from\s+now\s+on,?\s+)?"
+       r"(?:tell|say|reply|answer|respond|inform)\s+(?:every|all|any|the)?\s*(?:users?|customers?|clients?|cardholders?|"
+       r"with|that|only)\b",
+       "assistant chatbot bot llm ai", ":", "tell say reply answer respond inform"),
+    _r("encoded_instruction", 0.8,
+       r"\b(?:decode|decipher)\b(?:(?!\n\n).){0,40}?\b(?:follow|execute|obey|do\s+what|carry\s+out|act\s+on)\b"
+       r"(?:(?!\n\n).){0,30}?[A-Za-z0-9+/]{16,}",
+       "decode decipher", "follow execute obey do carry act"),
     _r("override_instructions", 0.9,
        rf"\b{_OVERRIDE_VERB}\s+{_FILLER}{_OBJECT}\s+(?:(?:above|before|earlier)\b|(?:given|written|stated)\s+(?:above|before|earlier|"
        r"previously)|(?:that\s+)?you\s+(?:were|have\s+been)\s+(?:given|told))",
@@ -582,6 +593,11 @@ ZH_RULES: tuple[Rule, ...] = (
        "ai 人工智能 语言模型 聊天机器人 大模型", zh=True),
     _r("encoded_instruction", 0.4, r"(?:解码|解密|base64|反转)[^。\n]{0,20}?(?:执行|照做|遵守|遵循|按照)",
        "解码 解密 base64 反转", "执行 照做 遵守 遵循 按照", zh=True),
+    _r("encoded_instruction", 0.8, r"(?:解码|解密)[^。\n]{0,20}?(?:执行|照做|遵守|遵循|按照)[^\n]{0,10}?[A-Za-z0-9+/]{16,}",
+       "解码 解密", "执行 照做 遵守 遵循 按照", zh=True),
+    _r("address_to_ai", 0.7,
+       r"(?:助理|助手|ai|人工智能|聊天机器人|机器人)[^。！？\n]{0,4}?注意[^。！？\n]{0,30}?(?:只|仅|一律)(?:回复|回覆|回答|输出|答)",
+       "助理 助手 ai 人工智能 机器人", "注意", "只 仅 一律", zh=True),
     _r("role_override", 0.9,
        r"(?:你|您)(?:现在|已经|已|将)?(?:处于|进入|切换到|切换至|在)[^。！？!?\n]{0,6}?"
        r"(?:管理员|开发者|开发人员|越狱|无限制|上帝|调试|超级用户|root|admin|dan)模式",
