@@ -128,6 +128,13 @@ def test_explain_takes_and_answers_in_the_imported_field_names(imported, banks, 
         risk.explain(ctx, {**applicant, "BureauScroe": 1})
     with pytest.raises(InvalidInput, match="CardUtil"):
         risk.explain(ctx, {"BureauScore": 700, "HomeRegion": "east"})
+    at = _page("ivy")  # the Risk lab's explainer asks for the imported fields and answers in them
+    at.number_input(key="imp_app_CardUtil").set_value(1.1)
+    at.button(key="explain_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.label == "Decision" for m in at.metric)
+    factors = [d.value for d in at.dataframe if "feature" in d.value.columns and "impact" in d.value.columns]
+    assert factors and set(factors[0]["feature"]) <= {"BureauScore", "CardUtil", "HomeRegion"}
 
 
 def test_no_protected_attribute_and_no_time_column_are_said_plainly(banks, tmp_path):

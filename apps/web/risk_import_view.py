@@ -120,3 +120,30 @@ def notes(fairness_report: dict | None, psi_report: dict | None) -> None:
         st.info("Fairness: " + first["note"] + ".")
     if isinstance(psi_report, dict) and psi_report.get("note") and not psi_report.get("time_column"):
         st.info("Stability: " + psi_report["note"] + ".")
+
+
+def imported_schema(ctx):
+    """The schema of the bank's live risk model when it was trained on imported data (else None: the simulator's form)."""
+    from usecases.risk import dataset_schema as ds, importer
+
+    try:
+        models = importer.imported_models(ctx)
+    except auth.SandboxError:
+        return None
+    return None if models is None else ds.from_json(models.sidecar["dataset"]["schema"])
+
+
+def applicant_form(schema) -> dict:
+    """An applicant in the imported data's own fields: numbers (special values listed in the help), categories."""
+    st.caption("An applicant in your data's own fields; a special value (e.g. -9) may be typed as a number.")
+    cols = st.columns(3)
+    applicant: dict[str, Any] = {}
+    for i, f in enumerate(schema.features):
+        col = cols[i % 3]
+        if f.type == "categorical" and f.categories:
+            applicant[f.name] = col.selectbox(f.name, f.categories, key=f"imp_app_{f.name}")
+        else:
+            special = ", ".join(f"{k} = {v}" for k, v in f.special.items())
+            applicant[f.name] = col.number_input(f.name, value=0.0, key=f"imp_app_{f.name}",
+                                                 help=f"special values: {special}" if special else None)
+    return applicant

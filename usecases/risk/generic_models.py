@@ -287,7 +287,9 @@ def reasons(schema: ds.DatasetSchema, r: Rows, impact: np.ndarray, top: int) -> 
                 break
             val = values[j][i]
             texts.append(sentence(schema.features[j], val))
-            factors.append({"feature": schema.features[j].name,
-                            "value": None if isinstance(val, float) and val != val else val, "impact": round(v, 4)})
+            # the value as text (a table of numbers and categories in one column cannot be drawn by Arrow)
+            shown = None if val is None or (isinstance(val, float) and val != val) else (
+                f"{val:g}" if isinstance(val, float) else str(val))
+            factors.append({"feature": schema.features[j].name, "value": shown, "impact": round(v, 4)})
         out.append((texts, factors))
     return out

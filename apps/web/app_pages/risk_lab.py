@@ -12,6 +12,7 @@ from apps.web import auth, charts, data, figures, labs, views
 from apps.web.app_pages import enter
 from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
 from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
+from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
 
 actor = enter("risk_lab.py")
 ctx = auth.bank_ctx(actor, "risk.train", "Risk lab")
@@ -43,6 +44,7 @@ with tab_results:
     else:
         rid = run["run_id"]
         views.review_box(run)
+        risk_import_view.recommendation(data.report(actor, bank, rid, "metrics.json"))
         risk_import_view.recommendation(data.report(actor, bank, rid, "metrics.json"))
         risk_import_view.recommendation(data.report(actor, bank, rid, "metrics"))
         table = model_metrics(run["metrics"])
@@ -78,7 +80,10 @@ with tab_explain:
     else:
         schema, _ = labs.submodule("usecases.risk.schema")
         applicant: dict = {}
-        if schema is not None and getattr(schema, "FEATURES", None):
+        imported = risk_import_view.imported_schema(ctx)  # a model trained on the bank's own data: its own fields
+        if imported is not None:
+            applicant = risk_import_view.applicant_form(imported)
+        elif schema is not None and getattr(schema, "FEATURES", None):
             st.caption("An applicant as the bank would see it; blank numbers mean 'not declared'.")
             cols = st.columns(3)
             defaults = {"monthly_income": 28000.0, "employment_tenure_years": 2.0, "debt_servicing_ratio": 0.62,
@@ -145,6 +150,7 @@ with tab_fair:
         rid = run["run_id"]
         st.subheader("Fairness by sex and age band")
         risk_import_view.notes(data.report(actor, bank, rid, "fairness.json"), data.report(actor, bank, rid, "psi.json"))
+        risk_import_view.notes(data.report(actor, bank, rid, "fairness.json"), data.report(actor, bank, rid, "psi.json"))
         risk_import_view.notes(data.report(actor, bank, rid, "fairness"), data.report(actor, bank, rid, "psi"))
         fair_name = report_like(arts, "fairness")
         fair, groups = charts.fairness_frame(data.report(actor, bank, rid, fair_name)) if fair_name else (pd.DataFrame(), None)
@@ -205,6 +211,8 @@ with tab_train:
                          applicants=int(applicants), vintages=int(vintages), bias=bias, drift=drift, seed=int(seed))
         if go_train:
             labs.run_job(risk.train, ctx, "Training", "Trained: the new run is in **Models** and **Experiments**.")
+        if ctx.can("risk.simulate"):
+            risk_import_view.import_form(ctx)
         if ctx.can("risk.simulate"):
             risk_import_view.import_form(ctx)
         if ctx.can("risk.simulate"):
