@@ -7,9 +7,12 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
+
+from sandbox.errors import InvalidInput
 
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table, user_path
 
@@ -25,7 +28,9 @@ class _EvidenceGroup(SandboxGroup):
 
 @click.group(cls=_EvidenceGroup)
 def evidence() -> None:
-    """Evidence packs: a signed zip per model version (report, principles, gates, reviews, audit), and the cohort."""
+    """Evidence packs: a signed zip per model version (report, principles, gates, reviews, audit), and the cohort.
+
+    `sandbox evidence BANK USECASE --out FILE.zip` is short for `sandbox evidence build BANK USECASE --out FILE.zip`."""
 
 
 @evidence.command("build")
@@ -64,6 +69,9 @@ def verify_cmd(state: State, pack: Path, public_key: str | None, as_json: bool) 
     from sandbox import evidence as api
 
     source = "the given public key"
+    if public_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", public_key.strip()):
+        raise InvalidInput("--public-key", "not an Ed25519 public key (64 hex digits)",
+                           "copy the public_key printed by `sandbox evidence key`")
     if public_key is None:
         public_key, source = _store_public_key(state), "this store's public key"
     d = api.verify(api.read_pack(pack), public_key, key_source=source)

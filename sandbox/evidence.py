@@ -252,21 +252,25 @@ def verify(data: bytes, public_key: str | None = None, key_source: str = "the gi
         sig = manifest = None
     signer = str((sig or {}).get("public_key", "")) if isinstance(sig, dict) else ""
     trusted = public_key.strip().lower() if public_key else None
-    sig_ok = bool(manifest_bytes is not None and isinstance(sig, dict) and signer
+    intact = bool(manifest_bytes is not None and isinstance(sig, dict) and signer  # signed by the key it names
                   and _sig_consistent(sig_bytes, sig, manifest, manifest_bytes)
-                  and check_signature(manifest_bytes, sig, trusted or signer))
-    out["signature"] = {"ok": sig_ok, "public_key": signer or None, "key_id": (sig or {}).get("key_id") if isinstance(sig, dict) else None,
-                        "checked_against": key_source if trusted else "the key named in the pack (integrity only: pass --public-key to check who signed)"}
-    if trusted and signer and signer != trusted:
-        out["signature"]["problem"] = "signed by another key than the one given"
-    elif not sig_ok:
+                  and check_signature(manifest_bytes, sig, signer))
+    sig_ok = intact and (trusted is None or signer == trusted)
+    out["signature"] = {"ok": sig_ok, "public_key": signer or None,
+                        "key_id": sig.get("key_id") if isinstance(sig, dict) else None,
+                        "checked_against": key_source if trusted else
+                        "the key named in the pack (integrity only: pass --public-key to check who signed)"}
+    if intact and not sig_ok:
+        out["signature"]["problem"] = "signed by another key than the one given (the pack is intact, but not this signer's)"
+    elif not intact:
         out["signature"]["problem"] = ("manifest.json or manifest.sig changed (the signature does not match)"
                                        if manifest_bytes is not None and sig_bytes is not None else "manifest or signature missing")
-    listed = {f["path"]: f for f in (manifest or {}).get("files", []) if isinstance(f, dict) and "path" in f} if isinstance(manifest, dict) else {}
+    entries = manifest.get("files", []) if isinstance(manifest, dict) else []
+    listed = {f["path"]: f for f in entries if isinstance(f, dict) and "path" in f} if isinstance(entries, list) else {}
     damaged = {p["path"] for p in problems}
     for path in sorted(set(listed) | set(files) | damaged):
         if path in (MANIFEST, SIGNATURE):
-            status = "ok" if sig_ok and path not in damaged else "changed"
+            status = "ok" if intact and path not in damaged else "changed"
         elif path in damaged:
             status = "damaged"
         elif not listed:
