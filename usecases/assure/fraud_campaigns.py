@@ -282,15 +282,26 @@ class AttackLog:
     curve: list[dict] = field(default_factory=list)  # cumulative figures against queries spent
 
 
-def attack(oracle: Oracle, world: World, seed: int, progress: Callable[[float, str], None] | None = None, every: int = 100) -> AttackLog:
-    """Search campaigns until the query budget is spent (Optuna TPE, seeded; the value is HKD stolen undetected,
-    plus partial credit for near misses when scores are shown)."""
+def _sampler(name: str, seed: int):
+    import warnings
+
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=20, multivariate=True,
-                                                                   group=True, constant_liar=False))
+    if name == "random":  # the peer: the same space and budget, no learning
+        return optuna.samplers.RandomSampler(seed=seed)
+    with warnings.catch_warnings():  # `group` is marked experimental; it is what conditional spaces need
+        warnings.simplefilter("ignore")
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=20, multivariate=True, group=True)
+
+
+def attack(oracle: Oracle, world: World, seed: int, progress: Callable[[float, str], None] | None = None,
+           every: int = 100, sampler: str = "tpe") -> AttackLog:
+    """Search campaigns until the query budget is spent (Optuna TPE, seeded; the value is HKD stolen undetected,
+    plus partial credit for near misses when scores are shown). `sampler="random"` is the peer."""
+    import optuna
+
+    study = optuna.create_study(direction="maximize", sampler=_sampler(sampler, seed))
     rng = np.random.default_rng(seed)
     log = AttackLog()
     totals = {"fraud_txns": 0, "declined": 0, "stolen_hkd": 0.0}
