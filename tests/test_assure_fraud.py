@@ -9,12 +9,11 @@ import os
 from contextlib import contextmanager
 
 import pytest
+from lifecycle_util import lenient_gates, make_champion
+from world import PASSWORD
 
 from sandbox import Store, open_workspace
 from sandbox.errors import AccessDenied, InvalidInput, NotFound
-
-from lifecycle_util import lenient_gates, make_champion
-from world import PASSWORD
 
 pytest.importorskip("optuna")
 from usecases.assure import fraud_campaigns as fc  # noqa: E402

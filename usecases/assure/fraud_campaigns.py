@@ -31,8 +31,8 @@ campaign steals undetected; it sees each probe's decision only (optionally its s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd

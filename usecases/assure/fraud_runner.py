@@ -17,9 +17,9 @@ plots/fraud_attack.png; one audit event.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -255,7 +255,7 @@ def fraud_attack(ctx, budget: int = 2000, rounds: int = 1, seed: int = 0, observ
     params = {"budget": budget, "rounds": rounds, "observe": observe, "optimiser": "optuna TPE (multivariate)",
               "model_version": report.model_version, "champion_run": sidecar.get("run_id"), "top_campaigns": TOP,
               "replay_victims": REPLAY_VICTIMS, "inject_episodes": INJECT_EPISODES, **window}
-    with ctx.run("fraud", run_name=f"fraud-attack-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}", seed=seed,
+    with ctx.run("fraud", run_name=f"fraud-attack-{datetime.now(UTC):%Y%m%d-%H%M%S}", seed=seed,
                  data_hash=meta.get("data_hash"), params=params,
                  tags={TAG: "fraud-attack", "sandbox.assure.model_version": report.model_version}) as run:
         report.run_id = run.info.run_id
