@@ -11,11 +11,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 from . import atomic, procs
 from .access import Actor
 from .errors import InvalidInput, SandboxError
+from .progress import Progress
+from .progress import report as report_progress
 from .server_client import health
 from .server_config import (
     ADMIN_USERNAME,
@@ -177,7 +178,7 @@ class MlflowServer:
 
 
 def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 5000, timeout: float = 180.0,
-          progress: Callable[[float, str], None] | None = None, backend_store_uri: str | None = None) -> MlflowServer:
+          progress: Progress = None, backend_store_uri: str | None = None) -> MlflowServer:
     """Start the store's MLflow server and wait until it answers /health (admin only; does not sync).
     `backend_store_uri`: a PostgreSQL URI for the tracking data (default: the store's SQLite file)."""
     _require_admin(store, actor, "run the MLflow server")
@@ -238,8 +239,7 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
             if time.monotonic() > deadline:
                 raise SandboxError(f"the MLflow server did not answer /health within {timeout:.0f} s",
                                    f"read {log_path}; on a busy machine try again")
-            if progress:
-                progress(min(0.95, (time.perf_counter() - t0) / 30.0), "waiting for the MLflow server")
+            report_progress(progress, min(0.95, (time.perf_counter() - t0) / 30.0), "waiting for the MLflow server")
             time.sleep(0.25)
     except BaseException:
         if server is not None:
@@ -252,6 +252,5 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
                       mode=0o600)
     store.platform_audit().append("server.start", actor.name, url=server.url, pid=proc.pid, startup_s=server.startup_s,
                                   backend=server.backend)
-    if progress:
-        progress(1.0, f"MLflow server ready at {server.url}")
+    report_progress(progress, 1.0, f"MLflow server ready at {server.url}")
     return server
