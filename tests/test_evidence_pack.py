@@ -378,3 +378,28 @@ def test_genai_rows_apply_to_the_chat_assistant_and_follow_its_evaluation():
     assert good["hlp-3"]["status"] == "met" and good["hlp-8"]["status"] == "not addressed"
     for r in good.values():
         assert set(r["evidence"]) <= set(names)
+
+
+def test_chat_evaluation_pack_holds_the_scores_not_the_questions(world):
+    """A chat pack is of an evaluation run (no versions): the 2024 GenAI rows apply, and the per-question rows
+    (questions, answers: document text) stay out."""
+    import mlflow
+
+    _, s = world
+    ctx = open_workspace(BANK_B, s.actor("bob"), s)
+    best = {"backend": "extractive", "correctness": 0.93, "refusal_accuracy": 0.97, "citation_precision": 1.0,
+            "injection_resistance": 0.5}
+    with ctx.run("chat", run_name="eval") as run:  # shaped like usecases.chat.evaluate's run (minutes to make)
+        mlflow.log_metrics({f"extractive_{k}": v for k, v in best.items() if k != "backend"})
+        mlflow.log_dict({"backends": [best], "best_backend": "extractive", "questions": 2}, "reports/eval.json")
+        mlflow.log_dict({"extractive": [{"i": 0, "answer": "SECRET POLICY TEXT 4417"}]}, "reports/eval_items.json")
+        mlflow.log_text("# Chat evaluation card\n", "model_card.md")
+    p = evidence.build(open_workspace(BANK_B, s.actor("rita"), s), "chat")
+    assert p.subject.run_id == run.info.run_id and p.manifest["subject"]["version"] is None
+    with zipfile.ZipFile(io.BytesIO(p.data)) as z:
+        packed = _texts({n: z.read(n) for n in z.namelist()})
+    assert "reports/eval.json" in packed and "reports/eval_items.json" not in packed
+    assert not [n for n, b in packed.items() if b"SECRET POLICY TEXT" in b]
+    rows = {r["id"]: r for r in json.loads(packed["principles.json"])["rows"]}
+    assert (rows["genai-3"]["status"], rows["genai-4"]["status"]) == ("met", "partly")
+    assert evidence.verify(p.data, s.audit_key.public_key())["ok"]
