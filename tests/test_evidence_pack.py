@@ -11,8 +11,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import zipfile
 import zlib
 
@@ -24,9 +22,8 @@ import usecases.risk as risk
 from sandbox import Store, cohort, evidence, lifecycle, open_workspace, principles
 from sandbox.errors import AccessDenied, InvalidInput, NotFound
 from sandbox.evidence_collect import jdump
+from world import BANK_A, BANK_B, PASSWORD
 
-PASSWORD = "correct-horse-9"
-BANK_A, BANK_B = "harbour-bank", "peak-bank"
 EXPECTED = {"report.html", "report.pdf", "manifest.json", "manifest.sig", "principles.json", "run.json", "gates.json",
             "review_history.json", "audit/entries.jsonl", "model_card.md", "tables/fairness.csv",
             "tables/stability.csv", "reports/fairness.json", "reports/psi.json", "reports/metrics.json"}
@@ -81,10 +78,11 @@ def files(pack):
         return {n: z.read(n) for n in z.namelist()}
 
 
-def _cli(home, user: str, *args: str) -> subprocess.CompletedProcess:
+def _env(home, user: str) -> dict:
+    """The environment `sandbox_cli` runs the command in: this module's store, as `user`."""
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER=user)
     env.pop("SANDBOX_TRACKING_URI", None)
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True, timeout=180)
+    return env
 
 
 def _rezip(files: dict[str, bytes]) -> bytes:
@@ -106,15 +104,15 @@ def _texts(files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 # -- who may build one --------------------------------------------------------------
-def test_reviewer_builds_a_pack_through_the_cli_and_it_verifies(world, champion_a, tmp_path):
+def test_reviewer_builds_a_pack_through_the_cli_and_it_verifies(world, champion_a, tmp_path, sandbox_cli):
     home, s = world
     out = tmp_path / "harbour-risk.zip"
-    built = _cli(home, "rita", "evidence", BANK_A, "risk", "--out", str(out), "--json")
+    built = sandbox_cli(_env(home, "rita"), "evidence", BANK_A, "risk", "--out", str(out), "--json")
     assert built.returncode == 0, built.stderr
     d = json.loads(built.stdout)
     assert (d["version"], d["stage"], d["run_id"]) == (champion_a.version, "champion", champion_a.run_id)
     assert d["public_key"] == s.audit_key.public_key()
-    checked = _cli(home, "rita", "evidence", "verify", str(out), "--json")
+    checked = sandbox_cli(_env(home, "rita"), "evidence", "verify", str(out), "--json")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     v = json.loads(checked.stdout)
     assert v["ok"] and v["signature"]["ok"] and not v["changed"] and v["signature"]["checked_against"] == "this store's public key"
@@ -143,7 +141,7 @@ def test_scientist_of_another_bank_is_refused(world, champion_a):
         evidence.build(own, "risk")
 
 
-def test_bad_requests_are_one_line_errors(world, champion_a, tmp_path):
+def test_bad_requests_are_one_line_errors(world, champion_a, tmp_path, sandbox_cli):
     home, s = world
     ctx = open_workspace(BANK_A, s.actor("alice"), s)
     with pytest.raises(InvalidInput):
@@ -152,7 +150,7 @@ def test_bad_requests_are_one_line_errors(world, champion_a, tmp_path):
         evidence.build(ctx, "chat", version="1")
     with pytest.raises(NotFound):
         evidence.build(ctx, "risk", version="99")
-    r = _cli(home, "alice", "evidence", "verify", str(tmp_path / "missing.zip"))
+    r = sandbox_cli(_env(home, "alice"), "evidence", "verify", str(tmp_path / "missing.zip"))
     assert r.returncode != 0 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
 
 
