@@ -21,18 +21,18 @@ a refusal is an ordinary answer (`finish_reason: "stop"`, `sandbox.refused: true
 The service keeps the chat pipeline (embedding model, each bank's index) and each bank's fraud scorer warm in this
 process: that is the answer to the 8-second cold `sandbox chat ask`.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -41,8 +41,15 @@ from starlette.exceptions import HTTPException
 
 from sandbox import open_workspace
 from sandbox.apikeys import ApiKey, KeyStore
-from sandbox.errors import (AccessDenied, AuthenticationFailed, InvalidInput, NotFound, QuotaExceeded, SandboxError,
-                            StoreError)
+from sandbox.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+    SandboxError,
+    StoreError,
+)
 from sandbox.store import Store
 
 log = logging.getLogger("sandbox.api")
@@ -56,8 +63,15 @@ AUTH_FAILURES_PER_MIN = 30  # per client address: more and further attempts get 
 class ApiError(Exception):
     """An error answered in OpenAI's shape."""
 
-    def __init__(self, status: int, kind: str, message: str, param: str | None = None, code: str | None = None,
-                 headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message)
         self.status, self.kind, self.message, self.param, self.code = status, kind, message, param, code
         self.headers = headers or {}
@@ -143,17 +157,25 @@ class Caller:
 
     actor: Any
     key: ApiKey
-    service: "Service"
+    service: Service
     bank: str | None = None  # the bank the call acted in (for its audit entry)
 
     def ctx(self, bank: str):
         """The workspace door for `bank`, narrowed to the key's scope first (both refusals audited)."""
         store = self.service.store
         if self.key.bank is not None and bank != self.key.bank:
-            store.platform_audit().append("access.denied", self.actor.name, action="api.key_scope", bank=bank,
-                                          key_id=self.key.id, reason=f"key reaches {self.key.bank} only")
-            raise AccessDenied(f"API key {self.key.id} reaches bank {self.key.bank}, not {bank}",
-                               f"use a model of {self.key.bank} (e.g. {self.key.bank}/{ASSISTANT}), or a key for {bank}")
+            store.platform_audit().append(
+                "access.denied",
+                self.actor.name,
+                action="api.key_scope",
+                bank=bank,
+                key_id=self.key.id,
+                reason=f"key reaches {self.key.bank} only",
+            )
+            raise AccessDenied(
+                f"API key {self.key.id} reaches bank {self.key.bank}, not {bank}",
+                f"use a model of {self.key.bank} (e.g. {self.key.bank}/{ASSISTANT}), or a key for {bank}",
+            )
         ctx = open_workspace(bank, self.actor, store)
         self.bank = bank
         return ctx
@@ -173,8 +195,8 @@ class Service:
         self.limiter = RateLimiter()
         self.failures = FailureWindow()
         self.serve_llm = serve_llm
-        self.chat_lock = threading.Lock()   # the pipeline is CPU-bound: one question at a time uses the cores best
-        self.llm_lock = threading.Lock()    # the served generator: apart, so a bank's assistant may call this server
+        self.chat_lock = threading.Lock()  # the pipeline is CPU-bound: one question at a time uses the cores best
+        self.llm_lock = threading.Lock()  # the served generator: apart, so a bank's assistant may call this server
         self._scorers: dict[str, tuple[tuple, Any, threading.Lock]] = {}
         self._scorers_lock = threading.Lock()
         self._warm_banks: set[str] = set()
@@ -183,14 +205,26 @@ class Service:
     def authenticate(self, authorization: str | None, client: str | None) -> Caller:
         """The caller behind the bearer key; 401 (audited), or 429 over the key's rate or too many failures."""
         if self.failures.closed(client):
-            raise ApiError(429, "rate_limit_error", f"more than {AUTH_FAILURES_PER_MIN} failed API key attempts a minute "
-                           "from this client: wait a minute, then use a valid key", None, "rate_limit_exceeded",
-                           {"Retry-After": "60"})
+            raise ApiError(
+                429,
+                "rate_limit_error",
+                f"more than {AUTH_FAILURES_PER_MIN} failed API key attempts a minute "
+                "from this client: wait a minute, then use a valid key",
+                None,
+                "rate_limit_exceeded",
+                {"Retry-After": "60"},
+            )
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             self.failures.record(client)
-            raise ApiError(401, "authentication_error", "no API key: send the header `Authorization: Bearer sbx_...` "
-                           "(create a key with `sandbox api-key create`)", None, "missing_api_key")
+            raise ApiError(
+                401,
+                "authentication_error",
+                "no API key: send the header `Authorization: Bearer sbx_...` "
+                "(create a key with `sandbox api-key create`)",
+                None,
+                "missing_api_key",
+            )
         try:
             actor, key = self.keys.authenticate(token.strip(), client)
         except AuthenticationFailed:
@@ -198,9 +232,15 @@ class Service:
             raise
         wait = self.limiter.take(key.id, key.rate_per_min)
         if wait:
-            raise ApiError(429, "rate_limit_error", f"API key {key.id} is over its rate limit of {key.rate_per_min} "
-                           f"requests a minute: retry in {wait:.1f} s (or create a key with a higher --rate-limit)",
-                           None, "rate_limit_exceeded", {"Retry-After": str(max(1, int(wait + 0.999)))})
+            raise ApiError(
+                429,
+                "rate_limit_error",
+                f"API key {key.id} is over its rate limit of {key.rate_per_min} "
+                f"requests a minute: retry in {wait:.1f} s (or create a key with a higher --rate-limit)",
+                None,
+                "rate_limit_exceeded",
+                {"Retry-After": str(max(1, int(wait + 0.999)))},
+            )
         return Caller(actor, key, self)
 
     # -- warm state -------------------------------------------------------------
@@ -210,8 +250,9 @@ class Service:
         from usecases.chat.embed import get_embedder
 
         emb = get_embedder()
-        Extractive(emb).generate("How long is the warm-up?", [Passage(1, "The warm-up takes about four seconds.",
-                                                                        "warm", "warm", 1.0, 1.0)])
+        Extractive(emb).generate(
+            "How long is the warm-up?", [Passage(1, "The warm-up takes about four seconds.", "warm", "warm", 1.0, 1.0)]
+        )
 
     def chat_ready(self, ctx) -> None:
         """A bank's first question: its index and MLflow's tracing loaded by `chat.warm` (records nothing)."""
@@ -273,7 +314,9 @@ def _text_of(content: Any, i: int) -> str:
         return content
     if isinstance(content, list) and all(isinstance(p, dict) for p in content):
         if any(p.get("type") != "text" for p in content):
-            raise bad(f"messages[{i}].content", "holds a part that is not text", "send text only (the assistant reads text)")
+            raise bad(
+                f"messages[{i}].content", "holds a part that is not text", "send text only (the assistant reads text)"
+            )
         return "\n".join(str(p.get("text", "")) for p in content)
     raise bad(f"messages[{i}].content", "is neither a string nor a list of text parts", "send the question as a string")
 
@@ -294,8 +337,12 @@ def _bank_of_model(caller: Caller, model: str) -> str:
     bank, sep, kind = model.partition("/")
     if not sep or kind != ASSISTANT:
         own = caller.key.bank or "BANK"
-        raise from_sandbox(NotFound(f"model {model!r} does not exist",
-                                    f"use {own}/{ASSISTANT} (the bank's assistant); list yours with GET /v1/models"))
+        raise from_sandbox(
+            NotFound(
+                f"model {model!r} does not exist",
+                f"use {own}/{ASSISTANT} (the bank's assistant); list yours with GET /v1/models",
+            )
+        )
     return bank
 
 
@@ -304,9 +351,11 @@ def _words(text: str) -> int:
 
 
 # -- chat -------------------------------------------------------------------------
-def chat_completion(caller: Caller, body: dict) -> "dict | Stream":
+def chat_completion(caller: Caller, body: dict) -> dict | Stream:
     """A bank's assistant (or, with --serve-llm, the served generator) as an OpenAI chat completion."""
-    model = _get(body, "model", str, required=True, fix=f'send "model": "BANK/{ASSISTANT}" (GET /v1/models lists yours)')
+    model = _get(
+        body, "model", str, required=True, fix=f'send "model": "BANK/{ASSISTANT}" (GET /v1/models lists yours)'
+    )
     msgs = _messages(body)
     stream = _get(body, "stream", bool, False)
     if _get(body, "n", int, 1) != 1:
@@ -322,9 +371,18 @@ def chat_completion(caller: Caller, body: dict) -> "dict | Stream":
     if stream:
         options = _get(body, "stream_options", dict, {})
         return Stream(_sse(cid, created, model, text, extra, usage if options.get("include_usage") else None))
-    return {"id": cid, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": None,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop",
-                         "logprobs": None}], "usage": usage, "sandbox": extra}
+    return {
+        "id": cid,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop", "logprobs": None}
+        ],
+        "usage": usage,
+        "sandbox": extra,
+    }
 
 
 def ask_assistant(caller: Caller, model: str, msgs: list[dict], body: dict) -> tuple[str, dict]:
@@ -341,18 +399,39 @@ def ask_assistant(caller: Caller, model: str, msgs: list[dict], body: dict) -> t
     with caller.service.chat_lock:
         caller.service.chat_ready(ctx)
         ans = chat.ask(ctx, question, backend=backend, k=k)
-    extra = {k2: getattr(ans, k2) for k2 in ("refused", "grounded", "citations", "guardrails", "backend", "model_id",
-                                             "confidence", "fallback", "trace_id", "latency_ms", "question")}
+    extra = {
+        k2: getattr(ans, k2)
+        for k2 in (
+            "refused",
+            "grounded",
+            "citations",
+            "guardrails",
+            "backend",
+            "model_id",
+            "confidence",
+            "fallback",
+            "trace_id",
+            "latency_ms",
+            "question",
+        )
+    }
     extra["bank"] = bank
     return ans.answer, extra
 
 
 def _sse(cid: str, created: int, model: str, text: str, extra: dict, usage: dict | None):
     """The checked answer as chat.completion.chunk events: role, the text in word pieces, the stop with `sandbox`."""
+
     def event(delta: dict, finish: str | None = None, **more) -> str:
-        chunk = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                 "system_fingerprint": None, "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
-                                                          "logprobs": None}], **more}
+        chunk = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            **more,
+        }
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""})
@@ -360,7 +439,9 @@ def _sse(cid: str, created: int, model: str, text: str, extra: dict, usage: dict
         yield event({"content": piece})
     yield event({}, "stop", sandbox=extra)
     if usage is not None:
-        yield (f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created, 'model': model, 'choices': [], 'usage': usage})}\n\n")
+        yield (
+            f"data: {json.dumps({'id': cid, 'object': 'chat.completion.chunk', 'created': created, 'model': model, 'choices': [], 'usage': usage})}\n\n"
+        )
     yield "data: [DONE]\n\n"
 
 
@@ -398,9 +479,14 @@ def _generate(name: str, msgs: list[dict], max_tokens: int) -> str:
         inputs = tok.apply_chat_template(msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         inputs = {k: v.to(gen.device) for k, v in inputs.items()}
         with torch.inference_mode():
-            out = lm.generate(**inputs, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.eos_token_id,
-                              eos_token_id=tok.eos_token_id)
-        return clean_generation(tok.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))
+            out = lm.generate(
+                **inputs,
+                max_new_tokens=max_tokens,
+                do_sample=False,
+                pad_token_id=tok.eos_token_id,
+                eos_token_id=tok.eos_token_id,
+            )
+        return clean_generation(tok.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True))
     m = PROMPT.search(next(m["content"] for m in reversed(msgs) if m["role"] == "user"))
     if m is None:
         return REFUSAL
@@ -410,8 +496,10 @@ def _generate(name: str, msgs: list[dict], max_tokens: int) -> str:
     emb = get_embedder()
     question = m.group("question").strip()
     vecs = emb.encode([question] + [t for _, _, t in found])
-    passages = [Passage(int(n), t.strip(), f"p{n}", doc, float(c), float(c))
-                for (n, doc, t), c in zip(found, vecs[1:] @ vecs[0])]
+    passages = [
+        Passage(int(n), t.strip(), f"p{n}", doc, float(c), float(c))
+        for (n, doc, t), c in zip(found, vecs[1:] @ vecs[0])
+    ]
     return Extractive(emb).generate(question, passages).text
 
 
@@ -436,7 +524,9 @@ def get_model(caller: Caller, model_id: str) -> dict:
     if model_id.startswith("sandbox/"):
         listed = {m["id"] for m in list_models(caller, {})["data"]}
         if model_id not in listed:
-            raise from_sandbox(NotFound(f"model {model_id!r} is not served to this key", "list yours with GET /v1/models"))
+            raise from_sandbox(
+                NotFound(f"model {model_id!r} is not served to this key", "list yours with GET /v1/models")
+            )
         return _model_card(model_id, "sandbox")
     bank = _bank_of_model(caller, model_id)
     caller.ctx(bank).require("chat.ask")
@@ -458,8 +548,11 @@ def fraud_score(caller: Caller, body: dict) -> dict:
     one = _get(body, "transaction", dict, None, fix="send one transaction as an object")
     many = _get(body, "transactions", list, None, fix="send a batch as a list of objects")
     if (one is None) == (many is None):
-        raise bad("transaction", "give exactly one of transaction or transactions",
-                  'send {"transaction": {...}} or {"transactions": [{...}, ...]}')
+        raise bad(
+            "transaction",
+            "give exactly one of transaction or transactions",
+            'send {"transaction": {...}} or {"transactions": [{...}, ...]}',
+        )
     txns = [one] if one is not None else many
     if not 1 <= len(txns) <= MAX_BATCH:
         raise bad("transactions", f"{len(txns)} transactions", f"send 1 to {MAX_BATCH:,} a call")
@@ -475,8 +568,13 @@ def fraud_score(caller: Caller, body: dict) -> dict:
                 raise bad(f"{prefix}.{err.field}", err.message.split(": ", 1)[-1], err.fix or "") from None
         results = [scorer.score(t, explain=explain, top=top).to_dict() for t in txns]
     side = scorer.sidecar
-    return {"object": "list", "bank": ctx.bank, "data": results, "alerts": sum(r["alert"] for r in results),
-            "model": {"run_id": side.get("run_id"), "version": side.get("version"), "threshold": scorer.threshold}}
+    return {
+        "object": "list",
+        "bank": ctx.bank,
+        "data": results,
+        "alerts": sum(r["alert"] for r in results),
+        "model": {"run_id": side.get("run_id"), "version": side.get("version"), "threshold": scorer.threshold},
+    }
 
 
 def risk_explain(caller: Caller, body: dict) -> dict:
@@ -487,8 +585,11 @@ def risk_explain(caller: Caller, body: dict) -> dict:
     one = _get(body, "applicant", dict, None, fix="send one applicant as an object of fields")
     many = _get(body, "applicants", list, None, fix="send applicants as a list of objects")
     if (one is None) == (many is None):
-        raise bad("applicants", "give exactly one of applicant or applicants",
-                  'send {"applicant": {...}} or {"applicants": [{...}, ...]} (fields: `sandbox risk explain --help`)')
+        raise bad(
+            "applicants",
+            "give exactly one of applicant or applicants",
+            'send {"applicant": {...}} or {"applicants": [{...}, ...]} (fields: `sandbox risk explain --help`)',
+        )
     rows = [one] if one is not None else many
     if len(rows) > MAX_BATCH:
         raise bad("applicants", f"{len(rows)} applicants", f"send at most {MAX_BATCH:,} a call")
@@ -518,8 +619,13 @@ def _audit(service: Service, caller: Caller | None, request, status: int, ms: fl
     """One `api.call` entry a call: in the bank's chain when the call acted in one bank, else the platform's."""
     if caller is None:
         return  # refused before a key was known: `api.auth_failed` is already in the platform chain
-    data = {"key_id": caller.key.id, "method": request.method, "path": request.url.path, "status": status,
-            "ms": round(ms, 2)}
+    data = {
+        "key_id": caller.key.id,
+        "method": request.method,
+        "path": request.url.path,
+        "status": status,
+        "ms": round(ms, 2),
+    }
     if caller.bank:
         service.store.bank_audit(caller.bank).append("api.call", caller.actor.name, **data)
     else:
@@ -533,14 +639,19 @@ def _error_response(err: ApiError) -> JSONResponse:
 async def _body(request) -> dict:
     raw = await request.body()
     if len(raw) > MAX_BODY:
-        raise ApiError(413, "invalid_request_error", f"the request body is {len(raw):,} bytes (limit {MAX_BODY:,})",
-                       None, "body_too_large")
+        raise ApiError(
+            413,
+            "invalid_request_error",
+            f"the request body is {len(raw):,} bytes (limit {MAX_BODY:,})",
+            None,
+            "body_too_large",
+        )
     try:
         body = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise bad("body", "is not JSON", "send a JSON object with Content-Type: application/json") from None
     if not isinstance(body, dict):
-        raise bad("body", "is not a JSON object", "send a JSON object, e.g. {\"model\": ..., \"messages\": [...]}")
+        raise bad("body", "is not a JSON object", 'send a JSON object, e.g. {"model": ..., "messages": [...]}')
     return body
 
 
@@ -561,8 +672,15 @@ def _call(service: Service, request, fn: Callable, payload: Any, client: str | N
     except Exception:  # noqa: BLE001 - a bug: logged with its traceback here, never sent to the client
         log.exception("internal error on %s %s", request.method, request.url.path)
         status = 500
-        return _error_response(ApiError(500, "server_error", "internal error in the sandbox API: the operator "
-                                        "finds the traceback in the server's log", None, "internal_error"))
+        return _error_response(
+            ApiError(
+                500,
+                "server_error",
+                "internal error in the sandbox API: the operator finds the traceback in the server's log",
+                None,
+                "internal_error",
+            )
+        )
     finally:
         _audit(service, caller, request, status, (time.perf_counter() - t0) * 1000)
 
@@ -581,17 +699,28 @@ def create_app(service: Service):
         client = request.client.host if request.client else None
         result = await run_in_threadpool(_call, service, request, fn, payload, client, t0)
         if isinstance(result, Stream):
-            return StreamingResponse(result.events, media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+            return StreamingResponse(
+                result.events,
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            )
         return result
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        fix = {404: "see the routes: /v1/models, /v1/chat/completions, /v1/fraud/score, /v1/risk/explain, /v1/runs",
-               405: "check the method (GET for /v1/models and /v1/runs, POST for the others)"}.get(exc.status_code, "")
-        return _error_response(ApiError(exc.status_code, "invalid_request_error",
-                                        f"{request.method} {request.url.path}: {exc.detail}" + (f": {fix}" if fix else ""),
-                                        None, "unknown_route" if exc.status_code == 404 else None))
+        fix = {
+            404: "see the routes: /v1/models, /v1/chat/completions, /v1/fraud/score, /v1/risk/explain, /v1/runs",
+            405: "check the method (GET for /v1/models and /v1/runs, POST for the others)",
+        }.get(exc.status_code, "")
+        return _error_response(
+            ApiError(
+                exc.status_code,
+                "invalid_request_error",
+                f"{request.method} {request.url.path}: {exc.detail}" + (f": {fix}" if fix else ""),
+                None,
+                "unknown_route" if exc.status_code == 404 else None,
+            )
+        )
 
     @app.get("/health")
     async def health():

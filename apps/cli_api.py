@@ -1,4 +1,5 @@
 """`sandbox api` (serve the HTTP API, apps/api.py) and `sandbox api-key create|list|revoke` (sandbox/apikeys.py)."""
+
 from __future__ import annotations
 
 import os
@@ -24,10 +25,15 @@ def register(cli: click.Group) -> None:
 
 @click.command("api")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (127.0.0.1, ::1 or localhost).")
-@click.option("--serve-llm", type=click.Choice(["extractive", "embedded"]),
-              help="Also serve the sandbox's own generator as model sandbox/NAME: an OpenAI-compatible endpoint for "
-                   "another sandbox's `openai` chat backend (a bank's own LLM endpoint).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (127.0.0.1, ::1 or localhost)."
+)
+@click.option(
+    "--serve-llm",
+    type=click.Choice(["extractive", "embedded"]),
+    help="Also serve the sandbox's own generator as model sandbox/NAME: an OpenAI-compatible endpoint for "
+    "another sandbox's `openai` chat backend (a bank's own LLM endpoint).",
+)
 @click.option("--no-warm", is_flag=True, help="Do not load the chat pipeline before the first request.")
 @json_option
 @pass_state
@@ -47,8 +53,11 @@ def _serve(state: State, port: int, host: str, serve_llm: str | None, warm: bool
     from .cli_web import port_free
 
     if host not in LOOPBACK:
-        raise InvalidInput("host", f"{host!r} is not a loopback address",
-                           "bind 127.0.0.1 (the default) and put a TLS reverse proxy in front for other machines")
+        raise InvalidInput(
+            "host",
+            f"{host!r} is not a loopback address",
+            "bind 127.0.0.1 (the default) and put a TLS reverse proxy in front for other machines",
+        )
     if not 1 <= port <= 65535:
         raise InvalidInput("port", f"{port} is not a port number", "use 1-65535, e.g. --port 8000")
     if host != "::1" and not port_free(port, "127.0.0.1" if host == "localhost" else host):
@@ -64,17 +73,39 @@ def _serve(state: State, port: int, host: str, serve_llm: str | None, warm: bool
                 say("loading the chat pipeline ...")
                 service.warm()
             warm_s = time.perf_counter() - t0
-            server = uvicorn.Server(uvicorn.Config(api.create_app(service), host=host, port=port, log_level="warning",
-                                                   access_log=False, lifespan="off", timeout_graceful_shutdown=5))
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    api.create_app(service),
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                    access_log=False,
+                    lifespan="off",
+                    timeout_graceful_shutdown=5,
+                )
+            )
             thread = threading.Thread(target=server.run, name="sandbox-api", daemon=True)  # signals stay with us
             thread.start()
             _wait_started(server, thread)
             url = f"http://{'[::1]' if host == '::1' else host}:{port}"
-            emit({"url": url, "base_url": f"{url}/v1", "pid": os.getpid(), "warm_s": round(warm_s, 2),
-                  "serve_llm": serve_llm, "store": str(store.home)}, as_json, lambda d: "\n".join([
-                      f"sandbox API ready at {d['base_url']} (store {d['store']}; warm-up {d['warm_s']:.1f} s)",
-                      "  keys: `sandbox api-key create` (shown once); send `Authorization: Bearer sbx_...`",
-                      "  press Ctrl-C to stop"]))
+            emit(
+                {
+                    "url": url,
+                    "base_url": f"{url}/v1",
+                    "pid": os.getpid(),
+                    "warm_s": round(warm_s, 2),
+                    "serve_llm": serve_llm,
+                    "store": str(store.home),
+                },
+                as_json,
+                lambda d: "\n".join(
+                    [
+                        f"sandbox API ready at {d['base_url']} (store {d['store']}; warm-up {d['warm_s']:.1f} s)",
+                        "  keys: `sandbox api-key create` (shown once); send `Authorization: Bearer sbx_...`",
+                        "  press Ctrl-C to stop",
+                    ]
+                ),
+            )
             while thread.is_alive():
                 thread.join(0.5)
         except KeyboardInterrupt:
@@ -119,11 +150,18 @@ def api_key() -> None:
 def create_cmd(state: State, name: str, days: int, bank: str | None, rate_limit: int, as_json: bool) -> None:
     """Create an API key for yourself, scoped to your bank and role. The key is printed once: store it now."""
     rec, token = KeyStore(state.store).create(state.actor(), name=name, days=days, bank=bank, rate_per_min=rate_limit)
-    emit({**rec.to_dict(), "key": token}, as_json, lambda d: "\n".join([
-        f"API key {d['id']} ({d['name']}) for {d['user']} ({d['role']}, bank {d['bank'] or 'all, read-only'}), "
-        f"expires {d['expires']}, {d['rate_per_min']} requests a minute:",
-        f"  {token}",
-        "It is shown only this once (the sandbox keeps only its hash): store it now, e.g. in OPENAI_API_KEY."]))
+    emit(
+        {**rec.to_dict(), "key": token},
+        as_json,
+        lambda d: "\n".join(
+            [
+                f"API key {d['id']} ({d['name']}) for {d['user']} ({d['role']}, bank {d['bank'] or 'all, read-only'}), "
+                f"expires {d['expires']}, {d['rate_per_min']} requests a minute:",
+                f"  {token}",
+                "It is shown only this once (the sandbox keeps only its hash): store it now, e.g. in OPENAI_API_KEY.",
+            ]
+        ),
+    )
 
 
 @api_key.command("list")
@@ -144,4 +182,8 @@ def list_cmd(state: State, everyone: bool, as_json: bool) -> None:
 def revoke_cmd(state: State, key_id: str, as_json: bool) -> None:
     """Revoke one of your keys (an admin: anyone's); the running API refuses it from its next request."""
     rec = KeyStore(state.store).revoke(state.actor(), key_id)
-    emit({**rec.to_dict(), "state": rec.state}, as_json, lambda d: f"revoked API key {d['id']} ({d['name']}) of {d['user']}")
+    emit(
+        {**rec.to_dict(), "state": rec.state},
+        as_json,
+        lambda d: f"revoked API key {d['id']} ({d['name']}) of {d['user']}",
+    )

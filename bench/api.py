@@ -20,6 +20,7 @@ HTTP <= 300 ms (extractive backend), fraud p99 over HTTP <= 5 ms, errors 0. The 
 
 Usage: python bench/api.py [--quick] [--json] [--chat N] [--fraud M] [--seconds S]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-for _var, _val in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
-                   ("SANDBOX_CHAT_BACKEND", "extractive")):
+for _var, _val in (
+    ("MLFLOW_DISABLE_TELEMETRY", "true"),
+    ("HF_HUB_OFFLINE", "1"),
+    ("TRANSFORMERS_OFFLINE", "1"),
+    ("SANDBOX_CHAT_BACKEND", "extractive"),
+):
     os.environ.setdefault(_var, _val)
 
 PASSWORD = "bench-password-1"
@@ -76,13 +81,18 @@ def build(home: Path, quick: bool):
     chat.ingest(ctx, chat.write_policy_library(ctx, home / "library"))
     log(f"ingested the policy library in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
-    lifecycle.set_gates(open_workspace(BANK, store.actor("root"), store), "fraud",
-                        {"average_precision": 0.0, "card_precision_at_100": 0.0})
+    lifecycle.set_gates(
+        open_workspace(BANK, store.actor("root"), store),
+        "fraud",
+        {"average_precision": 0.0, "card_precision_at_100": 0.0},
+    )
     fraud.simulate(ctx, preset="hk", customers=300 if quick else 1000, days=40 if quick else 60, seed=3)
     fraud.train(ctx, model="xgboost")
     version = lifecycle.versions(ctx, "fraud")[-1].version
     lifecycle.submit(ctx, "fraud", version, comment="bench")
-    lifecycle.review(open_workspace(BANK, store.actor("rita"), store), "fraud", version, "approved", "bench: gates open")
+    lifecycle.review(
+        open_workspace(BANK, store.actor("rita"), store), "fraud", version, "approved", "bench: gates open"
+    )
     lifecycle.promote(ctx, "fraud", version)
     log(f"fraud champion v{version} in {time.perf_counter() - t0:.1f} s")
     _, key = KeyStore(store).create(store.actor("alice"), name="bench", rate_per_min=100_000)
@@ -99,8 +109,14 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, SANDBOX_HOME=str(home))
     for var in ("SANDBOX_USER", "SANDBOX_PASSWORD", "SANDBOX_TRACKING_URI"):
         env.pop(var, None)
-    return subprocess.Popen([sys.executable, "-m", "apps.cli", "api", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=open(home / "api.log", "wb"), start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "apps.cli", "api", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(home / "api.log", "wb"),
+        start_new_session=True,
+    )
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 300.0) -> float:
@@ -179,10 +195,17 @@ def transactions(n: int, first_id: int = 0, second: int = 0, fixed: bool = False
     from datetime import datetime, timedelta
 
     base = datetime(2025, 4, 1)
-    return [{"txn_id": first_id + i, "timestamp": (base + timedelta(seconds=second + (0 if fixed else i))).isoformat(),
-             "customer_id": (first_id + i) * 7 % 300, "terminal_id": (first_id + i) * 13 % 500,
-             "amount": 20.0 + (first_id + i) * 37 % 4000, "channel": ("card_present", "card_not_present", "fps")[i % 3]}
-            for i in range(n)]
+    return [
+        {
+            "txn_id": first_id + i,
+            "timestamp": (base + timedelta(seconds=second + (0 if fixed else i))).isoformat(),
+            "customer_id": (first_id + i) * 7 % 300,
+            "terminal_id": (first_id + i) * 13 % 500,
+            "amount": 20.0 + (first_id + i) * 37 % 4000,
+            "channel": ("card_present", "card_not_present", "fps")[i % 3],
+        }
+        for i in range(n)
+    ]
 
 
 def sequential(ctx, url: str, key: str, qs: list[str], n_fraud: int, rounds: int, tally: Tally) -> dict:
@@ -231,13 +254,16 @@ def concurrent(url: str, key: str, qs: list[str], seconds: float, tally: Tally) 
         lock = threading.Lock()
         stop = time.perf_counter() + seconds
 
-        def work(i: int) -> None:
+        def work(i: int, kind: str = kind, stop: float = stop, lat: list = lat, lock=lock) -> None:
             client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=120)
             http = httpx.Client(timeout=30)
             txns, j = transactions(20_000, 100_000 * (i + 1), second=10 * 86_400, fixed=True), 0
             while time.perf_counter() < stop:
-                ms = chat_http(client, qs[(i + j) % len(qs)], tally) if kind == "chat" else \
-                    fraud_http(http, url, key, txns[j % len(txns)], tally)
+                ms = (
+                    chat_http(client, qs[(i + j) % len(qs)], tally)
+                    if kind == "chat"
+                    else fraud_http(http, url, key, txns[j % len(txns)], tally)
+                )
                 j += 1
                 with lock:
                     lat.append(ms)
@@ -257,8 +283,14 @@ def concurrent(url: str, key: str, qs: list[str], seconds: float, tally: Tally) 
 def cold_cli(home: Path, question: str) -> float:
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_USER="alice", SANDBOX_PASSWORD=PASSWORD)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "apps.cli", "chat", "ask", BANK, question, "--json"], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "apps.cli", "chat", "ask", BANK, question, "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if r.returncode != 0:
         raise SystemExit(f"sandbox chat ask failed: {r.stderr[-500:]}")
     return time.perf_counter() - t0
@@ -266,7 +298,9 @@ def cold_cli(home: Path, question: str) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer calls and a smaller fraud data set (a few minutes on 2 cores)")
+    ap.add_argument(
+        "--quick", action="store_true", help="fewer calls and a smaller fraud data set (a few minutes on 2 cores)"
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--chat", type=int, help="questions per round (default 12 quick, 40 full)")
     ap.add_argument("--fraud", type=int, help="single transactions per round (default 200 quick, 1000 full)")
@@ -301,41 +335,70 @@ def main() -> int:
     return 1 if tally.errors else 0
 
 
-def figures(seq: dict, conc: dict, cold_s: float, startup_s: float, stop_s: float, tally: Tally, a, n_fraud: int,
-            n_q: int, seconds: float) -> dict:
+def figures(
+    seq: dict,
+    conc: dict,
+    cold_s: float,
+    startup_s: float,
+    stop_s: float,
+    tally: Tally,
+    a,
+    n_fraud: int,
+    n_q: int,
+    seconds: float,
+) -> dict:
     ch, ci, fh, fi = seq["chat_http"], seq["chat_inprocess"], seq["fraud_http"], seq["fraud_inprocess"]
     return {
-        "setup": {"quick": a.quick, "questions": n_q, "rounds": a.rounds, "fraud_calls_per_round": n_fraud,
-                  "clients": CLIENTS, "load_seconds_per_kind": seconds, "backend": "extractive",
-                  "cpus": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2)},
-        "chat_http": ch, "chat_inprocess": ci, "fraud_http": fh, "fraud_inprocess": fi,
+        "setup": {
+            "quick": a.quick,
+            "questions": n_q,
+            "rounds": a.rounds,
+            "fraud_calls_per_round": n_fraud,
+            "clients": CLIENTS,
+            "load_seconds_per_kind": seconds,
+            "backend": "extractive",
+            "cpus": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2),
+        },
+        "chat_http": ch,
+        "chat_inprocess": ci,
+        "fraud_http": fh,
+        "fraud_inprocess": fi,
         "chat_http_over_inprocess_p50": round(ch["p50_ms"] / ci["p50_ms"], 3),
         "fraud_http_over_inprocess_p99": round(fh["p99_ms"] / fi["p99_ms"], 3),
         "concurrent_8_clients": conc,
         "cold_cli_chat_ask_s": round(cold_s, 2),
         "cold_cli_over_warm_http_p50": round(cold_s * 1000 / ch["p50_ms"], 1),
-        "server_startup_s": round(startup_s, 2), "server_stop_s": round(stop_s, 2),
-        "requests": tally.requests, "errors": len(tally.errors), "error_rate": round(len(tally.errors) / max(tally.requests, 1), 6),
+        "server_startup_s": round(startup_s, 2),
+        "server_stop_s": round(stop_s, 2),
+        "requests": tally.requests,
+        "errors": len(tally.errors),
+        "error_rate": round(len(tally.errors) / max(tally.requests, 1), 6),
         "error_examples": tally.errors[:5],
-        "targets": {"chat_http_p50_ms_le_300": ch["p50_ms"] <= TARGET_CHAT_P50_MS,
-                    "fraud_http_p99_ms_le_5": fh["p99_ms"] <= TARGET_FRAUD_P99_MS, "errors_0": not tally.errors},
+        "targets": {
+            "chat_http_p50_ms_le_300": ch["p50_ms"] <= TARGET_CHAT_P50_MS,
+            "fraud_http_p99_ms_le_5": fh["p99_ms"] <= TARGET_FRAUD_P99_MS,
+            "errors_0": not tally.errors,
+        },
     }
 
 
 def human(r: dict) -> str:
     c8 = r["concurrent_8_clients"]
-    return "\n".join([
-        f"sandbox api vs in-process (extractive backend; {r['setup']['cpus']} CPUs, load {r['setup']['load_average_1m']})",
-        f"  chat  p50/p99 ms: HTTP {r['chat_http']['p50_ms']:.1f}/{r['chat_http']['p99_ms']:.1f}  in-process "
-        f"{r['chat_inprocess']['p50_ms']:.1f}/{r['chat_inprocess']['p99_ms']:.1f}  ratio p50 {r['chat_http_over_inprocess_p50']}",
-        f"  fraud p50/p99 ms: HTTP {r['fraud_http']['p50_ms']:.2f}/{r['fraud_http']['p99_ms']:.2f}  in-process "
-        f"{r['fraud_inprocess']['p50_ms']:.2f}/{r['fraud_inprocess']['p99_ms']:.2f}  ratio p99 {r['fraud_http_over_inprocess_p99']}",
-        f"  8 clients: chat {c8['chat']['requests_per_s']} req/s (p99 {c8['chat']['p99_ms']:.0f} ms), "
-        f"fraud {c8['fraud']['requests_per_s']} req/s (p99 {c8['fraud']['p99_ms']:.1f} ms)",
-        f"  cold `sandbox chat ask`: {r['cold_cli_chat_ask_s']} s = {r['cold_cli_over_warm_http_p50']}x the warm HTTP p50",
-        f"  requests {r['requests']}, errors {r['errors']} (rate {r['error_rate']})",
-        f"  targets: {r['targets']}",
-    ])
+    return "\n".join(
+        [
+            f"sandbox api vs in-process (extractive backend; {r['setup']['cpus']} CPUs, load {r['setup']['load_average_1m']})",
+            f"  chat  p50/p99 ms: HTTP {r['chat_http']['p50_ms']:.1f}/{r['chat_http']['p99_ms']:.1f}  in-process "
+            f"{r['chat_inprocess']['p50_ms']:.1f}/{r['chat_inprocess']['p99_ms']:.1f}  ratio p50 {r['chat_http_over_inprocess_p50']}",
+            f"  fraud p50/p99 ms: HTTP {r['fraud_http']['p50_ms']:.2f}/{r['fraud_http']['p99_ms']:.2f}  in-process "
+            f"{r['fraud_inprocess']['p50_ms']:.2f}/{r['fraud_inprocess']['p99_ms']:.2f}  ratio p99 {r['fraud_http_over_inprocess_p99']}",
+            f"  8 clients: chat {c8['chat']['requests_per_s']} req/s (p99 {c8['chat']['p99_ms']:.0f} ms), "
+            f"fraud {c8['fraud']['requests_per_s']} req/s (p99 {c8['fraud']['p99_ms']:.1f} ms)",
+            f"  cold `sandbox chat ask`: {r['cold_cli_chat_ask_s']} s = {r['cold_cli_over_warm_http_p50']}x the warm HTTP p50",
+            f"  requests {r['requests']}, errors {r['errors']} (rate {r['error_rate']})",
+            f"  targets: {r['targets']}",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ actor a key yields is the store's user: every request still goes through the wor
 `ctx.require`), so a key can do nothing its user could not do at the CLI. A reviewer's key may be narrowed to one
 bank. Creation, revocation and refusals are in the platform audit chain.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,10 +23,10 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
 from . import atomic
 from .access import Actor, can
@@ -36,7 +37,7 @@ PREFIX = "sbx"
 TOKEN = re.compile(r"^sbx_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 DEFAULT_DAYS = 90
 MAX_DAYS = 366
-DEFAULT_RATE_PER_MIN = 600      # a notebook or an app's back end; raised per key with --rate-limit
+DEFAULT_RATE_PER_MIN = 600  # a notebook or an app's back end; raised per key with --rate-limit
 MAX_RATE_PER_MIN = 100_000
 MAX_KEYS_PER_USER = 20
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
@@ -51,7 +52,7 @@ class ApiKey:
     name: str
     user: str
     role: str
-    bank: str | None          # the bank it reaches: a scientist's own; a reviewer's one bank, or None for all
+    bank: str | None  # the bank it reaches: a scientist's own; a reviewer's one bank, or None for all
     created: str
     expires: str
     rate_per_min: int
@@ -65,11 +66,11 @@ class ApiKey:
     def state(self) -> str:
         if self.revoked:
             return "revoked"
-        return "expired" if _parse(self.expires) <= datetime.now(timezone.utc) else "active"
+        return "expired" if _parse(self.expires) <= datetime.now(UTC) else "active"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _parse(stamp: str) -> datetime:
@@ -106,8 +107,10 @@ class KeyStore:
         except (ValueError, UnicodeDecodeError):
             from .errors import StoreError
 
-            raise StoreError(f"the API key file {self.path} is corrupted",
-                             "restore it from a backup, or move it aside and create new keys") from None
+            raise StoreError(
+                f"the API key file {self.path} is corrupted",
+                "restore it from a backup, or move it aside and create new keys",
+            ) from None
         keys = data.get("keys", {}) if isinstance(data, dict) else {}
         with self._cache_lock:
             self._cache = (stamp, keys)
@@ -118,7 +121,9 @@ class KeyStore:
         self.store.state.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            atomic.flock_with_timeout(fd, 15.0, f"the API key file is locked by another sandbox process ({self.lock_path})")
+            atomic.flock_with_timeout(
+                fd, 15.0, f"the API key file is locked by another sandbox process ({self.lock_path})"
+            )
             keys = dict(self._read())
             yield keys
             atomic.write_json(self.path, {"schema": 1, "keys": keys}, mode=0o600)
@@ -127,39 +132,81 @@ class KeyStore:
             os.close(fd)
 
     # -- manage ---------------------------------------------------------------
-    def create(self, actor: Actor, name: str = "default", days: int = DEFAULT_DAYS, bank: str | None = None,
-               rate_per_min: int = DEFAULT_RATE_PER_MIN) -> tuple[ApiKey, str]:
+    def create(
+        self,
+        actor: Actor,
+        name: str = "default",
+        days: int = DEFAULT_DAYS,
+        bank: str | None = None,
+        rate_per_min: int = DEFAULT_RATE_PER_MIN,
+    ) -> tuple[ApiKey, str]:
         """A new key for `actor` (signed in); returns its record and the token, which is never shown again."""
         if actor.role not in KEY_ROLES:
-            raise AccessDenied(f"{actor.name} is an {actor.role}: the API serves banks' work and reviews, not "
-                               "platform administration", "create keys as a scientist or a reviewer")
+            raise AccessDenied(
+                f"{actor.name} is an {actor.role}: the API serves banks' work and reviews, not platform administration",
+                "create keys as a scientist or a reviewer",
+            )
         if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise InvalidInput("name", f"{name!r} is not a key name",
-                               "use 1-64 letters, digits, spaces, '.', '_' or '-', e.g. --name notebook")
+            raise InvalidInput(
+                "name",
+                f"{name!r} is not a key name",
+                "use 1-64 letters, digits, spaces, '.', '_' or '-', e.g. --name notebook",
+            )
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
             raise InvalidInput("days", f"{days!r} is not a lifetime", f"give 1 to {MAX_DAYS} days, e.g. --days 30")
-        if isinstance(rate_per_min, bool) or not isinstance(rate_per_min, int) or not 1 <= rate_per_min <= MAX_RATE_PER_MIN:
-            raise InvalidInput("rate_limit", f"{rate_per_min!r} is not a rate", f"give 1 to {MAX_RATE_PER_MIN} requests a minute")
+        if (
+            isinstance(rate_per_min, bool)
+            or not isinstance(rate_per_min, int)
+            or not 1 <= rate_per_min <= MAX_RATE_PER_MIN
+        ):
+            raise InvalidInput(
+                "rate_limit", f"{rate_per_min!r} is not a rate", f"give 1 to {MAX_RATE_PER_MIN} requests a minute"
+            )
         scope = self._scope(actor, bank)
         key_id, secret = secrets.token_hex(6), base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
         now = _now()
-        rec = ApiKey(key_id, name, actor.name, actor.role, scope, now.isoformat(), (now + timedelta(days=days)).isoformat(),
-                     rate_per_min)
+        rec = ApiKey(
+            key_id,
+            name,
+            actor.name,
+            actor.role,
+            scope,
+            now.isoformat(),
+            (now + timedelta(days=days)).isoformat(),
+            rate_per_min,
+        )
         with self._mutate() as keys:
             live = [k for k in keys.values() if k["user"] == actor.name and ApiKey(**_public(k)).state == "active"]
             if len(live) >= MAX_KEYS_PER_USER:
-                raise InvalidInput("name", f"{actor.name} already has {len(live)} active keys (limit {MAX_KEYS_PER_USER})",
-                                   "revoke keys you no longer use: `sandbox api-key revoke KEY_ID`")
+                raise InvalidInput(
+                    "name",
+                    f"{actor.name} already has {len(live)} active keys (limit {MAX_KEYS_PER_USER})",
+                    "revoke keys you no longer use: `sandbox api-key revoke KEY_ID`",
+                )
             keys[key_id] = {**rec.to_dict(), "sha256": _digest(secret)}
-        self.store.platform_audit().append("api_key.create", actor.name, key_id=key_id, name=name, role=actor.role,
-                                           bank=scope, expires=rec.expires, rate_per_min=rate_per_min)
+        self.store.platform_audit().append(
+            "api_key.create",
+            actor.name,
+            key_id=key_id,
+            name=name,
+            role=actor.role,
+            bank=scope,
+            expires=rec.expires,
+            rate_per_min=rate_per_min,
+        )
         return rec, f"{PREFIX}_{key_id}_{secret}"
 
     def _scope(self, actor: Actor, bank: str | None) -> str | None:
         if actor.role == "scientist":
             if bank not in (None, actor.bank):
-                self.store.platform_audit().append("access.denied", actor.name, action="api_key.create", bank=bank,
-                                                   role=actor.role, reason="not a member of this bank")
+                self.store.platform_audit().append(
+                    "access.denied",
+                    actor.name,
+                    action="api_key.create",
+                    bank=bank,
+                    role=actor.role,
+                    reason="not a member of this bank",
+                )
                 raise AccessDenied(f"{actor.name} works for {actor.bank}, not {bank}", "create a key for your own bank")
             return actor.bank
         if bank is not None:
@@ -177,7 +224,9 @@ class KeyStore:
     def revoke(self, actor: Actor, key_id: str) -> ApiKey:
         """Revoke one of the actor's keys (an admin: anyone's). Takes effect on the server's next request."""
         if not isinstance(key_id, str) or not re.fullmatch(r"[0-9a-f]{12}", key_id):
-            raise InvalidInput("key_id", f"{key_id!r} is not a key id", "use an id from `sandbox api-key list` (12 hex digits)")
+            raise InvalidInput(
+                "key_id", f"{key_id!r} is not a key id", "use an id from `sandbox api-key list` (12 hex digits)"
+            )
         with self._mutate() as keys:
             rec = keys.get(key_id)
             if rec is None or (rec["user"] != actor.name and not can(actor, "user.add")):
@@ -193,26 +242,47 @@ class KeyStore:
         """The actor and key behind a bearer token, or AuthenticationFailed (audited, without the secret)."""
         m = TOKEN.fullmatch(token or "")
         if not m:
-            raise self._refuse(None, "malformed", client, "the key is not an sbx_ key",
-                               "send `Authorization: Bearer sbx_...` with a key from `sandbox api-key create`")
+            raise self._refuse(
+                None,
+                "malformed",
+                client,
+                "the key is not an sbx_ key",
+                "send `Authorization: Bearer sbx_...` with a key from `sandbox api-key create`",
+            )
         key_id, secret = m.groups()
         rec = self._read().get(key_id)
         if rec is None or not hmac.compare_digest(rec.get("sha256", ""), _digest(secret)):
-            raise self._refuse(key_id, "unknown", client, "the API key is not valid",
-                               "check the key, or create one with `sandbox api-key create`")
+            raise self._refuse(
+                key_id,
+                "unknown",
+                client,
+                "the API key is not valid",
+                "check the key, or create one with `sandbox api-key create`",
+            )
         key = ApiKey(**_public(rec))
         if key.state != "active":
             when = key.revoked if key.revoked else key.expires
-            raise self._refuse(key_id, key.state, client, f"API key {key_id} was {key.state} on {when}",
-                               "create a new key with `sandbox api-key create`")
+            raise self._refuse(
+                key_id,
+                key.state,
+                client,
+                f"API key {key_id} was {key.state} on {when}",
+                "create a new key with `sandbox api-key create`",
+            )
         try:
             actor = self.store.actor(key.user)
         except NotFound:
-            raise self._refuse(key_id, "user gone", client, f"the user of API key {key_id} no longer exists",
-                               "ask an admin") from None
+            raise self._refuse(
+                key_id, "user gone", client, f"the user of API key {key_id} no longer exists", "ask an admin"
+            ) from None
         if (actor.role, actor.bank) != (key.role, key.bank if actor.role == "scientist" else actor.bank):
-            raise self._refuse(key_id, "role changed", client, f"{key.user}'s role or bank changed since API key {key_id} "
-                               "was made", "create a new key")
+            raise self._refuse(
+                key_id,
+                "role changed",
+                client,
+                f"{key.user}'s role or bank changed since API key {key_id} was made",
+                "create a new key",
+            )
         return actor, key
 
     def _refuse(self, key_id: str | None, why: str, client: str | None, message: str, fix: str) -> AuthenticationFailed:

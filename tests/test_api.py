@@ -1,6 +1,7 @@
 """`sandbox api` with the clients banks already use: the official `openai` client and LangChain's ChatOpenAI
 against a real server (one per module, a subprocess on a free port), keys scoped and refused as they should be,
 and the chat's `openai` backend calling a real sandbox API over HTTP (no fake endpoint)."""
+
 from __future__ import annotations
 
 import json
@@ -20,20 +21,29 @@ import pytest
 from sandbox import Store, open_workspace
 from sandbox.apikeys import KeyStore
 
-from conftest import PASSWORD
-
 REPO = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-9"  # this module's own store (a world of its own: a server over it)
 BANK_A, BANK_B = "harbour-bank", "peak-bank"
 DOCS = {
-    "card-disputes.md": ("# Card Disputes Policy\n\nHarbour Bank\n\n"
-                         "1.1 A cardholder may raise a dispute within 47 days from the statement date.\n\n"
-                         "1.2 The Card Disputes Unit acknowledges every dispute in writing within 3 business days.\n"),
-    "complaints.txt": ("Complaint Handling Policy\n\nHarbour Bank\n\n"
-                       "2.1 The Bank gives the customer a final response within 33 days of receipt.\n\n"
-                       "2.3 Complaint records are kept for 8 years after the case is closed.\n"),
+    "card-disputes.md": (
+        "# Card Disputes Policy\n\nHarbour Bank\n\n"
+        "1.1 A cardholder may raise a dispute within 47 days from the statement date.\n\n"
+        "1.2 The Card Disputes Unit acknowledges every dispute in writing within 3 business days.\n"
+    ),
+    "complaints.txt": (
+        "Complaint Handling Policy\n\nHarbour Bank\n\n"
+        "2.1 The Bank gives the customer a final response within 33 days of receipt.\n\n"
+        "2.3 Complaint records are kept for 8 years after the case is closed.\n"
+    ),
 }
 QUESTION = "How many days does a cardholder have to raise a dispute?"
-TXN = {"timestamp": "2026-03-01T10:00:00", "customer_id": 7, "terminal_id": 12, "amount": 880.0, "channel": "card_present"}
+TXN = {
+    "timestamp": "2026-03-01T10:00:00",
+    "customer_id": 7,
+    "terminal_id": 12,
+    "amount": 880.0,
+    "channel": "card_present",
+}
 
 
 @dataclass
@@ -53,12 +63,17 @@ class World:
 
     def post(self, path: str, who: str, body) -> httpx.Response:
         data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-        return httpx.post(f"{self.base}{path}", content=data, timeout=120,
-                          headers={"Authorization": f"Bearer {self.keys[who]}", "Content-Type": "application/json"})
+        return httpx.post(
+            f"{self.base}{path}",
+            content=data,
+            timeout=120,
+            headers={"Authorization": f"Bearer {self.keys[who]}", "Content-Type": "application/json"},
+        )
 
     def get(self, path: str, who: str, **params) -> httpx.Response:
-        return httpx.get(f"{self.base}{path}", params=params, timeout=120,
-                         headers={"Authorization": f"Bearer {self.keys[who]}"})
+        return httpx.get(
+            f"{self.base}{path}", params=params, timeout=120, headers={"Authorization": f"Bearer {self.keys[who]}"}
+        )
 
 
 def _free_port() -> int:
@@ -70,8 +85,14 @@ def _free_port() -> int:
 def _keys(store: Store) -> dict[str, str]:
     ks = KeyStore(store)
     out = {}
-    for who, kw in {"alice": {"rate_per_min": 100_000}, "bob": {}, "rita": {}, "slow": {"rate_per_min": 3},
-                    "revoked": {}, "expired": {}}.items():
+    for who, kw in {
+        "alice": {"rate_per_min": 100_000},
+        "bob": {},
+        "rita": {},
+        "slow": {"rate_per_min": 3},
+        "revoked": {},
+        "expired": {},
+    }.items():
         user = who if who in ("alice", "bob", "rita") else "alice"
         rec, out[who] = ks.create(store.actor(user), name=who, **kw)
         if who == "revoked":
@@ -84,8 +105,9 @@ def _keys(store: Store) -> dict[str, str]:
 
 
 def _fraud_champion(store: Store) -> None:
-    import usecases.fraud as fraud
     from lifecycle_util import lenient_gates, make_champion
+
+    import usecases.fraud as fraud
 
     ctx = open_workspace(BANK_A, store.actor("alice"), store)
     lenient_gates(store, BANK_A, "fraud")
@@ -112,15 +134,25 @@ def world(tmp_path_factory):
     keys = _keys(store)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_CHAT_OPENAI_URL=f"{url}/v1",
-               SANDBOX_CHAT_OPENAI_MODEL="sandbox/extractive", SANDBOX_CHAT_OPENAI_API_KEY=keys["alice"])
+    env = dict(
+        os.environ,
+        SANDBOX_HOME=str(home),
+        SANDBOX_CHAT_OPENAI_URL=f"{url}/v1",
+        SANDBOX_CHAT_OPENAI_MODEL="sandbox/extractive",
+        SANDBOX_CHAT_OPENAI_API_KEY=keys["alice"],
+    )
     for var in ("SANDBOX_USER", "SANDBOX_PASSWORD", "SANDBOX_TRACKING_URI", "SANDBOX_CHAT_BACKEND"):
         env.pop(var, None)
     log = home / "api.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "apps.cli", "api", "--port", str(port), "--serve-llm",
-                                 "extractive"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "apps.cli", "api", "--port", str(port), "--serve-llm", "extractive"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         folder = home / "docs"
         folder.mkdir()
@@ -162,8 +194,9 @@ def test_openai_client_lists_only_the_keys_own_assistant(world):
 
 
 def test_openai_client_gets_a_cited_grounded_answer(world):
-    resp = world.client("alice").chat.completions.create(model=f"{BANK_A}/assistant",
-                                                          messages=[{"role": "user", "content": QUESTION}])
+    resp = world.client("alice").chat.completions.create(
+        model=f"{BANK_A}/assistant", messages=[{"role": "user", "content": QUESTION}]
+    )
     text = resp.choices[0].message.content
     ext = _extension(resp)
     assert "47 days" in text and "[1]" in text and resp.choices[0].finish_reason == "stop"
@@ -173,9 +206,14 @@ def test_openai_client_gets_a_cited_grounded_answer(world):
 
 def test_openai_client_streams_the_same_checked_answer(world):
     client = world.client("alice")
-    whole = client.chat.completions.create(model=f"{BANK_A}/assistant", messages=[{"role": "user", "content": QUESTION}])
-    chunks = list(client.chat.completions.create(model=f"{BANK_A}/assistant", stream=True,
-                                                 messages=[{"role": "user", "content": QUESTION}]))
+    whole = client.chat.completions.create(
+        model=f"{BANK_A}/assistant", messages=[{"role": "user", "content": QUESTION}]
+    )
+    chunks = list(
+        client.chat.completions.create(
+            model=f"{BANK_A}/assistant", stream=True, messages=[{"role": "user", "content": QUESTION}]
+        )
+    )
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert len(chunks) > 3 and streamed == whole.choices[0].message.content
     last = chunks[-1]
@@ -184,7 +222,8 @@ def test_openai_client_streams_the_same_checked_answer(world):
 
 def test_a_refusal_is_an_ordinary_answer(world):
     resp = world.client("alice").chat.completions.create(
-        model=f"{BANK_A}/assistant", messages=[{"role": "user", "content": "What is the longest tenor of a car loan?"}])
+        model=f"{BANK_A}/assistant", messages=[{"role": "user", "content": "What is the longest tenor of a car loan?"}]
+    )
     assert resp.choices[0].finish_reason == "stop" and resp.choices[0].message.content
     assert _extension(resp)["refused"] is True and not _extension(resp)["citations"]
 
@@ -209,8 +248,11 @@ def test_a_scientists_key_cannot_reach_another_banks_assistant_or_models(world):
     assert world.post("/fraud/score", "alice", {"bank": BANK_B, "transaction": TXN}).status_code == 403
     assert world.get("/runs", "alice", bank=BANK_B).status_code == 403
     assert world.get("/runs", "bob", bank=BANK_A).status_code == 403
-    denied = [e for e in world.store.platform_audit().entries() if e.get("event") == "access.denied"
-              and e.get("data", e).get("bank") == BANK_B]
+    denied = [
+        e
+        for e in world.store.platform_audit().entries()
+        if e.get("event") == "access.denied" and e.get("data", e).get("bank") == BANK_B
+    ]
     assert denied
 
 
@@ -219,10 +261,13 @@ def test_a_reviewers_key_reads_runs_but_cannot_ask_score_or_explain(world):
     assert runs.status_code == 200 and runs.json()["data"] and all(r["bank"] == BANK_A for r in runs.json()["data"])
     assert world.client("rita").models.list().data == []
     with pytest.raises(openai.PermissionDeniedError, match="chat.ask"):
-        world.client("rita").chat.completions.create(model=f"{BANK_A}/assistant",
-                                                     messages=[{"role": "user", "content": QUESTION}])
-    for path, body in (("/fraud/score", {"bank": BANK_A, "transaction": TXN}),
-                       ("/risk/explain", {"bank": BANK_A, "applicant": {"income": 1}})):
+        world.client("rita").chat.completions.create(
+            model=f"{BANK_A}/assistant", messages=[{"role": "user", "content": QUESTION}]
+        )
+    for path, body in (
+        ("/fraud/score", {"bank": BANK_A, "transaction": TXN}),
+        ("/risk/explain", {"bank": BANK_A, "applicant": {"income": 1}}),
+    ):
         r = world.post(path, "rita", body)
         assert r.status_code == 403 and r.json()["error"]["type"] == "permission_error"
 
@@ -291,20 +336,28 @@ def test_the_chat_openai_backend_calls_a_sandbox_api_over_http(world, monkeypatc
     ans = chat.ask(ctx, QUESTION, backend="openai")
     assert ans.model_id == "openai:sandbox/extractive" and ans.fallback is None and "47 days" in ans.answer
     # the server's own assistant with the openai backend: it calls the served generator over HTTP too
-    resp = world.client("alice").chat.completions.create(model=f"{BANK_A}/assistant", extra_body={
-        "sandbox": {"backend": "openai"}}, messages=[{"role": "user", "content": QUESTION}])
+    resp = world.client("alice").chat.completions.create(
+        model=f"{BANK_A}/assistant",
+        extra_body={"sandbox": {"backend": "openai"}},
+        messages=[{"role": "user", "content": QUESTION}],
+    )
     assert _extension(resp)["model_id"] == "openai:sandbox/extractive" and "47 days" in resp.choices[0].message.content
     # the generator's endpoint is itself behind a key: bob's bank key is scoped, a reviewer's refused
     with pytest.raises(openai.PermissionDeniedError):
-        world.client("rita").chat.completions.create(model="sandbox/extractive",
-                                                     messages=[{"role": "user", "content": "hi"}])
+        world.client("rita").chat.completions.create(
+            model="sandbox/extractive", messages=[{"role": "user", "content": "hi"}]
+        )
 
 
 # -- the command ----------------------------------------------------------------------
 def test_api_key_commands_show_the_key_once_and_store_only_its_hash(world):
     env = dict(os.environ, SANDBOX_HOME=str(world.store.home), SANDBOX_USER="bob", SANDBOX_PASSWORD=PASSWORD)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "apps.cli", *a], cwd=REPO, env=env, capture_output=True,
-                                    text=True, timeout=120)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "apps.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+
     made = run("api-key", "create", "--name", "cli-test", "--days", "7", "--json")
     assert made.returncode == 0, made.stderr
     rec = json.loads(made.stdout)
