@@ -15,12 +15,10 @@ from sandbox import open_workspace
 from sandbox.errors import AccessDenied, InvalidInput, NotFound
 from usecases.risk import dataset_schema as ds, importer
 
-try:  # the champion lifecycle (sandbox/lifecycle.py): explain uses the champion
-    from lifecycle_util import lenient_gates, make_champion
-except ImportError:  # pragma: no cover - a tree without the lifecycle helpers
-    lenient_gates = make_champion = None
+from lifecycle_util import lenient_gates, make_champion  # explain uses the champion (sandbox/lifecycle.py)
+from world import PASSWORD
 
-BANK, SCRATCH, PASSWORD = "import-bank", "scratch-bank", "correct-horse-9"
+BANK, SCRATCH = "import-bank", "scratch-bank"
 
 
 def portfolio(n: int = 2400, seed: int = 0) -> pd.DataFrame:
@@ -49,8 +47,7 @@ def banks(store):
         if bank not in store.banks():
             store.create_bank(bank)
             store.add_user(user, "scientist", PASSWORD, bank=bank)
-        if lenient_gates is not None:
-            lenient_gates(store, bank, "risk")
+        lenient_gates(store, bank, "risk")
     return open_workspace(BANK, store.actor("ivy"), store), open_workspace(SCRATCH, store.actor("sol"), store)
 
 
@@ -112,8 +109,7 @@ def test_train_on_imported_data_gives_both_models_psi_by_period_and_fairness(imp
 def test_explain_takes_and_answers_in_the_imported_field_names(imported, banks, store):
     _, res, path = imported
     ctx = banks[0]
-    if make_champion is not None:
-        make_champion(store, ctx, "risk", res.model_version)
+    make_champion(store, ctx, "risk", res.model_version)
     applicant = {"CustRef": "X1", "BureauScore": -9, "CardUtil": 1.15, "HomeRegion": "east"}
     for model in ("xgboost", "scorecard"):
         [e] = risk.explain(ctx, applicant, model=model, top=2)
