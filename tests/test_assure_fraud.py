@@ -97,9 +97,15 @@ def test_oracle_shows_decisions_not_the_model(bank):
     oracle = Oracle(bank["scorer"], 5)
     public = {k for k in vars(oracle) if not k.startswith("_")}
     assert public == {"budget", "used", "show_score"}  # the scorer, model and state are private
-    d = oracle.submit({"timestamp": fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day,
-                       "customer_id": bank["pool"].attack[0].customer, "amount": 100.0})
+    with oracle.trial():
+        d = oracle.submit({"timestamp": fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day,
+                           "customer_id": bank["pool"].attack[0].customer, "amount": 100.0})
     assert isinstance(d.approved, bool) and d.score is None  # no score unless observe="score"
+    shown = Oracle(bank["scorer"], 1, show_score=True)
+    with shown.trial():
+        d = shown.submit({"timestamp": fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day,
+                          "customer_id": bank["pool"].attack[0].customer, "amount": 100.0})
+    assert 0.0 <= d.score <= 1.0
 
 
 def test_budget_is_respected_and_the_attack_is_deterministic(bank):
