@@ -122,20 +122,16 @@ def artifacts(ctx, subject: Subject) -> dict[str, bytes]:
     return out
 
 
-def _state(s: _ledger.State) -> dict:
-    return {"kind": s.kind, "subject": s.subject, "state": s.state, "by": s.by, "ts": s.ts, "seq": s.seq,
-            "data": {k: v for k, v in s.data.items() if k != "gates"}}
-
-
 def review_history(ctx, subject: Subject) -> list[dict]:
-    """Every ledger state of the run's review and of the version's lifecycle, in the log's order."""
-    book = ctx.read_ledger()
-    states = book.history(_ledger.REVIEW.kind, subject.run_id)
+    """The run's sign-offs and every lifecycle transition of the version (`lifecycle.history`), in the log's
+    order: {"event", "state", "by", "ts", "seq", "data"} (gate results are in gates.json, not repeated here)."""
+    from . import lifecycle
+
+    rows = [{"event": _ledger.REVIEW.event, "state": st.state, "by": st.by, "ts": st.ts, "seq": st.seq,
+             "data": dict(st.data)} for st in ctx.read_ledger().history(_ledger.REVIEW.kind, subject.run_id)]
     if subject.version is not None:
-        states += book.history("model", f"{subject.usecase}:{subject.version}")
-        states += [s for s in book.history("champion", subject.usecase)
-                   if subject.version in (s.state, str(s.data.get("previous", "")), str(s.data.get("replaced", "")))]
-    return [_state(s) for s in sorted(states, key=lambda s: s.seq)]
+        rows += lifecycle.history(ctx, subject.usecase, subject.version)
+    return [{**r, "data": {k: v for k, v in r["data"].items() if k != "gates"}} for r in sorted(rows, key=lambda r: r["seq"])]
 
 
 def _relevant(entry: dict, subject: Subject) -> bool:

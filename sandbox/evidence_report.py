@@ -50,7 +50,7 @@ def facts(subject: Subject, run: dict, files: dict[str, bytes], names: list[str]
     mv = subject.model
     review = mv.review if mv is not None else None
     if review is None:
-        reviews = [h for h in history if h["kind"] == "review"]
+        reviews = [h for h in history if h["event"] == "review.sign"]
         review = {"decision": reviews[-1]["state"], "by": reviews[-1]["by"]} if reviews else None
     fair = json.loads(files["reports/fairness.json"]) if "reports/fairness.json" in files else None
     psi = json.loads(files["reports/psi.json"]) if "reports/psi.json" in files else None
@@ -133,10 +133,10 @@ def _tables(files: dict[str, bytes]) -> list[Block]:
 
 
 def _history(history: list[dict], entries: list[dict]) -> list[Block]:
-    hrows = tuple((h["seq"], h["ts"], h["kind"], h["state"], h["by"], str(h["data"].get("comment", ""))) for h in history)
+    hrows = tuple((h["seq"], h["ts"], h["event"], h["state"], h["by"], str(h["data"].get("comment", ""))) for h in history)
     arows = tuple((e.get("seq"), e.get("ts"), e.get("actor"), e.get("event"), str(e.get("hash", ""))[:16]) for e in entries)
     return [Block("h2", "Review and lifecycle history (ledger)", "history"),
-            Block("table", columns=("seq", "time (UTC)", "kind", "state", "by", "comment"), rows=hrows) if hrows
+            Block("table", columns=("seq", "time (UTC)", "event", "state", "by", "comment"), rows=hrows) if hrows
             else Block("p", "No review or lifecycle event recorded."),
             Block("h2", "Audit entries", "audit"),
             Block("p", "The bank's hash-chained audit entries about this version and its run (audit/entries.jsonl "
