@@ -130,6 +130,12 @@ def train_cmd(state: State, bank_id: str, model: str, engine: str, scheduler: st
                    feature_set=feature_set, protocol=protocol, train_days=train_days, delay_days=delay_days,
                    test_days=test_days, train_start=train_start, alert_budget=alert_budget)
     emit(train_output(res), as_json, train_text)
+    if not as_json and res.registered_version:  # a training registers a candidate (issue 14)
+        from .cli_models import candidate_note
+
+        note = candidate_note(state.ctx(bank_id), "fraud", res.registered_version)
+        if note:
+            click.echo(note)
 
 
 def train_output(res) -> dict:

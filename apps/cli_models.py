@@ -218,5 +218,22 @@ def gates_cmd(state: State, bank_id: str, usecase: str, settings: tuple[str, ...
     emit(rows, as_json, lambda r: table(r, ["name", "metric", "op", "threshold", "about"]))
 
 
+def candidate_note(ctx, usecase: str, version: str | None) -> str:
+    """One line after `fraud train` / `risk train`: the new version is a candidate, its gates, and the next step."""
+    from sandbox import lifecycle
+
+    if not version:
+        return ""
+    mv = lifecycle.resolve(ctx, usecase, version)
+    if mv.gates_passed:
+        return (f"v{mv.version} is a candidate (gates passed), not yet the champion: "
+                f"`sandbox models submit {ctx.bank} {usecase} {mv.version}` for review")
+    failing = [g for g in mv.gates if not g.passed]
+    text = f"v{mv.version} is a candidate that FAILS its gates ({'; '.join(g.why for g in failing)})"
+    if all(g.metric == lifecycle.FAIRNESS_METRIC for g in failing):
+        return text + f": explain the flags when submitting (`sandbox models submit {ctx.bank} {usecase} {mv.version} --explain '...'`)"
+    return text + ": it cannot be promoted"
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(models)

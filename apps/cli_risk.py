@@ -65,6 +65,12 @@ def train_cmd(state: State, bank_id: str, approval_rate: float | None, max_diffe
     with progress_reporter(as_json, "training") as progress:
         res = api.train(state.ctx(bank_id), progress=progress, **opts)
     emit(res.to_dict(), as_json, _train_text)
+    if not as_json:  # a training registers a candidate (issue 14): say so, and what comes next
+        from .cli_models import candidate_note
+
+        note = candidate_note(state.ctx(bank_id), "risk", res.model_version)
+        if note:
+            click.echo(note)
 
 
 class _ExplainCommand(click.Command):

@@ -87,6 +87,10 @@ def test_candidate_failing_a_gate_cannot_be_submitted_or_promoted(world):
         lifecycle.promote(world.lena, "fraud", mv.version)
     out = _cli("models", "promote", BANK, "fraud", mv.version)
     assert out.exit_code == 8 and out.stderr.count("\n") == 1 and "average_precision" in out.stderr
+    from apps.cli_models import candidate_note  # what `fraud train` prints after its table
+
+    assert "FAILS its gates" in candidate_note(world.lena, "fraud", mv.version)
+    assert "cannot be promoted" in candidate_note(world.lena, "fraud", mv.version)
 
 
 def test_unapproved_version_cannot_be_promoted(world):
