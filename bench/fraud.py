@@ -224,10 +224,11 @@ def bench_scorer(ctx, quick: bool) -> dict:
     from usecases.fraud import data
 
     df, _ = data.load(ctx)
-    fraud.train(ctx, model="xgboost")  # the hk model, saved for scoring
+    trained = fraud.train(ctx, model="xgboost")  # the hk model, a candidate: scored explicitly by its version
+    version = trained.registered_version
     cut_t = df["timestamp"].max() - pd.Timedelta(days=2)
     hist, new = df[df["timestamp"] <= cut_t], df[df["timestamp"] > cut_t]
-    scorer = fraud.load_scorer(ctx, warm=False)
+    scorer = fraud.load_scorer(ctx, warm=False, version=version)
     t0 = time.perf_counter()
     scorer.state.warm(hist)
     warm_s = time.perf_counter() - t0
@@ -274,7 +275,7 @@ def bench_scorer(ctx, quick: bool) -> dict:
         batch.to_parquet(Path(tmp) / "in.parquet")
         for _ in range(3):
             c0 = time.process_time()
-            r = fraud.score_batch(ctx, Path(tmp) / "in.parquet", Path(tmp) / "out.parquet")
+            r = fraud.score_batch(ctx, Path(tmp) / "in.parquet", Path(tmp) / "out.parquet", version=version)
             runs.append(dict(r, cpu_s=round(time.process_time() - c0, 3)))
     out = sorted(runs, key=lambda r: r["seconds"])[1]
     from usecases.fraud import features
