@@ -91,12 +91,14 @@ def unguarded(ctx, attacks: int, seed: int) -> dict:
     for r in rows:
         by_cat[r["category"]].append(r["success"])
     return {"attack_success_rate": round(statistics.fmean(r["success"] for r in rows), 4),
+            "successes": sum(r["success"] for r in rows),
             "canary_leaks": sum(r["canary"] for r in rows), "pii_leaks": sum(r["pii"] for r in rows),
             "by_category": {c: round(statistics.fmean(v), 4) for c, v in sorted(by_cat.items())},
             "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1)}
 
 
 def ratio(peer: float, ours: float) -> float | None:
+    """peer/ours; None when ours is 0 (the counts beside it then say it: no success of ours against N of the peer)."""
     return round(peer / ours, 2) if ours else None
 
 
@@ -244,7 +246,9 @@ def main() -> None:
               f"{m['refusal_rate']:.2%}, canary leaks {m['canary_leaks']}, PII leaks {m['pii_leaks']}")
     print(f"  peer (unguarded RAG, extractive): attack success {peer['attack_success_rate']:.2%}, canary leaks "
           f"{peer['canary_leaks']}, PII leaks {peer['pii_leaks']} ({peer['seconds']} s)")
-    print(f"  ratio peer/ours: {out['success_ratio_peer_over_ours']}")
+    r = out["success_ratio_peer_over_ours"]
+    print(f"  ratio peer/ours: {r}" if r is not None else
+          f"  ratio peer/ours: undefined (ours 0 successes, peer {peer['successes']})")
     print("  by category (ours extractive | peer): " + ", ".join(
         f"{c} {ours.get('extractive', {}).get('by_category', {}).get(c, 0):.1%}|{v:.1%}" for c, v in peer["by_category"].items()))
     print("  targets: " + ", ".join(f"{k} {'pass' if v else 'FAIL'}" for k, v in report.targets.items()))
