@@ -186,7 +186,8 @@ def test_console_compares_every_bank_against_the_thresholds(web_store):
     assert rows.loc[("Peak Bank", "fraud"), "flag"] == "below threshold: Average precision"  # AP 0.61 < 0.72
     assert rows.loc[("Peak Bank", "fraud"), "check 2"].endswith("pass")  # CP@100 0.35 >= 0.33
     assert rows.loc[("Peak Bank", "chat"), "check 1"].startswith("Answer correctness 0.930")  # the best backend
-    assert "no absolute bar for preset hk" in rows.loc[("Harbour Bank", "fraud"), "check 1"]  # a real hk-preset run
+    hk = rows.loc[("Harbour Bank", "fraud"), "check 1"]  # a real hk-preset run: held to the hk bar, not the handbook's
+    assert hk.startswith("Average precision") and "(min 0.18)" in hk
     for (bank, uc), row in rows.iterrows():
         for cell in (row["check 1"], row["check 2"]):
             if cell.endswith("BELOW"):
