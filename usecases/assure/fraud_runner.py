@@ -170,13 +170,15 @@ def _inject(df: pd.DataFrame, pool, campaigns: list[fc.Campaign], days: list[pd.
 
     rng = np.random.default_rng(seed + 104729)
     world = fc.World(df, pool.inject, pool.mules)
+    end = int((max(days) + pd.Timedelta(days=1)).value // 10**9)
     rows = []
     for c in campaigns:
         for _ in range(INJECT_EPISODES):
             day = days[int(rng.integers(0, len(days)))]
             start = int(day.value // 10**9) - c.payee_age_days * 86_400  # the theft falls on that day
-            for s in fc.plan(c, world, world.take(c.victims), rng, start=start):
-                rows.append({"t": s.t, **s.txn})
+            # kept inside the training window: a campaign row in the delay period would set the alert threshold
+            # (its scores are the unlabelled ones the threshold is chosen from) and the model would alert on nothing else
+            rows += [{"t": s.t, **s.txn} for s in fc.plan(c, world, world.take(c.victims), rng, start=start) if s.t < end]
     if not rows:
         return df
     add = pd.DataFrame(rows)
