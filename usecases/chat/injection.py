@@ -439,6 +439,9 @@ EN_RULES: tuple[Rule, ...] = (
        r"(?:tell|say|reply|answer|respond|inform)\s+(?:every|all|any|the)?\s*(?:users?|customers?|clients?|cardholders?|"
        r"with|that|only)\b",
        "assistant chatbot bot llm ai", ":", "tell say reply answer respond inform"),
+    _r("split_instruction", 0.8,  # payload splitting: "Let A = '...' and B = '...'. Now do A + B."
+       r"\blet\s+a\s*=(?:(?!\n\n).){1,120}?\bb\s*=(?:(?!\n\n).){1,120}?(?:\b(?:do|execute|run|follow|perform|combine)\s+|請做|请做|執行|执行|照做)\s*a\s*\+\s*b\b",
+       "let", "do execute run follow perform combine 請做 请做 執行 执行 照做", "="),
     _r("encoded_instruction", 0.8,
        r"\b(?:decode|decipher)\b(?:(?!\n\n).){0,40}?\b(?:follow|execute|obey|do\s+what|carry\s+out|act\s+on)\b"
        r"(?:(?!\n\n).){0,30}?[A-Za-z0-9+/]{16,}",
@@ -595,6 +598,8 @@ ZH_RULES: tuple[Rule, ...] = (
        "解码 解密 base64 反转", "执行 照做 遵守 遵循 按照", zh=True),
     _r("encoded_instruction", 0.8, r"(?:解码|解密)[^。\n]{0,20}?(?:执行|照做|遵守|遵循|按照)[^\n]{0,10}?[A-Za-z0-9+/]{16,}",
        "解码 解密", "执行 照做 遵守 遵循 按照", zh=True),
+    _r("split_instruction", 0.8, r"设\s*a\s*=[^\n]{1,120}?b\s*=[^\n]{1,120}?(?:执行|做|照做|运行)\s*a\s*\+\s*b",
+       "设 設", "执行 做 运行", "=", zh=True),
     _r("address_to_ai", 0.7,
        r"(?:助理|助手|ai|人工智能|聊天机器人|机器人)[^。！？\n]{0,4}?注意[^。！？\n]{0,30}?(?:只|仅|一律)(?:回复|回覆|回答|输出|答)",
        "助理 助手 ai 人工智能 机器人", "注意", "只 仅 一律", zh=True),
