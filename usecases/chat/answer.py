@@ -21,6 +21,7 @@ from sandbox.errors import InvalidInput, SandboxError
 
 from .answer_type import answer_types, holds_type
 from .grounding import CITATION, content_words, numbers, split_sentences
+from .zh import has_cjk
 from .lexicon import stem, terms
 
 BACKENDS = ("extractive", "embedded", "openai")
@@ -169,6 +170,10 @@ class Extractive:
 
     def generate(self, question: str, passages: list[Passage]) -> Generation:
         h = prompt_hash({"backend": self.name, "question": question, "passages": [p.chunk_id for p in passages]})
+        if has_cjk(question):  # a Chinese question: its own scorer (zh_answer), the original sentence quoted
+            from .zh_answer import answer as answer_zh
+
+            return Generation(answer_zh(question, passages) or REFUSAL, h)
         ranked = self.rank(question, passages)
         if not ranked or ranked[0][0] < EXTRACT_MIN:
             return Generation(REFUSAL, h)

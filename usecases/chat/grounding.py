@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from . import zh
+
 CITATION = re.compile(r"\[(\d{1,2})\]")
-NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:,\d{3})*(?:\.\d+)?")  # after a Chinese character too: "於60日"
 WORD = re.compile(r"[a-z][a-z'-]+|\d+(?:\.\d+)?")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"'])|\n+")
 STOP = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being this that these
@@ -24,7 +26,10 @@ SUPPORT_MIN = 0.7  # share of a sentence's content words found in its cited pass
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+    parts = [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+    if not zh.has_cjk(text):
+        return parts
+    return [s for part in parts for s in zh.split_sentences(part)]  # Chinese sentences end at 。！？
 
 
 def _stem(word: str) -> str:
@@ -35,13 +40,14 @@ def _stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    return {_stem(w) for w in WORD.findall(text.lower()) if w not in STOP and len(w) > 1 and not w[0].isdigit()}
+    out = {_stem(w) for w in WORD.findall(text.lower()) if w not in STOP and len(w) > 1 and not w[0].isdigit()}
+    return out | zh.words(text) if zh.has_cjk(text) else out
 
 
 def numbers(text: str) -> set[str]:
     """Numbers as written, without thousands separators or trailing zeros after a point: 1,000 -> 1000; 2.50 -> 2.5."""
     out = set()
-    for raw in NUMBER.findall(CITATION.sub(" ", text)):
+    for raw in NUMBER.findall(CITATION.sub(" ", zh.fold(text))):  # full-width digits: "６０" == "60"
         n = raw.replace(",", "")
         if "." in n:
             n = n.rstrip("0").rstrip(".")

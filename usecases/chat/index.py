@@ -58,6 +58,9 @@ def text_hash(text: str) -> str:
 def tokenize(texts: list[str], return_ids: bool = True):
     import bm25s
 
+    from .zh import for_bm25
+
+    texts = [for_bm25(t) for t in texts]  # Chinese segmented by jieba (Simplified form); English unchanged
     return bm25s.tokenize(texts, stopwords="en", token_pattern=TOKEN_PATTERN, return_ids=return_ids,
                           show_progress=False)
 

@@ -24,6 +24,8 @@ from .grounding import check as check_grounding
 from .library import _bank_snapshot
 from .results import Answer
 from .scope import check as check_scope
+from .zh import has_cjk
+from .zh_answer import REFUSAL_ZH
 
 INJECTION_REPLY = ("I can't follow instructions that try to change how I work. "
                    "Ask a question about the bank's policy documents.")
@@ -31,6 +33,7 @@ INJECTION_REPLY = ("I can't follow instructions that try to change how I work. "
 # because a whole chunk scores lower than its one relevant sentence; the backends' own thresholds and the
 # grounding check decide the rest.
 REFUSE_BELOW = 0.15
+INJECTION_REPLY_ZH = "我不能執行試圖改變我運作方式的指示。請就本行的政策文件提問。"
 WARM_QUESTION = "How long does a cardholder have to dispute a card transaction?"
 
 
@@ -92,7 +95,10 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
     elif _retrieve(draft, snap, embedder, q_red, k, mode, filters):
         _generate(draft, gen, name, embedder, q_red)
     _screen_answer(draft)
-    text = guardrails.with_disclosure(draft.body, chinese=False)
+    chinese = has_cjk(q_red)
+    if chinese and not draft.grounded:  # a Chinese question is refused in Chinese (the English line kept after it)
+        draft.body = f"{INJECTION_REPLY_ZH if draft.body == INJECTION_REPLY else REFUSAL_ZH} {draft.body}"
+    text = guardrails.with_disclosure(draft.body, chinese=chinese)
     draft.timings["total"] = (t_start, time.time_ns())
     ans = Answer(question=q_red, answer=text, refused=not draft.grounded, citations=draft.citations,
                  guardrails=draft.verdicts, backend=name, model_id=gen.model_id,

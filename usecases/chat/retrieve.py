@@ -16,6 +16,7 @@ import numpy as np
 from sandbox.errors import InvalidInput
 
 from .index import HNSW_EF_SEARCH, Snapshot, tokenize
+from .zh import expand_query
 
 MODES = ("hybrid", "dense", "bm25")
 RRF_K = 60  # the constant of Cormack et al.; ranks, not scores, are fused
@@ -102,7 +103,7 @@ def _dense(snap: Snapshot, qv: np.ndarray, n: int, mask: np.ndarray | None) -> l
 
 
 def _bm25(snap: Snapshot, query: str, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-    tokens = tokenize([query], return_ids=False)
+    tokens = tokenize([expand_query(query)], return_ids=False)  # the other language's glossary terms too
     if not tokens or not tokens[0]:
         return []
     weight = None if mask is None else mask.astype(np.float32)
