@@ -19,13 +19,17 @@ Scoring (`fraud score`, `risk explain`) uses `champion()`; with none it says whi
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import re
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
+from . import atomic
 from . import ledger as _ledger
 from . import tracking
 from .errors import InvalidInput, NotFound, SandboxError
@@ -227,9 +231,32 @@ def record_candidate(ctx, usecase: str, version: str | int, run_id: str, metrics
     return resolve(ctx, usecase, version)
 
 
+@contextmanager
+def _serialised(ctx, usecase: str) -> Iterator[None]:
+    """One transition of a bank's use case at a time: each reads the ledger, decides, then appends, and two
+    promotions interleaved that way would both name the same `previous` (first use is concurrent use)."""
+    check_usecase(usecase)  # also keeps the lock's file name to a known word
+    folder = ctx.store.state / "locks"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(folder / f"lifecycle-{ctx.bank}-{usecase}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        atomic.flock_with_timeout(fd, 15.0, f"another model transition of {ctx.bank} {usecase} is in progress",
+                                  "wait for it to finish and retry; nothing was changed")
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def submit(ctx, usecase: str, version: str | int, comment: str = "", explanation: str = "") -> ModelVersion:
     """A bank scientist asks the reviewers to look at a candidate (or at one sent back for changes).
     `explanation` accounts for the run's fairness flags (shown to the reviewer beside them)."""
+    with _serialised(ctx, usecase):
+        return _submit_locked(ctx, usecase, version, comment, explanation)
+
+
+def _submit_locked(ctx, usecase: str, version: str | int, comment: str = "", explanation: str = "") -> ModelVersion:
+    """The transition itself, under `_serialised`."""
     ctx.require("models.submit")
     mv = resolve(ctx, usecase, version)
     if mv.stage not in (CANDIDATE, CHANGES):
@@ -249,6 +276,12 @@ def submit(ctx, usecase: str, version: str | int, comment: str = "", explanation
 def review(ctx, usecase: str, version: str | int, decision: str, comment: str) -> ModelVersion:
     """An HKMA reviewer approves a submitted version or requests changes, with a comment either way (the same
     rules as `WorkspaceContext.sign_off`, which also records the decision on the version's run)."""
+    with _serialised(ctx, usecase):
+        return _review_locked(ctx, usecase, version, decision, comment)
+
+
+def _review_locked(ctx, usecase: str, version: str | int, decision: str, comment: str) -> ModelVersion:
+    """The transition itself, under `_serialised`."""
     ctx.require("review.sign")
     if decision not in DECISIONS:
         raise InvalidInput("decision", f"{decision!r} is not a decision", f"use one of {', '.join(DECISIONS)}")
@@ -268,6 +301,12 @@ def review(ctx, usecase: str, version: str | int, decision: str, comment: str) -
 
 def promote(ctx, usecase: str, version: str | int, comment: str = "") -> ModelVersion:
     """Make an approved version that passed its gates the champion; the champion it replaces becomes `previous`."""
+    with _serialised(ctx, usecase):
+        return _promote_locked(ctx, usecase, version, comment)
+
+
+def _promote_locked(ctx, usecase: str, version: str | int, comment: str = "") -> ModelVersion:
+    """The transition itself, under `_serialised`."""
     ctx.require("models.promote")
     mv = resolve(ctx, usecase, version)
     if mv.stage == CHAMPION:
@@ -291,6 +330,12 @@ def promote(ctx, usecase: str, version: str | int, comment: str = "") -> ModelVe
 
 def rollback(ctx, usecase: str, comment: str = "") -> ModelVersion:
     """Restore the previous champion (one step); the rolled-back version keeps its approval but is no longer live."""
+    with _serialised(ctx, usecase):
+        return _rollback_locked(ctx, usecase, comment)
+
+
+def _rollback_locked(ctx, usecase: str, comment: str = "") -> ModelVersion:
+    """The transition itself, under `_serialised`."""
     ctx.require("models.promote")
     check_usecase(usecase)
     st = _book(ctx).state("champion", usecase)

@@ -115,3 +115,19 @@ def test_metric_history_draws_the_chosen_metric_across_runs_per_bank():
     at.selectbox(key="h-uc").set_value("risk").run()
     assert at.selectbox(key="h-metric").value == "xgboost_gini"
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_runs_with_the_same_name_and_minute_stay_apart_in_pickers():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from apps.web import views as v
+        runs = [{"bank": "b", "usecase": "risk", "run_name": "same", "run_id": rid, "start_time": 1_765_000_000_000,
+                 "metrics": {"gini": g}, "params": {}, "review": {}} for rid, g in (("aaaa1111", 0.5), ("bbbb2222", 0.4))]
+        v.compare_picker(None, runs, key="t")
+        v.pick_run(runs, key="p")
+
+    at = AppTest.from_function(page, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [sb.value.rsplit(" · ", 1)[-1] for sb in at.selectbox[:2]] == ["aaaa1111", "bbbb2222"]
+    assert len(at.selectbox(key="p").options) == 2

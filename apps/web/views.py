@@ -342,7 +342,7 @@ def compare_picker(actor, runs: list[dict], key: str) -> None:
     uc = usecases[0] if len(usecases) == 1 else st.segmented_control(
         "Use case to compare", usecases, default=usecases[0], key=f"{key}-uc") or usecases[0]
     same = sorted((r for r in runs if r["usecase"] == uc), key=lambda r: r["start_time"] or 0, reverse=True)
-    labels = {run_label(r): r for r in same}
+    labels = {f"{run_label(r)} · {r['run_id'][:8]}": r for r in same}  # two runs may share a name and a minute
     names = list(labels)
     c1, c2 = st.columns(2)
     a = c1.selectbox("Run A", names, index=0, key=f"{key}-a-{uc}")
@@ -356,9 +356,10 @@ def compare_picker(actor, runs: list[dict], key: str) -> None:
 
 def pick_run(runs: list[dict], key: str, label: str = "Run", sidebar: bool = False) -> dict:
     """A run chosen from `runs` (newest first, the default)."""
-    labels = {run_label(r): r for r in runs}
     where = st.sidebar if sidebar else st
-    return labels[where.selectbox(label, list(labels), key=key)]
+    i = where.selectbox(label, range(len(runs)), format_func=lambda i: f"{run_label(runs[i])} · {runs[i]['run_id'][:8]}",
+                        key=key)  # by position: two runs may share a name and a minute
+    return runs[i or 0]
 
 
 def threshold_metrics(run: dict, extra: tuple[str, tuple[str, ...]] | None = None) -> None:
