@@ -98,4 +98,7 @@ def fraud_attack_cmd(state: State, bank_id: str, budget: int, rounds: int, obser
 
 
 def register(cli: click.Group) -> None:
+    from .cli_assure_suites import register as register_suites  # suite create/list, run, results (part 3)
+
+    register_suites(assure)
     cli.add_command(assure)

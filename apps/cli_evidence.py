@@ -130,8 +130,8 @@ def cohort_cmd(state: State, out: Path | None, as_json: bool) -> None:
     def human(d: list[dict] | dict) -> str:
         rows = d["rows"] if isinstance(d, dict) else d
         shown = [{**r, "version": r["version"] or "", "headline": ", ".join(f"{k} {v:.3f}" for k, v in r["headline"].items()),
-                  "gates": r["gates"] or "", "review": r["review"] or ""} for r in rows]
-        text = table(shown, ["bank", "usecase", "version", "stage", "gates", "review", "headline"])
+                  "gates": r["gates"] or "", "review": r["review"] or "", "suite": r.get("suite") or ""} for r in rows]
+        text = table(shown, ["bank", "usecase", "version", "stage", "gates", "review", "headline", "suite"])
         return text + (f"\nwrote {written['rows']} rows to {written['path']}" if written else "")
 
     emit(rows if not written else {"rows": rows, "written": written}, as_json, human)

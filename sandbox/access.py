@@ -94,12 +94,23 @@ ACTIONS: dict[str, Action] = _actions(
     Action(name="assure.fraud_attack", resource="bank", writes=True,
            description="attack the fraud champion with a query-budgeted fraud ring, then retrain in defender rounds",
            raw_data=True),
+    # regulator-held test suites (usecases/assure/suites.py): reviewers own them, banks never read them; a run
+    # executes under the platform identity (role "platform"), which alone loads the bank's champion for it
+    Action(name="assure.suite_manage", resource="platform", writes=True,
+           description="create and list the regulator's held-out test suites (banks never read them)"),
+    Action(name="assure.suite_run", resource="platform", writes=True,
+           description="run a held-out suite against a bank's champion under the platform identity (aggregates only)"),
     # model lifecycle (sandbox/lifecycle.py); reviewers decide with review.sign
     Action(name="models.submit", resource="bank", writes=True, description="submit a model version for review"),
     Action(name="models.promote", resource="bank", writes=True,
            description="promote an approved model version to champion, or roll back"),
     Action(name="models.gates", resource="bank", writes=True,
            description="set the bank's model gate thresholds (a bank may only tighten them)"),
+    Action(name="models.gates.loosen", resource="bank", writes=True,
+           description="set a gate threshold looser than the sandbox default (the sandbox admin only)"),
+    # the HTTP API (apps/api.py): keys for one's own bank work or reviews, never for platform administration
+    Action(name="api_key.create", resource="platform", writes=True,
+           description="create an API key for one's own use (scoped to one's bank, or a reviewer's banks)"),
     # evidence packs (sandbox/evidence.py): built from evidence a reviewer may read, never raw rows
     Action(name="evidence.build", resource="bank", writes=False,
            description="build a signed evidence pack of a model version (reports, gates, reviews, audit entries)"),
@@ -108,16 +119,21 @@ ACTIONS: dict[str, Action] = _actions(
 # What each role may do. Scope is applied in can(): scientists only in their bank.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "scientist": frozenset(
-        n for n, a in ACTIONS.items() if a.resource == "bank" and n != "review.sign"
-    ),
+        n for n, a in ACTIONS.items() if a.resource == "bank" and n not in ("review.sign", "models.gates.loosen")
+    ) | {"api_key.create"},
     "reviewer": frozenset(
         {"runs.read", "models.read", "audit.read", "audit.verify", "usage.read", "eval.read", "review.sign",
-         "bank.list", "platform.audit.read", "workspace.open", "evidence.build"}
+         "bank.list", "platform.audit.read", "workspace.open", "evidence.build", "assure.suite_manage",
+         "assure.suite_run", "api_key.create"}
     ),
+    # The platform identity a suite run executes under (usecases/assure/suite_runs.py): never a user (not in ROLES,
+    # so no one can be added with it or sign in as it), bound to one bank; it loads the champion and writes the
+    # run's aggregates, so that neither the reviewer nor the bank touches the other's rows.
+    "platform": frozenset({"workspace.open", "runs.read", "runs.write", "models.read", "models.load", "data.read"}),
     "admin": frozenset(
         {"bank.create", "bank.list", "user.add", "user.list", "quota.set", "server.run",
          "platform.audit.read", "usage.read", "store.doctor", "store.backup", "store.restore",
-         "workspace.open", "audit.verify", "models.gates"}
+         "workspace.open", "audit.verify", "models.gates", "models.gates.loosen"}
     ),
 }
 
@@ -158,7 +174,7 @@ def can(actor: Actor, action: str, bank: Resource = None) -> Decision:
             bank = actor.bank if actor.role == "scientist" else None
             if actor.role == "scientist" and bank is None:
                 return Decision(False, f"{actor.name} works for no bank")
-        if actor.role == "scientist" and actor.bank != bank:
+        if (actor.role == "scientist" or actor.bank is not None) and actor.bank != bank:  # bound to one bank
             return Decision(False, f"{actor.name} works for {actor.bank}, not {bank}")
     return Decision(True, f"role {actor.role} may {action}")
 

@@ -14,13 +14,13 @@ import io
 import os
 from typing import Any
 
-from . import atomic, evidence_report
+from . import atomic, evidence_report, suite_results
 from .access import Actor, can
 from .errors import AccessDenied, InvalidInput, NotFound
 from .workspace import open_workspace
 
 COLUMNS = ("bank", "usecase", "version", "stage", "run_id", "gates", "gates_passed", "review", "reviewed_by",
-           "headline", "pack")
+           "headline", "pack", "suite", "suite_passed")  # suite: the champion's latest regulator-held suite result
 
 
 def _pack_command(bank: str, usecase: str, version: str | None, run_id: str) -> str:
@@ -65,6 +65,8 @@ def bank_rows(ctx) -> list[dict[str, Any]]:
     for usecase in lifecycle.LIFECYCLE_USECASES:
         mv = lifecycle.champion(ctx, usecase)
         rows.append(_row(ctx, usecase, mv, mv.run_id if mv else None))
+        held = suite_results.latest(ctx, usecase, mv.version) if mv else None  # the ledger's, aggregates only
+        rows[-1].update(suite=suite_results.summary(held), suite_passed=held["passed"] if held else None)
     try:
         run_id = collect.latest_eval(ctx, "chat")
     except NotFound:

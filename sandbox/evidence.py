@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import evidence_collect as collect
-from . import evidence_report, principles, report_html, report_pdf, tracking
+from . import evidence_report, principles, report_html, report_pdf, suite_results, tracking
 from .errors import AccessDenied, InvalidInput
 
 FORMAT, FORMAT_VERSION = "sandbox-evidence-pack", 1
@@ -82,6 +82,9 @@ def _contents(ctx, subject: collect.Subject) -> tuple[dict[str, bytes], dict, bo
     files["run.json"] = collect.jdump(run)
     files["gates.json"] = collect.jdump(gates)
     files["review_history.json"] = collect.jdump(history)
+    held = suite_results.for_version(ctx, subject.usecase, subject.version)  # regulator-held suites: aggregates
+    if held:
+        files["assurance/suite_results.json"] = collect.jdump(held)
     files["audit/entries.jsonl"] = b"".join(json.dumps(e, sort_keys=True, ensure_ascii=False).encode() + b"\n"
                                             for e in entries)
     names = sorted({*files, "principles.json", "report.html", "report.pdf", MANIFEST, SIGNATURE})

@@ -144,6 +144,21 @@ def _history(history: list[dict], entries: list[dict]) -> list[Block]:
             Block("table", columns=("seq", "time (UTC)", "actor", "event", "hash"), rows=arows)]
 
 
+def _suites(files: dict[str, bytes]) -> list[Block]:
+    """Regulator-held test suites this version was scored on (assurance/suite_results.json): aggregates only."""
+    raw = files.get("assurance/suite_results.json")
+    if not raw:
+        return []
+    from .suite_results import table_rows
+
+    rows = tuple(table_rows(json.loads(raw)))
+    return [Block("h2", "Regulator-held test suites", "suites"),
+            Block("p", "The version scored by the platform on data the reviewers hold and the bank never read: the "
+                       "suite's figure beside the bank's own test figure; gap = suite - bank (negative: the bank's "
+                       "figure was optimistic); pass = every gate of the bank holds on the suite."),
+            Block("table", columns=("suite", "run at (UTC)", "gates", "metric", "suite", "bank test", "gap"), rows=rows)]
+
+
 def blocks(subject: Subject, run: dict, files: dict[str, bytes], names: list[str], gates: dict, history: list[dict],
            entries: list[dict], rows: list[dict], review: dict | None) -> tuple[str, list[Block]]:
     """The report's title and blocks, from the pack's other files (`names`: every file of the pack)."""
@@ -159,7 +174,7 @@ def blocks(subject: Subject, run: dict, files: dict[str, bytes], names: list[str
     out += [Block("h2", "Headline metrics", "metrics"),
             Block("table", columns=("metric", "value"), rows=tuple(head.items())) if head
             else Block("p", "No headline metric logged.")]
-    out += _tables(files) + _history(history, entries)
+    out += _tables(files) + _suites(files) + _history(history, entries)
     plots = sorted(p for p in files if p.startswith("plots/"))
     if plots:
         out.append(Block("h2", "Charts", "charts"))
