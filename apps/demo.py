@@ -170,6 +170,10 @@ def _seed_chat(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
     if not chat.documents(ctx):
         folder = ctx.path("chat", "corpus", create=True)
         paths = corpus.write_corpus(folder, ctx.bank)
+        if b.id == BANKS[0].id:  # the first demo bank is bilingual: its Traditional Chinese policies too
+            from usecases.chat.corpus_zh import write_corpus_zh
+
+            paths += write_corpus_zh(folder, ctx.bank)
         chat.ingest(ctx, paths, progress=progress)
     # The default backend only: the side-by-side of every backend is `sandbox chat eval` / bench/chat.py.
     return _run_id(chat.evaluate(ctx, backends=[chat.default_backend()], progress=progress))

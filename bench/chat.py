@@ -357,8 +357,10 @@ def main() -> int:
     ap.add_argument("--calibration", action="store_true",
                     help="only the extractive backend per bank:seed (calibration vs held-out banks, template vs held-out wordings)")
     ap.add_argument("--latency-only", action="store_true", help="only the retrieval latency figure")
+    ap.add_argument("--bilingual", action="store_true",
+                    help="only the Chinese figures per bank (bench/chat_bilingual.py; --quick: 1 calibration + 2 held-out banks)")
     args = ap.parse_args()
-    if args.calibration or args.latency_only:
+    if args.calibration or args.latency_only or args.bilingual:
         return partial(args)
     n_chunks = args.chunks or (20_000 if args.quick else 100_000)
     embedded_n = args.embedded_questions or (6 if args.quick else 20)
@@ -439,6 +441,10 @@ def partial(args) -> int:
     result: dict = {"machine": {"cpus": os.cpu_count(), "load_1min": round(os.getloadavg()[0], 2)}}
     if args.calibration:
         result["calibration"] = bench_calibration(Path(tempfile.mkdtemp(prefix="bench-chat-cal-")))
+    if args.bilingual:
+        from bench.chat_bilingual import bench_bilingual
+
+        result["bilingual"] = bench_bilingual(Path(tempfile.mkdtemp(prefix="bench-chat-zh-")), args.quick)
     if args.latency_only:
         n_chunks = args.chunks or (20_000 if args.quick else 100_000)
         queries = list(dict.fromkeys(it.question for it in qa_set(BANK)))
@@ -448,7 +454,7 @@ def partial(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
         return 0
-    for name, row in result.get("calibration", {}).items():
+    for name, row in {**result.get("calibration", {}), **result.get("bilingual", {})}.items():
         print(f"{name:40} {json.dumps(row)}")
     if "retrieval_latency" in result:
         lat = result["retrieval_latency"]

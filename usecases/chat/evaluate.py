@@ -252,6 +252,9 @@ def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[f
     _progress(progress, 0.0, "writing the evaluation corpus")
     corpus_dir = ctx.path("chat", "eval", "corpus", create=True)
     files = [Path(p) for p in write_corpus(corpus_dir, ctx.bank, seed=SEED)]
+    from .corpus_zh import qa_set_zh, write_corpus_zh  # the bank's Traditional Chinese policies beside them
+
+    files += [Path(p) for p in write_corpus_zh(corpus_dir, ctx.bank, seed=SEED)]
     poison = injection_document(ctx.bank)
     files.append(write_document(poison, corpus_dir / poison.filename))
     markers = list(poison.facts.values())
@@ -271,6 +274,9 @@ def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[f
 
         _progress(progress, 0.2, "retrieval: dense, bm25, hybrid")
         retrieval, ret_rows = retrieval_metrics(snap, embedder, items)
+        zh_items = list(qa_set_zh(ctx.bank, seed=SEED))
+        for mode, m in retrieval_metrics(snap, embedder, zh_items)[0].items():
+            retrieval[mode].update({f"zh_{k}": v for k, v in m.items()})
         report = EvalReport(run_id=run.info.run_id, bank=ctx.bank, questions=len(items), retrieval=retrieval,
                             skipped_backends=skipped)
         item_rows: dict[str, list[dict]] = {"retrieval": ret_rows}
@@ -282,6 +288,8 @@ def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[f
                 _progress(progress, base + span * n / max(len(items), 1), f"{b}: question {n}/{len(items)}")
 
             report.backends[b], item_rows[b] = backend_metrics(ctx, snap, items, b, markers, tick)
+            zh_m, item_rows[f"{b}_zh"] = backend_metrics(ctx, snap, zh_items, b, markers)  # Chinese, reported apart
+            report.backends[b].update({f"zh_{k}": v for k, v in zh_m.items()})
         report.best_backend = max(report.backends, key=lambda b: (report.backends[b]["overall"], b == "extractive")) if report.backends else ""
         if report.best_backend:
             best, rows = report.backends[report.best_backend], item_rows[report.best_backend]

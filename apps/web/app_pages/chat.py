@@ -52,11 +52,14 @@ def _passages(turn: dict) -> dict[str, str]:
     return turn["passages"]
 
 
+_SENTENCE_END = r"(?<=[.!?])\s+|(?<=[。！？])\s*"  # Chinese sentences end at 。！？ with no space after
+
+
 def _highlight(passage: str, answer: str, n: int) -> str:
     """The passage with the sentence that shares most words with the answer's sentences citing [n] marked."""
-    cited = " ".join(s for s in re.split(r"(?<=[.!?])\s+", answer) if f"[{n}]" in s).lower()
+    cited = " ".join(s for s in re.split(_SENTENCE_END, answer) if f"[{n}]" in s).lower()
     words = set(re.findall(r"\w+", cited))
-    sentences = re.split(r"(?<=[.!?])\s+", passage.strip())
+    sentences = [s for s in re.split(_SENTENCE_END, passage.strip()) if s]
     best = max(range(len(sentences)), key=lambda i: len(words & set(re.findall(r"\w+", sentences[i].lower())))) \
         if sentences else -1
     esc = [s.replace("$", "\\$") for s in sentences]
@@ -168,8 +171,8 @@ with tab_ask:
                     st.markdown(f"{':material/check_circle:' if ok else ':material/error:'} {line}")
                 with st.expander("Raw verdicts (JSON)"):
                     st.json(turn.get("guardrails") or {}, expanded=False)
-    question = st.chat_input("Ask about your bank's policies, e.g. 'How long does a cardholder have to dispute a charge?'",
-                             key="chat_q")
+    question = st.chat_input("Ask about your bank's policies in English or Chinese, e.g. 'How long does a cardholder "
+                             "have to dispute a charge?' or '持卡人最遲要在結單日後多少日內提出交易爭議？'", key="chat_q")
     if question:
         try:
             answer = labs.as_dict(chat.ask(ctx, question))
