@@ -123,27 +123,32 @@ def train_cmd(state: State, bank_id: str, model: str, engine: str, scheduler: st
               protocol: str | None, train_days: int, delay_days: int, test_days: int, train_start: str | None,
               alert_budget: int | None, seed: int, as_json: bool) -> None:
     """Train and evaluate a detector on BANK's transactions; log the run; print its id, the protocol with the
-    dates it used, and the metrics (with several folds: each fold's, and their mean and SD)."""
+    dates it used, and the metrics (with several folds: each fold's, and their mean and SD).
+
+    --json prints run_id, model, engine, feature_set, metrics, threshold, alert_budget, registered_model,
+    model_version, protocol, folds, model_from_fold, wall_s and stage_s (seconds; shape: docs/results.md)."""
     from usecases import fraud as uc
 
     res = uc.train(state.ctx(bank_id), model=model, engine=engine, scheduler=scheduler, seed=seed,
                    feature_set=feature_set, protocol=protocol, train_days=train_days, delay_days=delay_days,
                    test_days=test_days, train_start=train_start, alert_budget=alert_budget)
     emit(train_output(res), as_json, train_text)
-    if not as_json and res.registered_version:  # a training registers a candidate (issue 14)
+    if not as_json and res.model_version:  # a training registers a candidate (issue 14)
         from .cli_models import candidate_note
 
-        note = candidate_note(state.ctx(bank_id), "fraud", res.registered_version)
+        note = candidate_note(state.ctx(bank_id), "fraud", res.model_version)
         if note:
             click.echo(note)
 
 
 def train_output(res) -> dict:
-    """What `fraud train` prints (--json): the run, the protocol with its dates, each fold, the metrics."""
+    """What `fraud train` prints (--json): the run, the protocol with its dates, each fold, the metrics, the
+    registered version and the time taken (`wall_s`, `stage_s`); the shape is in docs/results.md."""
     return {"run_id": res.run_id, "model": res.model, "engine": res.engine, "feature_set": res.feature_set,
             "metrics": res.metrics, "threshold": res.threshold, "alert_budget": res.alert_budget,
-            "registered_model": res.registered_model, "registered_version": res.registered_version,
-            "protocol": res.protocol, "folds": res.folds, "model_from_fold": len(res.folds)}
+            "registered_model": res.registered_model, "model_version": res.model_version,
+            "protocol": res.protocol, "folds": res.folds, "model_from_fold": len(res.folds),
+            "wall_s": round(res.wall_s, 3), "stage_s": {k: round(v, 3) for k, v in res.stage_s.items()}}
 
 
 def train_text(d: dict) -> str:
@@ -168,9 +173,9 @@ def train_text(d: dict) -> str:
         lines.append(f"the threshold and the model kept are fold {n}'s (the latest)")
     if d["registered_model"]:
         last = folds[-1]
-        lines.append(f"registered {d['registered_model']} version {d['registered_version']}: the model of fold "
+        lines.append(f"registered {d['registered_model']} version {d['model_version']}: the model of fold "
                      f"{n} (trained {last['train_start']}..{last['train_end']})" if n > 1 else
-                     f"registered {d['registered_model']} version {d['registered_version']}")
+                     f"registered {d['registered_model']} version {d['model_version']}")
     return "\n".join(lines)
 
 

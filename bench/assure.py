@@ -115,7 +115,7 @@ def fraud_champion(home: Path, customers: int, days: int, seed: int):
     ctx = open_workspace(BANK, store.actor("ben"), store)
     fraud.simulate(ctx, "hk", customers=customers, days=days, seed=seed)
     tr = fraud.train(ctx, seed=seed)
-    v = tr.registered_version
+    v = tr.model_version
     mv = lifecycle.resolve(ctx, "fraud", v)
     lifecycle.submit(ctx, "fraud", v, comment="bench", explanation="" if mv.gates_passed else "bench world")
     lifecycle.review(open_workspace(BANK, store.actor("rhea"), store), "fraud", v, "approved", "bench")

@@ -60,7 +60,7 @@ def _world(home: Path, size: dict) -> tuple:
     versions = {}
     for usecase, run_id, registered, metrics, flags in (
             ("risk", r.run_id, r.model_version, dict(sci.get_run(r.run_id).data.metrics), list(r.fairness_flags)),
-            ("fraud", f.run_id, f.registered_version, f.metrics, [])):
+            ("fraud", f.run_id, f.model_version, f.metrics, [])):
         found = [v for v in lifecycle.versions(sci, usecase) if v.run_id == run_id]
         mv = found[0] if found else lifecycle.record_candidate(sci, usecase, str(registered), run_id, metrics, flags)
         versions[usecase] = mv

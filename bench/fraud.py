@@ -225,7 +225,7 @@ def bench_scorer(ctx, quick: bool) -> dict:
 
     df, _ = data.load(ctx)
     trained = fraud.train(ctx, model="xgboost")  # the hk model, a candidate: scored explicitly by its version
-    version = trained.registered_version
+    version = trained.model_version
     cut_t = df["timestamp"].max() - pd.Timedelta(days=2)
     hist, new = df[df["timestamp"] <= cut_t], df[df["timestamp"] > cut_t]
     scorer = fraud.load_scorer(ctx, warm=False, version=version)

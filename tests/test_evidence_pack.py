@@ -176,7 +176,7 @@ def test_fraud_pack_of_a_candidate_holds_no_transaction_rows(world):
     ctx = open_workspace(BANK_B, s.actor("bob"), s)
     fraud.simulate(ctx, preset="hk", customers=120, days=30, seed=2)
     res = fraud.train(ctx, model="xgboost", rounds=20)
-    mv = _version(ctx, "fraud", res.run_id, str(res.registered_version), res.metrics, [])
+    mv = _version(ctx, "fraud", res.run_id, str(res.model_version), res.metrics, [])
     p = evidence.build(open_workspace(BANK_B, s.actor("rita"), s), "fraud", version=mv.version)
     with zipfile.ZipFile(io.BytesIO(p.data)) as z:
         packed = _texts({n: z.read(n) for n in z.namelist()})

@@ -28,7 +28,7 @@ def trained_a(store, ctx_a):
     lenient_gates(store, ctx_a.bank, "fraud")
     sim = fraud.simulate(ctx_a, preset="hk", **SMALL)
     res = fraud.train(ctx_a, model="xgboost", rounds=120)
-    make_champion(store, ctx_a, "fraud", res.registered_version)
+    make_champion(store, ctx_a, "fraud", res.model_version)
     return sim, res
 
 
@@ -602,7 +602,7 @@ def test_handbook_protocol_reports_each_fold_and_their_mean_and_sd(ctx_b):
     assert "protocol handbook: 4 folds (the book's dates), each 7 days train, 7 delay, 7 test" in text
     assert "fold 4: train 2018-08-15..2018-08-21, test 2018-08-29..2018-09-04: average_precision" in text
     assert "mean over the 4 folds (SD):" in text and "the threshold and the model kept are fold 4's" in text
-    registered = train_output(res) | {"registered_model": "peak-bank.fraud", "registered_version": "3"}
+    registered = train_output(res) | {"registered_model": "peak-bank.fraud", "model_version": "3"}
     assert "registered peak-bank.fraud version 3: the model of fold 4 (trained 2018-08-15..2018-08-21)" in train_text(registered)
     text = train_text(train_output(one))
     assert "protocol latest: 1 fold (the latest window that fits" in text and "mean over" not in text
@@ -661,6 +661,10 @@ def test_cli_train_json_carries_the_protocol_each_fold_and_the_mean(ctx_b, cli_e
         np.mean([f["metrics"]["card_precision_at_100"] for f in d["folds"]]))
     assert {"fold_4_average_precision", "average_precision_sd", "card_precision_at_100_no_removal_sd"} <= set(d["metrics"])
     assert d["registered_model"] == "peak-bank.fraud"
+    # one vocabulary for results (docs/results.md): the version as risk names it, times with units in the name
+    assert d["model_version"] and "registered_version" not in d and "seconds" not in d
+    assert d["wall_s"] > 0 and set(d["stage_s"]) == {"features", "fit", "predict"}
+    assert d["wall_s"] >= sum(d["stage_s"].values()) - 0.01
 
 
 def test_cli_train_prints_the_protocol_its_dates_and_each_fold(ctx_b, cli_env, sandbox_cli):

@@ -49,7 +49,7 @@ def world(store, rita):
     risk.simulate(lena, applicants=4000, vintages=4, seed=2)
     versions = [risk.train(lena, split_seed=s, **SMALL_RISK).model_version for s in (1, 2, 3)]  # v3: the app's
     fraud.simulate(lena, preset="hk", customers=300, days=40, seed=3)
-    fv = fraud.train(lena, model="xgboost", rounds=30).registered_version  # tiny data: fails the AP floor
+    fv = fraud.train(lena, model="xgboost", rounds=30).model_version  # tiny data: fails the AP floor
     return World(store, lena, otto, open_workspace(BANK, rita, store), versions, fv)
 
 

@@ -147,7 +147,7 @@ def test_fraud_train_killed_while_saving_the_model_still_scores(world, ctx):
     fraud.simulate(ctx, preset="hk", customers=300, days=40, seed=3)
     lenient_gates(world, BANK, "fraud")
     first = fraud.train(ctx, model="xgboost", rounds=30)
-    make_champion(world, ctx, "fraud", first.registered_version)
+    make_champion(world, ctx, "fraud", first.model_version)
     _killed_at(world, "fraud.model.between_files", "fraud", "train", BANK)
     booster, side = model_store.load(ctx)  # the champion's model on disk and the sidecar that vouches for it
     assert side["sha256"] == model_store.sha256(bytes(booster.save_raw(raw_format="ubj")))

@@ -7,7 +7,8 @@ score in batch or in real time. Every function takes the bank's `WorkspaceContex
                                                                  protocol "handbook": four folds, "latest": one)
     score_batch(ctx, input_path, output)  -> dict               (a scored file)
     load_scorer(ctx)                      -> StreamingScorer    (.score(txn) -> ScoreResult)
-    latest_run(ctx) / report(ctx, run_id, name)                 (read a run's evidence back)
+    latest_run(ctx) / report(ctx, run_id, name)                 (read a run's evidence back; names: REPORTS,
+                                                                 paths: report_path(name); docs/results.md)
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import os
 # instead of 0.6 s, measured); this must be set before xgboost or lightgbm load their OpenMP runtime.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from sandbox.errors import InvalidInput, NotFound
+from sandbox.errors import NotFound
+from usecases import reports
 
 from .ingest import import_transactions, simulate
 from .schema import ImportReport
@@ -26,10 +28,10 @@ from .scorer import ScoreResult, StreamingScorer, load_scorer, score_batch
 from .simulator import SimulationResult
 from .training import TrainResult, train
 
-REPORTS = ("metrics", "pr_curve", "alert_budget", "recall_per_scenario", "feature_importance", "calibration", "folds")
+REPORTS = reports.REPORTS["fraud"]  # declared once, in usecases/reports.py (the web app reads it without the models)
 
 __all__ = ["ImportReport", "ScoreResult", "SimulationResult", "StreamingScorer", "TrainResult", "import_transactions",
-           "latest_run", "load_scorer", "report", "score_batch", "simulate", "train", "REPORTS"]
+           "latest_run", "load_scorer", "report", "report_path", "score_batch", "simulate", "train", "REPORTS"]
 
 
 def latest_run(ctx, model: str | None = None) -> dict | None:
@@ -43,12 +45,17 @@ def latest_run(ctx, model: str | None = None) -> dict | None:
     return None
 
 
+def report_path(name: str) -> str:
+    """Where a fraud run keeps report `name` (one of REPORTS): the CLI and the app read reports by this name,
+    not by guessing from the run's file names."""
+    return reports.report_path("fraud", name)
+
+
 def report(ctx, run_id: str, name: str) -> dict:
     """One of a run's JSON reports (reports/<name>.json); reviewers may read these."""
-    if name not in REPORTS:
-        raise InvalidInput("report", f"{name!r} is not a fraud report", f"use one of {', '.join(REPORTS)}")
+    path = report_path(name)
     try:
-        text = ctx.read_artifact_text(run_id, f"reports/{name}.json")
+        text = ctx.read_artifact_text(run_id, path)
     except (OSError, NotFound) as exc:
         if isinstance(exc, NotFound):
             raise

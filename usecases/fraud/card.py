@@ -26,7 +26,7 @@ def _fold_table(folds: list[dict], metrics: dict) -> list[str]:
 
 def model_card(*, bank: str, run_id: str, model: str, engine: str, device: str, data: dict, protocol: dict,
                metrics: dict, per_scenario: list[dict], importance: dict[str, float], feature_set: str,
-               n_features: int, threshold: float, alert_budget: int, seconds: dict,
+               n_features: int, threshold: float, alert_budget: int, stage_s: dict[str, float],
                folds: list[dict] | None = None) -> str:
     top = sorted(importance.items(), key=lambda kv: -kv[1])[:10]
     headline = ("roc_auc", "average_precision", "card_precision_at_100", "card_precision_at_100_no_removal",
@@ -83,7 +83,7 @@ def model_card(*, bank: str, run_id: str, model: str, engine: str, device: str, 
         *[f"- {name}: {share:.3f}" for name, share in top],
         "",
         "## Timing",
-        *[f"- {k}: {v:.2f} s" for k, v in seconds.items()],
+        *[f"- {stage}: {s:.2f} s" for stage, s in stage_s.items()],
         "",
         "## Limits",
         "- Trained and tested on synthetic transactions; real fraud differs and drifts. Re-validate on the bank's own "
