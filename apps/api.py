@@ -39,7 +39,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from sandbox import open_workspace
+from sandbox import open_workspace, require
 from sandbox.apikeys import ApiKey, KeyStore
 from sandbox.errors import (
     AccessDenied,
@@ -164,17 +164,15 @@ class Caller:
         """The workspace door for `bank`, narrowed to the key's scope first (both refusals audited)."""
         store = self.service.store
         if self.key.bank is not None and bank != self.key.bank:
-            store.platform_audit().append(
-                "access.denied",
-                self.actor.name,
-                action="api.key_scope",
-                bank=bank,
+            require(
+                self.actor,
+                "workspace.open",
+                bank,
+                audit=store.platform_audit(),
+                refusal=f"key reaches {self.key.bank} only",
+                message=f"API key {self.key.id} reaches bank {self.key.bank}, not {bank}",
+                fix=f"use a model of {self.key.bank} (e.g. {self.key.bank}/{ASSISTANT}), or a key for {bank}",
                 key_id=self.key.id,
-                reason=f"key reaches {self.key.bank} only",
-            )
-            raise AccessDenied(
-                f"API key {self.key.id} reaches bank {self.key.bank}, not {bank}",
-                f"use a model of {self.key.bank} (e.g. {self.key.bank}/{ASSISTANT}), or a key for {bank}",
             )
         ctx = open_workspace(bank, self.actor, store)
         self.bank = bank
@@ -515,7 +513,7 @@ def list_models(caller: Caller, _params: dict) -> dict:
         if open_workspace(bank, caller.actor, caller.service.store).can("chat.ask"):
             data.append(_model_card(f"{bank}/{ASSISTANT}", bank))
     llm = caller.service.serve_llm
-    if llm and caller.key.bank and caller.actor.role == "scientist":
+    if llm and caller.key.bank and open_workspace(caller.key.bank, caller.actor, caller.service.store).can("chat.ask"):
         data.append(_model_card(f"sandbox/{llm}", "sandbox"))
     return {"object": "list", "data": data}
 

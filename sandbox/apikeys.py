@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from . import atomic
-from .access import Actor, can
+from .access import Actor, can, require
 from .errors import AccessDenied, AuthenticationFailed, InvalidInput, NotFound
 from .store import Store, validate_bank_id
 
@@ -41,7 +41,6 @@ DEFAULT_RATE_PER_MIN = 600  # a notebook or an app's back end; raised per key wi
 MAX_RATE_PER_MIN = 100_000
 MAX_KEYS_PER_USER = 20
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
-KEY_ROLES = ("scientist", "reviewer")  # admins manage the platform; the API offers them nothing to call
 
 
 @dataclass(frozen=True)
@@ -141,11 +140,13 @@ class KeyStore:
         rate_per_min: int = DEFAULT_RATE_PER_MIN,
     ) -> tuple[ApiKey, str]:
         """A new key for `actor` (signed in); returns its record and the token, which is never shown again."""
-        if actor.role not in KEY_ROLES:
-            raise AccessDenied(
-                f"{actor.name} is an {actor.role}: the API serves banks' work and reviews, not platform administration",
-                "create keys as a scientist or a reviewer",
-            )
+        require(
+            actor,
+            "api_key.create",
+            audit=self.store.platform_audit(),
+            message=f"{actor.name} is an {actor.role}: the API serves banks' work and reviews, not platform administration",
+            fix="create keys as a scientist or a reviewer",
+        )
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise InvalidInput(
                 "name",
@@ -197,27 +198,28 @@ class KeyStore:
         return rec, f"{PREFIX}_{key_id}_{secret}"
 
     def _scope(self, actor: Actor, bank: str | None) -> str | None:
-        if actor.role == "scientist":
-            if bank not in (None, actor.bank):
-                self.store.platform_audit().append(
-                    "access.denied",
-                    actor.name,
-                    action="api_key.create",
-                    bank=bank,
-                    role=actor.role,
-                    reason="not a member of this bank",
-                )
-                raise AccessDenied(f"{actor.name} works for {actor.bank}, not {bank}", "create a key for your own bank")
+        """The bank a new key reaches: the one asked for, if the actor may open it; else the actor's own (a
+        scientist's bank; None for a reviewer: every bank)."""
+        if bank is None:
             return actor.bank
-        if bank is not None:
-            validate_bank_id(bank)
-            self.store.require_bank(bank)
+        validate_bank_id(bank)
+        self.store.require_bank(bank)
+        require(
+            actor,
+            "workspace.open",
+            bank,
+            audit=self.store.platform_audit(),
+            message=f"{actor.name} may not reach bank {bank}",
+            fix="create a key for your own bank",
+            key_action="api_key.create",
+        )
         return bank
 
     def list(self, actor: Actor, everyone: bool = False) -> list[ApiKey]:
         """The actor's own keys; with `everyone`, every user's (an admin's view: `user.list`)."""
-        if everyone and not can(actor, "user.list"):
-            raise AccessDenied(f"{actor.name} may not list other users' keys", "list your own keys (drop --all)")
+        if everyone:
+            require(actor, "user.list", audit=self.store.platform_audit(),
+                    message=f"{actor.name} may not list other users' keys", fix="list your own keys (drop --all)")
         keys = [ApiKey(**_public(k)) for k in self._read().values()]
         return sorted((k for k in keys if everyone or k.user == actor.name), key=lambda k: (k.user, k.created, k.id))
 
@@ -275,7 +277,7 @@ class KeyStore:
             raise self._refuse(
                 key_id, "user gone", client, f"the user of API key {key_id} no longer exists", "ask an admin"
             ) from None
-        if (actor.role, actor.bank) != (key.role, key.bank if actor.role == "scientist" else actor.bank):
+        if actor.role != key.role or (actor.bank is not None and key.bank != actor.bank):
             raise self._refuse(
                 key_id,
                 "role changed",
