@@ -215,3 +215,11 @@ def test_cli_bad_input_is_one_clear_line(world, args, user, says):
     assert r.exit_code != 0 and says in r.output and "Traceback" not in r.output
     errors = [line for line in r.output.splitlines() if line.lower().startswith("error")]
     assert len(errors) == 1 and says in errors[0]  # one line says what is wrong (click adds its usage lines)
+
+
+def test_cli_text_shows_the_arms_race_and_the_campaigns_in_words(full_run):
+    from apps.cli_assure import _fraud_human
+
+    text = _fraud_human(full_run.to_dict())
+    assert "evasion_rate" in text and "targets:" in text and full_run.run_id in text
+    assert all(f["words"] in text for f in full_run.found[0])
