@@ -44,7 +44,18 @@ def _world(home: Path):
         store.create_bank(bank)
         store.add_user(user, "scientist", PASSWORD, bank=bank)
         ctxs[bank] = open_workspace(bank, store.actor(user), store)
+    store.add_user("rex", "reviewer", PASSWORD)
+    ctxs["steady-bank:reviewer"] = open_workspace("steady-bank", store.actor("rex"), store)
     return ctxs
+
+
+def _make_champion(ctx, reviewer, version: str) -> None:
+    """`risk explain` uses the bank's champion (sandbox/lifecycle.py): submit, approve (a reviewer), promote."""
+    from sandbox import lifecycle
+
+    lifecycle.submit(ctx, "risk", version, comment="benchmark")
+    lifecycle.review(reviewer, "risk", version, "approved", "benchmark: gates and model card checked")
+    lifecycle.promote(ctx, "risk", version)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -200,6 +211,7 @@ def run(quick: bool, applicants: int | None, drift: float, bias: float, portfoli
             "undrifted_flagged": sorted(set(r1.psi_flags) - set(risk.DRIFTED_FEATURES)),
             "fairness_flags": r1.fairness_flags, "xgboost_gini": r1.metrics["xgboost"]["gini"],
         }
+        _make_champion(steady, ctxs["steady-bank:reviewer"], r0.model_version)
         out["reason_codes"] = _reason_codes(steady, n_single=300 if quick else 1000, batch=5000)
         # issue 17: a bank's own file (import speed) and a public data set (reason codes on an imported model)
         from bench import risk_public

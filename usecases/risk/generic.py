@@ -339,6 +339,9 @@ def _register(ctx, booster, schema: ds.DatasetSchema, example: np.ndarray, run_i
 
 
 # -- explain ------------------------------------------------------------------
+_POINTS: dict[int, tuple] = {}
+
+
 def imported_model(models) -> bool:
     return isinstance(models.sidecar.get("dataset"), dict)
 
@@ -365,7 +368,13 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
     else:
         r = gm.rows(schema, applicants, strict=True)
     cut = models.sidecar["cutoffs"]
-    points = gm.Points(models.scorecard.spec)
+    key = id(models.scorecard)  # the same object while store.load's cache holds the model
+    hit = _POINTS.get(key)
+    if hit is None or hit[0] is not models.scorecard:
+        if len(_POINTS) > 16:
+            _POINTS.clear()
+        hit = _POINTS[key] = (models.scorecard, gm.Points(models.scorecard.spec))
+    points = hit[1]
     if model == "xgboost":
         X = gm.matrix(schema, r, models.sidecar["dataset"]["encoding"])
         contrib, base = models.xgboost.contributions(X, nthread=1 if r.n < 256 else max(1, os.cpu_count() or 1))

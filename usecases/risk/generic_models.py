@@ -209,22 +209,28 @@ class Points:
     def __init__(self, spec: dict):
         self.spec = spec
         self.factor, self.offset = float(spec["factor"]), float(spec["offset"])
+        # parsed once per model (explain runs per applicant): points, splits or category lookups per variable
+        self._vars = []
+        for v in spec["variables"]:
+            pts = np.array([b["points"] for b in v["bins"]])
+            lookup = {c: i for i, group in enumerate(v.get("categories") or []) for c in group}
+            self._vars.append((v["variable"], v["dtype"] == "numerical", pts, np.asarray(v.get("splits", []), np.float64),
+                               list(v.get("special_codes") or []), float(v["special"]["points"]),
+                               float(v["missing"]["points"]), lookup, int(np.argmin(pts))))
+        self._best = self._best_points()
+        self._typical = self._typical_points()
 
     def points(self, r: Rows) -> np.ndarray:
-        out = np.empty((r.n, len(self.spec["variables"])))
-        for j, v in enumerate(self.spec["variables"]):
-            pts = np.array([b["points"] for b in v["bins"]])
-            if v["dtype"] == "numerical":
-                x = r.numeric[v["variable"]]
-                idx = np.digitize(np.nan_to_num(x, nan=0.0), np.asarray(v["splits"], dtype=np.float64))
-                col = pts[np.minimum(idx, len(pts) - 1)]
-                col = np.where(np.isin(x, v.get("special_codes") or []), v["special"]["points"], col)
-                col = np.where(np.isnan(x), v["missing"]["points"], col)
-            else:
-                lookup = {c: i for i, group in enumerate(v["categories"]) for c in group}
-                worst = int(np.argmin(pts))  # a category the scorecard never saw: the variable's lowest points
-                text = r.text[v["variable"]].tolist()
-                col = np.array([v["missing"]["points"] if t is None else pts[lookup.get(t, worst)] for t in text])
+        out = np.empty((r.n, len(self._vars)))
+        for j, (name, numerical, pts, splits, codes, p_special, p_missing, lookup, worst) in enumerate(self._vars):
+            if numerical:
+                x = r.numeric[name]
+                col = pts[np.minimum(np.digitize(np.nan_to_num(x, nan=0.0), splits), len(pts) - 1)]
+                if codes:
+                    col = np.where(np.isin(x, codes), p_special, col)
+                col = np.where(np.isnan(x), p_missing, col)
+            else:  # a category the scorecard never saw: the variable's lowest points (`worst`)
+                col = np.array([p_missing if t is None else pts[lookup.get(t, worst)] for t in r.text[name].tolist()])
             out[:, j] = col
         return out
 
@@ -235,13 +241,19 @@ class Points:
         return 1.0 / (1.0 + np.exp((np.asarray(score) - self.offset) / self.factor))
 
     def best_points(self) -> np.ndarray:
+        return self._best
+
+    def typical_points(self) -> np.ndarray:
+        return self._typical
+
+    def _best_points(self) -> np.ndarray:
         out = []
         for v in self.spec["variables"]:
             cands = [b["points"] for b in v["bins"]] + [b["points"] for b in (v["special"], v["missing"]) if b["count"] > 0]
             out.append(max(cands))
         return np.asarray(out)
 
-    def typical_points(self) -> np.ndarray:
+    def _typical_points(self) -> np.ndarray:
         out = []
         for v in self.spec["variables"]:
             rs = v["bins"] + [v["special"], v["missing"]]
