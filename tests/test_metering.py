@@ -102,3 +102,20 @@ def test_usage_export_is_csv_per_bank_and_period_for_admins_and_reviewers(small)
     assert bad.returncode != 0 and "--since" in bad.stderr and "Traceback" not in bad.stderr
     shown = json.loads(cli("root", "show", "--json").stdout)
     assert {r["bank"]: r["jobs"] for r in shown} == {"other-bank": 0, "tiny-bank": 1}
+
+
+def test_a_long_lived_scorer_is_metered_in_batches_and_stops_over_quota(small):
+    from usecases.fraud.scorer import ScoreMeter
+
+    tina = open_workspace("tiny-bank", small.actor("tina"), small)
+    meter = ScoreMeter(tina)
+    for _ in range(3):
+        meter.add(0.001, 0.001)
+    assert tina.usage()["jobs"] == 0  # not one ledger append per transaction
+    meter.flush()
+    rows = tina.usage_records()
+    assert [(r["kind"], r["units"], r["user"]) for r in rows] == [("score", 3, "tina")]
+    small.set_quota("tiny-bank", 0)
+    meter.add(0.001, 0.001)
+    meter.flush()
+    assert isinstance(meter.over, QuotaExceeded)  # the scorer raises it on the next transaction

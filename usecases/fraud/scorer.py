@@ -10,6 +10,7 @@ the drop in score is that group's contribution.
 """
 from __future__ import annotations
 
+import atexit
 import gc
 import heapq
 import time
@@ -22,6 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from sandbox.compute import metered
 from sandbox.errors import InvalidInput
 
 from . import checks, data, features, model_store, schema
@@ -496,8 +498,48 @@ class FeatureState:
             self.report_fraud(t_, s_, l_, c_)
 
 
+class ScoreMeter:
+    """A long-lived scorer's work counted against the bank's quota in batches: one usage record per
+    `FLUSH_N` scores or `FLUSH_S` seconds (and at exit), since a ledger append per transaction would cost more
+    than the scoring. Over quota, the scorer refuses the next transaction after a flush says so."""
+
+    FLUSH_N, FLUSH_S = 10_000, 5.0
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.n, self.wall_s, self.cpu_s = 0, 0.0, 0.0
+        self.since = time.monotonic()
+        self.over: Exception | None = None
+        ctx.check_quota()
+        atexit.register(self.flush)
+
+    def add(self, wall_s: float, cpu_s: float) -> None:
+        self.n += 1
+        self.wall_s += wall_s
+        self.cpu_s += cpu_s
+        if self.n >= self.FLUSH_N or time.monotonic() - self.since >= self.FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        from sandbox.compute import Meter
+        from sandbox.errors import QuotaExceeded
+
+        if self.n:
+            meter = Meter(wall_s=self.wall_s, cpu_s=self.cpu_s)
+            self.ctx.ledger.record(self.ctx.bank, self.ctx.actor.name, usecase="fraud", run_id=None, meter=meter,
+                                   kind="score", units=self.n)
+            self.n, self.wall_s, self.cpu_s = 0, 0.0, 0.0
+        self.since = time.monotonic()
+        try:
+            self.ctx.check_quota()
+        except QuotaExceeded as err:
+            self.over = err
+
+
 class StreamingScorer:
     """Scores one transaction at a time with this bank's model; keeps per-customer/terminal state."""
+
+    meter: ScoreMeter | None = None  # set by load_scorer: scores count against the bank's compute quota
 
     def __init__(self, booster, sidecar: dict, state: FeatureState, bank: str):
         self.booster = booster
@@ -545,6 +587,17 @@ class StreamingScorer:
         return f[self.idx].astype(np.float32).reshape(1, -1)
 
     def score(self, txn: dict, explain: bool = True, top: int = 4) -> ScoreResult:
+        meter = self.meter
+        if meter is not None:
+            if meter.over is not None:
+                raise meter.over
+            t0, c0 = time.perf_counter(), time.process_time()
+        result = self._score(txn, explain, top)
+        if meter is not None:
+            meter.add(time.perf_counter() - t0, time.process_time() - c0)
+        return result
+
+    def _score(self, txn: dict, explain: bool, top: int) -> ScoreResult:
         row = self.features_of(txn)
         if explain:
             rows = np.repeat(row, len(self.groups) + 1, axis=0)
@@ -579,6 +632,7 @@ class StreamingScorer:
                                 -1 if customer_id is None else int(customer_id))
 
 
+@metered("fraud", "score")  # loading and warming the scorer is work too
 def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True,
                 version: str | int | None = None) -> StreamingScorer:
     """This bank's streaming scorer with its champion (or an explicit `version`, or a model file), its state
@@ -598,7 +652,9 @@ def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True,
             state.warm(df)
             gc.freeze()  # the warmed state is long-lived: keep the collector from rescanning it on every score
     ctx.audit("fraud.scorer.load", run_id=sidecar.get("run_id"))
-    return StreamingScorer(booster, sidecar, state, ctx.bank)
+    scorer = StreamingScorer(booster, sidecar, state, ctx.bank)
+    scorer.meter = ScoreMeter(ctx)
+    return scorer
 
 
 HISTORY_COLUMNS = ["txn_id", "timestamp", "customer_id", "terminal_id", "amount", "channel", "device_id", "payee_id",
@@ -647,6 +703,7 @@ def batch_features(ctx, batch: pd.DataFrame, label_delay_days: float, names: tup
     return X, len(hist)
 
 
+@metered("fraud", "score")
 def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None,
                 version: str | int | None = None) -> dict:
     """Score a CSV/Parquet file of transactions (schema of `sandbox fraud import`; is_fraud may be absent).
