@@ -201,3 +201,35 @@ def test_cli_reviewer_runs_and_the_bank_reads_its_results(world, fraud_result, c
     assert rows and all(row["bank"] == BANK for row in rows) and "gaps" in rows[-1]
     r = sandbox_cli(cli_env, "--user", "bob", "assure", "results", BANK)
     assert r.returncode != 0 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) <= 2
+
+
+def _page(store, user: str, file: str, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from apps.web import auth
+
+    monkeypatch.setenv("SANDBOX_HOME", str(store.home))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "apps" / "web" / "app_pages" / file),
+                           default_timeout=120)
+    at.session_state[auth.ACTOR_KEY] = store.actor(user)
+    return at.run()
+
+
+def test_app_reviewer_runs_a_suite_and_the_bank_page_shows_its_result(world, fraud_result, monkeypatch):
+    store = world["store"]
+    at = _page(store, "rita", "console_cohort.py", monkeypatch)
+    assert not at.exception, at.exception
+    assert "Regulator-held test suites" in [h.value for h in at.subheader]
+    form_suite = next(s for s in at.selectbox if s.label == "Suite")
+    form_suite.set_value(next(s for s in assure.list_suites(store, world["rita"]) if s.name == "hk-fresh"))
+    next(s for s in at.selectbox if s.label == "Bank").set_value(BANK)
+    next(b for b in at.button if "Run the suite" in b.label).click().run()
+    assert not at.exception, at.exception
+    assert any("on hk-fresh" in s.value for s in at.success), [e.value for e in at.error]
+    page = _page(store, "sam", "workspace.py", monkeypatch)
+    assert not page.exception, page.exception
+    assert "Regulator-held test suites" in [h.value for h in page.subheader]
+    shown = page.dataframe[-1].value
+    assert "average_precision" in set(shown["metric"]) and set(shown["suite"]) >= {"hk-fresh"}

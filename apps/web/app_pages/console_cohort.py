@@ -13,6 +13,7 @@ import streamlit as st
 from apps.web import auth, data
 from apps.web.app_pages import enter
 from apps.web.evidence_ui import pack_button
+from apps.web.suites_ui import reviewer_section
 from sandbox import cohort
 
 actor = enter("console_cohort.py")
@@ -53,6 +54,8 @@ buf = io.BytesIO()
 df.to_parquet(buf, index=False)
 c2.download_button("Export Parquet", buf.getvalue(), file_name="cohort.parquet", mime="application/octet-stream",
                    key="cohort_parquet", icon=":material/download:")
+
+reviewer_section(actor)  # regulator-held test suites: run one on a bank's champion (apps/web/suites_ui.py)
 
 st.subheader("Evidence pack")
 packable = [r for r in rows if r["run_id"]]

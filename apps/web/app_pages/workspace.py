@@ -8,6 +8,7 @@ import streamlit as st
 
 from apps.web import auth, data, views
 from apps.web.app_pages import enter
+from apps.web.suites_ui import bank_section
 
 actor = enter("workspace.py")
 ctx = auth.bank_ctx(actor, "data.read", "Workspace")
@@ -59,3 +60,5 @@ with right:
         st.dataframe(df, hide_index=True, width="stretch")
     else:
         st.info("The workspace holds no files yet.")
+
+bank_section(ctx)  # its regulator-held suite results and gaps (apps/web/suites_ui.py)
