@@ -287,6 +287,8 @@ def _declared(obj: Any) -> dict:
     """A declared schema, checked for shape: unknown keys are refused by name (a typo must not be ignored)."""
     if obj is None:
         return {"features": {}}
+    if isinstance(obj, dict) and isinstance(obj.get("schema"), dict) and "features" not in obj:
+        obj = obj["schema"]  # the whole output of `sandbox risk import --json`: its schema
     if not isinstance(obj, dict):
         raise InvalidInput("schema", "is not a JSON object", "give the schema as printed by `sandbox risk import`")
     unknown = sorted(set(obj) - _KEYS)
