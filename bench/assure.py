@@ -102,8 +102,9 @@ def ratio(peer: float, ours: float) -> float | None:
     return round(peer / ours, 2) if ours else None
 
 
-def fraud_champion(home: Path, customers: int, days: int, seed: int):
-    """A bank with a simulated hk month(s), a trained detector, and that detector as champion (reviewed)."""
+def fraud_champion(home: Path, customers: int, days: int, seed: int, open_gates: bool = False):
+    """A bank with a simulated hk month(s), a trained detector, and that detector as champion (reviewed).
+    `open_gates`: the admin opens the gates first (--quick: a 1,000-customer bank makes a model under them)."""
     from sandbox import Store, lifecycle, open_workspace
     from usecases import fraud
 
@@ -113,6 +114,9 @@ def fraud_champion(home: Path, customers: int, days: int, seed: int):
     store.add_user("ben", "scientist", PASSWORD, bank=BANK)
     store.add_user("rhea", "reviewer", PASSWORD)
     ctx = open_workspace(BANK, store.actor("ben"), store)
+    if open_gates:
+        lifecycle.set_gates(open_workspace(BANK, store.actor("root"), store), "fraud",
+                            {"average_precision": 0.0, "card_precision_at_100": 0.0})
     fraud.simulate(ctx, "hk", customers=customers, days=days, seed=seed)
     tr = fraud.train(ctx, seed=seed)
     v = tr.model_version
@@ -160,7 +164,7 @@ def fraud_bench(args) -> dict:
     rounds = args.rounds or (1 if args.quick else 3)
     with tempfile.TemporaryDirectory(prefix="bench-assure-fraud-") as tmp:
         log(f"fraud: hk preset, {customers} customers, {days} days; train and promote the champion")
-        ctx, tr = fraud_champion(Path(tmp), customers, days, args.seed)
+        ctx, tr = fraud_champion(Path(tmp), customers, days, args.seed, open_gates=args.quick)
         log(f"ours: fraud_attack, {budget} queries a round, {rounds} round(s)")
         t0, c0 = time.perf_counter(), time.process_time()
         report = fraud_attack(ctx, budget=budget, rounds=rounds, seed=args.seed)
