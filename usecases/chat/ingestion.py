@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sandbox import userfile
+from sandbox.compute import metered
 from sandbox.errors import InvalidInput
 from sandbox.progress import Progress
 from sandbox.progress import report as report_progress
@@ -86,6 +87,7 @@ def _extract(f) -> Extracted:
         return extract_file(f)
 
 
+@metered("chat", "ingest")
 def ingest(ctx, paths: Iterable[str | Path], progress: Progress = None) -> IngestReport:
     """Add documents to this bank's index: extract, chunk, embed, swap in a new index version atomically.
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sandbox.compute import metered
 from sandbox.errors import SandboxError
 
 from . import guardrails
@@ -37,6 +38,7 @@ INJECTION_REPLY_ZH = "我不能執行試圖改變我運作方式的指示。請�
 WARM_QUESTION = "How long does a cardholder have to dispute a card transaction?"
 
 
+@metered("chat", "ask")
 def ask(ctx, question: str, backend: str | None = None, k: int = 5, filters: dict | None = None,
         *, mode: str = "hybrid", trace: bool = True) -> Answer:
     """Answer a question from this bank's documents, cited, grounded and guarded; record the trace."""
