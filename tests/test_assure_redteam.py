@@ -162,7 +162,7 @@ def tiny_run(ctx_a, store):
         sys.addaudithook(_hook)
     _WATCH.update(on=True, root=other_root, seen=[])
     try:
-        report = assure.chat_redteam(ctx_a, backends=["extractive"], attacks=16, seed=3)
+        report = assure.chat_redteam(ctx_a, backends=["extractive"], attacks=8, seed=3)
     finally:
         _WATCH["on"] = False
     return report, list(_WATCH["seen"])
@@ -171,7 +171,7 @@ def tiny_run(ctx_a, store):
 def test_tiny_run_never_reads_another_banks_workspace(tiny_run, ctx_a):
     report, seen = tiny_run
     assert seen == []  # not one open or listing under peak-bank's workspace
-    assert report.attacks == 16 and report.bank == BANK_A
+    assert report.attacks == 8 and report.bank == BANK_A
     assert not any(ctx_a.path("chat", "redteam").iterdir())  # both scratch indexes are gone
     assert report.decoy_control["asked"] >= 1 and report.decoy_control["rate"] == 1.0  # the leak detector sees a canary
 
