@@ -107,6 +107,9 @@ def test_train_reports_both_models_with_snake_case_metrics_and_a_registered_mode
     assert ctx_a.model_uri("risk").startswith("models:/harbour-bank.risk/")
     d = res.to_dict()
     assert d["run_id"] == res.run_id and set(d["metrics"]) == {"scorecard", "xgboost"}
+    # one vocabulary for results (docs/results.md): fraud's names, times with units in the name
+    assert d["model_version"] == res.model_version and "seconds" not in d
+    assert set(d["stage_s"]) == {"fit", "evaluate", "log", "register"} and d["wall_s"] >= sum(d["stage_s"].values())
 
 
 def test_no_drift_means_stable_scores_and_no_psi_flags(trained_a):

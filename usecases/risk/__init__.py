@@ -5,13 +5,43 @@ XGBoost model, reason codes, fairness and stability checks. Every function takes
     train(ctx, progress=None, **options) -> TrainResult          (one MLflow run, model registered as <bank>.risk)
     explain(ctx, applicants, model="xgboost", top=4) -> list[Explanation]
     scorecard_table(ctx, run_id=None) -> DataFrame; report(ctx, run_id, name) -> dict; model_card(ctx, run_id) -> str
+    (report names: REPORTS, their paths: report_path(name); result shapes: docs/results.md)
 """
+
+from .lab import (
+    REPORTS,
+    TRAIN_OPTIONS,
+    SimulationResult,
+    TrainResult,
+    explain,
+    latest_run_id,
+    load_data,
+    model_card,
+    report,
+    report_path,
+    scorecard_table,
+    simulate,
+    train,
+)
 from .reasons import Explanation
-from .lab import (REPORTS, TRAIN_OPTIONS, SimulationResult, TrainResult, explain, latest_run_id, load_data, model_card,
-                  report, scorecard_table, simulate, train)
 from .schema import FEATURE_NAMES
 from .simulator import DRIFTED_FEATURES
 
-__all__ = ["DRIFTED_FEATURES", "Explanation", "FEATURE_NAMES", "REPORTS", "SimulationResult", "TRAIN_OPTIONS",
-           "TrainResult", "explain", "latest_run_id", "load_data", "model_card", "report", "scorecard_table",
-           "simulate", "train"]
+__all__ = [
+    "DRIFTED_FEATURES",
+    "Explanation",
+    "FEATURE_NAMES",
+    "REPORTS",
+    "SimulationResult",
+    "TRAIN_OPTIONS",
+    "TrainResult",
+    "explain",
+    "latest_run_id",
+    "load_data",
+    "model_card",
+    "report",
+    "report_path",
+    "scorecard_table",
+    "simulate",
+    "train",
+]

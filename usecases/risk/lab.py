@@ -6,7 +6,7 @@ import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +19,18 @@ from sandbox.compute import metered
 from sandbox.errors import InvalidInput, NotFound, StoreError
 from sandbox.progress import Progress
 from sandbox.progress import report as report_progress
+from usecases import reports
 
-from . import card, fairness, importer, metrics, plots, reasons as explain_mod, schema, scorecard, simulator as sim, store, xgb
+from . import card, fairness, importer, metrics, plots, schema, scorecard, store, xgb
+from . import reasons as explain_mod
+from . import simulator as sim
 from .features import CONSTRAINED, DIRECTIONS
 from .schema import FEATURE_NAMES, LABEL
 
 DATA_FILE = ("risk", "data", "applicants.parquet")
 META_FILE = ("risk", "data", "applicants.json")
 MODELS = ("scorecard", "xgboost")
-REPORTS = ("metrics", "scorecard", "fairness", "psi", "roc", "calibration", "monotonicity")
+REPORTS = reports.REPORTS["risk"]  # declared once, in usecases/reports.py (the web app reads it without the models)
 
 
 # -- simulate -----------------------------------------------------------------
@@ -80,7 +83,7 @@ def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bi
     result = SimulationResult(rows=len(df), default_rate=float(df[LABEL].mean()), vintages=vintages,
                               data_hash=data_hash, seed=seed, bias=bias, drift=drift, path=str(path))
     write_json(ctx.path(*META_FILE, create=True),
-               {**result.to_dict(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               {**result.to_dict(), "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "drifted_features": list(sim.DRIFTED_FEATURES) if drift > 0 else [],
                 "disadvantaged_groups": sim.DISADVANTAGED if bias > 0 else {}})
     importer.set_source(ctx, "simulate")  # `risk train` uses the latest data set, simulated or imported (issue 17)
@@ -145,6 +148,10 @@ def _check_data(ctx, path: Path) -> None:
 # -- train --------------------------------------------------------------------
 @dataclass
 class TrainResult:
+    """What a risk training returns; `to_dict` is the CLI's --json (docs/results.md). The same concepts carry the
+    same names as fraud's TrainResult: `model_version` (the registered candidate), `wall_s` (the whole training)
+    and `stage_s` (its timed stages: fit, evaluate, log, register; empty for a bank's imported schema)."""
+
     run_id: str
     metrics: dict[str, dict[str, float]]
     psi: dict[str, Any]
@@ -153,12 +160,14 @@ class TrainResult:
     psi_flags: list[str] = field(default_factory=list)
     monotonic: bool = True
     model_version: str | None = None
-    seconds: float = 0.0
+    wall_s: float = 0.0
+    stage_s: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"run_id": self.run_id, "metrics": self.metrics, "psi_flags": self.psi_flags,
                 "score_psi": self.psi.get("score_oot", {}), "fairness_flags": self.fairness_flags,
-                "monotonic": self.monotonic, "model_version": self.model_version, "seconds": round(self.seconds, 2)}
+                "monotonic": self.monotonic, "model_version": self.model_version, "wall_s": round(self.wall_s, 2),
+                "stage_s": {stage: round(s, 2) for stage, s in self.stage_s.items()}}
 
 
 TRAIN_OPTIONS = {"approval_rate": 0.80, "cutoff": None, "max_difference": fairness.MAX_DIFFERENCE,
@@ -263,9 +272,217 @@ def monotonicity(model: xgb.XgbModel, X: np.ndarray, points: int = 25, sample: i
     return out
 
 
-def train(ctx, progress: Progress = None, **options) -> TrainResult:
+@dataclass
+class Applicants:
+    """The training data, checked and split: the rows, their cleaned features, labels and split masks."""
+
+    df: pd.DataFrame
+    meta: dict
+    seed: int
+    data_hash: str
+    clean: schema.Clean
+    y: np.ndarray
+    split: dict[str, np.ndarray]  # train / calibration / test (in time) and oot (the latest vintage)
+    X: np.ndarray
+    params: dict
+
+
+@dataclass
+class Fitted:
+    """Both models: the OptBinning scorecard (exported as a points table) and the calibrated monotone XGBoost."""
+
+    spec: dict
+    table: scorecard.PointsTable
+    scorecard_score: np.ndarray
+    scorecard_pd: np.ndarray
+    booster: Any
+    calibration: dict
+    model: xgb.XgbModel
+    xgboost_pd: np.ndarray
+
+
+@dataclass
+class Evaluation:
+    """What the run measured: per-model metrics, cut-offs, stability (PSI), fairness and monotonicity."""
+
+    metrics: dict[str, dict[str, float]]
+    predictions: dict[str, np.ndarray]
+    cutoffs: dict
+    psi: dict
+    fairness: dict
+    fairness_flags: list[str]
+    monotonicity: dict
+    monotonic: bool
+    data: dict
+    split: dict
+
+
+def _prepare(ctx, o: dict) -> Applicants:
+    """Load and validate the bank's applicants, split them, and refuse a split with too few defaults."""
+    df, meta = load_data(ctx)
+    seed = int(meta.get("seed", 0)) if o["split_seed"] is None else int(o["split_seed"])
+    clean = schema.validate(df, require_protected=True)
+    y = df[LABEL].to_numpy().astype(int)
+    s = _split(df, o, seed)
+    if min(int(y[s["train"]].sum()), int(y[s["oot"]].sum()), int(y[s["calibration"]].sum())) < 20:
+        raise InvalidInput("applicants", "too few defaults in a split to train and validate",
+                           "simulate more applicants (e.g. --applicants 20000)")
+    params = {"applicants": len(df), "vintages": int(df["vintage_index"].max()) + 1, "seed": seed,
+              "bias": meta.get("bias"), "drift": meta.get("drift"),
+              "oot_vintage": str(df.loc[s["oot"], "vintage"].iloc[0]), **{k: v for k, v in o.items() if v is not None}}
+    return Applicants(df, meta, seed, meta.get("data_hash") or tracking.hash_frame(df), clean, y, s, clean.matrix(),
+                      params)
+
+
+def fit_models(data: Applicants, o: dict, device: str, progress: Progress) -> Fitted:
+    """Fit the scorecard (checking its JSON export reproduces OptBinning's scores) and the monotone XGBoost."""
+    s, y = data.split, data.y
+    report_progress(progress, 0.1, "binning and fitting the scorecard (OptBinning)")
+    Xsc = scorecard.frame(data.clean)
+    sc = scorecard.fit(Xsc[s["train"]], y[s["train"]], pdo=o["pdo"], base_points=o["base_points"],
+                       base_odds=o["base_odds"], max_n_bins=int(o["max_n_bins"]))
+    spec = scorecard.export(sc, o["pdo"], o["base_points"], o["base_odds"])
+    table = scorecard.PointsTable(spec)
+    sc_score = table.score(data.clean)
+    check = sc.score(Xsc.iloc[: min(len(Xsc), 2000)])
+    if not np.allclose(check, sc_score[: len(check)], atol=1e-6):
+        raise RuntimeError("scorecard JSON export does not reproduce OptBinning's scores")
+
+    report_progress(progress, 0.35, "training monotone XGBoost")
+    X = data.X
+    booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=data.seed,
+                             device=device, nthread=os.cpu_count() or 1, **{k: o[k] for k in xgb.DEFAULTS})
+    model = xgb.XgbModel(booster, calib["a"], calib["b"])
+    booster.set_param({"nthread": os.cpu_count() or 1})
+    return Fitted(spec, table, sc_score, table.pd_from_score(sc_score), booster, calib, model, model.pd(X))
+
+
+def _cutoffs(fit: Fitted, s: dict[str, np.ndarray], o: dict) -> dict:
+    """Cut-offs: the same approval rate on the calibration split for both models (unless a PD cut-off is given)."""
+    if o["cutoff"] is not None:
+        x_cut, sc_cut_pd = float(o["cutoff"]), float(o["cutoff"])
+    else:
+        x_cut = float(np.quantile(fit.xgboost_pd[s["calibration"]], o["approval_rate"]))
+        sc_cut_pd = float(np.quantile(fit.scorecard_pd[s["calibration"]], o["approval_rate"]))
+    sc_cut_score = float(fit.table.offset - fit.table.factor * np.log(sc_cut_pd / (1 - sc_cut_pd)))
+    return {"xgboost": x_cut, "scorecard_pd": sc_cut_pd, "scorecard_score": sc_cut_score,
+            "approval_rate": o["approval_rate"], "user": o["cutoff"] is not None}
+
+
+def evaluate_models(data: Applicants, fit: Fitted, o: dict, progress: Progress) -> Evaluation:
+    """Discrimination in time and out of time, approval rates at the cut-offs, PSI by vintage, fairness on the
+    hold-out, and the XGBoost model's monotonicity."""
+    report_progress(progress, 0.6, "metrics, stability and fairness")
+    df, y, s = data.df, data.y, data.split
+    cutoffs = _cutoffs(fit, s, o)
+    decline = {"xgboost": fit.xgboost_pd > cutoffs["xgboost"], "scorecard": fit.scorecard_pd > cutoffs["scorecard_pd"]}
+    preds = {"scorecard": fit.scorecard_pd, "xgboost": fit.xgboost_pd}
+    all_metrics: dict[str, dict[str, float]] = {}
+    for name, p in preds.items():
+        m_oot = metrics.summary(y[s["oot"]], p[s["oot"]])
+        m_in = metrics.summary(y[s["test"]], p[s["test"]])
+        all_metrics[name] = {**m_oot, "gini_in_time": m_in["gini"], "auc_in_time": m_in["auc"],
+                             "ks_in_time": m_in["ks"], "oot_gini_drop": m_in["gini"] - m_oot["gini"],
+                             "approval_rate": float(1 - decline[name][s["oot"]].mean())}
+    psi = _psi_report(df, data.clean, s["train"], {"xgboost": fit.xgboost_pd, "scorecard": -fit.scorecard_score})
+    holdout = s["test"] | s["oot"]
+    groups = {a: df[a].to_numpy()[holdout] for a in schema.PROTECTED}
+    fair = {name: fairness.assess(y[holdout], decline[name][holdout], groups, o["max_difference"], o["min_ratio"],
+                                  o["fairness_alpha"]) for name in MODELS}
+    mono = monotonicity(fit.model, data.X[s["train"]], seed=data.seed)
+    data_info = {"rows": len(df), "vintages": data.params["vintages"], "seed": data.seed,
+                 "bias": data.meta.get("bias", 0.0), "drift": data.meta.get("drift", 0.0), "data_hash": data.data_hash,
+                 "default_rate": float(y.mean())}
+    split_info = {k: int(v.sum()) for k, v in s.items()} | {"oot_vintage": data.params["oot_vintage"]}
+    return Evaluation(all_metrics, preds, cutoffs, psi, fair,
+                      [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])], mono,
+                      all(v["monotone"] for v in mono.values()), data_info, split_info)
+
+
+def mlflow_metrics(ev: Evaluation) -> dict[str, float]:
+    """The run's MLflow metrics, flat and snake_case: '<model>_<metric>', PSI, flag counts, fairness by group."""
+    flat = {f"{m}_{k}": v for m, d in ev.metrics.items() for k, v in d.items()}
+    flat.update({f"psi_oot_{k}": v for k, v in ev.psi["oot"].items()})
+    flat.update({f"score_psi_oot_{k}": v for k, v in ev.psi["score_oot"].items()})
+    flat.update({"fairness_flag_count": float(len(ev.fairness_flags)), "psi_flag_count": float(len(ev.psi["flags"])),
+                 "monotonic_features_ok": float(sum(v["monotone"] for v in ev.monotonicity.values())),
+                 "monotonic_features": float(len(ev.monotonicity))})
+    for m in MODELS:
+        for a in ev.fairness[m]["attributes"]:
+            for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
+                flat[f"{m}_{a['attribute']}_{k}"] = a[k]
+    return flat
+
+
+def log_evidence(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation, o: dict,
+                 progress: Progress) -> None:
+    """Everything a reviewer reads into the open run: metrics, tags, reports/*.json (REPORTS), plots, model card."""
     import mlflow
 
+    report_progress(progress, 0.75, "logging evidence to MLflow")
+    y, oot = data.y, data.split["oot"]
+    mlflow.log_metrics(mlflow_metrics(ev))
+    mlflow.set_tags({"risk.fairness_flags": ",".join(ev.fairness_flags) or "none",
+                     "risk.psi_flags": ",".join(ev.psi["flags"]) or "none",
+                     "risk.monotonic": str(ev.monotonic).lower(), "risk.champion": "xgboost"})
+    roc = {n: {**metrics.roc_points(y[oot], p[oot]), "gini": ev.metrics[n]["gini"]} for n, p in ev.predictions.items()}
+    cal = {n: metrics.calibration_table(y[oot], p[oot]) for n, p in ev.predictions.items()}
+    table_df = scorecard.table_frame(fit.spec)
+    spec = fit.spec
+    for name, obj in (("metrics", {"models": ev.metrics, "cutoffs": ev.cutoffs, "split": ev.split, "data": ev.data}),
+                      ("scorecard", {"pdo": spec["pdo"], "base_points": spec["base_points"],
+                                     "base_odds": spec["base_odds"], "rows": table_df.to_dict(orient="records")}),
+                      ("fairness", {"cutoffs": ev.cutoffs, "flags": ev.fairness_flags, **ev.fairness}),
+                      ("psi", ev.psi), ("roc", roc),
+                      ("calibration", {"models": cal, "score_distribution": _score_hist(fit.scorecard_score[oot],
+                                                                                         y[oot])}),
+                      ("monotonicity", ev.monotonicity)):
+        mlflow.log_dict(obj, f"reports/{name}.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        plots.roc(d / "roc.png", roc)
+        plots.calibration(d / "calibration.png", cal)
+        plots.score_distribution(d / "score_distribution.png", fit.scorecard_score[oot], y[oot])
+        plots.psi_by_vintage(d / "psi_by_vintage.png", ev.psi)
+        mlflow.log_artifacts(str(d), "plots")
+    mlflow.log_text(card.render(bank=ctx.bank, run_id=run_id, data=ev.data, split=ev.split, metrics=ev.metrics,
+                                scorecard=table_df, psi=ev.psi, fairness=ev.fairness, cutoffs=ev.cutoffs, params=o),
+                    "model_card.md")
+    mlflow.log_dict(spec, "model/scorecard.json")
+    mlflow.log_dict({k: v for k, v in fit.calibration.items() if k != "params"}, "model/calibration.json")
+
+
+def register_models(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation, progress: Progress) -> str | None:
+    """Register the XGBoost model as <bank>.risk and save both models for `risk explain`; the new version."""
+    report_progress(progress, 0.88, "registering the XGBoost model")
+    version = _log_xgboost(ctx, fit.booster, data.X[data.split["oot"]][:5], run_id)
+    xgb_bytes = bytes(fit.booster.save_raw("ubj"))
+    store.save(ctx, run_id, xgb_bytes, fit.spec, {
+        "calibration": {k: v for k, v in fit.calibration.items() if k != "params"}, "cutoffs": ev.cutoffs,
+        "features": list(FEATURE_NAMES), "directions": DIRECTIONS, "registered_version": version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"), "data_hash": data.data_hash})
+    return version
+
+
+def record_training(ctx, result: TrainResult, ev: Evaluation, data: Applicants) -> None:
+    """The ledger's side: the registered version becomes a candidate gated on what this training measured (issue
+    14; sandbox/lifecycle.py), and the training is audited."""
+    if result.model_version is not None:
+        from sandbox import lifecycle
+
+        lifecycle.record_candidate(ctx, "risk", result.model_version, result.run_id, mlflow_metrics(ev),
+                                   result.fairness_flags)
+    ctx.audit("risk.train", run_id=result.run_id, data_hash=data.data_hash, rows=len(data.df),
+              model_version=result.model_version, xgboost_gini=round(ev.metrics["xgboost"]["gini"], 4),
+              scorecard_gini=round(ev.metrics["scorecard"]["gini"], 4), fairness_flags=result.fairness_flags,
+              psi_flags=result.psi_flags)
+
+
+def train(ctx, progress: Progress = None, **options) -> TrainResult:
+    """Train the scorecard and the monotone XGBoost on the bank's applicants, all evidence to one MLflow run.
+
+    Steps, each timed into `stage_s`: fit, evaluate, log (MLflow), register (model registry and store); then the
+    candidate is recorded in the ledger. A bank whose latest data set is imported trains on its own schema."""
     ctx.require("risk.train")
     o = _options(options)
     if importer.active(ctx):  # the bank's own imported data, its own schema (issue 17): usecases/risk/generic.py
@@ -273,134 +490,27 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
 
         g = generic.train(ctx, o, progress)
         return TrainResult(**{k: g[k] for k in ("run_id", "metrics", "psi", "fairness", "fairness_flags", "psi_flags",
-                                                "monotonic", "model_version", "seconds")})
+                                                "monotonic", "model_version")}, wall_s=g["seconds"])
     t0 = time.perf_counter()
     report_progress(progress, 0.02, "loading applicants")
-    df, meta = load_data(ctx)
-    seed = int(meta.get("seed", 0)) if o["split_seed"] is None else int(o["split_seed"])
-    data_hash = meta.get("data_hash") or tracking.hash_frame(df)
-    clean = schema.validate(df, require_protected=True)
-    y = df[LABEL].to_numpy().astype(int)
-    s = _split(df, o, seed)
-    if min(int(y[s["train"]].sum()), int(y[s["oot"]].sum()), int(y[s["calibration"]].sum())) < 20:
-        raise InvalidInput("applicants", "too few defaults in a split to train and validate",
-                           "simulate more applicants (e.g. --applicants 20000)")
-    X = clean.matrix()
-    Xsc = scorecard.frame(clean)
-    params = {"applicants": len(df), "vintages": int(df["vintage_index"].max()) + 1, "seed": seed,
-              "bias": meta.get("bias"), "drift": meta.get("drift"), "oot_vintage": str(df.loc[s["oot"], "vintage"].iloc[0]),
-              **{k: v for k, v in o.items() if v is not None}}
-    with ctx.run("risk", run_name="scorecard-vs-xgboost", seed=seed, data_hash=data_hash,
-                 params={k: str(v) for k, v in params.items()}) as run:
+    data = _prepare(ctx, o)
+    stage_s: dict[str, float] = {}
+    with ctx.run("risk", run_name="scorecard-vs-xgboost", seed=data.seed, data_hash=data.data_hash,
+                 params={k: str(v) for k, v in data.params.items()}) as run:
         run_id = run.info.run_id
-        report_progress(progress, 0.1, "binning and fitting the scorecard (OptBinning)")
-        sc = scorecard.fit(Xsc[s["train"]], y[s["train"]], pdo=o["pdo"], base_points=o["base_points"],
-                           base_odds=o["base_odds"], max_n_bins=int(o["max_n_bins"]))
-        spec = scorecard.export(sc, o["pdo"], o["base_points"], o["base_odds"])
-        table = scorecard.PointsTable(spec)
-        sc_score = table.score(clean)
-        check = sc.score(Xsc.iloc[: min(len(Xsc), 2000)])
-        if not np.allclose(check, sc_score[: len(check)], atol=1e-6):
-            raise RuntimeError("scorecard JSON export does not reproduce OptBinning's scores")
-        sc_pd = table.pd_from_score(sc_score)
-
-        report_progress(progress, 0.35, "training monotone XGBoost")
-        booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
-                                 device=ctx.device, nthread=os.cpu_count() or 1, **{k: o[k] for k in xgb.DEFAULTS})
-        model = xgb.XgbModel(booster, calib["a"], calib["b"])
-        booster.set_param({"nthread": os.cpu_count() or 1})
-        x_pd = model.pd(X)
-
-        report_progress(progress, 0.6, "metrics, stability and fairness")
-        # Cut-offs: the same approval rate on the calibration split for both models (unless a PD cut-off is given).
-        if o["cutoff"] is not None:
-            x_cut, sc_cut_pd = float(o["cutoff"]), float(o["cutoff"])
-        else:
-            x_cut = float(np.quantile(x_pd[s["calibration"]], o["approval_rate"]))
-            sc_cut_pd = float(np.quantile(sc_pd[s["calibration"]], o["approval_rate"]))
-        sc_cut_score = float(table.offset - table.factor * np.log(sc_cut_pd / (1 - sc_cut_pd)))
-        decline = {"xgboost": x_pd > x_cut, "scorecard": sc_pd > sc_cut_pd}
-        preds = {"scorecard": sc_pd, "xgboost": x_pd}
-        all_metrics: dict[str, dict[str, float]] = {}
-        for name, p in preds.items():
-            m_oot = metrics.summary(y[s["oot"]], p[s["oot"]])
-            m_in = metrics.summary(y[s["test"]], p[s["test"]])
-            all_metrics[name] = {**m_oot, "gini_in_time": m_in["gini"], "auc_in_time": m_in["auc"],
-                                 "ks_in_time": m_in["ks"], "oot_gini_drop": m_in["gini"] - m_oot["gini"],
-                                 "approval_rate": float(1 - decline[name][s["oot"]].mean())}
-        psi = _psi_report(df, clean, s["train"], {"xgboost": x_pd, "scorecard": -sc_score})
-        holdout = s["test"] | s["oot"]
-        groups = {a: df[a].to_numpy()[holdout] for a in schema.PROTECTED}
-        fair = {name: fairness.assess(y[holdout], decline[name][holdout], groups, o["max_difference"], o["min_ratio"],
-                                      o["fairness_alpha"]) for name in MODELS}
-        fairness_flags = [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])]
-        mono = monotonicity(model, X[s["train"]], seed=seed)
-        monotonic = all(v["monotone"] for v in mono.values())
-        data_info = {"rows": len(df), "vintages": params["vintages"], "seed": seed, "bias": meta.get("bias", 0.0),
-                     "drift": meta.get("drift", 0.0), "data_hash": data_hash, "default_rate": float(y.mean())}
-        split_info = {k: int(v.sum()) for k, v in s.items()}
-        split_info["oot_vintage"] = params["oot_vintage"]
-        cutoffs = {"xgboost": x_cut, "scorecard_pd": sc_cut_pd, "scorecard_score": sc_cut_score,
-                   "approval_rate": o["approval_rate"], "user": o["cutoff"] is not None}
-        table_df = scorecard.table_frame(spec)
-
-        report_progress(progress, 0.75, "logging evidence to MLflow")
-        flat = {f"{m}_{k}": v for m, d in all_metrics.items() for k, v in d.items()}
-        flat.update({f"psi_oot_{k}": v for k, v in psi["oot"].items()})
-        flat.update({f"score_psi_oot_{k}": v for k, v in psi["score_oot"].items()})
-        flat.update({"fairness_flag_count": float(len(fairness_flags)), "psi_flag_count": float(len(psi["flags"])),
-                     "monotonic_features_ok": float(sum(v["monotone"] for v in mono.values())),
-                     "monotonic_features": float(len(mono))})
-        for m in MODELS:
-            for a in fair[m]["attributes"]:
-                for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
-                    flat[f"{m}_{a['attribute']}_{k}"] = a[k]
-        mlflow.log_metrics(flat)
-        mlflow.set_tags({"risk.fairness_flags": ",".join(fairness_flags) or "none",
-                         "risk.psi_flags": ",".join(psi["flags"]) or "none",
-                         "risk.monotonic": str(monotonic).lower(), "risk.champion": "xgboost"})
-        roc = {n: {**metrics.roc_points(y[s["oot"]], p[s["oot"]]), "gini": all_metrics[n]["gini"]} for n, p in preds.items()}
-        cal = {n: metrics.calibration_table(y[s["oot"]], p[s["oot"]]) for n, p in preds.items()}
-        score_hist = _score_hist(sc_score[s["oot"]], y[s["oot"]])
-        mlflow.log_dict({"models": all_metrics, "cutoffs": cutoffs, "split": split_info, "data": data_info},
-                        "reports/metrics.json")
-        mlflow.log_dict({"pdo": spec["pdo"], "base_points": spec["base_points"], "base_odds": spec["base_odds"],
-                         "rows": table_df.to_dict(orient="records")}, "reports/scorecard.json")
-        mlflow.log_dict({"cutoffs": cutoffs, "flags": fairness_flags, **fair}, "reports/fairness.json")
-        mlflow.log_dict(psi, "reports/psi.json")
-        mlflow.log_dict(roc, "reports/roc.json")
-        mlflow.log_dict({"models": cal, "score_distribution": score_hist}, "reports/calibration.json")
-        mlflow.log_dict(mono, "reports/monotonicity.json")
-        with tempfile.TemporaryDirectory() as tmp:
-            d = Path(tmp)
-            plots.roc(d / "roc.png", roc)
-            plots.calibration(d / "calibration.png", cal)
-            plots.score_distribution(d / "score_distribution.png", sc_score[s["oot"]], y[s["oot"]])
-            plots.psi_by_vintage(d / "psi_by_vintage.png", psi)
-            mlflow.log_artifacts(str(d), "plots")
-        mlflow.log_text(card.render(bank=ctx.bank, run_id=run_id, data=data_info, split=split_info,
-                                    metrics=all_metrics, scorecard=table_df, psi=psi, fairness=fair, cutoffs=cutoffs,
-                                    params=o), "model_card.md")
-        mlflow.log_dict(spec, "model/scorecard.json")
-        mlflow.log_dict({k: v for k, v in calib.items() if k != "params"}, "model/calibration.json")
-
-        report_progress(progress, 0.88, "registering the XGBoost model")
-        version = _log_xgboost(ctx, booster, X[s["oot"]][:5], run_id)
-        xgb_bytes = bytes(booster.save_raw("ubj"))
-        store.save(ctx, run_id, xgb_bytes, spec, {
-            "calibration": {k: v for k, v in calib.items() if k != "params"}, "cutoffs": cutoffs,
-            "features": list(FEATURE_NAMES), "directions": DIRECTIONS, "registered_version": version,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "data_hash": data_hash})
-    result = TrainResult(run_id=run_id, metrics=all_metrics, psi=psi, fairness=fair, fairness_flags=fairness_flags,
-                         psi_flags=psi["flags"], monotonic=monotonic, model_version=version,
-                         seconds=time.perf_counter() - t0)
-    if version is not None:  # a candidate, gated on what this training measured (issue 14; sandbox/lifecycle.py)
-        from sandbox import lifecycle
-
-        lifecycle.record_candidate(ctx, "risk", version, run_id, flat, fairness_flags)
-    ctx.audit("risk.train", run_id=run_id, data_hash=data_hash, rows=len(df), model_version=version,
-              xgboost_gini=round(all_metrics["xgboost"]["gini"], 4), scorecard_gini=round(all_metrics["scorecard"]["gini"], 4),
-              fairness_flags=fairness_flags, psi_flags=psi["flags"])
+        t = time.perf_counter()
+        fit = fit_models(data, o, ctx.device, progress)
+        stage_s["fit"], t = time.perf_counter() - t, time.perf_counter()
+        ev = evaluate_models(data, fit, o, progress)
+        stage_s["evaluate"], t = time.perf_counter() - t, time.perf_counter()
+        log_evidence(ctx, run_id, data, fit, ev, o, progress)
+        stage_s["log"], t = time.perf_counter() - t, time.perf_counter()
+        version = register_models(ctx, run_id, data, fit, ev, progress)
+        stage_s["register"] = time.perf_counter() - t
+    result = TrainResult(run_id=run_id, metrics=ev.metrics, psi=ev.psi, fairness=ev.fairness,
+                         fairness_flags=ev.fairness_flags, psi_flags=ev.psi["flags"], monotonic=ev.monotonic,
+                         model_version=version, wall_s=time.perf_counter() - t0, stage_s=stage_s)
+    record_training(ctx, result, ev, data)
     report_progress(progress, 1.0, "done")
     return result
 
@@ -492,6 +602,11 @@ def latest_run_id(ctx) -> str:
     if not runs:
         raise NotFound(f"bank {ctx.bank} has no finished risk run", f"train one: `sandbox risk train {ctx.bank}`")
     return runs[0].info.run_id
+
+
+def report_path(name: str) -> str:
+    """Where a risk run keeps report `name` (one of REPORTS): the app reads reports by this name, not by a guess."""
+    return reports.report_path("risk", name)
 
 
 def report(ctx, run_id: str | None = None, name: str = "metrics") -> dict:
