@@ -4,6 +4,7 @@ Reviewers create and list suites and run them against a bank's champion; the run
 identity and only aggregates leave it. A bank's scientists see their own results and the optimism gap
 (`assure results BANK`), nothing else.
 """
+
 from __future__ import annotations
 
 import click
@@ -32,40 +33,74 @@ def _thin(values: tuple[str, ...]) -> dict | None:
 
     bad = [k for k, v in out.items() if v is None]
     if bad:
-        raise InvalidInput("thin", f"{bad[0]!r} has no share", "give --thin SCENARIO=SHARE, e.g. --thin compromised_card=0.5")
+        raise InvalidInput(
+            "thin", f"{bad[0]!r} has no share", "give --thin SCENARIO=SHARE, e.g. --thin compromised_card=0.5"
+        )
     return out
 
 
 def _suite_human(d: dict) -> str:
-    return (f"suite {d['name']} ({d['usecase']}): {d['rows']:,} rows, created by {d['by']} at {d['created']}\n"
-            f"  {d['description']}\n  facts: {d['facts']}")
+    return (
+        f"suite {d['name']} ({d['usecase']}): {d['rows']:,} rows, created by {d['by']} at {d['created']}\n"
+        f"  {d['description']}\n  facts: {d['facts']}"
+    )
 
 
 @suite.command("create")
 @click.argument("name")
 @click.option("--usecase", type=USECASE_CHOICE, required=True, help="Which use case the suite tests.")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=None,
-              help="Seed of the suite's simulation (default: a random one, kept in the reviewer-only area).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**31 - 1),
+    default=None,
+    help="Seed of the suite's simulation (default: a random one, kept in the reviewer-only area).",
+)
 @click.option("--customers", type=int, default=None, help="fraud: customers of the simulated month (default 2000).")
 @click.option("--history-days", type=int, default=None, help="fraud: days of history before the test month (30).")
 @click.option("--test-days", type=int, default=None, help="fraud: days of the test month (30).")
 @click.option("--hardness", type=float, default=None, help="fraud: the hk simulator's hardness (0.6).")
-@click.option("--thin", multiple=True, help="fraud: SCENARIO=SHARE of the customers it hit to keep (repeatable; "
-                                            "default compromised_terminal=0.5, compromised_card=0.5).")
+@click.option(
+    "--thin",
+    multiple=True,
+    help="fraud: SCENARIO=SHARE of the customers it hit to keep (repeatable; "
+    "default compromised_terminal=0.5, compromised_card=0.5).",
+)
 @click.option("--applicants", type=int, default=None, help="risk: applicants of the out-of-time vintage (6000).")
 @click.option("--bias", type=float, default=None, help="risk: the fairness stress, the simulator's bias knob (0.5).")
 @click.option("--drift", type=float, default=None, help="fraud and risk: the simulator's drift knob (1.0).")
 @json_option
 @pass_state
-def create_cmd(state: State, name: str, usecase: str, seed: int | None, customers, history_days, test_days, hardness,
-               thin, applicants, bias, drift, as_json: bool) -> None:
+def create_cmd(
+    state: State,
+    name: str,
+    usecase: str,
+    seed: int | None,
+    customers,
+    history_days,
+    test_days,
+    hardness,
+    thin,
+    applicants,
+    bias,
+    drift,
+    as_json: bool,
+) -> None:
     """Materialise a suite in the reviewer-only area (fraud: a fresh month with a shifted mix and a new scenario
     variant; risk: an out-of-time vintage with drift and a fairness stress)."""
     from usecases import assure as api
 
-    opts = ({"customers": customers, "history_days": history_days, "test_days": test_days, "hardness": hardness,
-             "thin": _thin(thin), "drift": drift} if usecase == "fraud"
-            else {"applicants": applicants, "bias": bias, "drift": drift})
+    opts = (
+        {
+            "customers": customers,
+            "history_days": history_days,
+            "test_days": test_days,
+            "hardness": hardness,
+            "thin": _thin(thin),
+            "drift": drift,
+        }
+        if usecase == "fraud"
+        else {"applicants": applicants, "bias": bias, "drift": drift}
+    )
     s = api.create_suite(state.store, state.actor(), name, usecase, seed=seed, **opts)
     emit({k: v for k, v in s.to_dict().items() if k != "seed"}, as_json, _suite_human)
 
@@ -83,10 +118,11 @@ def list_cmd(state: State, as_json: bool) -> None:
 
 def _result_human(d: dict) -> str:
     verdict = "PASS" if d["passed"] else "FAIL"
-    lines = [f"{d['bank']} {d['usecase']} v{d['model_version']} on suite {d['suite']}: {verdict} "
-             f"(run {d['run_id']})"]
-    rows = [{"metric": k, "suite": d["metrics"].get(k), "bank_test": v, "gap": d["gaps"].get(f"{k}_gap")}
-            for k, v in d["bank_figures"].items()]
+    lines = [f"{d['bank']} {d['usecase']} v{d['model_version']} on suite {d['suite']}: {verdict} (run {d['run_id']})"]
+    rows = [
+        {"metric": k, "suite": d["metrics"].get(k), "bank_test": v, "gap": d["gaps"].get(f"{k}_gap")}
+        for k, v in d["bank_figures"].items()
+    ]
     lines.append(table(rows, ["metric", "suite", "bank_test", "gap"]))
     lines += [f"  gate {g['name']}: {'pass' if g['passed'] else 'FAIL'} ({g['why']})" for g in d["gates"]]
     return "\n".join(lines)

@@ -7,13 +7,25 @@ test figures beside them, the optimism gaps, the gate results and the MLflow run
 bank could regenerate the suite from. Reading needs `runs.read` in the bank, so a scientist sees their own bank's
 results only (the door refuses another bank) and a reviewer every bank's.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 EVENT = "assure.suite_run"
-KEYS = ("suite", "usecase", "model_version", "run_id", "metrics", "bank_figures", "gaps", "gates", "passed",
-        "requested_by", "suite_rows")
+KEYS = (
+    "suite",
+    "usecase",
+    "model_version",
+    "run_id",
+    "metrics",
+    "bank_figures",
+    "gaps",
+    "gates",
+    "passed",
+    "requested_by",
+    "suite_rows",
+)
 
 
 def bank_results(ctx, usecase: str | None = None) -> list[dict[str, Any]]:
@@ -43,7 +55,9 @@ def summary(result: dict[str, Any] | None) -> str | None:
     gaps = result.get("gaps") or {}
     head = next(iter(gaps.items()), None)
     verdict = "pass" if result.get("passed") else "FAIL"
-    return f"{result.get('suite')} v{result.get('model_version')} {verdict}" + (f"; {head[0]} {head[1]:+.3f}" if head and head[1] is not None else "")
+    return f"{result.get('suite')} v{result.get('model_version')} {verdict}" + (
+        f"; {head[0]} {head[1]:+.3f}" if head and head[1] is not None else ""
+    )
 
 
 def for_version(ctx, usecase: str, version: str | None) -> list[dict[str, Any]]:
@@ -59,6 +73,15 @@ def table_rows(results: list[dict[str, Any]]) -> list[tuple]:
     for r in results:
         metrics, gaps = r.get("metrics") or {}, r.get("gaps") or {}
         for k, own in (r.get("bank_figures") or {}).items():
-            out.append((r.get("suite"), str(r.get("at", ""))[:19], "pass" if r.get("passed") else "FAIL", k,
-                        metrics.get(k), own, gaps.get(f"{k}_gap")))
+            out.append(
+                (
+                    r.get("suite"),
+                    str(r.get("at", ""))[:19],
+                    "pass" if r.get("passed") else "FAIL",
+                    k,
+                    metrics.get(k),
+                    own,
+                    gaps.get(f"{k}_gap"),
+                )
+            )
     return out

@@ -4,6 +4,7 @@ Reviewers create, list and run suites; a scientist can do none of it, nor reach 
 option; a run leaves aggregates only (in its result, its MLflow run, the ledger); the bank sees its own result and
 the optimism gap, another bank does not; the cohort table and the evidence pack show it; bad input is one line
 naming the fix."""
+
 from __future__ import annotations
 
 import json
@@ -75,10 +76,12 @@ def test_reviewer_creates_suites_in_a_private_area_and_lists_them(world):
 def test_scientist_cannot_list_read_create_or_run_suites(world):
     store, sam = world["store"], world["sam"]
     before = len(store.platform_audit().entries())
-    for call in (lambda: assure.list_suites(store, sam),
-                 lambda: assure.create_suite(store, sam, "mine", "fraud", seed=1),
-                 lambda: suites.load(store, sam, "hk-fresh"),
-                 lambda: assure.run_suite(store, sam, BANK, "fraud", "hk-fresh")):
+    for call in (
+        lambda: assure.list_suites(store, sam),
+        lambda: assure.create_suite(store, sam, "mine", "fraud", seed=1),
+        lambda: suites.load(store, sam, "hk-fresh"),
+        lambda: assure.run_suite(store, sam, BANK, "fraud", "hk-fresh"),
+    ):
         with pytest.raises(AccessDenied):
             call()
     denied = [e for e in store.platform_audit().entries()[before:] if e["event"] == "access.denied"]
@@ -91,8 +94,18 @@ def test_scientist_cannot_reach_suite_files_through_a_file_option(world, cli_env
         world["ctx"].user_file(rows, "input")
     with pytest.raises(AccessDenied):
         world["ctx"].user_folder(rows.parent, "folder")
-    r = sandbox_cli(cli_env, "--user", "sam", "fraud", "score", BANK, "--input", str(rows), "--output",
-                    str(world["store"].home / "out.csv"))
+    r = sandbox_cli(
+        cli_env,
+        "--user",
+        "sam",
+        "fraud",
+        "score",
+        BANK,
+        "--input",
+        str(rows),
+        "--output",
+        str(world["store"].home / "out.csv"),
+    )
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "inside the sandbox store" in (r.stderr + r.stdout)
     r = sandbox_cli(cli_env, "--user", "sam", "assure", "suite", "list")
@@ -133,7 +146,9 @@ def test_the_bank_sees_its_result_and_gap_and_another_bank_does_not(world, fraud
     mine = assure.suite_results(world["ctx"], "fraud")
     assert mine and mine[-1]["run_id"] == fraud_result.run_id and "average_precision_gap" in mine[-1]["gaps"]
     assert mine[-1]["bank_figures"]["average_precision"] == pytest.approx(
-        world["ctx"].get_run(make_champion(store, world["ctx"], "fraud").run_id).data.metrics["average_precision"], abs=1e-6)
+        world["ctx"].get_run(make_champion(store, world["ctx"], "fraud").run_id).data.metrics["average_precision"],
+        abs=1e-6,
+    )
     with pytest.raises(AccessDenied):
         open_workspace(BANK, world["bob"], store)
     assert assure.suite_results(open_workspace(QUIET, world["quinn"], store)) == []
@@ -211,8 +226,9 @@ def _page(store, user: str, file: str, monkeypatch):
     from apps.web import auth
 
     monkeypatch.setenv("SANDBOX_HOME", str(store.home))
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "apps" / "web" / "app_pages" / file),
-                           default_timeout=120)
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "apps" / "web" / "app_pages" / file), default_timeout=120
+    )
     at.session_state[auth.ACTOR_KEY] = store.actor(user)
     return at.run()
 

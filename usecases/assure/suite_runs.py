@@ -14,6 +14,7 @@ bank's gates evaluated on the suite's metrics. They go to:
 
 So the reviewer never sees the bank's rows or model file, and the bank never sees the suite's rows.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,10 +35,17 @@ from . import suites
 
 PLATFORM_ACTOR = "platform:suites"  # a colon: no user name can be this (sandbox/store.py USER_NAME)
 REPORT_ARTIFACT = "reports/suite_result.json"
-HEADLINE = {"fraud": ("average_precision", "card_precision_at_100", "recall_at_budget", "precision_at_budget",
-                      "roc_auc"),
-            "risk": ("xgboost_gini", "xgboost_ks", "xgboost_auc", "xgboost_brier", "xgboost_approval_rate",
-                     "score_psi_oot_xgboost")}
+HEADLINE = {
+    "fraud": ("average_precision", "card_precision_at_100", "recall_at_budget", "precision_at_budget", "roc_auc"),
+    "risk": (
+        "xgboost_gini",
+        "xgboost_ks",
+        "xgboost_auc",
+        "xgboost_brier",
+        "xgboost_approval_rate",
+        "score_psi_oot_xgboost",
+    ),
+}
 
 
 @dataclass
@@ -73,11 +81,14 @@ def _fraud(ctx, df: pd.DataFrame, suite: suites.Suite) -> tuple[dict, dict, list
     booster, sidecar = model_store.load(ctx)  # the champion (checked: this bank's, its run, its checksum)
     test_start = pd.Timestamp(suite.facts["test_start"])
     rows = np.flatnonzero(df["timestamp"].to_numpy() >= np.datetime64(test_start))
-    X = features.compute(df, label_delay_days=float(sidecar.get("label_delay_days", 7)),
-                         only=tuple(sidecar["features"]), rows=rows)
+    X = features.compute(
+        df, label_delay_days=float(sidecar.get("label_delay_days", 7)), only=tuple(sidecar["features"]), rows=rows
+    )
     score = models.predict_xgb(booster, X[list(sidecar["features"])])
     names = {**scenario_names("hk"), suites.VARIANT_ID: suites.VARIANT_NAME}
-    m, reports = evaluate.metrics(df.iloc[rows], score, float(sidecar["threshold"]), int(suite.facts["test_days"]), names)
+    m, reports = evaluate.metrics(
+        df.iloc[rows], score, float(sidecar["threshold"]), int(suite.facts["test_days"]), names
+    )
     per = {r["scenario"]: round(r["recall"], 4) for r in reports["recall_per_scenario"]["scenarios"]}
     return m, {"recall_per_scenario": per, "alerts_per_day": m["alerts_per_day"]}, []
 
@@ -91,15 +102,17 @@ def _risk_psi(ctx, models, score: np.ndarray, run_params: dict) -> float | None:
         df, meta = lab.load_data(ctx)
     except SandboxError:  # no data, or damaged: the PSI gate says "not recorded"
         return None
-    o = {"test_fraction": float(run_params.get("test_fraction", 0.25)),
-         "calibration_fraction": float(run_params.get("calibration_fraction", 0.15))}
+    o = {
+        "test_fraction": float(run_params.get("test_fraction", 0.25)),
+        "calibration_fraction": float(run_params.get("calibration_fraction", 0.15)),
+    }
     seed = int(float(run_params.get("seed", meta.get("seed", 0))))
     train = lab._split(df, o, seed)["train"]  # the training run's own split
     base = models.xgboost.pd(schema.validate(df, require_protected=True).matrix())[train]
     edges = metrics.numeric_edges(base)
     b, s = metrics.bucketise(base, edges), metrics.bucketise(score, edges)
     labels, codes = np.unique(np.concatenate([b, s]).astype(str), return_inverse=True)
-    return round(metrics.psi_codes(codes[: len(b)], codes[len(b):], len(labels)), 5)
+    return round(metrics.psi_codes(codes[: len(b)], codes[len(b) :], len(labels)), 5)
 
 
 def _risk(ctx, df: pd.DataFrame, suite: suites.Suite) -> tuple[dict, dict, list[str]]:
@@ -108,9 +121,12 @@ def _risk(ctx, df: pd.DataFrame, suite: suites.Suite) -> tuple[dict, dict, list[
 
     models = risk_store.load(ctx)  # the champion
     if list(models.sidecar.get("features") or []) != list(schema.FEATURE_NAMES):
-        raise InvalidInput("suite", f"bank {ctx.bank}'s risk champion was trained on its own imported fields, not "
-                           "the sandbox's applicant schema this suite holds", "run a risk suite on a bank whose "
-                           "champion was trained on simulated applicants")
+        raise InvalidInput(
+            "suite",
+            f"bank {ctx.bank}'s risk champion was trained on its own imported fields, not "
+            "the sandbox's applicant schema this suite holds",
+            "run a risk suite on a bank whose champion was trained on simulated applicants",
+        )
     clean = schema.validate(df, require_protected=True)
     y = df[schema.LABEL].to_numpy().astype(int)
     p = models.xgboost.pd(clean.matrix())
@@ -119,10 +135,14 @@ def _risk(ctx, df: pd.DataFrame, suite: suites.Suite) -> tuple[dict, dict, list[
     m = {f"xgboost_{k}": float(v) for k, v in metrics.summary(y, p).items() if k != "rows"}
     m["xgboost_approval_rate"] = float(1 - decline.mean())
     params = dict(ctx.get_run(models.run_id).data.params)
-    fair = fairness.assess(y, decline, {a: df[a].to_numpy() for a in schema.PROTECTED},
-                           float(params.get("max_difference", fairness.MAX_DIFFERENCE)),
-                           float(params.get("min_ratio", fairness.MIN_RATIO)),
-                           float(params.get("fairness_alpha", fairness.ALPHA)))
+    fair = fairness.assess(
+        y,
+        decline,
+        {a: df[a].to_numpy() for a in schema.PROTECTED},
+        float(params.get("max_difference", fairness.MAX_DIFFERENCE)),
+        float(params.get("min_ratio", fairness.MIN_RATIO)),
+        float(params.get("fairness_alpha", fairness.ALPHA)),
+    )
     flags = [f"xgboost:{f}" for f in fairness.flag_names(fair)]
     psi = _risk_psi(ctx, models, p, params)
     if psi is not None:
@@ -138,17 +158,27 @@ SCORERS = {"fraud": _fraud, "risk": _risk}
 
 # -- the run ----------------------------------------------------------------------------------------------------
 def _check(store, reviewer: Actor, bank: str, usecase: str, name: str):
-    require(reviewer, "assure.suite_run", None, audit=store.platform_audit(),
-            message=f"{reviewer.name} may not run the regulator's test suites (reviewers run them)",
-            fix="a bank sees its own suite results with `sandbox assure results BANK`")
+    require(
+        reviewer,
+        "assure.suite_run",
+        None,
+        audit=store.platform_audit(),
+        message=f"{reviewer.name} may not run the regulator's test suites (reviewers run them)",
+        fix="a bank sees its own suite results with `sandbox assure results BANK`",
+    )
     if usecase not in suites.USECASES:
-        raise InvalidInput("usecase", f"{usecase!r} has no regulator-held suite", f"use one of {', '.join(suites.USECASES)}")
+        raise InvalidInput(
+            "usecase", f"{usecase!r} has no regulator-held suite", f"use one of {', '.join(suites.USECASES)}"
+        )
     open_workspace(bank, reviewer, store)  # the bank exists and the reviewer may look at it (audited if not)
     suite, df = suites.load(store, reviewer, name, "assure.suite_run")
     if suite.usecase != usecase:
-        raise InvalidInput("usecase", f"suite {name} is a {suite.usecase} suite, not {usecase}",
-                           f"run it as `sandbox assure run {bank} {suite.usecase} --suite {name}`, or pick a {usecase} "
-                           "suite (`sandbox assure suite list`)")
+        raise InvalidInput(
+            "usecase",
+            f"suite {name} is a {suite.usecase} suite, not {usecase}",
+            f"run it as `sandbox assure run {bank} {suite.usecase} --suite {name}`, or pick a {usecase} "
+            "suite (`sandbox assure suite list`)",
+        )
     return suite, df
 
 
@@ -167,17 +197,34 @@ def run_suite(store, reviewer: Actor, bank: str, usecase: str, name: str) -> Sui
         bank_figures = {k: round(float(own[k]), 6) for k in heads if k in own}
         gaps = {f"{k}_gap": round(float(metrics[k]) - bank_figures[k], 6) for k in heads if k in bank_figures}
         gates = evaluate_gates(lifecycle.current_gates(ctx, usecase), metrics, tuple(flags))
-        result = SuiteResult(suite=name, bank=bank, usecase=usecase, model_version=mv.version, run_id="",
-                             metrics={k: round(float(v), 6) for k, v in metrics.items() if _number(v)},
-                             bank_figures=bank_figures, gaps=gaps, gates=[g.to_dict() for g in gates],
-                             passed=bool(gates) and all(g.passed for g in gates), suite_rows=suite.rows,
-                             requested_by=reviewer.name, extra=extra)
+        result = SuiteResult(
+            suite=name,
+            bank=bank,
+            usecase=usecase,
+            model_version=mv.version,
+            run_id="",
+            metrics={k: round(float(v), 6) for k, v in metrics.items() if _number(v)},
+            bank_figures=bank_figures,
+            gaps=gaps,
+            gates=[g.to_dict() for g in gates],
+            passed=bool(gates) and all(g.passed for g in gates),
+            suite_rows=suite.rows,
+            requested_by=reviewer.name,
+            extra=extra,
+        )
         _log(ctx, result)
     result.seconds = round(time.perf_counter() - t0, 2)
     entry = {k: getattr(result, k) for k in suite_results.KEYS}
     ctx.audit(suite_results.EVENT, **entry)
-    store.platform_audit().append(suite_results.EVENT, reviewer.name, bank=bank, suite=name, usecase=usecase,
-                                  run_id=result.run_id, passed=result.passed)
+    store.platform_audit().append(
+        suite_results.EVENT,
+        reviewer.name,
+        bank=bank,
+        suite=name,
+        usecase=usecase,
+        run_id=result.run_id,
+        passed=result.passed,
+    )
     return result
 
 
@@ -188,11 +235,18 @@ def _number(v) -> bool:
 def _log(ctx, r: SuiteResult) -> None:
     import mlflow
 
-    tags = {"sandbox.assure": "suite", "sandbox.assure.suite": r.suite, "sandbox.assure.requested_by": r.requested_by,
-            "sandbox.assure.model_version": r.model_version}
-    with ctx.run(r.usecase, run_name=f"suite-{r.suite}-{datetime.now(UTC):%Y%m%d-%H%M%S}",
-                 params={"suite": r.suite, "model_version": r.model_version, "suite_rows": r.suite_rows},
-                 tags=tags) as run:
+    tags = {
+        "sandbox.assure": "suite",
+        "sandbox.assure.suite": r.suite,
+        "sandbox.assure.requested_by": r.requested_by,
+        "sandbox.assure.model_version": r.model_version,
+    }
+    with ctx.run(
+        r.usecase,
+        run_name=f"suite-{r.suite}-{datetime.now(UTC):%Y%m%d-%H%M%S}",
+        params={"suite": r.suite, "model_version": r.model_version, "suite_rows": r.suite_rows},
+        tags=tags,
+    ) as run:
         r.run_id = run.info.run_id
         out = {f"suite_{k}": v for k, v in r.metrics.items()}
         out.update({f"bank_{k}": v for k, v in r.bank_figures.items()})

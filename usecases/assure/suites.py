@@ -17,6 +17,7 @@ Kinds (each from the use case's own simulator, with a seed the bank's data never
   DSR, utilisation and enquiries) and a fairness stress (`bias`: the simulator's historical bias against women and
   applicants aged 18-29, in their recorded inputs and labels).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,12 +42,21 @@ USECASES = ("fraud", "risk")
 NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 ROWS, MANIFEST = "rows.parquet", "suite.json"
 VARIANT_ID, VARIANT_NAME = 6, "remote_access_split_ato"
-VARIANT = ("remote-access account takeover: FPS transfers from the victim's own device (remote-access tool), split "
-           "into 3 payments 20 minutes apart of about 1.5x the victim's usual FPS amount, to a mule payee the ring "
-           "added 4 days earlier with a HKD 200 payment, forwarded through one mule account at the bank")
-FRAUD_DEFAULTS = {"customers": 2000, "history_days": 30, "test_days": 30, "start": "2025-04-01", "hardness": 0.6,
-                  "drift": 1.0, "thin": {"compromised_terminal": 0.5, "compromised_card": 0.5},
-                  "variant_episodes": None}
+VARIANT = (
+    "remote-access account takeover: FPS transfers from the victim's own device (remote-access tool), split "
+    "into 3 payments 20 minutes apart of about 1.5x the victim's usual FPS amount, to a mule payee the ring "
+    "added 4 days earlier with a HKD 200 payment, forwarded through one mule account at the bank"
+)
+FRAUD_DEFAULTS = {
+    "customers": 2000,
+    "history_days": 30,
+    "test_days": 30,
+    "start": "2025-04-01",
+    "hardness": 0.6,
+    "drift": 1.0,
+    "thin": {"compromised_terminal": 0.5, "compromised_card": 0.5},
+    "variant_episodes": None,
+}
 RISK_DEFAULTS = {"applicants": 6000, "drift": 1.0, "bias": 0.5}
 
 
@@ -81,15 +91,23 @@ def root(store) -> Path:
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise InvalidInput("suite", f"{str(name)[:40]!r} is not a suite name",
-                           "use 3-32 characters: a lowercase letter, then lowercase letters, digits or '-' (e.g. hk-may)")
+        raise InvalidInput(
+            "suite",
+            f"{str(name)[:40]!r} is not a suite name",
+            "use 3-32 characters: a lowercase letter, then lowercase letters, digits or '-' (e.g. hk-may)",
+        )
     return name
 
 
 def _require(store, actor: Actor, action: str = "assure.suite_manage") -> None:
-    require(actor, action, None, audit=store.platform_audit(),
-            message=f"{actor.name} may not use the regulator's test suites (reviewers own them)",
-            fix="suites are held by HKMA reviewers; a bank sees its own results with `sandbox assure results BANK`")
+    require(
+        actor,
+        action,
+        None,
+        audit=store.platform_audit(),
+        message=f"{actor.name} may not use the regulator's test suites (reviewers own them)",
+        fix="suites are held by HKMA reviewers; a bank sees its own results with `sandbox assure results BANK`",
+    )
 
 
 # -- fraud ----------------------------------------------------------------------------------------
@@ -97,7 +115,9 @@ def _fraud_options(opts: dict) -> dict:
     o = {**FRAUD_DEFAULTS, **{k: v for k, v in opts.items() if v is not None}}
     for key, lo, hi in (("customers", 100, 50_000), ("history_days", 14, 90), ("test_days", 7, 62)):
         if isinstance(o[key], bool) or not isinstance(o[key], (int, np.integer)) or not lo <= int(o[key]) <= hi:
-            raise InvalidInput(key, f"{o[key]!r} is not a whole number in {lo}..{hi:,}", f"give --{key.replace('_', '-')} {lo}..{hi}")
+            raise InvalidInput(
+                key, f"{o[key]!r} is not a whole number in {lo}..{hi:,}", f"give --{key.replace('_', '-')} {lo}..{hi}"
+            )
     for key in ("hardness", "drift"):
         if not isinstance(o[key], (int, float)) or not 0 <= float(o[key]) <= 2:
             raise InvalidInput(key, f"{o[key]!r} is out of range", f"give --{key} between 0 and 2")
@@ -106,8 +126,11 @@ def _fraud_options(opts: dict) -> dict:
     names = set(HK_SCENARIOS.values())
     for k, v in o["thin"].items():
         if k not in names or not isinstance(v, (int, float)) or not 0 <= float(v) <= 1:
-            raise InvalidInput("thin", f"{k}={v!r} is not a scenario and a share to keep",
-                               f"use NAME=SHARE with NAME one of {', '.join(sorted(names))} and SHARE in 0..1")
+            raise InvalidInput(
+                "thin",
+                f"{k}={v!r} is not a scenario and a share to keep",
+                f"use NAME=SHARE with NAME one of {', '.join(sorted(names))} and SHARE in 0..1",
+            )
     try:
         pd.Timestamp(o["start"])
     except ValueError:
@@ -143,8 +166,16 @@ def _variant(df: pd.DataFrame, test_start: pd.Timestamp, test_days: int, episode
         return df.iloc[:0]
     world = fc.World(history, people[3:], people[:3])
     rows = []
-    c = fc.Campaign(family="fps_transfer", amount_x=1.5, per_victim=3, gap_min=20.0, victims=1, device="victim",
-                    payee_age_days=4, mule_hops=1)
+    c = fc.Campaign(
+        family="fps_transfer",
+        amount_x=1.5,
+        per_victim=3,
+        gap_min=20.0,
+        victims=1,
+        device="victim",
+        payee_age_days=4,
+        mule_hops=1,
+    )
     for _ in range(episodes):
         c.hour = int(rng.integers(8, 22))
         day = int(rng.integers(0, max(test_days - c.payee_age_days - 1, 1)))
@@ -153,11 +184,23 @@ def _variant(df: pd.DataFrame, test_start: pd.Timestamp, test_days: int, episode
     add = pd.DataFrame(rows)
     ts = pd.to_datetime(add["t"], unit="s")
     delay = pd.to_timedelta(rng.gamma(4.0, 7.0 / 4.0, len(add)), unit="D")
-    return pd.DataFrame({"txn_id": np.arange(len(add)) + int(df["txn_id"].max()) + 1, "timestamp": ts,
-                         "customer_id": add["customer_id"], "terminal_id": add["terminal_id"], "amount": add["amount"],
-                         "channel": add["channel"], "merchant_category": add["merchant_category"], "district": "online",
-                         "device_id": add["device_id"].fillna(-1), "payee_id": add["payee_id"].fillna(-1),
-                         "is_fraud": 1, "scenario": VARIANT_ID, "label_time": ts + delay})
+    return pd.DataFrame(
+        {
+            "txn_id": np.arange(len(add)) + int(df["txn_id"].max()) + 1,
+            "timestamp": ts,
+            "customer_id": add["customer_id"],
+            "terminal_id": add["terminal_id"],
+            "amount": add["amount"],
+            "channel": add["channel"],
+            "merchant_category": add["merchant_category"],
+            "district": "online",
+            "device_id": add["device_id"].fillna(-1),
+            "payee_id": add["payee_id"].fillna(-1),
+            "is_fraud": 1,
+            "scenario": VARIANT_ID,
+            "label_time": ts + delay,
+        }
+    )
 
 
 def _make_fraud(seed: int, opts: dict) -> tuple[pd.DataFrame, str, dict]:
@@ -167,26 +210,41 @@ def _make_fraud(seed: int, opts: dict) -> tuple[pd.DataFrame, str, dict]:
 
     o = _fraud_options(opts)
     days = int(o["history_days"]) + int(o["test_days"])
-    df = simulate_hk(customers=int(o["customers"]), days=days, seed=seed, start=str(o["start"]),
-                     hardness=float(o["hardness"]), drift=float(o["drift"]))
+    df = simulate_hk(
+        customers=int(o["customers"]),
+        days=days,
+        seed=seed,
+        start=str(o["start"]),
+        hardness=float(o["hardness"]),
+        drift=float(o["drift"]),
+    )
     df = _thin(df, o["thin"], np.random.default_rng(seed + 7))
     test_start = pd.Timestamp(o["start"]) + pd.Timedelta(days=int(o["history_days"]))
     episodes = o["variant_episodes"] or max(2, int(o["customers"]) * int(o["test_days"]) // 6000)
     extra = _variant(df, test_start, int(o["test_days"]), int(episodes), seed)
     if len(extra):
-        df = sort_frame(pd.concat([canonical(df), canonical(extra)], ignore_index=True)
-                        .sort_values(["timestamp", "txn_id"], kind="stable"))
+        df = sort_frame(
+            pd.concat([canonical(df), canonical(extra)], ignore_index=True).sort_values(
+                ["timestamp", "txn_id"], kind="stable"
+            )
+        )
     test = df[df["timestamp"] >= test_start]
     names = {**scenario_names("hk"), VARIANT_ID: VARIANT_NAME}
     counts = test.loc[test["scenario"] > 0, "scenario"].value_counts().sort_index()
-    facts = {"test_start": str(test_start.date()), "test_days": int(o["test_days"]), "test_rows": int(len(test)),
-             "test_fraud_rows": int(test["is_fraud"].sum()),
-             "scenario_counts": {names.get(int(k), f"scenario_{int(k)}"): int(v) for k, v in counts.items()}}
+    facts = {
+        "test_start": str(test_start.date()),
+        "test_days": int(o["test_days"]),
+        "test_rows": int(len(test)),
+        "test_fraud_rows": int(test["is_fraud"].sum()),
+        "scenario_counts": {names.get(int(k), f"scenario_{int(k)}"): int(v) for k, v in counts.items()},
+    }
     thin = ", ".join(f"{k} kept for {v:.0%} of the customers it hit" for k, v in o["thin"].items()) or "none"
-    words = (f"a fresh hk month ({o['test_days']} test days from {test_start.date()} after {o['history_days']} days "
-             f"of history, {o['customers']} customers, another seed than any bank's); shifted scenario mix: {thin}; "
-             f"drift {o['drift']} (APP scams rise and card testing falls over the period), hardness {o['hardness']}; "
-             f"variant the hk simulator never draws (scenario {VARIANT_ID}, {VARIANT_NAME}): {VARIANT}")
+    words = (
+        f"a fresh hk month ({o['test_days']} test days from {test_start.date()} after {o['history_days']} days "
+        f"of history, {o['customers']} customers, another seed than any bank's); shifted scenario mix: {thin}; "
+        f"drift {o['drift']} (APP scams rise and card testing falls over the period), hardness {o['hardness']}; "
+        f"variant the hk simulator never draws (scenario {VARIANT_ID}, {VARIANT_NAME}): {VARIANT}"
+    )
     opts_out = {k: v for k, v in o.items()}
     opts_out["variant_episodes"] = int(episodes)
     return df, words, {"facts": facts, "options": opts_out}
@@ -197,10 +255,14 @@ def _make_risk(seed: int, opts: dict) -> tuple[pd.DataFrame, str, dict]:
     from usecases.risk.simulator import LAST_VINTAGE, generate
 
     o = {**RISK_DEFAULTS, **{k: v for k, v in opts.items() if v is not None}}
-    if isinstance(o["applicants"], bool) or not isinstance(o["applicants"], (int, np.integer)) \
-            or not 500 <= int(o["applicants"]) <= 200_000:
-        raise InvalidInput("applicants", f"{o['applicants']!r} is not a whole number in 500..200,000",
-                           "give --applicants 500..200000")
+    if (
+        isinstance(o["applicants"], bool)
+        or not isinstance(o["applicants"], (int, np.integer))
+        or not 500 <= int(o["applicants"]) <= 200_000
+    ):
+        raise InvalidInput(
+            "applicants", f"{o['applicants']!r} is not a whole number in 500..200,000", "give --applicants 500..200000"
+        )
     for key in ("drift", "bias"):
         if not isinstance(o[key], (int, float)) or not 0 <= float(o[key]) <= 2:
             raise InvalidInput(key, f"{o[key]!r} is out of range", f"give --{key} between 0 and 2")
@@ -210,12 +272,17 @@ def _make_risk(seed: int, opts: dict) -> tuple[pd.DataFrame, str, dict]:
     year, month = LAST_VINTAGE
     nxt = f"{year + month // 12}-{month % 12 + 1:02d}"  # the month after the simulator's last vintage
     df["vintage"] = nxt
-    facts = {"vintage": nxt, "applicants": int(len(df)), "default_rate": round(float(df["default_12m"].mean()), 4)
-             if "default_12m" in df else None}
-    words = (f"an out-of-time vintage ({nxt}, after every vintage the risk simulator draws for a bank), "
-             f"{len(df)} applicants from another seed; drift {o['drift']} (DSR +{0.10 * float(o['drift']):.2f}, "
-             f"utilisation and enquiries up: a rising-rates shift); fairness stress: bias {o['bias']} (women and "
-             "applicants aged 18-29 recorded with understated income and a worse bureau grade, and label bias)")
+    facts = {
+        "vintage": nxt,
+        "applicants": int(len(df)),
+        "default_rate": round(float(df["default_12m"].mean()), 4) if "default_12m" in df else None,
+    }
+    words = (
+        f"an out-of-time vintage ({nxt}, after every vintage the risk simulator draws for a bank), "
+        f"{len(df)} applicants from another seed; drift {o['drift']} (DSR +{0.10 * float(o['drift']):.2f}, "
+        f"utilisation and enquiries up: a rising-rates shift); fairness stress: bias {o['bias']} (women and "
+        "applicants aged 18-29 recorded with understated income and a worse bureau grade, and label bias)"
+    )
     return df, words, {"facts": facts, "options": o}
 
 
@@ -235,14 +302,25 @@ def create(store, actor: Actor, name: str, usecase: str, seed: int | None = None
     area = root(store)
     final = area / name
     if final.exists():
-        raise InvalidInput("suite", f"a suite named {name} already exists", "choose another name (`sandbox assure suite list`)")
+        raise InvalidInput(
+            "suite", f"a suite named {name} already exists", "choose another name (`sandbox assure suite list`)"
+        )
     df, words, extra = MAKERS[usecase](int(seed), options)
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
     data = buf.getvalue()
-    suite = Suite(name=name, usecase=usecase, created=datetime.now(UTC).isoformat(timespec="seconds"),
-                  by=actor.name, seed=int(seed), options=_jsonable(extra["options"]), description=words,
-                  rows=int(len(df)), sha256=hashlib.sha256(data).hexdigest(), facts=extra["facts"])
+    suite = Suite(
+        name=name,
+        usecase=usecase,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        by=actor.name,
+        seed=int(seed),
+        options=_jsonable(extra["options"]),
+        description=words,
+        rows=int(len(df)),
+        sha256=hashlib.sha256(data).hexdigest(),
+        facts=extra["facts"],
+    )
     tmp = area / f".{name}.{secrets.token_hex(4)}.tmp"
     tmp.mkdir(mode=0o700)
     try:
@@ -254,8 +332,9 @@ def create(store, actor: Actor, name: str, usecase: str, seed: int | None = None
         if final.exists():
             raise InvalidInput("suite", f"a suite named {name} already exists", "choose another name") from None
         raise
-    store.platform_audit().append("assure.suite_create", actor.name, suite=name, usecase=usecase, rows=suite.rows,
-                                  sha256=suite.sha256)
+    store.platform_audit().append(
+        "assure.suite_create", actor.name, suite=name, usecase=usecase, rows=suite.rows, sha256=suite.sha256
+    )
     return suite
 
 
@@ -274,8 +353,11 @@ def list_suites(store, actor: Actor) -> list[Suite]:
     """Every suite (reviewers only), by name."""
     _require(store, actor)
     area = root(store)
-    return [s for p in sorted(area.iterdir()) if p.is_dir() and not p.name.startswith(".")
-            and (s := _manifest(p)) is not None]
+    return [
+        s
+        for p in sorted(area.iterdir())
+        if p.is_dir() and not p.name.startswith(".") and (s := _manifest(p)) is not None
+    ]
 
 
 def load(store, actor: Actor, name: str, action: str = "assure.suite_manage") -> tuple[Suite, pd.DataFrame]:
@@ -285,9 +367,14 @@ def load(store, actor: Actor, name: str, action: str = "assure.suite_manage") ->
     path = root(store) / name
     suite = _manifest(path) if path.is_dir() else None
     if suite is None:
-        raise NotFound(f"no suite named {name}", "list them with `sandbox assure suite list`, or create one with "
-                                                 "`sandbox assure suite create NAME --usecase fraud|risk`")
+        raise NotFound(
+            f"no suite named {name}",
+            "list them with `sandbox assure suite list`, or create one with "
+            "`sandbox assure suite create NAME --usecase fraud|risk`",
+        )
     data = (path / ROWS).read_bytes()
     if hashlib.sha256(data).hexdigest() != suite.sha256:
-        raise InvalidInput("suite", f"suite {name}'s rows do not match its manifest", "create the suite again under a new name")
+        raise InvalidInput(
+            "suite", f"suite {name}'s rows do not match its manifest", "create the suite again under a new name"
+        )
     return suite, pd.read_parquet(io.BytesIO(data))
