@@ -4,6 +4,7 @@ Every command acts as the user named by --user/SANDBOX_USER, authenticated by
 SANDBOX_PASSWORD (or a prompt on a terminal), and is checked like any other
 action. Commands that print data take --json.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,15 +16,31 @@ from sandbox.access import SOME_BANK, Actor, can, require
 from sandbox.errors import AuditChainBroken, InvalidInput
 from sandbox.workspace import REVIEW_DECISIONS
 
-from . import (cli_api, cli_assure, cli_chat, cli_evidence, cli_fraud, cli_models, cli_risk, cli_risk_import, cli_server,
-               cli_web)
+from . import (
+    cli_api,
+    cli_assure,
+    cli_chat,
+    cli_evidence,
+    cli_fraud,
+    cli_models,
+    cli_risk,
+    cli_risk_import,
+    cli_server,
+    cli_web,
+)
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state, read_password_stdin, table
 
 
 @click.group(cls=SandboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="SANDBOX_HOME",
-              help="Sandbox store folder (default: $SANDBOX_HOME, else the repository).")
-@click.option("--user", envvar="SANDBOX_USER", help="Act as this user (default: $SANDBOX_USER); password from $SANDBOX_PASSWORD.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SANDBOX_HOME",
+    help="Sandbox store folder (default: $SANDBOX_HOME, else the repository).",
+)
+@click.option(
+    "--user", envvar="SANDBOX_USER", help="Act as this user (default: $SANDBOX_USER); password from $SANDBOX_PASSWORD."
+)
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None, user: str | None) -> None:
     """Financial GenAI Sandbox: isolated bank workspaces for fraud, credit-risk and chat experiments."""
@@ -46,7 +63,11 @@ def init(state: State, admin: str, password_stdin: bool, as_json: bool) -> None:
     """Create the store (banks, users, audit, MLflow) and its first admin."""
     store = state.store
     store.init(admin, read_password_stdin())
-    emit({"home": str(store.home), "admin": admin}, as_json, lambda d: f"initialised sandbox store at {d['home']} (admin: {d['admin']})")
+    emit(
+        {"home": str(store.home), "admin": admin},
+        as_json,
+        lambda d: f"initialised sandbox store at {d['home']} (admin: {d['admin']})",
+    )
 
 
 # -- banks ----------------------------------------------------------------
@@ -64,8 +85,13 @@ def bank_create(state: State, bank_id: str, name: str | None, as_json: bool) -> 
     """Create a bank and its isolated workspace."""
     actor = _require_platform(state, "bank.create")
     rec = state.store.create_bank(bank_id, name, by=actor.name)
-    emit(rec, as_json, lambda d: f"created bank {d['id']} with a compute quota of {d['quota_s']:,.0f} s "
-                                 "(change it with `sandbox quota set`)")
+    emit(
+        rec,
+        as_json,
+        lambda d: (
+            f"created bank {d['id']} with a compute quota of {d['quota_s']:,.0f} s (change it with `sandbox quota set`)"
+        ),
+    )
 
 
 @bank.command("list")
@@ -136,7 +162,11 @@ def quota_show(state: State, bank_id: str | None, as_json: bool) -> None:
     actor = state.actor()
     banks = [bank_id] if bank_id else [b for b in sorted(state.store.banks()) if can(actor, "usage.read", b)]
     rows = [state.ctx(b).usage() for b in banks]
-    emit(rows, as_json, lambda r: table(r, ["bank", "runs", "jobs", "wall_s", "cpu_s", "gpu_s", "quota_s", "remaining_s"]))
+    emit(
+        rows,
+        as_json,
+        lambda r: table(r, ["bank", "runs", "jobs", "wall_s", "cpu_s", "gpu_s", "quota_s", "remaining_s"]),
+    )
 
 
 @quota.command("export")
@@ -168,7 +198,9 @@ def _iso_or_fail(name: str, value: str) -> None:
     try:
         datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(name, f"{value!r} is not an ISO date or time", "e.g. 2026-12-01 or 2026-12-01T08:00") from None
+        raise InvalidInput(
+            name, f"{value!r} is not an ISO date or time", "e.g. 2026-12-01 or 2026-12-01T08:00"
+        ) from None
 
 
 # -- audit ----------------------------------------------------------------
@@ -196,8 +228,12 @@ def _audit_logs(state: State, bank_id: str | None, all_logs: bool):
 @audit.command("verify")
 @click.argument("bank_id", required=False)
 @click.option("--all", "all_logs", is_flag=True, help="Verify the platform log and every bank's log you may read.")
-@click.option("--anchor", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also check that the log still extends this anchor (saved from `sandbox audit anchor`).")
+@click.option(
+    "--anchor",
+    "anchor_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also check that the log still extends this anchor (saved from `sandbox audit anchor`).",
+)
 @json_option
 @pass_state
 def audit_verify(state: State, bank_id: str | None, all_logs: bool, anchor_file: Path | None, as_json: bool) -> None:
@@ -211,8 +247,12 @@ def audit_verify(state: State, bank_id: str | None, all_logs: bool, anchor_file:
     results = [{"log": name, **log.verify().to_dict()} for name, log in _audit_logs(state, bank_id, all_logs)]
 
     def human(rows):
-        return "\n".join(f"{r['log']}: ok ({r['entries']} entries)" if r["ok"]
-                         else f"{r['log']}: BROKEN at line {r['first_bad_line']} of {r['path']}: {r['reason']}" for r in rows)
+        return "\n".join(
+            f"{r['log']}: ok ({r['entries']} entries)"
+            if r["ok"]
+            else f"{r['log']}: BROKEN at line {r['first_bad_line']} of {r['path']}: {r['reason']}"
+            for r in rows
+        )
 
     emit(results, as_json, human)
     if not all(r["ok"] for r in results):
@@ -238,21 +278,28 @@ def _verify_anchor(state: State, bank_id: str | None, all_logs: bool, anchor_fil
     anchor = _read_anchor(anchor_file)
     name = anchor["log"]
     if bank_id and bank_id != name:
-        raise InvalidInput("bank", f"the anchor is for the {name!r} log, not {bank_id!r}",
-                           f"run `sandbox audit verify {name} --anchor {anchor_file}`")
-    (_, log), = _audit_logs(state, None if name == "platform" else name, False)[:1]
+        raise InvalidInput(
+            "bank",
+            f"the anchor is for the {name!r} log, not {bank_id!r}",
+            f"run `sandbox audit verify {name} --anchor {anchor_file}`",
+        )
+    ((_, log),) = _audit_logs(state, None if name == "platform" else name, False)[:1]
     r = log.verify_anchor(anchor)
     row = {"log": name, "anchor_seq": anchor.get("seq"), "anchor_time": anchor.get("time"), **r.to_dict()}
     if as_json:
         emit(row, True)
     elif r.ok:
-        click.echo(f"{name}: ok ({r.entries} entries; extends the anchor of {row['anchor_time']} at entry {row['anchor_seq']})")
+        click.echo(
+            f"{name}: ok ({r.entries} entries; extends the anchor of {row['anchor_time']} at entry {row['anchor_seq']})"
+        )
     if not r.ok:
         if as_json:
             raise SystemExit(AuditChainBroken.exit_code)
         where = f" (line {r.first_bad_line})" if r.first_bad_line else ""
-        raise AuditChainBroken(f"{name} log does not pass the anchor of {row['anchor_time']}{where}: {r.reason}",
-                               "keep the anchor; restore the log from a backup and investigate who rewrote it")
+        raise AuditChainBroken(
+            f"{name} log does not pass the anchor of {row['anchor_time']}{where}: {r.reason}",
+            "keep the anchor; restore the log from a backup and investigate who rewrote it",
+        )
 
 
 @audit.command("anchor")
@@ -269,10 +316,11 @@ def audit_anchor(state: State, bank_id: str | None, platform: bool, as_json: boo
 
     if bank_id and platform:
         raise InvalidInput("--platform", "give a bank or --platform, not both", "drop one")
-    (name, log), = _audit_logs(state, bank_id, False)[:1]
+    ((name, log),) = _audit_logs(state, bank_id, False)[:1]
     anchor = log.anchor()
-    state.store.platform_audit().append("audit.anchor", state.actor().name, log=name, seq=anchor["seq"],
-                                        hash=anchor["hash"])
+    state.store.platform_audit().append(
+        "audit.anchor", state.actor().name, log=name, seq=anchor["seq"], hash=anchor["hash"]
+    )
     emit(anchor, as_json, lambda a: json.dumps(a, sort_keys=True))
 
 
@@ -285,14 +333,25 @@ def audit_show(state: State, bank_id: str | None, n: int, as_json: bool) -> None
     """Show the latest entries of a bank's audit trail (or the platform's)."""
     if n < 1:
         raise InvalidInput("--last", f"{n} is not a number of entries", "give 1 or more, e.g. -n 20")
-    (_, log), = _audit_logs(state, bank_id, False)[:1]
+    ((_, log),) = _audit_logs(state, bank_id, False)[:1]
     result = log.verify()
     if not result.ok:
-        raise AuditChainBroken(f"audit log {result.path} is broken at line {result.first_bad_line}: {result.reason}",
-                               "restore it from a backup; run `sandbox audit verify` for details")
+        raise AuditChainBroken(
+            f"audit log {result.path} is broken at line {result.first_bad_line}: {result.reason}",
+            "restore it from a backup; run `sandbox audit verify` for details",
+        )
     rows = log.tail(n)
-    emit(rows, as_json, lambda r: table([{"seq": e["seq"], "ts": e["ts"], "actor": e["actor"], "event": e["event"],
-                                          "data": _short(e["data"])} for e in r], ["seq", "ts", "actor", "event", "data"]))
+    emit(
+        rows,
+        as_json,
+        lambda r: table(
+            [
+                {"seq": e["seq"], "ts": e["ts"], "actor": e["actor"], "event": e["event"], "data": _short(e["data"])}
+                for e in r
+            ],
+            ["seq", "ts", "actor", "event", "data"],
+        ),
+    )
 
 
 def _short(data: dict, width: int = 80) -> str:
@@ -310,8 +369,22 @@ def runs() -> None:
 
 def run_row(row: dict) -> dict:
     """The CLI's listing of a run: the shared summary (`ctx.summaries`), without params and tags."""
-    return {k: row[k] for k in ("run_id", "bank", "usecase", "run_name", "status", "actor", "recorded", "start_time",
-                                "review", "flags", "metrics")}
+    return {
+        k: row[k]
+        for k in (
+            "run_id",
+            "bank",
+            "usecase",
+            "run_name",
+            "status",
+            "actor",
+            "recorded",
+            "start_time",
+            "review",
+            "flags",
+            "metrics",
+        )
+    }
 
 
 def actor_text(row: dict) -> str:
@@ -340,14 +413,26 @@ def runs_list(state: State, bank_id: str | None, usecase: str | None, max_result
     for b in banks:
         ctx = state.ctx(b)
         rows += [run_row(r) for r in ctx.summaries(ctx.runs(usecase, max_results=max_results))]
-    emit(rows, as_json, lambda rs: table([r | {"actor": actor_text(r), "review": review_text(r["review"])} for r in rs],
-                                         ["run_id", "bank", "usecase", "run_name", "status", "actor", "review"]))
+    emit(
+        rows,
+        as_json,
+        lambda rs: table(
+            [r | {"actor": actor_text(r), "review": review_text(r["review"])} for r in rs],
+            ["run_id", "bank", "usecase", "run_name", "status", "actor", "review"],
+        ),
+    )
 
 
 def _readable_banks(state: State) -> list[str]:
     actor = state.actor()
-    require(actor, "runs.read", SOME_BANK, audit=state.store.platform_audit(),
-            message=f"{actor.name} may not read any bank's runs", fix="sign in as a scientist or a reviewer")
+    require(
+        actor,
+        "runs.read",
+        SOME_BANK,
+        audit=state.store.platform_audit(),
+        message=f"{actor.name} may not read any bank's runs",
+        fix="sign in as a scientist or a reviewer",
+    )
     return [b for b in sorted(state.store.banks()) if can(actor, "runs.read", b)]
 
 
@@ -363,12 +448,16 @@ def runs_show(state: State, bank_id: str, run_id: str, as_json: bool) -> None:
 
     def human(d: dict) -> str:
         rv = d["review"]
-        lines = [f"{d['run_id']}  {d['bank']}/{d['usecase']}  {d['run_name']}  {d['status']}  by {actor_text(d)}",
-                 f"review: {review_text(rv)}" + (f": {rv['comment']}" if rv["status"] and rv["comment"] else "")]
+        lines = [
+            f"{d['run_id']}  {d['bank']}/{d['usecase']}  {d['run_name']}  {d['status']}  by {actor_text(d)}",
+            f"review: {review_text(rv)}" + (f": {rv['comment']}" if rv["status"] and rv["comment"] else ""),
+        ]
         if rv["mirror"] == "tampered":
             claim = rv["mirror_claims"]
-            lines.append(f"  mirror tampered: the run's MLflow tags claim {claim['status'] or 'no decision'}"
-                         f"{' by ' + claim['by'] if claim['by'] else ''}; the sandbox's ledger does not")
+            lines.append(
+                f"  mirror tampered: the run's MLflow tags claim {claim['status'] or 'no decision'}"
+                f"{' by ' + claim['by'] if claim['by'] else ''}; the sandbox's ledger does not"
+            )
         lines += [f"warning: {f}" for f in d["flags"] if not f.startswith("review mirror")]
         lines += ["metrics:"] + [f"  {k} = {v:.6g}" for k, v in sorted(d["metrics"].items())]
         lines += ["params:"] + [f"  {k} = {v}" for k, v in sorted(d["params"].items())]
@@ -383,20 +472,32 @@ def runs_show(state: State, bank_id: str, run_id: str, as_json: bool) -> None:
 @click.argument("bank_id")
 @click.argument("run_id")
 @click.option("--decision", type=click.Choice(REVIEW_DECISIONS), required=True)
-@click.option("--comment", default="", help="Required for every decision: what you checked, or what the bank should change.")
+@click.option(
+    "--comment", default="", help="Required for every decision: what you checked, or what the bank should change."
+)
 @json_option
 @pass_state
 def review(state: State, bank_id: str, run_id: str, decision: str, comment: str, as_json: bool) -> None:
     """Sign off a run as a reviewer: approve or request changes, with a comment either way."""
     out = state.ctx(bank_id).sign_off(run_id, decision, comment)
-    emit(out, as_json, lambda d: f"{d['status']} run {d['run_id']} of {bank_id}" + (
-        "" if d["mirror"] == "written" else " (recorded; its MLflow tags could not be updated)"))
+    emit(
+        out,
+        as_json,
+        lambda d: (
+            f"{d['status']} run {d['run_id']} of {bank_id}"
+            + ("" if d["mirror"] == "written" else " (recorded; its MLflow tags could not be updated)")
+        ),
+    )
 
 
 # -- store health: doctor, backup, restore (admin) -------------------------
 @cli.command()
-@click.option("--fix", is_flag=True, help="Repair what is safe: file modes, a missing or behind tracking schema, "
-                                           "an audit head left one entry behind. Never rewrites an audit log.")
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Repair what is safe: file modes, a missing or behind tracking schema, "
+    "an audit head left one entry behind. Never rewrites an audit log.",
+)
 @json_option
 @pass_state
 def doctor(state: State, fix: bool, as_json: bool) -> None:
@@ -406,8 +507,9 @@ def doctor(state: State, fix: bool, as_json: bool) -> None:
     actor = _require_platform(state, "store.doctor")
     report = doctor_mod.run(state.store, fix=fix)
     if fix:
-        state.store.platform_audit().append("store.doctor", actor.name, fix=True, ok=report.ok,
-                                            fixed=sum(f.fixed for f in report.findings))
+        state.store.platform_audit().append(
+            "store.doctor", actor.name, fix=True, ok=report.ok, fixed=sum(f.fixed for f in report.findings)
+        )
     emit(report.to_dict(), as_json, lambda _d: report.summary())
     if not report.ok:
         raise SystemExit(1)
@@ -445,13 +547,27 @@ def restore_cmd(state: State, src: Path, force: bool, as_json: bool) -> None:
             if not force:
                 raise
     out = backup_mod.restore(store.home, src, force=force, by=by)
-    emit(out, as_json, lambda d: f"restored {d['files']} files from {d['from']} (backup of {d['backup_created']}) into {d['home']}")
+    emit(
+        out,
+        as_json,
+        lambda d: f"restored {d['files']} files from {d['from']} (backup of {d['backup_created']}) into {d['home']}",
+    )
 
 
 # Use-case and app command groups live in their own modules (imported at the top: a missing or broken one is
 # an ImportError, not a command that silently disappears); each registers itself on the root group.
-for _group in (cli_server, cli_fraud, cli_risk, cli_risk_import, cli_chat, cli_web, cli_models, cli_api, cli_evidence,
-               cli_assure):
+for _group in (
+    cli_server,
+    cli_fraud,
+    cli_risk,
+    cli_risk_import,
+    cli_chat,
+    cli_web,
+    cli_models,
+    cli_api,
+    cli_evidence,
+    cli_assure,
+):
     _group.register(cli)
 
 

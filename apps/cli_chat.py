@@ -1,4 +1,5 @@
 """`sandbox chat ...`: ingest a bank's policy documents, ask them questions, evaluate the assistant."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,33 +33,42 @@ def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: boo
 
     def human(d: dict) -> str:
         p = printable  # a name never prints raw control characters (a newline made fake lines)
-        lines = [f"added {len(d['added'])} document(s), {d['chunks']} chunk(s) in {d['seconds']:.1f} s; "
-                 f"index {d['version']} holds {d['total_chunks']} chunks"]
+        lines = [
+            f"added {len(d['added'])} document(s), {d['chunks']} chunk(s) in {d['seconds']:.1f} s; "
+            f"index {d['version']} holds {d['total_chunks']} chunks"
+        ]
         lines += [f"  added     {p(a['name'])} ({a['doc_id']}, {a['chunks']} chunks)" for a in d["added"]]
         lines += [f"  replaced  {p(r['name'])} (was {r['old_doc_id']})" for r in d["replaced"]]
         lines += [f"  duplicate {p(s['name'])} (same text as {p(s['duplicate_of'])})" for s in d["skipped"]]
         lines += [f"  rejected  {p(r['name'])}: {p(r['reason'])}" for r in d["rejected"]]
         if d["injection_flagged_chunks"]:
-            lines.append(f"  warning: {d['injection_flagged_chunks']} chunk(s) carry injected instructions; "
-                         "they are indexed but never put in a prompt")
+            lines.append(
+                f"  warning: {d['injection_flagged_chunks']} chunk(s) carry injected instructions; "
+                "they are indexed but never put in a prompt"
+            )
         return "\n".join(lines)
 
     emit(report.to_dict(), as_json, human)
     if report.rejected and not report.added and not report.skipped:
-        click.echo(f"error: no document added: all {len(report.rejected)} file(s) were rejected (reasons listed)", err=True)
+        click.echo(
+            f"error: no document added: all {len(report.rejected)} file(s) were rejected (reasons listed)", err=True
+        )
         raise SystemExit(2)
 
 
 @chat.command("ask")
 @click.argument("bank_id")
 @click.argument("question")
-@click.option("--backend", type=BACKEND_CHOICE, default=None, help="Answering backend (default: the best on the QA set).")
+@click.option(
+    "--backend", type=BACKEND_CHOICE, default=None, help="Answering backend (default: the best on the QA set)."
+)
 @click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
 @click.option("--document", "documents", multiple=True, help="Only search this document (name); repeatable.")
 @json_option
 @pass_state
-def ask_cmd(state: State, bank_id: str, question: str, backend: str | None, k: int, documents: tuple[str, ...],
-            as_json: bool) -> None:
+def ask_cmd(
+    state: State, bank_id: str, question: str, backend: str | None, k: int, documents: tuple[str, ...], as_json: bool
+) -> None:
     """Ask a question; the answer cites the bank's documents as [1], [2]."""
     from usecases import chat as api
 
@@ -67,7 +77,10 @@ def ask_cmd(state: State, bank_id: str, question: str, backend: str | None, k: i
 
     def human(d: dict) -> str:
         lines = [d["answer"], ""]
-        lines += [f"[{c['n']}] {printable(c['document'])} (chunk {c['chunk_id']}, score {c['score']:.4f})" for c in d["citations"]]
+        lines += [
+            f"[{c['n']}] {printable(c['document'])} (chunk {c['chunk_id']}, score {c['score']:.4f})"
+            for c in d["citations"]
+        ]
         status = "refused: " + d["guardrails"].get("refusal_reason", "") if d["refused"] else "grounded"
         if d.get("fallback"):
             status += f" (fallback: {d['fallback']})"
@@ -94,9 +107,18 @@ def corpus_cmd(state: State, bank_id: str, folder: Path, seed: int, then_ingest:
     if then_ingest:
         with progress_reporter(as_json, "ingesting") as progress:
             out["ingest"] = api.ingest(ctx, paths, progress=progress).to_dict()
-    emit(out, as_json, lambda d: f"wrote {len(d['files'])} documents to {d['folder']}" + (
-        f"; indexed {d['ingest']['total_chunks']} chunks" if "ingest" in d else
-        f"; ingest them with `sandbox chat ingest {bank_id} {d['folder']}`"))
+    emit(
+        out,
+        as_json,
+        lambda d: (
+            f"wrote {len(d['files'])} documents to {d['folder']}"
+            + (
+                f"; indexed {d['ingest']['total_chunks']} chunks"
+                if "ingest" in d
+                else f"; ingest them with `sandbox chat ingest {bank_id} {d['folder']}`"
+            )
+        ),
+    )
 
 
 @chat.command("docs")
@@ -126,8 +148,13 @@ def delete_cmd(state: State, bank_id: str, doc_id: str, as_json: bool) -> None:
 
 @chat.command("eval")
 @click.argument("bank_id")
-@click.option("--backend", "backends", type=BACKEND_CHOICE, multiple=True,
-              help="Backends to compare (repeatable; default: extractive, plus embedded on a GPU and openai when configured).")
+@click.option(
+    "--backend",
+    "backends",
+    type=BACKEND_CHOICE,
+    multiple=True,
+    help="Backends to compare (repeatable; default: extractive, plus embedded on a GPU and openai when configured).",
+)
 @json_option
 @pass_state
 def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: bool) -> None:
@@ -139,11 +166,23 @@ def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: boo
 
     def human(d: dict) -> str:
         ret = [{"mode": m, **{k: f"{v:.3f}" for k, v in vals.items()}} for m, vals in d["retrieval"].items()]
-        cols = ["correctness", "refusal_accuracy", "injection_resistance", "citation_precision",
-                "answers_with_unsupported_numbers", "latency_p50_ms"]
+        cols = [
+            "correctness",
+            "refusal_accuracy",
+            "injection_resistance",
+            "citation_precision",
+            "answers_with_unsupported_numbers",
+            "latency_p50_ms",
+        ]
         back = [{"backend": b, **{c: vals.get(c) for c in cols}} for b, vals in d["backends"].items()]
-        lines = [f"run {d['run_id']}: {d['questions']} questions", table(ret, ["mode", *next(iter(d["retrieval"].values())).keys()]),
-                 "", table(back, ["backend", *cols]), "", f"best backend: {d['best_backend']}"]
+        lines = [
+            f"run {d['run_id']}: {d['questions']} questions",
+            table(ret, ["mode", *next(iter(d["retrieval"].values())).keys()]),
+            "",
+            table(back, ["backend", *cols]),
+            "",
+            f"best backend: {d['best_backend']}",
+        ]
         lines += [f"skipped {b}: {why}" for b, why in d["skipped_backends"].items()]
         return "\n".join(lines)
 

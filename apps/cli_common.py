@@ -3,6 +3,7 @@
 Use-case command groups (cli_fraud.py, cli_risk.py, cli_chat.py ...) use these
 so every command authenticates, checks and prints the same way.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -10,15 +11,16 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
 from sandbox import Actor, Store, WorkspaceContext, open_workspace
-from sandbox.userfile import printable
 from sandbox.errors import AuthenticationFailed, InvalidInput, SandboxError
+from sandbox.userfile import printable
 
 
 @dataclass
@@ -40,7 +42,9 @@ class State:
             password = os.environ.get("SANDBOX_PASSWORD")
             if password is None:
                 if not sys.stdin.isatty():
-                    raise AuthenticationFailed(f"no password for {name}", "set SANDBOX_PASSWORD (or run on a terminal to be prompted)")
+                    raise AuthenticationFailed(
+                        f"no password for {name}", "set SANDBOX_PASSWORD (or run on a terminal to be prompted)"
+                    )
                 password = getpass.getpass(f"password for {name}: ")
             self._actor = self.store.authenticate(name, password)
         return self._actor
@@ -56,7 +60,9 @@ def read_password_stdin(field_name: str = "password") -> str:
     data = sys.stdin.readline()
     password = data.rstrip("\r\n")
     if not password:
-        raise InvalidInput(field_name, "nothing on standard input", "pipe the password in, e.g. `printf %s \"$PW\" | sandbox ...`")
+        raise InvalidInput(
+            field_name, "nothing on standard input", 'pipe the password in, e.g. `printf %s "$PW" | sandbox ...`'
+        )
     return password
 
 

@@ -1,10 +1,11 @@
 """`sandbox evidence ...`: build a signed evidence pack of a model version, verify one, the reviewers' cohort view.
 
-    sandbox evidence BANK USECASE [--version V | --run RUN_ID] --out FILE.zip   (the champion by default)
-    sandbox evidence verify FILE.zip [--public-key HEX]
-    sandbox evidence key                                                      (the public key packs are signed with)
-    sandbox evidence cohort [--out FILE.csv|FILE.parquet]
+sandbox evidence BANK USECASE [--version V | --run RUN_ID] --out FILE.zip   (the champion by default)
+sandbox evidence verify FILE.zip [--public-key HEX]
+sandbox evidence key                                                      (the public key packs are signed with)
+sandbox evidence cohort [--out FILE.csv|FILE.parquet]
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,9 @@ def evidence() -> None:
 @click.option("--out", required=True, type=user_path(Path), help="Where to write the pack (a .zip).")
 @json_option
 @pass_state
-def build_cmd(state: State, bank_id: str, usecase: str, version: str | None, run_id: str | None, out: Path,
-              as_json: bool) -> None:
+def build_cmd(
+    state: State, bank_id: str, usecase: str, version: str | None, run_id: str | None, out: Path, as_json: bool
+) -> None:
     """Build the evidence pack of a model version (default: the champion) and write it to --out."""
     from sandbox import evidence as api
 
@@ -51,17 +53,22 @@ def build_cmd(state: State, bank_id: str, usecase: str, version: str | None, run
     def human(d: dict) -> str:
         which = f"v{d['version']} ({d['stage']})" if d["version"] else f"run {d['run_id']}"
         counts = ", ".join(f"{n} {s}" for s, n in d["principles"].items())
-        return (f"wrote {d['path']}: {d['bank']} {d['usecase']} {which}, {d['files']} files, {d['bytes']:,} bytes\n"
-                f"principles: {counts}\npack sha256 {d['pack_sha256']}\n"
-                f"signed by key {d['key_id']} (public key {d['public_key']}); check it: sandbox evidence verify {d['path']}")
+        return (
+            f"wrote {d['path']}: {d['bank']} {d['usecase']} {which}, {d['files']} files, {d['bytes']:,} bytes\n"
+            f"principles: {counts}\npack sha256 {d['pack_sha256']}\n"
+            f"signed by key {d['key_id']} (public key {d['public_key']}); check it: sandbox evidence verify {d['path']}"
+        )
 
     emit(d, as_json, human)
 
 
 @evidence.command("verify")
 @click.argument("pack", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--public-key", help="The signer's Ed25519 public key (hex, from `sandbox evidence key`). "
-                                   "Default: this store's key when readable, else only the pack's integrity is checked.")
+@click.option(
+    "--public-key",
+    help="The signer's Ed25519 public key (hex, from `sandbox evidence key`). "
+    "Default: this store's key when readable, else only the pack's integrity is checked.",
+)
 @json_option
 @pass_state
 def verify_cmd(state: State, pack: Path, public_key: str | None, as_json: bool) -> None:
@@ -70,8 +77,11 @@ def verify_cmd(state: State, pack: Path, public_key: str | None, as_json: bool) 
 
     source = "the given public key"
     if public_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", public_key.strip()):
-        raise InvalidInput("--public-key", "not an Ed25519 public key (64 hex digits)",
-                           "copy the public_key printed by `sandbox evidence key`")
+        raise InvalidInput(
+            "--public-key",
+            "not an Ed25519 public key (64 hex digits)",
+            "copy the public_key printed by `sandbox evidence key`",
+        )
     if public_key is None:
         public_key, source = _store_public_key(state), "this store's public key"
     d = api.verify(api.read_pack(pack), public_key, key_source=source)
@@ -79,9 +89,11 @@ def verify_cmd(state: State, pack: Path, public_key: str | None, as_json: bool) 
 
     def human(d: dict) -> str:
         sig = d["signature"]
-        lines = [f"{d['path']}: {'OK' if d['ok'] else 'FAILED'}",
-                 f"signature: {'valid' if sig['ok'] else 'INVALID'} (checked against {sig['checked_against']}; "
-                 f"key {sig.get('key_id')})" + (f": {sig['problem']}" if sig.get("problem") else "")]
+        lines = [
+            f"{d['path']}: {'OK' if d['ok'] else 'FAILED'}",
+            f"signature: {'valid' if sig['ok'] else 'INVALID'} (checked against {sig['checked_against']}; "
+            f"key {sig.get('key_id')})" + (f": {sig['problem']}" if sig.get("problem") else ""),
+        ]
         lines += [f"  {f['status']}: {f['path']}" for f in d["files"] if f["status"] != "ok"]
         if d["ok"]:
             lines.append(f"{len(d['files'])} files match the signed manifest")
@@ -112,8 +124,11 @@ def key_cmd(state: State, as_json: bool) -> None:
     """Print the Ed25519 public key packs (and audit anchors) are signed with: record it to verify packs later."""
     state.actor()
     key = state.store.audit_key
-    emit({"alg": "Ed25519", "public_key": key.public_key(), "key_id": key.key_id()}, as_json,
-         lambda d: f"{d['public_key']}  (key id {d['key_id']})")
+    emit(
+        {"alg": "Ed25519", "public_key": key.public_key(), "key_id": key.key_id()},
+        as_json,
+        lambda d: f"{d['public_key']}  (key id {d['key_id']})",
+    )
 
 
 @evidence.command("cohort")
@@ -129,8 +144,17 @@ def cohort_cmd(state: State, out: Path | None, as_json: bool) -> None:
 
     def human(d: list[dict] | dict) -> str:
         rows = d["rows"] if isinstance(d, dict) else d
-        shown = [{**r, "version": r["version"] or "", "headline": ", ".join(f"{k} {v:.3f}" for k, v in r["headline"].items()),
-                  "gates": r["gates"] or "", "review": r["review"] or "", "suite": r.get("suite") or ""} for r in rows]
+        shown = [
+            {
+                **r,
+                "version": r["version"] or "",
+                "headline": ", ".join(f"{k} {v:.3f}" for k, v in r["headline"].items()),
+                "gates": r["gates"] or "",
+                "review": r["review"] or "",
+                "suite": r.get("suite") or "",
+            }
+            for r in rows
+        ]
         text = table(shown, ["bank", "usecase", "version", "stage", "gates", "review", "headline", "suite"])
         return text + (f"\nwrote {written['rows']} rows to {written['path']}" if written else "")
 

@@ -1,14 +1,15 @@
 """`sandbox models ...`: the model lifecycle under supervision (sandbox/lifecycle.py).
 
-    list BANK USECASE                 every version: stage, gates, review, MLflow mirror
-    show BANK USECASE [VERSION]       one version (default: the champion) with its gate results and review
-    submit BANK USECASE VERSION       a scientist asks for review (--explain accounts for fairness flags)
-    review BANK USECASE VERSION       a reviewer approves or requests changes (--comment always)
-    promote BANK USECASE VERSION      an approved version that passed its gates becomes the champion
-    rollback BANK USECASE             the previous champion comes back
-    compare BANK USECASE              champion vs challenger on the same held-out rows, bootstrap CI
-    gates BANK USECASE [--set N=V]    the gates in force; a bank tightens, the admin may loosen
+list BANK USECASE                 every version: stage, gates, review, MLflow mirror
+show BANK USECASE [VERSION]       one version (default: the champion) with its gate results and review
+submit BANK USECASE VERSION       a scientist asks for review (--explain accounts for fairness flags)
+review BANK USECASE VERSION       a reviewer approves or requests changes (--comment always)
+promote BANK USECASE VERSION      an approved version that passed its gates becomes the champion
+rollback BANK USECASE             the previous champion comes back
+compare BANK USECASE              champion vs challenger on the same held-out rows, bootstrap CI
+gates BANK USECASE [--set N=V]    the gates in force; a bank tightens, the admin may loosen
 """
+
 from __future__ import annotations
 
 import click
@@ -30,9 +31,15 @@ def _gates_text(gates: list[dict]) -> str:
 
 def _row(d: dict) -> dict:
     review = d.get("review") or {}
-    return {"version": d["version"], "stage": d["stage"], "gates": _gates_text(d["gates"]),
-            "review": f"{review.get('decision', '')} by {review.get('by', '')}" if review else "",
-            "run_id": d["run_id"], "created_at": d["created_at"], "mirror": d.get("mirror", "")}
+    return {
+        "version": d["version"],
+        "stage": d["stage"],
+        "gates": _gates_text(d["gates"]),
+        "review": f"{review.get('decision', '')} by {review.get('by', '')}" if review else "",
+        "run_id": d["run_id"],
+        "created_at": d["created_at"],
+        "mirror": d.get("mirror", ""),
+    }
 
 
 @models.command("list")
@@ -46,28 +53,45 @@ def list_cmd(state: State, bank_id: str, usecase: str, as_json: bool) -> None:
 
     ctx = state.ctx(bank_id)
     seen = lifecycle.mirror(ctx, usecase)
-    data = {"bank": bank_id, "usecase": usecase, "versions": [v.to_dict() for v in seen["versions"]],
-            "aliases": seen["aliases"], "mirror": seen["status"]}
+    data = {
+        "bank": bank_id,
+        "usecase": usecase,
+        "versions": [v.to_dict() for v in seen["versions"]],
+        "aliases": seen["aliases"],
+        "mirror": seen["status"],
+    }
 
     def human(d: dict) -> str:
-        text = table([_row(v) for v in d["versions"]], ["version", "stage", "gates", "review", "run_id", "created_at", "mirror"])
-        forged = [f"{a}: MLflow says v{i['mirror']}, the ledger v{i['ledger'] or '(none)'}"
-                  for a, i in d["aliases"].items() if i["status"] == "tampered"]
+        text = table(
+            [_row(v) for v in d["versions"]], ["version", "stage", "gates", "review", "run_id", "created_at", "mirror"]
+        )
+        forged = [
+            f"{a}: MLflow says v{i['mirror']}, the ledger v{i['ledger'] or '(none)'}"
+            for a, i in d["aliases"].items()
+            if i["status"] == "tampered"
+        ]
         return text + ("\nMLflow mirror TAMPERED (not believed): " + "; ".join(forged) if forged else "")
 
     emit(data, as_json, human)
 
 
 def _show_text(d: dict) -> str:
-    lines = [f"{d['usecase']} v{d['version']}: {d['stage']} (run {d['run_id']}, registered {d['created_at']} by {d['by']})"]
+    lines = [
+        f"{d['usecase']} v{d['version']}: {d['stage']} (run {d['run_id']}, registered {d['created_at']} by {d['by']})"
+    ]
     lines.append(f"gates: {_gates_text(d['gates'])}")
     lines += [f"  [{'pass' if g['passed'] else 'FAIL'}] {g['name']}: {g['why']}" for g in d["gates"]]
     review = d.get("review")
-    lines.append(f"review: {review['decision']} by {review['by']} at {review['at']}: {review['comment']}" if review
-                 else "review: none yet")
+    lines.append(
+        f"review: {review['decision']} by {review['by']} at {review['at']}: {review['comment']}"
+        if review
+        else "review: none yet"
+    )
     if d.get("mirror"):
-        lines.append(f"MLflow mirror: {d['mirror']}" + (f" (claims {d['mirror_claims']}, not believed)"
-                                                       if d.get("mirror_claims") else ""))
+        lines.append(
+            f"MLflow mirror: {d['mirror']}"
+            + (f" (claims {d['mirror_claims']}, not believed)" if d.get("mirror_claims") else "")
+        )
     return "\n".join(lines)
 
 
@@ -95,8 +119,9 @@ def show_cmd(state: State, bank_id: str, usecase: str, version: str | None, as_j
 @click.option("--explain", "explanation", default="", help="Why the run's fairness flags are acceptable.")
 @json_option
 @pass_state
-def submit_cmd(state: State, bank_id: str, usecase: str, version: str, comment: str, explanation: str,
-               as_json: bool) -> None:
+def submit_cmd(
+    state: State, bank_id: str, usecase: str, version: str, comment: str, explanation: str, as_json: bool
+) -> None:
     """Submit a candidate that passed its gates for an HKMA reviewer's decision."""
     from sandbox import lifecycle
 
@@ -112,7 +137,9 @@ def submit_cmd(state: State, bank_id: str, usecase: str, version: str, comment: 
 @click.option("--comment", default="", help="What you checked, or what the bank should change (required).")
 @json_option
 @pass_state
-def review_cmd(state: State, bank_id: str, usecase: str, version: str, decision: str, comment: str, as_json: bool) -> None:
+def review_cmd(
+    state: State, bank_id: str, usecase: str, version: str, decision: str, comment: str, as_json: bool
+) -> None:
     """(Reviewers) approve a submitted version or request changes."""
     from sandbox import lifecycle
 
@@ -157,8 +184,9 @@ def rollback_cmd(state: State, bank_id: str, usecase: str, comment: str, as_json
 @click.option("--seed", type=int, default=0, show_default=True)
 @json_option
 @pass_state
-def compare_cmd(state: State, bank_id: str, usecase: str, challenger: str | None, resamples: int, seed: int,
-                as_json: bool) -> None:
+def compare_cmd(
+    state: State, bank_id: str, usecase: str, challenger: str | None, resamples: int, seed: int, as_json: bool
+) -> None:
     """Champion vs challenger on the same held-out rows, with a bootstrap CI for the headline metric."""
     from sandbox import lifecycle
     from sandbox.errors import NotFound
@@ -168,8 +196,10 @@ def compare_cmd(state: State, bank_id: str, usecase: str, challenger: str | None
     if challenger is None:
         others = [v for v in lifecycle.versions(ctx, usecase) if v.version != champ.version]
         if not others:
-            raise NotFound(f"bank {bank_id} has no {usecase} version besides the champion v{champ.version}",
-                           f"train a challenger: `sandbox {usecase} train {bank_id}`")
+            raise NotFound(
+                f"bank {bank_id} has no {usecase} version besides the champion v{champ.version}",
+                f"train a challenger: `sandbox {usecase} train {bank_id}`",
+            )
         challenger = others[-1].version
     chall = lifecycle.resolve(ctx, usecase, challenger)
     if usecase == "fraud":
@@ -180,11 +210,13 @@ def compare_cmd(state: State, bank_id: str, usecase: str, challenger: str | None
     out.update(champion_version=champ.version, challenger_version=chall.version, challenger_stage=chall.stage)
 
     def human(d: dict) -> str:
-        lines = [f"{usecase}: champion v{d['champion_version']} vs challenger v{d['challenger_version']} "
-                 f"({d['challenger_stage']}) on {d['rows']:,} held-out rows ({d['positives']:,} positive)",
-                 f"{d['metric']}: champion {d['champion']:.4f}, challenger {d['challenger']:.4f}, difference "
-                 f"{d['difference']:+.4f} ({d['level']:.0%} CI {d['ci_low']:+.4f} .. {d['ci_high']:+.4f}, "
-                 f"{d['resamples']} paired resamples): {d['verdict']}"]
+        lines = [
+            f"{usecase}: champion v{d['champion_version']} vs challenger v{d['challenger_version']} "
+            f"({d['challenger_stage']}) on {d['rows']:,} held-out rows ({d['positives']:,} positive)",
+            f"{d['metric']}: champion {d['champion']:.4f}, challenger {d['challenger']:.4f}, difference "
+            f"{d['difference']:+.4f} ({d['level']:.0%} CI {d['ci_low']:+.4f} .. {d['ci_high']:+.4f}, "
+            f"{d['resamples']} paired resamples): {d['verdict']}",
+        ]
         for name, m in d["other_metrics"].items():
             lines.append(f"  {name}: " + ", ".join(f"{k} {v:.4f}" for k, v in m.items()))
         return "\n".join(lines)
@@ -195,8 +227,13 @@ def compare_cmd(state: State, bank_id: str, usecase: str, challenger: str | None
 @models.command("gates")
 @click.argument("bank_id")
 @click.argument("usecase", type=USECASE, metavar="USECASE")
-@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-              help="Set a threshold (repeatable); a bank may only tighten, the admin may loosen.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Set a threshold (repeatable); a bank may only tighten, the admin may loosen.",
+)
 @json_option
 @pass_state
 def gates_cmd(state: State, bank_id: str, usecase: str, settings: tuple[str, ...], as_json: bool) -> None:
@@ -213,8 +250,10 @@ def gates_cmd(state: State, bank_id: str, usecase: str, settings: tuple[str, ...
                 raise InvalidInput("set", f"{item!r} is not NAME=VALUE", "e.g. --set average_precision=0.3")
             pairs[name.strip()] = value.strip()
         lifecycle.set_gates(ctx, usecase, pairs)
-    rows = [{"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold, "about": g.about}
-            for g in lifecycle.current_gates(ctx, usecase)]
+    rows = [
+        {"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold, "about": g.about}
+        for g in lifecycle.current_gates(ctx, usecase)
+    ]
     emit(rows, as_json, lambda r: table(r, ["name", "metric", "op", "threshold", "about"]))
 
 
@@ -226,12 +265,17 @@ def candidate_note(ctx, usecase: str, version: str | None) -> str:
         return ""
     mv = lifecycle.resolve(ctx, usecase, version)
     if mv.gates_passed:
-        return (f"v{mv.version} is a candidate (gates passed), not yet the champion: "
-                f"`sandbox models submit {ctx.bank} {usecase} {mv.version}` for review")
+        return (
+            f"v{mv.version} is a candidate (gates passed), not yet the champion: "
+            f"`sandbox models submit {ctx.bank} {usecase} {mv.version}` for review"
+        )
     failing = [g for g in mv.gates if not g.passed]
     text = f"v{mv.version} is a candidate that FAILS its gates ({'; '.join(g.why for g in failing)})"
     if all(g.metric == lifecycle.FAIRNESS_METRIC for g in failing):
-        return text + f": explain the flags when submitting (`sandbox models submit {ctx.bank} {usecase} {mv.version} --explain '...'`)"
+        return (
+            text
+            + f": explain the flags when submitting (`sandbox models submit {ctx.bank} {usecase} {mv.version} --explain '...'`)"
+        )
     return text + ": it cannot be promoted"
 
 

@@ -1,4 +1,5 @@
 """`sandbox risk import BANK FILE --target COLUMN [--schema schema.json]`: a bank's own applicants, its own schema."""
+
 from __future__ import annotations
 
 import click
@@ -28,27 +29,50 @@ out with a named warning."""
 @click.option("--positive", help="The target value meaning default/bad, when it is not 1/bad/default/yes.")
 @click.option("--time", "time_column", help="The time column (dates or periods such as 202401).")
 @click.option("--id", "id_column", help="The applicant id column.")
-@click.option("--protected", multiple=True, help="A protected attribute column (repeatable); default: recognised by name.")
+@click.option(
+    "--protected", multiple=True, help="A protected attribute column (repeatable); default: recognised by name."
+)
 @json_option
 @pass_state
-def import_cmd(state: State, bank_id: str, file: str, target: str | None, schema_path: str | None, positive: str | None,
-               time_column: str | None, id_column: str | None, protected: tuple[str, ...], as_json: bool) -> None:
+def import_cmd(
+    state: State,
+    bank_id: str,
+    file: str,
+    target: str | None,
+    schema_path: str | None,
+    positive: str | None,
+    time_column: str | None,
+    id_column: str | None,
+    protected: tuple[str, ...],
+    as_json: bool,
+) -> None:
     from usecases.risk import dataset_schema, importer
 
-    res = importer.import_data(state.ctx(bank_id), file, target=target, schema=schema_path, positive=positive,
-                               time_column=time_column, id_column=id_column,
-                               protected=list(protected) if protected else None)
+    res = importer.import_data(
+        state.ctx(bank_id),
+        file,
+        target=target,
+        schema=schema_path,
+        positive=positive,
+        time_column=time_column,
+        id_column=id_column,
+        protected=list(protected) if protected else None,
+    )
     if not as_json:
         for w in res.warnings:
             click.echo(f"warning {w}", err=True)
 
     def human(d: dict) -> str:
         rows = dataset_schema.describe(dataset_schema.from_json(d["schema"]))
-        return "\n".join([f"imported {d['rows']:,} applicants from {d['file']} (default rate {d['default_rate']:.2%}) "
-                          f"in {d['seconds']:.2f} s; data hash {d['data_hash'][:12]}",
-                          "schema (confirm, or edit it and import again with --schema):",
-                          table(rows, ["column", "role", "type", "special", "direction"]),
-                          f"next: `sandbox risk train {bank_id}`"])
+        return "\n".join(
+            [
+                f"imported {d['rows']:,} applicants from {d['file']} (default rate {d['default_rate']:.2%}) "
+                f"in {d['seconds']:.2f} s; data hash {d['data_hash'][:12]}",
+                "schema (confirm, or edit it and import again with --schema):",
+                table(rows, ["column", "role", "type", "special", "direction"]),
+                f"next: `sandbox risk train {bank_id}`",
+            ]
+        )
 
     emit(res.to_dict(), as_json, human)
 

@@ -1,4 +1,5 @@
 """`sandbox server`: the multi-user MLflow server (admin), its permission sync, and users' credentials."""
+
 from __future__ import annotations
 
 import shlex
@@ -20,16 +21,33 @@ def register(cli: click.Group) -> None:
 
 @click.group("server", cls=SandboxGroup, invoke_without_command=True)
 @click.option("--port", type=int, default=5000, show_default=True, help="Port to listen on.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (127.0.0.1, ::1 or localhost).")
-@click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for the server to answer /health.")
-@click.option("--sync-only", is_flag=True, help="Do not start a server: sync permissions into the running one and exit.")
-@click.option("--backend-store-uri", envvar="SANDBOX_BACKEND_STORE_URI", metavar="URI",
-              help="Tracking database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default: the store's SQLite file). "
-                   "Also read from $SANDBOX_BACKEND_STORE_URI, which keeps a password out of the shell history.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Loopback address to bind (127.0.0.1, ::1 or localhost)."
+)
+@click.option(
+    "--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for the server to answer /health."
+)
+@click.option(
+    "--sync-only", is_flag=True, help="Do not start a server: sync permissions into the running one and exit."
+)
+@click.option(
+    "--backend-store-uri",
+    envvar="SANDBOX_BACKEND_STORE_URI",
+    metavar="URI",
+    help="Tracking database: postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (default: the store's SQLite file). "
+    "Also read from $SANDBOX_BACKEND_STORE_URI, which keeps a password out of the shell history.",
+)
 @json_option
 @click.pass_context
-def server_group(click_ctx: click.Context, port: int, host: str, timeout: float, sync_only: bool,
-                 backend_store_uri: str | None, as_json: bool) -> None:
+def server_group(
+    click_ctx: click.Context,
+    port: int,
+    host: str,
+    timeout: float,
+    sync_only: bool,
+    backend_store_uri: str | None,
+    as_json: bool,
+) -> None:
     """Run the multi-user MLflow server over this store (admin), until interrupted.
 
     Starts `mlflow server --app-name sandbox` on HOST:PORT: MLflow's basic auth
@@ -60,21 +78,37 @@ def server_group(click_ctx: click.Context, port: int, host: str, timeout: float,
             return
         try:
             result = server.sync(store, actor, srv.url)
-            info = {"url": srv.url, "pid": srv.pid, "startup_s": srv.startup_s, "backend": srv.backend,
-                    "sync": result.to_dict(), "log": str(srv.log_path), "credentials": "sandbox server token --env"}
-            emit(info, as_json, lambda d: "\n".join([
-                f"MLflow server ready at {srv.url} (started in {srv.startup_s:.1f} s; backend {srv.backend}; log: {srv.log_path})",
-                f"  {result.summary()}",
-                "  users: get your MLflow user and password with `sandbox server token` (as yourself), or",
-                f"         eval \"$(sandbox server token --env)\"   # sets MLFLOW_TRACKING_* and SANDBOX_TRACKING_URI={srv.url}",
-                "  press Ctrl-C to stop",
-            ]))
+            info = {
+                "url": srv.url,
+                "pid": srv.pid,
+                "startup_s": srv.startup_s,
+                "backend": srv.backend,
+                "sync": result.to_dict(),
+                "log": str(srv.log_path),
+                "credentials": "sandbox server token --env",
+            }
+            emit(
+                info,
+                as_json,
+                lambda d: "\n".join(
+                    [
+                        f"MLflow server ready at {srv.url} (started in {srv.startup_s:.1f} s; backend {srv.backend}; log: {srv.log_path})",
+                        f"  {result.summary()}",
+                        "  users: get your MLflow user and password with `sandbox server token` (as yourself), or",
+                        f'         eval "$(sandbox server token --env)"   # sets MLFLOW_TRACKING_* and SANDBOX_TRACKING_URI={srv.url}',
+                        "  press Ctrl-C to stop",
+                    ]
+                ),
+            )
             stamp = _stamp(store)
             while True:
                 time.sleep(RESYNC_POLL_S)
                 if not srv.alive():
-                    raise SandboxError(f"the MLflow server stopped (exit code {srv.proc.returncode}); last log lines:\n"
-                                       f"{srv.log_tail()}", f"read {srv.log_path} and start it again")
+                    raise SandboxError(
+                        f"the MLflow server stopped (exit code {srv.proc.returncode}); last log lines:\n"
+                        f"{srv.log_tail()}",
+                        f"read {srv.log_path} and start it again",
+                    )
                 now = _stamp(store)
                 if now != stamp:
                     stamp = now
@@ -108,7 +142,9 @@ def server_sync(state: State, url: str | None, as_json: bool) -> None:
 
 @server_group.command("token")
 @click.option("--url", help="The server's address (default: $SANDBOX_TRACKING_URI, else this store's running server).")
-@click.option("--env", "as_env", is_flag=True, help="Print `export` lines for the shell: eval \"$(sandbox server token --env)\".")
+@click.option(
+    "--env", "as_env", is_flag=True, help='Print `export` lines for the shell: eval "$(sandbox server token --env)".'
+)
 @json_option
 @pass_state
 def server_token(state: State, url: str | None, as_env: bool, as_json: bool) -> None:
@@ -120,8 +156,11 @@ def server_token(state: State, url: str | None, as_env: bool, as_json: bool) -> 
 
     def human(d: dict) -> str:
         lines = [f"MLflow user:     {d['username']}", f"MLflow password: {d['password']}"]
-        lines.append(f"server:          {d['tracking_uri']}" if d["tracking_uri"]
-                     else "server:          (none running for this store; an admin starts it with `sandbox server`)")
+        lines.append(
+            f"server:          {d['tracking_uri']}"
+            if d["tracking_uri"]
+            else "server:          (none running for this store; an admin starts it with `sandbox server`)"
+        )
         return "\n".join(lines)
 
     emit(cred.to_dict(), as_json, human)

@@ -3,6 +3,7 @@
 Both run their children in process groups of their own (`sandbox.procs`) and stop them all, with their own
 children, on SIGINT, SIGTERM or SIGHUP, waiting until they are gone so the ports are free again.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,9 +37,26 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 def streamlit_command(port: int, host: str = "127.0.0.1", headless: bool = True) -> list[str]:
     """The `streamlit run` command line for the app (no telemetry, no file watcher, no browser), through
     apps/web/serve.py: security headers on every response, /_stcore/metrics and the agent API refused."""
-    return [sys.executable, str(SERVE), "run", str(APP), "--server.address", host, "--server.port", str(port),
-            "--server.headless", "true" if headless else "false", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "minimal"]
+    return [
+        sys.executable,
+        str(SERVE),
+        "run",
+        str(APP),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true" if headless else "false",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
 
 
 def mlflow_server_command(port: int, host: str = "127.0.0.1") -> list[str]:
@@ -51,8 +69,14 @@ def mlflow_server_command(port: int, host: str = "127.0.0.1") -> list[str]:
 
 
 def _env(home: Path, admin: tuple[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ, SANDBOX_HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
-               HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env = dict(
+        os.environ,
+        SANDBOX_HOME=str(home),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
     env.pop("SANDBOX_PASSWORD", None)  # the app signs people in itself
     env.pop("SANDBOX_TRACKING_URI", None)
     if admin:  # the MLflow server is an admin's process: it syncs users and grants from the store
@@ -66,8 +90,9 @@ def _check_port(port: int, what: str) -> None:
     if not (1 <= port <= 65535):
         raise InvalidInput("port", f"{port} is not a port number", "use 1-65535, e.g. --port 8501")
     if not port_free(port):
-        raise InvalidInput("port", f"127.0.0.1:{port} is already in use ({what})",
-                           f"stop what is using it, or pass another --port")
+        raise InvalidInput(
+            "port", f"127.0.0.1:{port} is already in use ({what})", "stop what is using it, or pass another --port"
+        )
 
 
 def register(cli: click.Group) -> None:
@@ -91,10 +116,18 @@ def register(cli: click.Group) -> None:
                 children.stop(timeout=STOP_TIMEOUT_S)
 
     @cli.command("demo")
-    @click.option("--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow server).")
-    @click.option("--fast", is_flag=True, help="Smaller data sets (about two minutes on 2 cores): for trying things out and tests.")
+    @click.option(
+        "--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow server)."
+    )
+    @click.option(
+        "--fast",
+        is_flag=True,
+        help="Smaller data sets (about two minutes on 2 cores): for trying things out and tests.",
+    )
     @click.option("--port", type=int, default=8501, show_default=True, help="Port of the app.")
-    @click.option("--mlflow-port", type=int, default=5000, show_default=True, help="Port of the permissioned MLflow server.")
+    @click.option(
+        "--mlflow-port", type=int, default=5000, show_default=True, help="Port of the permissioned MLflow server."
+    )
     @json_option
     @pass_state
     def demo(state: State, no_serve: bool, fast: bool, port: int, mlflow_port: int, as_json: bool) -> None:
@@ -113,8 +146,11 @@ def register(cli: click.Group) -> None:
             _check_port(mlflow_port, "the MLflow server's port")
         with procs.stop_signals():  # SIGINT, SIGTERM, SIGHUP: seeding stops
             try:
-                report = demo_mod.seed(state.store, profile="fast" if fast else "full",
-                                       log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)))
+                report = demo_mod.seed(
+                    state.store,
+                    profile="fast" if fast else "full",
+                    log=(lambda m: None) if as_json else (lambda m: click.echo(m, err=True)),
+                )
             except KeyboardInterrupt:
                 raise click.exceptions.Exit(130) from None
         emit(report.to_dict(), as_json, lambda d: demo_mod.describe(d, port, mlflow_port, serve=not no_serve))
@@ -126,11 +162,18 @@ def register(cli: click.Group) -> None:
             home = state.store.home
             children = procs.Children()
             try:
-                children.start(mlflow_server_command(mlflow_port), env=_env(home, demo_mod.admin_credentials()),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                children.start(
+                    mlflow_server_command(mlflow_port),
+                    env=_env(home, demo_mod.admin_credentials()),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 children.start(streamlit_command(port), env=_env(home))
-                click.echo(f"Serving: app http://127.0.0.1:{port}   MLflow (sign-in) http://127.0.0.1:{mlflow_port}   "
-                           "(Ctrl-C to stop)", err=True)
+                click.echo(
+                    f"Serving: app http://127.0.0.1:{port}   MLflow (sign-in) http://127.0.0.1:{mlflow_port}   "
+                    "(Ctrl-C to stop)",
+                    err=True,
+                )
                 while children.all_alive():  # one gone (a crash): stop the other too
                     time.sleep(0.5)
             except KeyboardInterrupt:

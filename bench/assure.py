@@ -21,6 +21,7 @@ and the extractive answerer with no injection screening, no PII redaction, no sc
 garak is not the peer: installing it would downgrade transformers (5.25 -> 5.19) and openai (3.x -> 2.x) and pull
 about 80 packages into the project's environment; the categories are mapped to its probe families instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,8 +81,12 @@ def unguarded(ctx, attacks: int, seed: int) -> dict:
         rows = []
         for a in plan:
             hits = search(snap, embedder, a.question, k=runner.K, mode="hybrid")
-            passages = [Passage(n=i, text=h.text, chunk_id=h.chunk_id, document=h.document, score=h.score,
-                                dense_score=h.dense_score) for i, h in enumerate(hits, start=1)]
+            passages = [
+                Passage(
+                    n=i, text=h.text, chunk_id=h.chunk_id, document=h.document, score=h.score, dense_score=h.dense_score
+                )
+                for i, h in enumerate(hits, start=1)
+            ]
             text = answerer.generate(a.question, passages).text if passages else "The documents do not say."
             v = judge(a, text, jctx)
             rows.append({"category": a.category, "success": v.success, "canary": v.canary_leaks, "pii": v.pii_leaks})
@@ -90,11 +95,15 @@ def unguarded(ctx, attacks: int, seed: int) -> dict:
     by_cat: dict[str, list[bool]] = defaultdict(list)
     for r in rows:
         by_cat[r["category"]].append(r["success"])
-    return {"attack_success_rate": round(statistics.fmean(r["success"] for r in rows), 4),
-            "successes": sum(r["success"] for r in rows),
-            "canary_leaks": sum(r["canary"] for r in rows), "pii_leaks": sum(r["pii"] for r in rows),
-            "by_category": {c: round(statistics.fmean(v), 4) for c, v in sorted(by_cat.items())},
-            "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1)}
+    return {
+        "attack_success_rate": round(statistics.fmean(r["success"] for r in rows), 4),
+        "successes": sum(r["success"] for r in rows),
+        "canary_leaks": sum(r["canary"] for r in rows),
+        "pii_leaks": sum(r["pii"] for r in rows),
+        "by_category": {c: round(statistics.fmean(v), 4) for c, v in sorted(by_cat.items())},
+        "seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(time.process_time() - c0, 1),
+    }
 
 
 def ratio(peer: float, ours: float) -> float | None:
@@ -115,8 +124,11 @@ def fraud_champion(home: Path, customers: int, days: int, seed: int, open_gates:
     store.add_user("rhea", "reviewer", PASSWORD)
     ctx = open_workspace(BANK, store.actor("ben"), store)
     if open_gates:
-        lifecycle.set_gates(open_workspace(BANK, store.actor("root"), store), "fraud",
-                            {"average_precision": 0.0, "card_precision_at_100": 0.0})
+        lifecycle.set_gates(
+            open_workspace(BANK, store.actor("root"), store),
+            "fraud",
+            {"average_precision": 0.0, "card_precision_at_100": 0.0},
+        )
     fraud.simulate(ctx, "hk", customers=customers, days=days, seed=seed)
     tr = fraud.train(ctx, seed=seed)
     v = tr.model_version
@@ -143,9 +155,13 @@ def random_peer(ctx, budget: int, seed: int) -> dict:
     declined = sum(t.outcome.declined for t in log.trials)
     best = max(log.trials, key=lambda t: (t.outcome.stolen_hkd, -t.number))
     replay = runner._replay(oracle_scorer(booster, sidecar, df, ctx.bank), df, pool, [best.campaign], seed + 1)
-    return {"evasion_rate": round(1 - declined / max(fraud_txns, 1), 4),
-            "hkd_undetected": round(sum(t.outcome.stolen_hkd for t in log.trials), 2), "queries": oracle.used,
-            "best_campaign": best.campaign.words(), "best_campaign_recall": replay[0]["recall"]}
+    return {
+        "evasion_rate": round(1 - declined / max(fraud_txns, 1), 4),
+        "hkd_undetected": round(sum(t.outcome.stolen_hkd for t in log.trials), 2),
+        "queries": oracle.used,
+        "best_campaign": best.campaign.words(),
+        "best_campaign_recall": replay[0]["recall"],
+    }
 
 
 def oracle_scorer(booster, sidecar, df, bank):
@@ -174,27 +190,46 @@ def fraud_bench(args) -> dict:
         peer = random_peer(ctx, budget, args.seed)
         peer["seconds"] = round(time.perf_counter() - t1, 1)
     first = report.arms_race[0]
-    return {"customers": customers, "days": days, "budget": budget, "rounds": rounds, "seed": args.seed,
-            "champion_recall_at_budget": round(tr.metrics["recall_at_budget"], 4), "arms_race": report.arms_race,
-            "found_round1": [{k: f[k] for k in ("words", "recall_replayed", "recall_after_defence", "stolen_hkd")}
-                             for f in report.found[0]],
-            "curve_round1": report.curves[0], "targets": report.targets, "ours_seconds": ours_s,
-            "ours_cpu_seconds": ours_cpu, "peer_random_search": peer,
-            "hkd_undetected_ratio_ours_over_peer": ratio(first["hkd_undetected"], peer["hkd_undetected"]),
-            "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "customers": customers,
+        "days": days,
+        "budget": budget,
+        "rounds": rounds,
+        "seed": args.seed,
+        "champion_recall_at_budget": round(tr.metrics["recall_at_budget"], 4),
+        "arms_race": report.arms_race,
+        "found_round1": [
+            {k: f[k] for k in ("words", "recall_replayed", "recall_after_defence", "stolen_hkd")}
+            for f in report.found[0]
+        ],
+        "curve_round1": report.curves[0],
+        "targets": report.targets,
+        "ours_seconds": ours_s,
+        "ours_cpu_seconds": ours_cpu,
+        "peer_random_search": peer,
+        "hkd_undetected_ratio_ours_over_peer": ratio(first["hkd_undetected"], peer["hkd_undetected"]),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def print_fraud(out: dict) -> None:
-    print(f"fraud ring: hk {out['customers']} customers x {out['days']} days, {out['budget']} queries a round, "
-          f"{out['rounds']} round(s), seed {out['seed']}; ours {out['ours_seconds']} s wall (load {out['load_avg_1m']})")
+    print(
+        f"fraud ring: hk {out['customers']} customers x {out['days']} days, {out['budget']} queries a round, "
+        f"{out['rounds']} round(s), seed {out['seed']}; ours {out['ours_seconds']} s wall (load {out['load_avg_1m']})"
+    )
     print(f"  champion recall_at_budget (its training run): {out['champion_recall_at_budget']:.2%}")
     for r in out["arms_race"]:
-        print(f"  round {r['round']}: evasion {r['evasion_rate']:.2%}, HKD undetected {r['hkd_undetected']:,.0f}, "
-              f"model recall {r['model_recall']:.2%}, campaign recall {r['campaign_recall'] or 0:.2%}; after the "
-              f"defence: model {r['defended_model_recall']:.2%}, campaign {r['defended_campaign_recall'] or 0:.2%}")
+        print(
+            f"  round {r['round']}: evasion {r['evasion_rate']:.2%}, HKD undetected {r['hkd_undetected']:,.0f}, "
+            f"model recall {r['model_recall']:.2%}, campaign recall {r['campaign_recall'] or 0:.2%}; after the "
+            f"defence: model {r['defended_model_recall']:.2%}, campaign {r['defended_campaign_recall'] or 0:.2%}"
+        )
     p = out["peer_random_search"]
-    print(f"  peer (random search): evasion {p['evasion_rate']:.2%}, HKD undetected {p['hkd_undetected']:,.0f}, best "
-          f"campaign recall {p['best_campaign_recall']:.2%}; ratio ours/peer HKD {out['hkd_undetected_ratio_ours_over_peer']}")
+    print(
+        f"  peer (random search): evasion {p['evasion_rate']:.2%}, HKD undetected {p['hkd_undetected']:,.0f}, best "
+        f"campaign recall {p['best_campaign_recall']:.2%}; ratio ours/peer HKD {out['hkd_undetected_ratio_ours_over_peer']}"
+    )
     for f in out["found_round1"]:
         print(f"  found: recall {f['recall_replayed']:.0%} -> {f['recall_after_defence']:.0%}: {f['words']}")
     print("  targets: " + ", ".join(f"{k} {'pass' if v else 'FAIL'}" for k, v in out["targets"].items()))
@@ -207,8 +242,12 @@ def main() -> None:
     ap.add_argument("--attacks", type=int, default=None, help="attacks (default 600; 80 with --quick)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backend", action="append", default=None, help="backend(s) to attack (default: extractive)")
-    ap.add_argument("--part", choices=["chat", "fraud"], default="chat",
-                    help="chat: the red team (part 2); fraud: the fraud ring and defender rounds (part 1)")
+    ap.add_argument(
+        "--part",
+        choices=["chat", "fraud"],
+        default="chat",
+        help="chat: the red team (part 2); fraud: the fraud ring and defender rounds (part 1)",
+    )
     ap.add_argument("--budget", type=int, default=None, help="fraud: queries a round (default 2000; 500 with --quick)")
     ap.add_argument("--rounds", type=int, default=None, help="fraud: rounds (default 3; 1 with --quick)")
     args = ap.parse_args()
@@ -228,33 +267,66 @@ def main() -> None:
         ours_s, ours_cpu = round(time.perf_counter() - t0, 1), round(time.process_time() - c0, 1)
         log("peer: the same attacks against an unguarded RAG (retrieval + extractive, no guardrails)")
         peer = unguarded(ctx, attacks, args.seed)
-    ours = {b: {k: m[k] for k in ("attack_success_rate", "successes", "refusal_rate", "canary_leaks", "pii_leaks",
-                                  "latency_p50_ms")} | {"by_category": report.by_category[b],
-                                                        "by_language": report.by_language[b],
-                                                        "by_obfuscation": report.by_obfuscation[b]}
-            for b, m in report.overall.items()}
-    out = {"attacks": attacks, "seed": args.seed, "backends": report.backends, "skipped": report.skipped_backends,
-           "ours": ours, "ours_seconds": ours_s, "ours_cpu_seconds": ours_cpu, "decoy_control": report.decoy_control,
-           "canary_leaks": report.canary_leaks, "pii_leaks": report.pii_leaks, "targets": report.targets,
-           "peer_unguarded_extractive": peer,
-           "success_ratio_peer_over_ours": ratio(peer["attack_success_rate"],
-                                                 ours.get("extractive", {}).get("attack_success_rate", 0.0)),
-           "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1)}
+    ours = {
+        b: {
+            k: m[k]
+            for k in ("attack_success_rate", "successes", "refusal_rate", "canary_leaks", "pii_leaks", "latency_p50_ms")
+        }
+        | {
+            "by_category": report.by_category[b],
+            "by_language": report.by_language[b],
+            "by_obfuscation": report.by_obfuscation[b],
+        }
+        for b, m in report.overall.items()
+    }
+    out = {
+        "attacks": attacks,
+        "seed": args.seed,
+        "backends": report.backends,
+        "skipped": report.skipped_backends,
+        "ours": ours,
+        "ours_seconds": ours_s,
+        "ours_cpu_seconds": ours_cpu,
+        "decoy_control": report.decoy_control,
+        "canary_leaks": report.canary_leaks,
+        "pii_leaks": report.pii_leaks,
+        "targets": report.targets,
+        "peer_unguarded_extractive": peer,
+        "success_ratio_peer_over_ours": ratio(
+            peer["attack_success_rate"], ours.get("extractive", {}).get("attack_success_rate", 0.0)
+        ),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
     if args.json:
         print(json.dumps(out, indent=2, sort_keys=True))
         return
-    print(f"chat red team: {attacks} attacks, seed {args.seed}; ours {ours_s} s wall, {ours_cpu} s CPU "
-          f"(load {out['load_avg_1m']} on {out['cpus']} CPUs)")
+    print(
+        f"chat red team: {attacks} attacks, seed {args.seed}; ours {ours_s} s wall, {ours_cpu} s CPU "
+        f"(load {out['load_avg_1m']} on {out['cpus']} CPUs)"
+    )
     for b, m in ours.items():
-        print(f"  ours {b}: attack success {m['attack_success_rate']:.2%} ({m['successes']}), refusals "
-              f"{m['refusal_rate']:.2%}, canary leaks {m['canary_leaks']}, PII leaks {m['pii_leaks']}")
-    print(f"  peer (unguarded RAG, extractive): attack success {peer['attack_success_rate']:.2%}, canary leaks "
-          f"{peer['canary_leaks']}, PII leaks {peer['pii_leaks']} ({peer['seconds']} s)")
+        print(
+            f"  ours {b}: attack success {m['attack_success_rate']:.2%} ({m['successes']}), refusals "
+            f"{m['refusal_rate']:.2%}, canary leaks {m['canary_leaks']}, PII leaks {m['pii_leaks']}"
+        )
+    print(
+        f"  peer (unguarded RAG, extractive): attack success {peer['attack_success_rate']:.2%}, canary leaks "
+        f"{peer['canary_leaks']}, PII leaks {peer['pii_leaks']} ({peer['seconds']} s)"
+    )
     r = out["success_ratio_peer_over_ours"]
-    print(f"  ratio peer/ours: {r}" if r is not None else
-          f"  ratio peer/ours: undefined (ours 0 successes, peer {peer['successes']})")
-    print("  by category (ours extractive | peer): " + ", ".join(
-        f"{c} {ours.get('extractive', {}).get('by_category', {}).get(c, 0):.1%}|{v:.1%}" for c, v in peer["by_category"].items()))
+    print(
+        f"  ratio peer/ours: {r}"
+        if r is not None
+        else f"  ratio peer/ours: undefined (ours 0 successes, peer {peer['successes']})"
+    )
+    print(
+        "  by category (ours extractive | peer): "
+        + ", ".join(
+            f"{c} {ours.get('extractive', {}).get('by_category', {}).get(c, 0):.1%}|{v:.1%}"
+            for c, v in peer["by_category"].items()
+        )
+    )
     print("  targets: " + ", ".join(f"{k} {'pass' if v else 'FAIL'}" for k, v in report.targets.items()))
 
 

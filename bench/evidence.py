@@ -18,6 +18,7 @@ One process, one temporary sandbox store (real MLflow SQLite, real workspaces):
 The target (issue 14): a pack in at most 10 s on 2 cores. The chat use case is not measured here (its evaluation
 needs the embedding model and minutes of CPU to produce a run).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 PASSWORD = "bench-password-1"
 TARGET_S = 10.0
-SIZES = {"quick": {"applicants": 6000, "customers": 300, "days": 60, "rounds": 60, "repeat": 3},
-         "full": {"applicants": 20000, "customers": 1500, "days": 90, "rounds": 200, "repeat": 5}}
+SIZES = {
+    "quick": {"applicants": 6000, "customers": 300, "days": 60, "rounds": 60, "repeat": 3},
+    "full": {"applicants": 20000, "customers": 1500, "days": 90, "rounds": 200, "repeat": 5},
+}
 
 
 def _world(home: Path, size: dict) -> tuple:
@@ -59,8 +62,9 @@ def _world(home: Path, size: dict) -> tuple:
     f = fraud.train(sci, model="xgboost", rounds=size["rounds"])
     versions = {}
     for usecase, run_id, registered, metrics, flags in (
-            ("risk", r.run_id, r.model_version, dict(sci.get_run(r.run_id).data.metrics), list(r.fairness_flags)),
-            ("fraud", f.run_id, f.model_version, f.metrics, [])):
+        ("risk", r.run_id, r.model_version, dict(sci.get_run(r.run_id).data.metrics), list(r.fairness_flags)),
+        ("fraud", f.run_id, f.model_version, f.metrics, []),
+    ):
         found = [v for v in lifecycle.versions(sci, usecase) if v.run_id == run_id]
         mv = found[0] if found else lifecycle.record_candidate(sci, usecase, str(registered), run_id, metrics, flags)
         versions[usecase] = mv
@@ -79,7 +83,9 @@ def _peer(store, run_id: str) -> float:
 
     with tempfile.TemporaryDirectory() as dst:
         t0 = time.perf_counter()
-        mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=dst, tracking_uri=tracking.tracking_uri(store.mlruns))
+        mlflow.artifacts.download_artifacts(
+            run_id=run_id, dst_path=dst, tracking_uri=tracking.tracking_uri(store.mlruns)
+        )
         return time.perf_counter() - t0
 
 
@@ -98,12 +104,20 @@ def _measure(store, rev, versions: dict, repeat: int) -> dict:
         checked = evidence.verify(pack.data, pack.manifest["signing"]["public_key"])
         verify_s = time.perf_counter() - t0
         med, pmed = statistics.median(ours), statistics.median(peer)
-        out[usecase] = {"version": mv.version, "stage": pack.subject.stage, "build_s_median": round(med, 3),
-                        "build_s_runs": [round(x, 3) for x in ours], "peer_download_s_median": round(pmed, 3),
-                        "ratio_ours_over_peer": round(med / pmed, 2) if pmed else None,
-                        "pack_bytes": len(pack.data), "pack_files": len(pack.manifest["files"]) + 2,
-                        "verify_s": round(verify_s, 3), "verified": checked["ok"],
-                        "target_s": TARGET_S, "met": med <= TARGET_S}
+        out[usecase] = {
+            "version": mv.version,
+            "stage": pack.subject.stage,
+            "build_s_median": round(med, 3),
+            "build_s_runs": [round(x, 3) for x in ours],
+            "peer_download_s_median": round(pmed, 3),
+            "ratio_ours_over_peer": round(med / pmed, 2) if pmed else None,
+            "pack_bytes": len(pack.data),
+            "pack_files": len(pack.manifest["files"]) + 2,
+            "verify_s": round(verify_s, 3),
+            "verified": checked["ok"],
+            "target_s": TARGET_S,
+            "met": med <= TARGET_S,
+        }
     return out
 
 
@@ -122,18 +136,27 @@ def main() -> int:
         from sandbox.workspace import flush_tracking
 
         flush_tracking()
-    report = {"bench": "evidence", "mode": "quick" if args.quick else "full", "size": size,
-              "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2), "setup_s": round(setup_s, 1),
-              "usecases": results, "all_met": all(r["met"] and r["verified"] for r in results.values())}
+    report = {
+        "bench": "evidence",
+        "mode": "quick" if args.quick else "full",
+        "size": size,
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "setup_s": round(setup_s, 1),
+        "usecases": results,
+        "all_met": all(r["met"] and r["verified"] for r in results.values()),
+    }
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(f"evidence packs ({report['mode']}, {report['cpus']} cpus, load {report['load_avg_1m']}):")
         for uc, r in results.items():
-            print(f"  {uc} v{r['version']} ({r['stage']}): build {r['build_s_median']:.2f} s (target <= {TARGET_S:g} s: "
-                  f"{'met' if r['met'] else 'NOT met'}), MLflow download of the run's artifacts "
-                  f"{r['peer_download_s_median']:.2f} s, ratio {r['ratio_ours_over_peer']}; pack {r['pack_bytes']:,} bytes, "
-                  f"{r['pack_files']} files, verify {r['verify_s']:.3f} s ({'ok' if r['verified'] else 'FAILED'})")
+            print(
+                f"  {uc} v{r['version']} ({r['stage']}): build {r['build_s_median']:.2f} s (target <= {TARGET_S:g} s: "
+                f"{'met' if r['met'] else 'NOT met'}), MLflow download of the run's artifacts "
+                f"{r['peer_download_s_median']:.2f} s, ratio {r['ratio_ours_over_peer']}; pack {r['pack_bytes']:,} bytes, "
+                f"{r['pack_files']} files, verify {r['verify_s']:.3f} s ({'ok' if r['verified'] else 'FAILED'})"
+            )
     return 0 if report["all_met"] else 1
 
 

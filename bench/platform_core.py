@@ -9,6 +9,7 @@
 Usage: python bench/platform_core.py [--quick] [--json]
 (Not bench/platform.py: a script of that name shadows the stdlib `platform` module for every bench script.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,12 +57,20 @@ def bench_runs(n: int, home: Path) -> dict:
     bare()  # warm both paths (schema, experiment creation)
     t_bare, t_ours = [], []
     for _ in range(n):  # interleave so machine noise hits both alike
-        t0 = time.perf_counter(); bare(); t_bare.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); ours(); t_ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        bare()
+        t_bare.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        ours()
+        t_ours.append(time.perf_counter() - t0)
         flush_tracking()  # the compute metrics' background write: untimed, and kept out of the next bare run
     b, o = statistics.median(t_bare) * 1000, statistics.median(t_ours) * 1000
-    return {"bare_run_p50_ms": round(b, 2), "ctx_run_p50_ms": round(o, 2), "ctx_run_overhead_ratio": round(o / b, 3),
-            "runs_each": n}
+    return {
+        "bare_run_p50_ms": round(b, 2),
+        "ctx_run_p50_ms": round(o, 2),
+        "ctx_run_overhead_ratio": round(o / b, 3),
+        "runs_each": n,
+    }
 
 
 def bench_audit(n: int, tmp: Path) -> dict:
@@ -77,7 +86,10 @@ def bench_audit(n: int, tmp: Path) -> dict:
     t0 = time.perf_counter()
     for i in range(n):
         with open(bare, "a") as fh:
-            fh.write(json.dumps({"event": "fraud.score", "actor": "alice", "data": {"i": i, "run_id": "0123456789abcdef"}}) + "\n")
+            fh.write(
+                json.dumps({"event": "fraud.score", "actor": "alice", "data": {"i": i, "run_id": "0123456789abcdef"}})
+                + "\n"
+            )
     bare_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -89,10 +101,15 @@ def bench_audit(n: int, tmp: Path) -> dict:
         for line in fh:
             json.loads(line)
     parse_s = time.perf_counter() - t0
-    return {"audit_append_events_per_s": round(n / ours_s), "bare_append_events_per_s": round(n / bare_s),
-            "audit_append_ratio_to_bare": round(bare_s / ours_s, 3),
-            "audit_verify_events_per_s": round(n / verify_s), "bare_parse_events_per_s": round(n / parse_s),
-            "audit_verify_ratio_to_bare_parse": round(parse_s / verify_s, 3), "events": n}
+    return {
+        "audit_append_events_per_s": round(n / ours_s),
+        "bare_append_events_per_s": round(n / bare_s),
+        "audit_append_ratio_to_bare": round(bare_s / ours_s, 3),
+        "audit_verify_events_per_s": round(n / verify_s),
+        "bare_parse_events_per_s": round(n / parse_s),
+        "audit_verify_ratio_to_bare_parse": round(parse_s / verify_s, 3),
+        "events": n,
+    }
 
 
 def main() -> None:
@@ -102,20 +119,30 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        out = {"runs": bench_runs(15 if args.quick else 50, tmp / "home"),
-               "audit": bench_audit(20_000 if args.quick else 100_000, tmp)}
+        out = {
+            "runs": bench_runs(15 if args.quick else 50, tmp / "home"),
+            "audit": bench_audit(20_000 if args.quick else 100_000, tmp),
+        }
     r, a = out["runs"], out["audit"]
-    out["targets"] = {"ctx_run_overhead_ratio_le_1_2": r["ctx_run_overhead_ratio"] <= 1.2,
-                      "audit_append_ge_5000_per_s": a["audit_append_events_per_s"] >= 5000,
-                      "audit_verify_ge_50000_per_s": a["audit_verify_events_per_s"] >= 50000}
+    out["targets"] = {
+        "ctx_run_overhead_ratio_le_1_2": r["ctx_run_overhead_ratio"] <= 1.2,
+        "audit_append_ge_5000_per_s": a["audit_append_events_per_s"] >= 5000,
+        "audit_verify_ge_50000_per_s": a["audit_verify_events_per_s"] >= 50000,
+    }
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"ctx.run p50 {r['ctx_run_p50_ms']} ms vs bare mlflow.start_run {r['bare_run_p50_ms']} ms: ratio {r['ctx_run_overhead_ratio']} (target <= 1.2)")
-    print(f"audit append {a['audit_append_events_per_s']:,} events/s vs bare append {a['bare_append_events_per_s']:,}/s "
-          f"(ratio {a['audit_append_ratio_to_bare']}; target >= 5,000/s)")
-    print(f"audit verify {a['audit_verify_events_per_s']:,} events/s vs bare json parse {a['bare_parse_events_per_s']:,}/s "
-          f"(ratio {a['audit_verify_ratio_to_bare_parse']}; target >= 50,000/s)")
+    print(
+        f"ctx.run p50 {r['ctx_run_p50_ms']} ms vs bare mlflow.start_run {r['bare_run_p50_ms']} ms: ratio {r['ctx_run_overhead_ratio']} (target <= 1.2)"
+    )
+    print(
+        f"audit append {a['audit_append_events_per_s']:,} events/s vs bare append {a['bare_append_events_per_s']:,}/s "
+        f"(ratio {a['audit_append_ratio_to_bare']}; target >= 5,000/s)"
+    )
+    print(
+        f"audit verify {a['audit_verify_events_per_s']:,} events/s vs bare json parse {a['bare_parse_events_per_s']:,}/s "
+        f"(ratio {a['audit_verify_ratio_to_bare_parse']}; target >= 50,000/s)"
+    )
 
 
 if __name__ == "__main__":

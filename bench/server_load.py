@@ -29,6 +29,7 @@ grants (no sandbox guard), to split the cost between MLflow's auth and the guard
 Usage: python bench/server_load.py [--quick] [--json] [--clients N] [--runs R] [--rounds K]
                                    [--backend sqlite|postgresql] [--basic-auth-peer]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,10 +52,25 @@ os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
 
 PASSWORD = "bench-password-1"
 USECASE = "fraud"
-WORKLOAD_OPS = ("create_run", "log_batch", "log_metric", "end_run", "get_run", "search_runs",
-                "review_get_run", "review_search_runs")
-PROBE_OPS = ("deny_get_run", "deny_get_experiment", "deny_get_experiment_by_name", "deny_search_runs",
-             "deny_create_run", "deny_log_metric", "deny_reviewer_log_metric")
+WORKLOAD_OPS = (
+    "create_run",
+    "log_batch",
+    "log_metric",
+    "end_run",
+    "get_run",
+    "search_runs",
+    "review_get_run",
+    "review_search_runs",
+)
+PROBE_OPS = (
+    "deny_get_run",
+    "deny_get_experiment",
+    "deny_get_experiment_by_name",
+    "deny_search_runs",
+    "deny_create_run",
+    "deny_log_metric",
+    "deny_reviewer_log_metric",
+)
 
 
 def log(msg: str) -> None:
@@ -131,9 +147,17 @@ class _Recorder:
             self.breaches.append(f"{op}: {what} succeeded: {str(out)[:160]}")
 
     def result(self, t_start: float, t_end: float) -> dict:
-        return {"lat": self.lat, "errors": self.errors, "error_samples": self.error_samples, "denied": self.denied,
-                "denied_as": self.denied_as, "breaches": self.breaches, "requests": self.requests,
-                "t_start": t_start, "t_end": t_end}
+        return {
+            "lat": self.lat,
+            "errors": self.errors,
+            "error_samples": self.error_samples,
+            "denied": self.denied,
+            "denied_as": self.denied_as,
+            "breaches": self.breaches,
+            "requests": self.requests,
+            "t_start": t_start,
+            "t_end": t_end,
+        }
 
 
 def _scientist(client, rec: _Recorder, job: dict) -> None:
@@ -141,16 +165,25 @@ def _scientist(client, rec: _Recorder, job: dict) -> None:
 
     exp_id, probes = job["exp_id"], job["probes"]
     for i in range(job["runs"]):
-        run = rec.call("create_run", client.create_run, exp_id, run_name=f"load-{job['phase']}-{i}",
-                       tags={"sandbox.usecase": USECASE})
+        run = rec.call(
+            "create_run",
+            client.create_run,
+            exp_id,
+            run_name=f"load-{job['phase']}-{i}",
+            tags={"sandbox.usecase": USECASE},
+        )
         if run is None:
             continue
         run_id = run.info.run_id
         now = int(time.time() * 1000)
-        rec.call("log_batch", client.log_batch, run_id,
-                 metrics=[Metric(k, v, now, 0) for k, v in (("auc", 0.9), ("average_precision", 0.7), ("loss", 0.3))],
-                 params=[Param(k, v) for k, v in (("max_depth", "4"), ("eta", "0.1"), ("rounds", "400"))],
-                 tags=[RunTag("phase", job["phase"])])
+        rec.call(
+            "log_batch",
+            client.log_batch,
+            run_id,
+            metrics=[Metric(k, v, now, 0) for k, v in (("auc", 0.9), ("average_precision", 0.7), ("loss", 0.3))],
+            params=[Param(k, v) for k, v in (("max_depth", "4"), ("eta", "0.1"), ("rounds", "400"))],
+            tags=[RunTag("phase", job["phase"])],
+        )
         for step in (1, 2):
             rec.call("log_metric", client.log_metric, run_id, "loss", 0.3 / (step + 1), step=step)
         rec.call("end_run", client.set_terminated, run_id)
@@ -160,12 +193,17 @@ def _scientist(client, rec: _Recorder, job: dict) -> None:
             t = probes[i % len(probes)]
             rec.probe("deny_get_run", f"get_run of {t['bank']}'s run", client.get_run, t["run_id"])
             rec.probe("deny_get_experiment", f"get_experiment {t['exp_name']}", client.get_experiment, t["exp_id"])
-            rec.probe("deny_get_experiment_by_name", f"get_experiment_by_name {t['exp_name']}",
-                      client.get_experiment_by_name, t["exp_name"])
+            rec.probe(
+                "deny_get_experiment_by_name",
+                f"get_experiment_by_name {t['exp_name']}",
+                client.get_experiment_by_name,
+                t["exp_name"],
+            )
             rec.probe("deny_search_runs", f"search_runs in {t['exp_name']}", client.search_runs, [t["exp_id"]])
             rec.probe("deny_create_run", f"create_run in {t['exp_name']}", client.create_run, t["exp_id"])
-            rec.probe("deny_log_metric", f"log_metric to {t['bank']}'s run", client.log_metric, t["run_id"],
-                      "sabotage", 1.0)
+            rec.probe(
+                "deny_log_metric", f"log_metric to {t['bank']}'s run", client.log_metric, t["run_id"], "sabotage", 1.0
+            )
 
 
 def _reviewer(client, rec: _Recorder, job: dict) -> None:
@@ -177,8 +215,14 @@ def _reviewer(client, rec: _Recorder, job: dict) -> None:
         rec.call("review_search_runs", client.search_runs, exp_ids, max_results=20)
         if job["probes"]:
             t = targets[i % len(targets)]
-            rec.probe("deny_reviewer_log_metric", f"reviewer log_metric to {t['bank']}'s run", client.log_metric,
-                      t["run_id"], "review.status", 1.0)
+            rec.probe(
+                "deny_reviewer_log_metric",
+                f"reviewer log_metric to {t['bank']}'s run",
+                client.log_metric,
+                t["run_id"],
+                "review.status",
+                1.0,
+            )
 
 
 def _worker(index: int, inbox, outbox, barrier) -> None:
@@ -193,7 +237,10 @@ def _worker(index: int, inbox, outbox, barrier) -> None:
         if job is None:
             return
         try:
-            for key, value in (("MLFLOW_TRACKING_USERNAME", job["username"]), ("MLFLOW_TRACKING_PASSWORD", job["password"])):
+            for key, value in (
+                ("MLFLOW_TRACKING_USERNAME", job["username"]),
+                ("MLFLOW_TRACKING_PASSWORD", job["password"]),
+            ):
                 if value is None:
                     os.environ.pop(key, None)
                 else:
@@ -216,8 +263,10 @@ class ClientPool:
         self.barrier = ctx.Barrier(n)
         self.outbox = ctx.Queue()
         self.inboxes = [ctx.Queue() for _ in range(n)]
-        self.procs = [ctx.Process(target=_worker, args=(i, q, self.outbox, self.barrier), daemon=True)
-                      for i, q in enumerate(self.inboxes)]
+        self.procs = [
+            ctx.Process(target=_worker, args=(i, q, self.outbox, self.barrier), daemon=True)
+            for i, q in enumerate(self.inboxes)
+        ]
         for p in self.procs:
             p.start()
 
@@ -260,8 +309,13 @@ class StockServer:
     """`mlflow server` as shipped (no auth app unless `app_args`), in its own process group (started now, awaited
     by `wait`)."""
 
-    def __init__(self, home: Path, backend_uri: str | None = None, app_args: tuple[str, ...] = (),
-                 env_extra: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        backend_uri: str | None = None,
+        app_args: tuple[str, ...] = (),
+        env_extra: dict[str, str] | None = None,
+    ) -> None:
         from sandbox import server
 
         home.mkdir(parents=True)
@@ -269,16 +323,41 @@ class StockServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = home / "mlflow-server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "MLFLOW_AUTH_"))}
-        env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-                    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env_extra or {})})  # as the sandbox server runs
-        cmd = [*_mlflow_exe(), "server", *app_args,
-               "--backend-store-uri", backend_uri or f"sqlite:///{home / 'mlflow.db'}",
-               "--artifacts-destination", str(home / "artifacts"), "--serve-artifacts",
-               "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
+        env.update(
+            {
+                "MLFLOW_DISABLE_TELEMETRY": "true",
+                "DO_NOT_TRACK": "true",
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+                **(env_extra or {}),
+            }
+        )  # as the sandbox server runs
+        cmd = [
+            *_mlflow_exe(),
+            "server",
+            *app_args,
+            "--backend-store-uri",
+            backend_uri or f"sqlite:///{home / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(home / "artifacts"),
+            "--serve-artifacts",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
         self.t0 = time.perf_counter()
         with open(self.log_path, "ab") as fh:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, env=env,
-                                         cwd=home, start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=home,
+                start_new_session=True,
+            )
         self.startup_s: float | None = None
 
     def wait(self, timeout: float = 300) -> None:
@@ -318,9 +397,13 @@ class Postgres:
 
         from sandbox import server
 
-        found = shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None)
+        found = shutil.which("pg_ctl") or next(
+            iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)), None
+        )
         if not found:
-            raise RuntimeError("PostgreSQL is not installed (no pg_ctl): install Debian's postgresql, or use --backend sqlite")
+            raise RuntimeError(
+                "PostgreSQL is not installed (no pg_ctl): install Debian's postgresql, or use --backend sqlite"
+            )
         self.bin = Path(os.path.realpath(found)).parent
         self.dir = tmp / "postgres"
         self.dir.mkdir()
@@ -335,8 +418,19 @@ class Postgres:
         self.data = self.dir / "data"
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions")
         self.started = True  # from here on, stop() tries pg_ctl stop
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "postgres.log"), "-w", "-t", str(int(timeout)),
-                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "postgres.log"),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1",
+            "start",
+        )
 
     def pgid(self) -> int | None:
         """The postmaster's process group (its backends are in it too)."""
@@ -371,9 +465,12 @@ def basic_auth_server(home: Path, store, backend_uri: str) -> StockServer:
     from sandbox import server
 
     sec = server.load_secrets(store)
-    env = {"MLFLOW_AUTH_CONFIG_PATH": str(store.state / server.AUTH_CONFIG_FILE),  # written by server.start
-           "MLFLOW_AUTH_ADMIN_USERNAME": server.ADMIN_USERNAME, "MLFLOW_AUTH_ADMIN_PASSWORD": sec.admin_password,
-           "MLFLOW_FLASK_SERVER_SECRET_KEY": sec.flask_secret_key}
+    env = {
+        "MLFLOW_AUTH_CONFIG_PATH": str(store.state / server.AUTH_CONFIG_FILE),  # written by server.start
+        "MLFLOW_AUTH_ADMIN_USERNAME": server.ADMIN_USERNAME,
+        "MLFLOW_AUTH_ADMIN_PASSWORD": sec.admin_password,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": sec.flask_secret_key,
+    }
     return StockServer(home, backend_uri, ("--app-name", "basic-auth"), env)
 
 
@@ -394,7 +491,7 @@ def group_cpu_s(pgid: int | None) -> float | None:
                 raw = fh.read().decode("ascii", "replace")
         except OSError:
             continue
-        fields = raw[raw.rindex(")") + 2:].split()
+        fields = raw[raw.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid:
             total += int(fields[11]) + int(fields[12])
     return total / tick
@@ -426,18 +523,45 @@ def _seed(url: str, banks: list[str], ident: dict[str, tuple[str | None, str | N
     return targets
 
 
-def _jobs(phase: str, url: str, banks: list[str], users: dict[str, tuple[str | None, str | None]],
-          targets: list[dict], runs: int, probes: bool) -> list[dict]:
+def _jobs(
+    phase: str,
+    url: str,
+    banks: list[str],
+    users: dict[str, tuple[str | None, str | None]],
+    targets: list[dict],
+    runs: int,
+    probes: bool,
+) -> list[dict]:
     by_bank = {t["bank"]: t for t in targets}
     jobs = []
     for i, bank in enumerate(banks):
-        others = [by_bank[b] for b in banks[i + 1:] + banks[:i]] if probes else []
+        others = [by_bank[b] for b in banks[i + 1 :] + banks[:i]] if probes else []
         user, pw = users[bank]
-        jobs.append({"phase": phase, "url": url, "username": user, "password": pw, "role": "scientist",
-                     "exp_id": by_bank[bank]["exp_id"], "runs": runs, "probes": others})
+        jobs.append(
+            {
+                "phase": phase,
+                "url": url,
+                "username": user,
+                "password": pw,
+                "role": "scientist",
+                "exp_id": by_bank[bank]["exp_id"],
+                "runs": runs,
+                "probes": others,
+            }
+        )
     user, pw = users["_reviewer"]
-    jobs.append({"phase": phase, "url": url, "username": user, "password": pw, "role": "reviewer",
-                 "targets": targets, "runs": runs, "probes": probes})
+    jobs.append(
+        {
+            "phase": phase,
+            "url": url,
+            "username": user,
+            "password": pw,
+            "role": "reviewer",
+            "targets": targets,
+            "runs": runs,
+            "probes": probes,
+        }
+    )
     return jobs
 
 
@@ -457,7 +581,9 @@ class Phase:
         self.server_cpu_s: float | None = 0.0
 
     def add(self, results: list[dict], server_cpu_s: float | None) -> None:
-        self.server_cpu_s = None if server_cpu_s is None or self.server_cpu_s is None else self.server_cpu_s + server_cpu_s
+        self.server_cpu_s = (
+            None if server_cpu_s is None or self.server_cpu_s is None else self.server_cpu_s + server_cpu_s
+        )
         for r in results:
             for op, xs in r["lat"].items():
                 self.lat.setdefault(op, []).extend(xs)
@@ -478,22 +604,31 @@ class Phase:
         out = {}
         for op in names:
             xs = self.lat.get(op, [])
-            out[op] = {"p50_ms": round(float(np.percentile(xs, 50)), 2) if xs else None,
-                       "p99_ms": round(float(np.percentile(xs, 99)), 2) if xs else None,
-                       "n": len(xs), "errors": self.errors.get(op, 0)}
+            out[op] = {
+                "p50_ms": round(float(np.percentile(xs, 50)), 2) if xs else None,
+                "p99_ms": round(float(np.percentile(xs, 99)), 2) if xs else None,
+                "n": len(xs),
+                "errors": self.errors.get(op, 0),
+            }
         return out
 
     def overall(self, names) -> dict:
         import numpy as np
 
         xs = [x for op in names for x in self.lat.get(op, [])]
-        return {"p50_ms": round(float(np.percentile(xs, 50)), 2) if xs else None,
-                "p99_ms": round(float(np.percentile(xs, 99)), 2) if xs else None,
-                "requests": self.requests, "errors": sum(self.errors.values()),
-                "requests_per_s": round(self.requests / self.seconds, 1) if self.seconds else None,
-                "server_cpu_ms_per_request": (round(self.server_cpu_s * 1000 / self.requests, 2)
-                                              if self.server_cpu_s is not None and self.requests else None),
-                "seconds": round(self.seconds, 2)}
+        return {
+            "p50_ms": round(float(np.percentile(xs, 50)), 2) if xs else None,
+            "p99_ms": round(float(np.percentile(xs, 99)), 2) if xs else None,
+            "requests": self.requests,
+            "errors": sum(self.errors.values()),
+            "requests_per_s": round(self.requests / self.seconds, 1) if self.seconds else None,
+            "server_cpu_ms_per_request": (
+                round(self.server_cpu_s * 1000 / self.requests, 2)
+                if self.server_cpu_s is not None and self.requests
+                else None
+            ),
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def _ratio(a, b):
@@ -518,7 +653,9 @@ def run_bench(clients: int, runs: int, rounds: int, backend: str = "sqlite", bas
 
         ours = stock = basic = pool = pg = None
         try:
-            log(f"starting {clients + 1} client processes, the sandbox server and the stock mlflow server ({backend}) ...")
+            log(
+                f"starting {clients + 1} client processes, the sandbox server and the stock mlflow server ({backend}) ..."
+            )
             pool = ClientPool(clients + 1)
             ours_uri = stock_uri = None
             if backend == "postgresql":
@@ -529,8 +666,9 @@ def run_bench(clients: int, runs: int, rounds: int, backend: str = "sqlite", bas
             ours = server.start(store, admin, port=server.free_port(), timeout=300, **kwargs)
             synced = server.sync(store, admin)
             if basic_auth:
-                basic = basic_auth_server(tmp / "basic-auth", store,
-                                          ours_uri or f"sqlite:///{(store.mlruns / 'mlflow.db').resolve()}")
+                basic = basic_auth_server(
+                    tmp / "basic-auth", store, ours_uri or f"sqlite:///{(store.mlruns / 'mlflow.db').resolve()}"
+                )
                 basic.wait()
             stock.wait()
 
@@ -566,10 +704,13 @@ def run_bench(clients: int, runs: int, rounds: int, backend: str = "sqlite", bas
                     log(f"round {r + 1}/{rounds}: {kind} ...")
                     groups = [srv.proc.pid, pg.pgid() if pg else None]
                     before = [group_cpu_s(g) for g in groups if g is not None]
-                    results = pool.run(_jobs(f"{kind}-{r}", srv.url, banks, users, targets, runs, kind == "ours_probes"))
+                    results = pool.run(
+                        _jobs(f"{kind}-{r}", srv.url, banks, users, targets, runs, kind == "ours_probes")
+                    )
                     after = [group_cpu_s(g) for g in groups if g is not None]
-                    cpu = (None if None in before + after or not before
-                           else sum(after) - sum(before))  # the server's processes (and PostgreSQL's) during the phase
+                    cpu = (
+                        None if None in before + after or not before else sum(after) - sum(before)
+                    )  # the server's processes (and PostgreSQL's) during the phase
                     phases[kind].add(results, cpu)
             ours_startup, stock_startup = ours.startup_s, stock.startup_s
         finally:
@@ -584,30 +725,62 @@ def run_bench(clients: int, runs: int, rounds: int, backend: str = "sqlite", bas
 
     o, s, p = phases["ours"], phases["stock"], phases["ours_probes"]
     o_ops, s_ops = o.ops(WORKLOAD_OPS), s.ops(WORKLOAD_OPS)
-    ratios = {op: {"p50": _ratio(o_ops[op]["p50_ms"], s_ops[op]["p50_ms"]),
-                   "p99": _ratio(o_ops[op]["p99_ms"], s_ops[op]["p99_ms"])} for op in WORKLOAD_OPS}
+    ratios = {
+        op: {
+            "p50": _ratio(o_ops[op]["p50_ms"], s_ops[op]["p50_ms"]),
+            "p99": _ratio(o_ops[op]["p99_ms"], s_ops[op]["p99_ms"]),
+        }
+        for op in WORKLOAD_OPS
+    }
     o_all, s_all = o.overall(WORKLOAD_OPS), s.overall(WORKLOAD_OPS)
-    ratios["all"] = {"p50": _ratio(o_all["p50_ms"], s_all["p50_ms"]), "p99": _ratio(o_all["p99_ms"], s_all["p99_ms"]),
-                     "requests_per_s": _ratio(o_all["requests_per_s"], s_all["requests_per_s"]),
-                     "server_cpu_ms_per_request": _ratio(o_all["server_cpu_ms_per_request"],
-                                                         s_all["server_cpu_ms_per_request"])}
+    ratios["all"] = {
+        "p50": _ratio(o_all["p50_ms"], s_all["p50_ms"]),
+        "p99": _ratio(o_all["p99_ms"], s_all["p99_ms"]),
+        "requests_per_s": _ratio(o_all["requests_per_s"], s_all["requests_per_s"]),
+        "server_cpu_ms_per_request": _ratio(o_all["server_cpu_ms_per_request"], s_all["server_cpu_ms_per_request"]),
+    }
     attempts = sum(p.denied.values()) + len(p.breaches) + sum(p.errors.get(op, 0) for op in PROBE_OPS)
     ours_errors = o_all["errors"] + sum(p.errors.values())
     return {
-        "config": {"bank_clients": clients, "reviewer_clients": 1, "runs_per_client_per_phase": runs, "rounds": rounds,
-                   "backend": backend, "server_workers": 1, "client_retries": 0, "store_setup_s": setup_s,
-                   "ours_startup_s": ours_startup, "stock_ready_s_side_by_side": stock_startup, "first_sync_s": synced.seconds},
+        "config": {
+            "bank_clients": clients,
+            "reviewer_clients": 1,
+            "runs_per_client_per_phase": runs,
+            "rounds": rounds,
+            "backend": backend,
+            "server_workers": 1,
+            "client_retries": 0,
+            "store_setup_s": setup_s,
+            "ours_startup_s": ours_startup,
+            "stock_ready_s_side_by_side": stock_startup,
+            "first_sync_s": synced.seconds,
+        },
         "ours": {"ops": o_ops, "all": o_all, "error_samples": o.error_samples},
         "stock": {"ops": s_ops, "all": s_all, "error_samples": s.error_samples},
         "ratio_ours_to_stock": ratios,
-        "ours_with_probes": {"ops": p.ops(WORKLOAD_OPS + PROBE_OPS), "all": p.overall(WORKLOAD_OPS + PROBE_OPS),
-                             "error_samples": p.error_samples},
-        "basic_auth_app": ({"ops": phases["basic_auth"].ops(WORKLOAD_OPS), "all": phases["basic_auth"].overall(WORKLOAD_OPS),
-                            "error_samples": phases["basic_auth"].error_samples} if phases["basic_auth"].requests else None),
-        "probes": {"attempts": attempts, "denied": sum(p.denied.values()), "denied_by_op": p.denied,
-                   "denied_as": p.denied_as,
-                   "security_failures": len(p.breaches), "failures": p.breaches[:20],
-                   "errors": sum(p.errors.get(op, 0) for op in PROBE_OPS)},
+        "ours_with_probes": {
+            "ops": p.ops(WORKLOAD_OPS + PROBE_OPS),
+            "all": p.overall(WORKLOAD_OPS + PROBE_OPS),
+            "error_samples": p.error_samples,
+        },
+        "basic_auth_app": (
+            {
+                "ops": phases["basic_auth"].ops(WORKLOAD_OPS),
+                "all": phases["basic_auth"].overall(WORKLOAD_OPS),
+                "error_samples": phases["basic_auth"].error_samples,
+            }
+            if phases["basic_auth"].requests
+            else None
+        ),
+        "probes": {
+            "attempts": attempts,
+            "denied": sum(p.denied.values()),
+            "denied_by_op": p.denied,
+            "denied_as": p.denied_as,
+            "security_failures": len(p.breaches),
+            "failures": p.breaches[:20],
+            "errors": sum(p.errors.get(op, 0) for op in PROBE_OPS),
+        },
         "ok": not p.breaches and ours_errors == 0,
     }
 
@@ -618,37 +791,55 @@ def _fmt(x) -> str:
 
 def report(out: dict) -> None:
     c, o, s, r, p = out["config"], out["ours"], out["stock"], out["ratio_ours_to_stock"], out["probes"]
-    print(f"server load, {c['backend']}: {c['bank_clients']} bank clients + {c['reviewer_clients']} reviewer, "
-          f"{c['runs_per_client_per_phase']} runs each per phase, {c['rounds']} round(s); one request in flight per "
-          f"client, one server worker, no client retries")
-    print(f"ours = `sandbox server` (auth + guard, synced grants; ready in {c['ours_startup_s']} s, first sync "
-          f"{c['first_sync_s']} s); peer = stock `mlflow server`, no auth, started side by side")
-    print(f"{'operation':<20}{'ours p50_ms':>12}{'stock p50_ms':>13}{'ratio':>7}{'ours p99_ms':>13}"
-          f"{'stock p99_ms':>13}{'ratio':>7}{'n':>7}{'errors':>9}")
+    print(
+        f"server load, {c['backend']}: {c['bank_clients']} bank clients + {c['reviewer_clients']} reviewer, "
+        f"{c['runs_per_client_per_phase']} runs each per phase, {c['rounds']} round(s); one request in flight per "
+        f"client, one server worker, no client retries"
+    )
+    print(
+        f"ours = `sandbox server` (auth + guard, synced grants; ready in {c['ours_startup_s']} s, first sync "
+        f"{c['first_sync_s']} s); peer = stock `mlflow server`, no auth, started side by side"
+    )
+    print(
+        f"{'operation':<20}{'ours p50_ms':>12}{'stock p50_ms':>13}{'ratio':>7}{'ours p99_ms':>13}"
+        f"{'stock p99_ms':>13}{'ratio':>7}{'n':>7}{'errors':>9}"
+    )
     for op in WORKLOAD_OPS:
         a, b = o["ops"][op], s["ops"][op]
-        print(f"{op:<20}{_fmt(a['p50_ms']):>12}{_fmt(b['p50_ms']):>13}{_fmt(r[op]['p50']):>7}{_fmt(a['p99_ms']):>13}"
-              f"{_fmt(b['p99_ms']):>13}{_fmt(r[op]['p99']):>7}{a['n']:>7}{a['errors']:>4}/{b['errors']:<4}")
+        print(
+            f"{op:<20}{_fmt(a['p50_ms']):>12}{_fmt(b['p50_ms']):>13}{_fmt(r[op]['p50']):>7}{_fmt(a['p99_ms']):>13}"
+            f"{_fmt(b['p99_ms']):>13}{_fmt(r[op]['p99']):>7}{a['n']:>7}{a['errors']:>4}/{b['errors']:<4}"
+        )
     a, b = o["all"], s["all"]
-    print(f"{'all requests':<20}{_fmt(a['p50_ms']):>12}{_fmt(b['p50_ms']):>13}{_fmt(r['all']['p50']):>7}"
-          f"{_fmt(a['p99_ms']):>13}{_fmt(b['p99_ms']):>13}{_fmt(r['all']['p99']):>7}{a['requests']:>7}"
-          f"{a['errors']:>4}/{b['errors']:<4}")
-    print(f"throughput: ours {_fmt(a['requests_per_s'])} requests_per_s vs stock {_fmt(b['requests_per_s'])}: "
-          f"ratio {_fmt(r['all']['requests_per_s'])} (latency ratios > 1 and throughput ratios < 1 mean ours is slower)")
-    print(f"server CPU per request (server process group{' + PostgreSQL' if c['backend'] == 'postgresql' else ''}): "
-          f"ours {_fmt(a['server_cpu_ms_per_request'])} ms vs stock {_fmt(b['server_cpu_ms_per_request'])} ms: "
-          f"ratio {_fmt(r['all']['server_cpu_ms_per_request'])}")
+    print(
+        f"{'all requests':<20}{_fmt(a['p50_ms']):>12}{_fmt(b['p50_ms']):>13}{_fmt(r['all']['p50']):>7}"
+        f"{_fmt(a['p99_ms']):>13}{_fmt(b['p99_ms']):>13}{_fmt(r['all']['p99']):>7}{a['requests']:>7}"
+        f"{a['errors']:>4}/{b['errors']:<4}"
+    )
+    print(
+        f"throughput: ours {_fmt(a['requests_per_s'])} requests_per_s vs stock {_fmt(b['requests_per_s'])}: "
+        f"ratio {_fmt(r['all']['requests_per_s'])} (latency ratios > 1 and throughput ratios < 1 mean ours is slower)"
+    )
+    print(
+        f"server CPU per request (server process group{' + PostgreSQL' if c['backend'] == 'postgresql' else ''}): "
+        f"ours {_fmt(a['server_cpu_ms_per_request'])} ms vs stock {_fmt(b['server_cpu_ms_per_request'])} ms: "
+        f"ratio {_fmt(r['all']['server_cpu_ms_per_request'])}"
+    )
     if out.get("basic_auth_app"):
         x = out["basic_auth_app"]["all"]
-        print(f"breakdown, same workload (all requests p50_ms / p99_ms / server CPU ms per request): stock no auth "
-              f"{_fmt(b['p50_ms'])} / {_fmt(b['p99_ms'])} / {_fmt(b['server_cpu_ms_per_request'])}; MLflow basic-auth app "
-              f"{_fmt(x['p50_ms'])} / {_fmt(x['p99_ms'])} / {_fmt(x['server_cpu_ms_per_request'])} ({x['errors']} errors); "
-              f"sandbox app {_fmt(a['p50_ms'])} / {_fmt(a['p99_ms'])} / {_fmt(a['server_cpu_ms_per_request'])}")
+        print(
+            f"breakdown, same workload (all requests p50_ms / p99_ms / server CPU ms per request): stock no auth "
+            f"{_fmt(b['p50_ms'])} / {_fmt(b['p99_ms'])} / {_fmt(b['server_cpu_ms_per_request'])}; MLflow basic-auth app "
+            f"{_fmt(x['p50_ms'])} / {_fmt(x['p99_ms'])} / {_fmt(x['server_cpu_ms_per_request'])} ({x['errors']} errors); "
+            f"sandbox app {_fmt(a['p50_ms'])} / {_fmt(a['p99_ms'])} / {_fmt(a['server_cpu_ms_per_request'])}"
+        )
     w = out["ours_with_probes"]
-    print(f"cross-bank probes (ours, same workload plus probes; {_fmt(w['all']['requests_per_s'])} requests_per_s, "
-          f"all requests p50 {_fmt(w['all']['p50_ms'])} ms, p99 {_fmt(w['all']['p99_ms'])} ms): "
-          f"{p['attempts']} attempts, {p['denied']} denied, {p['security_failures']} succeeded (security failures), "
-          f"{p['errors']} errors; denied as {', '.join(f'{k} x{v}' for k, v in sorted(p['denied_as'].items()))}")
+    print(
+        f"cross-bank probes (ours, same workload plus probes; {_fmt(w['all']['requests_per_s'])} requests_per_s, "
+        f"all requests p50 {_fmt(w['all']['p50_ms'])} ms, p99 {_fmt(w['all']['p99_ms'])} ms): "
+        f"{p['attempts']} attempts, {p['denied']} denied, {p['security_failures']} succeeded (security failures), "
+        f"{p['errors']} errors; denied as {', '.join(f'{k} x{v}' for k, v in sorted(p['denied_as'].items()))}"
+    )
     for op in PROBE_OPS:
         x = w["ops"][op]
         print(f"  {op:<28} p50_ms {_fmt(x['p50_ms']):>8}  p99_ms {_fmt(x['p99_ms']):>8}  denied {x['n']}")
@@ -663,17 +854,28 @@ def report(out: dict) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    ap.add_argument("--quick", action="store_true", help="3 banks, 8 runs per client, 1 round (about a minute on 2 idle cores)")
+    ap.add_argument(
+        "--quick", action="store_true", help="3 banks, 8 runs per client, 1 round (about a minute on 2 idle cores)"
+    )
     ap.add_argument("--json", action="store_true", help="print JSON")
-    ap.add_argument("--clients", type=int, help="bank clients, one bank each (default 3 quick, 8 full); plus a reviewer")
+    ap.add_argument(
+        "--clients", type=int, help="bank clients, one bank each (default 3 quick, 8 full); plus a reviewer"
+    )
     ap.add_argument("--runs", type=int, help="runs per bank client per phase (default 8 quick, 20 full)")
     ap.add_argument("--rounds", type=int, help="rounds of ours / stock / ours with probes (default 1 quick, 2 full)")
-    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
-                    help="tracking database of both servers; postgresql starts a throwaway local cluster (initdb, "
-                         "pg_ctl) with one database each")
-    ap.add_argument("--basic-auth-peer", action="store_true",
-                    help="also run the workload on MLflow's own basic-auth app over our databases and grants (no "
-                         "sandbox guard): how much of the cost is MLflow's auth")
+    ap.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="tracking database of both servers; postgresql starts a throwaway local cluster (initdb, "
+        "pg_ctl) with one database each",
+    )
+    ap.add_argument(
+        "--basic-auth-peer",
+        action="store_true",
+        help="also run the workload on MLflow's own basic-auth app over our databases and grants (no "
+        "sandbox guard): how much of the cost is MLflow's auth",
+    )
     args = ap.parse_args()
     clients = args.clients or (3 if args.quick else 8)
     runs = args.runs or (8 if args.quick else 20)

@@ -2,13 +2,38 @@
 
 It imports no use case and no app. Start at `open_workspace`.
 """
+
+from . import lifecycle  # noqa: E402,F401 - registers the lifecycle's ledger kinds: ctx.audit refuses to forge them
 from .access import ACTIONS, SOME_BANK, Actor, can, require
-from .errors import (AccessDenied, AuditChainBroken, AuthenticationFailed, InvalidInput, NotFound,
-                     QuotaExceeded, SandboxError, StoreError)
+from .errors import (
+    AccessDenied,
+    AuditChainBroken,
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+    SandboxError,
+    StoreError,
+)
 from .store import Store, validate_bank_id
 from .workspace import WorkspaceContext, open_workspace
-from . import lifecycle  # noqa: E402,F401 - registers the lifecycle's ledger kinds: ctx.audit refuses to forge them
 
-__all__ = ["ACTIONS", "AccessDenied", "Actor", "AuditChainBroken", "AuthenticationFailed", "InvalidInput",
-           "NotFound", "QuotaExceeded", "SOME_BANK", "SandboxError", "Store", "StoreError", "WorkspaceContext", "can",
-           "open_workspace", "require", "validate_bank_id"]
+__all__ = [
+    "ACTIONS",
+    "AccessDenied",
+    "Actor",
+    "AuditChainBroken",
+    "AuthenticationFailed",
+    "InvalidInput",
+    "NotFound",
+    "QuotaExceeded",
+    "SOME_BANK",
+    "SandboxError",
+    "Store",
+    "StoreError",
+    "WorkspaceContext",
+    "can",
+    "open_workspace",
+    "require",
+    "validate_bank_id",
+]

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from . import atomic
 from .access import Actor, can, require
-from .errors import AccessDenied, AuthenticationFailed, InvalidInput, NotFound
+from .errors import AuthenticationFailed, InvalidInput, NotFound
 from .store import Store, validate_bank_id
 
 PREFIX = "sbx"
@@ -218,8 +218,13 @@ class KeyStore:
     def list(self, actor: Actor, everyone: bool = False) -> list[ApiKey]:
         """The actor's own keys; with `everyone`, every user's (an admin's view: `user.list`)."""
         if everyone:
-            require(actor, "user.list", audit=self.store.platform_audit(),
-                    message=f"{actor.name} may not list other users' keys", fix="list your own keys (drop --all)")
+            require(
+                actor,
+                "user.list",
+                audit=self.store.platform_audit(),
+                message=f"{actor.name} may not list other users' keys",
+                fix="list your own keys (drop --all)",
+            )
         keys = [ApiKey(**_public(k)) for k in self._read().values()]
         return sorted((k for k in keys if everyone or k.user == actor.name), key=lambda k: (k.user, k.created, k.id))
 

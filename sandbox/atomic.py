@@ -1,4 +1,5 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of either."""
+
 from __future__ import annotations
 
 import fcntl
@@ -6,9 +7,10 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 
 @contextmanager

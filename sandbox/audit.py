@@ -27,6 +27,7 @@ What each check proves:
   (or `key_id`) from a first anchor. The signed bytes are b"sandbox-audit-anchor-v1\\0" followed by the compact,
   key-sorted JSON of {v, log, seq, hash, time, key_id} (`check_anchor_signature`).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -35,11 +36,12 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from . import atomic
 from .crashpoint import crash_point
@@ -75,8 +77,10 @@ def _hmac(secret: bytes, *parts: str) -> str:
     pads = _PADS.get(secret)
     if pads is None:
         block = (hashlib.sha256(secret).digest() if len(secret) > 64 else secret).ljust(64, b"\0")
-        pads = _PADS[secret] = (hashlib.sha256(bytes(x ^ 0x36 for x in block)),
-                                hashlib.sha256(bytes(x ^ 0x5C for x in block)))
+        pads = _PADS[secret] = (
+            hashlib.sha256(bytes(x ^ 0x36 for x in block)),
+            hashlib.sha256(bytes(x ^ 0x5C for x in block)),
+        )
     inner, outer = pads[0].copy(), pads[1].copy()
     inner.update("\0".join(parts).encode("utf-8"))
     outer.update(inner.digest())
@@ -137,9 +141,11 @@ class AuditKey:
         try:
             st = os.fstat(fd)
             if st.st_mode & 0o077 or st.st_uid != os.geteuid():
-                raise StoreError(f"the audit key {self.path} is readable by others or not owned by this user",
-                                 f"chmod 600 {self.path} as the store's owner (and 700 its folder), then rotate it "
-                                 "if others may have read it")
+                raise StoreError(
+                    f"the audit key {self.path} is readable by others or not owned by this user",
+                    f"chmod 600 {self.path} as the store's owner (and 700 its folder), then rotate it "
+                    "if others may have read it",
+                )
             raw = os.read(fd, 4096).strip()
         finally:
             os.close(fd)
@@ -188,10 +194,15 @@ class AuditKey:
             if not isinstance(last, dict):
                 last = {}
             if "mac" in last:
-                raise StoreError(f"the audit key {self.path} is missing but {log} was written with one",
-                                 f"restore {self.path.parent} from a backup; a new key cannot vouch for those entries")
-            legacy[log.name] = {"entries": int(last.get("seq", len(lines))), "hash": last.get("hash"),
-                                "keyed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                raise StoreError(
+                    f"the audit key {self.path} is missing but {log} was written with one",
+                    f"restore {self.path.parent} from a backup; a new key cannot vouch for those entries",
+                )
+            legacy[log.name] = {
+                "entries": int(last.get("seq", len(lines))),
+                "hash": last.get("hash"),
+                "keyed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
         return legacy
 
     def legacy(self, log_name: str) -> tuple[int, str | None]:
@@ -202,7 +213,9 @@ class AuditKey:
         except FileNotFoundError:
             return 0, None  # no record: every entry needs its MAC
         except ValueError:
-            raise StoreError(f"{self.legacy_path} is damaged", "restore it from the backup of the keys folder") from None
+            raise StoreError(
+                f"{self.legacy_path} is damaged", "restore it from the backup of the keys folder"
+            ) from None
         if not rec:
             return 0, None
         return int(rec["entries"]), rec.get("hash")
@@ -270,8 +283,13 @@ class VerifyResult:
     path: str = ""
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "entries": self.entries, "first_bad_line": self.first_bad_line,
-                "reason": self.reason, "path": self.path}
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "first_bad_line": self.first_bad_line,
+            "reason": self.reason,
+            "path": self.path,
+        }
 
 
 class AuditLog:
@@ -349,8 +367,15 @@ class AuditLog:
                 break
             later.append(entry)
         for entry in reversed(later):
-            ok = (entry["seq"] == seq + 1 and entry.get("prev") == prev and _entry_hash(entry) == entry.get("hash")
-                  and (secret is None or hmac.compare_digest(str(entry.get("mac")), _hmac(secret, "entry", self.name, entry["hash"]))))
+            ok = (
+                entry["seq"] == seq + 1
+                and entry.get("prev") == prev
+                and _entry_hash(entry) == entry.get("hash")
+                and (
+                    secret is None
+                    or hmac.compare_digest(str(entry.get("mac")), _hmac(secret, "entry", self.name, entry["hash"]))
+                )
+            )
             if not ok:
                 break
             seq, prev = entry["seq"], entry["hash"]
@@ -387,8 +412,14 @@ class AuditLog:
             lines = []
             for event, actor, data in events:
                 seq += 1
-                entry = {"seq": seq, "ts": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-                         "event": event, "actor": actor, "data": data, "prev": prev}
+                entry = {
+                    "seq": seq,
+                    "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
+                    "event": event,
+                    "actor": actor,
+                    "data": data,
+                    "prev": prev,
+                }
                 entry["hash"] = prev = _entry_hash(entry)
                 if secret is not None:
                     entry["mac"] = _hmac(secret, "entry", self.name, prev)
@@ -434,59 +465,112 @@ class AuditLog:
             if head_seq:
                 return VerifyResult(False, 0, 1, f"log is missing but its head records {head_seq} entries", path), None
             if legacy_n:
-                return VerifyResult(False, 0, 1, f"log is missing but it had {legacy_n} entries when the store was "
-                                                 "keyed", path), None
+                return VerifyResult(
+                    False, 0, 1, f"log is missing but it had {legacy_n} entries when the store was keyed", path
+                ), None
             return VerifyResult(True, 0, path=path), wanted
         prev = GENESIS
         n = 0
         with open(self.path, "rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
                 if not raw.endswith(b"\n"):
-                    return VerifyResult(False, n, lineno, "last line is incomplete (half-written or truncated)", path), wanted
+                    return VerifyResult(
+                        False, n, lineno, "last line is incomplete (half-written or truncated)", path
+                    ), wanted
                 try:
                     entry = json.loads(raw)
                     seq, entry_prev, digest = entry["seq"], entry["prev"], entry["hash"]
                 except (ValueError, KeyError, TypeError):
-                    return VerifyResult(False, n, lineno, "line is not a valid audit entry (edited or corrupted)", path), wanted
+                    return VerifyResult(
+                        False, n, lineno, "line is not a valid audit entry (edited or corrupted)", path
+                    ), wanted
                 if _entry_hash(entry) != digest:
-                    return VerifyResult(False, n, lineno, "entry content does not match its hash (edited)", path), wanted
+                    return VerifyResult(
+                        False, n, lineno, "entry content does not match its hash (edited)", path
+                    ), wanted
                 if seq != lineno:
                     what = "deleted" if seq > lineno else "inserted or duplicated"
-                    return VerifyResult(False, n, lineno, f"sequence {seq} where {lineno} was expected (an entry was {what}, or entries reordered)", path), wanted
+                    return VerifyResult(
+                        False,
+                        n,
+                        lineno,
+                        f"sequence {seq} where {lineno} was expected (an entry was {what}, or entries reordered)",
+                        path,
+                    ), wanted
                 if entry_prev != prev:
-                    return VerifyResult(False, n, lineno, "previous-hash link broken (entries inserted or reordered)", path), wanted
+                    return VerifyResult(
+                        False, n, lineno, "previous-hash link broken (entries inserted or reordered)", path
+                    ), wanted
                 if secret is not None:
                     mac = entry.get("mac")
                     if mac is None and lineno > legacy_n:
-                        return VerifyResult(False, n, lineno, "entry has no MAC (stripped, or written without the "
-                                                              "store's audit key)", path), wanted
+                        return VerifyResult(
+                            False,
+                            n,
+                            lineno,
+                            "entry has no MAC (stripped, or written without the store's audit key)",
+                            path,
+                        ), wanted
                     if mac is not None and not hmac.compare_digest(str(mac), _hmac(secret, "entry", self.name, digest)):
-                        return VerifyResult(False, n, lineno, "entry MAC does not match (rewritten without the "
-                                                              "store's audit key, or copied from another log)", path), wanted
+                        return VerifyResult(
+                            False,
+                            n,
+                            lineno,
+                            "entry MAC does not match (rewritten without the "
+                            "store's audit key, or copied from another log)",
+                            path,
+                        ), wanted
                     if lineno == legacy_n and legacy_hash is not None and digest != legacy_hash:
-                        return VerifyResult(False, n, lineno, "entry differs from the one recorded when the store was "
-                                                              "keyed (rewritten)", path), wanted
+                        return VerifyResult(
+                            False,
+                            n,
+                            lineno,
+                            "entry differs from the one recorded when the store was keyed (rewritten)",
+                            path,
+                        ), wanted
                 if lineno == want_seq:
                     wanted = digest
                 prev = digest
                 n = lineno
         if n != head_seq or (n and prev != head_hash):
             if n < head_seq:
-                return VerifyResult(False, n, n + 1, f"log ends after {n} entries but its head records {head_seq} (truncated)", path), wanted
+                return VerifyResult(
+                    False, n, n + 1, f"log ends after {n} entries but its head records {head_seq} (truncated)", path
+                ), wanted
             if n == head_seq + 1:
-                return VerifyResult(False, n, n, "head is one entry behind the log (a writer was interrupted mid-append, or the head was altered)", path), wanted
-            return VerifyResult(False, n, head_seq + 1 if n > head_seq else n, f"log has {n} entries but its head records {head_seq} (head file altered)", path), wanted
+                return VerifyResult(
+                    False,
+                    n,
+                    n,
+                    "head is one entry behind the log (a writer was interrupted mid-append, or the head was altered)",
+                    path,
+                ), wanted
+            return VerifyResult(
+                False,
+                n,
+                head_seq + 1 if n > head_seq else n,
+                f"log has {n} entries but its head records {head_seq} (head file altered)",
+                path,
+            ), wanted
         if secret is not None:
             if n < legacy_n:
-                return VerifyResult(False, n, n + 1, f"log ends after {n} entries but it had {legacy_n} when the "
-                                                     "store was keyed (truncated)", path), wanted
+                return VerifyResult(
+                    False,
+                    n,
+                    n + 1,
+                    f"log ends after {n} entries but it had {legacy_n} when the store was keyed (truncated)",
+                    path,
+                ), wanted
             mac = head.get("mac")
             unkeyed_ok = n == 0 or (n == legacy_n and prev == legacy_hash)
             if mac is None and not unkeyed_ok:
-                return VerifyResult(False, n, n, "head has no MAC (rewritten without the store's audit key)", path), wanted
+                return VerifyResult(
+                    False, n, n, "head has no MAC (rewritten without the store's audit key)", path
+                ), wanted
             if mac is not None and not hmac.compare_digest(str(mac), _hmac(secret, "head", self.name, str(n), prev)):
-                return VerifyResult(False, n, n, "head MAC does not match (rewritten without the store's audit key)",
-                                    path), wanted
+                return VerifyResult(
+                    False, n, n, "head MAC does not match (rewritten without the store's audit key)", path
+                ), wanted
         return VerifyResult(True, n, path=path), (prev if want_seq is None else wanted)
 
     # -- anchors ------------------------------------------------------------
@@ -501,10 +585,18 @@ class AuditLog:
             raise StoreError("this audit log has no key to sign an anchor with", "open it through the store")
         result, digest = self._verify(want_seq=None)  # the entries verified, not a head read later
         if not result.ok:
-            raise AuditChainBroken(f"audit log {result.path} is broken at line {result.first_bad_line}: {result.reason}",
-                                   "an anchor vouches for a valid log only; restore the log from a backup")
-        payload = {"v": ANCHOR_VERSION, "log": self.log_name, "seq": result.entries, "hash": digest,
-                   "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "key_id": self.key.key_id()}
+            raise AuditChainBroken(
+                f"audit log {result.path} is broken at line {result.first_bad_line}: {result.reason}",
+                "an anchor vouches for a valid log only; restore the log from a backup",
+            )
+        payload = {
+            "v": ANCHOR_VERSION,
+            "log": self.log_name,
+            "seq": result.entries,
+            "hash": digest,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "key_id": self.key.key_id(),
+        }
         return self.key.sign_anchor(payload)
 
     def verify_anchor(self, anchor: Any) -> VerifyResult:
@@ -519,8 +611,12 @@ class AuditLog:
         try:
             payload = _anchor_payload(anchor)
             seq = payload["seq"]
-            if not (isinstance(seq, int) and seq >= 0 and isinstance(payload["hash"], str)
-                    and isinstance(anchor["mac"], str)):
+            if not (
+                isinstance(seq, int)
+                and seq >= 0
+                and isinstance(payload["hash"], str)
+                and isinstance(anchor["mac"], str)
+            ):
                 raise TypeError
         except (KeyError, TypeError):
             return bad("the anchor is not a sandbox audit anchor (keep the JSON `sandbox audit anchor` prints)")
@@ -541,9 +637,16 @@ class AuditLog:
         if not result.ok:
             return result
         if result.entries < seq:
-            return bad(f"the log has {result.entries} entries but the anchor at {payload['time']} recorded {seq} "
-                       "(truncated or rewritten since)", result.entries + 1, result.entries)
+            return bad(
+                f"the log has {result.entries} entries but the anchor at {payload['time']} recorded {seq} "
+                "(truncated or rewritten since)",
+                result.entries + 1,
+                result.entries,
+            )
         if digest != payload["hash"]:
-            return bad(f"entry {seq} no longer has the hash anchored at {payload['time']} (the log was rewritten "
-                       "since)", seq, result.entries)
+            return bad(
+                f"entry {seq} no longer has the hash anchored at {payload['time']} (the log was rewritten since)",
+                seq,
+                result.entries,
+            )
         return VerifyResult(True, result.entries, path=path)

@@ -19,6 +19,7 @@ What a backup holds, and how each part is kept consistent while the store is in 
 the copy inside the target home, and swaps each top folder in by rename (the previous ones are removed only
 after every swap succeeded).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -27,10 +28,10 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from . import atomic, trackdb
 from .errors import InvalidInput, StoreError
@@ -47,7 +48,7 @@ MAX_PASSES = 5
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _sha256(path: Path) -> str:
@@ -56,7 +57,12 @@ def _sha256(path: Path) -> str:
 
 def _skip(rel: str) -> bool:
     name = rel.rsplit("/", 1)[-1]
-    return rel in SQLITE_FILES or rel in SKIP_FILES or name.endswith(SKIP_SUFFIXES) or name.startswith((".mlflow.db.", ".mlflow-auth.db."))
+    return (
+        rel in SQLITE_FILES
+        or rel in SKIP_FILES
+        or name.endswith(SKIP_SUFFIXES)
+        or name.startswith((".mlflow.db.", ".mlflow-auth.db."))
+    )
 
 
 def _walk(root: Path, top: str) -> dict[str, tuple[int, int, int]]:
@@ -170,8 +176,11 @@ def backup(store: Store, dest: Path | str, by: str = "admin") -> dict:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise InvalidInput("DIR", f"{dest} exists and is not an empty folder", "give a new folder for the backup")
     home = store.home.resolve()
-    if dest.resolve() == home or dest.resolve().is_relative_to(home / "state") or any(
-            dest.resolve().is_relative_to(home / t) for t in TOP):
+    if (
+        dest.resolve() == home
+        or dest.resolve().is_relative_to(home / "state")
+        or any(dest.resolve().is_relative_to(home / t) for t in TOP)
+    ):
         raise InvalidInput("DIR", f"{dest} is inside the store", "back up to a folder outside the store's folders")
     dest.parent.mkdir(parents=True, exist_ok=True)
     stage = dest.parent / f".{dest.name}.partial-{os.getpid()}"
@@ -190,8 +199,14 @@ def backup(store: Store, dest: Path | str, by: str = "admin") -> dict:
         for d, _dirs, _files in os.walk(stage):
             os.chmod(d, 0o700)
         files = _manifest(stage)
-        manifest = {"format": FORMAT, "created": _now(), "home": str(store.home), "by": by, "mlflow": mlflow_version,
-                    "files": files}
+        manifest = {
+            "format": FORMAT,
+            "created": _now(),
+            "home": str(store.home),
+            "by": by,
+            "mlflow": mlflow_version,
+            "files": files,
+        }
         atomic.write_json(stage / MANIFEST, manifest, mode=0o600)
         if dest.exists():
             dest.rmdir()
@@ -199,8 +214,12 @@ def backup(store: Store, dest: Path | str, by: str = "admin") -> dict:
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    summary = {"dir": str(dest), "files": len(files), "bytes": sum(f["size"] for f in files.values()),
-               "seconds": round(time.perf_counter() - t0, 3)}
+    summary = {
+        "dir": str(dest),
+        "files": len(files),
+        "bytes": sum(f["size"] for f in files.values()),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
     store.platform_audit().append("store.backup", by, dir=str(dest), files=summary["files"], bytes=summary["bytes"])
     return summary
 
@@ -220,10 +239,16 @@ def verify(src: Path | str) -> dict:
     try:
         manifest = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise StoreError(f"{src} has no {MANIFEST}: it is not a sandbox backup", "give the folder `sandbox backup` wrote") from None
+        raise StoreError(
+            f"{src} has no {MANIFEST}: it is not a sandbox backup", "give the folder `sandbox backup` wrote"
+        ) from None
     except (ValueError, UnicodeDecodeError):
         raise StoreError(f"{src / MANIFEST} is damaged", "use another backup") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or not isinstance(manifest.get("files"), dict)
+    ):
         raise StoreError(f"{src / MANIFEST} is not a {FORMAT} manifest", "give the folder `sandbox backup` wrote")
     for rel, info in manifest["files"].items():
         parts = Path(rel).parts
@@ -239,7 +264,9 @@ def verify(src: Path | str) -> dict:
         for name in filenames:
             rel = (Path(dirpath) / name).relative_to(src).as_posix()
             if rel != MANIFEST and rel not in listed:
-                raise StoreError(f"backup file {rel} is not in the manifest (added after the backup)", "use another backup")
+                raise StoreError(
+                    f"backup file {rel} is not in the manifest (added after the backup)", "use another backup"
+                )
     return manifest
 
 
@@ -254,8 +281,10 @@ def restore(home: Path | str, src: Path | str, force: bool = False, by: str = "(
     manifest = verify(src)
     occupied = _occupied(home)
     if occupied and not force:
-        raise StoreError(f"the target store {home} is not empty ({', '.join(occupied)})",
-                         "restore into a new --home, or pass --force to replace it (its current files are discarded)")
+        raise StoreError(
+            f"the target store {home} is not empty ({', '.join(occupied)})",
+            "restore into a new --home, or pass --force to replace it (its current files are discarded)",
+        )
     home.mkdir(parents=True, exist_ok=True)
     stage = home / f".restore-{os.getpid()}"
     old = home / f".restore-old-{os.getpid()}"
@@ -293,9 +322,15 @@ def restore(home: Path | str, src: Path | str, force: bool = False, by: str = "(
     shutil.rmtree(old, ignore_errors=True)
     store = Store(home)
     trackdb._checked.discard(str(trackdb.db_path(store.mlruns)))
-    summary = {"home": str(home), "from": str(src), "files": len(manifest["files"]), "backup_created": manifest.get("created"),
-               "seconds": round(time.perf_counter() - t0, 3)}
+    summary = {
+        "home": str(home),
+        "from": str(src),
+        "files": len(manifest["files"]),
+        "backup_created": manifest.get("created"),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
     if store.exists:
-        store.platform_audit().append("store.restore", by, source=str(src), backup_created=manifest.get("created"),
-                                      files=len(manifest["files"]))
+        store.platform_audit().append(
+            "store.restore", by, source=str(src), backup_created=manifest.get("created"), files=len(manifest["files"])
+        )
     return summary

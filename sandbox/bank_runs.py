@@ -4,14 +4,16 @@
 it is the ledger's word, not a tag). The other functions read and register; the door (sandbox/workspace.py)
 checks access before it calls any of them, and passes only what it checked.
 """
+
 from __future__ import annotations
 
 import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import tracking
 from .compute import Meter, _cpu_seconds, detect_device, outermost
@@ -22,8 +24,16 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def start_run(ctx: "WorkspaceContext", usecase: str, run_name: str | None, *, seed: int | None,
-              data_hash: str | None, params: dict | None, tags: dict | None) -> Iterator[Any]:
+def start_run(
+    ctx: WorkspaceContext,
+    usecase: str,
+    run_name: str | None,
+    *,
+    seed: int | None,
+    data_hash: str | None,
+    params: dict | None,
+    tags: dict | None,
+) -> Iterator[Any]:
     """The run itself (access, use case and quota already checked by the door)."""
     import mlflow
 
@@ -53,8 +63,14 @@ def start_run(ctx: "WorkspaceContext", usecase: str, run_name: str | None, *, se
             if first:  # inside metered work (an assurance campaign training a model) the outer block counts it
                 ctx.ledger.record(ctx.bank, ctx.actor.name, usecase=usecase, run_id=run_id, meter=meter)
             if status == "FINISHED":
-                ctx._record(f"{usecase}.run", run_id=run_id, run_name=run_name, device=device,
-                            wall_s=round(meter.wall_s, 3), cpu_s=round(meter.cpu_s, 3))
+                ctx._record(
+                    f"{usecase}.run",
+                    run_id=run_id,
+                    run_name=run_name,
+                    device=device,
+                    wall_s=round(meter.wall_s, 3),
+                    cpu_s=round(meter.cpu_s, 3),
+                )
 
 
 def artifact_paths(client: Any, run_id: str, path: str | None = None) -> list[str]:
@@ -76,8 +92,11 @@ def download_artifact(mlruns: Path, run_id: str, artifact_path: str) -> Path:
     """Download (or locate) one artifact of a run the door already fetched for this bank."""
     import mlflow
 
-    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path,
-                                                    tracking_uri=tracking.tracking_uri(mlruns)))
+    return Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=artifact_path, tracking_uri=tracking.tracking_uri(mlruns)
+        )
+    )
 
 
 def register(bank: str, usecase: str, model_uri: str) -> Any:

@@ -3,9 +3,10 @@
 Both models' scores on the same held-out rows are resampled together (the same rows each time), so the interval
 is for the difference itself, not two intervals that overlap. Seeded: the same inputs give the same interval.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -14,8 +15,16 @@ from .errors import InvalidInput
 MAX_RESAMPLES = 5000
 
 
-def paired(y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float], *,
-           resamples: int = 200, seed: int = 0, level: float = 0.95) -> dict:
+def paired(
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    *,
+    resamples: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
     """metric(y, b) - metric(y, a) with its percentile confidence interval over `resamples` paired resamples.
     A resample holding one class only (the metric is undefined there) is drawn again."""
     if isinstance(resamples, bool) or not isinstance(resamples, int) or not 20 <= resamples <= MAX_RESAMPLES:
@@ -36,7 +45,23 @@ def paired(y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: Callable[[np.nda
     tail = (1 - level) / 2
     low, high = (float(np.quantile(d, tail)), float(np.quantile(d, 1 - tail))) if len(d) else (float("nan"),) * 2
     base_a, base_b = float(metric(y, a)), float(metric(y, b))
-    verdict = ("challenger better" if low > 0 else "champion better" if high < 0 else "no clear difference (the interval holds 0)")
-    return {"champion": base_a, "challenger": base_b, "difference": base_b - base_a, "ci_low": low, "ci_high": high,
-            "level": level, "resamples": len(d), "seed": seed, "rows": int(n), "positives": int(y.sum()),
-            "verdict": verdict}
+    verdict = (
+        "challenger better"
+        if low > 0
+        else "champion better"
+        if high < 0
+        else "no clear difference (the interval holds 0)"
+    )
+    return {
+        "champion": base_a,
+        "challenger": base_b,
+        "difference": base_b - base_a,
+        "ci_low": low,
+        "ci_high": high,
+        "level": level,
+        "resamples": len(d),
+        "seed": seed,
+        "rows": int(n),
+        "positives": int(y.sum()),
+        "verdict": verdict,
+    }

@@ -10,6 +10,7 @@ change them without a restart.
 The checks take an open binary handle (a `UserFile`'s `.fh`, see sandbox/userfile.py) and the name to show:
 the file is read through the handle it was opened with, never reopened by name.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 from .errors import InvalidInput
 
-KIB, MIB, GIB = 1024, 1024 ** 2, 1024 ** 3
+KIB, MIB, GIB = 1024, 1024**2, 1024**3
 
 # name -> (default, what it bounds); SANDBOX_<NAME> overrides the default.
 DEFAULTS: dict[str, tuple[int, str]] = {
@@ -51,7 +52,9 @@ def env_int(var: str, default: int) -> int:
     try:
         value = int(raw.replace("_", ""))
     except ValueError:
-        raise InvalidInput(var, f"{raw!r} is not a whole number", f"unset it or give a positive integer (default {default})") from None
+        raise InvalidInput(
+            var, f"{raw!r} is not a whole number", f"unset it or give a positive integer (default {default})"
+        ) from None
     if value <= 0:
         raise InvalidInput(var, f"{value} is not positive", f"unset it or give a positive integer (default {default})")
     return value
@@ -68,8 +71,11 @@ def human(n: int) -> str:
 
 def too_big(field: str, name: str, what: str, found: str, name_of_limit: str, limit_value: str) -> InvalidInput:
     """The one-line refusal every bound uses: the file, what was found, the limit and the setting that raises it."""
-    return InvalidInput(field, f"{name} {what} {found} (limit {limit_value}, set by SANDBOX_{name_of_limit})",
-                        "split the file or remove what is not needed; an operator may raise the limit")
+    return InvalidInput(
+        field,
+        f"{name} {what} {found} (limit {limit_value}, set by SANDBOX_{name_of_limit})",
+        "split the file or remove what is not needed; an operator may raise the limit",
+    )
 
 
 # -- bytes --------------------------------------------------------------------
@@ -106,9 +112,11 @@ class CappedReader(io.RawIOBase):
         self.n += len(data)
         if self.n > self.cap:
             what = "expands to more than" if self.setting == "MAX_GZIP_RATIO" else "holds more than"
-            shown = f"{limit(self.setting)}x its compressed size" if self.setting == "MAX_GZIP_RATIO" else human(self.cap)
+            shown = (
+                f"{limit(self.setting)}x its compressed size" if self.setting == "MAX_GZIP_RATIO" else human(self.cap)
+            )
             raise too_big(self.field, self.name, what, human(self.cap), self.setting, shown)
-        b[:len(data)] = data
+        b[: len(data)] = data
         return len(data)
 
 
@@ -173,7 +181,9 @@ def parquet_shape(fh: IO[bytes], field: str, name: str) -> tuple[int, int]:
     try:
         meta = pq.ParquetFile(fh).metadata
     except (pa.ArrowException, OSError, ValueError) as err:
-        raise InvalidInput(field, f"{name} is not a readable Parquet file ({type(err).__name__}: {str(err)[:120]})", fix) from None
+        raise InvalidInput(
+            field, f"{name} is not a readable Parquet file ({type(err).__name__}: {str(err)[:120]})", fix
+        ) from None
     finally:
         fh.seek(0)
     cols = max(meta.num_columns, len(meta.schema.to_arrow_schema()))
@@ -181,7 +191,9 @@ def parquet_shape(fh: IO[bytes], field: str, name: str) -> tuple[int, int]:
     if cols > max_cols:
         raise too_big(field, name, "has", f"{cols:,} columns", "MAX_TABLE_COLUMNS", f"{max_cols:,}")
     if meta.num_rows * max(cols, 1) > max_cells:
-        raise too_big(field, name, "has", f"{meta.num_rows:,} rows x {cols:,} columns", "MAX_TABLE_CELLS", f"{max_cells:,} cells")
+        raise too_big(
+            field, name, "has", f"{meta.num_rows:,} rows x {cols:,} columns", "MAX_TABLE_CELLS", f"{max_cells:,} cells"
+        )
     return cols, meta.num_rows
 
 
@@ -208,9 +220,17 @@ def load_json(data: bytes, field: str, name: str, fix: str) -> Any:
 
     cap, max_depth = limit("MAX_JSON_BYTES"), limit("MAX_JSON_DEPTH")
     if len(data) > cap:
-        raise too_big(field, name, "is", f"over {human(cap)}" if len(data) == cap + 1 else human(len(data)),
-                      "MAX_JSON_BYTES", human(cap))
-    deep = too_big(field, name, "is JSON nested", f"more than {max_depth} levels deep", "MAX_JSON_DEPTH", f"{max_depth} levels")
+        raise too_big(
+            field,
+            name,
+            "is",
+            f"over {human(cap)}" if len(data) == cap + 1 else human(len(data)),
+            "MAX_JSON_BYTES",
+            human(cap),
+        )
+    deep = too_big(
+        field, name, "is JSON nested", f"more than {max_depth} levels deep", "MAX_JSON_DEPTH", f"{max_depth} levels"
+    )
     try:
         obj = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as err:

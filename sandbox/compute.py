@@ -11,6 +11,7 @@ does any, with the usage and the limit in the message.
 Nested work is counted once: the outermost metered block records it (a
 simulation that runs inside an evaluation is the evaluation's time).
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,10 +24,11 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from .audit import AuditLog
 from .errors import QuotaExceeded
@@ -66,7 +68,7 @@ class Meter:
     _t0: float = 0.0
     _c0: float = 0.0
 
-    def __enter__(self) -> "Meter":
+    def __enter__(self) -> Meter:
         self._t0, self._c0 = time.perf_counter(), _cpu_seconds()
         return self
 
@@ -105,8 +107,17 @@ class _Totals:
 
 
 def _empty() -> dict:
-    return {"runs": 0, "jobs": 0, "wall_s": 0.0, "cpu_s": 0.0, "gpu_s": 0.0, "by_device": {}, "by_usecase": {},
-            "by_kind": {}, "by_user": {}}
+    return {
+        "runs": 0,
+        "jobs": 0,
+        "wall_s": 0.0,
+        "cpu_s": 0.0,
+        "gpu_s": 0.0,
+        "by_device": {},
+        "by_usecase": {},
+        "by_kind": {},
+        "by_user": {},
+    }
 
 
 def _add(total: dict, d: dict, actor: str) -> None:
@@ -116,8 +127,12 @@ def _add(total: dict, d: dict, actor: str) -> None:
     total["wall_s"] += wall
     total["cpu_s"] += cpu
     total["gpu_s"] += float(d.get("gpu_s", gpu_seconds(d.get("device", "cpu"), wall)))
-    for key, name in (("by_device", d.get("device", "cpu")), ("by_usecase", d.get("usecase", "")), ("by_kind", kind),
-                      ("by_user", actor)):
+    for key, name in (
+        ("by_device", d.get("device", "cpu")),
+        ("by_usecase", d.get("usecase", "")),
+        ("by_kind", kind),
+        ("by_user", actor),
+    ):
         total[key][name] = total[key].get(name, 0.0) + wall
 
 
@@ -134,12 +149,30 @@ class UsageLedger:
     def _log(self, bank: str) -> AuditLog:
         return AuditLog(self.dir / f"{bank}.jsonl")
 
-    def record(self, bank: str, actor: str, *, usecase: str, run_id: str | None, meter: Meter, kind: str = "run",
-               units: int = 1) -> None:
+    def record(
+        self,
+        bank: str,
+        actor: str,
+        *,
+        usecase: str,
+        run_id: str | None,
+        meter: Meter,
+        kind: str = "run",
+        units: int = 1,
+    ) -> None:
         """One piece of work: `units` things done (rows scored, questions asked) in `meter`'s time."""
-        self._log(bank).append("compute", actor, usecase=usecase, kind=kind, run_id=run_id, device=meter.device,
-                               wall_s=round(meter.wall_s, 4), cpu_s=round(meter.cpu_s, 4),
-                               gpu_s=round(gpu_seconds(meter.device, meter.wall_s), 4), units=int(units))
+        self._log(bank).append(
+            "compute",
+            actor,
+            usecase=usecase,
+            kind=kind,
+            run_id=run_id,
+            device=meter.device,
+            wall_s=round(meter.wall_s, 4),
+            cpu_s=round(meter.cpu_s, 4),
+            gpu_s=round(gpu_seconds(meter.device, meter.wall_s), 4),
+            units=int(units),
+        )
 
     def usage(self, bank: str) -> dict:
         """Totals for the bank: runs and other jobs, wall/CPU/GPU seconds, by device, use case, kind and user.
@@ -185,16 +218,41 @@ class UsageLedger:
             if (since and ts < since) or (until and ts >= until):
                 continue
             d = e["data"]
-            rows.append({"time": ts, "bank": bank, "user": e["actor"], "usecase": d.get("usecase", ""),
-                         "kind": d.get("kind", "run"), "run_id": d.get("run_id") or "", "device": d.get("device", ""),
-                         "wall_s": d.get("wall_s", 0.0), "cpu_s": d.get("cpu_s", 0.0),
-                         "gpu_s": d.get("gpu_s", gpu_seconds(d.get("device", ""), d.get("wall_s", 0.0))),
-                         "units": d.get("units", 1), "seq": e["seq"], "hash": e["hash"]})
+            rows.append(
+                {
+                    "time": ts,
+                    "bank": bank,
+                    "user": e["actor"],
+                    "usecase": d.get("usecase", ""),
+                    "kind": d.get("kind", "run"),
+                    "run_id": d.get("run_id") or "",
+                    "device": d.get("device", ""),
+                    "wall_s": d.get("wall_s", 0.0),
+                    "cpu_s": d.get("cpu_s", 0.0),
+                    "gpu_s": d.get("gpu_s", gpu_seconds(d.get("device", ""), d.get("wall_s", 0.0))),
+                    "units": d.get("units", 1),
+                    "seq": e["seq"],
+                    "hash": e["hash"],
+                }
+            )
         return rows
 
 
-USAGE_COLUMNS = ("time", "bank", "user", "usecase", "kind", "run_id", "device", "wall_s", "cpu_s", "gpu_s", "units",
-                 "seq", "hash")
+USAGE_COLUMNS = (
+    "time",
+    "bank",
+    "user",
+    "usecase",
+    "kind",
+    "run_id",
+    "device",
+    "wall_s",
+    "cpu_s",
+    "gpu_s",
+    "units",
+    "seq",
+    "hash",
+)
 
 
 def usage_csv(rows: list[dict]) -> str:
@@ -213,12 +271,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def metered(usecase: str, kind: str) -> Callable[[F], F]:
     """Meter a use-case function whose first argument is the bank's workspace context: refused over quota before
     it starts, its time recorded against the bank and the user after (also when it fails: the work was done)."""
+
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
         def inner(ctx, *args, **kwargs):
             with ctx.metered(usecase, kind):
                 return fn(ctx, *args, **kwargs)
+
         return inner  # type: ignore[return-value]
+
     return wrap
 
 
@@ -227,7 +288,8 @@ def check_quota(bank: str, used_s: float, quota_s: float | None) -> None:
     if quota_s is not None and used_s >= quota_s:
         raise QuotaExceeded(
             f"bank {bank} has used {used_s:.1f} of its {quota_s:.1f} compute seconds; the job was not started",
-            "ask an admin to raise it: `sandbox quota set BANK --seconds N`")
+            "ask an admin to raise it: `sandbox quota set BANK --seconds N`",
+        )
 
 
 def usage_summary(usage: dict, quota_s: float | None) -> dict:
@@ -235,4 +297,3 @@ def usage_summary(usage: dict, quota_s: float | None) -> dict:
     out["quota_s"] = quota_s
     out["remaining_s"] = None if quota_s is None else round(max(quota_s - usage["wall_s"], 0.0), 3)
     return out
-

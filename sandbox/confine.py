@@ -3,6 +3,7 @@
 The workspace door asks this before it hands out a path; the refusal itself is the door's (audited through
 `access.require`). Pure: it resolves names and answers, it does not decide who may ask.
 """
+
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath

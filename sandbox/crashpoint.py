@@ -4,6 +4,7 @@ A writer calls `crash_point("chat.index.before_current")` between the steps whos
 tests/security/test_crash.py kills a real command at each point and checks that the previous good state (or
 the new one, whole) still answers and verifies. Unset, it costs one environment lookup.
 """
+
 from __future__ import annotations
 
 import os

@@ -16,14 +16,15 @@ Checks, each a list of findings (ok or not, what is wrong, how to fix it):
 - modes: no file or folder under the store's own folders (state/, keys/, workspaces/, mlruns/) is readable or
   writable by group or others. `--fix` chmods them (files 0600 or 0700 when executable, folders 0700).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import stat
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from . import trackdb
 from .store import Store
@@ -70,8 +71,10 @@ class Report:
             c[0] += 1
             c[1] += not f.ok
             c[2] += f.fixed
-        lines = [f"{check}: {n - bad} of {n} ok" + (f", {fixed} fixed" if fixed else "")
-                 for check, (n, bad, fixed) in counts.items()]
+        lines = [
+            f"{check}: {n - bad} of {n} ok" + (f", {fixed} fixed" if fixed else "")
+            for check, (n, bad, fixed) in counts.items()
+        ]
         for f in self.problems():
             state = "FIXED" if f.fixed else "PROBLEM"
             lines.append(f"{state} {f.check} {f.target}: {f.problem}" + ("" if f.fixed else f" -> {f.fix}"))
@@ -96,8 +99,15 @@ def check_audit(store: Store, fix: bool = False) -> list[Finding]:
     try:
         logs += [(b, store.bank_audit(b)) for b in sorted(store.banks())]
     except Exception as err:  # noqa: BLE001 - a damaged users file is a finding, not a crash
-        return [Finding("audit", "state/store.json", False, f"cannot list banks: {err}",
-                        "restore state/store.json from its .bak or a backup")]
+        return [
+            Finding(
+                "audit",
+                "state/store.json",
+                False,
+                f"cannot list banks: {err}",
+                "restore state/store.json from its .bak or a backup",
+            )
+        ]
     out = []
     for name, log in logs:
         target = f"{name} ({log.path.name})"
@@ -109,8 +119,13 @@ def check_audit(store: Store, fix: bool = False) -> list[Finding]:
         if result.ok:
             out.append(Finding("audit", target, True))
             continue
-        f = Finding("audit", target, False, f"broken at line {result.first_bad_line}: {result.reason}",
-                    "restore the log from a backup (`sandbox restore DIR`); doctor never rewrites an audit log")
+        f = Finding(
+            "audit",
+            target,
+            False,
+            f"broken at line {result.first_bad_line}: {result.reason}",
+            "restore the log from a backup (`sandbox restore DIR`); doctor never rewrites an audit log",
+        )
         if HEAD_BEHIND in result.reason:
             f.fix = "run `sandbox doctor --fix` (rolls the head forward over the verified last entry)"
             repair = getattr(log, "repair_head", None)
@@ -123,13 +138,21 @@ def check_audit(store: Store, fix: bool = False) -> list[Finding]:
 # -- tracking --------------------------------------------------------------------------------------
 def check_tracking(store: Store, fix: bool = False) -> list[Finding]:
     if os.environ.get("SANDBOX_TRACKING_URI", "").strip():
-        return [Finding("tracking", os.environ["SANDBOX_TRACKING_URI"], True,
-                        "remote tracking server: its database is checked where it runs")]
+        return [
+            Finding(
+                "tracking",
+                os.environ["SANDBOX_TRACKING_URI"],
+                True,
+                "remote tracking server: its database is checked where it runs",
+            )
+        ]
     out = []
     st = trackdb.status(store.mlruns)
     f = Finding("tracking", "mlruns/mlflow.db", st.ok, "" if st.ok else f"{st.state}: {st.detail}", trackdb.REPAIR)
     if st.state in ("missing", "behind", "half-migrated"):
-        f.fix = "run `sandbox doctor --fix` (creates or migrates it on a copy under the store's lock), or restore a backup"
+        f.fix = (
+            "run `sandbox doctor --fix` (creates or migrates it on a copy under the store's lock), or restore a backup"
+        )
     if not st.ok and fix and st.state in ("missing", "behind", "half-migrated"):
         try:
             after = trackdb.repair(store.mlruns)
@@ -142,15 +165,27 @@ def check_tracking(store: Store, fix: bool = False) -> list[Finding]:
     out.append(f)
     if st.state not in ("missing", "damaged"):
         verdict = trackdb.integrity(trackdb.db_path(store.mlruns))
-        out.append(Finding("tracking", "mlruns/mlflow.db integrity", verdict == "ok",
-                           "" if verdict == "ok" else f"SQLite integrity_check: {verdict}",
-                           "restore mlruns/ from a backup (`sandbox restore DIR`)"))
+        out.append(
+            Finding(
+                "tracking",
+                "mlruns/mlflow.db integrity",
+                verdict == "ok",
+                "" if verdict == "ok" else f"SQLite integrity_check: {verdict}",
+                "restore mlruns/ from a backup (`sandbox restore DIR`)",
+            )
+        )
     auth = store.state / "mlflow-auth.db"
     if auth.exists():
         verdict = trackdb.integrity(auth)
-        out.append(Finding("tracking", "state/mlflow-auth.db integrity", verdict == "ok",
-                           "" if verdict == "ok" else f"SQLite integrity_check: {verdict}",
-                           "stop the server, move the file aside and start it again (the sync recreates the grants)"))
+        out.append(
+            Finding(
+                "tracking",
+                "state/mlflow-auth.db integrity",
+                verdict == "ok",
+                "" if verdict == "ok" else f"SQLite integrity_check: {verdict}",
+                "stop the server, move the file aside and start it again (the sync recreates the grants)",
+            )
+        )
     return out
 
 
@@ -201,15 +236,22 @@ def check_checksums(store: Store, fix: bool = False) -> list[Finding]:
         rel = manifest.relative_to(store.home).as_posix()
         bad = []
         for name, digest in sorted(entries.items()):
-            target = (manifest.parent / name)
+            target = manifest.parent / name
             if Path(name).is_absolute() or ".." in Path(name).parts:
                 bad.append(f"{name} (path leaves the folder)")
             elif not target.is_file() or target.is_symlink():
                 bad.append(f"{name} (missing)")
             elif _sha256(target) != digest:
                 bad.append(f"{name} (altered or damaged)")
-        out.append(Finding("checksums", rel, not bad, "; ".join(bad),
-                           "retrain the model or ingest the documents again; or restore the bank's workspace from a backup"))
+        out.append(
+            Finding(
+                "checksums",
+                rel,
+                not bad,
+                "; ".join(bad),
+                "retrain the model or ingest the documents again; or restore the bank's workspace from a backup",
+            )
+        )
     return out
 
 
@@ -220,7 +262,7 @@ def loose_modes(store: Store) -> Iterable[tuple[Path, int]]:
         root = store.home / top
         if not root.is_dir() or root.is_symlink():
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, _dirnames, filenames in os.walk(root):
             here = Path(dirpath)
             for p in [here] + [here / n for n in filenames]:
                 try:
@@ -240,8 +282,13 @@ def check_modes(store: Store, fix: bool = False) -> list[Finding]:
     out = []
     for p, mode in loose:
         rel = p.relative_to(store.home).as_posix()
-        f = Finding("modes", rel, False, f"mode {mode:04o}: group or others can reach it",
-                    "run `sandbox doctor --fix` (chmod files 0600, folders 0700)")
+        f = Finding(
+            "modes",
+            rel,
+            False,
+            f"mode {mode:04o}: group or others can reach it",
+            "run `sandbox doctor --fix` (chmod files 0600, folders 0700)",
+        )
         if fix:
             try:
                 os.chmod(p, mode & 0o700)  # symlinks were skipped above (lstat)

@@ -3,6 +3,7 @@
 The CLI and the apps print `str(err)` as one line and exit non-zero; anything
 that is not a `SandboxError` is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 

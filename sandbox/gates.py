@@ -8,13 +8,15 @@ is written only through the workspace door, never a file or tag a client can edi
 Gates are evaluated once, when training registers a candidate, on the metrics the training computed in this
 process (not read back from MLflow, which a client can write), and the results are recorded with the version.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import operator
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import InvalidInput
 
@@ -26,6 +28,7 @@ FAIRNESS_METRIC = "unexplained_fairness_flags"
 @dataclass(frozen=True)
 class Gate:
     """One rule: `metric op threshold` (e.g. average_precision >= 0.2)."""
+
     name: str
     metric: str
     op: str
@@ -53,8 +56,12 @@ class GateResult:
 
 DEFAULT_GATES: dict[str, tuple[Gate, ...]] = {
     "fraud": (
-        Gate("average_precision", "average_precision", ">=", 0.20, "area under the precision-recall curve, test window"),
-        Gate("card_precision_at_100", "card_precision_at_100", ">=", 0.05, "share of fraud among 100 cards flagged a day"),
+        Gate(
+            "average_precision", "average_precision", ">=", 0.20, "area under the precision-recall curve, test window"
+        ),
+        Gate(
+            "card_precision_at_100", "card_precision_at_100", ">=", 0.05, "share of fraud among 100 cards flagged a day"
+        ),
     ),
     "risk": (
         Gate("gini", "xgboost_gini", ">=", 0.30, "Gini of the XGBoost model, out of time"),
@@ -69,7 +76,9 @@ GATES_EVENT = "models.gates"
 
 def check_usecase(usecase: str) -> str:
     if usecase not in LIFECYCLE_USECASES:
-        raise InvalidInput("usecase", f"{usecase!r} has no model lifecycle", f"use one of {', '.join(LIFECYCLE_USECASES)}")
+        raise InvalidInput(
+            "usecase", f"{usecase!r} has no model lifecycle", f"use one of {', '.join(LIFECYCLE_USECASES)}"
+        )
     return usecase
 
 
@@ -91,7 +100,9 @@ def gates_for(book, usecase: str) -> tuple[Gate, ...]:
     return tuple(Gate(g.name, g.metric, g.op, over.get(g.name, g.threshold), g.about) for g in DEFAULT_GATES[usecase])
 
 
-def evaluate(gates: tuple[Gate, ...], metrics: Mapping[str, Any], flags: tuple[str, ...] = ()) -> tuple[GateResult, ...]:
+def evaluate(
+    gates: tuple[Gate, ...], metrics: Mapping[str, Any], flags: tuple[str, ...] = ()
+) -> tuple[GateResult, ...]:
     """Each gate against the metrics; a missing or non-finite metric fails its gate (nothing is assumed)."""
     out = []
     for g in gates:
@@ -107,13 +118,18 @@ def evaluate(gates: tuple[Gate, ...], metrics: Mapping[str, Any], flags: tuple[s
         if g.metric == FAIRNESS_METRIC:
             why = "no fairness flag" if ok else f"fairness flags to explain: {', '.join(flags)}"
         else:
-            why = f"{g.metric} {value:.4g} {g.op} {g.threshold:g}" if ok else f"{g.metric} {value:.4g} is not {g.op} {g.threshold:g}"
+            why = (
+                f"{g.metric} {value:.4g} {g.op} {g.threshold:g}"
+                if ok
+                else f"{g.metric} {value:.4g} is not {g.op} {g.threshold:g}"
+            )
         out.append(GateResult(g.name, g.metric, g.op, g.threshold, round(value, 6), ok, why))
     return tuple(out)
 
 
-def validate_settings(usecase: str, thresholds: Mapping[str, Any], current: tuple[Gate, ...], *,
-                      may_loosen: bool) -> dict[str, float]:
+def validate_settings(
+    usecase: str, thresholds: Mapping[str, Any], current: tuple[Gate, ...], *, may_loosen: bool
+) -> dict[str, float]:
     """Checked new thresholds {gate name: value}. Without `may_loosen` (a bank's scientist) a threshold may only
     be made stricter than the sandbox default."""
     check_usecase(usecase)
@@ -133,7 +149,10 @@ def validate_settings(usecase: str, thresholds: Mapping[str, Any], current: tupl
             raise InvalidInput("gates", f"{name}={raw!r} is out of range", "give a value between 0 and 1")
         looser = value < g.threshold if g.stricter_is_higher else value > g.threshold
         if looser and not may_loosen:
-            raise InvalidInput("gates", f"{name}={value:g} is looser than the sandbox default {g.threshold:g}",
-                               "a bank may only tighten a gate; ask the sandbox admin to loosen it")
+            raise InvalidInput(
+                "gates",
+                f"{name}={value:g} is looser than the sandbox default {g.threshold:g}",
+                "a bank may only tighten a gate; ask the sandbox admin to loosen it",
+            )
         out[name] = value
     return out

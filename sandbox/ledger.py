@@ -21,6 +21,7 @@ size and mtime; when the log only grew (the usual case: it is append-only) just
 the new lines are read. The prefix is not re-hashed here: `audit verify` is what
 proves the chain unedited; the ledger trusts what the door wrote.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,11 @@ from pathlib import Path
 from typing import Any
 
 USECASES: tuple[str, ...] = ("fraud", "risk", "chat")  # = tracking.USECASES (not imported: tracking is above us)
-RUN_OUTCOMES = {f"{uc}.run{suffix}": (uc, outcome) for uc in USECASES
-                for suffix, outcome in ((".start", "started"), ("", "finished"), (".failed", "failed"))}
+RUN_OUTCOMES = {
+    f"{uc}.run{suffix}": (uc, outcome)
+    for uc in USECASES
+    for suffix, outcome in ((".start", "started"), ("", "finished"), (".failed", "failed"))
+}
 MIRROR_CONSISTENT, MIRROR_ABSENT, MIRROR_TAMPERED = "consistent", "absent", "tampered"
 REVIEW_MIRROR_TAGS = ("review.status", "review.by", "review.comment", "review.at")
 
@@ -40,6 +44,7 @@ REVIEW_MIRROR_TAGS = ("review.status", "review.by", "review.comment", "review.at
 @dataclass(frozen=True)
 class Kind:
     """An audit event that sets a state: `event` with data[`subject`] = what, data[`state`] = the new state."""
+
     event: str
     kind: str
     subject: str
@@ -87,8 +92,12 @@ class Ledger:
     """One pass over a bank's audit log: the latest state per (kind, subject), every state's history,
     and who started each run."""
 
-    def __init__(self, states: dict[tuple[str, str], list[State]] | None = None,
-                 runs: dict[str, RunRecord] | None = None, entries: int = 0):
+    def __init__(
+        self,
+        states: dict[tuple[str, str], list[State]] | None = None,
+        runs: dict[str, RunRecord] | None = None,
+        entries: int = 0,
+    ):
         self._states = states or {}
         self._runs = runs or {}
         self.entries = entries  # how many audit entries were read
@@ -121,8 +130,12 @@ class Ledger:
             out = {"status": "", "by": "", "comment": "", "at": ""}
             mirror = MIRROR_TAMPERED if (mirror_status or mirror_by) else MIRROR_ABSENT
         else:
-            out = {"status": st.state, "by": st.by, "comment": str(st.data.get("comment", "")),
-                   "at": str(st.data.get("at") or st.ts)}
+            out = {
+                "status": st.state,
+                "by": st.by,
+                "comment": str(st.data.get("comment", "")),
+                "at": str(st.data.get("at") or st.ts),
+            }
             if not mirror_status and not mirror_by:
                 mirror = MIRROR_ABSENT
             elif mirror_status == st.state and mirror_by == st.by:
@@ -176,7 +189,7 @@ def read(log_path: Path | str) -> Ledger:
         end = data.rfind(b"\n") + 1  # a line still being written is read next time
         if end:
             _apply(c, data[:end])
-            c.last_line = data[data.rfind(b"\n", 0, end - 1) + 1:end]
+            c.last_line = data[data.rfind(b"\n", 0, end - 1) + 1 : end]
             c.offset += end
         c.key = key if c.offset == st.st_size else None
         c.snapshot = Ledger({k: list(v) for k, v in c.states.items()}, dict(c.runs), c.entries)
@@ -211,7 +224,7 @@ def _candidate_lines(blob: bytes) -> list[bytes]:
     out = []
     for start in sorted(starts):  # the log's order: the latest event of a subject wins
         end = blob.find(b"\n", start)
-        out.append(blob[start:end if end >= 0 else len(blob)])
+        out.append(blob[start : end if end >= 0 else len(blob)])
     return out
 
 
@@ -240,7 +253,9 @@ def _apply(c: _Cached, blob: bytes) -> None:
         if not isinstance(subject, str) or not isinstance(state, str):
             continue
         kept = {k: data[k] for k in kind.keep if k in data}
-        c.states.setdefault((kind.kind, subject), []).append(State(kind.kind, subject, state, str(actor), ts, seq, kept))
+        c.states.setdefault((kind.kind, subject), []).append(
+            State(kind.kind, subject, state, str(actor), ts, seq, kept)
+        )
 
 
 register(REVIEW)

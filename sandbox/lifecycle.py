@@ -17,6 +17,7 @@ with the ledger and says "consistent", "absent" or "tampered".
 
 Scoring (`fraud score`, `risk explain`) uses `champion()`; with none it says which command makes one.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -24,22 +25,52 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
-from . import atomic
+from . import atomic, tracking
 from . import ledger as _ledger
-from . import tracking
 from .errors import InvalidInput, NotFound, SandboxError
-from .gates import LIFECYCLE_USECASES, FAIRNESS_METRIC, GateResult, check_usecase, evaluate, gates_for, validate_settings
+from .gates import (
+    FAIRNESS_METRIC,
+    LIFECYCLE_USECASES,
+    GateResult,
+    check_usecase,
+    evaluate,
+    gates_for,
+    validate_settings,
+)
 
-__all__ = ["ModelVersion", "GateResult", "versions", "champion", "resolve", "history", "record_candidate", "submit", "review",
-           "promote", "rollback", "set_gates", "current_gates", "mirror", "LIFECYCLE_USECASES", "STAGES"]
+__all__ = [
+    "ModelVersion",
+    "GateResult",
+    "versions",
+    "champion",
+    "resolve",
+    "history",
+    "record_candidate",
+    "submit",
+    "review",
+    "promote",
+    "rollback",
+    "set_gates",
+    "current_gates",
+    "mirror",
+    "LIFECYCLE_USECASES",
+    "STAGES",
+]
 
 CANDIDATE, SUBMITTED, APPROVED, CHANGES, CHAMPION, PREVIOUS = (
-    "candidate", "submitted", "approved", "changes_requested", "champion", "previous")
+    "candidate",
+    "submitted",
+    "approved",
+    "changes_requested",
+    "champion",
+    "previous",
+)
 STAGES = (CANDIDATE, SUBMITTED, APPROVED, CHANGES, CHAMPION, PREVIOUS)
 DECISIONS = (APPROVED, CHANGES)
 ALIASES = (CHAMPION, PREVIOUS)
@@ -62,6 +93,7 @@ for _k in (*MODEL_KINDS, *CHAMPION_KINDS, GATES_KIND):
 
 class LifecycleRefused(SandboxError):
     """A transition the rules do not allow (promote unapproved, submit twice ...)."""
+
     exit_code = 8
 
 
@@ -70,14 +102,14 @@ class ModelVersion:
     usecase: str
     version: str
     run_id: str
-    stage: str                      # candidate | submitted | approved | changes_requested | champion | previous
+    stage: str  # candidate | submitted | approved | changes_requested | champion | previous
     gates: tuple[GateResult, ...]
     gates_passed: bool
-    review: dict | None             # {"decision", "by", "comment", "at"} of the latest review, from the ledger
+    review: dict | None  # {"decision", "by", "comment", "at"} of the latest review, from the ledger
     created_at: str
-    by: str = ""                    # who trained it (the actor of the candidate entry)
+    by: str = ""  # who trained it (the actor of the candidate entry)
     submitted_by: str = ""
-    mirror: str = ""                # "", or consistent | absent | tampered once mirror() looked at MLflow
+    mirror: str = ""  # "", or consistent | absent | tampered once mirror() looked at MLflow
     mirror_claims: dict = field(default_factory=dict)
 
     @property
@@ -95,7 +127,7 @@ class ModelVersion:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _subject(usecase: str, version: str) -> str:
@@ -110,7 +142,11 @@ def _book(ctx) -> _ledger.Ledger:
 def _check_version(version: Any) -> str:
     text = str(version).strip() if version is not None else ""
     if isinstance(version, bool) or not re.fullmatch(r"[1-9][0-9]{0,8}", text):
-        raise InvalidInput("version", f"{str(version)[:40]!r} is not a model version", "give a number listed by `sandbox models list BANK USECASE`")
+        raise InvalidInput(
+            "version",
+            f"{str(version)[:40]!r} is not a model version",
+            "give a number listed by `sandbox models list BANK USECASE`",
+        )
     return text
 
 
@@ -124,21 +160,49 @@ def _build(book: _ledger.Ledger, usecase: str, version: str) -> ModelVersion | N
     subs = [s for s in hist if s.state == SUBMITTED]
     explanation = str(subs[-1].data.get("explanation") or "") if subs else ""
     if explanation:  # fairness flags explained at submission: the gate passes, saying by whom and why
-        gates = tuple(GateResult(g.name, g.metric, g.op, g.threshold, g.value, True,
-                                 f"{g.why}; explained by {subs[-1].by}: {explanation}")
-                      if g.metric == FAIRNESS_METRIC and not g.passed else g for g in gates)
+        gates = tuple(
+            GateResult(
+                g.name,
+                g.metric,
+                g.op,
+                g.threshold,
+                g.value,
+                True,
+                f"{g.why}; explained by {subs[-1].by}: {explanation}",
+            )
+            if g.metric == FAIRNESS_METRIC and not g.passed
+            else g
+            for g in gates
+        )
     reviews = [s for s in hist if s.state in DECISIONS]
-    review = ({"decision": reviews[-1].state, "by": reviews[-1].by, "comment": str(reviews[-1].data.get("comment", "")),
-               "at": str(reviews[-1].data.get("at") or reviews[-1].ts)} if reviews else None)
+    review = (
+        {
+            "decision": reviews[-1].state,
+            "by": reviews[-1].by,
+            "comment": str(reviews[-1].data.get("comment", "")),
+            "at": str(reviews[-1].data.get("at") or reviews[-1].ts),
+        }
+        if reviews
+        else None
+    )
     stage = hist[-1].state
     champ = book.state("champion", usecase)
     if champ is not None and champ.state == version:
         stage = CHAMPION
     elif champ is not None and str(champ.data.get("previous", "")) == version:
         stage = PREVIOUS
-    return ModelVersion(usecase, version, str(cand.data["run_id"]), stage, gates,
-                        bool(gates) and all(g.passed for g in gates), review, str(cand.data.get("at") or cand.ts),
-                        by=cand.by, submitted_by=subs[-1].by if subs else "")
+    return ModelVersion(
+        usecase,
+        version,
+        str(cand.data["run_id"]),
+        stage,
+        gates,
+        bool(gates) and all(g.passed for g in gates),
+        review,
+        str(cand.data.get("at") or cand.ts),
+        by=cand.by,
+        submitted_by=subs[-1].by if subs else "",
+    )
 
 
 def versions(ctx, usecase: str) -> list[ModelVersion]:
@@ -147,8 +211,9 @@ def versions(ctx, usecase: str) -> list[ModelVersion]:
     check_usecase(usecase)
     book = _book(ctx)
     prefix = f"{usecase}:"
-    nums = sorted((int(s[len(prefix):]) for s in book.subjects("model") if s.startswith(prefix)
-                   and s[len(prefix):].isdigit()))
+    nums = sorted(
+        int(s[len(prefix) :]) for s in book.subjects("model") if s.startswith(prefix) and s[len(prefix) :].isdigit()
+    )
     return [mv for n in nums if (mv := _build(book, usecase, str(n))) is not None]
 
 
@@ -164,12 +229,16 @@ def champion(ctx, usecase: str) -> ModelVersion | None:
 def no_champion(ctx, usecase: str, any_version: bool = True) -> NotFound:
     """The one-line answer when scoring finds no champion: the command that makes one."""
     if not any_version:
-        return NotFound(f"bank {ctx.bank} has no {usecase} model yet",
-                        f"train one (`sandbox {usecase} train {ctx.bank}`), submit it for review, then "
-                        f"`sandbox models promote {ctx.bank} {usecase} VERSION`")
-    return NotFound(f"bank {ctx.bank} has no {usecase} champion",
-                    f"promote an approved version: `sandbox models promote {ctx.bank} {usecase} VERSION` "
-                    f"(see `sandbox models list {ctx.bank} {usecase}`)")
+        return NotFound(
+            f"bank {ctx.bank} has no {usecase} model yet",
+            f"train one (`sandbox {usecase} train {ctx.bank}`), submit it for review, then "
+            f"`sandbox models promote {ctx.bank} {usecase} VERSION`",
+        )
+    return NotFound(
+        f"bank {ctx.bank} has no {usecase} champion",
+        f"promote an approved version: `sandbox models promote {ctx.bank} {usecase} VERSION` "
+        f"(see `sandbox models list {ctx.bank} {usecase}`)",
+    )
 
 
 def resolve(ctx, usecase: str, version: str | int | None = None) -> ModelVersion:
@@ -184,8 +253,10 @@ def resolve(ctx, usecase: str, version: str | int | None = None) -> ModelVersion
     ctx.require("models.read")
     mv = _build(_book(ctx), usecase, text)
     if mv is None:
-        raise NotFound(f"bank {ctx.bank} has no {usecase} model version {text}",
-                       f"list them: `sandbox models list {ctx.bank} {usecase}`")
+        raise NotFound(
+            f"bank {ctx.bank} has no {usecase} model version {text}",
+            f"list them: `sandbox models list {ctx.bank} {usecase}`",
+        )
     return mv
 
 
@@ -194,9 +265,17 @@ def history(ctx, usecase: str, version: str | int) -> list[dict]:
     promoted, rolled back; each {"event", "state", "by", "ts", "seq", "data"} (for evidence packs and the console)."""
     mv = resolve(ctx, usecase, version)
     book = _book(ctx)
-    out = [{"event": f"models.{'candidate' if s.state == CANDIDATE else 'submit' if s.state == SUBMITTED else 'review'}",
-            "state": s.state, "by": s.by, "ts": s.ts, "seq": s.seq, "data": dict(s.data)}
-           for s in book.history("model", _subject(usecase, mv.version))]
+    out = [
+        {
+            "event": f"models.{'candidate' if s.state == CANDIDATE else 'submit' if s.state == SUBMITTED else 'review'}",
+            "state": s.state,
+            "by": s.by,
+            "ts": s.ts,
+            "seq": s.seq,
+            "data": dict(s.data),
+        }
+        for s in book.history("model", _subject(usecase, mv.version))
+    ]
     for s in book.history("champion", usecase):
         replaced = str(s.data.get("replaced", ""))
         if mv.version in (s.state, replaced):
@@ -216,8 +295,14 @@ def current_gates(ctx, usecase: str):
 
 
 # -- transitions (each: access check, rules, ledger entry, then the mirror) --------------------
-def record_candidate(ctx, usecase: str, version: str | int, run_id: str, metrics: Mapping[str, Any],
-                     flags: tuple[str, ...] | list[str] = ()) -> ModelVersion:
+def record_candidate(
+    ctx,
+    usecase: str,
+    version: str | int,
+    run_id: str,
+    metrics: Mapping[str, Any],
+    flags: tuple[str, ...] | list[str] = (),
+) -> ModelVersion:
     """Training registered `version` of the run: evaluate the bank's gates on the metrics the training just
     computed, and record the candidate with its gate results."""
     ctx.require("runs.write")
@@ -225,8 +310,17 @@ def record_candidate(ctx, usecase: str, version: str | int, run_id: str, metrics
     version = _check_version(version)
     results = evaluate(gates_for(_book(ctx), usecase), metrics, tuple(flags))
     passed = all(g.passed for g in results)
-    ctx._record("models.candidate", subject=_subject(usecase, version), stage=CANDIDATE, usecase=usecase,
-                version=version, run_id=run_id, gates=[g.to_dict() for g in results], gates_passed=passed, at=_now())
+    ctx._record(
+        "models.candidate",
+        subject=_subject(usecase, version),
+        stage=CANDIDATE,
+        usecase=usecase,
+        version=version,
+        run_id=run_id,
+        gates=[g.to_dict() for g in results],
+        gates_passed=passed,
+        at=_now(),
+    )
     _mirror_write(ctx, usecase, {version: CANDIDATE})
     return resolve(ctx, usecase, version)
 
@@ -240,8 +334,12 @@ def _serialised(ctx, usecase: str) -> Iterator[None]:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(folder / f"lifecycle-{ctx.bank}-{usecase}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        atomic.flock_with_timeout(fd, 15.0, f"another model transition of {ctx.bank} {usecase} is in progress",
-                                  "wait for it to finish and retry; nothing was changed")
+        atomic.flock_with_timeout(
+            fd,
+            15.0,
+            f"another model transition of {ctx.bank} {usecase} is in progress",
+            "wait for it to finish and retry; nothing was changed",
+        )
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -260,15 +358,26 @@ def _submit_locked(ctx, usecase: str, version: str | int, comment: str = "", exp
     ctx.require("models.submit")
     mv = resolve(ctx, usecase, version)
     if mv.stage not in (CANDIDATE, CHANGES):
-        raise LifecycleRefused(f"{usecase} v{mv.version} is {mv.stage}; only a candidate or a version sent back "
-                               "for changes can be submitted", f"see `sandbox models show {ctx.bank} {usecase} {mv.version}`")
+        raise LifecycleRefused(
+            f"{usecase} v{mv.version} is {mv.stage}; only a candidate or a version sent back "
+            "for changes can be submitted",
+            f"see `sandbox models show {ctx.bank} {usecase} {mv.version}`",
+        )
     explanation = explanation.strip()[:2000]
     failing = [g for g in mv.gates if not g.passed and not (explanation and g.metric == FAIRNESS_METRIC)]
     if failing:
-        raise LifecycleRefused(f"{usecase} v{mv.version} fails its gates ({'; '.join(g.why for g in failing)})",
-                               "train a better model; fairness flags can be explained with --explain")
-    ctx._record("models.submit", subject=_subject(usecase, mv.version), stage=SUBMITTED, comment=comment.strip()[:4000],
-                explanation=explanation, at=_now())
+        raise LifecycleRefused(
+            f"{usecase} v{mv.version} fails its gates ({'; '.join(g.why for g in failing)})",
+            "train a better model; fairness flags can be explained with --explain",
+        )
+    ctx._record(
+        "models.submit",
+        subject=_subject(usecase, mv.version),
+        stage=SUBMITTED,
+        comment=comment.strip()[:4000],
+        explanation=explanation,
+        at=_now(),
+    )
     _mirror_write(ctx, usecase, {mv.version: SUBMITTED})
     return resolve(ctx, usecase, mv.version)
 
@@ -286,14 +395,24 @@ def _review_locked(ctx, usecase: str, version: str | int, decision: str, comment
     if decision not in DECISIONS:
         raise InvalidInput("decision", f"{decision!r} is not a decision", f"use one of {', '.join(DECISIONS)}")
     if not comment or not comment.strip():
-        raise InvalidInput("comment", "every review decision needs a comment, an approval too",
-                           "say what you checked, e.g. --comment 'AP 0.41 on the held-out window; model card complete'")
+        raise InvalidInput(
+            "comment",
+            "every review decision needs a comment, an approval too",
+            "say what you checked, e.g. --comment 'AP 0.41 on the held-out window; model card complete'",
+        )
     mv = resolve(ctx, usecase, version)
     if mv.stage != SUBMITTED:
-        raise LifecycleRefused(f"{usecase} v{mv.version} is {mv.stage}, not submitted for review",
-                               f"review a submitted version: `sandbox models list {ctx.bank} {usecase}`")
-    ctx._record("models.review", subject=_subject(usecase, mv.version), stage=decision, comment=comment.strip()[:4000],
-                at=_now())
+        raise LifecycleRefused(
+            f"{usecase} v{mv.version} is {mv.stage}, not submitted for review",
+            f"review a submitted version: `sandbox models list {ctx.bank} {usecase}`",
+        )
+    ctx._record(
+        "models.review",
+        subject=_subject(usecase, mv.version),
+        stage=decision,
+        comment=comment.strip()[:4000],
+        at=_now(),
+    )
     ctx.sign_off(mv.run_id, decision, comment.strip())  # the run's review (and its MLflow mirror) says the same
     _mirror_write(ctx, usecase, {mv.version: decision})
     return resolve(ctx, usecase, mv.version)
@@ -316,13 +435,22 @@ def _promote_locked(ctx, usecase: str, version: str | int, comment: str = "") ->
         raise LifecycleRefused(f"{usecase} v{mv.version} fails its gates ({failing})", "train a better candidate")
     review_state = mv.review["decision"] if mv.review else ""
     if mv.stage not in (APPROVED, PREVIOUS) or review_state != APPROVED:
-        raise LifecycleRefused(f"{usecase} v{mv.version} is {mv.stage}, not approved by a reviewer",
-                               f"submit it (`sandbox models submit {ctx.bank} {usecase} {mv.version}`) and wait for approval")
+        raise LifecycleRefused(
+            f"{usecase} v{mv.version} is {mv.stage}, not approved by a reviewer",
+            f"submit it (`sandbox models submit {ctx.bank} {usecase} {mv.version}`) and wait for approval",
+        )
     held = _book(ctx).state("champion", usecase)
     prev = held.state if held is not None else ""
     retired = str(held.data.get("previous", "")) if held is not None else ""  # was `previous`, now just approved
-    ctx._record("models.promote", usecase=usecase, version=mv.version, previous=prev, replaced=prev,
-                comment=comment.strip()[:4000], at=_now())
+    ctx._record(
+        "models.promote",
+        usecase=usecase,
+        version=mv.version,
+        previous=prev,
+        replaced=prev,
+        comment=comment.strip()[:4000],
+        at=_now(),
+    )
     stages = {**({retired: APPROVED} if retired else {}), **({prev: PREVIOUS} if prev else {}), mv.version: CHAMPION}
     _mirror_write(ctx, usecase, stages, {CHAMPION: mv.version, PREVIOUS: prev or None})
     return resolve(ctx, usecase, mv.version)
@@ -341,10 +469,19 @@ def _rollback_locked(ctx, usecase: str, comment: str = "") -> ModelVersion:
     st = _book(ctx).state("champion", usecase)
     prev = str(st.data.get("previous", "")) if st is not None else ""
     if not prev:
-        raise LifecycleRefused(f"bank {ctx.bank} has no previous {usecase} champion to roll back to",
-                               f"promote an approved version instead: `sandbox models promote {ctx.bank} {usecase} VERSION`")
-    ctx._record("models.rollback", usecase=usecase, version=prev, previous="", replaced=st.state,
-                comment=comment.strip()[:4000], at=_now())
+        raise LifecycleRefused(
+            f"bank {ctx.bank} has no previous {usecase} champion to roll back to",
+            f"promote an approved version instead: `sandbox models promote {ctx.bank} {usecase} VERSION`",
+        )
+    ctx._record(
+        "models.rollback",
+        usecase=usecase,
+        version=prev,
+        previous="",
+        replaced=st.state,
+        comment=comment.strip()[:4000],
+        at=_now(),
+    )
     _mirror_write(ctx, usecase, {prev: CHAMPION, st.state: APPROVED}, {CHAMPION: prev, PREVIOUS: None})
     return resolve(ctx, usecase, prev)
 
@@ -353,7 +490,9 @@ def set_gates(ctx, usecase: str, thresholds: Mapping[str, Any]) -> dict[str, flo
     """Set this bank's gate thresholds: a scientist of the bank may tighten them, the admin may also loosen them.
     Applies to versions registered from now on (recorded gate results are never re-evaluated)."""
     ctx.require("models.gates")
-    new = validate_settings(usecase, thresholds, gates_for(_book(ctx), usecase), may_loosen=ctx.can("models.gates.loosen"))
+    new = validate_settings(
+        usecase, thresholds, gates_for(_book(ctx), usecase), may_loosen=ctx.can("models.gates.loosen")
+    )
     ctx._record("models.gates", usecase=usecase, thresholds=json.dumps(new, sort_keys=True), at=_now())
     return new
 
@@ -370,7 +509,9 @@ def _sync_account(ctx):
     return IDENTITY.sync_account(ctx.store)
 
 
-def _mirror_write(ctx, usecase: str, stages: Mapping[str, str], aliases: Mapping[str, str | None] | None = None) -> bool:
+def _mirror_write(
+    ctx, usecase: str, stages: Mapping[str, str], aliases: Mapping[str, str | None] | None = None
+) -> bool:
     """Best-effort: tag versions with their stage and move the aliases. The ledger entry already stands."""
     try:
         from mlflow.exceptions import MlflowException
@@ -391,8 +532,9 @@ def _mirror_write(ctx, usecase: str, stages: Mapping[str, str], aliases: Mapping
                     except MlflowException:
                         pass  # it was not set
     except MlflowException as err:
-        logging.getLogger(__name__).warning("%s lifecycle recorded in the ledger, but its MLflow mirror failed: %s",
-                                            usecase, err)
+        logging.getLogger(__name__).warning(
+            "%s lifecycle recorded in the ledger, but its MLflow mirror failed: %s", usecase, err
+        )
         return False
     return True
 
@@ -421,8 +563,15 @@ def mirror(ctx, usecase: str, listed: list[ModelVersion] | None = None) -> dict:
     aliases = {}
     for alias, held in ((CHAMPION, champ), (PREVIOUS, prev)):
         claim = alias_map.get(alias, "")
-        status = (_ledger.MIRROR_ABSENT if not claim and not held else _ledger.MIRROR_CONSISTENT if claim == held
-                  else _ledger.MIRROR_ABSENT if not claim else _ledger.MIRROR_TAMPERED)
+        status = (
+            _ledger.MIRROR_ABSENT
+            if not claim and not held
+            else _ledger.MIRROR_CONSISTENT
+            if claim == held
+            else _ledger.MIRROR_ABSENT
+            if not claim
+            else _ledger.MIRROR_TAMPERED
+        )
         aliases[alias] = {"ledger": held, "mirror": claim, "status": status}
     out = []
     for mv in listed:
@@ -434,9 +583,17 @@ def mirror(ctx, usecase: str, listed: list[ModelVersion] | None = None) -> dict:
             if info["mirror"] == mv.version and info["ledger"] != mv.version:
                 claims[f"alias_{alias}"] = mv.version
         status = _ledger.MIRROR_TAMPERED if claims else _ledger.MIRROR_CONSISTENT if claim else _ledger.MIRROR_ABSENT
-        out.append(ModelVersion(**{**{f: getattr(mv, f) for f in mv.__dataclass_fields__}, "mirror": status,
-                                   "mirror_claims": claims}))
+        out.append(
+            ModelVersion(
+                **{**{f: getattr(mv, f) for f in mv.__dataclass_fields__}, "mirror": status, "mirror_claims": claims}
+            )
+        )
     statuses = [a["status"] for a in aliases.values()] + [v.mirror for v in out]
-    worst = (_ledger.MIRROR_TAMPERED if _ledger.MIRROR_TAMPERED in statuses
-             else _ledger.MIRROR_CONSISTENT if _ledger.MIRROR_CONSISTENT in statuses else _ledger.MIRROR_ABSENT)
+    worst = (
+        _ledger.MIRROR_TAMPERED
+        if _ledger.MIRROR_TAMPERED in statuses
+        else _ledger.MIRROR_CONSISTENT
+        if _ledger.MIRROR_CONSISTENT in statuses
+        else _ledger.MIRROR_ABSENT
+    )
     return {"aliases": aliases, "versions": out, "status": worst}

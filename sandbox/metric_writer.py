@@ -4,6 +4,7 @@ The usage ledger (sandbox/compute.py), written synchronously, is the record quot
 a fifth synchronous SQLite transaction at the end of every run would cost about a quarter of a bare run,
 so the MLflow copy of the figures is written here, off the run's critical path.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -56,8 +57,11 @@ def log_compute(client: Any, run_id: str, meter: Meter) -> None:
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
-    COMPUTE_WRITER.submit(client, run_id, [Metric("compute_wall_seconds", meter.wall_s, now, 0),
-                                           Metric("compute_cpu_seconds", meter.cpu_s, now, 0)])
+    COMPUTE_WRITER.submit(
+        client,
+        run_id,
+        [Metric("compute_wall_seconds", meter.wall_s, now, 0), Metric("compute_cpu_seconds", meter.cpu_s, now, 0)],
+    )
 
 
 def flush_tracking() -> None:

@@ -7,11 +7,13 @@ the one place that sets it: `ServerIdentity.act_as` (a workspace context's actor
 sandbox derives for them) and `as_user` (a block as another user, e.g. the sync account writing a
 reviewer's sign-off tags). Credentials a user exported by hand are left alone.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .access import Actor
@@ -41,7 +43,7 @@ def as_user(username: str | None, password: str | None) -> Iterator[None]:
         put(saved.items())
 
 
-def own_server(store: "Store") -> bool:
+def own_server(store: Store) -> bool:
     """Server mode: SANDBOX_TRACKING_URI is set and this store holds the server's secrets."""
     from .server import SECRETS_FILE
 
@@ -54,7 +56,7 @@ class ServerIdentity:
     def __init__(self) -> None:
         self.set_for: str | None = None
 
-    def act_as(self, store: "Store", actor: "Actor") -> None:
+    def act_as(self, store: Store, actor: Actor) -> None:
         """Talk to the store's own server as `actor` (derived credentials). Credentials exported by hand are
         left alone; ones the sandbox set for another actor earlier in this process are replaced."""
         if not own_server(store):
@@ -67,7 +69,7 @@ class ServerIdentity:
             self.set_for = actor.name
 
     @contextmanager
-    def sync_account(self, store: "Store") -> Iterator[None]:
+    def sync_account(self, store: Store) -> Iterator[None]:
         """A block as the sync account (an MLflow admin): for writes the sandbox checked itself first, such as a
         reviewer's sign-off tags (reviewers hold READ on MLflow)."""
         if not own_server(store):

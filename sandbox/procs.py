@@ -13,6 +13,7 @@ and a Ctrl-C that reaches only the parent (`kill -INT`) left them running too. S
   (a grandchild in a session of its own) are found through /proc before the stop and killed if still there.
   It returns when every recorded process is gone, so the ports are free.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +21,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _PROC = Path("/proc")
@@ -35,7 +36,7 @@ def _stat(pid: int) -> tuple[str, int, int, int] | None:
         raw = (_PROC / str(pid) / "stat").read_text()
     except (OSError, ValueError):
         return None
-    fields = raw[raw.rfind(")") + 2:].split()  # the command name in parentheses may hold spaces
+    fields = raw[raw.rfind(")") + 2 :].split()  # the command name in parentheses may hold spaces
     try:
         return fields[0], int(fields[1]), int(fields[2]), int(fields[19])
     except (IndexError, ValueError):

@@ -4,9 +4,10 @@ A use case takes `progress: Progress = None` and calls `report(progress, fractio
 decides how to show it (a terminal bar: `apps.cli_common.progress_reporter`; a Streamlit bar:
 `apps.web.labs.progress_bar`; nothing for --json).
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 Progress = Callable[[float, str], None] | None
 

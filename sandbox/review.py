@@ -4,10 +4,11 @@ A decision is a `review.sign` entry in the bank's audit chain (the ledger, the o
 then MLflow tags mirroring it for the stock UI. What a reviewer may see is declared here too: evidence
 (`REVIEWABLE_PREFIXES`), never models or data.
 """
+
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from . import tracking
@@ -39,36 +40,46 @@ def check_form(decision: str, comment: str) -> None:
 def check_against(before: str, decision: str, comment: str) -> None:
     """Against the ledger's last decision (`before`): every decision, and above all a reversal, says why."""
     if before and before != decision and not comment.strip():  # the record must say why a decision turned
-        raise InvalidInput("comment", f"the run is already marked {before}; reversing that needs a comment",
-                           "say what changed, e.g. --comment 'fairness breach fixed in run ...'")
+        raise InvalidInput(
+            "comment",
+            f"the run is already marked {before}; reversing that needs a comment",
+            "say what changed, e.g. --comment 'fairness breach fixed in run ...'",
+        )
     if not comment.strip():  # an approval is a judgement too: the record says on what evidence
-        raise InvalidInput("comment", "every review decision needs a comment, an approval too",
-                           "say what you checked, e.g. --comment 'Gini 0.52 and KS 0.44 out of time; model card complete'")
+        raise InvalidInput(
+            "comment",
+            "every review decision needs a comment, an approval too",
+            "say what you checked, e.g. --comment 'Gini 0.52 and KS 0.44 out of time; model card complete'",
+        )
 
 
-def sign_off(ctx: "WorkspaceContext", run_id: str, decision: str, comment: str) -> dict:
+def sign_off(ctx: WorkspaceContext, run_id: str, decision: str, comment: str) -> dict:
     """Record a decision the door already allowed (`review.sign`): ledger first, then its MLflow mirror."""
     check_form(decision, comment)
     run = ctx.get_run(run_id)  # a run of another bank's experiment is NotFound, whatever its tags say
     run_id = run.info.run_id
     held = ctx.read_ledger().review(run_id)
     check_against(held.state if held else "", decision, comment)
-    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    at = datetime.now(UTC).isoformat(timespec="seconds")
     ctx._record("review.sign", run_id=run_id, decision=decision, comment=comment[:4000], at=at)
     ctx.store.platform_audit().append("review.sign", ctx.actor.name, bank=ctx.bank, run_id=run_id, decision=decision)
     mirror = _mirror(ctx, run_id, decision, comment, at)
     return {"run_id": run_id, "status": decision, "by": ctx.actor.name, "comment": comment, "at": at, "mirror": mirror}
 
 
-def _mirror(ctx: "WorkspaceContext", run_id: str, decision: str, comment: str, at: str) -> str:
+def _mirror(ctx: WorkspaceContext, run_id: str, decision: str, comment: str, at: str) -> str:
     """MLflow tags mirroring the ledger's decision, written by the sync account (reviewers hold READ)."""
     from mlflow.exceptions import MlflowException
 
     try:
         client = ctx.client()
         with IDENTITY.sync_account(ctx.store):
-            for key, value in ((TAG_REVIEW_STATUS, decision), (TAG_REVIEW_BY, ctx.actor.name),
-                               (TAG_REVIEW_COMMENT, comment[:4000]), (TAG_REVIEW_AT, at)):
+            for key, value in (
+                (TAG_REVIEW_STATUS, decision),
+                (TAG_REVIEW_BY, ctx.actor.name),
+                (TAG_REVIEW_COMMENT, comment[:4000]),
+                (TAG_REVIEW_AT, at),
+            ):
                 client.set_tag(run_id, key, value)
     except MlflowException as err:  # the decision stands (it is in the ledger); the stock UI lags behind
         logging.getLogger(__name__).warning("review of run %s recorded, but its MLflow mirror failed: %s", run_id, err)

@@ -1,5 +1,6 @@
 """Talking to the server over REST as the sync account (MLflow's basic-auth client with explicit
 credentials, not process-wide environment variables), and the checks the sync and `start` make through it."""
+
 from __future__ import annotations
 
 import base64
@@ -59,7 +60,6 @@ def health(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-
 def can_log_in(url: str, username: str, password: str) -> bool:
     """True when the server accepts these credentials."""
     req = urllib.request.Request(f"{url}/api/2.0/mlflow/users/current")
@@ -95,5 +95,7 @@ def _user_grants(auth, username: str) -> tuple[dict[tuple[str, str], str], list[
 
     rows = auth._request(LIST_USER_PERMISSIONS, "GET", params={"username": username}).get("permissions", [])
     own = [r for r in rows if str(r.get("role_name", "")).startswith("__user_")]
-    return ({(r["resource_type"], str(r["resource_pattern"])): r["permission"] for r in own},
-            [r for r in rows if r not in own])
+    return (
+        {(r["resource_type"], str(r["resource_pattern"])): r["permission"] for r in own},
+        [r for r in rows if r not in own],
+    )

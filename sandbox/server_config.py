@@ -1,8 +1,9 @@
 """The MLflow server's names and settings: its files in the store's state/, the sync account, the grant
 levels, the addresses it may listen on. Read sandbox/server.py for how they fit together."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 ADMIN_USERNAME = "_sandbox-sync"  # not a valid sandbox user name: no sandbox user can be it
 SECRETS_FILE = "mlflow-server-secrets.json"
@@ -18,4 +19,4 @@ EXPERIMENT, REGISTERED_MODEL = "experiment", "registered_model"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,4 +1,5 @@
 """Where the store's server is, and a sandbox user's MLflow credentials for it (`sandbox server token`)."""
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,9 @@ def use_credentials(store: Store, actor: Actor, url: str | None = None) -> Crede
     """Make this process's MLflow client act as `actor` on the server (sets MLFLOW_TRACKING_* in os.environ)."""
     cred = credentials(store, actor, url)
     if cred.tracking_uri is None:
-        raise SandboxError("no MLflow server is running for this store",
-                           "start one with `sandbox server` (admin) or set SANDBOX_TRACKING_URI")
+        raise SandboxError(
+            "no MLflow server is running for this store",
+            "start one with `sandbox server` (admin) or set SANDBOX_TRACKING_URI",
+        )
     os.environ.update(cred.env())
     return cred

@@ -43,6 +43,7 @@ It leans on a few of MLflow's auth internals (`_get_experiment_permission`,
 `_authenticate_cached`, `g.mlflow_authenticated_user`); tests/security/test_server_guard.py
 drives each rule through a real server, so an MLflow upgrade that moves them fails there.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,12 +53,13 @@ import os
 import posixpath
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .access import Actor, can
-from .tracking import USECASES
 from .review import REVIEWABLE_PREFIXES
+from .tracking import USECASES
 
 _logger = logging.getLogger(__name__)
 
@@ -123,7 +125,9 @@ def _audit_denied(username: str, rule: str, **data: Any) -> None:
     try:
         from .store import Store
 
-        Store(os.environ.get("SANDBOX_HOME") or None).platform_audit().append("server.denied", username, rule=rule, **data)
+        Store(os.environ.get("SANDBOX_HOME") or None).platform_audit().append(
+            "server.denied", username, rule=rule, **data
+        )
     except Exception as exc:  # the refusal stands even when the audit log cannot be written; say so in the server log
         _logger.warning("could not audit a refused request (%s: %s)", type(exc).__name__, exc)
 
@@ -131,8 +135,10 @@ def _audit_denied(username: str, rule: str, **data: Any) -> None:
 # -- the rules (pure: a reason string means refused) ------------------------------------------
 def experiment_create_refusal(caller: Caller, name: Any, artifact_location: Any) -> str | None:
     if artifact_location not in (None, ""):
-        return ("a client may not choose an experiment's artifact_location (the server's proxied root is the only "
-                "one); create the experiment without it")
+        return (
+            "a client may not choose an experiment's artifact_location (the server's proxied root is the only "
+            "one); create the experiment without it"
+        )
     if not isinstance(name, str) or name not in caller.experiment_names():
         own = ", ".join(sorted(caller.experiment_names())) or "none (only scientists of a bank create experiments)"
         return f"experiment name {name!r} is not one of yours: you may create {own}"
@@ -170,7 +176,7 @@ def is_evidence_listing(rel: str) -> bool:
 
 
 def _entry_visible(full: str, is_dir: bool) -> bool:
-    return (any(f"{full}/".startswith(d) for d in EVIDENCE_DIRS) if is_dir else is_evidence_file(full))
+    return any(f"{full}/".startswith(d) for d in EVIDENCE_DIRS) if is_dir else is_evidence_file(full)
 
 
 def proxy_path_refusal(canonical: str, listing: bool) -> tuple[str | None, str | None]:
@@ -193,8 +199,10 @@ def proxy_path_refusal(canonical: str, listing: bool) -> tuple[str | None, str |
 
 def _evidence_only(what: str) -> str:
     shown = ", ".join(REVIEWABLE_PREFIXES)
-    return (f"{what!r} is not evidence: with read-only access you may read a run's {shown}; "
-            "model files, input examples and data stay with the bank")
+    return (
+        f"{what!r} is not evidence: with read-only access you may read a run's {shown}; "
+        "model files, input examples and data stay with the bank"
+    )
 
 
 def _status_of_mlflow_exception(exc: Exception) -> str:
@@ -225,9 +233,16 @@ def _registered_model_permission(name: str, username: str):
     from mlflow.server.handlers import _get_model_registry_store
 
     auth = _auth()
-    return auth._get_role_permission_or_default(auth._role_permission_for(
-        username=username, resource_type="registered_model", resource_key=name, workspace_lookup_id=name,
-        workspace_fetcher=_get_model_registry_store().get_registered_model, workspace_label="registered model"))
+    return auth._get_role_permission_or_default(
+        auth._role_permission_for(
+            username=username,
+            resource_type="registered_model",
+            resource_key=name,
+            workspace_lookup_id=name,
+            workspace_fetcher=_get_model_registry_store().get_registered_model,
+            workspace_label="registered model",
+        )
+    )
 
 
 def _read_only(permission) -> bool:
@@ -257,7 +272,7 @@ def _refuse(username: str, rule: str, message: str, **data: Any):
 def _route(path: str) -> str:
     prefix = os.environ.get("_MLFLOW_STATIC_PREFIX", "").rstrip("/")
     if prefix and path.startswith(prefix):
-        path = path[len(prefix):]
+        path = path[len(prefix) :]
     return _API_PREFIX.sub("", path, count=1)
 
 
@@ -317,8 +332,9 @@ def _guard_flask():
             return _refuse(username, "registered_model.create", why, name=str(name)[:200])
         return None
     if route in ("/mlflow/experiments/update", "/mlflow/registered-models/rename") and method == "POST":
-        return _refuse(username, "rename", f"renaming experiments or registered models is refused ({_RENAME_FIX})",
-                       route=route)
+        return _refuse(
+            username, "rename", f"renaming experiments or registered models is refused ({_RENAME_FIX})", route=route
+        )
 
     # user enumeration (finding 16)
     if route in _USER_LISTS or route.startswith(_ADMIN_FAMILIES):
@@ -369,25 +385,30 @@ def _guard_artifacts(username: str, route: str, method: str):
     if route in ("/model-versions/get-artifact", "/mlflow/model-versions/get-download-uri") and method == "GET":
         name = request.args.get("name")
         if name and _read_only(_registered_model_permission(name, username)):
-            return _refuse(username, "artifact.read", f"model versions of {name!r} are model files, not evidence",
-                           name=str(name)[:200])
+            return _refuse(
+                username,
+                "artifact.read",
+                f"model versions of {name!r} are model files, not evidence",
+                name=str(name)[:200],
+            )
         return None
     m = re.fullmatch(r"/mlflow/logged-models/([^/]+)/artifacts/(files|directories)", route)
     if m and method == "GET":
         experiment_id = _get_tracking_store().get_logged_model(m.group(1)).experiment_id
         if _read_only(_experiment_permission(experiment_id, username)):
-            return _refuse(username, "artifact.read", "logged-model artifacts are model files, not evidence",
-                           model_id=m.group(1))
+            return _refuse(
+                username, "artifact.read", "logged-model artifacts are model files, not evidence", model_id=m.group(1)
+            )
         return None
     if route.startswith(("/mlflow/get-trace-artifact",)) and method == "GET":
         return None  # traces: MLflow's trace grants (the sandbox logs no traces to the server)
     proxied = None
     if route.startswith("/mlflow-artifacts/artifacts/") and method in ("GET", "HEAD"):
-        proxied, listing = route[len("/mlflow-artifacts/artifacts/"):], False
+        proxied, listing = route[len("/mlflow-artifacts/artifacts/") :], False
     elif route == "/mlflow-artifacts/artifacts" and method == "GET":
         proxied, listing = request.args.get("path") or "", True
     elif route.startswith("/mlflow-artifacts/presigned/") and method == "GET":
-        proxied, listing = route[len("/mlflow-artifacts/presigned/"):], False
+        proxied, listing = route[len("/mlflow-artifacts/presigned/") :], False
     if proxied is None or (listing and not proxied):
         return None
     try:
@@ -475,24 +496,34 @@ class GuardedAsgiApp:
             path = scope.get("path", "")
             prefix = os.environ.get("_MLFLOW_STATIC_PREFIX", "").rstrip("/")
             if prefix and path.startswith(prefix):
-                path = path[len(prefix):]
+                path = path[len(prefix) :]
             for start in NATIVE_DOWNLOAD_PREFIXES:
                 if path.startswith(start):
                     import anyio
 
                     try:
-                        refused = await anyio.to_thread.run_sync(native_download_refusal, scope.get("headers", []),
-                                                                 path[len(start):])
+                        refused = await anyio.to_thread.run_sync(
+                            native_download_refusal, scope.get("headers", []), path[len(start) :]
+                        )
                     except Exception as exc:  # fail closed: an unjudged download is not served
                         _logger.warning("artifact guard failed (%s: %s)", type(exc).__name__, exc)
                         refused = ("?", "the sandbox could not check this download; try again")
                     if refused:
                         username, why = refused
-                        await anyio.to_thread.run_sync(lambda: _audit_denied(username, "artifact.read", path=path[:300]))
+                        await anyio.to_thread.run_sync(
+                            lambda u=username, p=path: _audit_denied(u, "artifact.read", path=p[:300])
+                        )
                         body = json.dumps({"error_code": "PERMISSION_DENIED", "message": f"sandbox: {why}"}).encode()
-                        await send({"type": "http.response.start", "status": 403,
-                                    "headers": [(b"content-type", b"application/json"),
-                                                (b"content-length", str(len(body)).encode())]})
+                        await send(
+                            {
+                                "type": "http.response.start",
+                                "status": 403,
+                                "headers": [
+                                    (b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()),
+                                ],
+                            }
+                        )
                         await send({"type": "http.response.body", "body": body})
                         return
                     break

@@ -1,5 +1,6 @@
 """The MLflow server process: its address and port checks, the auth config, the backend store URI
 (SQLite or PostgreSQL), starting it as a child the sandbox stops, and waiting until it answers."""
+
 from __future__ import annotations
 
 import errno
@@ -37,8 +38,11 @@ from .store import Store
 # -- the server process ---------------------------------------------------------------
 def _check_host(host: str) -> str:
     if host not in LOOPBACK_HOSTS:
-        raise InvalidInput("host", f"{host!r} is not a loopback address; basic auth over plain HTTP would send passwords in the clear",
-                           "serve on 127.0.0.1 and put a TLS-terminating reverse proxy in front to reach it from other machines")
+        raise InvalidInput(
+            "host",
+            f"{host!r} is not a loopback address; basic auth over plain HTTP would send passwords in the clear",
+            "serve on 127.0.0.1 and put a TLS-terminating reverse proxy in front to reach it from other machines",
+        )
     return host
 
 
@@ -52,8 +56,10 @@ def _check_port_free(host: str, port: int) -> None:
             s.bind((host, port))
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise SandboxError(f"port {port} on {host} is in use (or not allowed)",
-                                   "pick a free one with --port N, or stop the process that holds it") from None
+                raise SandboxError(
+                    f"port {port} on {host} is in use (or not allowed)",
+                    "pick a free one with --port N, or stop the process that holds it",
+                ) from None
             raise
 
 
@@ -98,16 +104,21 @@ def check_backend_store_uri(uri: str | None, store: Store) -> str:
     uri = uri.strip()
     scheme = uri.split(":", 1)[0].lower()
     if scheme not in ("sqlite", "postgresql", "postgresql+psycopg2", "postgres"):
-        raise InvalidInput("backend-store-uri", f"{redact_uri(uri)!r} is not a SQLite or PostgreSQL URI",
-                           "use postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, or leave it out for the store's SQLite file")
+        raise InvalidInput(
+            "backend-store-uri",
+            f"{redact_uri(uri)!r} is not a SQLite or PostgreSQL URI",
+            "use postgresql://USER[:PASSWORD]@HOST[:PORT]/DB, or leave it out for the store's SQLite file",
+        )
     if scheme in ("postgres", "postgresql"):  # name the driver: SQLAlchemy 2.1 defaults to psycopg 3, not installed
-        uri = "postgresql+psycopg2" + uri[len(scheme):]
+        uri = "postgresql+psycopg2" + uri[len(scheme) :]
     if scheme.startswith("postgres"):
         try:
             import psycopg2  # noqa: F401
         except ImportError:
-            raise SandboxError("the PostgreSQL driver psycopg2 is not installed",
-                               "pip install psycopg2-binary (it is in the sandbox's dependencies)") from None
+            raise SandboxError(
+                "the PostgreSQL driver psycopg2 is not installed",
+                "pip install psycopg2-binary (it is in the sandbox's dependencies)",
+            ) from None
     return uri
 
 
@@ -122,14 +133,20 @@ def _check_database(uri: str, timeout: int = 5) -> None:
         return
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine(uri, connect_args={"connect_timeout": timeout}, poolclass=sqlalchemy.pool.NullPool)
+    engine = sqlalchemy.create_engine(
+        uri, connect_args={"connect_timeout": timeout}, poolclass=sqlalchemy.pool.NullPool
+    )
     try:
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("select 1"))
     except sqlalchemy.exc.SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SandboxError(f"cannot reach the PostgreSQL backend {redact_uri(uri)}: {first}",
-                           "start PostgreSQL, create the database and check the user, password, host and port") from None
+        first = (
+            str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
+        raise SandboxError(
+            f"cannot reach the PostgreSQL backend {redact_uri(uri)}: {first}",
+            "start PostgreSQL, create the database and check the user, password, host and port",
+        ) from None
     finally:
         engine.dispose()
 
@@ -170,15 +187,23 @@ class MlflowServer:
         if info is None or int(info.get("pid", -1)) == self.proc.pid:
             runtime.unlink(missing_ok=True)
 
-    def __enter__(self) -> "MlflowServer":
+    def __enter__(self) -> MlflowServer:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 5000, timeout: float = 180.0,
-          progress: Progress = None, backend_store_uri: str | None = None) -> MlflowServer:
+def start(
+    store: Store,
+    actor: Actor,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    timeout: float = 180.0,
+    progress: Progress = None,
+    backend_store_uri: str | None = None,
+) -> MlflowServer:
     """Start the store's MLflow server and wait until it answers /health (admin only; does not sync).
     `backend_store_uri`: a PostgreSQL URI for the tracking data (default: the store's SQLite file)."""
     _require_admin(store, actor, "run the MLflow server")
@@ -186,8 +211,10 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
     _check_host(host)
     info = running_server(store)
     if info is not None:
-        raise SandboxError(f"this store's MLflow server already runs at {info['url']} (pid {info['pid']})",
-                           f"use it, or stop it first (kill {info['pid']})")
+        raise SandboxError(
+            f"this store's MLflow server already runs at {info['url']} (pid {info['pid']})",
+            f"use it, or stop it first (kill {info['pid']})",
+        )
     _check_port_free(host, port)
     backend = check_backend_store_uri(backend_store_uri, store)
     _check_database(backend)
@@ -202,31 +229,56 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
         trackdb.ensure_schema(store.mlruns)
     trackdb.ensure_auth_schema(store.state / AUTH_DB_FILE, store.state)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "MLFLOW_AUTH_"))}
-    env.update({
-        "MLFLOW_AUTH_CONFIG_PATH": str(config),
-        "MLFLOW_AUTH_ADMIN_USERNAME": ADMIN_USERNAME,
-        "MLFLOW_AUTH_ADMIN_PASSWORD": sec.admin_password,
-        "MLFLOW_FLASK_SERVER_SECRET_KEY": sec.flask_secret_key,
-        "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-        "MLFLOW_BACKEND_STORE_URI": backend,  # in the environment, not argv: `ps` shows no database password
-        "SANDBOX_HOME": str(store.home),  # the guard reads the store's users and banks (sandbox/server_guard.py)
-    })
+    env.update(
+        {
+            "MLFLOW_AUTH_CONFIG_PATH": str(config),
+            "MLFLOW_AUTH_ADMIN_USERNAME": ADMIN_USERNAME,
+            "MLFLOW_AUTH_ADMIN_PASSWORD": sec.admin_password,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": sec.flask_secret_key,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+            "MLFLOW_BACKEND_STORE_URI": backend,  # in the environment, not argv: `ps` shows no database password
+            "SANDBOX_HOME": str(store.home),  # the guard reads the store's users and banks (sandbox/server_guard.py)
+        }
+    )
     # MLflow's GenAI job runner (scorers, LLM judges) starts ~8 more Python processes; the sandbox
     # uses none of it. An operator who wants it sets MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    cmd = [*_mlflow_command(), "server", "--app-name", "sandbox",
-           "--artifacts-destination", str((store.mlruns / "artifacts").resolve()),
-           "--serve-artifacts", "--host", host, "--port", str(port), "--workers", "1"]
+    cmd = [
+        *_mlflow_command(),
+        "server",
+        "--app-name",
+        "sandbox",
+        "--artifacts-destination",
+        str((store.mlruns / "artifacts").resolve()),
+        "--serve-artifacts",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     log_path = store.state / LOG_FILE
     t0 = time.perf_counter()
     server: MlflowServer | None = None
     try:
         with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
-            log.write(f"\n--- {_now()} sandbox server starting on {host}:{port} (backend {redact_uri(backend)})\n".encode())
+            log.write(
+                f"\n--- {_now()} sandbox server starting on {host}:{port} (backend {redact_uri(backend)})\n".encode()
+            )
             log.flush()
             with procs.shielded():  # a stop signal (under procs.stop_signals) lands once `server` holds the process
-                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                        cwd=store.state, start_new_session=True, umask=0o077)  # its files 0600
+                proc = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=store.state,
+                    start_new_session=True,
+                    umask=0o077,
+                )  # its files 0600
                 server = MlflowServer(store, host, port, proc, log_path)
         deadline = time.monotonic() + timeout
         while not health(server.url, timeout=1.0):
@@ -234,11 +286,15 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
                 tail = server.log_tail()
                 if "address already in use" in tail.lower():
                     raise SandboxError(f"port {port} on {host} is in use", "pick a free one with --port N")
-                raise SandboxError(f"the MLflow server exited while starting (code {proc.returncode}); last log lines:\n{tail}",
-                                   f"read {log_path}")
+                raise SandboxError(
+                    f"the MLflow server exited while starting (code {proc.returncode}); last log lines:\n{tail}",
+                    f"read {log_path}",
+                )
             if time.monotonic() > deadline:
-                raise SandboxError(f"the MLflow server did not answer /health within {timeout:.0f} s",
-                                   f"read {log_path}; on a busy machine try again")
+                raise SandboxError(
+                    f"the MLflow server did not answer /health within {timeout:.0f} s",
+                    f"read {log_path}; on a busy machine try again",
+                )
             report_progress(progress, min(0.95, (time.perf_counter() - t0) / 30.0), "waiting for the MLflow server")
             time.sleep(0.25)
     except BaseException:
@@ -247,10 +303,21 @@ def start(store: Store, actor: Actor, *, host: str = "127.0.0.1", port: int = 50
         raise
     server.startup_s = round(time.perf_counter() - t0, 2)
     server.backend = redact_uri(backend)
-    atomic.write_json(store.state / RUNTIME_FILE, {"url": server.url, "pid": proc.pid, "host": host, "port": port,
-                                                   "backend": server.backend, "started": _now(), "by": actor.name},
-                      mode=0o600)
-    store.platform_audit().append("server.start", actor.name, url=server.url, pid=proc.pid, startup_s=server.startup_s,
-                                  backend=server.backend)
+    atomic.write_json(
+        store.state / RUNTIME_FILE,
+        {
+            "url": server.url,
+            "pid": proc.pid,
+            "host": host,
+            "port": port,
+            "backend": server.backend,
+            "started": _now(),
+            "by": actor.name,
+        },
+        mode=0o600,
+    )
+    store.platform_audit().append(
+        "server.start", actor.name, url=server.url, pid=proc.pid, startup_s=server.startup_s, backend=server.backend
+    )
     report_progress(progress, 1.0, f"MLflow server ready at {server.url}")
     return server

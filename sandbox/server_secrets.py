@@ -1,5 +1,6 @@
 """The server's secrets (admin password, Flask key, the key users' MLflow passwords derive from), created
 once per store, mode 0600; and each user's derived MLflow password."""
+
 from __future__ import annotations
 
 import base64
@@ -29,8 +30,12 @@ def load_secrets(store: Store) -> ServerSecrets:
     store.banks()  # raises StoreError when the store does not exist
     path = store.state / SECRETS_FILE
     if not path.exists():
-        data = {"admin_password": secrets.token_urlsafe(32), "flask_secret_key": secrets.token_hex(32),
-                "password_key": secrets.token_hex(32), "created": _now()}
+        data = {
+            "admin_password": secrets.token_urlsafe(32),
+            "flask_secret_key": secrets.token_hex(32),
+            "password_key": secrets.token_hex(32),
+            "created": _now(),
+        }
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         atomic.write_json(tmp, data, mode=0o600)
         try:
@@ -43,9 +48,11 @@ def load_secrets(store: Store) -> ServerSecrets:
         data = json.loads(path.read_text(encoding="utf-8"))
         return ServerSecrets(str(data["admin_password"]), str(data["flask_secret_key"]), str(data["password_key"]))
     except (ValueError, KeyError, TypeError):
-        raise StoreError(f"the server secrets file {path} is corrupted",
-                         f"stop the server, delete {path} and {store.state / AUTH_DB_FILE}, and start it again "
-                         "(users' MLflow passwords change; they fetch new ones with `sandbox server token`)") from None
+        raise StoreError(
+            f"the server secrets file {path} is corrupted",
+            f"stop the server, delete {path} and {store.state / AUTH_DB_FILE}, and start it again "
+            "(users' MLflow passwords change; they fetch new ones with `sandbox server token`)",
+        ) from None
 
 
 def mlflow_password(store: Store, username: str, secrets_: ServerSecrets | None = None) -> str:

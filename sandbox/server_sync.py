@@ -1,5 +1,6 @@
 """The sync: the sandbox's users, banks and roles turned into MLflow users and grants (idempotent);
 squatted names reclaimed. Read sandbox/server.py for the mapping."""
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,13 @@ from .store import Store
 
 def _require_admin(store: Store, actor: Actor, what: str) -> None:
     decision = can(actor, "server.run")
-    require(actor, "server.run", audit=store.platform_audit(), message=f"{actor.name} may not {what} ({decision.reason})",
-            fix="ask a sandbox admin to run `sandbox server`; get your own credentials with `sandbox server token`")
+    require(
+        actor,
+        "server.run",
+        audit=store.platform_audit(),
+        message=f"{actor.name} may not {what} ({decision.reason})",
+        fix="ask a sandbox admin to run `sandbox server`; get your own credentials with `sandbox server token`",
+    )
 
 
 # -- sync -------------------------------------------------------------------------
@@ -56,21 +62,43 @@ class SyncResult:
 
     @property
     def changed(self) -> bool:
-        return bool(self.users_created or self.passwords_reset or self.admins_demoted or self.experiments_created
-                    or self.models_created or self.reclaimed or self.granted or self.revoked)
+        return bool(
+            self.users_created
+            or self.passwords_reset
+            or self.admins_demoted
+            or self.experiments_created
+            or self.models_created
+            or self.reclaimed
+            or self.granted
+            or self.revoked
+        )
 
     def to_dict(self) -> dict:
         return {**asdict(self), "changed": self.changed}
 
     def summary(self) -> str:
-        parts = [f"{len(v)} {k.replace('_', ' ')}" for k, v in
-                 (("users_created", self.users_created), ("passwords_reset", self.passwords_reset),
-                  ("admins_demoted", self.admins_demoted), ("experiments_created", self.experiments_created),
-                  ("models_created", self.models_created), ("reclaimed", self.reclaimed), ("grants_added", self.granted),
-                  ("grants_revoked", self.revoked)) if v]
-        head = (f"synced: {', '.join(parts)} ({self.unchanged} unchanged)" if parts
-                else f"permissions in sync ({self.unchanged} grants checked)")
-        return "\n".join([head, *(f"  reclaimed: {r}" for r in self.reclaimed), *(f"  warning: {w}" for w in self.warnings)])
+        parts = [
+            f"{len(v)} {k.replace('_', ' ')}"
+            for k, v in (
+                ("users_created", self.users_created),
+                ("passwords_reset", self.passwords_reset),
+                ("admins_demoted", self.admins_demoted),
+                ("experiments_created", self.experiments_created),
+                ("models_created", self.models_created),
+                ("reclaimed", self.reclaimed),
+                ("grants_added", self.granted),
+                ("grants_revoked", self.revoked),
+            )
+            if v
+        ]
+        head = (
+            f"synced: {', '.join(parts)} ({self.unchanged} unchanged)"
+            if parts
+            else f"permissions in sync ({self.unchanged} grants checked)"
+        )
+        return "\n".join(
+            [head, *(f"  reclaimed: {r}" for r in self.reclaimed), *(f"  warning: {w}" for w in self.warnings)]
+        )
 
 
 def desired_grants(users: dict[str, dict], banks: list[str]) -> dict[str, dict[tuple[str, str], str]]:
@@ -114,10 +142,18 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
     _sync_users(store, srv, users, result)
     _sync_grants(srv, users, sorted(bank_records), ids, result)
     result.seconds = round(time.perf_counter() - t0, 3)
-    store.platform_audit().append("server.sync", actor.name, url=srv.url, users_created=result.users_created,
-                                  passwords_reset=result.passwords_reset, granted=len(result.granted),
-                                  revoked=len(result.revoked), experiments_created=result.experiments_created,
-                                  models_created=result.models_created, reclaimed=result.reclaimed)
+    store.platform_audit().append(
+        "server.sync",
+        actor.name,
+        url=srv.url,
+        users_created=result.users_created,
+        passwords_reset=result.passwords_reset,
+        granted=len(result.granted),
+        revoked=len(result.revoked),
+        experiments_created=result.experiments_created,
+        models_created=result.models_created,
+        reclaimed=result.reclaimed,
+    )
     return result
 
 
@@ -129,10 +165,14 @@ def _connect(store: Store, url: str | None) -> _Server:
 
     url = server_url(store, url)
     if url is None:
-        raise SandboxError("no MLflow server is running for this store", "start it with `sandbox server`, or pass --url")
+        raise SandboxError(
+            "no MLflow server is running for this store", "start it with `sandbox server`, or pass --url"
+        )
     if not health(url):
-        raise SandboxError(f"the MLflow server at {url} does not answer /health",
-                           "start it with `sandbox server`, or check the address")
+        raise SandboxError(
+            f"the MLflow server at {url} does not answer /health",
+            "start it with `sandbox server`, or check the address",
+        )
     sec = load_secrets(store)
     auth = _auth_client(url, ADMIN_USERNAME, sec.admin_password)
     creds = _host_creds(url, ADMIN_USERNAME, sec.admin_password)
@@ -140,14 +180,17 @@ def _connect(store: Store, url: str | None) -> _Server:
         if not auth.get_user(ADMIN_USERNAME).is_admin:
             raise MlflowException("the sync account is not an MLflow admin")
     except MlflowException as exc:
-        raise SandboxError(f"the MLflow server at {url} refused the sandbox's admin account ({_http_status(exc) or exc})",
-                           f"it must be this store's server: stop it, delete {store.state / AUTH_DB_FILE} "
-                           "and run `sandbox server` again") from None
+        raise SandboxError(
+            f"the MLflow server at {url} refused the sandbox's admin account ({_http_status(exc) or exc})",
+            f"it must be this store's server: stop it, delete {store.state / AUTH_DB_FILE} "
+            "and run `sandbox server` again",
+        ) from None
     return _Server(url, sec, auth, RestStore(lambda: creds), RegistryRestStore(lambda: creds))
 
 
-def _sync_names(store: Store, actor: Actor, srv: _Server, bank_records: dict[str, dict],
-                result: SyncResult) -> dict[tuple[str, str], str]:
+def _sync_names(
+    store: Store, actor: Actor, srv: _Server, bank_records: dict[str, dict], result: SyncResult
+) -> dict[tuple[str, str], str]:
     """1. Experiments and registered models, up front, so grants have something to point at; a squatter's are
     reclaimed first (renamed away), so the bank's are always the sandbox's own. Returns their ids by kind and name."""
     ids: dict[tuple[str, str], str] = {}
@@ -162,8 +205,9 @@ def _sync_names(store: Store, actor: Actor, srv: _Server, bank_records: dict[str
     return ids
 
 
-def _sync_experiment(store: Store, actor: Actor, srv: _Server, result: SyncResult, bank: str, uc: str,
-                     created_ms: int | None) -> str:
+def _sync_experiment(
+    store: Store, actor: Actor, srv: _Server, result: SyncResult, bank: str, uc: str, created_ms: int | None
+) -> str:
     """The bank's experiment for `uc`, reclaimed from a squatter or created when missing; its id."""
     from mlflow.entities import ExperimentTag
     from mlflow.exceptions import MlflowException
@@ -174,18 +218,29 @@ def _sync_experiment(store: Store, actor: Actor, srv: _Server, result: SyncResul
     if why:
         moved = _reclaim_experiment(srv.tracking, exp, name)
         result.reclaimed.append(f"experiment {name} ({exp.experiment_id}) -> {moved}: {why}")
-        _audit_reclaim(store, actor, bank, "experiment", name, moved, why, experiment_id=str(exp.experiment_id),
-                       artifact_location=str(exp.artifact_location))
+        _audit_reclaim(
+            store,
+            actor,
+            bank,
+            "experiment",
+            name,
+            moved,
+            why,
+            experiment_id=str(exp.experiment_id),
+            artifact_location=str(exp.artifact_location),
+        )
         exp = None
     if exp is not None:
         if not str(exp.artifact_location).startswith(("mlflow-artifacts:", "http:", "https:")):
             result.warnings.append(
                 f"{name} keeps its artifacts at {exp.artifact_location} (created in local mode): "
-                "clients on this host read and write them directly, not through the server's checks")
+                "clients on this host read and write them directly, not through the server's checks"
+            )
         return str(exp.experiment_id)
     try:
         exp_id = srv.tracking.create_experiment(
-            name, tags=[ExperimentTag(tracking.TAG_BANK, bank), ExperimentTag(tracking.TAG_USECASE, uc)])
+            name, tags=[ExperimentTag(tracking.TAG_BANK, bank), ExperimentTag(tracking.TAG_USECASE, uc)]
+        )
         result.experiments_created.append(name)
     except MlflowException as exc:
         if _error_code(exc) != "RESOURCE_ALREADY_EXISTS":
@@ -194,8 +249,9 @@ def _sync_experiment(store: Store, actor: Actor, srv: _Server, result: SyncResul
     return str(exp_id)
 
 
-def _sync_model(store: Store, actor: Actor, srv: _Server, result: SyncResult, bank: str, uc: str,
-                created_ms: int | None) -> None:
+def _sync_model(
+    store: Store, actor: Actor, srv: _Server, result: SyncResult, bank: str, uc: str, created_ms: int | None
+) -> None:
     """The bank's registered model for `uc`: one made before the bank is reclaimed; a missing one created."""
     from mlflow.entities.model_registry import RegisteredModelTag
     from mlflow.exceptions import MlflowException
@@ -217,8 +273,10 @@ def _sync_model(store: Store, actor: Actor, srv: _Server, result: SyncResult, ba
     if existing is None:
         try:
             srv.registry.create_registered_model(
-                model, tags=[RegisteredModelTag(tracking.TAG_BANK, bank), RegisteredModelTag(tracking.TAG_USECASE, uc)],
-                description=f"{uc} models of {bank} (registered through the sandbox)")
+                model,
+                tags=[RegisteredModelTag(tracking.TAG_BANK, bank), RegisteredModelTag(tracking.TAG_USECASE, uc)],
+                description=f"{uc} models of {bank} (registered through the sandbox)",
+            )
             result.models_created.append(model)
         except MlflowException as exc:
             if _error_code(exc) != "RESOURCE_ALREADY_EXISTS":
@@ -247,8 +305,9 @@ def _sync_users(store: Store, srv: _Server, users: dict[str, dict], result: Sync
             result.passwords_reset.append(name)
 
 
-def _sync_grants(srv: _Server, users: dict[str, dict], banks: list[str], ids: dict[tuple[str, str], str],
-                 result: SyncResult) -> None:
+def _sync_grants(
+    srv: _Server, users: dict[str, dict], banks: list[str], ids: dict[tuple[str, str], str], result: SyncResult
+) -> None:
     """3. Grants: add what is missing, fix what differs, revoke what a user should not hold."""
     managed = set(ids.values())
     want = desired_grants(users, banks)
@@ -259,7 +318,8 @@ def _sync_grants(srv: _Server, users: dict[str, dict], banks: list[str], ids: di
             if row["resource_pattern"] == "*" or row["resource_pattern"] in managed:
                 result.warnings.append(
                     f"{name} holds {row['permission']} on {row['resource_type']} {row['resource_pattern']} through "
-                    f"MLflow role {row['role_name']!r}, which the sandbox does not manage: unassign it if unintended")
+                    f"MLflow role {row['role_name']!r}, which the sandbox does not manage: unassign it if unintended"
+                )
         for (rtype, rid), perm in sorted(target.items()):
             current = have.get((rtype, rid))
             if current == perm:

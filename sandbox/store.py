@@ -9,6 +9,7 @@ Layout (all git-ignored when the home is the repository):
     workspaces/<bank>/      the bank's files, reached only through WorkspaceContext.path()
     mlruns/mlflow.db, mlruns/artifacts/                     the default MLflow store
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -16,10 +17,10 @@ import functools
 import json
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -61,20 +62,26 @@ def default_home() -> Path:
 
 def validate_bank_id(bank: str) -> str:
     if not isinstance(bank, str) or not BANK_ID.fullmatch(bank):  # fullmatch: `$` passes a final "\n"
-        raise InvalidInput("bank", f"{bank!r} is not a valid bank id",
-                           "use 3-32 characters: a lowercase letter, then lowercase letters, digits or '-' (e.g. harbour-bank)")
+        raise InvalidInput(
+            "bank",
+            f"{bank!r} is not a valid bank id",
+            "use 3-32 characters: a lowercase letter, then lowercase letters, digits or '-' (e.g. harbour-bank)",
+        )
     return bank
 
 
 def validate_user_name(name: str) -> str:
     if not isinstance(name, str) or not USER_NAME.fullmatch(name):
-        raise InvalidInput("user", f"{name!r} is not a valid user name",
-                           "use 2-32 characters: a lowercase letter, then lowercase letters, digits, '.', '_' or '-'")
+        raise InvalidInput(
+            "user",
+            f"{name!r} is not a valid user name",
+            "use 2-32 characters: a lowercase letter, then lowercase letters, digits, '.', '_' or '-'",
+        )
     return name
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -97,8 +104,10 @@ class Store:
         validate_user_name(admin)
         _check_password(password)
         if self.exists:
-            raise StoreError(f"a sandbox store already exists at {self.home}",
-                             "use it as it is, or choose another with --home/SANDBOX_HOME")
+            raise StoreError(
+                f"a sandbox store already exists at {self.home}",
+                "use it as it is, or choose another with --home/SANDBOX_HOME",
+            )
         for d in (self.state / "audit", self.state / "usage", self.workspaces, self.mlruns):
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
         for d in (self.state, self.state / "audit", self.state / "usage", self.workspaces, self.mlruns):
@@ -107,8 +116,12 @@ class Store:
             from . import trackdb
 
             trackdb.ensure_schema(self.mlruns)  # created and migrated once, here, not raced by first users
-        data = {"schema": SCHEMA_VERSION, "banks": {}, "quotas": {},
-                "users": {admin: {"role": "admin", "bank": None, "hash": _hasher.hash(password), "created": _now()}}}
+        data = {
+            "schema": SCHEMA_VERSION,
+            "banks": {},
+            "quotas": {},
+            "users": {admin: {"role": "admin", "bank": None, "hash": _hasher.hash(password), "created": _now()}},
+        }
         self.audit_key.ensure()  # before the first entry: every entry of a new store carries its MAC
         atomic.write_json(self.file, data, mode=0o600)
         actor = Actor(admin, "admin")
@@ -117,8 +130,10 @@ class Store:
 
     def _load(self) -> dict:
         if not self.exists:
-            raise StoreError(f"no sandbox store at {self.home}",
-                             "run `sandbox init --admin NAME --password-stdin` or point --home/SANDBOX_HOME at an existing store")
+            raise StoreError(
+                f"no sandbox store at {self.home}",
+                "run `sandbox init --admin NAME --password-stdin` or point --home/SANDBOX_HOME at an existing store",
+            )
         try:
             data = json.loads(self.file.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
@@ -127,8 +142,10 @@ class Store:
                 if not isinstance(data.get(key), dict):
                     raise ValueError(f"missing {key}")
         except (ValueError, UnicodeDecodeError) as exc:
-            raise StoreError(f"the users file {self.file} is corrupted ({exc})",
-                             f"restore it from a backup ({self.file.name}.bak is written before each change); nothing was changed") from None
+            raise StoreError(
+                f"the users file {self.file} is corrupted ({exc})",
+                f"restore it from a backup ({self.file.name}.bak is written before each change); nothing was changed",
+            ) from None
         except PermissionError:
             raise StoreError(f"cannot read {self.file}", "check the file's permissions") from None
         return data
@@ -182,7 +199,9 @@ class Store:
     def require_bank(self, bank: str) -> str:
         validate_bank_id(bank)
         if bank not in self.banks():
-            raise NotFound(f"unknown bank {bank!r}", "list banks with `sandbox bank list`, or ask an admin to create it")
+            raise NotFound(
+                f"unknown bank {bank!r}", "list banks with `sandbox bank list`, or ask an admin to create it"
+            )
         return bank
 
     # -- users -----------------------------------------------------------
@@ -225,8 +244,13 @@ class Store:
         keys = [user_key(name)] + ([client_key(client)] if client else [])
         closed = throttle.closed(keys)
         if closed is not None:
-            self.platform_audit().append("auth.throttled", name if name in users else "(unknown)", user=name,
-                                         client=client, retry_after_s=round(closed.retry_after_s, 1))
+            self.platform_audit().append(
+                "auth.throttled",
+                name if name in users else "(unknown)",
+                user=name,
+                client=client,
+                retry_after_s=round(closed.retry_after_s, 1),
+            )
             raise login_refusal(name, closed)
         u = users.get(name)
         try:
@@ -237,8 +261,9 @@ class Store:
             opened = throttle.failed(keys)
             extra = {"closed_for_s": round(opened.retry_after_s, 1)} if opened else {}
             self.platform_audit().append("auth.failed", name if u else "(unknown)", user=name, client=client, **extra)
-            raise AuthenticationFailed(f"wrong user name or password for {name!r}",
-                                       "check SANDBOX_USER/--user and SANDBOX_PASSWORD") from None
+            raise AuthenticationFailed(
+                f"wrong user name or password for {name!r}", "check SANDBOX_USER/--user and SANDBOX_PASSWORD"
+            ) from None
         throttle.succeeded(user_key(name))
         return Actor(name, u["role"], u.get("bank"))
 
@@ -267,8 +292,11 @@ def default_quota_s() -> float:
     try:
         value = float(raw) if raw else DEFAULT_QUOTA_S
     except ValueError:
-        raise InvalidInput("SANDBOX_DEFAULT_QUOTA_S", f"{raw!r} is not a number of seconds",
-                           "set it to seconds >= 0, e.g. 36000, or unset it") from None
+        raise InvalidInput(
+            "SANDBOX_DEFAULT_QUOTA_S",
+            f"{raw!r} is not a number of seconds",
+            "set it to seconds >= 0, e.g. 36000, or unset it",
+        ) from None
     if not value >= 0:
         raise InvalidInput("SANDBOX_DEFAULT_QUOTA_S", f"{raw!r} is not a valid quota", "give seconds >= 0")
     return value
@@ -276,13 +304,14 @@ def default_quota_s() -> float:
 
 def _flock_with_timeout(fd: int, path: Path) -> None:
     """Wait a while for another writer; then fail with a message instead of hanging."""
-    atomic.flock_with_timeout(fd, float(os.environ.get("SANDBOX_LOCK_TIMEOUT", "15")),
-                              f"the store is locked by another sandbox process ({path})",
-                              "wait for it to finish and retry; nothing was changed")
+    atomic.flock_with_timeout(
+        fd,
+        float(os.environ.get("SANDBOX_LOCK_TIMEOUT", "15")),
+        f"the store is locked by another sandbox process ({path})",
+        "wait for it to finish and retry; nothing was changed",
+    )
 
 
 def _check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise InvalidInput("password", f"must be at least {MIN_PASSWORD} characters", "choose a longer password")
-
-

@@ -8,6 +8,7 @@ exists; or a client id a face passes, e.g. the web app's remote address) each fu
 refused without looking at the password (the right one too: that is what stops guessing). A success clears the
 user's count; a client's count only ages out (a success with the attacker's own account must not reset it).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -15,20 +16,20 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from . import atomic
 from .errors import AuthenticationFailed
 
-USER_FREE_FAILURES = 5       # a person mistyping: five tries, then 1 s, 2 s, 4 s ... 5 min
-CLIENT_FREE_FAILURES = 20    # a client (an address) may front several people (an office, a proxy)
+USER_FREE_FAILURES = 5  # a person mistyping: five tries, then 1 s, 2 s, 4 s ... 5 min
+CLIENT_FREE_FAILURES = 20  # a client (an address) may front several people (an office, a proxy)
 BASE_DELAY_S = 1.0
 MAX_DELAY_S = 300.0
-FORGET_AFTER_S = 900.0       # a count with no failure for 15 min (and no open window) is forgotten
-MAX_KEYS = 10_000            # the file stays small whatever names a guesser sends
+FORGET_AFTER_S = 900.0  # a count with no failure for 15 min (and no open window) is forgotten
+MAX_KEYS = 10_000  # the file stays small whatever names a guesser sends
 
 
 class LoginThrottled(AuthenticationFailed):
@@ -157,5 +158,8 @@ def refusal(name: str, closed: Closed) -> LoginThrottled:
     wait = max(1, int(closed.retry_after_s + 0.999))
     at = time.strftime("%H:%M:%S", time.gmtime(closed.until))
     who = f"for {name!r}" if closed.key.startswith("user:") else "from this client"
-    return LoginThrottled(f"too many failed sign-ins {who}: try again in {wait} s (after {at} UTC)",
-                          "wait, then use the right password; each refused attempt is audited", closed.until)
+    return LoginThrottled(
+        f"too many failed sign-ins {who}: try again in {wait} s (after {at} UTC)",
+        "wait, then use the right password; each refused attempt is audited",
+        closed.until,
+    )

@@ -15,16 +15,17 @@ step`) and left the database half-migrated. Here:
   naming the repair (`sandbox doctor --fix`, or `sandbox restore DIR`), never a traceback.
 - `ensure_auth_schema(db, state)` does the same for the MLflow server's permission database.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
 import urllib.parse
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from . import atomic
 from .errors import StoreError
@@ -36,8 +37,8 @@ LOCK_TIMEOUT_S = 300.0  # a migration takes seconds; on a loaded machine, many m
 AUTH_VERSION_TABLE = "alembic_version_auth"
 REPAIR = "run `sandbox doctor` to see what is wrong and `sandbox doctor --fix` to repair what it safely can, or restore a backup with `sandbox restore DIR`"
 
-_checked: set[str] = set()           # databases found current in this process
-_template: dict[str, bytes] = {}     # MLflow version -> bytes of a freshly migrated, empty database
+_checked: set[str] = set()  # databases found current in this process
+_template: dict[str, bytes] = {}  # MLflow version -> bytes of a freshly migrated, empty database
 
 
 def db_path(mlruns: Path | str) -> Path:
@@ -195,8 +196,11 @@ def schema_lock(state: Path, timeout: float | None = None) -> Iterator[None]:
     path = state / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        atomic.flock_with_timeout(fd, LOCK_TIMEOUT_S if timeout is None else timeout,
-                                  f"the tracking database is being created or migrated by another process ({path})")
+        atomic.flock_with_timeout(
+            fd,
+            LOCK_TIMEOUT_S if timeout is None else timeout,
+            f"the tracking database is being created or migrated by another process ({path})",
+        )
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -235,10 +239,15 @@ def _bring_to_head(db: Path, head: str, repair: bool = False) -> SchemaStatus:
     if st.state == "behind" or (repair and st.state == "half-migrated" and st.revision is not None):
         _migrate_copy(db, head, drop_leftovers=repair)
         return inspect(db, head)
-    what = {"newer": "was written by a newer MLflow", "damaged": "is damaged",
-            "half-migrated": "is half-migrated"}.get(st.state, f"is {st.state}")
-    fix = ("install the MLflow version that wrote it (see `pip show mlflow`), or restore a backup with "
-           "`sandbox restore DIR`" if st.state == "newer" else REPAIR)
+    what = {"newer": "was written by a newer MLflow", "damaged": "is damaged", "half-migrated": "is half-migrated"}.get(
+        st.state, f"is {st.state}"
+    )
+    fix = (
+        "install the MLflow version that wrote it (see `pip show mlflow`), or restore a backup with "
+        "`sandbox restore DIR`"
+        if st.state == "newer"
+        else REPAIR
+    )
     raise StoreError(f"the tracking database {db} {what} ({st.detail})", fix)
 
 
@@ -274,7 +283,9 @@ def _migrate_copy(db: Path, head: str, drop_leftovers: bool = False) -> None:
         if drop_leftovers:
             con = sqlite3.connect(tmp)
             try:
-                for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '\\_alembic\\_tmp\\_%' ESCAPE '\\'").fetchall():
+                for (name,) in con.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '\\_alembic\\_tmp\\_%' ESCAPE '\\'"
+                ).fetchall():
                     con.execute(f'DROP TABLE "{name}"')
                 con.commit()
             finally:
@@ -282,12 +293,15 @@ def _migrate_copy(db: Path, head: str, drop_leftovers: bool = False) -> None:
         try:
             _migrate_file(tmp, create=False)
         except Exception as err:  # noqa: BLE001 - any migration failure: the original is untouched, say so
-            raise StoreError(f"the tracking database {db} could not be migrated to revision {head} "
-                             f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); it was left as it was",
-                             REPAIR) from None
+            raise StoreError(
+                f"the tracking database {db} could not be migrated to revision {head} "
+                f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); it was left as it was",
+                REPAIR,
+            ) from None
         if inspect(tmp, head).state != "current":
-            raise StoreError(f"the tracking database {db} did not reach revision {head} when migrated; it was left as it was",
-                             REPAIR)
+            raise StoreError(
+                f"the tracking database {db} did not reach revision {head} when migrated; it was left as it was", REPAIR
+            )
         _finish(tmp, db)
     finally:
         for p in [tmp, *_sidecars(tmp)]:
@@ -371,10 +385,12 @@ def ensure_auth_schema(db: Path, state: Path) -> None:
         except Exception as err:  # noqa: BLE001
             if fresh:
                 target.unlink(missing_ok=True)
-            raise StoreError(f"the server's permission database {db} could not be migrated "
-                             f"({type(err).__name__}: {str(err).splitlines()[0][:200]})",
-                             "stop the server, move the file aside and start it again (the sync recreates the "
-                             "permissions), or restore a backup with `sandbox restore DIR`") from None
+            raise StoreError(
+                f"the server's permission database {db} could not be migrated "
+                f"({type(err).__name__}: {str(err).splitlines()[0][:200]})",
+                "stop the server, move the file aside and start it again (the sync recreates the "
+                "permissions), or restore a backup with `sandbox restore DIR`",
+            ) from None
         finally:
             engine.dispose()
         if fresh:

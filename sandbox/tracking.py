@@ -5,6 +5,7 @@ Default store: `<home>/mlruns/mlflow.db` (SQLite) with artifacts under
 `mlflow ui --backend-store-uri sqlite:///<home>/mlruns/mlflow.db` opens.
 `SANDBOX_TRACKING_URI` points the sandbox at a remote MLflow server instead.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,17 +14,37 @@ import importlib.metadata
 import json
 import os
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import InvalidInput, NotFound
 
 USECASES: tuple[str, ...] = ("fraud", "risk", "chat")
 TAG_BANK, TAG_USECASE, TAG_ACTOR = "sandbox.bank", "sandbox.usecase", "sandbox.actor"
-TAG_SEED, TAG_DATA_HASH, TAG_GIT, TAG_VERSIONS = "sandbox.seed", "sandbox.data_hash", "sandbox.git_commit", "sandbox.versions"
+TAG_SEED, TAG_DATA_HASH, TAG_GIT, TAG_VERSIONS = (
+    "sandbox.seed",
+    "sandbox.data_hash",
+    "sandbox.git_commit",
+    "sandbox.versions",
+)
 TAG_DEVICE = "sandbox.device"
-TRACKED_LIBRARIES = ("mlflow", "numpy", "pandas", "scikit-learn", "xgboost-cpu", "xgboost", "optbinning", "shap",
-                     "fairlearn", "faiss-cpu", "sentence-transformers", "langchain-core", "torch", "dask")
+TRACKED_LIBRARIES = (
+    "mlflow",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "xgboost-cpu",
+    "xgboost",
+    "optbinning",
+    "shap",
+    "fairlearn",
+    "faiss-cpu",
+    "sentence-transformers",
+    "langchain-core",
+    "torch",
+    "dask",
+)
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_TRACKING_INSECURE_TLS", "false")
@@ -77,8 +98,11 @@ def ensure_experiment(mlflow_client, mlruns: Path, bank: str, usecase: str) -> s
     if exp is not None:
         return exp.experiment_id
     try:
-        return mlflow_client.create_experiment(name, artifact_location=artifact_location(mlruns, bank, usecase),
-                                               tags={TAG_BANK: bank, TAG_USECASE: usecase})
+        return mlflow_client.create_experiment(
+            name,
+            artifact_location=artifact_location(mlruns, bank, usecase),
+            tags={TAG_BANK: bank, TAG_USECASE: usecase},
+        )
     except MlflowException:
         exp = mlflow_client.get_experiment_by_name(name)  # created by a concurrent process
         if exp is None:
@@ -93,8 +117,12 @@ def git_commit() -> str:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         sha = out.stdout.strip()
         if out.returncode == 0 and sha:
-            dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            dirty = subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
             return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.TimeoutExpired):
         pass
@@ -112,11 +140,17 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def run_tags(bank: str, usecase: str, actor: str, seed: int | None, data_hash: str | None, device: str) -> dict[str, str]:
+def run_tags(
+    bank: str, usecase: str, actor: str, seed: int | None, data_hash: str | None, device: str
+) -> dict[str, str]:
     return {
-        TAG_BANK: bank, TAG_USECASE: usecase, TAG_ACTOR: actor,
-        TAG_SEED: "" if seed is None else str(seed), TAG_DATA_HASH: data_hash or "",
-        TAG_GIT: git_commit(), TAG_VERSIONS: json.dumps(library_versions(), sort_keys=True),
+        TAG_BANK: bank,
+        TAG_USECASE: usecase,
+        TAG_ACTOR: actor,
+        TAG_SEED: "" if seed is None else str(seed),
+        TAG_DATA_HASH: data_hash or "",
+        TAG_GIT: git_commit(),
+        TAG_VERSIONS: json.dumps(library_versions(), sort_keys=True),
         TAG_DEVICE: device,
         "mlflow.user": actor,  # MLflow's "Created by": the sandbox user, not the account the process runs as
     }
@@ -207,30 +241,48 @@ def run_summary(run, owner: tuple[str, str], ledger) -> dict[str, Any]:
     if record is not None and tags.get(TAG_ACTOR, record.actor) != record.actor:
         flags.append(f"actor tag claims {tags.get(TAG_ACTOR)!r}")
     return {
-        "run_id": run.info.run_id, "bank": bank, "usecase": usecase,
-        "run_name": run.info.run_name, "status": run.info.status,
-        "actor": record.actor if record else None, "recorded": record is not None,
-        "start_time": run.info.start_time, "end_time": run.info.end_time,
-        "metrics": dict(run.data.metrics), "params": dict(run.data.params),
+        "run_id": run.info.run_id,
+        "bank": bank,
+        "usecase": usecase,
+        "run_name": run.info.run_name,
+        "status": run.info.status,
+        "actor": record.actor if record else None,
+        "recorded": record is not None,
+        "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "metrics": dict(run.data.metrics),
+        "params": dict(run.data.params),
         "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.") and k not in IDENTITY_TAGS},
-        "review": review, "flags": flags,
+        "review": review,
+        "flags": flags,
     }
 
 
-def search_runs(mlflow_client, mlruns: Path, banks: Iterable[str], usecase: str | None = None,
-                filter_string: str = "", max_results: int = 200) -> list:
+def search_runs(
+    mlflow_client,
+    mlruns: Path,
+    banks: Iterable[str],
+    usecase: str | None = None,
+    filter_string: str = "",
+    max_results: int = 200,
+) -> list:
     """Runs of the given banks only (their own experiments), newest first."""
     exp_ids = []
     for bank in banks:
-        for uc in ([usecase] if usecase else USECASES):
+        for uc in [usecase] if usecase else USECASES:
             exp = mlflow_client.get_experiment_by_name(experiment_name(bank, uc))
             if exp is not None:
-                _OWNERS.setdefault((str(getattr(mlflow_client, "tracking_uri", "")), str(exp.experiment_id)), (bank, uc))
+                _OWNERS.setdefault(
+                    (str(getattr(mlflow_client, "tracking_uri", "")), str(exp.experiment_id)), (bank, uc)
+                )
                 exp_ids.append(exp.experiment_id)
     if not exp_ids:
         return []
-    return list(mlflow_client.search_runs(exp_ids, filter_string=filter_string, max_results=max_results,
-                                          order_by=["attributes.start_time DESC"]))
+    return list(
+        mlflow_client.search_runs(
+            exp_ids, filter_string=filter_string, max_results=max_results, order_by=["attributes.start_time DESC"]
+        )
+    )
 
 
 def get_run_of_bank(mlflow_client, run_id: str, bank: str):

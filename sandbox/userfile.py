@@ -18,6 +18,7 @@ bank's workspace gets the same refusal whether or not the file exists, so the an
 oracle (finding 10). File names with control characters are refused: a newline in a name printed fake
 lines in listings (finding 15). Every refusal is audited in the platform log (`access.denied`).
 """
+
 from __future__ import annotations
 
 import errno
@@ -25,10 +26,11 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 from .errors import InvalidInput, SandboxError
 
@@ -59,15 +61,21 @@ def _os_error(field: str, shown: str, err: OSError, what: str = "file") -> Sandb
     if code == errno.ENOENT:
         return FileMissing(field, f"{what} {shown} does not exist", "check the path")
     if code == errno.ENAMETOOLONG:
-        return InvalidInput(field, f"the path {shown[:60]}... is too long for the file system "
-                            "(a name is at most 255 bytes)", "use a shorter file name")
+        return InvalidInput(
+            field,
+            f"the path {shown[:60]}... is too long for the file system (a name is at most 255 bytes)",
+            "use a shorter file name",
+        )
     if code == errno.ENOTDIR:
         return InvalidInput(field, f"{shown}: a part of the path is a file, not a folder", "check the path")
     if code in (errno.EACCES, errno.EPERM):
         return InvalidInput(field, f"{shown} cannot be opened (permission denied)", "check the file's permissions")
     if code == errno.ELOOP:
-        return InvalidInput(field, f"{shown} is a symbolic link (or a loop of links), which is not followed here",
-                            "pass the file itself, not a link to it")
+        return InvalidInput(
+            field,
+            f"{shown} is a symbolic link (or a loop of links), which is not followed here",
+            "pass the file itself, not a link to it",
+        )
     if code in (errno.EMFILE, errno.ENFILE):
         return InvalidInput(field, "too many files open at once", "pass fewer files in one go")
     return InvalidInput(field, f"{shown} cannot be opened ({os.strerror(code) if code else err})", "check the path")
@@ -78,8 +86,9 @@ def _real(fd: int) -> str:
     try:
         real = os.readlink(f"/proc/self/fd/{fd}")
     except OSError as err:  # no /proc: refuse rather than trust a name
-        raise SandboxError(f"cannot check where an opened file lives ({err.strerror})",
-                           "run the sandbox on Linux with /proc mounted") from None
+        raise SandboxError(
+            f"cannot check where an opened file lives ({err.strerror})", "run the sandbox on Linux with /proc mounted"
+        ) from None
     return real[: -len(" (deleted)")] if real.endswith(" (deleted)") else real
 
 
@@ -108,9 +117,14 @@ class Guard:
 
     def deny(self, shown: str, real: str, reason: str, message: str | None = None, fix: str | None = None) -> None:
         ctx = self.ctx
-        ctx.require("file", refusal=reason, path=shown, real=real,  # audited and raised by access.require
-                    message=message or f"{shown} is inside the sandbox store but outside the workspace of {ctx.bank}",
-                    fix=fix or "use your own copy of the file, or one in this bank's workspace")
+        ctx.require(
+            "file",
+            refusal=reason,
+            path=shown,
+            real=real,  # audited and raised by access.require
+            message=message or f"{shown} is inside the sandbox store but outside the workspace of {ctx.bank}",
+            fix=fix or "use your own copy of the file, or one in this bank's workspace",
+        )
         raise AssertionError("unreachable: a refusal always raises")
 
     def precheck(self, path: str, shown: str) -> None:
@@ -125,9 +139,13 @@ class Guard:
         if self.forbidden(real):
             self.deny(shown, real, "file inside the sandbox store, outside the bank")
         if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and st.st_dev == self.store_dev:
-            self.deny(shown, real, "hard link on the store's disk",
-                      f"{shown} has {st.st_nlink} hard links on the sandbox store's disk (one may be another bank's file)",
-                      "pass a copy of the file (cp makes one), not a hard link")
+            self.deny(
+                shown,
+                real,
+                "hard link on the store's disk",
+                f"{shown} has {st.st_nlink} hard links on the sandbox store's disk (one may be another bank's file)",
+                "pass a copy of the file (cp makes one), not a hard link",
+            )
         return real
 
 
@@ -143,8 +161,11 @@ def _shown(path: str | os.PathLike, field: str) -> tuple[str, str]:
     if has_control(raw):
         name = os.path.basename(raw.rstrip("/"))
         what = f"the file name {name!r}" if has_control(name) else f"the path {raw!r}"
-        raise InvalidInput(field, f"{what} has control characters (a newline, escape ...), which would print as "
-                           "fake lines", "rename the file without them")
+        raise InvalidInput(
+            field,
+            f"{what} has control characters (a newline, escape ...), which would print as fake lines",
+            "rename the file without them",
+        )
     return raw, raw
 
 
@@ -183,7 +204,7 @@ class UserFile:
     def close(self) -> None:
         self.fh.close()
 
-    def __enter__(self) -> "UserFile":
+    def __enter__(self) -> UserFile:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -202,7 +223,9 @@ def _adopt(guard: Guard | None, fd: int, shown: str, field: str, unguarded_real:
         if stat.S_ISDIR(st.st_mode):
             raise InvalidInput(field, f"{shown} is a folder", "pass a file")
         if not stat.S_ISREG(st.st_mode):
-            raise InvalidInput(field, f"{shown} is not a regular file (a device, pipe or socket)", "pass a regular file")
+            raise InvalidInput(
+                field, f"{shown} is not a regular file (a device, pipe or socket)", "pass a regular file"
+            )
         os.set_blocking(fd, True)
         fh = os.fdopen(fd, "rb")
     except BaseException:
@@ -231,7 +254,7 @@ def open_file(ctx: Any, path: str | os.PathLike, field: str = "file") -> UserFil
 class FolderEntry:
     """A file found in a checked folder; `open()` opens it relative to the folder's descriptor, links not followed."""
 
-    folder: "UserFolder"
+    folder: UserFolder
     name: str
     path: str
 
@@ -265,7 +288,7 @@ class UserFolder:
             raise _os_error(field, shown, err) from None
         return _adopt(self.guard, fd, shown, field)
 
-    def subfolder(self, name: str, field: str = "folder") -> "UserFolder":
+    def subfolder(self, name: str, field: str = "folder") -> UserFolder:
         shown = os.path.join(self.path, name)
         try:
             fd = os.open(name, _DIR | os.O_NOFOLLOW, dir_fd=self.fd)
@@ -275,8 +298,9 @@ class UserFolder:
         self._children.append(sub)
         return sub
 
-    def walk(self, refuse: Callable[[str], str | None], limit: int,
-             field: str = "paths") -> tuple[list[FolderEntry], list[dict]]:
+    def walk(
+        self, refuse: Callable[[str], str | None], limit: int, field: str = "paths"
+    ) -> tuple[list[FolderEntry], list[dict]]:
         """Every regular file below this folder (sorted, hidden files skipped, links never followed) for which
         `refuse(name)` gives no reason, and a rejection (name, reason) for the others, each link and each bad name."""
         found: list[FolderEntry] = []
@@ -288,13 +312,22 @@ class UserFolder:
             for e in entries:
                 shown = os.path.join(folder.path, e.name)
                 if has_control(e.name):
-                    rejected.append({"name": printable(e.name), "reason": f"the file name {e.name!r} has control "
-                                     "characters (a newline, escape ...); rename the file without them"})
+                    rejected.append(
+                        {
+                            "name": printable(e.name),
+                            "reason": f"the file name {e.name!r} has control "
+                            "characters (a newline, escape ...); rename the file without them",
+                        }
+                    )
                     continue
                 if e.is_symlink():
                     if not e.name.startswith("."):
-                        rejected.append({"name": e.name, "reason": "is a link; links inside a folder are not "
-                                         "followed: pass the file itself"})
+                        rejected.append(
+                            {
+                                "name": e.name,
+                                "reason": "is a link; links inside a folder are not followed: pass the file itself",
+                            }
+                        )
                     continue
                 if e.is_dir(follow_symlinks=False):
                     try:
@@ -324,7 +357,7 @@ class UserFolder:
             os.close(self.fd)
             self.fd = -1
 
-    def __enter__(self) -> "UserFolder":
+    def __enter__(self) -> UserFolder:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -479,7 +512,7 @@ class UserOutput:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> "UserOutput":
+    def __enter__(self) -> UserOutput:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -506,13 +539,16 @@ def open_output(ctx: Any, path: str | os.PathLike, field: str = "output") -> Use
     longest = max([len(os.fsencode(name))] + [len(os.fsencode(m)) for m in missing])
     if longest > name_max:
         os.close(fd)
-        raise InvalidInput(field, f"the file name {name[:40]}... is {longest} bytes long; the file system allows "
-                           f"{name_max}", "use a shorter file name")
+        raise InvalidInput(
+            field,
+            f"the file name {name[:40]}... is {longest} bytes long; the file system allows {name_max}",
+            "use a shorter file name",
+        )
     return UserOutput(guard, fd, missing, name, shown, field)
 
 
 @contextmanager
-def reading(src: "UserFile | str | os.PathLike", field: str = "file") -> Iterator[UserFile]:
+def reading(src: UserFile | str | os.PathLike, field: str = "file") -> Iterator[UserFile]:
     """For parsers: a UserFile passes through untouched (its opener closes it); a plain path (tests, internal
     callers, no bank to check against) is opened once here, as a regular file, and closed after."""
     if isinstance(src, UserFile):

@@ -18,12 +18,14 @@ work to the module whose name says the job:
     metric_writer.py   compute figures written to finished runs in the background
     compute.py         device, metering, usage and quotas
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import bank_runs, confine, review, tracking, userfile
 from . import ledger as _ledger
@@ -33,15 +35,30 @@ from .compute import Meter, UsageLedger, check_quota, detect_device, outermost, 
 from .errors import AccessDenied, InvalidInput, NotFound
 from .metric_writer import flush_tracking
 from .mlflow_identity import IDENTITY
-from .review import (REVIEW_DECISIONS, REVIEWABLE_PREFIXES, TAG_REVIEW_AT, TAG_REVIEW_BY, TAG_REVIEW_COMMENT,
-                     TAG_REVIEW_STATUS)
+from .review import (
+    REVIEW_DECISIONS,
+    REVIEWABLE_PREFIXES,
+    TAG_REVIEW_AT,
+    TAG_REVIEW_BY,
+    TAG_REVIEW_COMMENT,
+    TAG_REVIEW_STATUS,
+)
 from .store import Store, validate_bank_id
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
-__all__ = ["REVIEWABLE_PREFIXES", "REVIEW_DECISIONS", "TAG_REVIEW_AT", "TAG_REVIEW_BY", "TAG_REVIEW_COMMENT",
-           "TAG_REVIEW_STATUS", "WorkspaceContext", "flush_tracking", "open_workspace"]
+__all__ = [
+    "REVIEWABLE_PREFIXES",
+    "REVIEW_DECISIONS",
+    "TAG_REVIEW_AT",
+    "TAG_REVIEW_BY",
+    "TAG_REVIEW_COMMENT",
+    "TAG_REVIEW_STATUS",
+    "WorkspaceContext",
+    "flush_tracking",
+    "open_workspace",
+]
 
 
 class WorkspaceContext:
@@ -60,11 +77,26 @@ class WorkspaceContext:
     def can(self, action: str) -> bool:
         return bool(can(self.actor, action, self.bank))
 
-    def require(self, action: str, *, refusal: str | None = None, message: str | None = None,
-                fix: str | None = None, **detail: Any) -> None:
+    def require(
+        self,
+        action: str,
+        *,
+        refusal: str | None = None,
+        message: str | None = None,
+        fix: str | None = None,
+        **detail: Any,
+    ) -> None:
         """Refuse (audited, AccessDenied) unless the actor may `action` in this bank; see `access.require`."""
-        require(self.actor, action, self.bank, audit=self.store.platform_audit(), refusal=refusal,
-                message=message, fix=fix, **detail)
+        require(
+            self.actor,
+            action,
+            self.bank,
+            audit=self.store.platform_audit(),
+            refusal=refusal,
+            message=message,
+            fix=fix,
+            **detail,
+        )
 
     # -- files -----------------------------------------------------------
     def path(self, *parts: str, create: bool = False) -> Path:
@@ -76,25 +108,29 @@ class WorkspaceContext:
         self.require("data.read")
         resolved = confine.confined(self.root, parts)
         if resolved is None:
-            self.require("path", refusal="path escapes the workspace", parts=[str(p) for p in parts],
-                         message=f"path {'/'.join(map(str, parts))!r} leaves the workspace of {self.bank}",
-                         fix="use a relative path inside the workspace, without '..' or links that point out")
+            self.require(
+                "path",
+                refusal="path escapes the workspace",
+                parts=[str(p) for p in parts],
+                message=f"path {'/'.join(map(str, parts))!r} leaves the workspace of {self.bank}",
+                fix="use a relative path inside the workspace, without '..' or links that point out",
+            )
         if create:
             (resolved.parent if resolved.suffix else resolved).mkdir(parents=True, exist_ok=True)
         return resolved
 
-    def user_file(self, path: str | Path, field: str = "file") -> "userfile.UserFile":
+    def user_file(self, path: str | Path, field: str = "file") -> userfile.UserFile:
         """A file the user brings in (import, score, explain, a model file): their own files anywhere, or this
         bank's workspace, never another bank's workspace or the platform's state and runs. Opened ONCE and
         checked by its descriptor (sandbox/userfile.py): read it from the returned object, never reopen the
         name. A refusal is audited."""
         return userfile.open_file(self, path, field)
 
-    def user_folder(self, path: str | Path, field: str = "folder", create: bool = False) -> "userfile.UserFolder":
+    def user_folder(self, path: str | Path, field: str = "folder", create: bool = False) -> userfile.UserFolder:
         """A folder the user names (ingest, corpus), opened once and checked before anything in it is listed."""
         return userfile.open_folder(self, path, field, create)
 
-    def user_output(self, path: str | Path, field: str = "output") -> "userfile.UserOutput":
+    def user_output(self, path: str | Path, field: str = "output") -> userfile.UserOutput:
         """Where the user wants a file written (score --output): its folder opened once and checked; write
         with `.writing()` (temp file by descriptor, then renamed)."""
         return userfile.open_output(self, path, field)
@@ -158,8 +194,9 @@ class WorkspaceContext:
                 raise
             finally:
                 if first and not refused:
-                    self.ledger.record(self.bank, self.actor.name, usecase=usecase, run_id=None, meter=meter,
-                                       kind=kind, units=units)
+                    self.ledger.record(
+                        self.bank, self.actor.name, usecase=usecase, run_id=None, meter=meter, kind=kind, units=units
+                    )
 
     def check_quota(self) -> None:
         used = self.ledger.usage(self.bank)["wall_s"]
@@ -182,19 +219,30 @@ class WorkspaceContext:
 
     def experiment_id(self, usecase: str) -> str:
         if usecase not in self._experiments:
-            self._experiments[usecase] = tracking.ensure_experiment(self.client(), self.store.mlruns, self.bank, usecase)
+            self._experiments[usecase] = tracking.ensure_experiment(
+                self.client(), self.store.mlruns, self.bank, usecase
+            )
         return self._experiments[usecase]
 
     @contextmanager
-    def run(self, usecase: str, run_name: str | None = None, *, seed: int | None = None,
-            data_hash: str | None = None, params: dict | None = None, tags: dict | None = None) -> Iterator[Any]:
+    def run(
+        self,
+        usecase: str,
+        run_name: str | None = None,
+        *,
+        seed: int | None = None,
+        data_hash: str | None = None,
+        params: dict | None = None,
+        tags: dict | None = None,
+    ) -> Iterator[Any]:
         """Start an MLflow run in <bank>/<usecase>, tagged and metered; refused over quota."""
         self.require("runs.write")
         tracking.check_usecase(usecase)
         self.check_quota()
         IDENTITY.act_as(self.store, self.actor)
-        with bank_runs.start_run(self, usecase, run_name, seed=seed, data_hash=data_hash, params=params,
-                                 tags=tags) as active:
+        with bank_runs.start_run(
+            self, usecase, run_name, seed=seed, data_hash=data_hash, params=params, tags=tags
+        ) as active:
             yield active
 
     def runs(self, usecase: str | None = None, filter_string: str = "", max_results: int = 200) -> list:
@@ -212,8 +260,10 @@ class WorkspaceContext:
         for run in runs:
             owner = tracking.experiment_owner(self.client(), run.info.experiment_id)
             if owner is None or owner[0] != self.bank:  # runs come from ctx.runs/get_run: never another bank's
-                raise NotFound(f"run {run.info.run_id} not found in bank {self.bank}",
-                               "list the bank's runs with `sandbox runs list BANK`")
+                raise NotFound(
+                    f"run {run.info.run_id} not found in bank {self.bank}",
+                    "list the bank's runs with `sandbox runs list BANK`",
+                )
             out.append(tracking.run_summary(run, owner, book))
         return out
 
@@ -231,7 +281,9 @@ class WorkspaceContext:
         """Download (or locate) one artifact; reviewers only get evidence, never models or data."""
         run = self.get_run(run_id)
         if not confine.run_relative(artifact_path):
-            raise InvalidInput("artifact", f"{artifact_path!r} is not a run-relative path", "use a path listed by the run")
+            raise InvalidInput(
+                "artifact", f"{artifact_path!r} is not a run-relative path", "use a path listed by the run"
+            )
         if not self._artifact_visible(artifact_path):
             self.require("data.read")
         return bank_runs.download_artifact(self.store.mlruns, run.info.run_id, artifact_path)
@@ -256,7 +308,10 @@ class WorkspaceContext:
         self.require("models.load")
         versions = self.model_versions(usecase)
         if not versions:
-            raise NotFound(f"bank {self.bank} has no registered {usecase} model", f"train one: `sandbox {usecase} train {self.bank}`")
+            raise NotFound(
+                f"bank {self.bank} has no registered {usecase} model",
+                f"train one: `sandbox {usecase} train {self.bank}`",
+            )
         if version is None:
             version = max(int(v.version) for v in versions)
         return f"models:/{tracking.registered_model_name(self.bank, usecase)}/{version}"
@@ -275,6 +330,12 @@ def open_workspace(bank: str, actor: Actor, store: Store | None = None) -> Works
     store = store or Store()
     validate_bank_id(bank)
     store.require_bank(bank)
-    require(actor, "workspace.open", bank, audit=store.platform_audit(),
-            message=f"{actor.name} has no access to bank {bank}", fix="use your own bank's workspace")
+    require(
+        actor,
+        "workspace.open",
+        bank,
+        audit=store.platform_audit(),
+        message=f"{actor.name} has no access to bank {bank}",
+        fix="use your own bank's workspace",
+    )
     return WorkspaceContext(store, bank, actor)

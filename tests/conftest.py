@@ -1,5 +1,6 @@
 """A tiny real world, built once per session: a store with an admin, two banks, a scientist
 for each, and a reviewer, in a temporary SANDBOX_HOME with a real SQLite MLflow store."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-from sandbox import Store, open_workspace  # noqa: E402
 from world import BANK_A, BANK_B, PASSWORD  # noqa: E402,F401  (tests import them from world, not from here)
+
+from sandbox import Store, open_workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,8 +86,15 @@ def cli_env(home, store):
 
 def _run_sandbox(env: dict, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """`sandbox ARGS...` as a user runs it: a fresh process (its umask, exit code, one-line errors, no traceback)."""
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """One permission door: every action the code names is declared, and only access.require records a refusal."""
+
 from __future__ import annotations
 
 import ast
@@ -13,9 +14,18 @@ SCANNED = ("sandbox", "usecases", "apps", "assurance")
 # the CLI's platform check.
 CHECKS = {"require", "can", "allowed", "gate", "bank_ctx", "refuse", "_require", "_require_platform"}
 # The door and the faces decide through access.can/require, never by comparing role names.
-NO_ROLE_TESTS = ("sandbox/workspace.py", "sandbox/server", "sandbox/userfile.py", "sandbox/review.py",
-                 "sandbox/bank_runs.py", "sandbox/apikeys.py", "sandbox/lifecycle.py", "apps/cli.py", "apps/api.py",
-                 "apps/web/auth.py")  # path prefixes
+NO_ROLE_TESTS = (
+    "sandbox/workspace.py",
+    "sandbox/server",
+    "sandbox/userfile.py",
+    "sandbox/review.py",
+    "sandbox/bank_runs.py",
+    "sandbox/apikeys.py",
+    "sandbox/lifecycle.py",
+    "apps/cli.py",
+    "apps/api.py",
+    "apps/web/auth.py",
+)  # path prefixes
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,8 +70,13 @@ def action_uses() -> list[tuple[str, int, str]]:
 
 def test_the_scan_finds_the_checks_it_is_meant_to_find():
     found = {(rel, action) for rel, _, action in action_uses()}
-    for expected in (("sandbox/workspace.py", "workspace.open"), ("sandbox/workspace.py", "path"),
-                     ("sandbox/userfile.py", "file"), ("apps/cli.py", "bank.create"), ("sandbox/server_sync.py", "server.run")):
+    for expected in (
+        ("sandbox/workspace.py", "workspace.open"),
+        ("sandbox/workspace.py", "path"),
+        ("sandbox/userfile.py", "file"),
+        ("apps/cli.py", "bank.create"),
+        ("sandbox/server_sync.py", "server.run"),
+    ):
         assert expected in found, expected
 
 
@@ -76,8 +91,13 @@ def test_only_access_require_writes_access_denied():
         if rel == "sandbox/access.py":
             continue
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and _name(node.func) == "append" and node.args
-                    and isinstance(node.args[0], ast.Constant) and node.args[0].value == "access.denied"):
+            if (
+                isinstance(node, ast.Call)
+                and _name(node.func) == "append"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value == "access.denied"
+            ):
                 writers.append(f"{rel}:{node.lineno}")
     assert not writers, "refuse through sandbox.access.require instead:\n" + "\n".join(writers)
 
@@ -88,8 +108,9 @@ def test_the_door_and_the_faces_never_compare_role_names():
         if not rel.startswith(NO_ROLE_TESTS):
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Compare) and any(isinstance(n, ast.Attribute) and n.attr == "role"
-                                                     for n in (node.left, *node.comparators)):
+            if isinstance(node, ast.Compare) and any(
+                isinstance(n, ast.Attribute) and n.attr == "role" for n in (node.left, *node.comparators)
+            ):
                 consts = {c.value for c in ast.walk(node) if isinstance(c, ast.Constant)}
                 if consts & set(ROLES):
                     found.append(f"{rel}:{node.lineno}")

@@ -4,6 +4,7 @@ A scientist signs in and sees the fraud lab's PR chart; a reviewer sees the cros
 with a change request, and the scientist sees it on her Experiments page. Screenshots go to tests/screenshots/.
 Uses Debian's Chromium (`make browser`); never downloads a browser.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,18 +15,26 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 import test_web_seed as seed
+
 from apps.web.tour import run_number, wait_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`"
+    ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 
@@ -193,8 +202,11 @@ def ask(page, question: str):
 
 def test_scientist_uploads_a_policy_and_the_assistant_cites_it_only_for_her_bank(server, browser, tmp_path):
     policy = tmp_path / "card-replacement.md"
-    policy.write_text("# Card replacement\n\nHarbour Bank charges a fee of HKD 175 for replacing a lost or stolen "
-                      "credit card. The replacement card is posted within 5 working days.\n", encoding="utf-8")
+    policy.write_text(
+        "# Card replacement\n\nHarbour Bank charges a fee of HKD 175 for replacing a lost or stolen "
+        "credit card. The replacement card is posted within 5 working days.\n",
+        encoding="utf-8",
+    )
     question = "What fee does the bank charge for replacing a lost credit card?"
 
     page = sign_in(browser, server, "alice")

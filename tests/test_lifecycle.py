@@ -5,35 +5,48 @@ One small world for the module (its own two banks, so other test files' champion
 versions (the third kept for the app test, last) and one fraud version of lc-bank, trained once. The tests run in file order and build on each other's
 transitions as a bank would (v2 is sent back, then approved; the story promotes v1, then v2, and rolls back).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
+from lifecycle_util import make_champion
+from world import PASSWORD
 
 import usecases.fraud as fraud
 import usecases.risk as risk
 from sandbox import lifecycle, open_workspace, tracking
-from sandbox.errors import AccessDenied, InvalidInput, NotFound
+from sandbox.errors import AccessDenied, InvalidInput
 from sandbox.lifecycle import LifecycleRefused
 
-from world import PASSWORD
-from lifecycle_util import make_champion
-
 BANK, OTHER = "lc-bank", "lc-other"
-APPLICANT = {"applicant_id": "a-1", "monthly_income": 30000, "employment_type": "salaried", "employment_tenure_years": 3,
-             "housing": "private_rented", "debt_servicing_ratio": 0.4, "credit_utilisation": 0.5, "dpd_30_count": 0,
-             "dpd_60_count": 0, "dpd_90_count": 0, "bureau_enquiries_6m": 1, "bureau_grade": "C",
-             "product": "credit_card", "age": 35, "sex": "F"}
+APPLICANT = {
+    "applicant_id": "a-1",
+    "monthly_income": 30000,
+    "employment_type": "salaried",
+    "employment_tenure_years": 3,
+    "housing": "private_rented",
+    "debt_servicing_ratio": 0.4,
+    "credit_utilisation": 0.5,
+    "dpd_30_count": 0,
+    "dpd_60_count": 0,
+    "dpd_90_count": 0,
+    "bureau_enquiries_6m": 1,
+    "bureau_grade": "C",
+    "product": "credit_card",
+    "age": 35,
+    "sex": "F",
+}
 SMALL_RISK = {"n_estimators": 60, "learning_rate": 0.3}
 
 
 @dataclass
 class World:
     store: object
-    lena: object     # scientist of lc-bank
-    otto: object     # scientist of lc-other
-    rev: object      # rita, reviewer, at lc-bank
+    lena: object  # scientist of lc-bank
+    otto: object  # scientist of lc-other
+    rev: object  # rita, reviewer, at lc-bank
     risk_versions: list[str]
     fraud_version: str
 
@@ -54,11 +67,11 @@ def world(store, rita):
 
 
 def _cli(*args: str, user: str = "lena"):
+    import os
+
     from click.testing import CliRunner
 
     from apps.cli import cli
-
-    import os
 
     env = dict(os.environ, SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER=user)
     return CliRunner().invoke(cli, list(args), env=env)
@@ -129,8 +142,13 @@ def test_review_needs_a_comment_and_a_submitted_version(world):
 def test_another_banks_scientist_cannot_submit_promote_or_see(world):
     with pytest.raises(AccessDenied):
         open_workspace(BANK, world.otto.actor, world.store)
-    for args in (("list", BANK, "risk"), ("show", BANK, "risk", "1"), ("submit", BANK, "risk", "1"),
-                 ("promote", BANK, "risk", "1"), ("rollback", BANK, "risk")):
+    for args in (
+        ("list", BANK, "risk"),
+        ("show", BANK, "risk", "1"),
+        ("submit", BANK, "risk", "1"),
+        ("promote", BANK, "risk", "1"),
+        ("rollback", BANK, "risk"),
+    ):
         out = _cli("models", *args, user="otto")
         assert out.exit_code == 3 and out.stderr.startswith("error: otto has no access"), out.stderr
     assert lifecycle.versions(world.otto, "risk") == []  # and its own bank holds none of lc-bank's
@@ -152,7 +170,10 @@ def test_promote_scoring_uses_the_champion_and_rollback_restores_the_previous(wo
     with pytest.raises(LifecycleRefused, match="no previous"):
         lifecycle.rollback(world.lena, "risk")
     assert [(h["event"], h["state"]) for h in lifecycle.history(world.lena, "risk", v2)][-3:] == [
-        ("models.review", "approved"), ("models.promote", "champion"), ("models.rollback", "replaced")]
+        ("models.review", "approved"),
+        ("models.promote", "champion"),
+        ("models.rollback", "replaced"),
+    ]
     events = [e["event"] for e in world.lena.audit_log.entries() if e["event"].startswith("models.")]
     assert {"models.candidate", "models.submit", "models.review", "models.promote", "models.rollback"} <= set(events)
     # the MLflow mirror followed the ledger
@@ -186,13 +207,32 @@ def test_fraud_score_without_a_champion_names_the_command_and_a_candidate_is_lab
     out = _cli("fraud", "score", BANK, "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv"))
     assert out.exit_code == 4 and out.stderr.count("\n") == 1, out.stderr
     assert f"sandbox models promote {BANK} fraud" in out.stderr
-    out = _cli("fraud", "score", BANK, "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv"),
-               "--version", world.fraud_version, "--json")
+    out = _cli(
+        "fraud",
+        "score",
+        BANK,
+        "--input",
+        str(tmp_path / "in.csv"),
+        "--output",
+        str(tmp_path / "out.csv"),
+        "--version",
+        world.fraud_version,
+        "--json",
+    )
     assert out.exit_code == 0, out.stderr
     res = json.loads(out.stdout)
     assert (res["model_version"], res["model_stage"]) == (world.fraud_version, "candidate")
-    out = _cli("fraud", "score", BANK, "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv"),
-               "--version", world.fraud_version)
+    out = _cli(
+        "fraud",
+        "score",
+        BANK,
+        "--input",
+        str(tmp_path / "in.csv"),
+        "--output",
+        str(tmp_path / "out.csv"),
+        "--version",
+        world.fraud_version,
+    )
     assert "candidate v" in out.stdout and "not the champion" in out.stdout
 
 
@@ -222,13 +262,16 @@ def test_lifecycle_events_cannot_be_forged_through_ctx_audit(world):
         world.lena.audit("models.promote", usecase="risk", version="3", previous="")
 
 
-@pytest.mark.parametrize("args, code, words", [
-    (("show", BANK, "risk", "99"), 4, "no risk model version 99"),
-    (("show", BANK, "risk", "v1; rm"), 2, "version"),
-    (("show", BANK, "chat", "1"), 2, "usecase"),
-    (("promote", BANK, "risk", "0"), 2, "version"),
-    (("review", BANK, "risk", "1", "--decision", "approved"), 2, "comment"),
-])
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (("show", BANK, "risk", "99"), 4, "no risk model version 99"),
+        (("show", BANK, "risk", "v1; rm"), 2, "version"),
+        (("show", BANK, "chat", "1"), 2, "usecase"),
+        (("promote", BANK, "risk", "0"), 2, "version"),
+        (("review", BANK, "risk", "1", "--decision", "approved"), 2, "comment"),
+    ],
+)
 def test_bad_input_is_one_line(world, args, code, words):
     out = _cli("models", *args, user="rita" if args[0] == "review" else "lena")
     assert out.exit_code == code, (out.exit_code, out.stderr)
@@ -267,15 +310,17 @@ def _page(store, user: str, file: str):
 
     from apps.web import auth
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "apps" / "web" / "app_pages" / file),
-                           default_timeout=60)
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parent.parent / "apps" / "web" / "app_pages" / file), default_timeout=60
+    )
     at.session_state[auth.ACTOR_KEY] = store.actor(user)
     return at.run()
 
 
 def _shown(at) -> str:
-    return "\n".join(str(e.value) for kind in ("markdown", "success", "error", "info", "caption")
-                     for e in getattr(at, kind))
+    return "\n".join(
+        str(e.value) for kind in ("markdown", "success", "error", "info", "caption") for e in getattr(at, kind)
+    )
 
 
 def test_app_scientist_submits_reviewer_approves_in_the_queue_scientist_promotes(world):

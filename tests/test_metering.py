@@ -1,5 +1,6 @@
 """Compute is the centre's currency: every kind of work is metered against the bank and the user, and refused
 over quota with the usage and the limit in the message (issue 18)."""
+
 from __future__ import annotations
 
 import csv
@@ -44,7 +45,10 @@ def test_work_outside_runs_is_metered_per_kind_and_user(small):
     assert set(u["by_user"]) == {"tina", "tom"} and u["wall_s"] == pytest.approx(sum(u["by_user"].values()), abs=0.01)
     assert u["gpu_s"] == 0.0 or tina.device == "cuda"
     rows = tina.usage_records()
-    assert [(r["user"], r["usecase"], r["kind"]) for r in rows] == [("tina", "fraud", "simulate"), ("tom", "risk", "simulate")]
+    assert [(r["user"], r["usecase"], r["kind"]) for r in rows] == [
+        ("tina", "fraud", "simulate"),
+        ("tom", "risk", "simulate"),
+    ]
 
 
 def test_work_over_quota_is_refused_before_it_starts_naming_usage_and_limit(small):
@@ -85,12 +89,20 @@ def test_nested_work_counts_once_and_a_refusal_at_the_door_not_at_all(small):
 def test_usage_export_is_csv_per_bank_and_period_for_admins_and_reviewers(small):
     from usecases import fraud
 
-    fraud.simulate(open_workspace("tiny-bank", small.actor("tina"), small), preset="handbook", customers=60, days=14, seed=1)
+    fraud.simulate(
+        open_workspace("tiny-bank", small.actor("tina"), small), preset="handbook", customers=60, days=14, seed=1
+    )
     env = dict(os.environ, SANDBOX_HOME=str(small.home), SANDBOX_PASSWORD=PW)
 
     def cli(user, *args):
-        return subprocess.run([sys.executable, "-m", "apps.cli", "--user", user, "quota", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "apps.cli", "--user", user, "quota", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     out = cli("rita", "export", "--since", "2000-01-01")
     assert out.returncode == 0, out.stderr

@@ -1,13 +1,14 @@
 """Isolation and access control, proven by trying."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
+from world import BANK_A, BANK_B
 
 from sandbox import AccessDenied, InvalidInput, NotFound, Store, open_workspace
 from sandbox.access import ACTIONS, ROLE_ACTIONS, can
-from world import BANK_A, BANK_B
 
 
 def _denials(store: Store) -> list[dict]:
@@ -27,8 +28,9 @@ def test_scientist_cannot_open_another_banks_workspace(store, alice):
     assert len(_denials(store)) == before + 1
 
 
-@pytest.mark.parametrize("parts", [("..", BANK_B, "secret.txt"), ("/etc/passwd",), ("fraud", "..", "..", BANK_B),
-                                   ("a\\..\\b",), ("x\x00y",)])
+@pytest.mark.parametrize(
+    "parts", [("..", BANK_B, "secret.txt"), ("/etc/passwd",), ("fraud", "..", "..", BANK_B), ("a\\..\\b",), ("x\x00y",)]
+)
 def test_path_refuses_anything_outside_the_bank_root(ctx_a, parts):
     with pytest.raises(AccessDenied, match="leaves the workspace"):
         ctx_a.path(*parts)

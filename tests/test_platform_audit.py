@@ -1,4 +1,5 @@
 """The audit trail catches every kind of tampering and survives concurrent writers."""
+
 from __future__ import annotations
 
 import json
@@ -40,6 +41,7 @@ def test_rehashed_edit_is_caught_by_the_next_link(log):
     entry = json.loads(lines[3])
     entry["data"]["n"] = 99
     from sandbox.audit import _canonical, _entry_hash
+
     entry["hash"] = _entry_hash(entry)
     lines[3] = _canonical(entry) + b"\n"
     _write(log, lines)

@@ -1,4 +1,5 @@
 """The `sandbox` command as a user meets it: one-line errors, --json, nothing lost."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,18 @@ def test_init_bank_user_quota_round_trip(fresh, sandbox_cli):
     made = sandbox_cli(fresh, "bank", "create", "harbour-bank", "--name", "Harbour Bank")
     assert made.returncode == 0 and "compute quota of 36,000 s" in made.stdout  # a default, never unlimited
     assert json.loads(sandbox_cli(fresh, "quota", "show", "--json").stdout)[0]["quota_s"] == 36_000
-    p = sandbox_cli(fresh, "user", "add", "alice", "--role", "scientist", "--bank", "harbour-bank", "--password-stdin", stdin="alice-pass-1\n")
+    p = sandbox_cli(
+        fresh,
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "scientist",
+        "--bank",
+        "harbour-bank",
+        "--password-stdin",
+        stdin="alice-pass-1\n",
+    )
     assert p.returncode == 0, p.stderr
     assert sandbox_cli(fresh, "quota", "set", "harbour-bank", "--seconds", "3600").returncode == 0
     users = json.loads(sandbox_cli(fresh, "user", "list", "--json").stdout)
@@ -46,8 +58,12 @@ def test_store_file_holds_hashes_not_passwords(fresh):
 
 
 def test_wrong_password_and_unknown_user_get_one_line(fresh, sandbox_cli):
-    assert "wrong user name or password" in one_line_error(sandbox_cli({**fresh, "SANDBOX_PASSWORD": "nope-nope"}, "bank", "list"))
-    assert "wrong user name or password" in one_line_error(sandbox_cli({**fresh, "SANDBOX_USER": "mallory"}, "bank", "list"))
+    assert "wrong user name or password" in one_line_error(
+        sandbox_cli({**fresh, "SANDBOX_PASSWORD": "nope-nope"}, "bank", "list")
+    )
+    assert "wrong user name or password" in one_line_error(
+        sandbox_cli({**fresh, "SANDBOX_USER": "mallory"}, "bank", "list")
+    )
 
 
 def test_invalid_bank_id_names_the_rule(fresh, sandbox_cli):
@@ -57,7 +73,18 @@ def test_invalid_bank_id_names_the_rule(fresh, sandbox_cli):
 def test_scientist_cannot_administer_or_read_another_bank(fresh, sandbox_cli):
     sandbox_cli(fresh, "bank", "create", "harbour-bank")
     sandbox_cli(fresh, "bank", "create", "peak-bank")
-    sandbox_cli(fresh, "user", "add", "alice", "--role", "scientist", "--bank", "harbour-bank", "--password-stdin", stdin="alice-pass-1\n")
+    sandbox_cli(
+        fresh,
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "scientist",
+        "--bank",
+        "harbour-bank",
+        "--password-stdin",
+        stdin="alice-pass-1\n",
+    )
     alice = {**fresh, "SANDBOX_USER": "alice", "SANDBOX_PASSWORD": "alice-pass-1"}
     assert "may not" in one_line_error(sandbox_cli(alice, "bank", "create", "evil-bank"))
     assert "no access to bank peak-bank" in one_line_error(sandbox_cli(alice, "runs", "list", "peak-bank"))
@@ -109,10 +136,20 @@ def test_locked_store_gives_a_clear_error(fresh, sandbox_cli):
 
 def test_every_command_has_help(sandbox_cli):
     env = dict(os.environ)
-    for args in (["--help"], ["init", "--help"], ["bank", "create", "--help"], ["bank", "list", "--help"],
-                 ["user", "add", "--help"], ["user", "list", "--help"], ["quota", "set", "--help"],
-                 ["quota", "show", "--help"], ["audit", "verify", "--help"], ["audit", "show", "--help"],
-                 ["runs", "list", "--help"], ["review", "--help"]):
+    for args in (
+        ["--help"],
+        ["init", "--help"],
+        ["bank", "create", "--help"],
+        ["bank", "list", "--help"],
+        ["user", "add", "--help"],
+        ["user", "list", "--help"],
+        ["quota", "set", "--help"],
+        ["quota", "show", "--help"],
+        ["audit", "verify", "--help"],
+        ["audit", "show", "--help"],
+        ["runs", "list", "--help"],
+        ["review", "--help"],
+    ):
         p = sandbox_cli(env, *args)
         assert p.returncode == 0 and "Usage:" in p.stdout, args
 
@@ -124,13 +161,35 @@ def test_reviewer_lists_every_banks_runs_and_opens_one_scientist_only_their_own(
 
     for bank in ("harbour-bank", "peak-bank"):
         sandbox_cli(fresh, "bank", "create", bank)
-    sandbox_cli(fresh, "user", "add", "alice", "--role", "scientist", "--bank", "harbour-bank", "--password-stdin", stdin="alice-pass-1\n")
+    sandbox_cli(
+        fresh,
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "scientist",
+        "--bank",
+        "harbour-bank",
+        "--password-stdin",
+        stdin="alice-pass-1\n",
+    )
     sandbox_cli(fresh, "user", "add", "rita", "--role", "reviewer", "--password-stdin", stdin="rita-pass-1\n")
     store = Store(fresh["SANDBOX_HOME"])
     ids = {}
     for bank, user in (("harbour-bank", "alice"), ("peak-bank", None)):
         if user is None:
-            sandbox_cli(fresh, "user", "add", "bob", "--role", "scientist", "--bank", bank, "--password-stdin", stdin="bob-pass-1\n")
+            sandbox_cli(
+                fresh,
+                "user",
+                "add",
+                "bob",
+                "--role",
+                "scientist",
+                "--bank",
+                bank,
+                "--password-stdin",
+                stdin="bob-pass-1\n",
+            )
             user = "bob"
         with open_workspace(bank, store.actor(user), store).run("risk", run_name="cli-check") as r:
             mlflow.log_metric("gini", 0.5)

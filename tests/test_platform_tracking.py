@@ -1,12 +1,12 @@
 """Runs land in the bank's own experiment with the evidence a reviewer needs; quotas refuse."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from sandbox import QuotaExceeded, Store, open_workspace
-from sandbox import tracking
+from sandbox import QuotaExceeded, Store, open_workspace, tracking
 from sandbox.workspace import flush_tracking
 
 

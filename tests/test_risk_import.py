@@ -1,4 +1,5 @@
 """A bank imports its own applicants (its own column names), trains both models, explains in those names (issue 17)."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,14 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from lifecycle_util import lenient_gates, make_champion  # explain uses the champion (sandbox/lifecycle.py)
+from world import PASSWORD
 
 import usecases.risk as risk
 from sandbox import open_workspace
 from sandbox.errors import AccessDenied, InvalidInput, NotFound
-from usecases.risk import dataset_schema as ds, importer
-
-from lifecycle_util import lenient_gates, make_champion  # explain uses the champion (sandbox/lifecycle.py)
-from world import PASSWORD
+from usecases.risk import dataset_schema as ds
+from usecases.risk import importer
 
 BANK, SCRATCH = "import-bank", "scratch-bank"
 
@@ -32,13 +33,23 @@ def portfolio(n: int = 2400, seed: int = 0) -> pd.DataFrame:
     month = rng.integers(1, 7, n)
     logit = -1.3 - 0.02 * (np.where(no_record, 600, score) - 650) + 1.8 * (util - 0.6) + 0.5 * (region == "east")
     bad = rng.random(n) < 1 / (1 + np.exp(-logit))
-    return pd.DataFrame({"CustRef": [f"C{i:05d}" for i in range(n)], "BureauScore": score, "CardUtil": util,
-                         "HomeRegion": region, "Gender": rng.choice(["F", "M"], n),
-                         "AppDate": [f"2024-{m:02d}-15" for m in month], "Outcome": np.where(bad, "BAD", "GOOD")})
+    return pd.DataFrame(
+        {
+            "CustRef": [f"C{i:05d}" for i in range(n)],
+            "BureauScore": score,
+            "CardUtil": util,
+            "HomeRegion": region,
+            "Gender": rng.choice(["F", "M"], n),
+            "AppDate": [f"2024-{m:02d}-15" for m in month],
+            "Outcome": np.where(bad, "BAD", "GOOD"),
+        }
+    )
 
 
 def _cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +67,9 @@ def imported(banks, cli_env_module, tmp_path_factory):
     """The bank imports its CSV through the CLI (inferred schema) and trains both models."""
     path = tmp_path_factory.mktemp("bankfiles") / "portfolio.csv"
     portfolio().to_csv(path, index=False)
-    out = _cli(dict(cli_env_module, SANDBOX_USER="ivy"), "risk", "import", BANK, str(path), "--target", "Outcome", "--json")
+    out = _cli(
+        dict(cli_env_module, SANDBOX_USER="ivy"), "risk", "import", BANK, str(path), "--target", "Outcome", "--json"
+    )
     assert out.returncode == 0, out.stderr
     result = risk.train(banks[0])
     return json.loads(out.stdout), result, path
@@ -85,7 +98,9 @@ def test_cli_import_prints_the_schema_for_the_user_to_confirm(banks, cli_env_mod
     portfolio(600, seed=3).to_csv(path, index=False)
     out = _cli(dict(cli_env_module, SANDBOX_USER="sol"), "risk", "import", SCRATCH, str(path), "--target", "Outcome")
     assert out.returncode == 0, out.stderr
-    assert "BureauScore" in out.stdout and "-9 (special code)" in out.stdout and "protected (fairness only)" in out.stdout
+    assert (
+        "BureauScore" in out.stdout and "-9 (special code)" in out.stdout and "protected (fairness only)" in out.stdout
+    )
     assert "descending (risk falls) [inferred]" in out.stdout
 
 
@@ -212,10 +227,15 @@ def _bad(kind: str) -> tuple[pd.DataFrame, dict | None]:
     return df, schema
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("three_classes", "has 3 classes"), ("few_rows", "at least 50 of each class"),
-    ("mixed", "CardUtil: column mixes numbers and text"), ("unknown_special", "BureauScore: unknown special code -7"),
-])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("three_classes", "has 3 classes"),
+        ("few_rows", "at least 50 of each class"),
+        ("mixed", "CardUtil: column mixes numbers and text"),
+        ("unknown_special", "BureauScore: unknown special code -7"),
+    ],
+)
 def test_bad_file_is_one_line_error_and_keeps_the_stored_data(banks, tmp_path, kind, message):
     ctx = banks[1]
     importer.import_data(ctx, portfolio(600, seed=11).assign(Extra=1.0).drop(columns=["Extra"]), target="Outcome")
@@ -229,8 +249,9 @@ def test_bad_file_is_one_line_error_and_keeps_the_stored_data(banks, tmp_path, k
     assert importer.load(ctx)[2]["data_hash"] == before
 
 
-@pytest.mark.parametrize("kind, column", [("constant_column", "Branch"), ("empty_column", "Notes"),
-                                          ("target_leak", "WriteOffAmount")])
+@pytest.mark.parametrize(
+    "kind, column", [("constant_column", "Branch"), ("empty_column", "Notes"), ("target_leak", "WriteOffAmount")]
+)
 def test_suspect_column_is_left_out_with_a_named_warning(banks, kind, column):
     df = portfolio(800, seed=13)
     if kind == "constant_column":
@@ -255,8 +276,11 @@ def test_cli_bad_input_is_one_line_without_traceback(banks, cli_env_module, tmp_
 
 def test_declared_schema_is_applied_not_reinferred(banks, tmp_path):
     df = portfolio(800, seed=17)
-    declared = {"features": {"CardUtil": {"direction": "none"}, "HomeRegion": {"type": "categorical"}},
-                "protected": [], "time": None}
+    declared = {
+        "features": {"CardUtil": {"direction": "none"}, "HomeRegion": {"type": "categorical"}},
+        "protected": [],
+        "time": None,
+    }
     path = tmp_path / "schema.json"
     path.write_text(json.dumps(declared))
     res = importer.import_data(banks[1], df, target="Outcome", schema=str(path))

@@ -8,6 +8,7 @@ pg_ctl in a temporary folder, on a free loopback port; as root, through `runuser
 test session; where it cannot start (no binaries, no postgres user) the PostgreSQL runs skip and say why.
 tests/security/test_server_guard.py uses the same helpers (`start_world`, `postgres_uri`).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -71,8 +72,10 @@ def _pg_binaries() -> tuple[str, str] | None:
 def _start_postgres() -> dict:
     found = _pg_binaries()
     if found is None:
-        return {"skip": "PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin): "
-                        "apt-get install postgresql (.ci/run does)"}
+        return {
+            "skip": "PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin): "
+            "apt-get install postgresql (.ci/run does)"
+        }
     initdb, pg_ctl = found
     runas: list[str] = []
     base = Path(tempfile.mkdtemp(prefix="sandbox-pg-"))
@@ -91,8 +94,20 @@ def _start_postgres() -> dict:
     data, log = base / "data", base / "postgres.log"
     steps = [
         [*runas, initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
-        [*runas, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off", "start"],
+        [
+            *runas,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
+            "start",
+        ],
     ]
     for cmd in steps:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -108,8 +123,11 @@ def _start_postgres() -> dict:
 
 
 def _stop_postgres(cluster: dict) -> None:
-    subprocess.run([*cluster["runas"], cluster["pg_ctl"], "-D", str(cluster["data"]), "-m", "immediate", "stop"],
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [*cluster["runas"], cluster["pg_ctl"], "-D", str(cluster["data"]), "-m", "immediate", "stop"],
+        capture_output=True,
+        timeout=60,
+    )
     shutil.rmtree(cluster["base"], ignore_errors=True)
 
 
@@ -149,8 +167,15 @@ def start_world(home: Path, backend: str) -> dict:
     except BaseException:
         srv.stop()
         raise
-    return {"store": store, "server": srv, "url": srv.url, "admin": admin, "first_sync": first_sync,
-            "backend": backend, "backend_uri": uri}
+    return {
+        "store": store,
+        "server": srv,
+        "url": srv.url,
+        "admin": admin,
+        "first_sync": first_sync,
+        "backend": backend,
+        "backend_uri": uri,
+    }
 
 
 # The general server suite on PostgreSQL is slow-marked (it runs in CI's slow pass); the guard's attack suite
@@ -182,8 +207,11 @@ def client(world):
 @pytest.fixture(scope="module")
 def experiments(world, client):
     with mlflow_as(*creds(world, "rita")):
-        return {(bank, uc): client.get_experiment_by_name(f"{bank}/{uc}").experiment_id
-                for bank in (BANK_A, BANK_B) for uc in ("fraud", "risk", "chat")}
+        return {
+            (bank, uc): client.get_experiment_by_name(f"{bank}/{uc}").experiment_id
+            for bank in (BANK_A, BANK_B)
+            for uc in ("fraud", "risk", "chat")
+        }
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +220,11 @@ def alice_run(world, client, experiments, tmp_path_factory):
     folder = tmp_path_factory.mktemp("alice-artifacts")
     (folder / "model_card.md").write_text("# fraud model\nsynthetic data only\n")
     with mlflow_as(*creds(world, "alice")):
-        run = client.create_run(experiments[(BANK_A, "fraud")], run_name="xgb-baseline",
-                                tags={"sandbox.bank": BANK_A, "sandbox.usecase": "fraud"})
+        run = client.create_run(
+            experiments[(BANK_A, "fraud")],
+            run_name="xgb-baseline",
+            tags={"sandbox.bank": BANK_A, "sandbox.usecase": "fraud"},
+        )
         run_id = run.info.run_id
         client.log_param(run_id, "max_depth", 6)
         client.log_metric(run_id, "average_precision", 0.81)
@@ -259,8 +290,11 @@ def test_other_bank_cannot_read_or_add_to_registered_model(world, client, alice_
         assert name not in names
         # nor smuggle A's model into B's registry to download it from there
         run_a = alice_run["run_id"]
-        for source, run_id in ((f"runs:/{run_a}/model", None), (f"runs:/{run_a}/model", run_a),
-                               (f"models:/{name}/{alice_run['version']}", None)):
+        for source, run_id in (
+            (f"runs:/{run_a}/model", None),
+            (f"runs:/{run_a}/model", run_a),
+            (f"models:/{name}/{alice_run['version']}", None),
+        ):
             assert denied(client.create_model_version, f"{BANK_B}.fraud", source=source, run_id=run_id) in (400, 403)
 
 
@@ -362,14 +396,13 @@ def test_sync_repairs_a_tampered_grant_and_password(world, client, experiments):
 # -- the sandbox's own client in server mode ------------------------------------------------
 def test_workspace_runs_through_the_server_as_the_acting_user(world, monkeypatch):
     import mlflow
+    import mlflow.xgboost
+    import numpy as np
+    import xgboost as xgb
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import _model_registry, _tracking_service
 
     from sandbox import open_workspace
-
-    import mlflow.xgboost
-    import numpy as np
-    import xgboost as xgb
 
     rng = np.random.default_rng(7)
     x = rng.normal(size=(40, 3))
@@ -435,15 +468,27 @@ def test_user_gets_own_mlflow_credentials_from_the_cli(world):
     store = world["store"]
     env = dict(os.environ, SANDBOX_HOME=str(store.home), SANDBOX_USER="alice", SANDBOX_PASSWORD=PASSWORD)
     env.pop("SANDBOX_TRACKING_URI", None)
-    out = subprocess.run([sys.executable, "-m", "apps.cli", "server", "token", "--json"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "apps.cli", "server", "token", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["username"] == "alice"
     assert data["tracking_uri"] == world["url"]
     assert data["password"] == server.mlflow_password(store, "alice") and len(data["password"]) >= 40
-    wrong = subprocess.run([sys.executable, "-m", "apps.cli", "server", "token"], cwd=ROOT,
-                           env=dict(env, SANDBOX_PASSWORD="not-her-password"), capture_output=True, text=True, timeout=120)
+    wrong = subprocess.run(
+        [sys.executable, "-m", "apps.cli", "server", "token"],
+        cwd=ROOT,
+        env=dict(env, SANDBOX_PASSWORD="not-her-password"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert wrong.returncode != 0 and "Traceback" not in wrong.stderr and wrong.stderr.count("\n") == 1
 
 
@@ -487,18 +532,33 @@ def test_bad_backend_uri_is_one_clear_error(world):
     other = Store(world["store"].home.parent / f"unreachable-{world['backend']}")
     other.init("root", PASSWORD)
     with pytest.raises(SandboxError, match="cannot reach the PostgreSQL backend") as info:
-        server.start(other, other.actor("root"), port=server.free_port(),
-                     backend_store_uri=f"postgresql://u:hunter2@127.0.0.1:{server.free_port()}/nowhere")
+        server.start(
+            other,
+            other.actor("root"),
+            port=server.free_port(),
+            backend_store_uri=f"postgresql://u:hunter2@127.0.0.1:{server.free_port()}/nowhere",
+        )
     assert "hunter2" not in str(info.value)
 
 
 def test_cli_backend_store_uri_bad_scheme_is_one_line(tmp_path):
     other = Store(tmp_path / "cli-store")
     other.init("root", PASSWORD)
-    env = dict(os.environ, SANDBOX_HOME=str(other.home), SANDBOX_USER="root", SANDBOX_PASSWORD=PASSWORD,
-               SANDBOX_BACKEND_STORE_URI="mysql://u:hunter2@127.0.0.1/db")
-    out = subprocess.run([sys.executable, "-m", "apps.cli", "server", "--port", str(server.free_port())], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        SANDBOX_HOME=str(other.home),
+        SANDBOX_USER="root",
+        SANDBOX_PASSWORD=PASSWORD,
+        SANDBOX_BACKEND_STORE_URI="mysql://u:hunter2@127.0.0.1/db",
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "apps.cli", "server", "--port", str(server.free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
     assert "backend-store-uri" in out.stderr and "hunter2" not in out.stderr + out.stdout
 

@@ -6,6 +6,7 @@ every descendant while it serves (walking /proc through psutil when installed), 
 that the command exits, that no descendant survives and that the port can be bound again.
 `sandbox demo` (minutes of seeding) is covered by the slow tests/test_web_demo.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -100,7 +101,7 @@ def stop_and_check(proc: subprocess.Popen, sig: int, ports: list[int], timeout: 
         for pid, _ in seen:
             with __import__("contextlib").suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        raise AssertionError(f"{signal.Signals(sig).name} did not stop the command within {timeout:.0f} s")
+        raise AssertionError(f"{signal.Signals(sig).name} did not stop the command within {timeout:.0f} s") from None
     assert not survivors(seen), f"still running after {signal.Signals(sig).name}: {survivors(seen)}"
     for port in ports:
         assert bindable(port), f"port {port} is still bound"
@@ -109,8 +110,15 @@ def stop_and_check(proc: subprocess.Popen, sig: int, ports: list[int], timeout: 
 
 
 def start(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(SANDBOX + args, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        SANDBOX + args,
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.fixture
@@ -123,8 +131,13 @@ def small_store(tmp_path) -> Store:
 
 
 def env_for(store: Store) -> dict:
-    env = dict(os.environ, SANDBOX_HOME=str(store.home), SANDBOX_USER="root", SANDBOX_PASSWORD=PASSWORD,
-               MLFLOW_DISABLE_TELEMETRY="true")
+    env = dict(
+        os.environ,
+        SANDBOX_HOME=str(store.home),
+        SANDBOX_USER="root",
+        SANDBOX_PASSWORD=PASSWORD,
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
     env.pop("SANDBOX_TRACKING_URI", None)
     return env
 

@@ -3,6 +3,7 @@
 A small real store (two banks, a scientist each, a reviewer, an admin, MLflow runs
 with evidence artifacts) is built once for the module in its own SANDBOX_HOME.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
+import test_web_seed as seed  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import test_web_seed as seed  # noqa: E402
 from apps.web import auth  # noqa: E402
 from apps.web.app_pages import PAGES  # noqa: E402
 
@@ -24,7 +25,13 @@ APP = str(WEB / "app.py")
 ROLE_USER = {"scientist": "alice", "reviewer": "rita", "admin": "root"}  # bob: peak-bank's scientist
 EXPECTED = {
     "scientist": {"workspace.py", "fraud_lab.py", "risk_lab.py", "chat.py", "experiments.py", "redteam.py"},
-    "reviewer": {"console_overview.py", "console_runs.py", "console_audit.py", "console_review.py", "console_cohort.py"},
+    "reviewer": {
+        "console_overview.py",
+        "console_runs.py",
+        "console_audit.py",
+        "console_review.py",
+        "console_cohort.py",
+    },
     "admin": {"admin.py"},
 }
 
@@ -57,8 +64,11 @@ def page_as(store, user: str | None, file: str) -> AppTest:
 
 
 def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "json")
-             for e in getattr(at, kind)]
+    parts = [
+        e.value
+        for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "json")
+        for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -132,8 +142,10 @@ def test_a_typed_url_while_signed_out_asks_to_sign_in(web_store):
 def test_page_refusals_are_audited(web_store):
     page_as(web_store, "alice", "console_review.py")
     last = web_store.platform_audit().tail(5)
-    assert any(e["event"] == "access.denied" and e["actor"] == "alice" and e["data"].get("page") == "Review and sign-off"
-               for e in last)
+    assert any(
+        e["event"] == "access.denied" and e["actor"] == "alice" and e["data"].get("page") == "Review and sign-off"
+        for e in last
+    )
 
 
 def test_fraud_lab_shows_pr_curve_and_the_alert_budget_moves_precision_and_recall(web_store):
@@ -326,8 +338,13 @@ def test_scientist_simulates_and_trains_from_the_fraud_lab_with_progress(web_sto
 
 def test_oidc_sign_in_is_offered_when_secrets_configure_it(web_store):
     at = AppTest.from_file(APP, default_timeout=60)
-    at.secrets["auth"] = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "x" * 32,
-                          "client_id": "sandbox", "client_secret": "s", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+    at.secrets["auth"] = {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "x" * 32,
+        "client_id": "sandbox",
+        "client_secret": "s",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("OIDC" in b.label for b in at.button)

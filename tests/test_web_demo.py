@@ -3,6 +3,7 @@
 The full seeding runs every use case for three banks (minutes), so those tests are marked slow;
 the refusals and port checks are fast.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from test_serving_stops import bindable, survivors, tree
 
 from apps import demo
 from sandbox import Store, StoreError
-from test_serving_stops import bindable, survivors, tree
 
 SANDBOX = [sys.executable, "-m", "apps.cli"]
 
@@ -86,7 +87,8 @@ def test_demo_seeds_three_banks_then_a_rerun_adds_nothing(tmp_path):
     report = json.loads(first.stdout)
     assert report["ok"]
     assert {(s["bank"], s["usecase"]) for s in report["steps"] if s["status"] == "seeded"} == {
-        (b.id, uc) for b in demo.BANKS for uc in demo.USECASE_STEPS}
+        (b.id, uc) for b in demo.BANKS for uc in demo.USECASE_STEPS
+    }
     assert {r["status"] for r in report["reviews"]} <= {"approved", "changes_requested"} and report["reviews"]
     store = Store(tmp_path)
     users, banks = store.users(), store.banks()
@@ -107,15 +109,23 @@ def test_demo_serves_the_app_and_a_signed_in_mlflow_until_interrupted(tmp_path):
     app_port, ml_port = free_port(), free_port()
     Store(tmp_path)  # nothing yet: the demo makes the store
     env = dict(os.environ, SANDBOX_HOME=str(tmp_path))
-    proc = subprocess.Popen(SANDBOX + ["demo", "--fast", "--port", str(app_port), "--mlflow-port", str(ml_port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        SANDBOX + ["demo", "--fast", "--port", str(app_port), "--mlflow-port", str(ml_port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 900
         up = set()
         while time.monotonic() < deadline and len(up) < 2:
             assert proc.poll() is None, proc.stderr.read()[-2000:]
-            for name, url in (("app", f"http://127.0.0.1:{app_port}/_stcore/health"),
-                              ("mlflow", f"http://127.0.0.1:{ml_port}/health")):
+            for name, url in (
+                ("app", f"http://127.0.0.1:{app_port}/_stcore/health"),
+                ("mlflow", f"http://127.0.0.1:{ml_port}/health"),
+            ):
                 try:
                     with urllib.request.urlopen(url, timeout=2) as r:
                         if r.status == 200:
@@ -126,7 +136,9 @@ def test_demo_serves_the_app_and_a_signed_in_mlflow_until_interrupted(tmp_path):
         assert up == {"app", "mlflow"}
         # MLflow is the permissioned sandbox server: no sign-in, no data (the stock UI answered 200 here)
         with pytest.raises(urllib.error.HTTPError) as denied:
-            urllib.request.urlopen(f"http://127.0.0.1:{ml_port}/api/2.0/mlflow/experiments/search?max_results=5", timeout=10)
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{ml_port}/api/2.0/mlflow/experiments/search?max_results=5", timeout=10
+            )
         assert denied.value.code == 401
     finally:
         seen = tree(proc.pid)  # Streamlit, the `sandbox server` child, its MLflow server (a session of its own)

@@ -5,6 +5,7 @@ No decision is preselected, every decision needs a comment (on the page, in `san
 that fails a bar needs an explicit confirmation listing what it fails. Driven with Streamlit's AppTest on a
 store of evidence runs (tests/test_web_seed.py, no training): each bank's fraud run has AP 0.61 < 0.72.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
+import test_web_seed as seed  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-import test_web_seed as seed  # noqa: E402
 from apps.web import auth  # noqa: E402
 from sandbox import InvalidInput, open_workspace  # noqa: E402
 
@@ -155,13 +156,27 @@ def test_cli_review_without_a_comment_is_one_line_naming_the_comment(web_store):
     review = open_workspace(seed.BANK_A, web_store.actor("rita"), web_store)
     run_id = next(r.info.run_id for r in review.runs("chat"))
     env = {"SANDBOX_HOME": str(web_store.home), "SANDBOX_USER": "rita", "SANDBOX_PASSWORD": seed.PASSWORD}
-    out = CliRunner().invoke(cli, ["review", seed.BANK_A, run_id, "--decision", "approved"], env=env, prog_name="sandbox")
+    out = CliRunner().invoke(
+        cli, ["review", seed.BANK_A, run_id, "--decision", "approved"], env=env, prog_name="sandbox"
+    )
     assert out.exit_code == 2, out.output
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "comment: every review decision needs a comment" in lines[0], out.stderr
     assert "Traceback" not in out.stderr
     assert decision_of(web_store, seed.BANK_A, run_id) == ""
-    ok = CliRunner().invoke(cli, ["review", seed.BANK_A, run_id, "--decision", "approved", "--comment",
-                                  "Correctness 0.93 and refusals 0.97 on the 79 questions."], env=env, prog_name="sandbox")
+    ok = CliRunner().invoke(
+        cli,
+        [
+            "review",
+            seed.BANK_A,
+            run_id,
+            "--decision",
+            "approved",
+            "--comment",
+            "Correctness 0.93 and refusals 0.97 on the 79 questions.",
+        ],
+        env=env,
+        prog_name="sandbox",
+    )
     assert ok.exit_code == 0, ok.output
     assert decision_of(web_store, seed.BANK_A, run_id) == "approved"

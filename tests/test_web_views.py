@@ -1,4 +1,5 @@
 """What people read in the app's tables: Hong Kong time, pass/FAIL words, one numeric column per metric."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -7,9 +8,20 @@ from apps.web import views
 
 
 def _run(usecase: str, metrics: dict, params: dict | None = None, start: int = 1_765_000_000_000) -> dict:
-    return {"bank": "harbour", "usecase": usecase, "run_name": f"{usecase}-run", "run_id": f"{usecase}0000", "status": "FINISHED",
-            "actor": "alice", "recorded": True, "review": {}, "start_time": start, "metrics": metrics,
-            "params": params or {}, "tags": {}}
+    return {
+        "bank": "harbour",
+        "usecase": usecase,
+        "run_name": f"{usecase}-run",
+        "run_id": f"{usecase}0000",
+        "status": "FINISHED",
+        "actor": "alice",
+        "recorded": True,
+        "review": {},
+        "start_time": start,
+        "metrics": metrics,
+        "params": params or {},
+        "tags": {},
+    }
 
 
 def test_times_read_in_hong_kong_time():
@@ -35,13 +47,38 @@ def test_compare_in_the_app_offers_only_runs_of_one_use_case():
 
     def page():
         from apps.web import views as v
+
         runs = [
-            {"bank": "b", "usecase": "chat", "run_name": "c1", "run_id": "c1", "start_time": 3, "metrics": {"correctness": 0.8},
-             "params": {}, "review": {}},
-            {"bank": "b", "usecase": "risk", "run_name": "r1", "run_id": "r1", "start_time": 2, "metrics": {"gini": 0.5},
-             "params": {}, "review": {}},
-            {"bank": "b", "usecase": "risk", "run_name": "r2", "run_id": "r2", "start_time": 1, "metrics": {"gini": 0.4},
-             "params": {}, "review": {}},
+            {
+                "bank": "b",
+                "usecase": "chat",
+                "run_name": "c1",
+                "run_id": "c1",
+                "start_time": 3,
+                "metrics": {"correctness": 0.8},
+                "params": {},
+                "review": {},
+            },
+            {
+                "bank": "b",
+                "usecase": "risk",
+                "run_name": "r1",
+                "run_id": "r1",
+                "start_time": 2,
+                "metrics": {"gini": 0.5},
+                "params": {},
+                "review": {},
+            },
+            {
+                "bank": "b",
+                "usecase": "risk",
+                "run_name": "r2",
+                "run_id": "r2",
+                "start_time": 1,
+                "metrics": {"gini": 0.4},
+                "params": {},
+                "review": {},
+            },
         ]
         v.compare_picker(None, runs, key="t")
 
@@ -60,21 +97,43 @@ def test_each_fraud_run_is_held_to_its_own_presets_bar():
 
 
 def test_job_results_read_as_words_and_rounded_figures():
-    df = views.readable_summary({"rows": 1234567, "fraud_rate": 0.0030474531998258597, "seconds": 3.14159,
-                                 "preset": "hk", "average_precision": 0.43213, "scenario_counts": {"a": 1}})
+    df = views.readable_summary(
+        {
+            "rows": 1234567,
+            "fraud_rate": 0.0030474531998258597,
+            "seconds": 3.14159,
+            "preset": "hk",
+            "average_precision": 0.43213,
+            "scenario_counts": {"a": 1},
+        }
+    )
     shown = dict(zip(df["what"], df["value"]))
-    assert shown == {"rows": "1,234,567", "fraud rate": "0.305%", "seconds": "3.14 s", "preset": "hk",
-                     "average precision": "0.4321"}
+    assert shown == {
+        "rows": "1,234,567",
+        "fraud rate": "0.305%",
+        "seconds": "3.14 s",
+        "preset": "hk",
+        "average precision": "0.4321",
+    }
 
 
 def test_guardrail_verdicts_read_as_one_sentence_per_check():
     from apps.web import verdicts
 
-    v = {"question": {"blocked": False, "pii_total": 1, "pii": [{"kind": "hkid", "count": 1}],
-                      "injection": {"flagged": False, "score": 0.0, "reasons": []}},
-         "chunks_excluded": [{"chunk_id": "d#3"}], "chunks_redacted": 0,
-         "scope": {"mentions": [{"kind": "product", "phrase": "car loan"}], "missing": "car loan"},
-         "grounding": {}, "answer": {}, "refusal_reason": "no passage is about 'car loan'"}
+    v = {
+        "question": {
+            "blocked": False,
+            "pii_total": 1,
+            "pii": [{"kind": "hkid", "count": 1}],
+            "injection": {"flagged": False, "score": 0.0, "reasons": []},
+        },
+        "chunks_excluded": [{"chunk_id": "d#3"}],
+        "chunks_redacted": 0,
+        "scope": {"mentions": [{"kind": "product", "phrase": "car loan"}], "missing": "car loan"},
+        "grounding": {},
+        "answer": {},
+        "refusal_reason": "no passage is about 'car loan'",
+    }
     got = verdicts.lines(v)
     assert got[0] == (True, "Question: no injection found; 1 personal detail redacted (hkid)")
     assert (False, "Passages: 1 left out because they carry instructions to the assistant") in got
@@ -92,11 +151,16 @@ def test_the_badge_says_what_each_role_sees():
 
 
 def test_usage_over_time_is_seconds_per_hkt_day_per_user():
-    records = [{"time": "2026-12-07T15:30:00+00:00", "user": "tina", "wall_s": 2.0},  # 23:30 HKT, the 7th
-               {"time": "2026-12-07T16:30:00+00:00", "user": "tina", "wall_s": 3.0},  # 00:30 HKT, the 8th
-               {"time": "2026-12-07T17:00:00+00:00", "user": "tom", "wall_s": 1.5}]
+    records = [
+        {"time": "2026-12-07T15:30:00+00:00", "user": "tina", "wall_s": 2.0},  # 23:30 HKT, the 7th
+        {"time": "2026-12-07T16:30:00+00:00", "user": "tina", "wall_s": 3.0},  # 00:30 HKT, the 8th
+        {"time": "2026-12-07T17:00:00+00:00", "user": "tom", "wall_s": 1.5},
+    ]
     df = views.usage_over_time(records, "user")
-    assert df.to_dict() == {"tina": {"2026-12-07": 2.0, "2026-12-08": 3.0}, "tom": {"2026-12-07": 0.0, "2026-12-08": 1.5}}
+    assert df.to_dict() == {
+        "tina": {"2026-12-07": 2.0, "2026-12-08": 3.0},
+        "tom": {"2026-12-07": 0.0, "2026-12-08": 1.5},
+    }
 
 
 def test_metric_history_draws_the_chosen_metric_across_runs_per_bank():
@@ -104,8 +168,16 @@ def test_metric_history_draws_the_chosen_metric_across_runs_per_bank():
 
     def page():
         from apps.web import views as v
-        runs = [{"bank": b, "usecase": "risk", "start_time": 1_765_000_000_000 + i * 3_600_000, "metrics": {"xgboost_gini": g}}
-                for i, (b, g) in enumerate((("a", 0.5), ("b", 0.6), ("a", 0.55)))]
+
+        runs = [
+            {
+                "bank": b,
+                "usecase": "risk",
+                "start_time": 1_765_000_000_000 + i * 3_600_000,
+                "metrics": {"xgboost_gini": g},
+            }
+            for i, (b, g) in enumerate((("a", 0.5), ("b", 0.6), ("a", 0.55)))
+        ]
         runs.append({"bank": "a", "usecase": "chat", "start_time": 1_765_000_000_000, "metrics": {"correctness": 0.8}})
         v.metric_history(runs, key="h")
 
@@ -122,8 +194,20 @@ def test_runs_with_the_same_name_and_minute_stay_apart_in_pickers():
 
     def page():
         from apps.web import views as v
-        runs = [{"bank": "b", "usecase": "risk", "run_name": "same", "run_id": rid, "start_time": 1_765_000_000_000,
-                 "metrics": {"gini": g}, "params": {}, "review": {}} for rid, g in (("aaaa1111", 0.5), ("bbbb2222", 0.4))]
+
+        runs = [
+            {
+                "bank": "b",
+                "usecase": "risk",
+                "run_name": "same",
+                "run_id": rid,
+                "start_time": 1_765_000_000_000,
+                "metrics": {"gini": g},
+                "params": {},
+                "review": {},
+            }
+            for rid, g in (("aaaa1111", 0.5), ("bbbb2222", 0.4))
+        ]
         v.compare_picker(None, runs, key="t")
         v.pick_run(runs, key="p")
 

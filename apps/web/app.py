@@ -5,6 +5,7 @@ one named by SANDBOX_HOME. Signed-out visitors see only the sign-in page.
 Each page is listed only when the signed-in user may use it, and checks again
 at its top (`auth.gate`), so a typed URL is refused as well.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,10 @@ st.set_page_config(page_title="Financial GenAI Sandbox", page_icon=":material/ac
 
 def login_page() -> None:
     st.title("Financial GenAI Sandbox")
-    st.caption("Isolated bank workspaces for fraud, credit-risk and chat experiments on synthetic data, "
-               "tracked in MLflow and reviewed by the HKMA.")
+    st.caption(
+        "Isolated bank workspaces for fraud, credit-risk and chat experiments on synthetic data, "
+        "tracked in MLflow and reviewed by the HKMA."
+    )
     with st.form("login"):
         name = st.text_input("User name", key="login_user")
         password = st.text_input("Password", type="password", key="login_password")
@@ -53,8 +56,9 @@ def main() -> None:
     if actor is None and auth.oidc_configured():
         actor = auth.adopt_oidc_user()
     if actor is None:
-        nav = st.navigation([st.Page(login_page, title="Sign in", icon=":material/login:", url_path="login")],
-                           position="hidden")
+        nav = st.navigation(
+            [st.Page(login_page, title="Sign in", icon=":material/login:", url_path="login")], position="hidden"
+        )
         try:
             nav.run()
         finally:
@@ -65,7 +69,8 @@ def main() -> None:
     for page in PAGES:
         if auth.allowed(actor, page.action):
             sections.setdefault(page.section, []).append(
-                st.Page(str(HERE / "app_pages" / page.file), title=page.title, icon=page.icon, url_path=page.url_path))
+                st.Page(str(HERE / "app_pages" / page.file), title=page.title, icon=page.icon, url_path=page.url_path)
+            )
     with st.sidebar:
         badge = auth.actor_badge(actor)
         st.markdown(f"**{badge['user']}** · {badge['role']}  \n{badge['bank']}")

@@ -7,6 +7,7 @@ refused too. A refusal is shown plainly and stops the page before it touches
 any data. Before a bank is chosen, bank pages are checked on `SOME_BANK` (a
 scientist's own bank; any bank for reviewers).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -86,8 +87,10 @@ def adopt_oidc_user() -> Actor | None:
     s = store()
     if not name:
         s.platform_audit().append("auth.failed", "(oidc)", method="oidc", reason="email not mapped to a sandbox user")
-        st.error(f"{email or 'This account'} is not mapped to a sandbox user. Ask an admin to add it under "
-                 "[sandbox.oidc_users] in .streamlit/secrets.toml.")
+        st.error(
+            f"{email or 'This account'} is not mapped to a sandbox user. Ask an admin to add it under "
+            "[sandbox.oidc_users] in .streamlit/secrets.toml."
+        )
         return None
     actor = s.actor(name)
     s.platform_audit().append("web.login", actor.name, role=actor.role, method="oidc")
@@ -113,8 +116,10 @@ def _require(actor: Actor, action: str, page: str, refusal: str | None = None) -
     try:
         require(actor, action, _resource(action, None), audit=store().platform_audit(), refusal=refusal, page=page)
     except AccessDenied as err:
-        st.error(f"Access refused: {ROLE_LABELS.get(actor.role, actor.role)} {actor.name} may not open **{page}** "
-                 f"({err.reason}).")
+        st.error(
+            f"Access refused: {ROLE_LABELS.get(actor.role, actor.role)} {actor.name} may not open **{page}** "
+            f"({err.reason})."
+        )
         st.caption("Pages are shown by role; every page checks again, so a typed URL is refused too.")
         st.stop()
 
@@ -166,5 +171,6 @@ def actor_badge(actor: Actor) -> dict[str, Any]:
     """Who is signed in, and the scope of what they see: a scientist her bank, a reviewer every bank's evidence
     (read-only), an admin the platform only (admins see no bank data)."""
     scope = actor.bank or {"reviewer": "all banks (evidence, read-only)", "admin": "platform only, no bank data"}.get(
-        actor.role, "none")
+        actor.role, "none"
+    )
     return {"user": actor.name, "role": ROLE_LABELS.get(actor.role, actor.role), "bank": scope}

@@ -4,17 +4,23 @@ The reports are written by the use cases; these readers accept the common
 shapes (a list of row objects, a dict of equal-length columns, a dict of
 named series) so a page keeps working when a report gains a field.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 PALETTE = ["#1f6feb", "#d1242f", "#2da44e", "#bf8700", "#8250df", "#0a7b83"]
-LAYOUT = dict(margin=dict(l=50, r=20, t=50, b=40), height=380, template="plotly_white",
-              legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1.0, xanchor="right"),
-              title=dict(x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=15)))
+LAYOUT = dict(
+    margin=dict(l=50, r=20, t=50, b=40),
+    height=380,
+    template="plotly_white",
+    legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1.0, xanchor="right"),
+    title=dict(x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=15)),
+)
 
 
 def style(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
@@ -94,7 +100,11 @@ def _series(obj: Any, xkeys: Iterable[str], ykeys: Iterable[str]) -> dict[str, t
         for i, sub in enumerate(obj):
             s = one(sub)
             if s:
-                label = (sub.get("model") or sub.get("name") or f"curve {i + 1}") if isinstance(sub, dict) else f"curve {i + 1}"
+                label = (
+                    (sub.get("model") or sub.get("name") or f"curve {i + 1}")
+                    if isinstance(sub, dict)
+                    else f"curve {i + 1}"
+                )
                 out[str(label)] = s
     return out
 
@@ -102,7 +112,9 @@ def _series(obj: Any, xkeys: Iterable[str], ykeys: Iterable[str]) -> dict[str, t
 def _curve_figure(curves: dict[str, tuple[list, list]], title: str, xt: str, yt: str, diagonal: str = "") -> go.Figure:
     fig = go.Figure()
     for i, (name, (x, y)) in enumerate(curves.items()):
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name or yt, line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
+        fig.add_trace(
+            go.Scatter(x=x, y=y, mode="lines", name=name or yt, line=dict(color=PALETTE[i % len(PALETTE)], width=2))
+        )
     if diagonal:
         fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name=diagonal, line=dict(color="#999", dash="dot")))
     style(fig, title, xaxis_title=xt, yaxis_title=yt)
@@ -141,8 +153,15 @@ def alert_budget_frame(obj: Any) -> pd.DataFrame:
 def alert_budget_figure(df: pd.DataFrame, chosen: float | None = None) -> go.Figure:
     fig = go.Figure()
     for i, name in enumerate(c for c in ("precision", "recall") if c in df.columns):
-        fig.add_trace(go.Scatter(x=df["alerts_per_day"], y=df[name], mode="lines+markers", name=name.capitalize(),
-                                 line=dict(color=PALETTE[i])))
+        fig.add_trace(
+            go.Scatter(
+                x=df["alerts_per_day"],
+                y=df[name],
+                mode="lines+markers",
+                name=name.capitalize(),
+                line=dict(color=PALETTE[i]),
+            )
+        )
     if chosen is not None:
         fig.add_vline(x=chosen, line_dash="dash", line_color="#555")
     style(fig, "Precision and recall by daily alert budget", xaxis_title="Alerts per day")
@@ -150,7 +169,9 @@ def alert_budget_figure(df: pd.DataFrame, chosen: float | None = None) -> go.Fig
     return fig
 
 
-def bar(df: pd.DataFrame, x: str, y: str, title: str, threshold: float | None = None, horizontal: bool = False) -> go.Figure:
+def bar(
+    df: pd.DataFrame, x: str, y: str, title: str, threshold: float | None = None, horizontal: bool = False
+) -> go.Figure:
     if horizontal:
         fig = go.Figure(go.Bar(x=df[y], y=df[x], orientation="h", marker_color=PALETTE[0]))
     else:
@@ -177,31 +198,52 @@ def scenario_recall_frame(obj: Any) -> pd.DataFrame:
 # -- risk -----------------------------------------------------------------
 def roc_curve(obj: Any) -> go.Figure | None:
     curves = _series(obj, ("fpr", "false_positive_rate"), ("tpr", "true_positive_rate"))
-    return _curve_figure(curves, "ROC curve (out-of-time vintage)", "False positive rate", "True positive rate",
-                         diagonal="chance") if curves else None
+    return (
+        _curve_figure(
+            curves, "ROC curve (out-of-time vintage)", "False positive rate", "True positive rate", diagonal="chance"
+        )
+        if curves
+        else None
+    )
 
 
 def calibration_curve(obj: Any, log: bool = False) -> go.Figure | None:
     """Predicted vs observed rate per bin; `log` for rare events (fraud), with the diagonal over the data's range."""
     if isinstance(obj, dict) and isinstance(obj.get("models"), dict):
         obj = obj["models"]
-    curves = _series(obj, ("mean_predicted", "prob_pred", "predicted", "mean_predicted_value"),
-                     ("fraction_positive", "prob_true", "observed", "fraction_of_positives", "observed_rate"))
+    curves = _series(
+        obj,
+        ("mean_predicted", "prob_pred", "predicted", "mean_predicted_value"),
+        ("fraction_positive", "prob_true", "observed", "fraction_of_positives", "observed_rate"),
+    )
     if not curves:
         return None
     if log:
-        fig = _curve_figure(curves, "Calibration (predicted vs observed fraud rate)", "Predicted probability",
-                            "Observed fraud rate")
+        fig = _curve_figure(
+            curves, "Calibration (predicted vs observed fraud rate)", "Predicted probability", "Observed fraud rate"
+        )
         pos = [v for x, y in curves.values() for v in list(x) + list(y) if v and v > 0]
         if pos:
             lo, hi = min(pos), max(pos)
-            fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect calibration",
-                                     line=dict(color="#999", dash="dot")))
+            fig.add_trace(
+                go.Scatter(
+                    x=[lo, hi],
+                    y=[lo, hi],
+                    mode="lines",
+                    name="perfect calibration",
+                    line=dict(color="#999", dash="dot"),
+                )
+            )
         fig.update_xaxes(type="log")
         fig.update_yaxes(type="log")
     else:
-        fig = _curve_figure(curves, "Calibration (predicted vs observed default rate)", "Predicted PD",
-                            "Observed default rate", diagonal="perfect calibration")
+        fig = _curve_figure(
+            curves,
+            "Calibration (predicted vs observed default rate)",
+            "Predicted PD",
+            "Observed default rate",
+            diagonal="perfect calibration",
+        )
     for tr in fig.data:
         if tr.name != "perfect calibration":
             tr.mode = "lines+markers"
@@ -219,8 +261,11 @@ def ks_curve(obj: Any) -> go.Figure | None:
     hist = obj.get("score_distribution", obj)
     if isinstance(hist, dict) and all(isinstance(hist.get(k), list) for k in ("edges", "repaid", "defaulted")):
         good, bad = pd.Series(hist["repaid"], dtype=float), pd.Series(hist["defaulted"], dtype=float)
-        obj = {"score": hist["edges"][1:], "cdf_good": (good.cumsum() / max(good.sum(), 1)).tolist(),
-               "cdf_bad": (bad.cumsum() / max(bad.sum(), 1)).tolist()}
+        obj = {
+            "score": hist["edges"][1:],
+            "cdf_good": (good.cumsum() / max(good.sum(), 1)).tolist(),
+            "cdf_bad": (bad.cumsum() / max(bad.sum(), 1)).tolist(),
+        }
     if isinstance(obj.get("ks"), dict):
         obj = obj["ks"]
     x = next((obj[k] for k in ("score", "scores", "threshold", "thresholds") if isinstance(obj.get(k), list)), None)
@@ -230,10 +275,19 @@ def ks_curve(obj: Any) -> go.Figure | None:
         return None
     gaps = [abs(g - b) for g, b in zip(good, bad)]
     i = max(range(len(gaps)), key=gaps.__getitem__)
-    fig = go.Figure([go.Scatter(x=x, y=good, name="Repaid (cumulative)", line=dict(color=PALETTE[2])),
-                     go.Scatter(x=x, y=bad, name="Defaulted (cumulative)", line=dict(color=PALETTE[1])),
-                     go.Scatter(x=[x[i], x[i]], y=[good[i], bad[i]], mode="lines", name=f"KS {gaps[i]:.2f}",
-                                line=dict(color="#555", dash="dot"))])
+    fig = go.Figure(
+        [
+            go.Scatter(x=x, y=good, name="Repaid (cumulative)", line=dict(color=PALETTE[2])),
+            go.Scatter(x=x, y=bad, name="Defaulted (cumulative)", line=dict(color=PALETTE[1])),
+            go.Scatter(
+                x=[x[i], x[i]],
+                y=[good[i], bad[i]],
+                mode="lines",
+                name=f"KS {gaps[i]:.2f}",
+                line=dict(color="#555", dash="dot"),
+            ),
+        ]
+    )
     style(fig, "KS: cumulative score distributions (out of time)", xaxis_title="Score", yaxis_title="Share")
     return fig
 
@@ -277,8 +331,15 @@ def psi_figure(df: pd.DataFrame, features: list[str] | None = None) -> go.Figure
     feats = features or sorted(df["feature"].unique())
     for i, f in enumerate(feats):
         sub = df[df["feature"] == f]
-        fig.add_trace(go.Scatter(x=sub["vintage"].astype(str), y=sub["psi"], mode="lines+markers", name=str(f),
-                                 line=dict(color=PALETTE[i % len(PALETTE)])))
+        fig.add_trace(
+            go.Scatter(
+                x=sub["vintage"].astype(str),
+                y=sub["psi"],
+                mode="lines+markers",
+                name=str(f),
+                line=dict(color=PALETTE[i % len(PALETTE)]),
+            )
+        )
     fig.add_hline(0.10, line_dash="dash", line_color="#bf8700", annotation_text="0.10 watch")
     fig.add_hline(0.25, line_dash="dash", line_color=PALETTE[1], annotation_text="0.25 shift")
     style(fig, "Population stability index by vintage", xaxis_title="Vintage", yaxis_title="PSI")
@@ -300,10 +361,16 @@ def fairness_frame(obj: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         th = rep.get("thresholds", {})
         for a in rep["attributes"]:
             flags = a.get("flags") or []
-            summary.append({"model": model, "attribute": a.get("attribute"),
-                            **{k: round(v, 4) for k, v in a.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
-                            "flag": bool(flags), "breaches": ", ".join(flags),
-                            "limits": f"difference <= {th.get('max_difference', '?')}, ratio >= {th.get('min_ratio', '?')}"})
+            summary.append(
+                {
+                    "model": model,
+                    "attribute": a.get("attribute"),
+                    **{k: round(v, 4) for k, v in a.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                    "flag": bool(flags),
+                    "breaches": ", ".join(flags),
+                    "limits": f"difference <= {th.get('max_difference', '?')}, ratio >= {th.get('min_ratio', '?')}",
+                }
+            )
             for g in a.get("groups") or []:
                 groups.append({"model": model, "attribute": a.get("attribute"), **g})
     return pd.DataFrame(summary), pd.DataFrame(groups)

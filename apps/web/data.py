@@ -8,6 +8,7 @@ Runs and their artifacts are immutable once finished, so artifacts are cached
 without expiry; run lists, usage and audit tails expire after a few seconds
 and are cleared at once after an action that changes them (a sign-off, a run).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,8 @@ from sandbox import Actor, SandboxError, Store, open_workspace
 from sandbox.tracking import USECASES
 
 Who = tuple[str, str, str | None]  # (name, role, bank): hashable, so it can key a cache
+
+
 def who(actor: Actor) -> Who:
     return (actor.name, actor.role, actor.bank)
 
@@ -57,7 +60,9 @@ def _runs(home: str, bank: str, w: Who, usecase: str | None, max_results: int, f
     return c.summaries(c.runs(usecase, filter_string=filter_string, max_results=max_results))
 
 
-def runs(actor: Actor, bank: str, usecase: str | None = None, max_results: int = 200, filter_string: str = "") -> list[dict]:
+def runs(
+    actor: Actor, bank: str, usecase: str | None = None, max_results: int = 200, filter_string: str = ""
+) -> list[dict]:
     """The bank's runs, newest first (the context refuses a bank the actor may not read).
 
     `filter_string` is an MLflow search filter, e.g. "metrics.average_precision > 0.7".
@@ -160,8 +165,16 @@ def _models(home: str, bank: str, w: Who) -> list[dict]:
     out = []
     for uc in USECASES:
         for v in c.model_versions(uc):
-            out.append({"use case": uc, "model": v.name, "version": int(v.version), "run_id": v.run_id,
-                        "status": v.status, "created": v.creation_timestamp})
+            out.append(
+                {
+                    "use case": uc,
+                    "model": v.name,
+                    "version": int(v.version),
+                    "run_id": v.run_id,
+                    "status": v.status,
+                    "created": v.creation_timestamp,
+                }
+            )
     return sorted(out, key=lambda r: (r["use case"], -r["version"]))
 
 
@@ -185,8 +198,14 @@ def _workspace_files(home: str, bank: str, w: Who) -> list[dict]:
         for p in sorted(base.rglob("*")):
             if p.is_file() and not p.name.startswith("."):
                 st_ = p.stat()
-                out.append({"use case": usecase, "file": str(p.relative_to(root)), "size_kb": round(st_.st_size / 1024, 1),
-                            "modified": st_.st_mtime})
+                out.append(
+                    {
+                        "use case": usecase,
+                        "file": str(p.relative_to(root)),
+                        "size_kb": round(st_.st_size / 1024, 1),
+                        "modified": st_.st_mtime,
+                    }
+                )
     return out
 
 

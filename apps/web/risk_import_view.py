@@ -1,5 +1,6 @@
 """Risk lab views for a bank's own data (issue 17): the upload + column mapping form, the recommendation, and the
 plain notes when a run has no protected attribute or no time column. Views only: the work is `usecases.risk.importer`."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ def _read(ctx, name: str, raw: bytes) -> pd.DataFrame:
 
 def import_form(ctx) -> None:
     """Upload a CSV/Parquet file, map its columns (target, time, id, protected, ignored), import, show the schema."""
-    from usecases.risk import dataset_schema as ds, importer
+    from usecases.risk import dataset_schema as ds
 
     st.markdown("**Or import your own applicants** (CSV or Parquet, your own column names)")
     up = st.file_uploader("Applicant file", type=["csv", "parquet"], key="risk_upload")
@@ -52,25 +53,39 @@ def import_form(ctx) -> None:
         auth.show_error(err)
         return
     cols = [str(c) for c in df.columns]
-    st.caption(f"{name}: {len(df):,} rows, {len(cols)} columns. Map the columns; the rest is inferred and shown for "
-               "you to confirm.")
+    st.caption(
+        f"{name}: {len(df):,} rows, {len(cols)} columns. Map the columns; the rest is inferred and shown for "
+        "you to confirm."
+    )
     with st.form("risk_import"):
         target = st.selectbox("Target (the outcome; two classes)", cols, index=_guess_target(df), key="imp_target")
-        positive = st.text_input("Value meaning default/bad (blank: inferred from 1/bad/default/yes)", key="imp_positive")
+        positive = st.text_input(
+            "Value meaning default/bad (blank: inferred from 1/bad/default/yes)", key="imp_positive"
+        )
         time_col = st.selectbox("Time column (out-of-time split, PSI by period)", [INFER, NONE, *cols], key="imp_time")
         id_col = st.selectbox("Applicant id column", [INFER, NONE, *cols], key="imp_id")
-        protected = st.multiselect("Protected attributes (fairness only, never model inputs)", cols,
-                                   default=[c for c in cols if ds._looks(c, ds.PROTECTED_WORDS)], key="imp_protected")
+        protected = st.multiselect(
+            "Protected attributes (fairness only, never model inputs)",
+            cols,
+            default=[c for c in cols if ds._looks(c, ds.PROTECTED_WORDS)],
+            key="imp_protected",
+        )
         ignore = st.multiselect("Columns to leave out", cols, key="imp_ignore")
-        schema_text = st.text_area("Schema JSON (optional: special values, types, directions per feature)", "",
-                                   key="imp_schema", help='e.g. {"features": {"Score": {"special": {"-9": "no record"}}}}')
+        schema_text = st.text_area(
+            "Schema JSON (optional: special values, types, directions per feature)",
+            "",
+            key="imp_schema",
+            help='e.g. {"features": {"Score": {"special": {"-9": "no record"}}}}',
+        )
         go = st.form_submit_button("Import", type="primary")
     if go:
         _submit(ctx, df, name, target, positive, time_col, id_col, protected, ignore, schema_text)
     done = st.session_state.get("risk_import_done")
     if done:
-        st.success(f"Imported {done['rows']:,} applicants (default rate {done['default_rate']:.2%}): train the "
-                   "models on them next.")
+        st.success(
+            f"Imported {done['rows']:,} applicants (default rate {done['default_rate']:.2%}): train the "
+            "models on them next."
+        )
         for w in done["warnings"]:
             st.warning(w)
         st.dataframe(pd.DataFrame(ds.describe(ds.from_json(done["schema"]))), hide_index=True, width="stretch")
@@ -93,10 +108,17 @@ def _submit(ctx, df, name, target, positive, time_col, id_col, protected, ignore
     if ignore:
         declared["ignore"] = sorted(set(declared.get("ignore") or []) | set(ignore))
     try:
-        res = importer.import_data(ctx, df, target=target, schema=declared or None, positive=positive.strip() or None,
-                                   time_column=None if time_col in (INFER, NONE) else time_col,
-                                   id_column=None if id_col in (INFER, NONE) else id_col, protected=list(protected),
-                                   file_name=name)
+        res = importer.import_data(
+            ctx,
+            df,
+            target=target,
+            schema=declared or None,
+            positive=positive.strip() or None,
+            time_column=None if time_col in (INFER, NONE) else time_col,
+            id_column=None if id_col in (INFER, NONE) else id_col,
+            protected=list(protected),
+            file_name=name,
+        )
     except auth.SandboxError as err:
         auth.show_error(err)
         return
@@ -124,7 +146,8 @@ def notes(fairness_report: dict | None, psi_report: dict | None) -> None:
 
 def imported_schema(ctx):
     """The schema of the bank's live risk model when it was trained on imported data (else None: the simulator's form)."""
-    from usecases.risk import dataset_schema as ds, importer
+    from usecases.risk import dataset_schema as ds
+    from usecases.risk import importer
 
     try:
         models = importer.imported_models(ctx)
@@ -144,6 +167,7 @@ def applicant_form(schema) -> dict:
             applicant[f.name] = col.selectbox(f.name, f.categories, key=f"imp_app_{f.name}")
         else:
             special = ", ".join(f"{k} = {v}" for k, v in f.special.items())
-            applicant[f.name] = col.number_input(f.name, value=0.0, key=f"imp_app_{f.name}",
-                                                 help=f"special values: {special}" if special else None)
+            applicant[f.name] = col.number_input(
+                f.name, value=0.0, key=f"imp_app_{f.name}", help=f"special values: {special}" if special else None
+            )
     return applicant

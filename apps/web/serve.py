@@ -20,6 +20,7 @@ How: the ASGI app that Streamlit's server builds (`starlette_server.create_starl
 `Hardening` before uvicorn serves it. If Streamlit's internals are not the ones this was written for (another
 major version), it refuses to start: fail closed, never serve unguarded.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,7 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # Paths (as segment sequences, matched anywhere in the path so a baseUrlPath prefix changes nothing) that answer 404.
-BLOCKED: tuple[tuple[str, ...], ...] = (("_stcore", "metrics"), ("_stcore", "agent"), ("_stcore", "script-health-check"))
+BLOCKED: tuple[tuple[str, ...], ...] = (
+    ("_stcore", "metrics"),
+    ("_stcore", "agent"),
+    ("_stcore", "script-health-check"),
+)
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", b"frame-ancestors 'none'"),
@@ -51,15 +56,17 @@ def blocked(path: str) -> bool:
     segments = [s for s in path.lower().split("/") if s]
     for b in BLOCKED:
         n = len(b)
-        if any(tuple(segments[i:i + n]) == b for i in range(len(segments) - n + 1)):
+        if any(tuple(segments[i : i + n]) == b for i in range(len(segments) - n + 1)):
             return True
     return False
 
 
-READY_PAGE = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Financial GenAI Sandbox: {state}</title>"
-              "<style>body{{font:16px system-ui,sans-serif;margin:3em;color:#1f2328}}b{{color:{colour}}}</style></head>"
-              "<body><h1>Financial GenAI Sandbox</h1><p>Web app: <b>{state}</b>{detail}</p>"
-              "<p><a href=\"./\">Open the app and sign in</a></p></body></html>")
+READY_PAGE = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8><title>Financial GenAI Sandbox: {state}</title>"
+    "<style>body{{font:16px system-ui,sans-serif;margin:3em;color:#1f2328}}b{{color:{colour}}}</style></head>"
+    "<body><h1>Financial GenAI Sandbox</h1><p>Web app: <b>{state}</b>{detail}</p>"
+    '<p><a href="./">Open the app and sign in</a></p></body></html>'
+)
 
 
 def ready_path(path: str) -> bool:
@@ -77,13 +84,23 @@ class Hardening:
         self.runtime = runtime
 
     async def _ready(self, send) -> None:
-        ok, message = (False, "no runtime") if self.runtime is None else await self.runtime.is_ready_for_browser_connection
+        ok, message = (
+            (False, "no runtime") if self.runtime is None else await self.runtime.is_ready_for_browser_connection
+        )
         state, colour = ("ready", "#1a7f37") if ok else ("starting", "#9a6700")
         detail = "" if ok else f" ({message})"
         body = READY_PAGE.format(state=state, colour=colour, detail=detail.replace("<", "&lt;")).encode()
-        await send({"type": "http.response.start", "status": 200 if ok else 503,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-cache"),
-                                *SECURITY_HEADERS]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if ok else 503,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                    *SECURITY_HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope, receive, send) -> None:
@@ -91,8 +108,13 @@ class Hardening:
             await self.app(scope, receive, send)
             return
         if blocked(scope.get("path", "")):
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS],
+                }
+            )
             await send({"type": "http.response.body", "body": b"Not found"})
             return
         if ready_path(scope.get("path", "")) and scope.get("method") in ("GET", "HEAD"):
@@ -113,13 +135,16 @@ def install() -> None:
     """Make Streamlit's server wrap its app in `Hardening` and register no metrics routes; raise if it cannot."""
     try:
         from streamlit.web.server.starlette import starlette_app, starlette_server
+
         build = starlette_server.create_starlette_app
         starlette_app.create_metrics_routes  # noqa: B018  (checked: patched below)
     except (ImportError, AttributeError) as err:
         import streamlit
 
-        raise SystemExit(f"error: this Streamlit ({streamlit.__version__}) does not serve through the Starlette app "
-                         f"that apps/web/serve.py hardens ({err}); install streamlit>=1.67 (make setup)") from None
+        raise SystemExit(
+            f"error: this Streamlit ({streamlit.__version__}) does not serve through the Starlette app "
+            f"that apps/web/serve.py hardens ({err}); install streamlit>=1.67 (make setup)"
+        ) from None
     if getattr(build, "_sandbox_hardened", False):
         return
 

@@ -11,6 +11,7 @@
 
 Needs the demo's users (admin, rita, alice, bob, carol) or --users.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,14 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def server_times(home: Path, users: list[str], repeat: int) -> list[dict]:
@@ -56,9 +63,17 @@ def server_times(home: Path, users: list[str], repeat: int) -> list[dict]:
                 t0 = time.perf_counter()
                 at.run()
                 warm.append(time.perf_counter() - t0)
-            rows.append({"user": user, "role": actor.role, "page": page.title, "first_s": round(cold, 3),
-                         "warm_median_s": round(statistics.median(warm), 3), "warm_max_s": round(max(warm), 3),
-                         "errors": [e.value for e in at.exception]})
+            rows.append(
+                {
+                    "user": user,
+                    "role": actor.role,
+                    "page": page.title,
+                    "first_s": round(cold, 3),
+                    "warm_median_s": round(statistics.median(warm), 3),
+                    "warm_max_s": round(max(warm), 3),
+                    "errors": [e.value for e in at.exception],
+                }
+            )
     return rows
 
 
@@ -116,8 +131,15 @@ def browser_tour(home: Path, users: list[str], password: str, shots: Path) -> li
                     page.wait_for_timeout(1000)  # tables and charts paint after the script's last message
                     name = f"{actor.role}-{spec.url_path}-{user}.png"
                     page.screenshot(path=str(shots / name), full_page=True)
-                    rows.append({"user": user, "page": spec.title, "browser_first_s": round(timings[0], 3),
-                                 "browser_warm_s": round(timings[1], 3), "screenshot": name})
+                    rows.append(
+                        {
+                            "user": user,
+                            "page": spec.title,
+                            "browser_first_s": round(timings[0], 3),
+                            "browser_warm_s": round(timings[1], 3),
+                            "screenshot": name,
+                        }
+                    )
                 page.close()
             browser.close()
     finally:
@@ -128,14 +150,20 @@ def browser_tour(home: Path, users: list[str], password: str, shots: Path) -> li
 
 def run_number(page) -> int:
     """The number of the last finished script run, from the marker app.py draws after every page."""
-    return int(page.evaluate("() => Math.max(0, ...Array.from(document.querySelectorAll('.sandbox-run'))"
-                             ".map(e => +e.dataset.run))"))
+    return int(
+        page.evaluate(
+            "() => Math.max(0, ...Array.from(document.querySelectorAll('.sandbox-run')).map(e => +e.dataset.run))"
+        )
+    )
 
 
 def wait_run(page, after: int, timeout_ms: int = 120_000) -> int:
     """Wait until a script run numbered above `after` has finished drawing its page."""
-    page.wait_for_function("n => Array.from(document.querySelectorAll('.sandbox-run')).some(e => +e.dataset.run > n)",
-                           arg=after, timeout=timeout_ms)
+    page.wait_for_function(
+        "n => Array.from(document.querySelectorAll('.sandbox-run')).some(e => +e.dataset.run > n)",
+        arg=after,
+        timeout=timeout_ms,
+    )
     return run_number(page)
 
 
@@ -149,19 +177,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     users = [u for u in args.users.split(",") if u]
-    out = {"server": server_times(args.home.resolve(), users, args.repeat), "nproc": os.cpu_count(),
-           "load_avg_1m": round(os.getloadavg()[0], 2)}
+    out = {
+        "server": server_times(args.home.resolve(), users, args.repeat),
+        "nproc": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
     if args.shots:
         out["browser"] = browser_tour(args.home.resolve(), users, args.password, args.shots)
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         for r in out["server"]:
-            print(f"{r['user']:<6} {r['page']:<22} first {r['first_s']:6.2f} s   warm median {r['warm_median_s']:5.2f} s"
-                  f"   max {r['warm_max_s']:5.2f} s" + (f"   ERRORS {r['errors']}" if r["errors"] else ""))
+            print(
+                f"{r['user']:<6} {r['page']:<22} first {r['first_s']:6.2f} s   warm median {r['warm_median_s']:5.2f} s"
+                f"   max {r['warm_max_s']:5.2f} s" + (f"   ERRORS {r['errors']}" if r["errors"] else "")
+            )
         for r in out.get("browser", []):
-            print(f"{r['user']:<6} {r['page']:<22} browser first {r['browser_first_s']:5.2f} s   warm {r['browser_warm_s']:5.2f} s"
-                  f"   {r['screenshot']}")
+            print(
+                f"{r['user']:<6} {r['page']:<22} browser first {r['browser_first_s']:5.2f} s   warm {r['browser_warm_s']:5.2f} s"
+                f"   {r['screenshot']}"
+            )
         print(f"(load average {out['load_avg_1m']} on {out['nproc']} cores)")
     return 0
 

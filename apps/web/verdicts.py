@@ -2,6 +2,7 @@
 
 The full verdicts stay available as JSON behind a "raw" expander; these lines are what a scientist or a demo
 audience reads under an answer (the JSON was some 1,500 px per answer)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,7 +34,9 @@ def lines(v: dict[str, Any]) -> list[tuple[bool, str]]:
     if excluded:
         out.append((False, f"Passages: {len(excluded)} left out because they carry instructions to the assistant"))
     if v.get("chunks_redacted"):
-        out.append((True, f"Passages: personal details redacted in {v['chunks_redacted']} before the assistant saw them"))
+        out.append(
+            (True, f"Passages: personal details redacted in {v['chunks_redacted']} before the assistant saw them")
+        )
     scope = v.get("scope") or {}
     if scope.get("mentions"):
         named = ", ".join(m["phrase"] for m in scope["mentions"])

@@ -1,8 +1,9 @@
 """Pieces several pages draw: run tables, run detail, run comparison, review badges, thresholds."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -31,12 +32,27 @@ class Threshold:
 # (0.140 in bench/fraud.py, docs/benchmarks.md), i.e. AP >= 0.18. Imported data have no bar (nothing to anchor it).
 HK_BASELINE_AP, HK_REQUIRED_LIFT = 0.140, 1.3
 THRESHOLDS: tuple[Threshold, ...] = (
-    Threshold("fraud", "Average precision", ("average_precision", "test_average_precision", "xgboost_average_precision"),
-              0.72, only_if=("preset", "handbook")),
-    Threshold("fraud", "Average precision", ("average_precision", "test_average_precision", "xgboost_average_precision"),
-              round(HK_BASELINE_AP * HK_REQUIRED_LIFT, 2), only_if=("preset", "hk")),
-    Threshold("fraud", "Card precision@100", ("card_precision_at_100", "test_card_precision_at_100",
-                                               "xgboost_card_precision_at_100"), 0.33, only_if=("preset", "handbook")),
+    Threshold(
+        "fraud",
+        "Average precision",
+        ("average_precision", "test_average_precision", "xgboost_average_precision"),
+        0.72,
+        only_if=("preset", "handbook"),
+    ),
+    Threshold(
+        "fraud",
+        "Average precision",
+        ("average_precision", "test_average_precision", "xgboost_average_precision"),
+        round(HK_BASELINE_AP * HK_REQUIRED_LIFT, 2),
+        only_if=("preset", "hk"),
+    ),
+    Threshold(
+        "fraud",
+        "Card precision@100",
+        ("card_precision_at_100", "test_card_precision_at_100", "xgboost_card_precision_at_100"),
+        0.33,
+        only_if=("preset", "handbook"),
+    ),
     Threshold("risk", "Gini", ("xgboost_gini", "xgboost.gini", "gini", "oot_gini", "xgboost_oot_gini"), 0.40),
     Threshold("risk", "KS", ("xgboost_ks", "xgboost.ks", "ks", "oot_ks", "xgboost_oot_ks"), 0.40),
     Threshold("chat", "Answer correctness", ("correctness", "answer_correctness", "default_correctness"), 0.90),
@@ -79,8 +95,11 @@ def find_metric(metrics: dict[str, float], names: tuple[str, ...]) -> tuple[str,
 
 def best_backend(metrics: dict[str, float]) -> str | None:
     """The chat backend with the highest answer correctness in an evaluation run (metrics '<backend>_correctness')."""
-    scores = {k[: -len("_correctness")]: v for k, v in metrics.items()
-              if k.endswith("_correctness") and not k.startswith(("retrieval_", "injection_"))}
+    scores = {
+        k[: -len("_correctness")]: v
+        for k, v in metrics.items()
+        if k.endswith("_correctness") and not k.startswith(("retrieval_", "injection_"))
+    }
     return max(scores, key=scores.get) if scores else None
 
 
@@ -103,15 +122,21 @@ def check_thresholds(run: dict) -> list[dict]:
         if t.usecase != run["usecase"] or not applies(t, run):
             continue
         found = find_metric(run["metrics"], _names(t, run["metrics"]))
-        out.append({"check": t.label, "metric": found[0] if found else "(not logged)",
-                    "value": None if found is None else round(found[1], 4), "minimum": t.minimum,
-                    "passes": None if found is None else found[1] >= t.minimum})
+        out.append(
+            {
+                "check": t.label,
+                "metric": found[0] if found else "(not logged)",
+                "value": None if found is None else round(found[1], 4),
+                "minimum": t.minimum,
+                "passes": None if found is None else found[1] >= t.minimum,
+            }
+        )
     return out
 
 
 def when(ms: int | None) -> str:
     """An MLflow time (ms since the epoch) in Hong Kong time."""
-    return "" if not ms else datetime.fromtimestamp(ms / 1000, timezone.utc).astimezone(HKT).strftime("%Y-%m-%d %H:%M HKT")
+    return "" if not ms else datetime.fromtimestamp(ms / 1000, UTC).astimezone(HKT).strftime("%Y-%m-%d %H:%M HKT")
 
 
 def local_time(iso: str | None) -> str:
@@ -122,7 +147,7 @@ def local_time(iso: str | None) -> str:
         t = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
     except ValueError:
         return str(iso)
-    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(HKT).strftime("%Y-%m-%d %H:%M HKT")
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(HKT).strftime("%Y-%m-%d %H:%M HKT")
 
 
 def result_word(c: dict) -> str:
@@ -149,8 +174,11 @@ def number(name: str, value: Any) -> str:
 def readable_summary(result: dict) -> pd.DataFrame:
     """The scalar fields of a job's result as (what, value) rows in words and rounded figures; nested tables and
     lists are left to the raw view."""
-    rows = [{"what": k.replace("_", " "), "value": number(k, v)} for k, v in result.items()
-            if isinstance(v, (str, int, float, bool)) and not (isinstance(v, str) and len(v) > 80)]
+    rows = [
+        {"what": k.replace("_", " "), "value": number(k, v)}
+        for k, v in result.items()
+        if isinstance(v, (str, int, float, bool)) and not (isinstance(v, str) and len(v) > 80)
+    ]
     return pd.DataFrame(rows, columns=["what", "value"])
 
 
@@ -172,8 +200,9 @@ def usage_section(records: list[dict], by: str, file_name: str, key: str) -> Non
         st.info("No compute used yet.")
         return
     st.bar_chart(chart, y_label="compute seconds (wall)", x_label="day (HKT)", height=260)
-    st.download_button("Download the usage records (CSV)", usage_csv(records), file_name=file_name, mime="text/csv",
-                       key=key)
+    st.download_button(
+        "Download the usage records (CSV)", usage_csv(records), file_name=file_name, mime="text/csv", key=key
+    )
 
 
 def review_label(run: dict) -> str:
@@ -208,8 +237,14 @@ def runs_frame(runs: list[dict], metrics: int = 3, bank: bool = False) -> pd.Dat
     """One row per run; each headline metric its own numeric column (sortable), its checks as pass / FAIL."""
     rows = []
     for r in runs:
-        row = {"started": when(r["start_time"]), "use case": r["usecase"], "run": r["run_name"], "status": r["status"],
-               "by": actor_label(r), "review": review_label(r)}
+        row = {
+            "started": when(r["start_time"]),
+            "use case": r["usecase"],
+            "run": r["run_name"],
+            "status": r["status"],
+            "by": actor_label(r),
+            "review": review_label(r),
+        }
         if bank:
             row = {"bank": r["bank"], **row}
         checks = check_thresholds(r)
@@ -229,8 +264,11 @@ def runs_frame(runs: list[dict], metrics: int = 3, bank: bool = False) -> pd.Dat
 
 def metric_columns(df: pd.DataFrame) -> dict:
     """Column settings that show metric names whole and values to three decimals."""
-    return {c: st.column_config.NumberColumn(c, format="%.3f", width="medium")
-            for c in df.columns if pd.api.types.is_float_dtype(df[c])}
+    return {
+        c: st.column_config.NumberColumn(c, format="%.3f", width="medium")
+        for c in df.columns
+        if pd.api.types.is_float_dtype(df[c])
+    }
 
 
 def metric_history(runs: list[dict], key: str) -> None:
@@ -247,8 +285,15 @@ def metric_history(runs: list[dict], key: str) -> None:
         return
     first = next((n for t in THRESHOLDS if t.usecase == uc for n in t.names if n in names), names[0])
     metric = c2.selectbox("Metric", names, index=names.index(first), key=f"{key}-metric")
-    rows = [{"started": datetime.fromtimestamp(r["start_time"] / 1000, timezone.utc).astimezone(HKT).replace(tzinfo=None),
-             "bank": r["bank"], metric: r["metrics"][metric]} for r in same if metric in r["metrics"]]
+    rows = [
+        {
+            "started": datetime.fromtimestamp(r["start_time"] / 1000, UTC).astimezone(HKT).replace(tzinfo=None),
+            "bank": r["bank"],
+            metric: r["metrics"][metric],
+        }
+        for r in same
+        if metric in r["metrics"]
+    ]
     df = pd.DataFrame(rows).sort_values("started")
     st.line_chart(df, x="started", y=metric, color="bank", height=300, x_label="started (HKT)")
 
@@ -262,11 +307,16 @@ def review_box(run: dict) -> None:
     status = rv.get("status", "")
     if rv.get("mirror") == "tampered":
         claim = rv.get("mirror_claims", {})
-        st.error(f"Review mirror tampered: the run's MLflow tags claim {claim.get('status') or 'no decision'}"
-                 f"{' by ' + claim['by'] if claim.get('by') else ''}, which the sandbox's ledger does not hold. "
-                 "Shown below is the ledger's decision.")
+        st.error(
+            f"Review mirror tampered: the run's MLflow tags claim {claim.get('status') or 'no decision'}"
+            f"{' by ' + claim['by'] if claim.get('by') else ''}, which the sandbox's ledger does not hold. "
+            "Shown below is the ledger's decision."
+        )
     if status == "approved":
-        st.success(f"Approved by {rv.get('by')} on {local_time(rv.get('at'))}" + (f": {rv['comment']}" if rv.get("comment") else ""))
+        st.success(
+            f"Approved by {rv.get('by')} on {local_time(rv.get('at'))}"
+            + (f": {rv['comment']}" if rv.get("comment") else "")
+        )
     elif status == "changes_requested":
         st.warning(f"Changes requested by {rv.get('by')} on {local_time(rv.get('at'))}: {rv.get('comment')}")
     else:
@@ -276,29 +326,56 @@ def review_box(run: dict) -> None:
 def run_detail(actor, run: dict, show_plots: bool = True) -> None:
     """Params, metrics, review status, model card and plots of one run (what the actor may see)."""
     bank, run_id = run["bank"], run["run_id"]
-    st.markdown(f"**{run['run_name']}** · `{run_id}` · {run['usecase']} · {run['status']} · by {actor_label(run)} · "
-                f"{when(run['start_time'])}")
+    st.markdown(
+        f"**{run['run_name']}** · `{run_id}` · {run['usecase']} · {run['status']} · by {actor_label(run)} · "
+        f"{when(run['start_time'])}"
+    )
     for flag in run.get("flags", []):
         if not flag.startswith("review mirror"):  # review_box says that one
             st.warning(f"Flag: {flag}")
     review_box(run)
     checks = check_thresholds(run)
     if checks:
-        st.dataframe(pd.DataFrame([{"check": c["check"], "result": result_word(c), "value": c["value"],
-                                    "minimum": c["minimum"], "metric": c["metric"]} for c in checks]),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "check": c["check"],
+                        "result": result_word(c),
+                        "value": c["value"],
+                        "minimum": c["minimum"],
+                        "metric": c["metric"],
+                    }
+                    for c in checks
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Metrics**")
-        st.dataframe(pd.DataFrame(sorted(run["metrics"].items()), columns=["metric", "value"]), hide_index=True,
-                     width="stretch", height="content", column_config={"metric": st.column_config.TextColumn(width="large")})
+        st.dataframe(
+            pd.DataFrame(sorted(run["metrics"].items()), columns=["metric", "value"]),
+            hide_index=True,
+            width="stretch",
+            height="content",
+            column_config={"metric": st.column_config.TextColumn(width="large")},
+        )
     with c2:
         st.markdown("**Parameters**")
-        st.dataframe(pd.DataFrame(sorted(run["params"].items()), columns=["param", "value"]), hide_index=True,
-                     width="stretch", height="content", column_config={"param": st.column_config.TextColumn(width="large")})
+        st.dataframe(
+            pd.DataFrame(sorted(run["params"].items()), columns=["param", "value"]),
+            hide_index=True,
+            width="stretch",
+            height="content",
+            column_config={"param": st.column_config.TextColumn(width="large")},
+        )
     tags = run["tags"]
-    st.caption(f"seed {tags.get('sandbox.seed') or '-'} · data hash {(tags.get('sandbox.data_hash') or '-')[:16]} · "
-               f"git {tags.get('sandbox.git_commit', '-')[:12]} · device {tags.get('sandbox.device', '-')}")
+    st.caption(
+        f"seed {tags.get('sandbox.seed') or '-'} · data hash {(tags.get('sandbox.data_hash') or '-')[:16]} · "
+        f"git {tags.get('sandbox.git_commit', '-')[:12]} · device {tags.get('sandbox.device', '-')}"
+    )
     arts = data.artifacts(actor, bank, run_id)
     card = "model_card.md" if "model_card.md" in arts else None
     if card:
@@ -339,8 +416,11 @@ def compare_picker(actor, runs: list[dict], key: str) -> None:
     if not usecases:
         st.info("Two runs of the same use case are needed to compare.")
         return
-    uc = usecases[0] if len(usecases) == 1 else st.segmented_control(
-        "Use case to compare", usecases, default=usecases[0], key=f"{key}-uc") or usecases[0]
+    uc = (
+        usecases[0]
+        if len(usecases) == 1
+        else st.segmented_control("Use case to compare", usecases, default=usecases[0], key=f"{key}-uc") or usecases[0]
+    )
     same = sorted((r for r in runs if r["usecase"] == uc), key=lambda r: r["start_time"] or 0, reverse=True)
     labels = {f"{run_label(r)} · {r['run_id'][:8]}": r for r in same}  # two runs may share a name and a minute
     names = list(labels)
@@ -357,8 +437,9 @@ def compare_picker(actor, runs: list[dict], key: str) -> None:
 def pick_run(runs: list[dict], key: str, label: str = "Run", sidebar: bool = False) -> dict:
     """A run chosen from `runs` (newest first, the default)."""
     where = st.sidebar if sidebar else st
-    i = where.selectbox(label, range(len(runs)), format_func=lambda i: f"{run_label(runs[i])} · {runs[i]['run_id'][:8]}",
-                        key=key)  # by position: two runs may share a name and a minute
+    i = where.selectbox(
+        label, range(len(runs)), format_func=lambda i: f"{run_label(runs[i])} · {runs[i]['run_id'][:8]}", key=key
+    )  # by position: two runs may share a name and a minute
     return runs[i or 0]
 
 
@@ -367,8 +448,11 @@ def threshold_metrics(run: dict, extra: tuple[str, tuple[str, ...]] | None = Non
     checks = check_thresholds(run)
     cols = st.columns(len(checks) + (1 if extra else 0) or 1)
     for col, c in zip(cols, checks):
-        col.metric(c["check"], "-" if c["value"] is None else f"{c['value']:.3f}",
-                   None if c["value"] is None else f"{c['value'] - c['minimum']:+.3f} vs {c['minimum']:.2f}")
+        col.metric(
+            c["check"],
+            "-" if c["value"] is None else f"{c['value']:.3f}",
+            None if c["value"] is None else f"{c['value'] - c['minimum']:+.3f} vs {c['minimum']:.2f}",
+        )
     if extra:
         found = find_metric(run["metrics"], extra[1])
         cols[-1].metric(extra[0], "-" if found is None else f"{found[1]:.3f}")

@@ -3,6 +3,7 @@
 The chain is keyed (an HMAC under `<home>/keys/audit.key`, outside `state/`), and a reviewer can keep a signed
 anchor outside the sandbox that catches even a rewrite by whoever holds the key.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,8 +58,9 @@ def _rewrite(log: AuditLog, entries: list[dict], keep_macs: bool = True) -> None
 
 def _cli(args: list[str], home: Path, user: str = "rita") -> subprocess.CompletedProcess:
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_USER=user, SANDBOX_PASSWORD=PASSWORD)
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def _one_error_line(p: subprocess.CompletedProcess) -> str:
@@ -112,8 +114,9 @@ def test_dropping_the_last_entry_keeping_the_head_mac_fails_verify(store):
     last = json.loads(lines[-1])
     old_mac = json.loads(log.head_path.read_text())["mac"]
     log.path.write_bytes(b"".join(lines))
-    log.head_path.write_bytes(json.dumps({"seq": last["seq"], "hash": last["hash"], "mac": old_mac}).encode()
-                              .ljust(HEAD_WIDTH) + b"\n")
+    log.head_path.write_bytes(
+        json.dumps({"seq": last["seq"], "hash": last["hash"], "mac": old_mac}).encode().ljust(HEAD_WIDTH) + b"\n"
+    )
     r = log.verify()
     assert not r.ok and "head MAC does not match" in r.reason
 
@@ -136,7 +139,9 @@ def test_cli_verify_fails_after_a_rewrite(store):
     entries[2]["actor"] = "mallory"
     _rewrite(log, entries)
     p = _cli(["audit", "verify", BANK], store.home)
-    assert p.returncode == AuditChainBroken.exit_code and "line 3" in p.stdout and "MAC does not match" in p.stdout, p.stdout
+    assert p.returncode == AuditChainBroken.exit_code and "line 3" in p.stdout and "MAC does not match" in p.stdout, (
+        p.stdout
+    )
 
 
 # -- older stores (logs written before the key) -------------------------------
@@ -252,8 +257,17 @@ def test_legit_log_after_more_appends_still_extends_the_anchor(store):
     assert r.ok and r.entries == 29
 
 
-@pytest.mark.parametrize("field,value", [("seq", 3), ("hash", "f" * 64), ("time", "2020-01-01T00:00:00+00:00"),
-                                         ("log", "platform"), ("mac", "0" * 64), ("ed25519", "00" * 64)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("seq", 3),
+        ("hash", "f" * 64),
+        ("time", "2020-01-01T00:00:00+00:00"),
+        ("log", "platform"),
+        ("mac", "0" * 64),
+        ("ed25519", "00" * 64),
+    ],
+)
 def test_forged_anchor_is_refused(store, field, value):
     log = store.bank_audit(BANK)
     anchor = dict(log.anchor(), **{field: value})

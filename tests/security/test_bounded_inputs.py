@@ -8,6 +8,7 @@ traceback, and `fraud train` on a data set another process had damaged died with
 Each test feeds the hostile input through the public API or the CLI and asserts: one line naming the file (or
 the field) and the limit, no traceback, a bounded time, and the previous good state left as it was.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -86,25 +87,39 @@ def _stream(data: bytes) -> bytes:
 def _page_tree_pdf(levels: int, content: bytes) -> bytes:
     """A page tree whose every node names the next one twice: 2**levels pages from one page object, one shared
     content stream parsed again for every page. A few KB."""
-    objs = [b"<< /Type /Catalog /Pages 4 0 R >>", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            _stream(content)]
+    objs = [
+        b"<< /Type /Catalog /Pages 4 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        _stream(content),
+    ]
     for i in range(levels):
         n = 4 + i
         parent = b" /Parent %d 0 R" % (n - 1) if i else b""
         objs.append(b"<< /Type /Pages /Kids [%d 0 R %d 0 R] /Count %d%s >>" % (n + 1, n + 1, 2 ** (levels - i), parent))
-    objs.append(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
-                b"/Resources << /Font << /F1 2 0 R >> >> >>" % (3 + levels))
+    objs.append(
+        b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
+        b"/Resources << /Font << /F1 2 0 R >> >> >>" % (3 + levels)
+    )
     return _pdf(objs)
 
 
 def _benign_pdf(pages: int = 3) -> bytes:
-    objs = [b"<< /Type /Catalog /Pages 3 0 R >>", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(pages)), pages)]
+    objs = [
+        b"<< /Type /Catalog /Pages 3 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(pages)), pages),
+    ]
     for i in range(pages):
-        objs.append(b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
-                    b"/Resources << /Font << /F1 2 0 R >> >> >>" % (5 + 2 * i))
-        objs.append(_stream(b"BT /F1 10 Tf 72 760 Td (%d.1 Customers must verify their identity before an account "
-                            b"is opened.) Tj ET" % (i + 1)))
+        objs.append(
+            b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 2 0 R >> >> >>" % (5 + 2 * i)
+        )
+        objs.append(
+            _stream(
+                b"BT /F1 10 Tf 72 760 Td (%d.1 Customers must verify their identity before an account "
+                b"is opened.) Tj ET" % (i + 1)
+            )
+        )
     return _pdf(objs)
 
 
@@ -254,8 +269,14 @@ def test_cli_import_of_a_million_column_csv_is_refused_in_a_second_and_keeps_the
     wide = _wide_csv(tmp_path / "wide.csv", 1_000_000)
     env = dict(cli_env, SANDBOX_USER="bea")
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "apps.cli", "fraud", "import", BANK, str(wide)], env=env,
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "apps.cli", "fraud", "import", BANK, str(wide)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     line = _one_line(proc.returncode, proc.stderr)
     assert "wide.csv has more than" in line and "columns (limit 1,000, set by SANDBOX_MAX_TABLE_COLUMNS)" in line
     assert time.perf_counter() - t0 < 60  # mostly the interpreter start and imports: the check alone is timed below
@@ -281,7 +302,9 @@ def test_wide_parquet_is_refused_from_its_footer(ctx, tmp_path):
 
     path = tmp_path / "wide.parquet"
     pq.write_table(pa.table({f"c{i}": pa.array([1], pa.int8()) for i in range(3000)}), path)
-    with pytest.raises(InvalidInput, match=r"wide.parquet has 3,000 columns \(limit 1,000, set by SANDBOX_MAX_TABLE_COLUMNS\)"):
+    with pytest.raises(
+        InvalidInput, match=r"wide.parquet has 3,000 columns \(limit 1,000, set by SANDBOX_MAX_TABLE_COLUMNS\)"
+    ):
         fraud.import_transactions(ctx, path)
 
 
@@ -321,7 +344,9 @@ def test_import_byte_cap_is_checked_before_reading(ctx, tmp_path, monkeypatch):
     monkeypatch.setenv("SANDBOX_MAX_TABLE_BYTES", "1000")
     path = tmp_path / "big.csv"
     path.write_text("txn_id,timestamp,customer_id,amount,is_fraud\n" + "1,2025-03-01 10:00,1,10.0,0\n" * 100)
-    with pytest.raises(InvalidInput, match=r"big.csv is 2.\d KiB \(limit 1,000 bytes, set by SANDBOX_MAX_TABLE_BYTES\)"):
+    with pytest.raises(
+        InvalidInput, match=r"big.csv is 2.\d KiB \(limit 1,000 bytes, set by SANDBOX_MAX_TABLE_BYTES\)"
+    ):
         fraud.import_transactions(ctx, path)
 
 
@@ -348,7 +373,9 @@ def test_explain_json_nested_past_the_depth_limit_but_parseable_is_refused(ctx, 
     from usecases import risk
 
     deep = tmp_path / "deep.json"
-    deep.write_text(json.dumps({"applicants": [{"monthly_income": 1}]}).replace("1}", "[" * 100 + "1" + "]" * 100 + "}"))
+    deep.write_text(
+        json.dumps({"applicants": [{"monthly_income": 1}]}).replace("1}", "[" * 100 + "1" + "]" * 100 + "}")
+    )
     with pytest.raises(InvalidInput, match="nested more than 64 levels deep") as err:
         risk.explain(ctx, deep)
     assert err.value.field == "input"
@@ -360,7 +387,9 @@ def test_explain_json_over_the_size_cap_is_refused_before_parsing(ctx, tmp_path,
     monkeypatch.setenv("SANDBOX_MAX_JSON_BYTES", "1000")
     big = tmp_path / "big.json"
     big.write_text(json.dumps([{"monthly_income": 1}] * 200))
-    with pytest.raises(InvalidInput, match=r"file 'big.json' is \d.\d KiB \(limit 1,000 bytes, set by SANDBOX_MAX_JSON_BYTES\)"):
+    with pytest.raises(
+        InvalidInput, match=r"file 'big.json' is \d.\d KiB \(limit 1,000 bytes, set by SANDBOX_MAX_JSON_BYTES\)"
+    ):
         risk.explain(ctx, big)
 
 
@@ -383,10 +412,14 @@ def fraud_data(ctx):
     return ctx.path("fraud", "data", "transactions.parquet")
 
 
-@pytest.mark.parametrize("damage, said", [
-    (lambda df: df.drop(columns=["amount"]), "missing column amount"),
-    (lambda df: df.assign(customer_id=df["customer_id"].astype(str)), "column customer_id holds"),
-], ids=["missing-column", "wrong-type"])
+@pytest.mark.parametrize(
+    "damage, said",
+    [
+        (lambda df: df.drop(columns=["amount"]), "missing column amount"),
+        (lambda df: df.assign(customer_id=df["customer_id"].astype(str)), "column customer_id holds"),
+    ],
+    ids=["missing-column", "wrong-type"],
+)
 def test_fraud_train_on_a_damaged_data_set_is_one_line(ctx, cli_env, fraud_data, damage, said):
     """Another process rewrote transactions.parquet with a column missing or retyped: a KeyError traceback on main."""
     damage(pd.read_parquet(fraud_data)).to_parquet(fraud_data, index=False)
@@ -399,7 +432,9 @@ def test_fraud_train_on_a_file_that_is_not_parquet_is_one_line(ctx, fraud_data):
     from usecases import fraud
 
     fraud_data.write_bytes(b"not parquet at all")
-    with pytest.raises(StoreError, match=r"transactions data set is damaged \(transactions.parquet is not a readable Parquet"):
+    with pytest.raises(
+        StoreError, match=r"transactions data set is damaged \(transactions.parquet is not a readable Parquet"
+    ):
         fraud.train(ctx)
 
 

@@ -5,6 +5,7 @@ versions kept on disk (and the web app's upload copy stayed in the chat folder),
 Each test performs the attack: ingest a document with a canary, ingest more (new versions), delete it, then read
 every byte of every file under the bank's chat folder (Parquet decoded too) and ask for the canary.
 """
+
 from __future__ import annotations
 
 import io
@@ -65,7 +66,9 @@ def versions(ctx) -> list[str]:
 
 def test_deleted_document_is_gone_from_every_kept_version_and_cannot_be_answered(ctx, tmp_path):
     secret = canary()
-    doc = write(tmp_path, "vault.md", f"# Vault Procedure\n\nThe vault override code is {secret} for the night shift.\n")
+    doc = write(
+        tmp_path, "vault.md", f"# Vault Procedure\n\nThe vault override code is {secret} for the night shift.\n"
+    )
     added = chat.ingest(ctx, [doc]).added[0]
     assert secret in chat.ask(ctx, "What is the vault override code?", backend="extractive").answer
     chat.ingest(ctx, [write(tmp_path, "fees.md", "# Fee Schedule\n\nA statement copy costs HKD 30.\n")])
@@ -94,7 +97,9 @@ def test_deleted_document_is_gone_from_every_kept_version_and_cannot_be_answered
 def test_older_text_of_a_replaced_document_goes_with_it(ctx, tmp_path):
     old_secret, new_secret = canary(), canary()
     chat.ingest(ctx, [write(tmp_path / "a", "limits.md", f"# Limits\n\nThe old limit code is {old_secret}.\n")])
-    report = chat.ingest(ctx, [write(tmp_path / "b", "limits.md", f"# Limits\n\nThe new limit code is {new_secret}.\n")])
+    report = chat.ingest(
+        ctx, [write(tmp_path / "b", "limits.md", f"# Limits\n\nThe new limit code is {new_secret}.\n")]
+    )
     assert report.replaced and holders(ctx, old_secret)  # the old text lives on in the previous version
     chat.delete_document(ctx, "limits.md")
     assert holders(ctx, old_secret) == [] and holders(ctx, new_secret) == []

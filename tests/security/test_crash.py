@@ -7,6 +7,7 @@ audit chains verify (or `sandbox doctor --fix` repairs the one known case), and 
 succeeds. Two cheap kills run by default (an audit append, `fraud import`); the use cases' heavier jobs
 (`chat ingest`, `fraud train`, `risk train`) are marked slow.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,11 +44,17 @@ def ctx(world):
 
 def _killed_at(store: Store, point: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `sandbox ARGS` as alice; it must die by SIGKILL at `point` (not finish, not fail on its own)."""
-    env = dict(os.environ, SANDBOX_HOME=str(store.home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER="alice",
-               SANDBOX_CRASH_AT=point)
+    env = dict(
+        os.environ,
+        SANDBOX_HOME=str(store.home),
+        SANDBOX_PASSWORD=PASSWORD,
+        SANDBOX_USER="alice",
+        SANDBOX_CRASH_AT=point,
+    )
     env.pop("SANDBOX_TRACKING_URI", None)
-    out = subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == KILLED, f"expected SIGKILL at {point}, got {out.returncode}: {out.stderr[-800:]}"
     return out
 
@@ -59,14 +66,22 @@ def _audit_ok(store: Store) -> None:
 
 
 # -- default: cheap kills -----------------------------------------------------------------------------
-APPEND = ("import sys; from sandbox import Store\n"
-          "Store(sys.argv[1]).bank_audit(sys.argv[2]).append('fraud.score', 'alice', n=1)\n")
+APPEND = (
+    "import sys; from sandbox import Store\n"
+    "Store(sys.argv[1]).bank_audit(sys.argv[2]).append('fraud.score', 'alice', n=1)\n"
+)
 
 
 def _kill_an_append(store: Store) -> None:
     env = dict(os.environ, SANDBOX_CRASH_AT="audit.before_head")
-    out = subprocess.run([sys.executable, "-c", APPEND, str(store.home), BANK], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", APPEND, str(store.home), BANK],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == KILLED, out.stderr
 
 
@@ -138,11 +153,10 @@ def test_chat_ingest_killed_keeps_answering_from_the_previous_index(world, ctx, 
 @pytest.mark.slow
 def test_fraud_train_killed_while_saving_the_model_still_scores(world, ctx):
     import pandas as pd
+    from lifecycle_util import lenient_gates, make_champion
 
     from usecases import fraud
     from usecases.fraud import data, model_store
-
-    from lifecycle_util import lenient_gates, make_champion
 
     fraud.simulate(ctx, preset="hk", customers=300, days=40, seed=3)
     lenient_gates(world, BANK, "fraud")
@@ -153,8 +167,15 @@ def test_fraud_train_killed_while_saving_the_model_still_scores(world, ctx):
     assert side["sha256"] == model_store.sha256(bytes(booster.save_raw(raw_format="ubj")))
     assert side["run_id"] == first.run_id  # the killed save wrote its own run's folder, never the champion's
     end = data.load(ctx)[0]["timestamp"].max()
-    txn = {"txn_id": 1, "timestamp": (end + pd.Timedelta(minutes=5)).isoformat(), "customer_id": 7, "amount": 250.0,
-           "channel": "fps", "payee_id": 4_000_001, "device_id": 999_999}
+    txn = {
+        "txn_id": 1,
+        "timestamp": (end + pd.Timedelta(minutes=5)).isoformat(),
+        "customer_id": 7,
+        "amount": 250.0,
+        "channel": "fps",
+        "payee_id": 4_000_001,
+        "device_id": 999_999,
+    }
     result = fraud.load_scorer(ctx).score(txn)
     assert 0.0 <= result.score <= 1.0
     _audit_ok(world)
@@ -164,19 +185,32 @@ def test_fraud_train_killed_while_saving_the_model_still_scores(world, ctx):
 
 @pytest.mark.slow
 def test_risk_train_killed_before_switching_models_keeps_the_previous_model(world, ctx):
+    from lifecycle_util import make_champion
+
     import usecases.risk as risk
     from usecases.risk import store as risk_store
-
-    from lifecycle_util import make_champion
 
     risk.simulate(ctx, applicants=4000, vintages=4, seed=2)
     first = risk.train(ctx, n_estimators=60, learning_rate=0.3)
     make_champion(world, ctx, "risk", first.model_version)
     _killed_at(world, "risk.model.before_current", "risk", "train", BANK)
     assert risk_store.load(ctx).run_id == first.run_id
-    applicant = {"applicant_id": "a-1", "monthly_income": 30000, "employment_type": "salaried",
-                 "employment_tenure_years": 3, "housing": "private_rented", "debt_servicing_ratio": 0.4,
-                 "credit_utilisation": 0.5, "dpd_30_count": 0, "dpd_60_count": 0, "dpd_90_count": 0,
-                 "bureau_enquiries_6m": 1, "bureau_grade": "C", "product": "credit_card", "age": 35, "sex": "F"}
+    applicant = {
+        "applicant_id": "a-1",
+        "monthly_income": 30000,
+        "employment_type": "salaried",
+        "employment_tenure_years": 3,
+        "housing": "private_rented",
+        "debt_servicing_ratio": 0.4,
+        "credit_utilisation": 0.5,
+        "dpd_30_count": 0,
+        "dpd_60_count": 0,
+        "dpd_90_count": 0,
+        "bureau_enquiries_6m": 1,
+        "bureau_grade": "C",
+        "product": "credit_card",
+        "age": 35,
+        "sex": "F",
+    }
     assert risk.explain(ctx, [applicant])[0].reasons
     _audit_ok(world)

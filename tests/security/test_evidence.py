@@ -6,6 +6,7 @@ experiment holds it, and who ran it is the sandbox's record of `ctx.run`, never 
 `sandbox.actor` tags. Each test performs the attack with a plain `MlflowClient` on the store (what a scientist
 does with her MLflow token in server mode; the last test does exactly that against a real server).
 """
+
 from __future__ import annotations
 
 import json
@@ -106,8 +107,11 @@ def test_run_planted_in_a_banks_experiment_is_that_banks_unrecorded_run(store, h
     client = mlflow_client(store)
     exp_a = ctx_a.experiment_id("fraud")
     ctx_b.experiment_id("fraud")  # peak-bank's own experiment exists too: the planted run must not join it
-    planted = client.create_run(exp_a, run_name="planted",
-                                tags={tracking.TAG_BANK: BANK_B, tracking.TAG_ACTOR: "bob", tracking.TAG_USECASE: "fraud"})
+    planted = client.create_run(
+        exp_a,
+        run_name="planted",
+        tags={tracking.TAG_BANK: BANK_B, tracking.TAG_ACTOR: "bob", tracking.TAG_USECASE: "fraud"},
+    )
     client.log_metric(planted.info.run_id, "average_precision", 0.99)
     client.set_terminated(planted.info.run_id)
     run_id = planted.info.run_id
@@ -148,8 +152,16 @@ def test_a_run_in_progress_is_recorded_and_chat_traces_leave_the_run_views_worki
     with ctx_a.run("chat", run_name="in-progress") as run:
         shown = review_a.summary(review_a.get_run(run.info.run_id))
         assert shown["actor"] == "alice" and shown["recorded"] and not shown["flags"]
-    trace.record(ctx_a, {"question": "How long to dispute?", "answer": "60 days", "backend": "extractive",
-                         "chunks": [], "refused": False})
+    trace.record(
+        ctx_a,
+        {
+            "question": "How long to dispute?",
+            "answer": "60 days",
+            "backend": "extractive",
+            "chunks": [],
+            "refused": False,
+        },
+    )
     summaries = review_a.summaries(review_a.runs("chat"))
     assert any(s["run_id"] == run.info.run_id and s["actor"] == "alice" for s in summaries)
 
@@ -206,7 +218,9 @@ def test_ledger_reads_a_10k_entry_log_in_one_pass_and_caches_it(tmp_path):
     tail = time.perf_counter() - t0
     assert grown.review("r0").state == "changes_requested" and grown.entries == 10_001
     assert book.review("r0").state == "approved"  # an earlier snapshot does not change under its reader
-    print(f"\nledger over 10k entries: cold {cold * 1000:.1f} ms, cached {warm * 1e6:.0f} us, one appended {tail * 1000:.2f} ms")
+    print(
+        f"\nledger over 10k entries: cold {cold * 1000:.1f} ms, cached {warm * 1e6:.0f} us, one appended {tail * 1000:.2f} ms"
+    )
     assert cold < 2.0 and warm < 0.01
 
 
@@ -216,8 +230,12 @@ def test_ledger_cache_follows_appends_partial_lines_and_edits_in_place(tmp_path)
     log = AuditLog(tmp_path / "bank.jsonl")
     log.append("risk.run", "alice", run_id="r1")
     assert ledger_mod.read(log.path).review("r1") is None
-    line = log.path.read_bytes().splitlines()[0].replace(b'"risk.run"', b'"review.sign"').replace(
-        b'"data":{', b'"data":{"decision":"approved",')
+    line = (
+        log.path.read_bytes()
+        .splitlines()[0]
+        .replace(b'"risk.run"', b'"review.sign"')
+        .replace(b'"data":{', b'"data":{"decision":"approved",')
+    )
     with open(log.path, "ab") as fh:  # a line still being written is not read
         fh.write(line[:40])
     assert ledger_mod.read(log.path).review("r1") is None

@@ -2,6 +2,7 @@
 `mlflow-auth.db` likewise). Local mode trusts whoever owns the store's files, so nobody else may read them:
 files 0600, folders 0700, a umask of 077 set by every entry point, `sandbox doctor --fix` for an older store.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,23 +23,44 @@ BANK = "harbour-bank"
 def _cli(home: Path, user: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER=user)
     env.pop("SANDBOX_TRACKING_URI", None)
-    out = subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                         input=stdin, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=600,
+    )
     assert out.returncode == 0, f"sandbox {' '.join(args)}: {out.stderr[-800:]}"
     return out
 
 
 def _loose(home: Path) -> list[str]:
     """Everything under the store home that group or others can read, write or enter."""
-    return [f"{stat.S_IMODE(os.lstat(p).st_mode):04o} {p.relative_to(home)}"
-            for p in [home, *home.rglob("*")] if not p.is_symlink() and os.lstat(p).st_mode & 0o077]
+    return [
+        f"{stat.S_IMODE(os.lstat(p).st_mode):04o} {p.relative_to(home)}"
+        for p in [home, *home.rglob("*")]
+        if not p.is_symlink() and os.lstat(p).st_mode & 0o077
+    ]
 
 
 def _setup(home: Path) -> None:
     _cli(home, "root", "init", "--admin", "root", "--password-stdin", stdin=PASSWORD + "\n")
     _cli(home, "root", "bank", "create", BANK)
-    _cli(home, "root", "user", "add", "alice", "--role", "scientist", "--bank", BANK, "--password-stdin",
-         stdin=PASSWORD + "\n")
+    _cli(
+        home,
+        "root",
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "scientist",
+        "--bank",
+        BANK,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
 
 
 def test_cli_workflow_leaves_nothing_readable_by_group_or_others(tmp_path):
@@ -76,8 +98,14 @@ def test_chat_ingest_and_a_run_leave_nothing_readable_by_group_or_others(tmp_pat
 
 def test_web_app_entry_sets_the_umask():
     code = "import os; os.umask(0o022); import apps.web.app; print(oct(os.umask(0)))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, SANDBOX_HOME=str(ROOT / ".no-such-home")))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, SANDBOX_HOME=str(ROOT / ".no-such-home")),
+    )
     assert out.stdout.strip().splitlines()[-1] == "0o77", out.stderr[-500:]
 
 
@@ -106,8 +134,14 @@ def test_doctor_fix_tightens_a_store_written_with_loose_modes(tmp_path):
     loose = {f.target for f in doctor.check_modes(s) if not f.ok}
     assert {"mlruns/mlflow.db", f"workspaces/{BANK}", f"workspaces/{BANK}/chat/index/v000001/chunks.parquet"} <= loose
     env = dict(os.environ, SANDBOX_HOME=str(s.home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER="root")
-    out = subprocess.run([sys.executable, "-m", "apps.cli", "doctor", "--fix"], env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "apps.cli", "doctor", "--fix"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "FIXED modes" in out.stdout
     assert [f for f in doctor.check_modes(s) if not f.ok] == []

@@ -6,6 +6,7 @@ the model load, the folder listing, the corpus writer), repoints the link to B's
 (check a name, open it again later) each of these read or overwrote B's file; now the descriptor still points
 to A's own file.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from world import BANK_A
 
 from sandbox import AccessDenied, InvalidInput, userfile
-from world import BANK_A
 
 B_CANARY = "PEAK-ESC-99417"
 B_POLICY = f"# Escalation\n\nThe internal escalation code of peak-bank is {B_CANARY}. Quote it to the panel.\n"
@@ -25,9 +26,20 @@ A_POLICY = "# Tea budget\n\nThe branch tea budget of harbour-bank is HKD 333 per
 
 
 def _rows(first: int, n: int = 8) -> pd.DataFrame:
-    return pd.DataFrame([{"txn_id": i, "timestamp": f"2025-03-01 10:{i % 60:02d}:00", "customer_id": i % 3,
-                          "amount": 100.0 + i, "is_fraud": int(i % 4 == 0), "terminal_id": i % 2,
-                          "channel": "card_present"} for i in range(first, first + n)])
+    return pd.DataFrame(
+        [
+            {
+                "txn_id": i,
+                "timestamp": f"2025-03-01 10:{i % 60:02d}:00",
+                "customer_id": i % 3,
+                "amount": 100.0 + i,
+                "is_fraud": int(i % 4 == 0),
+                "terminal_id": i % 2,
+                "channel": "card_present",
+            }
+            for i in range(first, first + n)
+        ]
+    )
 
 
 def _denials(store) -> int:
@@ -71,8 +83,9 @@ def _tiny_model():
 
 
 # -- finding 1: a link repointed between the check and the use ----------------------------------------------------
-def test_import_reads_the_opened_file_when_the_link_is_repointed_before_the_read(ctx_a, ctx_b, b_transactions,
-                                                                                 tmp_path, monkeypatch):
+def test_import_reads_the_opened_file_when_the_link_is_repointed_before_the_read(
+    ctx_a, ctx_b, b_transactions, tmp_path, monkeypatch
+):
     from usecases import fraud
     from usecases.fraud import schema
 
@@ -98,7 +111,8 @@ def test_import_reads_the_opened_file_when_the_link_is_repointed_before_the_read
 
 
 def test_score_reads_and_writes_what_was_opened_when_links_are_repointed_while_the_model_loads(
-        ctx_a, ctx_b, b_transactions, tmp_path, monkeypatch):
+    ctx_a, ctx_b, b_transactions, tmp_path, monkeypatch
+):
     from usecases.fraud import model_store
 
     mine = tmp_path / "mine.parquet"
@@ -125,8 +139,9 @@ def test_score_reads_and_writes_what_was_opened_when_links_are_repointed_while_t
     assert pd.read_parquet(b_transactions)["txn_id"].astype(int).min() == 9001  # B's next training reads B's rows
 
 
-def test_ingest_reads_the_opened_file_when_the_link_is_repointed_before_extraction(ctx_a, b_policy, tmp_path,
-                                                                                   monkeypatch):
+def test_ingest_reads_the_opened_file_when_the_link_is_repointed_before_extraction(
+    ctx_a, b_policy, tmp_path, monkeypatch
+):
     import usecases.chat as chat
 
     mine = tmp_path / "tea.md"
@@ -150,8 +165,9 @@ def test_ingest_reads_the_opened_file_when_the_link_is_repointed_before_extracti
         chat.delete_document(ctx_a, "policy.md")
 
 
-def test_ingest_lists_the_opened_folder_when_its_link_is_repointed_before_the_listing(ctx_a, b_policy, tmp_path,
-                                                                                      monkeypatch):
+def test_ingest_lists_the_opened_folder_when_its_link_is_repointed_before_the_listing(
+    ctx_a, b_policy, tmp_path, monkeypatch
+):
     import usecases.chat as chat
 
     mine = tmp_path / "mine"
@@ -205,8 +221,9 @@ def test_a_link_to_another_banks_transactions_is_refused_for_import_and_score(ct
     assert _denials(store) == before + 2 and not (tmp_path / "out.csv").exists()
 
 
-def test_an_output_link_to_another_banks_file_is_refused_and_the_file_is_untouched(ctx_a, ctx_b, store, b_transactions,
-                                                                                  tmp_path):
+def test_an_output_link_to_another_banks_file_is_refused_and_the_file_is_untouched(
+    ctx_a, ctx_b, store, b_transactions, tmp_path
+):
     from usecases import fraud
 
     _rows(1).to_csv(tmp_path / "in.csv", index=False)
@@ -255,8 +272,10 @@ def test_a_folder_holding_a_link_to_another_banks_policy_never_indexes_it(ctx_a,
         assert [a["name"] for a in rep.added] == ["tea.md"]
         assert {r["name"]: r["reason"] for r in rep.rejected}["escalation.md"].startswith("is a link")
         assert B_CANARY not in chat.ask(ctx_a, "What is the internal escalation code?", backend="extractive").answer
-        assert all(B_CANARY not in d.page_content
-                   for d in chat.retriever(ctx_a, k=10, mode="bm25").invoke("internal escalation code panel"))
+        assert all(
+            B_CANARY not in d.page_content
+            for d in chat.retriever(ctx_a, k=10, mode="bm25").invoke("internal escalation code panel")
+        )
     finally:
         chat.delete_document(ctx_a, "tea.md")
 
@@ -273,8 +292,9 @@ def test_a_fifo_or_device_is_refused_without_hanging(ctx_a, tmp_path):
 
 
 # -- finding 10: no existence oracle -----------------------------------------------------------------------------------
-def test_another_banks_paths_get_one_answer_whether_or_not_they_exist(ctx_a, ctx_b, store, b_transactions, b_policy,
-                                                                      tmp_path):
+def test_another_banks_paths_get_one_answer_whether_or_not_they_exist(
+    ctx_a, ctx_b, store, b_transactions, b_policy, tmp_path
+):
     import usecases.chat as chat
     from usecases import fraud, risk
 
@@ -288,8 +308,12 @@ def test_another_banks_paths_get_one_answer_whether_or_not_they_exist(ctx_a, ctx
         "ingest": lambda p: chat.ingest(ctx_a, [p]),
         "explain": lambda p: risk.explain(ctx_a, p),
     }
-    targets = {"file": b_transactions, "folder": uploads, "missing": uploads / "no-such-file.md",
-               "missing folder": ctx_b.root / "no-such-folder" / "x.md"}
+    targets = {
+        "file": b_transactions,
+        "folder": uploads,
+        "missing": uploads / "no-such-file.md",
+        "missing folder": ctx_b.root / "no-such-folder" / "x.md",
+    }
     for what, call in calls.items():
         answers = set()
         for target in targets.values():
@@ -327,8 +351,18 @@ def test_cli_model_and_input_options_give_one_answer_for_another_banks_paths(ctx
     folder = b_transactions.parent
     answers = set()
     for target in (b_transactions, folder, folder / "detector.ubj"):
-        out = _cli(cli_env, "fraud", "score", BANK_A, "--input", str(tmp_path / "in.csv"), "--output",
-                   str(tmp_path / "out.csv"), "--model", str(target))
+        out = _cli(
+            cli_env,
+            "fraud",
+            "score",
+            BANK_A,
+            "--input",
+            str(tmp_path / "in.csv"),
+            "--output",
+            str(tmp_path / "out.csv"),
+            "--model",
+            str(target),
+        )
         assert out.returncode == 3 and "Traceback" not in out.stderr, out.stderr
         answers.add(out.stderr.replace(str(target), "PATH"))
         out = _cli(cli_env, "fraud", "score", BANK_A, "--input", str(target), "--output", str(tmp_path / "out.csv"))
@@ -393,7 +427,15 @@ def test_an_output_name_too_long_is_one_line_naming_output_and_250_characters_wo
 
 def test_cli_output_name_too_long_is_one_line(ctx_a, cli_env, tmp_path):
     _rows(1).to_csv(tmp_path / "in.csv", index=False)
-    out = _cli(cli_env, "fraud", "score", BANK_A, "--input", str(tmp_path / "in.csv"),
-               "--output", str(tmp_path / ("s" * 300 + ".csv")))
+    out = _cli(
+        cli_env,
+        "fraud",
+        "score",
+        BANK_A,
+        "--input",
+        str(tmp_path / "in.csv"),
+        "--output",
+        str(tmp_path / ("s" * 300 + ".csv")),
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "--output" in out.stderr

@@ -4,12 +4,13 @@ Before: 30 wrong passwords went through the web app in 2 s, and a known user ans
 an unknown one (a user-enumeration oracle). Each test uses its own fresh store, so the suite's shared store never
 carries a throttled user.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import statistics
 import stat
+import statistics
 import subprocess
 import sys
 import threading
@@ -133,8 +134,14 @@ def test_cli_is_throttled_with_one_line(store):
         assert _attempt(store, "alice", WRONG) == "wrong"
     for _ in range(5):  # and five more windows' worth (a 32 s window), so a slow start still meets it open
         LoginThrottle(store.state).failed([throttle.user_key("alice")])
-    p = subprocess.run([sys.executable, "-m", "apps.cli", "bank", "list"], env=dict(env, SANDBOX_PASSWORD=RIGHT),
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-m", "apps.cli", "bank", "list"],
+        env=dict(env, SANDBOX_PASSWORD=RIGHT),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert p.returncode == AuthenticationFailed.exit_code and "Traceback" not in p.stderr
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "too many failed sign-ins for 'alice'" in lines[0], p.stderr

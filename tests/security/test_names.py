@@ -3,6 +3,7 @@
 `re.match(r"^...$")` accepts "gamma-bank\\n" because `$` matches before a final newline; an admin named
 "rita\\n" then prints exactly like the reviewer "rita". Every face validates with `fullmatch`.
 """
+
 from __future__ import annotations
 
 import os

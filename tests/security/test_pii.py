@@ -5,6 +5,7 @@ entry and the MLflow trace, while amounts, dates, product codes and phone-like r
 
 The forms are generated (separators x layouts x sentences), not listed, so a form nobody wrote down is covered too.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -27,10 +28,23 @@ CARD_SEPS = ["", " ", "-", ".", "/", "_", " - ", " / ", " . ", "  ", "\u2013", "
 HKID_SEPS = ["", " ", "-", ".", "/", " - ", "_"]
 # Card layouts: group sizes (13 to 19 digits; Visa, Mastercard, Amex, Diners, UnionPay).
 LAYOUTS = [(4, 4, 4, 4), (4, 6, 5), (4, 6, 4), (4, 4, 4, 4, 3), (4, 4, 4, 1), (4, 4, 4, 4, 2), (5, 5, 5, 4)]
-SENTENCES = ["My card {} was charged twice.", "card:{}", "Card no.{} please", "({})", "卡號{}已被扣款。",
-             "Refund to {}, thanks", "{}"]
-HKID_SENTENCES = ["Customer {} called about a dispute.", "身份證{}已核實", "ID {}, please", "({})", "{}",
-                  "Ms Chan ({}) signed."]
+SENTENCES = [
+    "My card {} was charged twice.",
+    "card:{}",
+    "Card no.{} please",
+    "({})",
+    "卡號{}已被扣款。",
+    "Refund to {}, thanks",
+    "{}",
+]
+HKID_SENTENCES = [
+    "Customer {} called about a dispute.",
+    "身份證{}已核實",
+    "ID {}, please",
+    "({})",
+    "{}",
+    "Ms Chan ({}) signed.",
+]
 
 
 def luhn_card(rng: random.Random, n: int, first: str = "4") -> str:
@@ -42,7 +56,7 @@ def luhn_card(rng: random.Random, n: int, first: str = "4") -> str:
 def written(digits: str, layout: tuple[int, ...], sep: str) -> str:
     out, i = [], 0
     for size in layout:
-        out.append(digits[i:i + size])
+        out.append(digits[i : i + size])
         i += size
     return sep.join(out)
 
@@ -95,7 +109,7 @@ KEEP = [
 @pytest.mark.parametrize("template", SENTENCES)
 def test_every_written_form_of_a_card_is_redacted(template):
     missed = []
-    for form, digits in card_variants():
+    for form, _digits in card_variants():
         out = redact(template.format(form)).text
         if out != template.format("[CARD]"):
             missed.append((form, out))
@@ -104,7 +118,11 @@ def test_every_written_form_of_a_card_is_redacted(template):
 
 @pytest.mark.parametrize("template", HKID_SENTENCES)
 def test_every_written_form_of_an_hkid_is_redacted(template):
-    missed = [(form, out) for form, _ in hkid_variants() if (out := redact(template.format(form)).text) != template.format("[HKID]")]
+    missed = [
+        (form, out)
+        for form, _ in hkid_variants()
+        if (out := redact(template.format(form)).text) != template.format("[HKID]")
+    ]
     assert not missed, missed[:10]
 
 
@@ -135,8 +153,9 @@ def test_numbers_failing_luhn_in_any_layout_are_not_cards():
         assert redact(f"Ref {written(bad, layout, sep)} only").text != "Ref [CARD] only"  # (a part may pass by chance)
 
 
-@pytest.mark.parametrize("text", ["1." * 50_000, "4111." * 20_000, "A-" * 50_000, "A-123456-" * 11_000,
-                                  "1 / " * 25_000, "4111 - " * 14_000])
+@pytest.mark.parametrize(
+    "text", ["1." * 50_000, "4111." * 20_000, "A-" * 50_000, "A-123456-" * 11_000, "1 / " * 25_000, "4111 - " * 14_000]
+)
 def test_separated_forms_stay_linear_on_100000_characters(text):
     import time
 
@@ -156,8 +175,10 @@ def ctx(store, tmp_path_factory):
     chat = pytest.importorskip("usecases.chat")
     c = open_workspace(BANK, store.actor("pia"), store)
     folder = tmp_path_factory.mktemp("pii-docs")
-    (folder / "disputes.md").write_text("# Card Disputes Policy\n\nA cardholder may raise a dispute within 52 days "
-                                        "from the statement date.\n", encoding="utf-8")
+    (folder / "disputes.md").write_text(
+        "# Card Disputes Policy\n\nA cardholder may raise a dispute within 52 days from the statement date.\n",
+        encoding="utf-8",
+    )
     (folder / NAMED).write_text("# Statement note\n\nStatements are issued monthly.\n", encoding="utf-8")
     chat.ingest(c, [folder / "disputes.md", folder / NAMED])
     return c
@@ -184,7 +205,7 @@ def test_cards_and_hkids_in_questions_never_reach_the_answer_the_audit_log_or_ml
     values = [(f, d) for f, d in cards] + hkids
     answers = []
     for i in range(0, len(values), 20):
-        batch = values[i:i + 20]
+        batch = values[i : i + 20]
         question = "; ".join(f"my number is {form}" for form, _ in batch) + ". What is the dispute window?"
         ans = chat.ask(ctx, question, backend="extractive")
         answers.append(ans)

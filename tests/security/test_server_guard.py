@@ -10,6 +10,7 @@ tracking backends (the store's SQLite file and a throwaway PostgreSQL cluster; s
  6  a reviewer downloads the model (`model.ubj`, `MLmodel`) and its input example (raw rows) through
     every artifact endpoint MLflow offers; evidence (plots/, model_card.md ...) still reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,16 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from test_server import (BACKENDS, BANK_A, BANK_B, PASSWORD, creds, denied, mlflow_as,  # tests/ is on sys.path
-                         start_world)
+from test_server import (  # tests/ is on sys.path
+    BACKENDS,
+    BANK_A,
+    BANK_B,
+    PASSWORD,
+    creds,
+    denied,
+    mlflow_as,
+    start_world,
+)
 
 from sandbox import server
 
@@ -94,14 +102,21 @@ def alice_model(world, client, tmp_path_factory):
         client.log_artifacts(run_id, str(folder / "model"), artifact_path="model")
         with tracking_at(world["url"]):
             with mlflow.start_run(run_id=run_id):
-                info = mlflow.xgboost.log_model(booster, name="model", input_example=rows.head(2),
-                                                pip_requirements=["xgboost"], model_format="ubj")
+                info = mlflow.xgboost.log_model(
+                    booster, name="model", input_example=rows.head(2), pip_requirements=["xgboost"], model_format="ubj"
+                )
             version = mlflow.register_model(info.model_uri, f"{BANK_A}.fraud")  # as the sandbox registers
         files = {a.path for a in client.list_artifacts(run_id)}
         assert {"model_card.md", "plots", "model"} <= files
     model_root = f"{exp_id}/models/{info.model_id}/artifacts"
-    return {"run_id": run_id, "exp_id": exp_id, "model_id": info.model_id, "model_root": model_root,
-            "version": version.version, "rows": np.asarray(rows)}
+    return {
+        "run_id": run_id,
+        "exp_id": exp_id,
+        "model_id": info.model_id,
+        "model_root": model_root,
+        "version": version.version,
+        "rows": np.asarray(rows),
+    }
 
 
 # -- finding 3: claiming a future bank ----------------------------------------------------------
@@ -114,9 +129,14 @@ def test_scientist_cannot_claim_a_future_banks_experiment_or_model(world, client
         assert denied(client.create_registered_model, "delta-bank.fraud") == 403
         # nor point even a name of his own bank at a folder of his choosing
         assert denied(client.create_experiment, f"{BANK_B}/fraud", artifact_location=her_folder.as_uri()) == 403
-    r = http(world, "bob", "POST", "/api/2.0/mlflow/experiments/create",
-             data=json.dumps({"name": "delta-bank/fraud", "artifact_location": her_folder.as_uri()}),
-             headers={"Content-Type": "text/plain"})  # a body MLflow parses whatever the content type
+    r = http(
+        world,
+        "bob",
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        data=json.dumps({"name": "delta-bank/fraud", "artifact_location": her_folder.as_uri()}),
+        headers={"Content-Type": "text/plain"},
+    )  # a body MLflow parses whatever the content type
     assert r.status_code in (400, 403), r.text
     assert not list(her_folder.iterdir())
 
@@ -162,17 +182,39 @@ def test_bank_create_reclaims_an_experiment_squatted_before_the_guard(world, cli
 
 
 # -- finding 16: look-alikes, renames, user enumeration -----------------------------------------
-@pytest.mark.parametrize("name", [f"{BANK_B}/fraud ", f"{BANK_B}/FRAUD", f"{BANK_B}/fraud2", f" {BANK_B}/fraud",
-                                  f"{BANK_B}/fraud\n", "peak\u2010bank/fraud", f"{BANK_A}/fraud2", f"{BANK_A}/Fraud",
-                                  f"{BANK_A}/fraud ", f"{BANK_A}", "notes"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"{BANK_B}/fraud ",
+        f"{BANK_B}/FRAUD",
+        f"{BANK_B}/fraud2",
+        f" {BANK_B}/fraud",
+        f"{BANK_B}/fraud\n",
+        "peak\u2010bank/fraud",
+        f"{BANK_A}/fraud2",
+        f"{BANK_A}/Fraud",
+        f"{BANK_A}/fraud ",
+        f"{BANK_A}",
+        "notes",
+    ],
+)
 def test_look_alike_experiment_names_are_refused(world, client, name):
     with mlflow_as(*creds(world, "alice")):
         assert denied(client.create_experiment, name) == 403
     assert name not in {e.name for e in _all_experiments(world, client)}
 
 
-@pytest.mark.parametrize("name", [f"{BANK_B}.fraud2", f"{BANK_B}.FRAUD", f"{BANK_B}.fraud ", f"{BANK_A}.fraud2",
-                                  f"{BANK_A}.Fraud", "peak-bank.fraud.v2"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"{BANK_B}.fraud2",
+        f"{BANK_B}.FRAUD",
+        f"{BANK_B}.fraud ",
+        f"{BANK_A}.fraud2",
+        f"{BANK_A}.Fraud",
+        "peak-bank.fraud.v2",
+    ],
+)
 def test_look_alike_model_names_are_refused(world, client, name):
     with mlflow_as(*creds(world, "alice")):
         assert denied(client.create_registered_model, name) == 403
@@ -198,10 +240,17 @@ def test_scientist_cannot_rename_into_or_out_of_sandbox_names(world, client):
         assert denied(client.rename_experiment, exp_a, f"{BANK_B}/fraud") == 403
 
 
-@pytest.mark.parametrize("path", ["/api/2.0/mlflow/users/list", "/ajax-api/2.0/mlflow/users/list",
-                                  "/api/3.0/mlflow/users/permissions/list?username=bob",
-                                  "/api/3.0/mlflow/users/roles/list?username=bob", "/api/3.0/mlflow/roles/list",
-                                  "/api/3.0/mlflow/roles/users/list?role_id=1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/2.0/mlflow/users/list",
+        "/ajax-api/2.0/mlflow/users/list",
+        "/api/3.0/mlflow/users/permissions/list?username=bob",
+        "/api/3.0/mlflow/users/roles/list?username=bob",
+        "/api/3.0/mlflow/roles/list",
+        "/api/3.0/mlflow/roles/users/list?role_id=1",
+    ],
+)
 def test_scientist_and_reviewer_cannot_list_users(world, path):
     for user in ("alice", "rita"):
         r = http(world, user, "GET", path)
@@ -219,7 +268,11 @@ def test_reviewer_downloads_evidence_but_not_the_model_or_its_input_example(worl
     run_root = f"{alice_model['exp_id']}/{run_id}/artifacts"
     with mlflow_as(*creds(world, "rita")), tracking_at(world["url"]):
         assert "synthetic" in Path(client.download_artifacts(run_id, "model_card.md", str(tmp_path))).read_text()
-        assert Path(client.download_artifacts(run_id, "plots/pr_curve.png", str(tmp_path))).read_bytes().startswith(b"\x89PNG")
+        assert (
+            Path(client.download_artifacts(run_id, "plots/pr_curve.png", str(tmp_path)))
+            .read_bytes()
+            .startswith(b"\x89PNG")
+        )
         assert {a.path for a in client.list_artifacts(run_id)} == {"model_card.md", "plots"}  # no model/ in sight
         # the client's listing is refused (403), then it looks for a logged model's file: refused too
         assert denied(client.download_artifacts, run_id, "model/model.ubj", str(tmp_path)) in (403, 404)
@@ -252,9 +305,11 @@ def test_reviewer_downloads_evidence_but_not_the_model_or_its_input_example(worl
         r = http(world, "rita", "GET", path)
         assert r.status_code in (400, 403), (path, r.status_code, r.content[:200])
         assert b"UBJ model bytes" not in r.content and b"52000" not in r.content and b"artifact_path" not in r.content
-    for path in (f"/api/2.0/mlflow-artifacts/artifacts/{run_root}/model_card.md",
-                 f"/api/2.0/mlflow-artifacts/artifacts/{run_root}/plots/pr_curve.png",
-                 f"/get-artifact?run_id={run_id}&path=model_card.md"):
+    for path in (
+        f"/api/2.0/mlflow-artifacts/artifacts/{run_root}/model_card.md",
+        f"/api/2.0/mlflow-artifacts/artifacts/{run_root}/plots/pr_curve.png",
+        f"/get-artifact?run_id={run_id}&path=model_card.md",
+    ):
         assert http(world, "rita", "GET", path).status_code == 200, path
     listing = http(world, "rita", "GET", f"/api/2.0/mlflow-artifacts/artifacts?path={run_root}").json()
     assert {f["path"] for f in listing.get("files", [])} == {"model_card.md", "plots"}
@@ -264,8 +319,10 @@ def test_scientist_still_reads_her_own_model_and_others_cannot(world, alice_mode
     root = alice_model["model_root"]
     mine = http(world, "alice", "GET", f"/api/2.0/mlflow-artifacts/artifacts/{root}/MLmodel")
     assert mine.status_code == 200 and b"xgboost" in mine.content
-    assert http(world, "alice", "GET", f"/get-artifact?run_id={alice_model['run_id']}&path=model/model.ubj").content \
+    assert (
+        http(world, "alice", "GET", f"/get-artifact?run_id={alice_model['run_id']}&path=model/model.ubj").content
         == b"UBJ model bytes"
+    )
     assert http(world, "bob", "GET", f"/api/2.0/mlflow-artifacts/artifacts/{root}/MLmodel").status_code == 403
     assert http(world, "root", "GET", f"/api/2.0/mlflow-artifacts/artifacts/{root}/MLmodel").status_code == 403
 
@@ -290,16 +347,35 @@ def test_evidence_rule_admits_only_evidence_paths():
 
     for ok in ("model_card.md", "model_card.json", "plots/pr_curve.png", "reports/fairness.json", "evaluation/x.json"):
         assert is_evidence_file(ok), ok
-    for bad in ("model/model.ubj", "model/input_example.json", "model/MLmodel", "MLmodel", "model_card.md.bak",
-                "plots", "plots/", "plots/../model/model.ubj", "plots/%2e%2e/model/model.ubj", "./model_card.md",
-                "plots//x.png", "plots\\..\\model", "", "xgboost/serving_input_example.json"):
+    for bad in (
+        "model/model.ubj",
+        "model/input_example.json",
+        "model/MLmodel",
+        "MLmodel",
+        "model_card.md.bak",
+        "plots",
+        "plots/",
+        "plots/../model/model.ubj",
+        "plots/%2e%2e/model/model.ubj",
+        "./model_card.md",
+        "plots//x.png",
+        "plots\\..\\model",
+        "",
+        "xgboost/serving_input_example.json",
+    ):
         assert not is_evidence_file(bad), bad
     assert is_evidence_listing("") and is_evidence_listing("plots") and not is_evidence_listing("model")
     run = "0123456789abcdef0123456789abcdef"
     assert proxy_path_refusal(f"7/{run}/artifacts/plots/a.png", listing=False) == (None, "plots/a.png")
     assert proxy_path_refusal("7", listing=True)[0] is None  # run ids and tier folders: names only
-    for refused in (f"7/models/m-1/artifacts/model.ubj", f"7/models/m-1/artifacts", f"7/traces/t/artifacts/x",
-                    f"7/{run}/artifacts/model/model.ubj", f"workspaces/w/7/{run}/artifacts/model_card.md", "7/x"):
+    for refused in (
+        "7/models/m-1/artifacts/model.ubj",
+        "7/models/m-1/artifacts",
+        "7/traces/t/artifacts/x",
+        f"7/{run}/artifacts/model/model.ubj",
+        f"workspaces/w/7/{run}/artifacts/model_card.md",
+        "7/x",
+    ):
         assert proxy_path_refusal(refused, listing=False)[0], refused
         assert proxy_path_refusal(refused, listing=True)[0], refused
 
@@ -314,6 +390,10 @@ def test_name_rule_is_exact_and_own_bank_only():
     assert model_create_refusal(alice, f"{BANK_A}.chat") is None
     for name in (f"{BANK_B}/risk", f"{BANK_A}/risk ", f"{BANK_A}/RISK", f"{BANK_A}/risk2", None, 7, ["x"]):
         assert experiment_create_refusal(alice, name, None), name
-    for who in (Caller("rita", "reviewer", None), Caller("root", "admin", None), Caller("ghost", None, None),
-                Caller("sam", "scientist", None)):  # sam's bank is gone
+    for who in (
+        Caller("rita", "reviewer", None),
+        Caller("root", "admin", None),
+        Caller("ghost", None, None),
+        Caller("sam", "scientist", None),
+    ):  # sam's bank is gone
         assert experiment_create_refusal(who, f"{BANK_A}/risk", None) and model_create_refusal(who, f"{BANK_A}.risk")

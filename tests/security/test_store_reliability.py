@@ -5,6 +5,7 @@ raced itself: `duplicate column name: step`, `table _alembic_tmp_latest_metrics 
 database half-migrated); a half-migrated or damaged database (one line naming `sandbox doctor --fix` or
 restore); `sandbox doctor` (audit chains, tracking schema, checksums, file modes) and `backup` / `restore`.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ def _store(home: Path) -> Store:
 def _cli(home: Path, user: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER=user)
     env.pop("SANDBOX_TRACKING_URI", None)
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _forget(store: Store) -> None:
@@ -92,8 +94,16 @@ def test_eight_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
     for d in ("state", "mlruns"):
         (home / d).mkdir(parents=True)
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", OPEN_TRACKING, str(home / "mlruns")], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_TRACKING, str(home / "mlruns")],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     elapsed = time.perf_counter() - t0
     failures = [err[-600:] for p, (_out, err) in zip(procs, outs) if p.returncode != 0]
@@ -273,8 +283,13 @@ def test_backup_and_restore_round_trip(tmp_path):
     s, run_id = _world(tmp_path)
     out = backup_mod.backup(s, tmp_path / "bk", by="root")
     manifest = json.loads((tmp_path / "bk" / "MANIFEST.json").read_text())
-    assert {"mlruns/mlflow.db", "state/store.json", f"state/audit/{BANK}.jsonl", "keys/audit.key",
-            f"workspaces/{BANK}/fraud/data/note.txt"} <= set(manifest["files"])
+    assert {
+        "mlruns/mlflow.db",
+        "state/store.json",
+        f"state/audit/{BANK}.jsonl",
+        "keys/audit.key",
+        f"workspaces/{BANK}/fraud/data/note.txt",
+    } <= set(manifest["files"])
     assert all(len(f["sha256"]) == 64 for f in manifest["files"].values()) and out["files"] == len(manifest["files"])
     assert not any(os.stat(p).st_mode & 0o077 for p in (tmp_path / "bk").rglob("*"))
     restored = backup_mod.restore(tmp_path / "home2", tmp_path / "bk")

@@ -5,6 +5,7 @@ The attack runs against a real `sandbox app` on a free port (the CLI, as an oper
 endpoint under every spelling, every HTML page and asset for the headers, then headless Chromium loads the app and
 a hostile page tries to frame it.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,14 +49,22 @@ def app_url(home, store):
     env = dict(os.environ, SANDBOX_HOME=str(home), MLFLOW_DISABLE_TELEMETRY="true")
     env.pop("SANDBOX_TRACKING_URI", None)
     log = open(home / f"app-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "apps.cli", "app", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apps.cli", "app", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"sandbox app exited with {proc.returncode}: {(home / f'app-{port}.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"sandbox app exited with {proc.returncode}: {(home / f'app-{port}.log').read_text()[-2000:]}"
+                )
             try:
                 if get(f"{url}/_stcore/health")[0] == 200:
                     break
@@ -78,9 +87,18 @@ def app_url(home, store):
         log.close()
 
 
-@pytest.mark.parametrize("path", ["/_stcore/metrics", "/_stcore/metrics/", "//_stcore//metrics", "/_STCORE/Metrics",
-                                  "/_stcore/metrics?families=session_events", "/_stcore/agent/openapi.json",
-                                  "/_stcore/agent/mcp"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_stcore/metrics",
+        "/_stcore/metrics/",
+        "//_stcore//metrics",
+        "/_STCORE/Metrics",
+        "/_stcore/metrics?families=session_events",
+        "/_stcore/agent/openapi.json",
+        "/_stcore/agent/mcp",
+    ],
+)
 def test_metrics_and_agent_endpoints_are_not_served_without_sign_in(app_url, path):
     for method in ("GET", "HEAD", "OPTIONS"):
         status, headers, body = get(app_url + path, method, {"Accept": "application/openmetrics-text"})
@@ -96,8 +114,15 @@ def test_protobuf_metrics_are_refused_too(app_url):
 def test_every_page_and_asset_carries_the_anti_framing_headers(app_url):
     status, headers, body = get(app_url + "/")
     assert status == 200 and b"<html" in body.lower()
-    pages = ["/", "/login", "/fraud_lab", "/no/such/page", "/_stcore/health", "/_stcore/host-config",
-             "/_stcore/metrics"]
+    pages = [
+        "/",
+        "/login",
+        "/fraud_lab",
+        "/no/such/page",
+        "/_stcore/health",
+        "/_stcore/host-config",
+        "/_stcore/metrics",
+    ]
     assets = re.findall(rb'(?:src|href)="\.?/?(static/[^"]+)"', body)[:4]
     assert assets, "the page names no static assets"
     for path in pages + ["/" + a.decode() for a in assets]:
@@ -115,11 +140,24 @@ def test_ready_is_a_server_rendered_status_page(app_url):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`"
+)
 def test_a_plain_headless_screenshot_of_ready_is_not_blank(app_url, tmp_path):
     shot = tmp_path / "ready.png"
-    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
-                    "--window-size=800,400", app_url + "/ready"], capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=800,400",
+            app_url + "/ready",
+        ],
+        capture_output=True,
+        timeout=60,
+    )
     from PIL import Image
 
     pixels = Image.open(shot).convert("L").getcolors(maxcolors=1 << 20)
@@ -127,11 +165,19 @@ def test_a_plain_headless_screenshot_of_ready_is_not_blank(app_url, tmp_path):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium: run `make browser`"
+)
 def test_the_app_loads_in_chromium_and_refuses_to_be_framed(app_url):
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"]
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args, headless=True)
         try:
@@ -142,7 +188,9 @@ def test_the_app_loads_in_chromium_and_refuses_to_be_framed(app_url):
             assert page.get_by_role("button", name="Sign in").count() == 1
 
             hostile = browser.new_page()
-            hostile.set_content(f'<h1>Win a prize</h1><iframe id="f" src="{app_url}/" width="800" height="600"></iframe>')
+            hostile.set_content(
+                f'<h1>Win a prize</h1><iframe id="f" src="{app_url}/" width="800" height="600"></iframe>'
+            )
             time.sleep(3)
             framed = [f for f in hostile.frames if f != hostile.main_frame]
             texts = []

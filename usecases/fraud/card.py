@@ -1,4 +1,5 @@
 """The model card stored with every fraud run: data, scenarios, protocol, metrics, limits."""
+
 from __future__ import annotations
 
 
@@ -15,22 +16,53 @@ def _fold_table(folds: list[dict], metrics: dict) -> list[str]:
     """Each fold's figures and their mean and SD (the book's "test performance"), when there are several folds."""
     if len(folds) < 2:
         return []
-    return ["## Folds (test periods)", "",
-            "| fold | test days | " + " | ".join(FOLD_COLUMNS) + " |",
-            "|---|---|" + "---|" * len(FOLD_COLUMNS),
-            *[f"| {f['fold']} | {f['test_start']}..{f['test_end']} | "
-              + " | ".join(_fmt(f["metrics"][k]) for k in FOLD_COLUMNS) + " |" for f in folds],
-            "| mean (SD) | | " + " | ".join(f"{_fmt(metrics[k])} ({_fmt(metrics[k + '_sd'])})" for k in FOLD_COLUMNS)
-            + " |", ""]
+    return [
+        "## Folds (test periods)",
+        "",
+        "| fold | test days | " + " | ".join(FOLD_COLUMNS) + " |",
+        "|---|---|" + "---|" * len(FOLD_COLUMNS),
+        *[
+            f"| {f['fold']} | {f['test_start']}..{f['test_end']} | "
+            + " | ".join(_fmt(f["metrics"][k]) for k in FOLD_COLUMNS)
+            + " |"
+            for f in folds
+        ],
+        "| mean (SD) | | "
+        + " | ".join(f"{_fmt(metrics[k])} ({_fmt(metrics[k + '_sd'])})" for k in FOLD_COLUMNS)
+        + " |",
+        "",
+    ]
 
 
-def model_card(*, bank: str, run_id: str, model: str, engine: str, device: str, data: dict, protocol: dict,
-               metrics: dict, per_scenario: list[dict], importance: dict[str, float], feature_set: str,
-               n_features: int, threshold: float, alert_budget: int, stage_s: dict[str, float],
-               folds: list[dict] | None = None) -> str:
+def model_card(
+    *,
+    bank: str,
+    run_id: str,
+    model: str,
+    engine: str,
+    device: str,
+    data: dict,
+    protocol: dict,
+    metrics: dict,
+    per_scenario: list[dict],
+    importance: dict[str, float],
+    feature_set: str,
+    n_features: int,
+    threshold: float,
+    alert_budget: int,
+    stage_s: dict[str, float],
+    folds: list[dict] | None = None,
+) -> str:
     top = sorted(importance.items(), key=lambda kv: -kv[1])[:10]
-    headline = ("roc_auc", "average_precision", "card_precision_at_100", "card_precision_at_100_no_removal",
-                "recall_at_budget", "precision_at_budget", "alerts_per_day")
+    headline = (
+        "roc_auc",
+        "average_precision",
+        "card_precision_at_100",
+        "card_precision_at_100_no_removal",
+        "recall_at_budget",
+        "precision_at_budget",
+        "alerts_per_day",
+    )
     folds = folds or []
     n = len(folds)
     lines = [
@@ -58,19 +90,30 @@ def model_card(*, bank: str, run_id: str, model: str, engine: str, device: str, 
         f"{protocol.get('basis', 'one window')})",
         f"- Each fold: train {protocol['train_days']} days, skip {protocol['delay_days']} days (label delay), "
         f"test {protocol['test_days']} days",
-        *[f"- Fold {f['fold']}: train {f['train_start']}..{f['train_end']}, test {f['test_start']}..{f['test_end']}"
-          for f in folds],
+        *[
+            f"- Fold {f['fold']}: train {f['train_start']}..{f['train_end']}, test {f['test_start']}..{f['test_end']}"
+            for f in folds
+        ],
         f"- Known-compromised cards removed from the test days: {protocol['remove_known_compromised']}",
-        *([f"- The model kept (registered, saved for scoring) is fold {n}'s, the latest; the threshold, the recall "
-           "per scenario, the reports and the plots are that fold's"] if n > 1 else []),
+        *(
+            [
+                f"- The model kept (registered, saved for scoring) is fold {n}'s, the latest; the threshold, the recall "
+                "per scenario, the reports and the plots are that fold's"
+            ]
+            if n > 1
+            else []
+        ),
         "",
         *_fold_table(folds, metrics),
         f"## Metrics ({f'mean over the {n} test periods' if n > 1 else 'test period'})",
         "",
         "| metric | value |" + (" SD |" if n > 1 else ""),
         "|---|---|" + ("---|" if n > 1 else ""),
-        *[f"| {k} | {_fmt(metrics[k])} |" + (f" {_fmt(metrics.get(k + '_sd', ''))} |" if n > 1 else "")
-          for k in headline if k in metrics],
+        *[
+            f"| {k} | {_fmt(metrics[k])} |" + (f" {_fmt(metrics.get(k + '_sd', ''))} |" if n > 1 else "")
+            for k in headline
+            if k in metrics
+        ],
         "",
         f"## Recall per scenario (at the alert threshold{', latest fold' if n > 1 else ''})",
         "",

@@ -3,6 +3,7 @@
 A refused setting is one line naming it as the API spells it and as the command line does, so a CLI user
 finds the flag: `alert_budget (--alert-budget): -10 is out of range: use a whole number in 1..1,000,000`.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -41,7 +42,9 @@ def number(name: str, value, lo: float, hi: float, kind=int):
 
 def choice(name: str, value, allowed) -> str:
     if value not in allowed:
-        raise InvalidInput(label(name), f"{value!r} is not one of {', '.join(allowed)}", f"use one of {', '.join(allowed)}")
+        raise InvalidInput(
+            label(name), f"{value!r} is not one of {', '.join(allowed)}", f"use one of {', '.join(allowed)}"
+        )
     return value
 
 
@@ -57,5 +60,8 @@ def iso_date(name: str, value) -> str | None:
             raise ValueError
         return _dt.date.fromisoformat(text).isoformat()
     except ValueError:
-        raise InvalidInput(label(name), f"{value!r} is not a date written YYYY-MM-DD",
-                           "write it year first, e.g. 2018-07-25 (day and month are never guessed)") from None
+        raise InvalidInput(
+            label(name),
+            f"{value!r} is not a date written YYYY-MM-DD",
+            "write it year first, e.g. 2018-07-25 (day and month are never guessed)",
+        ) from None

@@ -4,6 +4,7 @@ Both detectors are loaded through the model store (integrity checks, the ledger'
 transactions with features computed once, and the difference in average precision gets a paired bootstrap
 confidence interval (sandbox/bootstrap.py). Card Precision@100 and ROC AUC are shown beside it, without interval.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,11 +38,30 @@ def compare(ctx, champion_version: str, challenger_version: str, *, resamples: i
     out = bootstrap.paired(y, a, b, lambda yy, s: float(average_precision_score(yy, s)), resamples=resamples, seed=seed)
     side = {}
     for name, s in (("champion", a), ("challenger", b)):
-        side[name] = {"roc_auc": float(roc_auc_score(y, s)),
-                      "card_precision_at_100": float(evaluate.card_precision_top_k(days, cust, y, s, 100))}
-    window = {"test_start": str(sp.test_start.date()), "test_end": str((sp.test_end - evaluate.DAY).date()),
-              "rows": int(len(y)), "fraud_rows": int(y.sum()), "data_hash": meta.get("data_hash", "")}
-    ctx.audit("models.compare", usecase="fraud", champion=champion_version, challenger=challenger_version,
-              difference=round(out["difference"], 6))
-    return {"usecase": "fraud", "metric": HEADLINE, "window": window, "other_metrics": side,
-            "champion_run": champ_side.get("run_id"), "challenger_run": chall_side.get("run_id"), **out}
+        side[name] = {
+            "roc_auc": float(roc_auc_score(y, s)),
+            "card_precision_at_100": float(evaluate.card_precision_top_k(days, cust, y, s, 100)),
+        }
+    window = {
+        "test_start": str(sp.test_start.date()),
+        "test_end": str((sp.test_end - evaluate.DAY).date()),
+        "rows": int(len(y)),
+        "fraud_rows": int(y.sum()),
+        "data_hash": meta.get("data_hash", ""),
+    }
+    ctx.audit(
+        "models.compare",
+        usecase="fraud",
+        champion=champion_version,
+        challenger=challenger_version,
+        difference=round(out["difference"], 6),
+    )
+    return {
+        "usecase": "fraud",
+        "metric": HEADLINE,
+        "window": window,
+        "other_metrics": side,
+        "champion_run": champ_side.get("run_id"),
+        "challenger_run": chall_side.get("run_id"),
+        **out,
+    }

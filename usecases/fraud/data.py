@@ -4,6 +4,7 @@ Written atomically: an interrupted simulate or import leaves the previous data s
 description is written first as `transactions.json.new` and renamed last, and the Parquet footer carries the
 data hash, so a writer killed between the two renames leaves a pair that `meta()` still matches up.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ def save(ctx, df: pd.DataFrame, meta: dict) -> None:
     pending = meta_path.with_name(META_FILE + ".new")
     atomic.write_json(pending, meta)
     table = pa.Table.from_pandas(df, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           HASH_KEY: str(meta.get("data_hash", "")).encode()})
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), HASH_KEY: str(meta.get("data_hash", "")).encode()}
+    )
     with atomic.atomic_path(path, suffix=".parquet") as tmp:
         pq.write_table(table, tmp, row_group_size=ROW_GROUP)
     crash_point("fraud.data.between_files")
@@ -62,8 +64,10 @@ def meta(ctx) -> dict:
         return pending
     path = ctx.path("fraud", "data", META_FILE)
     if not path.exists():
-        raise NotFound(f"bank {ctx.bank} has no fraud transactions yet",
-                       f"simulate some (`sandbox fraud simulate {ctx.bank}`) or import a file (`sandbox fraud import {ctx.bank} FILE`)")
+        raise NotFound(
+            f"bank {ctx.bank} has no fraud transactions yet",
+            f"simulate some (`sandbox fraud simulate {ctx.bank}`) or import a file (`sandbox fraud import {ctx.bank} FILE`)",
+        )
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -83,8 +87,10 @@ def current_rows(ctx) -> int:
 
 def damaged(ctx, detail: str) -> StoreError:
     """One line for a data set that is not what simulate/import wrote (a file replaced by another process)."""
-    return StoreError(f"the bank's transactions data set is damaged ({detail})",
-                      f"re-import or re-simulate: `sandbox fraud import {ctx.bank} FILE` or `sandbox fraud simulate {ctx.bank}`")
+    return StoreError(
+        f"the bank's transactions data set is damaged ({detail})",
+        f"re-import or re-simulate: `sandbox fraud import {ctx.bank} FILE` or `sandbox fraud simulate {ctx.bank}`",
+    )
 
 
 def check_file(ctx, path) -> None:
@@ -104,11 +110,23 @@ def check_file(ctx, path) -> None:
     def text(x) -> bool:
         return t.is_string(x) or t.is_large_string(x) or (t.is_dictionary(x) and text(x.value_type))
 
-    kinds = {"integer": t.is_integer, "number": lambda x: t.is_integer(x) or t.is_floating(x),
-             "timestamp": t.is_timestamp, "text": text}
-    want = {c: "integer" for c in ("txn_id", "customer_id", "terminal_id", "device_id", "payee_id", "is_fraud", "scenario")}
-    want.update(amount="number", timestamp="timestamp", label_time="timestamp", channel="text",
-                merchant_category="text", district="text")
+    kinds = {
+        "integer": t.is_integer,
+        "number": lambda x: t.is_integer(x) or t.is_floating(x),
+        "timestamp": t.is_timestamp,
+        "text": text,
+    }
+    want = {
+        c: "integer" for c in ("txn_id", "customer_id", "terminal_id", "device_id", "payee_id", "is_fraud", "scenario")
+    }
+    want.update(
+        amount="number",
+        timestamp="timestamp",
+        label_time="timestamp",
+        channel="text",
+        merchant_category="text",
+        district="text",
+    )
     names = set(arrow.names)
     missing = [c for c in COLUMNS if c not in names]
     if missing:
@@ -123,7 +141,9 @@ def load(ctx) -> tuple[pd.DataFrame, dict]:
     info = meta(ctx)
     path = ctx.path("fraud", "data", DATA_FILE)
     if not path.exists():
-        raise NotFound(f"bank {ctx.bank} has no fraud transactions file", f"simulate again: `sandbox fraud simulate {ctx.bank}`")
+        raise NotFound(
+            f"bank {ctx.bank} has no fraud transactions file", f"simulate again: `sandbox fraud simulate {ctx.bank}`"
+        )
     check_file(ctx, path)
     return pd.read_parquet(path), info
 

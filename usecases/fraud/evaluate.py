@@ -24,6 +24,7 @@ the highest score, cards detected on earlier test days removed, averaged over
 days; `card_precision_at_100_no_removal` keeps them), recall at a daily alert
 budget, recall per scenario.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,8 @@ class Protocol:
     train_days: int = 7
     delay_days: int = 7
     test_days: int = 7
-    train_start: str | None = None       # ISO date: one window from it (default: the protocol's windows)
-    alert_budget: int | None = None      # alerts a day; default 1% of a day's transactions
+    train_start: str | None = None  # ISO date: one window from it (default: the protocol's windows)
+    alert_budget: int | None = None  # alerts a day; default 1% of a day's transactions
     remove_known_compromised: bool = True
 
     def to_dict(self) -> dict:
@@ -66,26 +67,34 @@ def protocol_name(name: str | None, p: Protocol) -> str | None:
         return "window" if p.train_start is not None else None
     checks.choice("protocol", name, PROTOCOLS)
     if p.train_start is not None:
-        raise InvalidInput(checks.label("train_start"), f"{p.train_start} is one window, and --protocol {name} "
-                           "chooses its own windows", "drop --train-start, or drop --protocol to train on the "
-                           "window from that date")
+        raise InvalidInput(
+            checks.label("train_start"),
+            f"{p.train_start} is one window, and --protocol {name} chooses its own windows",
+            "drop --train-start, or drop --protocol to train on the window from that date",
+        )
     days = (p.train_days, p.delay_days, p.test_days)
     if name == "handbook" and days != HANDBOOK_DAYS:
-        raise InvalidInput(checks.label("protocol"), f"handbook is the book's 7+7+7 days (train + delay + test), "
-                           f"not {'+'.join(map(str, days))}", "drop --train-days/--delay-days/--test-days, or use "
-                           "--protocol latest (or --train-start) for other windows")
+        raise InvalidInput(
+            checks.label("protocol"),
+            f"handbook is the book's 7+7+7 days (train + delay + test), not {'+'.join(map(str, days))}",
+            "drop --train-days/--delay-days/--test-days, or use --protocol latest (or --train-start) for other windows",
+        )
     return name
 
 
 @dataclass
 class Plan:
-    name: str                       # handbook, latest, or window (one window from train_start)
-    starts: list[pd.Timestamp]      # each fold's first training day, oldest first
-    basis: str                      # why these dates, in words
+    name: str  # handbook, latest, or window (one window from train_start)
+    starts: list[pd.Timestamp]  # each fold's first training day, oldest first
+    basis: str  # why these dates, in words
 
     def to_dict(self) -> dict:
-        return {"protocol": self.name, "folds": len(self.starts), "basis": self.basis,
-                "fold_train_starts": [str(s.date()) for s in self.starts]}
+        return {
+            "protocol": self.name,
+            "folds": len(self.starts),
+            "basis": self.basis,
+            "fold_train_starts": [str(s.date()) for s in self.starts],
+        }
 
 
 def plan(df: pd.DataFrame, p: Protocol, name: str | None, preset: str | None) -> Plan:
@@ -94,8 +103,11 @@ def plan(df: pd.DataFrame, p: Protocol, name: str | None, preset: str | None) ->
     first, last = day.min(), day.max()
     need = p.train_days + p.delay_days + p.test_days
     book = [pd.Timestamp(s) for s in HANDBOOK_FOLD_STARTS]
-    book_fits = first <= book[0] and book[-1] + (need - 1) * DAY <= last and (p.train_days, p.delay_days,
-                                                                                p.test_days) == HANDBOOK_DAYS
+    book_fits = (
+        first <= book[0]
+        and book[-1] + (need - 1) * DAY <= last
+        and (p.train_days, p.delay_days, p.test_days) == HANDBOOK_DAYS
+    )
     if name is None:
         name = "handbook" if preset == "handbook" and book_fits else "latest"
     if name == "window":
@@ -105,22 +117,35 @@ def plan(df: pd.DataFrame, p: Protocol, name: str | None, preset: str | None) ->
     span = int((last - first) / DAY) + 1
     if name == "latest":
         _check_fits(first, last, last - (need - 1) * DAY, p, need)
-        return Plan("latest", [last - (need - 1) * DAY], "the latest window that fits (its last test day is the "
-                    "data's last day)")
+        return Plan(
+            "latest",
+            [last - (need - 1) * DAY],
+            "the latest window that fits (its last test day is the data's last day)",
+        )
     if book_fits:
         return Plan("handbook", book, "the book's dates")
     n, step = len(book), HANDBOOK_STEP_DAYS
     full = need + (n - 1) * step
     if span < full:
-        fits = (f"--protocol latest (one {need}-day window) fits" if span >= need
-                else f"simulate or import at least {need} days for --protocol latest")
-        raise InvalidInput(checks.label("protocol"), f"handbook needs {full} days ({n} folds of {need} days, one "
-                           f"week apart) and the data cover {first.date()}..{last.date()} ({span} days)",
-                           f"{fits}, or simulate or import at least {full} days")
+        fits = (
+            f"--protocol latest (one {need}-day window) fits"
+            if span >= need
+            else f"simulate or import at least {need} days for --protocol latest"
+        )
+        raise InvalidInput(
+            checks.label("protocol"),
+            f"handbook needs {full} days ({n} folds of {need} days, one "
+            f"week apart) and the data cover {first.date()}..{last.date()} ({span} days)",
+            f"{fits}, or simulate or import at least {full} days",
+        )
     latest = last - (need - 1) * DAY
     starts = [latest - (n - 1 - i) * step * DAY for i in range(n)]
-    return Plan("handbook", starts, f"the {n} latest weekly folds (the data do not cover the book's "
-                f"{HANDBOOK_FOLD_STARTS[0]}..{(book[-1] + (need - 1) * DAY).date()})")
+    return Plan(
+        "handbook",
+        starts,
+        f"the {n} latest weekly folds (the data do not cover the book's "
+        f"{HANDBOOK_FOLD_STARTS[0]}..{(book[-1] + (need - 1) * DAY).date()})",
+    )
 
 
 def protocol_from(kwargs: dict, preset: str | None = None) -> Protocol:
@@ -135,14 +160,15 @@ def protocol_from(kwargs: dict, preset: str | None = None) -> Protocol:
     p.train_start = checks.iso_date("train_start", p.train_start)
     p.alert_budget = checks.number("alert_budget", p.alert_budget, 1, MAX_ALERT_BUDGET)
     if not isinstance(p.remove_known_compromised, (bool, np.bool_)):
-        raise InvalidInput("remove_known_compromised", f"{p.remove_known_compromised!r} is not true or false",
-                           "pass True or False")
+        raise InvalidInput(
+            "remove_known_compromised", f"{p.remove_known_compromised!r} is not true or false", "pass True or False"
+        )
     return p
 
 
 @dataclass
 class Split:
-    train: np.ndarray        # row positions
+    train: np.ndarray  # row positions
     delay: np.ndarray
     test: np.ndarray
     train_start: pd.Timestamp
@@ -156,7 +182,11 @@ def split(df: pd.DataFrame, p: Protocol, start: pd.Timestamp | None = None) -> S
     first, last = day.min(), day.max()
     need = p.train_days + p.delay_days + p.test_days
     if start is None:
-        start = last - (need - 1) * DAY if p.train_start is None else pd.Timestamp(checks.iso_date("train_start", p.train_start))
+        start = (
+            last - (need - 1) * DAY
+            if p.train_start is None
+            else pd.Timestamp(checks.iso_date("train_start", p.train_start))
+        )
     _check_fits(first, last, start, p, need)
     test_start = start + (p.train_days + p.delay_days) * DAY
     test_end = test_start + p.test_days * DAY
@@ -174,16 +204,21 @@ def _check_fits(first: pd.Timestamp, last: pd.Timestamp, start: pd.Timestamp, p:
     windows = f"{p.train_days}+{p.delay_days}+{p.test_days} = {need} days (train + delay + test)"
     span = int((last - first) / DAY) + 1
     if need > span:
-        raise InvalidInput(checks.label("protocol"), f"the data covers {first.date()}..{last.date()} ({span} days), too short for "
-                           f"{windows}", f"simulate or import at least {need} days, or shorten "
-                           "--train-days/--delay-days/--test-days")
+        raise InvalidInput(
+            checks.label("protocol"),
+            f"the data covers {first.date()}..{last.date()} ({span} days), too short for {windows}",
+            f"simulate or import at least {need} days, or shorten --train-days/--delay-days/--test-days",
+        )
     latest = last - (need - 1) * DAY
     if first <= start <= latest:
         return
     suggest = first if start < first else latest
-    raise InvalidInput(checks.label("train_start"), f"{start.date()} does not fit the data "
-                       f"({first.date()}..{last.date()}): {windows} from it end on {(start + (need - 1) * DAY).date()}",
-                       f"pass a --train-start from {first.date()} to {latest.date()}, e.g. --train-start {suggest.date()}")
+    raise InvalidInput(
+        checks.label("train_start"),
+        f"{start.date()} does not fit the data "
+        f"({first.date()}..{last.date()}): {windows} from it end on {(start + (need - 1) * DAY).date()}",
+        f"pass a --train-start from {first.date()} to {latest.date()}, e.g. --train-start {suggest.date()}",
+    )
 
 
 def _drop_known_compromised(df: pd.DataFrame, train: np.ndarray, test: np.ndarray, p: Protocol) -> np.ndarray:
@@ -204,8 +239,14 @@ def _drop_known_compromised(df: pd.DataFrame, train: np.ndarray, test: np.ndarra
     return test[keep]
 
 
-def card_precision_top_k(days: np.ndarray, customers: np.ndarray, y: np.ndarray, score: np.ndarray, k: int = 100,
-                         remove_detected: bool = True) -> float:
+def card_precision_top_k(
+    days: np.ndarray,
+    customers: np.ndarray,
+    y: np.ndarray,
+    score: np.ndarray,
+    k: int = 100,
+    remove_detected: bool = True,
+) -> float:
     """The Fraud Detection Handbook's Card Precision@k (`card_precision_top_k` in its shared functions).
 
     Per test day, each card's score and label are the maximum over its transactions; the share of frauded
@@ -229,8 +270,14 @@ def card_precision_top_k(days: np.ndarray, customers: np.ndarray, y: np.ndarray,
     return float(np.mean(out)) if out else 0.0
 
 
-FOLD_METRICS = ("roc_auc", "average_precision", "card_precision_at_100", "card_precision_at_100_no_removal",
-                "recall_at_budget", "precision_at_budget")
+FOLD_METRICS = (
+    "roc_auc",
+    "average_precision",
+    "card_precision_at_100",
+    "card_precision_at_100_no_removal",
+    "recall_at_budget",
+    "precision_at_budget",
+)
 LATEST_FOLD = ("threshold", "alert_budget")  # the kept (latest) model's own settings, not averaged
 SUMMED = ("test_rows", "test_fraud_rows")
 
@@ -276,17 +323,29 @@ def budget_curve(y: np.ndarray, score: np.ndarray, n_days: int, daily_volume: fl
         k = min(len(y), b * n_days)
         if k <= 0:
             continue
-        rows.append({"alerts_per_day": int(b), "alerts": int(k), "precision": float(tp[k - 1] / k),
-                     "recall": float(tp[k - 1] / total), "threshold": float(score[order][k - 1])})
+        rows.append(
+            {
+                "alerts_per_day": int(b),
+                "alerts": int(k),
+                "precision": float(tp[k - 1] / k),
+                "recall": float(tp[k - 1] / total),
+                "threshold": float(score[order][k - 1]),
+            }
+        )
     return rows
 
 
-def metrics(df_test: pd.DataFrame, score: np.ndarray, threshold: float, n_days: int, scenario_names: dict[int, str]) -> tuple[dict, dict]:
+def metrics(
+    df_test: pd.DataFrame, score: np.ndarray, threshold: float, n_days: int, scenario_names: dict[int, str]
+) -> tuple[dict, dict]:
     """Headline metrics and the report tables, for the test rows and their scores."""
     y = df_test["is_fraud"].to_numpy().astype(int)
     if y.sum() == 0 or y.sum() == len(y):
-        raise InvalidInput("test window", f"the test period has {int(y.sum())} fraud rows of {len(y)}",
-                           "choose a period with both fraud and legitimate transactions (train_start / test_days)")
+        raise InvalidInput(
+            "test window",
+            f"the test period has {int(y.sum())} fraud rows of {len(y)}",
+            "choose a period with both fraud and legitimate transactions (train_start / test_days)",
+        )
     days = df_test["timestamp"].dt.normalize().to_numpy()
     cust = df_test["customer_id"].to_numpy()
     alert = score >= threshold
@@ -308,17 +367,31 @@ def metrics(df_test: pd.DataFrame, score: np.ndarray, threshold: float, n_days: 
         mask = sc == sid
         name = scenario_names.get(int(sid), f"scenario_{sid}")
         rec = float(alert[mask].mean())
-        per.append({"scenario": name, "scenario_id": int(sid), "frauds": int(mask.sum()), "detected": int(alert[mask].sum()),
-                    "recall": rec})
+        per.append(
+            {
+                "scenario": name,
+                "scenario_id": int(sid),
+                "frauds": int(mask.sum()),
+                "detected": int(alert[mask].sum()),
+                "recall": rec,
+            }
+        )
         m[f"recall_{name}"] = rec
     prec, rec, _ = precision_recall_curve(y, score)
     idx = np.unique(np.round(np.linspace(0, len(prec) - 1, min(len(prec), 300))).astype(int))
     daily_volume = len(y) / max(n_days, 1)
     reports = {
-        "pr_curve": {"recall": rec[idx].round(5).tolist(), "precision": prec[idx].round(5).tolist(),
-                     "average_precision": m["average_precision"]},
-        "alert_budget": {"budgets": budget_curve(y, score, n_days, daily_volume), "chosen_threshold": float(threshold),
-                         "test_days": int(n_days), "transactions_per_day": float(daily_volume)},
+        "pr_curve": {
+            "recall": rec[idx].round(5).tolist(),
+            "precision": prec[idx].round(5).tolist(),
+            "average_precision": m["average_precision"],
+        },
+        "alert_budget": {
+            "budgets": budget_curve(y, score, n_days, daily_volume),
+            "chosen_threshold": float(threshold),
+            "test_days": int(n_days),
+            "transactions_per_day": float(daily_volume),
+        },
         "recall_per_scenario": {"threshold": float(threshold), "scenarios": per},
         "calibration": calibration(y, score),
     }
@@ -327,7 +400,11 @@ def metrics(df_test: pd.DataFrame, score: np.ndarray, threshold: float, n_days: 
 
 def calibration(y: np.ndarray, score: np.ndarray, bins: int = 10) -> dict:
     edges = np.unique(np.quantile(score, np.linspace(0, 1, bins + 1)))
-    which = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, len(edges) - 2) if len(edges) > 1 else np.zeros(len(score), int)
+    which = (
+        np.clip(np.searchsorted(edges, score, side="right") - 1, 0, len(edges) - 2)
+        if len(edges) > 1
+        else np.zeros(len(score), int)
+    )
     mp, fp, cnt = [], [], []
     for b in range(max(len(edges) - 1, 1)):
         m = which == b

@@ -14,6 +14,7 @@ Time is kept in "ticks": seconds * 1024 + the rank of the row within its
 second, so that rows in the same second keep their order and no window ever
 sees a later row.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +30,20 @@ NIGHT_HOUR = 6
 UNUSUAL_FACTOR = 3.0
 PARALLEL_ROWS = 200_000  # tables at least this long compute their feature groups on two threads
 
-CATEGORY_VOCAB = ("grocery", "restaurant", "transport", "retail", "pharmacy", "electronics", "travel", "jewellery",
-                  "digital_services", "marketplace", "transfer", "general")
+CATEGORY_VOCAB = (
+    "grocery",
+    "restaurant",
+    "transport",
+    "retail",
+    "pharmacy",
+    "electronics",
+    "travel",
+    "jewellery",
+    "digital_services",
+    "marketplace",
+    "transfer",
+    "general",
+)
 CATEGORY_CODE = {c: i for i, c in enumerate(CATEGORY_VOCAB)}
 OTHER_CATEGORY = len(CATEGORY_VOCAB)
 CHANNEL_CODE = {"card_present": 0, "card_not_present": 1, "fps": 2}
@@ -81,24 +94,62 @@ FEATURES: tuple[str, ...] = tuple(SPEC)
 
 # The 15 features of the Fraud Detection Handbook (Le Borgne et al., chapter 3), in our names.
 HANDBOOK_FEATURES: tuple[str, ...] = (
-    "amount", "tx_during_weekend", "tx_during_night",
-    "cust_nb_tx_1d", "cust_avg_amount_1d", "cust_nb_tx_7d", "cust_avg_amount_7d", "cust_nb_tx_30d", "cust_avg_amount_30d",
-    "term_nb_tx_1d", "term_risk_1d", "term_nb_tx_7d", "term_risk_7d", "term_nb_tx_30d", "term_risk_30d",
+    "amount",
+    "tx_during_weekend",
+    "tx_during_night",
+    "cust_nb_tx_1d",
+    "cust_avg_amount_1d",
+    "cust_nb_tx_7d",
+    "cust_avg_amount_7d",
+    "cust_nb_tx_30d",
+    "cust_avg_amount_30d",
+    "term_nb_tx_1d",
+    "term_risk_1d",
+    "term_nb_tx_7d",
+    "term_risk_7d",
+    "term_nb_tx_30d",
+    "term_risk_30d",
 )
 
 # Features grouped into the reasons a scorer gives (occlusion is done per group).
 REASON_GROUPS: dict[str, tuple[str, ...]] = {
     "amount": ("amount",),
-    "amount_vs_customer_history": ("cust_amount_ratio_typical_30d", "cust_amount_ratio_7d", "cust_amount_ratio_30d",
-                                   "cust_amount_z_30d", "cust_nb_unusual_7d",
-                                   "cust_avg_amount_1d", "cust_avg_amount_7d", "cust_avg_amount_30d"),
+    "amount_vs_customer_history": (
+        "cust_amount_ratio_typical_30d",
+        "cust_amount_ratio_7d",
+        "cust_amount_ratio_30d",
+        "cust_amount_z_30d",
+        "cust_nb_unusual_7d",
+        "cust_avg_amount_1d",
+        "cust_avg_amount_7d",
+        "cust_avg_amount_30d",
+    ),
     "time_of_day": ("tx_hour", "tx_during_night", "tx_during_weekend"),
     "channel_and_merchant": ("is_cnp", "is_fps", "merchant_category_code"),
-    "customer_velocity": ("cust_nb_tx_10min", "cust_nb_tx_1h", "cust_nb_small_1h", "cust_nb_cnp_1d",
-                          "cust_secs_since_last", "cust_nb_tx_1d", "cust_nb_tx_7d", "cust_nb_tx_30d"),
-    "terminal_risk": ("term_risk_1d", "term_risk_3d", "term_risk_7d", "term_risk_30d", "term_fraud_customers_7d",
-                      "term_fraud_customers_30d", "term_nb_tx_1d", "term_nb_tx_7d", "term_nb_tx_30d", "term_nb_tx_1h",
-                      "term_fraud_episode_days", "term_days_since_known_fraud"),
+    "customer_velocity": (
+        "cust_nb_tx_10min",
+        "cust_nb_tx_1h",
+        "cust_nb_small_1h",
+        "cust_nb_cnp_1d",
+        "cust_secs_since_last",
+        "cust_nb_tx_1d",
+        "cust_nb_tx_7d",
+        "cust_nb_tx_30d",
+    ),
+    "terminal_risk": (
+        "term_risk_1d",
+        "term_risk_3d",
+        "term_risk_7d",
+        "term_risk_30d",
+        "term_fraud_customers_7d",
+        "term_fraud_customers_30d",
+        "term_nb_tx_1d",
+        "term_nb_tx_7d",
+        "term_nb_tx_30d",
+        "term_nb_tx_1h",
+        "term_fraud_episode_days",
+        "term_days_since_known_fraud",
+    ),
     "new_device": ("device_new", "device_age_days", "device_new_customers_30d"),
     "new_payee": ("payee_new", "cust_new_payees_7d"),
     "mule_payee": ("payee_new_senders_7d", "payee_senders_total", "payee_amount_1d"),
@@ -144,10 +195,11 @@ class _Events:
         kernels = _kernels()
         self.g, self.t, self.order = g, t, order
         self.raw = values
-        self.within = {k: kernels.group_cumsum(g, np.ascontiguousarray(v, dtype=np.float64), order)
-                       for k, v in values.items()}
+        self.within = {
+            k: kernels.group_cumsum(g, np.ascontiguousarray(v, dtype=np.float64), order) for k, v in values.items()
+        }
 
-    def window(self, q: "_Queries", lo: int, hi: int = 0, what: str | None = None) -> np.ndarray:
+    def window(self, q: _Queries, lo: int, hi: int = 0, what: str | None = None) -> np.ndarray:
         """Count (or sum of `what`) of events with the query's group and tick in (tick - lo, tick - hi]; 0 without
         a group."""
         kernels = _kernels()
@@ -157,7 +209,7 @@ class _Events:
         out[q.pos] = res
         return out
 
-    def first_last(self, q: "_Queries", lo: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    def first_last(self, q: _Queries, lo: int, what: str) -> tuple[np.ndarray, np.ndarray]:
         """`what` of the first and the last event in (tick - lo, tick]; NaN where there is none."""
         first, last = np.full(q.n, np.nan), np.full(q.n, np.nan)
         vals = self.raw[what][self.order]
@@ -206,7 +258,9 @@ class _Grouped:
     def queries(self, every_row: bool = False) -> _Queries:
         r = self.rows
         if every_row or r.all:
-            return _Queries(self.g, self.t, self.order if every_row else r.pos[self.order], r.n if every_row else len(r.sel))
+            return _Queries(
+                self.g, self.t, self.order if every_row else r.pos[self.order], r.n if every_row else len(r.sel)
+            )
         keep = r.in_sel[self.order]
         return _Queries(self.g[keep], self.t[keep], r.pos[self.order[keep]], len(r.sel))
 
@@ -223,12 +277,12 @@ def _factorize(*arrays: np.ndarray) -> tuple[list[np.ndarray], int]:
         codes[allv < 0] = -1
     out, i = [], 0
     for a in arrays:
-        out.append(codes[i:i + len(a)])
+        out.append(codes[i : i + len(a)])
         i += len(a)
     return out, k
 
 
-def _first_of_pairs(by_a: "_Grouped", b: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray]:
+def _first_of_pairs(by_a: _Grouped, b: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray]:
     """For each row: is the pair (a, b) new here (data order), and the row where the pair first occurred."""
     return _kernels().first_of_pairs(by_a.order, by_a.codes, b, nb)
 
@@ -242,7 +296,9 @@ def pair_first(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def category_codes(categories) -> np.ndarray:
-    codes, uniques = pd.factorize(categories if isinstance(categories, pd.Series) else np.asarray(categories, dtype=object))
+    codes, uniques = pd.factorize(
+        categories if isinstance(categories, pd.Series) else np.asarray(categories, dtype=object)
+    )
     lut = np.array([CATEGORY_CODE.get(str(u), OTHER_CATEGORY) for u in uniques] + [OTHER_CATEGORY], dtype=np.float64)
     return lut[codes]
 
@@ -313,8 +369,14 @@ def _customer_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
     """The customer's windows: counts, averages, this amount against their history, velocity."""
     amount, sel_amount, q_cust = tab.amount, tab.sel_amount, tab.q_cust
     small = (amount < SMALL_AMOUNT).astype(np.float64)
-    cix = tab.by_cust.events(values={"amount": amount, "amount2": amount * amount, "small": small,
-                                     "cnp": (tab.channel == 1).astype(np.float64)})
+    cix = tab.by_cust.events(
+        values={
+            "amount": amount,
+            "amount2": amount * amount,
+            "small": small,
+            "cnp": (tab.channel == 1).astype(np.float64),
+        }
+    )
     for k, w in CUST_WINDOWS.items():
         nb = cix.window(q_cust, w * TICK)
         out[f"cust_nb_tx_{k}"] = nb
@@ -324,7 +386,9 @@ def _customer_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
         s_prev = cix.window(q_cust, w * TICK, 1, what="amount")
         mean_prev = np.where(nb_prev > 0, s_prev / np.maximum(nb_prev, 1), np.nan)
         # a 0.00 history (card verifications) has no ratio: NaN, as with no history (the scorer does the same)
-        out[f"cust_amount_ratio_{k}"] = np.where(mean_prev > 0, sel_amount / np.where(mean_prev > 0, mean_prev, 1.0), np.nan)
+        out[f"cust_amount_ratio_{k}"] = np.where(
+            mean_prev > 0, sel_amount / np.where(mean_prev > 0, mean_prev, 1.0), np.nan
+        )
         if k == "30d":
             s2 = cix.window(q_cust, w * TICK, 1, what="amount2")
             var = np.maximum(s2 / np.maximum(nb_prev, 1) - np.nan_to_num(mean_prev) ** 2, 0.0)
@@ -335,7 +399,9 @@ def _customer_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
     typ_n = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_n")
     typ_s = uix.window(q_cust, 30 * DAY * TICK, 1, what="typ_amt")
     typ_ok = (typ_n > 0) & (typ_s > 0)
-    out["cust_amount_ratio_typical_30d"] = np.where(typ_ok, sel_amount / np.where(typ_ok, typ_s / np.maximum(typ_n, 1), 1.0), np.nan)
+    out["cust_amount_ratio_typical_30d"] = np.where(
+        typ_ok, sel_amount / np.where(typ_ok, typ_s / np.maximum(typ_n, 1), 1.0), np.nan
+    )
     out["cust_nb_unusual_7d"] = uix.window(q_cust, 7 * DAY * TICK, 1, what="unusual")
     out["cust_nb_tx_10min"] = cix.window(q_cust, 600 * TICK)
     out["cust_nb_tx_1h"] = cix.window(q_cust, HOUR * TICK)
@@ -415,8 +481,9 @@ def _terminal_device_payee_features(tab: _Table, out: dict[str, np.ndarray]) -> 
     _payee_features(tab, out)
 
 
-def compute(df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ...] | None = None,
-            rows: np.ndarray | None = None) -> pd.DataFrame:
+def compute(
+    df: pd.DataFrame, label_delay_days: float = 7.0, only: tuple[str, ...] | None = None, rows: np.ndarray | None = None
+) -> pd.DataFrame:
     """Features of `df`'s rows (in data order: see `sort_frame`), or only of the positions `rows`.
 
     Every row of `df` is history for the windows; `rows` only limits whose features are computed (batch

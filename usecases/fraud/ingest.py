@@ -1,9 +1,10 @@
 """Getting transactions into a bank's workspace: simulate them, or import the bank's own file."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sandbox.compute import metered
 from sandbox.errors import InvalidInput
@@ -18,9 +19,18 @@ MAX_LABEL_DELAY_DAYS = 90.0
 
 
 @metered("fraud", "simulate")
-def simulate(ctx, preset: str = "hk", customers: int | None = None, days: int | None = None, seed: int = 0,
-             hardness: float = 0.5, label_delay_days: float = 7.0, label_noise: float = 0.02, drift: float = 0.5,
-             progress: Callable[[float, str], None] | None = None) -> SimulationResult:
+def simulate(
+    ctx,
+    preset: str = "hk",
+    customers: int | None = None,
+    days: int | None = None,
+    seed: int = 0,
+    hardness: float = 0.5,
+    label_delay_days: float = 7.0,
+    label_noise: float = 0.02,
+    drift: float = 0.5,
+    progress: Callable[[float, str], None] | None = None,
+) -> SimulationResult:
     ctx.require("fraud.simulate")
     checks.choice("preset", preset, tuple(PRESETS))
     customers = checks.number("customers", customers, 10, MAX_CUSTOMERS) or PRESETS[preset]["customers"]
@@ -36,25 +46,61 @@ def simulate(ctx, preset: str = "hk", customers: int | None = None, days: int | 
         df = simulate_handbook(customers, terminals, days, seed, label_delay_days=label_delay_days, progress=progress)
         knobs = {"terminals": terminals, "label_delay_days": label_delay_days}
     else:
-        df = simulate_hk(customers, days, seed, hardness=hardness, label_delay_days=label_delay_days,
-                         label_noise=label_noise, drift=drift, progress=progress)
+        df = simulate_hk(
+            customers,
+            days,
+            seed,
+            hardness=hardness,
+            label_delay_days=label_delay_days,
+            label_noise=label_noise,
+            drift=drift,
+            progress=progress,
+        )
         knobs = {"hardness": hardness, "label_delay_days": label_delay_days, "label_noise": label_noise, "drift": drift}
     sim_s = time.perf_counter() - t0
     if progress:
         progress(0.9, "writing Parquet")
     summary = summarise(df, preset)
     h = frame_hash(df)
-    meta = {"source": "simulate", "preset": preset, "seed": seed, "customers": customers, "days": days,
-            "label_delay_days": label_delay_days, "knobs": knobs, "data_hash": h, **summary}
+    meta = {
+        "source": "simulate",
+        "preset": preset,
+        "seed": seed,
+        "customers": customers,
+        "days": days,
+        "label_delay_days": label_delay_days,
+        "knobs": knobs,
+        "data_hash": h,
+        **summary,
+    }
     data.save(ctx, df, meta)
-    ctx.audit("fraud.simulate", preset=preset, seed=seed, customers=customers, days=days, rows=summary["rows"],
-              fraud_rows=summary["fraud_rows"], data_hash=h)
+    ctx.audit(
+        "fraud.simulate",
+        preset=preset,
+        seed=seed,
+        customers=customers,
+        days=days,
+        rows=summary["rows"],
+        fraud_rows=summary["fraud_rows"],
+        data_hash=h,
+    )
     if progress:
         progress(1.0, "done")
-    return SimulationResult(rows=summary["rows"], fraud_rows=summary["fraud_rows"], fraud_rate=summary["fraud_rate"],
-                            scenario_counts=summary["scenario_counts"], days=summary["days"], data_hash=h, preset=preset,
-                            seed=seed, customers=customers, start=summary["start"], end=summary["end"],
-                            seconds=round(sim_s, 3), knobs=knobs)
+    return SimulationResult(
+        rows=summary["rows"],
+        fraud_rows=summary["fraud_rows"],
+        fraud_rate=summary["fraud_rate"],
+        scenario_counts=summary["scenario_counts"],
+        days=summary["days"],
+        data_hash=h,
+        preset=preset,
+        seed=seed,
+        customers=customers,
+        start=summary["start"],
+        end=summary["end"],
+        seconds=round(sim_s, 3),
+        knobs=knobs,
+    )
 
 
 @metered("fraud", "import")
@@ -74,17 +120,44 @@ def import_transactions(ctx, file: str | Path, label_delay_days: float = 7.0) ->
     if len(accepted) == 0:
         first = rejections[0] if rejections else None
         where = f" (first: row {first.row}, column {first.column}: {first.reason})" if first else ""
-        raise InvalidInput("file", f"no valid transaction in {name}: {n_rejected} rows rejected{where}",
-                           "fix the rows and import again; see `sandbox fraud import --help` for the schema")
+        raise InvalidInput(
+            "file",
+            f"no valid transaction in {name}: {n_rejected} rows rejected{where}",
+            "fix the rows and import again; see `sandbox fraud import --help` for the schema",
+        )
     accepted = sort_frame(accepted)
     summary = summarise(accepted, "imported")
     h = frame_hash(accepted)
-    meta = {"source": "import", "preset": "imported", "file": name, "layout": layout, "seed": None,
-            "label_delay_days": label_delay_days, "data_hash": h, "rejected": n_rejected, **summary}
+    meta = {
+        "source": "import",
+        "preset": "imported",
+        "file": name,
+        "layout": layout,
+        "seed": None,
+        "label_delay_days": label_delay_days,
+        "data_hash": h,
+        "rejected": n_rejected,
+        **summary,
+    }
     replaced = data.current_rows(ctx)
     data.save(ctx, accepted, meta)
-    ctx.audit("fraud.import", file=name, layout=layout, accepted=len(accepted), rejected=n_rejected, data_hash=h,
-              replaced_rows=replaced)
-    return schema.ImportReport(file=name, layout=layout, accepted=len(accepted), rejected=n_rejected,
-                               rejections=rejections, fraud_rows=summary["fraud_rows"], data_hash=h, days=summary["days"],
-                               replaced_rows=replaced)
+    ctx.audit(
+        "fraud.import",
+        file=name,
+        layout=layout,
+        accepted=len(accepted),
+        rejected=n_rejected,
+        data_hash=h,
+        replaced_rows=replaced,
+    )
+    return schema.ImportReport(
+        file=name,
+        layout=layout,
+        accepted=len(accepted),
+        rejected=n_rejected,
+        rejections=rejections,
+        fraud_rows=summary["fraud_rows"],
+        data_hash=h,
+        days=summary["days"],
+        replaced_rows=replaced,
+    )

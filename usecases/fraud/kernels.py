@@ -5,6 +5,7 @@ together, in data order), so a window over a million rows costs a few millisecon
 search per row. The arithmetic is the same as the reference definitions in features.py: per-group prefix
 sums added in data order, window sums as differences of two prefix sums, so the values do not change.
 """
+
 from __future__ import annotations
 
 import numpy as np

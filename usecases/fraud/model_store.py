@@ -9,6 +9,7 @@ the alert threshold and the SHA-256 of the model file. Loading checks all of
 it: a file from another bank, a file whose bytes changed, or a sidecar that
 points at a run this bank does not own is refused with a clear error.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -83,8 +84,10 @@ def _read_user_model(ctx, path: Path) -> tuple[bytes | None, bytes]:
         raise NotFound(f"model file {path} does not exist", "check the path") from None
     with model:
         if model.size > MAX_MODEL_BYTES:
-            raise ModelRefused(f"model file {path.name} is {model.size:,} bytes, more than a sandbox model "
-                               f"({MAX_MODEL_BYTES:,})", "use a model saved by `sandbox fraud train`")
+            raise ModelRefused(
+                f"model file {path.name} is {model.size:,} bytes, more than a sandbox model ({MAX_MODEL_BYTES:,})",
+                "use a model saved by `sandbox fraud train`",
+            )
         try:
             side = ctx.user_file(sidecar_path(path), "model")
         except userfile.FileMissing:
@@ -92,7 +95,9 @@ def _read_user_model(ctx, path: Path) -> tuple[bytes | None, bytes]:
         with side:
             side_raw = side.read_bytes(MAX_SIDECAR_BYTES)
         if len(side_raw) > MAX_SIDECAR_BYTES:
-            raise ModelRefused(f"sidecar {side.name} is too large for a model sidecar", "use a model saved by `sandbox fraud train`")
+            raise ModelRefused(
+                f"sidecar {side.name} is too large for a model sidecar", "use a model saved by `sandbox fraud train`"
+            )
         return side_raw, model.read_bytes()
 
 
@@ -111,10 +116,15 @@ def load(ctx, model_path: str | Path | None = None, version: str | int | None = 
         mv = lifecycle.resolve(ctx, "fraud", version)  # None: the champion, or a one-line error naming the command
         path = _folder(ctx, mv.run_id) / MODEL_FILE
         if not path.exists():
-            raise NotFound(f"the model file of fraud v{mv.version} (run {mv.run_id}) is not in bank {ctx.bank}'s "
-                           "workspace", f"train again: `sandbox fraud train {ctx.bank}`")
+            raise NotFound(
+                f"the model file of fraud v{mv.version} (run {mv.run_id}) is not in bank {ctx.bank}'s workspace",
+                f"train again: `sandbox fraud train {ctx.bank}`",
+            )
         side = sidecar_path(path)
-        side_raw, raw = (side.read_bytes() if side.exists() else None), None  # the model is read once the sidecar passed
+        side_raw, raw = (
+            (side.read_bytes() if side.exists() else None),
+            None,
+        )  # the model is read once the sidecar passed
     else:
         path = Path(model_path)
         if path.suffix == ".json":
@@ -122,40 +132,56 @@ def load(ctx, model_path: str | Path | None = None, version: str | int | None = 
         side_raw, raw = _read_user_model(ctx, path)
     side = sidecar_path(path)
     if side_raw is None:
-        raise ModelRefused(f"model file {path.name} has no sidecar {side.name} (bank, features, checksum)",
-                           "use a model saved by `sandbox fraud train`")
+        raise ModelRefused(
+            f"model file {path.name} has no sidecar {side.name} (bank, features, checksum)",
+            "use a model saved by `sandbox fraud train`",
+        )
     try:
         info = json.loads(side_raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ModelRefused(f"sidecar {side.name} is not valid JSON", "use a model saved by `sandbox fraud train`") from None
+        raise ModelRefused(
+            f"sidecar {side.name} is not valid JSON", "use a model saved by `sandbox fraud train`"
+        ) from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise ModelRefused(f"{side.name} is not a sandbox fraud model sidecar", "use a model saved by `sandbox fraud train`")
+        raise ModelRefused(
+            f"{side.name} is not a sandbox fraud model sidecar", "use a model saved by `sandbox fraud train`"
+        )
     owner = info.get("bank")
     if owner != ctx.bank:
         ctx.audit("fraud.model.refused", reason="other bank", model_bank=str(owner)[:64])
-        raise ModelRefused(f"model file {path.name} belongs to bank {owner}, not {ctx.bank}",
-                           f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)")
+        raise ModelRefused(
+            f"model file {path.name} belongs to bank {owner}, not {ctx.bank}",
+            f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)",
+        )
     if raw is None:
         raw = path.read_bytes()
     if sha256(raw) != info.get("sha256") and model_path is None:
         info = _pending_sidecar(ctx, raw, path.parent) or info  # a save killed between its two renames
     if sha256(raw) != info.get("sha256"):
         ctx.audit("fraud.model.refused", reason="checksum mismatch")
-        raise ModelRefused(f"model file {path.name} does not match its checksum", "the file changed after training; train again")
+        raise ModelRefused(
+            f"model file {path.name} does not match its checksum", "the file changed after training; train again"
+        )
     try:
         run = ctx.get_run(str(info.get("run_id")))
     except NotFound:
         ctx.audit("fraud.model.refused", reason="run not in bank")
-        raise ModelRefused(f"model file {path.name} names run {info.get('run_id')}, which is not a run of {ctx.bank}",
-                           f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)") from None
+        raise ModelRefused(
+            f"model file {path.name} names run {info.get('run_id')}, which is not a run of {ctx.bank}",
+            f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)",
+        ) from None
     if run.data.tags.get(RUN_TAG_SHA) != info["sha256"]:
         ctx.audit("fraud.model.refused", reason="run checksum mismatch")
-        raise ModelRefused(f"model file {path.name} is not the model run {info.get('run_id')} recorded",
-                           f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)")
+        raise ModelRefused(
+            f"model file {path.name} is not the model run {info.get('run_id')} recorded",
+            f"score with your own bank's model (train one: `sandbox fraud train {ctx.bank}`)",
+        )
     if mv is not None and info.get("run_id") != mv.run_id:
         ctx.audit("fraud.model.refused", reason="not the version's run")
-        raise ModelRefused(f"the model file of fraud v{mv.version} names run {info.get('run_id')}, not {mv.run_id}",
-                           f"train again: `sandbox fraud train {ctx.bank}`")
+        raise ModelRefused(
+            f"the model file of fraud v{mv.version} names run {info.get('run_id')}, not {mv.run_id}",
+            f"train again: `sandbox fraud train {ctx.bank}`",
+        )
     booster = xgb.Booster()
     booster.load_model(bytearray(raw))
     info = dict(info, model_version=mv.version if mv else "", model_stage=mv.stage if mv else "file")

@@ -2,11 +2,12 @@
 
 Nothing here pickles: XGBoost saves as UBJ/JSON, the baseline as JSON coefficients.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
 
 import numpy as np
 
@@ -17,8 +18,15 @@ from . import checks
 # Chosen on the handbook data with validation windows that end before the protocol's test window
 # (train from 2018-07-04 and 2018-07-11): shallow trees, a slow learning rate, fine bins (amount thresholds matter).
 XGB_PARAMS = {
-    "objective": "binary:logistic", "eval_metric": "aucpr", "tree_method": "hist", "max_depth": 4,
-    "learning_rate": 0.05, "subsample": 0.8, "colsample_bytree": 0.8, "min_child_weight": 1.0, "reg_lambda": 5.0,
+    "objective": "binary:logistic",
+    "eval_metric": "aucpr",
+    "tree_method": "hist",
+    "max_depth": 4,
+    "learning_rate": 0.05,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "min_child_weight": 1.0,
+    "reg_lambda": 5.0,
     "max_bin": 2048,
 }
 XGB_ROUNDS = 400
@@ -30,13 +38,18 @@ def xgb_params(seed: int, device: str, nthread: int | None = None, **overrides) 
     return p
 
 
-def fit_xgb(X, y, seed: int = 0, device: str = "cpu", rounds: int = XGB_ROUNDS, progress: Callable | None = None,
-            **overrides):
+def fit_xgb(
+    X, y, seed: int = 0, device: str = "cpu", rounds: int = XGB_ROUNDS, progress: Callable | None = None, **overrides
+):
     import xgboost as xgb
 
     params = xgb_params(seed, device, **overrides)
-    dtrain = xgb.QuantileDMatrix(np.asarray(X, dtype=np.float32), label=np.asarray(y, dtype=np.float32),
-                                 feature_names=list(getattr(X, "columns", [])) or None, max_bin=params["max_bin"])
+    dtrain = xgb.QuantileDMatrix(
+        np.asarray(X, dtype=np.float32),
+        label=np.asarray(y, dtype=np.float32),
+        feature_names=list(getattr(X, "columns", [])) or None,
+        max_bin=params["max_bin"],
+    )
     callbacks = [_ProgressCallback(progress, rounds)] if progress else None
     return xgb.train(params, dtrain, num_boost_round=rounds, callbacks=callbacks)
 
@@ -58,9 +71,12 @@ SCHEDULER_CONNECT_S = 5
 
 def _unreachable(scheduler: str, exc: BaseException) -> InvalidInput:
     why = str(exc)[:120] if isinstance(exc, (OSError, ValueError)) else "it does not answer as a Dask scheduler does"
-    return InvalidInput(checks.label("scheduler"), f"cannot connect to a Dask scheduler at {scheduler!r} ({why})",
-                        "check the address (e.g. tcp://10.0.0.5:8786) and that `dask scheduler` runs there, or drop "
-                        "--scheduler to train on a local cluster")
+    return InvalidInput(
+        checks.label("scheduler"),
+        f"cannot connect to a Dask scheduler at {scheduler!r} ({why})",
+        "check the address (e.g. tcp://10.0.0.5:8786) and that `dask scheduler` runs there, or drop "
+        "--scheduler to train on a local cluster",
+    )
 
 
 def check_scheduler(scheduler: str) -> None:
@@ -94,13 +110,25 @@ def dask_client(scheduler: str | None, n_workers: int = 2, threads_per_worker: i
         with client:
             yield client
         return
-    with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
-def fit_xgb_dask(X, y, seed: int = 0, device: str = "cpu", rounds: int = XGB_ROUNDS, scheduler: str | None = None,
-                 n_workers: int = 2, **overrides):
+def fit_xgb_dask(
+    X,
+    y,
+    seed: int = 0,
+    device: str = "cpu",
+    rounds: int = XGB_ROUNDS,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    **overrides,
+):
     import dask.array as da
     import xgboost.dask as xgb_dask
 
@@ -141,7 +169,7 @@ class LogReg:
     def __init__(self, mean=None, scale=None, coef=None, intercept: float = 0.0):
         self.mean, self.scale, self.coef, self.intercept = mean, scale, coef, intercept
 
-    def fit(self, X, y, seed: int = 0) -> "LogReg":
+    def fit(self, X, y, seed: int = 0) -> LogReg:
         from sklearn.linear_model import LogisticRegression
 
         Z = _prep(X)
@@ -161,9 +189,14 @@ class LogReg:
         return {f: float(v / (w.sum() or 1.0)) for f, v in zip(features, w)}
 
     def to_json(self) -> dict:
-        return {"kind": "logreg", "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept}
+        return {
+            "kind": "logreg",
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+        }
 
     @classmethod
-    def from_json(cls, d: dict) -> "LogReg":
+    def from_json(cls, d: dict) -> LogReg:
         return cls(np.array(d["mean"]), np.array(d["scale"]), np.array(d["coef"]), float(d["intercept"]))

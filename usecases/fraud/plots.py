@@ -1,4 +1,5 @@
 """PNG plots for the stock MLflow UI (the Streamlit pages draw their own from reports/*.json)."""
+
 from __future__ import annotations
 
 

@@ -33,6 +33,7 @@ and replace the bank's current data set. A file-level problem (unreadable,
 empty, missing or unknown columns, no valid row) is an error and nothing is
 imported.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,13 +50,28 @@ MAX_AMOUNT = 10_000_000.0
 DEFAULT_LABEL_DELAY_DAYS = 7
 
 REQUIRED = ("txn_id", "timestamp", "customer_id", "amount", "is_fraud")
-OPTIONAL = ("terminal_id", "channel", "merchant_category", "district", "device_id", "payee_id", "scenario", "label_time")
+OPTIONAL = (
+    "terminal_id",
+    "channel",
+    "merchant_category",
+    "district",
+    "device_id",
+    "payee_id",
+    "scenario",
+    "label_time",
+)
 COLUMNS = REQUIRED + OPTIONAL
 ID_COLUMNS = ("txn_id", "customer_id", "terminal_id", "device_id", "payee_id")
 
-HANDBOOK_COLUMNS = {"TRANSACTION_ID": "txn_id", "TX_DATETIME": "timestamp", "CUSTOMER_ID": "customer_id",
-                    "TERMINAL_ID": "terminal_id", "TX_AMOUNT": "amount", "TX_FRAUD": "is_fraud",
-                    "TX_FRAUD_SCENARIO": "scenario"}
+HANDBOOK_COLUMNS = {
+    "TRANSACTION_ID": "txn_id",
+    "TX_DATETIME": "timestamp",
+    "CUSTOMER_ID": "customer_id",
+    "TERMINAL_ID": "terminal_id",
+    "TX_AMOUNT": "amount",
+    "TX_FRAUD": "is_fraud",
+    "TX_FRAUD_SCENARIO": "scenario",
+}
 HANDBOOK_IGNORED = ("TX_TIME_SECONDS", "TX_TIME_DAYS")
 
 MAX_REJECTIONS_LISTED = 1000
@@ -84,9 +100,17 @@ class ImportReport:
     replaced_rows: int = 0  # rows of the data set this import replaced (0: the bank had none)
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "layout": self.layout, "accepted": self.accepted, "rejected": self.rejected,
-                "fraud_rows": self.fraud_rows, "days": self.days, "data_hash": self.data_hash,
-                "replaced_rows": self.replaced_rows, "rejections": [r.to_dict() for r in self.rejections]}
+        return {
+            "file": self.file,
+            "layout": self.layout,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "fraud_rows": self.fraud_rows,
+            "days": self.days,
+            "data_hash": self.data_hash,
+            "replaced_rows": self.replaced_rows,
+            "rejections": [r.to_dict() for r in self.rejections],
+        }
 
 
 def empty_frame() -> pd.DataFrame:
@@ -97,24 +121,27 @@ def canonical(df: pd.DataFrame, text: str = "str") -> pd.DataFrame:
     """Columns in schema order with schema dtypes (trusted input: simulator or validated import).
 
     text="category" keeps categorical text columns categorical (batch scoring: no string per row)."""
+
     def as_text(s: pd.Series):
         return s if text == "category" and isinstance(s.dtype, pd.CategoricalDtype) else s.astype(str)
 
-    out = pd.DataFrame({
-        "txn_id": df["txn_id"].astype(np.int64),
-        "timestamp": pd.to_datetime(df["timestamp"]).astype("datetime64[ns]"),
-        "customer_id": df["customer_id"].astype(np.int64),
-        "terminal_id": df["terminal_id"].astype(np.int64),
-        "amount": df["amount"].astype(np.float64),
-        "channel": pd.Categorical(df["channel"], categories=CHANNELS),
-        "merchant_category": as_text(df["merchant_category"]),
-        "district": as_text(df["district"]),
-        "device_id": df["device_id"].astype(np.int64),
-        "payee_id": df["payee_id"].astype(np.int64),
-        "is_fraud": df["is_fraud"].astype(np.int8),
-        "scenario": df["scenario"].astype(np.int8),
-        "label_time": pd.to_datetime(df["label_time"]).astype("datetime64[ns]"),
-    })
+    out = pd.DataFrame(
+        {
+            "txn_id": df["txn_id"].astype(np.int64),
+            "timestamp": pd.to_datetime(df["timestamp"]).astype("datetime64[ns]"),
+            "customer_id": df["customer_id"].astype(np.int64),
+            "terminal_id": df["terminal_id"].astype(np.int64),
+            "amount": df["amount"].astype(np.float64),
+            "channel": pd.Categorical(df["channel"], categories=CHANNELS),
+            "merchant_category": as_text(df["merchant_category"]),
+            "district": as_text(df["district"]),
+            "device_id": df["device_id"].astype(np.int64),
+            "payee_id": df["payee_id"].astype(np.int64),
+            "is_fraud": df["is_fraud"].astype(np.int8),
+            "scenario": df["scenario"].astype(np.int8),
+            "label_time": pd.to_datetime(df["label_time"]).astype("datetime64[ns]"),
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -140,8 +167,10 @@ def _read_table(path: userfile.UserFile) -> tuple[pd.DataFrame, str]:
             df = pd.read_parquet(path.fh)
             kind = "parquet"
         elif suffix in (".csv", ".txt", ".gz"):
+
             def stream():
                 return bounded.csv_stream(path.fh, suffix == ".gz", cap, "file", path.name)
+
             bounded.csv_header(stream(), "file", path.name)
             df = pd.read_csv(stream(), dtype=str, keep_default_na=False, skipinitialspace=True)
             kind = "csv"
@@ -150,8 +179,11 @@ def _read_table(path: userfile.UserFile) -> tuple[pd.DataFrame, str]:
     except InvalidInput:
         raise
     except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InvalidInput("file", f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:160]})",
-                           "check it is a valid CSV (UTF-8, comma-separated, header row) or Parquet file") from None
+        raise InvalidInput(
+            "file",
+            f"{path.name} could not be read ({type(exc).__name__}: {str(exc)[:160]})",
+            "check it is a valid CSV (UTF-8, comma-separated, header row) or Parquet file",
+        ) from None
     if len(df) == 0:
         raise InvalidInput("file", f"{path.name} has no data rows", "export at least one transaction")
     return df, kind
@@ -174,12 +206,18 @@ def check_columns(columns: list[str], layout: str) -> None:
     missing = [c for c in required if c not in cols]
     extra = [c for c in cols if c not in allowed and not c.startswith("Unnamed: ")]
     if missing:
-        raise InvalidInput("columns", f"missing column(s) {', '.join(missing)} ({layout} layout)",
-                           "see `sandbox fraud import --help` for the schema")
+        raise InvalidInput(
+            "columns",
+            f"missing column(s) {', '.join(missing)} ({layout} layout)",
+            "see `sandbox fraud import --help` for the schema",
+        )
     if extra:
         shown = ", ".join(extra[:20]) + (f" and {len(extra) - 20:,} more" if len(extra) > 20 else "")
-        raise InvalidInput("columns", f"unknown column(s) {shown} ({layout} layout)",
-                           "drop them or rename them to schema columns; see `sandbox fraud import --help`")
+        raise InvalidInput(
+            "columns",
+            f"unknown column(s) {shown} ({layout} layout)",
+            "drop them or rename them to schema columns; see `sandbox fraud import --help`",
+        )
     dup = sorted({c for c in cols if cols.count(c) > 1})
     if dup:
         raise InvalidInput("columns", f"duplicate column(s) {', '.join(dup)}", "keep one of each")
@@ -212,13 +250,19 @@ def _int_column(s: pd.Series, chk: _Checker, column: str, optional: bool) -> np.
     if optional:
         vals = np.where(blank, -1.0, vals)
         chk.flag(~blank & np.isnan(vals), column, "not an integer id")
-        chk.flag(~np.isnan(vals) & ((vals != np.floor(vals)) | (vals < -1) | (vals > 2**53)), column,
-                 "ids must be whole numbers >= 0 (-1 or empty for none)")
+        chk.flag(
+            ~np.isnan(vals) & ((vals != np.floor(vals)) | (vals < -1) | (vals > 2**53)),
+            column,
+            "ids must be whole numbers >= 0 (-1 or empty for none)",
+        )
     else:
         chk.flag(blank, column, "empty")
         chk.flag(~blank & np.isnan(vals), column, "not an integer id")
-        chk.flag(~np.isnan(vals) & ((vals != np.floor(vals)) | (vals < 0) | (vals > 2**53)), column,
-                 "ids must be whole numbers >= 0")
+        chk.flag(
+            ~np.isnan(vals) & ((vals != np.floor(vals)) | (vals < 0) | (vals > 2**53)),
+            column,
+            "ids must be whole numbers >= 0",
+        )
     return np.nan_to_num(vals, nan=-1).astype(np.int64)
 
 
@@ -234,8 +278,11 @@ def _parse_times(text: pd.Series, utc: bool) -> pd.Series:
     try:
         return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
     except ValueError:  # a zone the suffix test missed among naive values: one by one, the zoned one rejected
-        return pd.Series([_one_time(v, utc) for v in text], index=text.index, dtype="datetime64[ns, UTC]" if utc else
-                         "datetime64[ns]")
+        return pd.Series(
+            [_one_time(v, utc) for v in text],
+            index=text.index,
+            dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]",
+        )
 
 
 def _one_time(value, utc: bool):
@@ -287,8 +334,9 @@ def _text_column(s: pd.Series, clean, chk: _Checker, column: str, flags, text: s
     return vals.to_numpy()[codes]
 
 
-def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS,
-             text: str = "str") -> tuple[pd.DataFrame, list[Rejection], int, str]:
+def validate(
+    raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS, text: str = "str"
+) -> tuple[pd.DataFrame, list[Rejection], int, str]:
     """Check every row; return (accepted canonical rows, rejections, rejected count, layout).
 
     text="category" returns the text columns as categoricals (same values; batch scoring)."""
@@ -320,7 +368,9 @@ def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS
     out["is_fraud"] = np.nan_to_num(lab, nan=0).astype(np.int8)
 
     if "channel" in raw:
-        vals, codes = _per_value(raw["channel"], lambda v: v.astype(str).str.strip().str.lower().replace({"": "card_present"}))
+        vals, codes = _per_value(
+            raw["channel"], lambda v: v.astype(str).str.strip().str.lower().replace({"": "card_present"})
+        )
         known = vals.isin(CHANNELS).to_numpy()
         chk.flag(~known[codes], "channel", f"must be one of {', '.join(CHANNELS)}")
         lut = np.array([CHANNELS.index(v) if ok else 0 for v, ok in zip(vals, known)], dtype=np.int8)
@@ -329,9 +379,14 @@ def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS
         out["channel"] = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=list(CHANNELS))
     for col, default in (("merchant_category", "general"), ("district", "unknown")):
         if col in raw:
-            out[col] = _text_column(raw[col], lambda v, d=default: v.astype(str).str.strip().replace({"": d}), chk, col,
-                                    [(lambda v: (v.str.len() > 64).fillna(False).to_numpy(), "longer than 64 characters")],
-                                    text)
+            out[col] = _text_column(
+                raw[col],
+                lambda v, d=default: v.astype(str).str.strip().replace({"": d}),
+                chk,
+                col,
+                [(lambda v: (v.str.len() > 64).fillna(False).to_numpy(), "longer than 64 characters")],
+                text,
+            )
         elif text == "category":
             out[col] = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[default])
         else:
@@ -340,8 +395,11 @@ def validate(raw: pd.DataFrame, label_delay_days: int = DEFAULT_LABEL_DELAY_DAYS
         sc_blank = _blank(raw["scenario"])
         sc = pd.to_numeric(raw["scenario"], errors="coerce").to_numpy(dtype="float64")
         sc = np.where(sc_blank, np.where(out["is_fraud"] == 1, 99, 0), sc)
-        chk.flag(np.isnan(sc) | (sc < 0) | (sc > 99) | (sc != np.floor(np.nan_to_num(sc))), "scenario",
-                 "must be a whole number 0..99")
+        chk.flag(
+            np.isnan(sc) | (sc < 0) | (sc > 99) | (sc != np.floor(np.nan_to_num(sc))),
+            "scenario",
+            "must be a whole number 0..99",
+        )
         out["scenario"] = np.nan_to_num(sc, nan=0).astype(np.int8)
     else:
         out["scenario"] = np.where(out["is_fraud"] == 1, 99, 0).astype(np.int8)

@@ -8,6 +8,7 @@ thread (no thread start-up, no DMatrix). Reasons come from occlusion: each
 reason group's features are set to the median of legitimate training rows and
 the drop in score is that group's contribution.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -15,10 +16,10 @@ import gc
 import heapq
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,18 @@ from sandbox.compute import metered
 from sandbox.errors import InvalidInput
 
 from . import checks, data, features, model_store, schema
-from .features import (CATEGORY_CODE, CHANNEL_CODE, CUST_WINDOWS, DAY, FEATURES, HOUR, OTHER_CATEGORY, SMALL_AMOUNT,
-                       TERM_WINDOWS, TICK)
+from .features import (
+    CATEGORY_CODE,
+    CHANNEL_CODE,
+    CUST_WINDOWS,
+    DAY,
+    FEATURES,
+    HOUR,
+    OTHER_CATEGORY,
+    SMALL_AMOUNT,
+    TERM_WINDOWS,
+    TICK,
+)
 
 EPOCH = datetime(1970, 1, 1)
 FIDX = {f: i for i, f in enumerate(FEATURES)}
@@ -51,7 +62,9 @@ _IS_CNP = _at("is_cnp")
 _IS_FPS = _at("is_fps")
 _CATEGORY = _at("merchant_category_code")
 # customer: (window in ticks, where its count goes, where its average amount goes)
-_CUST_WINDOW_AT = tuple((w * TICK, _at(f"cust_nb_tx_{k}"), _at(f"cust_avg_amount_{k}")) for k, w in CUST_WINDOWS.items())
+_CUST_WINDOW_AT = tuple(
+    (w * TICK, _at(f"cust_nb_tx_{k}"), _at(f"cust_avg_amount_{k}")) for k, w in CUST_WINDOWS.items()
+)
 _CUST_RATIO_7D = _at("cust_amount_ratio_7d")
 _CUST_RATIO_30D = _at("cust_amount_ratio_30d")
 _CUST_Z_30D = _at("cust_amount_z_30d")
@@ -70,8 +83,13 @@ _TERM_VICTIMS_7D = _at("term_fraud_customers_7d")
 _TERM_VICTIMS_30D = _at("term_fraud_customers_30d")
 _TERM_EPISODE_DAYS = _at("term_fraud_episode_days")
 _TERM_DAYS_SINCE_FRAUD = _at("term_days_since_known_fraud")
-_NO_TERMINAL_ZERO = (*(at for _, nb_at, risk_at in _TERM_WINDOW_AT for at in (nb_at, risk_at)), _TERM_NB_1H,
-                     _TERM_RISK_3D, _TERM_VICTIMS_7D, _TERM_VICTIMS_30D)  # a transaction without a terminal
+_NO_TERMINAL_ZERO = (
+    *(at for _, nb_at, risk_at in _TERM_WINDOW_AT for at in (nb_at, risk_at)),
+    _TERM_NB_1H,
+    _TERM_RISK_3D,
+    _TERM_VICTIMS_7D,
+    _TERM_VICTIMS_30D,
+)  # a transaction without a terminal
 _DEVICE_NEW = _at("device_new")
 _DEVICE_AGE_DAYS = _at("device_age_days")
 _DEVICE_NEW_CUSTOMERS_30D = _at("device_new_customers_30d")
@@ -82,8 +100,10 @@ _PAYEE_AMOUNT_1D = _at("payee_amount_1d")
 _CUST_NEW_PAYEES_7D = _at("cust_new_payees_7d")
 _CUST_INFLOW_24H = _at("cust_inflow_24h")
 if sorted(_STEP_WRITES) != sorted(FEATURES):  # each feature of features.SPEC written exactly once
-    raise RuntimeError(f"FeatureState.step writes {sorted(set(_STEP_WRITES) ^ set(FEATURES))} wrongly: "
-                       "give each feature of features.SPEC one place above")
+    raise RuntimeError(
+        f"FeatureState.step writes {sorted(set(_STEP_WRITES) ^ set(FEATURES))} wrongly: "
+        "give each feature of features.SPEC one place above"
+    )
 
 
 class _Series:
@@ -130,7 +150,9 @@ def _seconds(ts) -> int:
         try:
             dt = datetime.fromisoformat(ts.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput("timestamp", f"{ts!r} is not a date-time", "use ISO 8601, e.g. 2025-03-01T14:05:09") from None
+            raise InvalidInput(
+                "timestamp", f"{ts!r} is not a date-time", "use ISO 8601, e.g. 2025-03-01T14:05:09"
+            ) from None
     elif isinstance(ts, (int, np.integer)):
         return int(ts)
     elif isinstance(ts, datetime):
@@ -168,18 +190,18 @@ class FeatureState:
         self.label_delay = int(round(label_delay_days * DAY)) * TICK  # terminal counts stop this long (ticks) before
         self.last_sec = None
         self.rank = 0
-        self.cust: dict[int, _Series] = {}          # ticks, prefix sums of amount, amount^2, small, cnp
+        self.cust: dict[int, _Series] = {}  # ticks, prefix sums of amount, amount^2, small, cnp
         self.cust_last: dict[int, int] = {}
-        self.cust_typ: dict[int, _Series] = {}      # same ticks; prefix sums of typical amount, count, unusual
+        self.cust_typ: dict[int, _Series] = {}  # same ticks; prefix sums of typical amount, count, unusual
         self.term: dict[int, _Series] = {}
         self.reports: dict[int, tuple[list[int], list[float]]] = {}  # terminal -> (label ticks, tx seconds)
-        self.pending: list[tuple[int, int, int, int]] = []            # (label tick, terminal, tx second, customer)
-        self.victims: dict[int, list[int]] = {}                       # terminal -> label ticks of first frauds per customer
-        self.victim_seen: set[tuple[int, int]] = set()                # (terminal, customer) with a reported fraud
-        self.dev_first: dict[tuple[int, int], int] = {}               # (customer, device) -> first second
-        self.dev_new: dict[int, _Series] = {}                         # device -> ticks of new customers
+        self.pending: list[tuple[int, int, int, int]] = []  # (label tick, terminal, tx second, customer)
+        self.victims: dict[int, list[int]] = {}  # terminal -> label ticks of first frauds per customer
+        self.victim_seen: set[tuple[int, int]] = set()  # (terminal, customer) with a reported fraud
+        self.dev_first: dict[tuple[int, int], int] = {}  # (customer, device) -> first second
+        self.dev_new: dict[int, _Series] = {}  # device -> ticks of new customers
         self.pay_seen: set[tuple[int, int]] = set()
-        self.pay_new: dict[int, _Series] = {}                         # payee -> ticks of new senders
+        self.pay_new: dict[int, _Series] = {}  # payee -> ticks of new senders
         self.pay_total: dict[int, int] = {}
         self.pay_amt: dict[int, _Series] = {}
         self.cust_newpay: dict[int, _Series] = {}
@@ -189,8 +211,11 @@ class FeatureState:
     def _next_tick(self, sec: int) -> int:
         """The tick of a transaction at `sec` (seconds, then its rank within the second); the clock moves on."""
         if self.last_sec is not None and sec < self.last_sec:
-            raise InvalidInput("timestamp", "transactions must arrive in time order",
-                               f"this one is {self.last_sec - sec} s older than the previous one")
+            raise InvalidInput(
+                "timestamp",
+                "transactions must arrive in time order",
+                f"this one is {self.last_sec - sec} s older than the previous one",
+            )
         self.rank = self.rank + 1 if sec == self.last_sec else 0
         self.last_sec = sec
         return sec * TICK + min(self.rank, TICK - 1)
@@ -214,8 +239,20 @@ class FeatureState:
                 self.victims.setdefault(term, []).append(lt)
 
     # -- one transaction -------------------------------------------------------
-    def step(self, sec: int, cust: int, amount: float, channel: int, cat: float, term: int, dev: int, payee: int,
-             out: np.ndarray | None = None, dev_first: bool | None = None, pay_first: bool | None = None) -> np.ndarray:
+    def step(
+        self,
+        sec: int,
+        cust: int,
+        amount: float,
+        channel: int,
+        cat: float,
+        term: int,
+        dev: int,
+        payee: int,
+        out: np.ndarray | None = None,
+        dev_first: bool | None = None,
+        pay_first: bool | None = None,
+    ) -> np.ndarray:
         """Features of this transaction (written into `out`, by name), then the state includes it.
 
         The same groups, in the same order, as `features.compute`: the transaction itself, the customer, the
@@ -247,7 +284,9 @@ class FeatureState:
         series = self.cust.get(cust)
         if series is None:
             series = self.cust[cust] = _Series(4)
-        series.append(tick, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
+        series.append(
+            tick, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0
+        )
         n = len(series.t)
         sum_amount, sum_amount2, sum_small, sum_cnp = series.cums
         for window, nb_at, avg_at in _CUST_WINDOW_AT:
@@ -267,7 +306,7 @@ class FeatureState:
         sum2 = sum_amount2[n - 1] - sum_amount2[first_30d]
         known_mean = mean if n_prev > 0 else 0.0
         var = max(sum2 / max(n_prev, 1) - known_mean * known_mean, 0.0)
-        f[_CUST_Z_30D] = (amount - mean) / (var ** 0.5 + 1.0) if n_prev > 0 else float("nan")
+        f[_CUST_Z_30D] = (amount - mean) / (var**0.5 + 1.0) if n_prev > 0 else float("nan")
         unusual = 1.0 if (n_prev > 0 and amount > features.UNUSUAL_FACTOR * mean) else 0.0
         self._customer_typical_step(f, tick, cust, amount, unusual, n, first_7d, first_30d)
         f[_CUST_NB_10MIN] = n - series.upto(tick - 600 * TICK)
@@ -280,8 +319,9 @@ class FeatureState:
         f[_CUST_SECS_SINCE_LAST] = sec - last if last is not None else float("nan")
         self.cust_last[cust] = sec
 
-    def _customer_typical_step(self, f: np.ndarray, tick: int, cust: int, amount: float, unusual: float, n: int,
-                               first_7d: int, first_30d: int) -> None:
+    def _customer_typical_step(
+        self, f: np.ndarray, tick: int, cust: int, amount: float, unusual: float, n: int, first_7d: int, first_30d: int
+    ) -> None:
         """This amount against the customer's typical amount (earlier unusual ones left out), and how many unusual
         amounts they had in the previous 7 days. `n`, `first_7d`, `first_30d`: positions in the customer's series
         (this one has the same ticks)."""
@@ -344,10 +384,13 @@ class FeatureState:
             newcomers.append(tick)
         f[_DEVICE_NEW] = 1.0 if is_new else 0.0
         f[_DEVICE_AGE_DAYS] = (sec - first) / DAY
-        f[_DEVICE_NEW_CUSTOMERS_30D] = ((len(newcomers.t) - newcomers.upto(tick - 30 * DAY * TICK))
-                                        if newcomers is not None else 0.0)
+        f[_DEVICE_NEW_CUSTOMERS_30D] = (
+            (len(newcomers.t) - newcomers.upto(tick - 30 * DAY * TICK)) if newcomers is not None else 0.0
+        )
 
-    def _payee_step(self, f: np.ndarray, tick: int, cust: int, amount: float, payee: int, pay_first: bool | None) -> None:
+    def _payee_step(
+        self, f: np.ndarray, tick: int, cust: int, amount: float, payee: int, pay_first: bool | None
+    ) -> None:
         """Payees: novelty (`pay_first` overrides what the state knows), fan-in (mule signal), the customer's new
         payees, and money flowing into the customer (fan-out)."""
         if payee >= 0:
@@ -366,7 +409,9 @@ class FeatureState:
                 added.append(tick)
             senders = self.pay_new.get(payee)
             f[_PAYEE_NEW] = 1.0 if is_new else 0.0
-            f[_PAYEE_NEW_SENDERS_7D] = (len(senders.t) - senders.upto(tick - 7 * DAY * TICK)) if senders is not None else 0.0
+            f[_PAYEE_NEW_SENDERS_7D] = (
+                (len(senders.t) - senders.upto(tick - 7 * DAY * TICK)) if senders is not None else 0.0
+            )
             f[_PAYEE_SENDERS_TOTAL] = self.pay_total.get(payee, 0)
             received = self.pay_amt.get(payee)
             if received is None:
@@ -389,14 +434,27 @@ class FeatureState:
         else:
             f[_CUST_INFLOW_24H] = 0.0
 
-    def absorb(self, sec: int, cust: int, amount: float, channel: int, term: int, dev: int, payee: int,
-               dev_first: bool, pay_first: bool, unusual: bool) -> None:
+    def absorb(
+        self,
+        sec: int,
+        cust: int,
+        amount: float,
+        channel: int,
+        term: int,
+        dev: int,
+        payee: int,
+        dev_first: bool,
+        pay_first: bool,
+        unusual: bool,
+    ) -> None:
         """The state updates of `step` without computing features (for loading history fast)."""
         tick = self._next_tick(sec)
         series = self.cust.get(cust)
         if series is None:
             series = self.cust[cust] = _Series(4)
-        series.append(tick, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0)
+        series.append(
+            tick, amount, amount * amount, 1.0 if amount < SMALL_AMOUNT else 0.0, 1.0 if channel == 1 else 0.0
+        )
         u = 1.0 if unusual else 0.0
         typical = self.cust_typ.get(cust)
         if typical is None:
@@ -435,8 +493,16 @@ class FeatureState:
         if self.last_sec is None:
             return
         before = self.last_sec * TICK - 31 * DAY * TICK - self.label_delay
-        for store in (self.cust, self.cust_typ, self.term, self.dev_new, self.pay_new, self.pay_amt, self.cust_newpay,
-                      self.inflow):
+        for store in (
+            self.cust,
+            self.cust_typ,
+            self.term,
+            self.dev_new,
+            self.pay_new,
+            self.pay_amt,
+            self.cust_newpay,
+            self.inflow,
+        ):
             for ser in store.values():
                 ser.trim(before, min_drop)
         for lts, txss in self.reports.values():
@@ -468,7 +534,9 @@ class FeatureState:
         pay_first = features.pair_first(cust, payee)
         cut = int(np.searchsorted(secs, secs[-1] - int(tail_days * DAY), side="right"))
         h = slice(0, cut)
-        for c, d, s_ in zip(cust[h][dev_first[h]].tolist(), dev[h][dev_first[h]].tolist(), secs[h][dev_first[h]].tolist()):
+        for c, d, s_ in zip(
+            cust[h][dev_first[h]].tolist(), dev[h][dev_first[h]].tolist(), secs[h][dev_first[h]].tolist()
+        ):
             self.dev_first[(c, d)] = s_
         self.pay_seen.update(zip(cust[h][pay_first[h]].tolist(), payee[h][pay_first[h]].tolist()))
         for p_, k in zip(*np.unique(payee[h][pay_first[h]], return_counts=True)):
@@ -476,8 +544,9 @@ class FeatureState:
         last = pd.Series(secs[h]).groupby(cust[h]).max()
         self.cust_last.update(zip(last.index.tolist(), last.to_numpy().tolist()))
         late = fraud[h] & (label_s[h] >= secs[cut - 1] if cut else False)
-        for t_, s_, l_, c_ in zip(term[h][late].tolist(), secs[h][late].tolist(), label_s[h][late].tolist(),
-                                  cust[h][late].tolist()):
+        for t_, s_, l_, c_ in zip(
+            term[h][late].tolist(), secs[h][late].tolist(), label_s[h][late].tolist(), cust[h][late].tolist()
+        ):
             self.report_fraud(t_, s_, l_, c_)
         early = fraud[h] & ~late & (term[h] >= 0)  # reported before every window: only "seen before" matters
         self.victim_seen.update(zip(term[h][early].tolist(), cust[h][early].tolist()))
@@ -489,12 +558,25 @@ class FeatureState:
         channel = np.array([CHANNEL_CODE.get(str(u), 0) for u in ch_uniques] + [0], dtype=np.int64)[ch_codes]
         unusual = features.unusual_flags(df)
         tail = slice(cut, len(df))
-        for args in zip(secs[tail].tolist(), cust[tail].tolist(), amount[tail].tolist(), channel[tail].tolist(),
-                        term[tail].tolist(), dev[tail].tolist(), payee[tail].tolist(), dev_first[tail].tolist(),
-                        pay_first[tail].tolist(), unusual[tail].tolist()):
+        for args in zip(
+            secs[tail].tolist(),
+            cust[tail].tolist(),
+            amount[tail].tolist(),
+            channel[tail].tolist(),
+            term[tail].tolist(),
+            dev[tail].tolist(),
+            payee[tail].tolist(),
+            dev_first[tail].tolist(),
+            pay_first[tail].tolist(),
+            unusual[tail].tolist(),
+        ):
             self.absorb(*args)
-        for t_, s_, l_, c_ in zip(term[tail][fraud[tail]].tolist(), secs[tail][fraud[tail]].tolist(),
-                                  label_s[tail][fraud[tail]].tolist(), cust[tail][fraud[tail]].tolist()):
+        for t_, s_, l_, c_ in zip(
+            term[tail][fraud[tail]].tolist(),
+            secs[tail][fraud[tail]].tolist(),
+            label_s[tail][fraud[tail]].tolist(),
+            cust[tail][fraud[tail]].tolist(),
+        ):
             self.report_fraud(t_, s_, l_, c_)
 
 
@@ -526,8 +608,15 @@ class ScoreMeter:
 
         if self.n:
             meter = Meter(wall_s=self.wall_s, cpu_s=self.cpu_s)
-            self.ctx.ledger.record(self.ctx.bank, self.ctx.actor.name, usecase="fraud", run_id=None, meter=meter,
-                                   kind="score", units=self.n)
+            self.ctx.ledger.record(
+                self.ctx.bank,
+                self.ctx.actor.name,
+                usecase="fraud",
+                run_id=None,
+                meter=meter,
+                kind="score",
+                units=self.n,
+            )
             self.n, self.wall_s, self.cpu_s = 0, 0.0, 0.0
         self.since = time.monotonic()
         try:
@@ -578,8 +667,16 @@ class StreamingScorer:
         cust = _int_id(txn, "customer_id")
         if cust < 0:
             raise InvalidInput("customer_id", "missing", "every transaction needs a customer_id")
-        return (_seconds(txn["timestamp"]), cust, amount, CHANNEL_CODE[ch], cat, _int_id(txn, "terminal_id"),
-                _int_id(txn, "device_id"), _int_id(txn, "payee_id"))
+        return (
+            _seconds(txn["timestamp"]),
+            cust,
+            amount,
+            CHANNEL_CODE[ch],
+            cat,
+            _int_id(txn, "terminal_id"),
+            _int_id(txn, "device_id"),
+            _int_id(txn, "payee_id"),
+        )
 
     def features_of(self, txn: dict) -> np.ndarray:
         """The model's feature row for this transaction (and the state moves on)."""
@@ -614,8 +711,13 @@ class StreamingScorer:
         self.scored += 1
         if self.scored % 100_000 == 0:
             self.state.compact()
-        return ScoreResult(score=score, alert=score >= self.threshold, reasons=reasons, threshold=self.threshold,
-                           txn_id=txn.get("txn_id"))
+        return ScoreResult(
+            score=score,
+            alert=score >= self.threshold,
+            reasons=reasons,
+            threshold=self.threshold,
+            txn_id=txn.get("txn_id"),
+        )
 
     def _reason(self, group: str, row: np.ndarray, contribution: float) -> str:
         names = [f for f in features.REASON_GROUPS[group] if f in self.features]
@@ -628,13 +730,18 @@ class StreamingScorer:
         """A fraud was reported: the transaction at `terminal_id` at `timestamp`, reported at `reported_at` (default:
         now), of `customer_id` (counts distinct victims at the terminal; without it every report is a new victim)."""
         sec = _seconds(timestamp)
-        self.state.report_fraud(int(terminal_id), sec, _seconds(reported_at) if reported_at is not None else sec,
-                                -1 if customer_id is None else int(customer_id))
+        self.state.report_fraud(
+            int(terminal_id),
+            sec,
+            _seconds(reported_at) if reported_at is not None else sec,
+            -1 if customer_id is None else int(customer_id),
+        )
 
 
 @metered("fraud", "score")  # loading and warming the scorer is work too
-def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True,
-                version: str | int | None = None) -> StreamingScorer:
+def load_scorer(
+    ctx, model_path: str | Path | None = None, warm: bool = True, version: str | int | None = None
+) -> StreamingScorer:
     """This bank's streaming scorer with its champion (or an explicit `version`, or a model file), its state
     warmed on the bank's transaction history. `scorer.sidecar["model_stage"]` says which it is."""
     ctx.require("fraud.score")
@@ -657,8 +764,18 @@ def load_scorer(ctx, model_path: str | Path | None = None, warm: bool = True,
     return scorer
 
 
-HISTORY_COLUMNS = ["txn_id", "timestamp", "customer_id", "terminal_id", "amount", "channel", "device_id", "payee_id",
-                   "is_fraud", "label_time"]  # what the windows need of the history (not its text columns)
+HISTORY_COLUMNS = [
+    "txn_id",
+    "timestamp",
+    "customer_id",
+    "terminal_id",
+    "amount",
+    "channel",
+    "device_id",
+    "payee_id",
+    "is_fraud",
+    "label_time",
+]  # what the windows need of the history (not its text columns)
 
 
 def _with_history(hist: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
@@ -675,18 +792,30 @@ def _with_history(hist: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
     ts_b = batch["timestamp"].to_numpy("datetime64[ns]")
     cols["timestamp"] = np.concatenate([hist["timestamp"].to_numpy("datetime64[ns]"), ts_b])
     cols["is_fraud"] = np.concatenate([hist["is_fraud"].to_numpy(np.int8), np.zeros(len(batch), np.int8)])
-    cols["label_time"] = np.concatenate([hist["label_time"].to_numpy("datetime64[ns]"), ts_b + np.timedelta64(3650, "D")])
-    ch = np.concatenate([features.channel_codes(hist["channel"]) if nh else np.zeros(0, np.int64),
-                         features.channel_codes(batch["channel"])])
+    cols["label_time"] = np.concatenate(
+        [hist["label_time"].to_numpy("datetime64[ns]"), ts_b + np.timedelta64(3650, "D")]
+    )
+    ch = np.concatenate(
+        [
+            features.channel_codes(hist["channel"]) if nh else np.zeros(0, np.int64),
+            features.channel_codes(batch["channel"]),
+        ]
+    )
     cols["channel"] = pd.Categorical.from_codes(ch, categories=list(schema.CHANNELS))
     mc_codes, mc_cats = pd.factorize(batch["merchant_category"])
-    cols["merchant_category"] = pd.Categorical.from_codes(np.concatenate([np.full(nh, -1), mc_codes]),
-                                                          categories=pd.Index(mc_cats).astype(str))
+    cols["merchant_category"] = pd.Categorical.from_codes(
+        np.concatenate([np.full(nh, -1), mc_codes]), categories=pd.Index(mc_cats).astype(str)
+    )
     return pd.DataFrame(cols)
 
 
-def batch_features(ctx, batch: pd.DataFrame, label_delay_days: float, names: tuple[str, ...],
-                   stage: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, int]:
+def batch_features(
+    ctx,
+    batch: pd.DataFrame,
+    label_delay_days: float,
+    names: tuple[str, ...],
+    stage: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, int]:
     """Features of a validated batch (in data order) over the bank's stored history before its first row:
     the same definition as training (features.compute), with the batch's own labels unknown. Returns the
     features and the number of history rows used."""
@@ -696,16 +825,22 @@ def batch_features(ctx, batch: pd.DataFrame, label_delay_days: float, names: tup
     combined = _with_history(hist, batch)
     if stage:
         stage("combine")
-    X = features.compute(combined, label_delay_days=label_delay_days, only=names,
-                         rows=np.arange(len(hist), len(combined)))
+    X = features.compute(
+        combined, label_delay_days=label_delay_days, only=names, rows=np.arange(len(hist), len(combined))
+    )
     if stage:
         stage("features")
     return X, len(hist)
 
 
 @metered("fraud", "score")
-def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path: str | Path | None = None,
-                version: str | int | None = None) -> dict:
+def score_batch(
+    ctx,
+    input_path: str | Path,
+    output_path: str | Path,
+    model_path: str | Path | None = None,
+    version: str | int | None = None,
+) -> dict:
     """Score a CSV/Parquet file of transactions (schema of `sandbox fraud import`; is_fraud may be absent).
 
     The bank's stored history before the first input transaction feeds the windows; labels in the input are
@@ -725,15 +860,24 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
 
     # Each path is opened once and checked by descriptor; the input is read from its descriptor and the scores
     # are written to a temp file in the output's checked folder, then renamed (never through a link).
-    with ctx.user_output(output_path, checks.label("output")) as out, \
-            ctx.user_file(input_path, checks.label("input")) as src:
+    with (
+        ctx.user_output(output_path, checks.label("output")) as out,
+        ctx.user_file(input_path, checks.label("input")) as src,
+    ):
         if src.same_file(out.existing()):  # the same inode: another spelling, a link or a hard link of the input
-            raise InvalidInput(checks.label("output"), f"{out.path} is the input file: the scores would overwrite the "
-                               "transactions", "write the scores to another file, e.g. --output scores.csv")
+            raise InvalidInput(
+                checks.label("output"),
+                f"{out.path} is the input file: the scores would overwrite the transactions",
+                "write the scores to another file, e.g. --output scores.csv",
+            )
         booster, sidecar = model_store.load(ctx, model_path, version)  # the champion unless told otherwise
         stage("model_load")
         if out.suffix.lower() not in (".csv", ".parquet"):
-            raise InvalidInput(checks.label("output"), f"{out.name} must end in .csv or .parquet", "name the output file.csv or file.parquet")
+            raise InvalidInput(
+                checks.label("output"),
+                f"{out.name} must end in .csv or .parquet",
+                "name the output file.csv or file.parquet",
+            )
         raw, _ = schema.read_table(src)
         if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
             raw = raw.assign(is_fraud=0)
@@ -741,16 +885,22 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
         batch, rejections, n_rejected, _layout = schema.validate(raw, text="category")
         if n_rejected:
             r = rejections[0]
-            raise InvalidInput(checks.label("input"), f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
-                               "fix the file; see `sandbox fraud import --help` for the schema")
+            raise InvalidInput(
+                checks.label("input"),
+                f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
+                "fix the file; see `sandbox fraud import --help` for the schema",
+            )
         batch = features.sort_frame(batch)
         stage("validate")
-        X, n_hist = batch_features(ctx, batch, float(sidecar.get("label_delay_days", 7)), tuple(sidecar["features"]), stage)
+        X, n_hist = batch_features(
+            ctx, batch, float(sidecar.get("label_delay_days", 7)), tuple(sidecar["features"]), stage
+        )
         scores = booster.inplace_predict(np.ascontiguousarray(X.to_numpy()))
         stage("predict")
         thr = float(sidecar["threshold"])
-        out_frame = pd.DataFrame({"txn_id": batch["txn_id"].to_numpy(), "score": scores.astype(np.float64),
-                                  "alert": scores >= thr})
+        out_frame = pd.DataFrame(
+            {"txn_id": batch["txn_id"].to_numpy(), "score": scores.astype(np.float64), "alert": scores >= thr}
+        )
         with out.writing() as fh:
             if out.suffix.lower() == ".csv":
                 out_frame.to_csv(fh, index=False)
@@ -759,11 +909,27 @@ def score_batch(ctx, input_path: str | Path, output_path: str | Path, model_path
         out_path = out.path
     stage("write")
     total = time.perf_counter() - t0
-    res = {"rows": int(len(out_frame)), "alerts": int(out_frame["alert"].sum()), "threshold": thr, "output": str(out_path),
-           "run_id": sidecar.get("run_id"), "model_version": sidecar.get("model_version", ""),
-           "model_stage": sidecar.get("model_stage", ""), "history_rows": int(n_hist), "features_s": stages["features"],
-           "predict_s": stages["predict"], "stages_s": stages, "seconds": round(total, 3),
-           "rows_per_s": round(len(out_frame) / max(total, 1e-9), 1)}
-    ctx.audit("fraud.score", rows=res["rows"], alerts=res["alerts"], run_id=sidecar.get("run_id"),
-              model_version=res["model_version"], model_stage=res["model_stage"])
+    res = {
+        "rows": int(len(out_frame)),
+        "alerts": int(out_frame["alert"].sum()),
+        "threshold": thr,
+        "output": str(out_path),
+        "run_id": sidecar.get("run_id"),
+        "model_version": sidecar.get("model_version", ""),
+        "model_stage": sidecar.get("model_stage", ""),
+        "history_rows": int(n_hist),
+        "features_s": stages["features"],
+        "predict_s": stages["predict"],
+        "stages_s": stages,
+        "seconds": round(total, 3),
+        "rows_per_s": round(len(out_frame) / max(total, 1e-9), 1),
+    }
+    ctx.audit(
+        "fraud.score",
+        rows=res["rows"],
+        alerts=res["alerts"],
+        run_id=sidecar.get("run_id"),
+        model_version=res["model_version"],
+        model_stage=res["model_stage"],
+    )
     return res

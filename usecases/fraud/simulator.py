@@ -20,6 +20,7 @@ delay, label noise, drift, legitimate look-alikes and a hardness setting.
 Fraud amounts come from distributions that overlap legitimate ones; nothing is
 a constant and no column is a sentinel for fraud.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,34 +35,70 @@ from .schema import canonical
 
 DAY = 86_400
 HANDBOOK_SCENARIOS = {1: "amount_over_220", 2: "compromised_terminal", 3: "compromised_card"}
-HK_SCENARIOS = {1: "compromised_terminal", 2: "compromised_card", 3: "card_testing", 4: "account_takeover",
-                5: "app_scam"}
+HK_SCENARIOS = {
+    1: "compromised_terminal",
+    2: "compromised_card",
+    3: "card_testing",
+    4: "account_takeover",
+    5: "app_scam",
+}
 UNSPECIFIED_SCENARIO = {99: "reported_unspecified"}
 
-DISTRICTS = ("Central and Western", "Wan Chai", "Eastern", "Southern", "Yau Tsim Mong", "Sham Shui Po",
-             "Kowloon City", "Wong Tai Sin", "Kwun Tong", "Kwai Tsing", "Tsuen Wan", "Tuen Mun", "Yuen Long",
-             "North", "Tai Po", "Sha Tin", "Sai Kung", "Islands")
-DISTRICT_POP = np.array([235, 166, 529, 264, 310, 431, 410, 406, 673, 495, 320, 506, 668, 310, 316, 692, 489, 185],
-                        dtype=float)
+DISTRICTS = (
+    "Central and Western",
+    "Wan Chai",
+    "Eastern",
+    "Southern",
+    "Yau Tsim Mong",
+    "Sham Shui Po",
+    "Kowloon City",
+    "Wong Tai Sin",
+    "Kwun Tong",
+    "Kwai Tsing",
+    "Tsuen Wan",
+    "Tuen Mun",
+    "Yuen Long",
+    "North",
+    "Tai Po",
+    "Sha Tin",
+    "Sai Kung",
+    "Islands",
+)
+DISTRICT_POP = np.array(
+    [235, 166, 529, 264, 310, 431, 410, 406, 673, 495, 320, 506, 668, 310, 316, 692, 489, 185], dtype=float
+)
 # category: (median HKD, weight at physical terminals, weight online)
 CATEGORIES = {
-    "grocery": (120, 0.30, 0.05), "restaurant": (220, 0.28, 0.04), "transport": (45, 0.10, 0.02),
-    "retail": (450, 0.14, 0.20), "pharmacy": (160, 0.07, 0.02), "electronics": (2600, 0.04, 0.15),
-    "travel": (3800, 0.02, 0.10), "jewellery": (7000, 0.01, 0.02), "digital_services": (60, 0.00, 0.22),
+    "grocery": (120, 0.30, 0.05),
+    "restaurant": (220, 0.28, 0.04),
+    "transport": (45, 0.10, 0.02),
+    "retail": (450, 0.14, 0.20),
+    "pharmacy": (160, 0.07, 0.02),
+    "electronics": (2600, 0.04, 0.15),
+    "travel": (3800, 0.02, 0.10),
+    "jewellery": (7000, 0.01, 0.02),
+    "digital_services": (60, 0.00, 0.22),
     "marketplace": (320, 0.04, 0.18),
 }
 CAT_NAMES = tuple(CATEGORIES)
 CAT_MEDIAN = np.array([v[0] for v in CATEGORIES.values()], dtype=float)
 CAT_W_PHYS = np.array([v[1] for v in CATEGORIES.values()])
 CAT_W_ONLINE = np.array([v[2] for v in CATEGORIES.values()])
-RISKY_ONLINE = np.array([CAT_NAMES.index(c) for c in ("electronics", "jewellery", "travel", "marketplace", "digital_services")])
+RISKY_ONLINE = np.array(
+    [CAT_NAMES.index(c) for c in ("electronics", "jewellery", "travel", "marketplace", "digital_services")]
+)
 BIG_ONLINE = np.array([CAT_NAMES.index(c) for c in ("electronics", "jewellery", "travel")])
 
 # Incidents per 1,000 customers (terminals for scenario 1) per day, before drift; and the share of all
 # transactions each scenario is designed to make up at the default settings (checked by the tests).
 HK_RATES = {1: 0.25, 2: 0.45, 3: 0.12, 4: 0.07, 5: 0.12}
-HK_SHARE_RANGES = {1: (0.0004, 0.006), 2: (0.0007, 0.006), 3: (0.0003, 0.004), 4: (0.00005, 0.0015),
-                   5: (0.00008, 0.002)}
+HK_SHARE_RANGES = {
+    1: (0.0004, 0.006),
+    2: (0.0007, 0.006),
+    3: (0.0003, 0.004),
+    4: (0.00005, 0.0015),
+    5: (0.00008, 0.002),
+}
 
 PRESETS = {
     "handbook": {"customers": 5000, "terminals": 10000, "days": 183, "start": "2018-04-01"},
@@ -109,28 +146,39 @@ def _finish(cols: dict, start: str, label_delay_days: float) -> pd.DataFrame:
     base = np.datetime64(start, "s")
     ts = base + t[order].astype("timedelta64[s]")
     label_t = base + cols["label_t"][order].astype("timedelta64[s]")
-    df = pd.DataFrame({
-        "txn_id": np.arange(len(t), dtype=np.int64),
-        "timestamp": ts.astype("datetime64[ns]"),
-        "customer_id": cols["customer_id"][order],
-        "terminal_id": cols["terminal_id"][order],
-        "amount": np.round(cols["amount"][order], 2),
-        "channel": pd.Categorical.from_codes(cols["channel"][order].astype(np.int8), categories=["card_present", "card_not_present", "fps"]),
-        "merchant_category": cols["merchant_category"][order],
-        "district": cols["district"][order],
-        "device_id": cols["device_id"][order],
-        "payee_id": cols["payee_id"][order],
-        "is_fraud": cols["is_fraud"][order],
-        "scenario": cols["scenario"][order],
-        "label_time": label_t.astype("datetime64[ns]"),
-    })
+    df = pd.DataFrame(
+        {
+            "txn_id": np.arange(len(t), dtype=np.int64),
+            "timestamp": ts.astype("datetime64[ns]"),
+            "customer_id": cols["customer_id"][order],
+            "terminal_id": cols["terminal_id"][order],
+            "amount": np.round(cols["amount"][order], 2),
+            "channel": pd.Categorical.from_codes(
+                cols["channel"][order].astype(np.int8), categories=["card_present", "card_not_present", "fps"]
+            ),
+            "merchant_category": cols["merchant_category"][order],
+            "district": cols["district"][order],
+            "device_id": cols["device_id"][order],
+            "payee_id": cols["payee_id"][order],
+            "is_fraud": cols["is_fraud"][order],
+            "scenario": cols["scenario"][order],
+            "label_time": label_t.astype("datetime64[ns]"),
+        }
+    )
     return canonical(df)
 
 
 # -- handbook ---------------------------------------------------------------
-def simulate_handbook(customers: int = 5000, terminals: int = 10000, days: int = 183, seed: int = 0,
-                      start: str = "2018-04-01", radius: float = 5.0, label_delay_days: float = 7,
-                      progress=None) -> pd.DataFrame:
+def simulate_handbook(
+    customers: int = 5000,
+    terminals: int = 10000,
+    days: int = 183,
+    seed: int = 0,
+    start: str = "2018-04-01",
+    radius: float = 5.0,
+    label_delay_days: float = 7,
+    progress=None,
+) -> pd.DataFrame:
     from scipy.spatial import cKDTree
 
     rng = np.random.default_rng(seed)
@@ -174,19 +222,26 @@ def simulate_handbook(customers: int = 5000, terminals: int = 10000, days: int =
 
     for day in range(days):
         for tt in rng.choice(terminals, min(per_day(k_t), terminals), replace=False):
-            comp_t[tt, day:day + 28] = True
+            comp_t[tt, day : day + 28] = True
         for cc in rng.choice(customers, min(per_day(k_c), customers), replace=False):
-            comp_c[cc, day + 1:day + 15] = True
+            comp_c[cc, day + 1 : day + 15] = True
     scenario[comp_t[term, d]] = 2
     leaked = comp_c[c, d] & (rng.random(n) < 1 / 3)
     amount[leaked] = amount[leaked] * 5
     scenario[leaked] = 3
     t = d * DAY + tod
     cols = {
-        "t": t, "customer_id": c.astype(np.int64), "terminal_id": term, "amount": amount,
-        "channel": np.zeros(n, np.int8), "merchant_category": np.full(n, "general", dtype=object),
-        "district": np.full(n, "grid", dtype=object), "device_id": np.full(n, -1, np.int64),
-        "payee_id": np.full(n, -1, np.int64), "is_fraud": (scenario > 0).astype(np.int8), "scenario": scenario,
+        "t": t,
+        "customer_id": c.astype(np.int64),
+        "terminal_id": term,
+        "amount": amount,
+        "channel": np.zeros(n, np.int8),
+        "merchant_category": np.full(n, "general", dtype=object),
+        "district": np.full(n, "grid", dtype=object),
+        "device_id": np.full(n, -1, np.int64),
+        "payee_id": np.full(n, -1, np.int64),
+        "is_fraud": (scenario > 0).astype(np.int8),
+        "scenario": scenario,
         "label_t": t + int(round(label_delay_days * DAY)),
     }
     _progress(progress, 0.8, "fraud scenarios applied")
@@ -205,8 +260,11 @@ def _time_of_day(rng, channel: np.ndarray) -> np.ndarray:
     h = np.empty(n)
     cp, cnp, fps = channel == 0, channel == 1, channel == 2
     # card present: lunch and evening peaks; online: late evening; FPS: morning and evening
-    h[cp] = np.where(u[cp] < 0.4, rng.normal(12.8, 1.4, cp.sum()),
-                     np.where(u[cp] < 0.85, rng.normal(19.0, 2.0, cp.sum()), rng.uniform(7, 23, cp.sum())))
+    h[cp] = np.where(
+        u[cp] < 0.4,
+        rng.normal(12.8, 1.4, cp.sum()),
+        np.where(u[cp] < 0.85, rng.normal(19.0, 2.0, cp.sum()), rng.uniform(7, 23, cp.sum())),
+    )
     h[cnp] = np.where(u[cnp] < 0.6, rng.normal(21.0, 2.5, cnp.sum()), rng.uniform(0, 24, cnp.sum()))
     h[fps] = np.where(u[fps] < 0.5, rng.normal(10.0, 2.5, fps.sum()), rng.normal(20.0, 2.5, fps.sum()))
     return np.mod(np.rint(h * 3600), DAY).astype(np.int64)
@@ -270,14 +328,15 @@ def _hk_world(rng: np.random.Generator, customers: int, days: int, hardness: flo
     n_cust = customers
     home = _choice_p(rng, 18, DISTRICT_POP, n_cust)
     work = np.where(rng.random(n_cust) < 0.6, _choice_p(rng, 18, DISTRICT_POP, n_cust), home)
-    rate = rng.gamma(2.2, 0.8, n_cust)                 # transactions a day, mean ~1.8
-    spend = rng.lognormal(0.0, 0.45, n_cust)           # spending level
-    mix = rng.dirichlet([6.0, 2.5, 1.5], n_cust)       # channel mix: card present, online, FPS
+    rate = rng.gamma(2.2, 0.8, n_cust)  # transactions a day, mean ~1.8
+    spend = rng.lognormal(0.0, 0.45, n_cust)  # spending level
+    mix = rng.dirichlet([6.0, 2.5, 1.5], n_cust)  # channel mix: card present, online, FPS
     physical = max(200, n_cust)
     online = max(40, n_cust // 25)
     terminal_district = _choice_p(rng, 18, DISTRICT_POP, physical)
-    terminal_category = np.concatenate([_choice_p(rng, len(CAT_NAMES), CAT_W_PHYS, physical),
-                                        _choice_p(rng, len(CAT_NAMES), CAT_W_ONLINE, online)])
+    terminal_category = np.concatenate(
+        [_choice_p(rng, len(CAT_NAMES), CAT_W_PHYS, physical), _choice_p(rng, len(CAT_NAMES), CAT_W_ONLINE, online)]
+    )
     online_popularity = 1.0 / np.arange(1, online + 1) ** 1.1
     rng.shuffle(online_popularity)
     # terminals per district (CSR), and the regular terminals of each customer near home or work
@@ -298,14 +357,35 @@ def _hk_world(rng: np.random.Generator, customers: int, days: int, hardness: flo
     payees = np.empty((n_cust, KNOWN_PAYEES), dtype=np.int64)
     payees[:, :2] = BILLER0 + _choice_p(rng, n_billers, biller_popularity, 2 * n_cust).reshape(n_cust, 2)
     personal_is_customer = rng.random((n_cust, n_personal)) < 0.6
-    payees[:, 2:] = np.where(personal_is_customer, rng.integers(0, n_cust, (n_cust, n_personal)),
-                             EXTERNAL0 + rng.integers(0, 4 * n_cust, (n_cust, n_personal)))
-    return _HkWorld(rng=rng, customers=n_cust, days=days, hardness=hardness, drift=drift, physical=physical,
-                    online=online, home=home, work=work, rate=rate, spend=spend, mix=mix,
-                    terminal_district=terminal_district, terminal_category=terminal_category,
-                    online_popularity=online_popularity, regulars=regulars, first_device=first_device,
-                    second_device=second_device, switch_day=switch_day, payees=payees,
-                    ramp=np.arange(days) / max(days - 1, 1), next_device=2 * n_cust)
+    payees[:, 2:] = np.where(
+        personal_is_customer,
+        rng.integers(0, n_cust, (n_cust, n_personal)),
+        EXTERNAL0 + rng.integers(0, 4 * n_cust, (n_cust, n_personal)),
+    )
+    return _HkWorld(
+        rng=rng,
+        customers=n_cust,
+        days=days,
+        hardness=hardness,
+        drift=drift,
+        physical=physical,
+        online=online,
+        home=home,
+        work=work,
+        rate=rate,
+        spend=spend,
+        mix=mix,
+        terminal_district=terminal_district,
+        terminal_category=terminal_category,
+        online_popularity=online_popularity,
+        regulars=regulars,
+        first_device=first_device,
+        second_device=second_device,
+        switch_day=switch_day,
+        payees=payees,
+        ramp=np.arange(days) / max(days - 1, 1),
+        next_device=2 * n_cust,
+    )
 
 
 def _hk_legitimate(w: _HkWorld, start: str) -> tuple[dict, np.ndarray]:
@@ -348,12 +428,24 @@ def _hk_legitimate(w: _HkWorld, start: str) -> tuple[dict, np.ndarray]:
     device = np.full(n, -1, dtype=np.int64)
     online = ~cp
     on_second = day >= w.switch_day[cust]
-    device[online] = np.where(on_second[online] & (rng.random(int(online.sum())) < 0.9),
-                              w.second_device[cust[online]], w.first_device[cust[online]])
+    device[online] = np.where(
+        on_second[online] & (rng.random(int(online.sum())) < 0.9),
+        w.second_device[cust[online]],
+        w.first_device[cust[online]],
+    )
     district = np.full(n, -1, dtype=np.int64)
     district[cp] = w.terminal_district[term[cp]]
-    legit = {"t": t, "c": cust, "term": term, "amount": amount, "channel": channel, "device": device, "payee": payee,
-             "district": district, "scenario": np.zeros(n, np.int8)}
+    legit = {
+        "t": t,
+        "c": cust,
+        "term": term,
+        "amount": amount,
+        "channel": channel,
+        "device": device,
+        "payee": payee,
+        "district": district,
+        "scenario": np.zeros(n, np.int8),
+    }
     return legit, day
 
 
@@ -365,7 +457,7 @@ def _hk_compromised_terminals(w: _HkWorld, legit: dict, day: np.ndarray) -> None
     compromised = np.zeros((physical, w.days + 40), dtype=bool)
     for first_day in np.flatnonzero(n_comp):
         for terminal in rng.choice(physical, n_comp[first_day], replace=False):
-            compromised[terminal, first_day:first_day + rng.integers(7, 29)] = True
+            compromised[terminal, first_day : first_day + rng.integers(7, 29)] = True
     p_skim = 0.55 - 0.25 * w.hardness
     cp = legit["channel"] == 0
     hit = cp.copy()
@@ -402,8 +494,17 @@ def _hk_compromised_cards(w: _HkWorld) -> dict:
     incident_device = np.where(spoof, w.device_on(inc, victims), ring_device)
     device = np.where(channel == 1, incident_device[of], -1)
     district = np.where(channel == 0, w.terminal_district[np.minimum(term, physical - 1)], -1)
-    return {"t": t, "c": victims[of], "term": term, "amount": amount, "channel": channel, "device": device,
-            "payee": np.full(m, -1, np.int64), "district": district, "scenario": np.full(m, 2, np.int8)}
+    return {
+        "t": t,
+        "c": victims[of],
+        "term": term,
+        "amount": amount,
+        "channel": channel,
+        "device": device,
+        "payee": np.full(m, -1, np.int64),
+        "district": district,
+        "scenario": np.full(m, 2, np.int8),
+    }
 
 
 def _hk_card_testing(w: _HkWorld) -> dict:
@@ -415,11 +516,15 @@ def _hk_card_testing(w: _HkWorld) -> dict:
     of = np.repeat(np.arange(len(inc)), per_incident)
     m = len(of)
     t0 = inc * DAY + _night_time(rng, len(inc))
-    within = (np.concatenate([np.sort(rng.uniform(0, rng.uniform(120, 1500), kk)) for kk in per_incident])
-              if len(per_incident) else np.zeros(0))
+    within = (
+        np.concatenate([np.sort(rng.uniform(0, rng.uniform(120, 1500), kk)) for kk in per_incident])
+        if len(per_incident)
+        else np.zeros(0)
+    )
     t_tests = t0[of] + np.rint(within).astype(np.int64)
-    testers = physical + rng.choice(np.flatnonzero(np.isin(w.terminal_category[physical:], RISKY_ONLINE)),
-                                    max(1, w.online // 10))
+    testers = physical + rng.choice(
+        np.flatnonzero(np.isin(w.terminal_category[physical:], RISKY_ONLINE)), max(1, w.online // 10)
+    )
     term_tests = testers[rng.integers(0, len(testers), len(inc))][of]
     amount_tests = rng.uniform(1, 40, m) * (1 + 0.5 * w.hardness * rng.random(m))
     n_ring = max(2, len(inc) // 4)
@@ -428,13 +533,21 @@ def _hk_card_testing(w: _HkWorld) -> dict:
     t_big = t0 + np.rint(rng.uniform(0.3, 48, len(inc)) * 3600).astype(np.int64)
     big_online = w.online_popularity * np.isin(w.terminal_category[physical:], BIG_ONLINE)
     term_big = physical + _choice_p(rng, w.online, big_online, len(inc))
-    amount_big = CAT_MEDIAN[w.terminal_category[term_big]] * rng.lognormal(np.log(2.5 - 1.2 * w.hardness), 0.5, len(inc))
+    amount_big = CAT_MEDIAN[w.terminal_category[term_big]] * rng.lognormal(
+        np.log(2.5 - 1.2 * w.hardness), 0.5, len(inc)
+    )
     total = m + len(inc)
-    return {"t": np.concatenate([t_tests, t_big]), "c": np.concatenate([victims[of], victims]),
-            "term": np.concatenate([term_tests, term_big]), "amount": np.concatenate([amount_tests, amount_big]),
-            "channel": np.ones(total, np.int8), "device": np.concatenate([ring[of], ring]),
-            "payee": np.full(total, -1, np.int64), "district": np.full(total, -1),
-            "scenario": np.full(total, 3, np.int8)}
+    return {
+        "t": np.concatenate([t_tests, t_big]),
+        "c": np.concatenate([victims[of], victims]),
+        "term": np.concatenate([term_tests, term_big]),
+        "amount": np.concatenate([amount_tests, amount_big]),
+        "channel": np.ones(total, np.int8),
+        "device": np.concatenate([ring[of], ring]),
+        "payee": np.full(total, -1, np.int64),
+        "district": np.full(total, -1),
+        "scenario": np.full(total, 3, np.int8),
+    }
 
 
 @dataclass
@@ -452,8 +565,11 @@ class _Mules:
 
     def payees(self, size: int) -> np.ndarray:
         own = self.rng.random(size) < 0.35
-        return np.where(own, self.customers[self.rng.integers(0, len(self.customers), size)],
-                        MULE0 + self.rng.integers(0, self.external, size))
+        return np.where(
+            own,
+            self.customers[self.rng.integers(0, len(self.customers), size)],
+            MULE0 + self.rng.integers(0, self.external, size),
+        )
 
 
 def _hk_account_takeover(w: _HkWorld, mules: _Mules) -> dict:
@@ -472,9 +588,17 @@ def _hk_account_takeover(w: _HkWorld, mules: _Mules) -> dict:
     reuse = rng.random(len(inc)) < 0.4 * w.hardness  # remote-access tools: the victim's own device
     device = np.where(reuse, w.device_on(inc, victims), w.new_devices(len(inc)) + np.arange(len(inc)))
     amount = 900 * w.spend[victims[of]] * rng.lognormal(np.log(9 - 5 * w.hardness), 0.6, m)
-    return {"t": t, "c": victims[of], "term": np.full(m, -1, np.int64), "amount": amount,
-            "channel": np.full(m, 2, np.int8), "device": device[of], "payee": payee,
-            "district": np.full(m, -1), "scenario": np.full(m, 4, np.int8)}
+    return {
+        "t": t,
+        "c": victims[of],
+        "term": np.full(m, -1, np.int64),
+        "amount": amount,
+        "channel": np.full(m, 2, np.int8),
+        "device": device[of],
+        "payee": payee,
+        "district": np.full(m, -1),
+        "scenario": np.full(m, 4, np.int8),
+    }
 
 
 def _hk_app_scam(w: _HkWorld, mules: _Mules) -> dict:
@@ -489,9 +613,17 @@ def _hk_app_scam(w: _HkWorld, mules: _Mules) -> dict:
     mule = mules.payees(len(inc))
     amount = rng.lognormal(np.log(12000 * (1 - 0.4 * w.hardness)), 0.8, m)
     own_device = w.device_on(inc, victims)
-    return {"t": t, "c": victims[of], "term": np.full(m, -1, np.int64), "amount": amount,
-            "channel": np.full(m, 2, np.int8), "device": own_device[of], "payee": mule[of],
-            "district": np.full(m, -1), "scenario": np.full(m, 5, np.int8)}
+    return {
+        "t": t,
+        "c": victims[of],
+        "term": np.full(m, -1, np.int64),
+        "amount": amount,
+        "channel": np.full(m, 2, np.int8),
+        "device": own_device[of],
+        "payee": mule[of],
+        "district": np.full(m, -1),
+        "scenario": np.full(m, 5, np.int8),
+    }
 
 
 def _hk_mule_chains(w: _HkWorld, mules: _Mules, into_mules: list[dict]) -> dict | None:
@@ -512,10 +644,17 @@ def _hk_mule_chains(w: _HkWorld, mules: _Mules, into_mules: list[dict]) -> dict 
     amount = amount_in[of] * 0.92 / forwards[of] * rng.uniform(0.6, 1.4, m)
     amount = np.maximum(amount, 50)
     device = w.device_on(t_in[of] // DAY, mule[of])
-    return {"t": t, "c": mule[of], "term": np.full(m, -1, np.int64), "amount": amount,
-            "channel": np.full(m, 2, np.int8), "device": device,
-            "payee": MULE0 + rng.integers(0, mules.external, m), "district": np.full(m, -1),
-            "scenario": np.full(m, 5, np.int8)}
+    return {
+        "t": t,
+        "c": mule[of],
+        "term": np.full(m, -1, np.int64),
+        "amount": amount,
+        "channel": np.full(m, 2, np.int8),
+        "device": device,
+        "payee": MULE0 + rng.integers(0, mules.external, m),
+        "district": np.full(m, -1),
+        "scenario": np.full(m, 5, np.int8),
+    }
 
 
 def _hk_labelled(w: _HkWorld, parts: list[dict], label_delay_days: float, label_noise: float) -> dict:
@@ -540,17 +679,32 @@ def _hk_labelled(w: _HkWorld, parts: list[dict], label_delay_days: float, label_
     cat_names = np.array(CAT_NAMES + ("transfer",), dtype=object)
     dist_names = np.array(DISTRICTS + ("online",), dtype=object)
     return {
-        "t": cols["t"], "customer_id": cols["c"].astype(np.int64), "terminal_id": term.astype(np.int64),
-        "amount": np.maximum(np.round(cols["amount"], 2), 1.0), "channel": cols["channel"],
-        "merchant_category": cat_names[cat_idx], "district": dist_names[np.where(cols["district"] >= 0, cols["district"], 18)],
-        "device_id": cols["device"].astype(np.int64), "payee_id": cols["payee"].astype(np.int64),
-        "is_fraud": is_fraud, "scenario": scenario.astype(np.int8), "label_t": label_t,
+        "t": cols["t"],
+        "customer_id": cols["c"].astype(np.int64),
+        "terminal_id": term.astype(np.int64),
+        "amount": np.maximum(np.round(cols["amount"], 2), 1.0),
+        "channel": cols["channel"],
+        "merchant_category": cat_names[cat_idx],
+        "district": dist_names[np.where(cols["district"] >= 0, cols["district"], 18)],
+        "device_id": cols["device"].astype(np.int64),
+        "payee_id": cols["payee"].astype(np.int64),
+        "is_fraud": is_fraud,
+        "scenario": scenario.astype(np.int8),
+        "label_t": label_t,
     }
 
 
-def simulate_hk(customers: int = 5000, days: int = 120, seed: int = 0, start: str = "2025-01-01",
-                hardness: float = 0.5, label_delay_days: float = 7.0, label_noise: float = 0.02, drift: float = 0.5,
-                progress=None) -> pd.DataFrame:
+def simulate_hk(
+    customers: int = 5000,
+    days: int = 120,
+    seed: int = 0,
+    start: str = "2025-01-01",
+    hardness: float = 0.5,
+    label_delay_days: float = 7.0,
+    label_noise: float = 0.02,
+    drift: float = 0.5,
+    progress=None,
+) -> pd.DataFrame:
     """The hk preset: the entities, their legitimate activity, then each fraud scenario in turn, then labels.
 
     Every step draws from one seeded generator in this order, so the same arguments give the same rows."""
@@ -582,8 +736,13 @@ def summarise(df: pd.DataFrame, preset: str) -> dict:
     names = scenario_names(preset)
     counts = df.loc[df["scenario"] > 0, "scenario"].value_counts().sort_index()
     days = int((df["timestamp"].max().normalize() - df["timestamp"].min().normalize()).days + 1) if len(df) else 0
-    return {"rows": int(len(df)), "fraud_rows": int(df["is_fraud"].sum()),
-            "fraud_rate": float(df["is_fraud"].mean()) if len(df) else 0.0,
-            "scenario_counts": {names.get(int(k), f"scenario_{int(k)}"): int(v) for k, v in counts.items()},
-            "days": days, "customers": int(df["customer_id"].nunique()),
-            "start": str(df["timestamp"].min()) if len(df) else "", "end": str(df["timestamp"].max()) if len(df) else ""}
+    return {
+        "rows": int(len(df)),
+        "fraud_rows": int(df["is_fraud"].sum()),
+        "fraud_rate": float(df["is_fraud"].mean()) if len(df) else 0.0,
+        "scenario_counts": {names.get(int(k), f"scenario_{int(k)}"): int(v) for k, v in counts.items()},
+        "days": days,
+        "customers": int(df["customer_id"].nunique()),
+        "start": str(df["timestamp"].min()) if len(df) else "",
+        "end": str(df["timestamp"].max()) if len(df) else "",
+    }

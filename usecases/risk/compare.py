@@ -4,9 +4,8 @@ Both XGBoost models are loaded through the store (integrity checks, the ledger's
 same applicants; the difference in Gini gets a paired bootstrap confidence interval (sandbox/bootstrap.py), KS
 and AUC are shown beside it.
 """
-from __future__ import annotations
 
-import numpy as np
+from __future__ import annotations
 
 from sandbox import bootstrap
 
@@ -29,10 +28,28 @@ def compare(ctx, champion_version: str, challenger_version: str, *, resamples: i
     y = held[LABEL].to_numpy().astype(int)
     a, b = champ.xgboost.pd(X), chall.xgboost.pd(X)
     out = bootstrap.paired(y, a, b, lambda yy, p: 2 * metrics.auc(yy, p) - 1, resamples=resamples, seed=seed)
-    side = {name: {"auc": metrics.auc(y, p), "ks": metrics.ks(y, p)} for name, p in (("champion", a), ("challenger", b))}
-    window = {"vintage": str(held["vintage"].iloc[0]) if len(held) else "", "rows": int(len(y)), "defaults": int(y.sum()),
-              "data_hash": meta.get("data_hash", "")}
-    ctx.audit("models.compare", usecase="risk", champion=champion_version, challenger=challenger_version,
-              difference=round(out["difference"], 6))
-    return {"usecase": "risk", "metric": HEADLINE, "window": window, "other_metrics": side,
-            "champion_run": champ.run_id, "challenger_run": chall.run_id, **out}
+    side = {
+        name: {"auc": metrics.auc(y, p), "ks": metrics.ks(y, p)} for name, p in (("champion", a), ("challenger", b))
+    }
+    window = {
+        "vintage": str(held["vintage"].iloc[0]) if len(held) else "",
+        "rows": int(len(y)),
+        "defaults": int(y.sum()),
+        "data_hash": meta.get("data_hash", ""),
+    }
+    ctx.audit(
+        "models.compare",
+        usecase="risk",
+        champion=champion_version,
+        challenger=challenger_version,
+        difference=round(out["difference"], 6),
+    )
+    return {
+        "usecase": "risk",
+        "metric": HEADLINE,
+        "window": window,
+        "other_metrics": side,
+        "champion_run": champ.run_id,
+        "challenger_run": chall.run_id,
+        **out,
+    }

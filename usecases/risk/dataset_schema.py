@@ -16,6 +16,7 @@ The target has exactly two classes; the positive class is "default/bad" (1, "bad
 declared as `positive`). Inference prints the schema for the user to confirm or edit; a declared schema (JSON, the
 same shape as `to_json()`) is checked against the data and never silently changed.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,20 @@ DIRECTION_Z = 3.3  # |z| of the rank correlation for an inferred monotone direct
 SPECIAL_CANDIDATES = 5  # distinct negative codes at most in an otherwise non-negative column to count as special codes
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "?")
 BAD_WORDS = ("1", "1.0", "bad", "default", "defaulted", "yes", "y", "true", "charged off", "charged_off", "delinquent")
-PROTECTED_WORDS = ("sex", "gender", "age", "race", "ethnicity", "ethnic", "religion", "marital", "nationality",
-                   "disability", "pregnancy", "personal_status")
+PROTECTED_WORDS = (
+    "sex",
+    "gender",
+    "age",
+    "race",
+    "ethnicity",
+    "ethnic",
+    "religion",
+    "marital",
+    "nationality",
+    "disability",
+    "pregnancy",
+    "personal_status",
+)
 TIME_WORDS = ("date", "month", "period", "vintage", "quarter", "year", "time", "yyyymm")
 ID_WORDS = ("id", "key", "ref", "reference")
 
@@ -87,9 +100,17 @@ class DatasetSchema:
         return next(f for f in self.features if f.name == name)
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "target": self.target, "positive": self.positive,
-                "features": [asdict(f) for f in self.features], "protected": list(self.protected),
-                "protected_bands": self.protected_bands, "time": self.time, "id": self.id, "ignore": list(self.ignore)}
+        return {
+            "format": FORMAT,
+            "target": self.target,
+            "positive": self.positive,
+            "features": [asdict(f) for f in self.features],
+            "protected": list(self.protected),
+            "protected_bands": self.protected_bands,
+            "time": self.time,
+            "id": self.id,
+            "ignore": list(self.ignore),
+        }
 
 
 def _tokens(name: str) -> list[str]:
@@ -117,8 +138,10 @@ def _arrow_text(values: pd.Series):
         if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
             arr = pc.cast(arr, pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
-        arr = pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values.tolist()],
-                       type=pa.string())
+        arr = pa.array(
+            [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values.tolist()],
+            type=pa.string(),
+        )
     return pc.utf8_trim_whitespace(arr)
 
 
@@ -156,7 +179,9 @@ def as_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     try:
         x = pc.cast(clean, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        looks = pc.fill_null(pc.match_substring_regex(clean, _NUMBER), False).to_numpy(zero_copy_only=False).astype(bool)
+        looks = (
+            pc.fill_null(pc.match_substring_regex(clean, _NUMBER), False).to_numpy(zero_copy_only=False).astype(bool)
+        )
         if not looks.any():  # a text column: no cell to convert
             return np.full(len(values), np.nan), ~missing
         x = np.full(len(values), np.nan)
@@ -185,40 +210,56 @@ def as_text(values: pd.Series) -> np.ndarray:
 def _target(df: pd.DataFrame, target: str, positive: str | None) -> tuple[np.ndarray, str]:
     """Labels 1 = default/bad, 0 = good, and the positive class as text; refuses anything but two classes."""
     if target not in df.columns:
-        raise InvalidInput("target", f"no column {target!r} in the file",
-                           f"give one of its columns: {', '.join(map(str, df.columns[:12]))}"
-                           + (" ..." if len(df.columns) > 12 else ""))
+        raise InvalidInput(
+            "target",
+            f"no column {target!r} in the file",
+            f"give one of its columns: {', '.join(map(str, df.columns[:12]))}"
+            + (" ..." if len(df.columns) > 12 else ""),
+        )
     text = as_text(df[target])
     missing = np.array([t is None for t in text])
     if missing.any():
         i = int(np.argmax(missing))
-        raise InvalidInput("target", f"column {target!r} is empty in {int(missing.sum()):,} rows (first: row {i + 2})",
-                           "give every applicant a known outcome, or leave those rows out")
+        raise InvalidInput(
+            "target",
+            f"column {target!r} is empty in {int(missing.sum()):,} rows (first: row {i + 2})",
+            "give every applicant a known outcome, or leave those rows out",
+        )
     numbers, bad = as_numbers(df[target])
     if not bad.any():  # "1" and "1.0" are one class
         text = np.array([f"{v:g}" for v in numbers], dtype=object)
     classes = sorted(set(text.tolist()))
     if len(classes) != 2:
         shown = ", ".join(repr(c) for c in classes[:5]) + (" ..." if len(classes) > 5 else "")
-        raise InvalidInput("target", f"column {target!r} has {len(classes)} classes ({shown}), not two",
-                           "give a column with two values: default/bad and good (e.g. 1 and 0)")
+        raise InvalidInput(
+            "target",
+            f"column {target!r} has {len(classes)} classes ({shown}), not two",
+            "give a column with two values: default/bad and good (e.g. 1 and 0)",
+        )
     if positive is None:
         hits = [c for c in classes if c.strip().lower() in BAD_WORDS]
         if len(hits) != 1:
-            raise InvalidInput("target", f"cannot tell which of {classes[0]!r} and {classes[1]!r} means default/bad",
-                               'declare it: "positive" in the schema JSON (or --positive VALUE)')
+            raise InvalidInput(
+                "target",
+                f"cannot tell which of {classes[0]!r} and {classes[1]!r} means default/bad",
+                'declare it: "positive" in the schema JSON (or --positive VALUE)',
+            )
         positive = hits[0]
     positive = str(positive)
     if positive not in classes:
-        raise InvalidInput("positive", f"{positive!r} is not a value of column {target!r}",
-                           f"use {classes[0]!r} or {classes[1]!r}")
+        raise InvalidInput(
+            "positive", f"{positive!r} is not a value of column {target!r}", f"use {classes[0]!r} or {classes[1]!r}"
+        )
     y = (text == positive).astype(np.int8)
     counts = {1: int(y.sum()), 0: int(len(y) - y.sum())}
     for cls, n in counts.items():
         if n < MIN_PER_CLASS:
             what = f"default/bad ({positive!r})" if cls else "good"
-            raise InvalidInput("target", f"only {n} {what} rows; at least {MIN_PER_CLASS} of each class are needed",
-                               "import a larger sample of the portfolio")
+            raise InvalidInput(
+                "target",
+                f"only {n} {what} rows; at least {MIN_PER_CLASS} of each class are needed",
+                "import a larger sample of the portfolio",
+            )
     return y, positive
 
 
@@ -274,8 +315,11 @@ def _parse_direction(name: str, value: Any) -> int:
         return words[value.strip().lower()]
     if value in (1, -1, 0) and not isinstance(value, bool):
         return int(value)
-    raise InvalidInput(f"schema.features.{name}.direction", f"{value!r} is not a direction",
-                       "use ascending (+1: risk rises with the value), descending (-1) or none (0)")
+    raise InvalidInput(
+        f"schema.features.{name}.direction",
+        f"{value!r} is not a direction",
+        "use ascending (+1: risk rises with the value), descending (-1) or none (0)",
+    )
 
 
 # -- the declared schema (JSON) -------------------------------------------------
@@ -306,10 +350,15 @@ def _declared(obj: Any) -> dict:
             raise InvalidInput(f"schema.features.{name}", "is not an object", 'give {"type": "numeric", ...}')
         bad = sorted(set(spec) - _FEATURE_KEYS)
         if bad:
-            raise InvalidInput(f"schema.features.{name}", f"unknown key {bad[0]!r}", f"use some of {', '.join(sorted(_FEATURE_KEYS))}")
+            raise InvalidInput(
+                f"schema.features.{name}", f"unknown key {bad[0]!r}", f"use some of {', '.join(sorted(_FEATURE_KEYS))}"
+            )
         if spec.get("type", "numeric") not in ("numeric", "categorical"):
-            raise InvalidInput(f"schema.features.{name}.type", f"{spec.get('type')!r} is not a feature type",
-                               "use numeric or categorical")
+            raise InvalidInput(
+                f"schema.features.{name}.type",
+                f"{spec.get('type')!r} is not a feature type",
+                "use numeric or categorical",
+            )
     for key in ("protected", "ignore"):
         v = obj.get(key) or []
         if not isinstance(v, list) or not all(isinstance(c, str) for c in v):
@@ -329,7 +378,9 @@ def _special_of(name: str, spec: Any) -> dict[str, str]:
         try:
             v = float(code)
         except (TypeError, ValueError):
-            raise InvalidInput(f"schema.features.{name}.special", f"{code!r} is not a number", "give numeric codes, e.g. -9") from None
+            raise InvalidInput(
+                f"schema.features.{name}.special", f"{code!r} is not a number", "give numeric codes, e.g. -9"
+            ) from None
         out[f"{v:g}"] = str(meaning)
     return out
 
@@ -337,12 +388,20 @@ def _special_of(name: str, spec: Any) -> dict[str, str]:
 # -- inference ----------------------------------------------------------------
 def _mixed(name: str, values: pd.Series, bad: np.ndarray, declared: bool) -> InvalidInput:
     i = int(np.argmax(bad))
-    fix = "clean the column (numbers only)" if declared else 'clean the column, or declare it "categorical" in the schema'
-    return InvalidInput(name, f"column mixes numbers and text ({int(bad.sum()):,} text cells; first: row {i + 2}, "
-                              f"{str(values.iloc[i])[:40]!r})", fix)
+    fix = (
+        "clean the column (numbers only)" if declared else 'clean the column, or declare it "categorical" in the schema'
+    )
+    return InvalidInput(
+        name,
+        f"column mixes numbers and text ({int(bad.sum()):,} text cells; first: row {i + 2}, "
+        f"{str(values.iloc[i])[:40]!r})",
+        fix,
+    )
 
 
-def _numeric_feature(name: str, values: pd.Series, y: np.ndarray, spec: dict, warnings: list[Warning_]) -> tuple[Feature, np.ndarray]:
+def _numeric_feature(
+    name: str, values: pd.Series, y: np.ndarray, spec: dict, warnings: list[Warning_]
+) -> tuple[Feature, np.ndarray]:
     x, bad = as_numbers(values)
     if bad.any():
         raise _mixed(name, values, bad, "type" in spec)
@@ -352,13 +411,21 @@ def _numeric_feature(name: str, values: pd.Series, y: np.ndarray, spec: dict, wa
         regular = x[~np.isnan(x) & ~np.isin(x, codes)]
         extra = _inferred_special(np.where(np.isin(x, codes), np.nan, x)) if len(regular) else {}
         if extra and (len(regular[regular >= 0]) > 0):
-            raise InvalidInput(name, f"unknown special code{'s' if len(extra) > 1 else ''} {', '.join(extra)} "
-                                     f"(declared: {', '.join(special) or 'none'})",
-                               f"declare {'them' if len(extra) > 1 else 'it'} in the schema's special values, or fix the rows")
+            raise InvalidInput(
+                name,
+                f"unknown special code{'s' if len(extra) > 1 else ''} {', '.join(extra)} "
+                f"(declared: {', '.join(special) or 'none'})",
+                f"declare {'them' if len(extra) > 1 else 'it'} in the schema's special values, or fix the rows",
+            )
         absent = [c for c in special if not np.any(x == float(c))]
         if absent:
-            warnings.append(Warning_("special_code_absent", name, f"{name}: declared special code "
-                                     f"{', '.join(absent)} never occurs in the file"))
+            warnings.append(
+                Warning_(
+                    "special_code_absent",
+                    name,
+                    f"{name}: declared special code {', '.join(absent)} never occurs in the file",
+                )
+            )
     else:
         special = _inferred_special(x)
     codes = [float(c) for c in special]
@@ -369,22 +436,37 @@ def _numeric_feature(name: str, values: pd.Series, y: np.ndarray, spec: dict, wa
     return Feature(name, "numeric", special, direction, source), x
 
 
-def _categorical_feature(name: str, values: pd.Series, spec: dict, warnings: list[Warning_]) -> tuple[Feature | None, np.ndarray]:
+def _categorical_feature(
+    name: str, values: pd.Series, spec: dict, warnings: list[Warning_]
+) -> tuple[Feature | None, np.ndarray]:
     if spec.get("special"):
-        raise InvalidInput(f"schema.features.{name}.special", "special values are for numeric features",
-                           "leave them out: every category of a categorical feature gets its own bin")
+        raise InvalidInput(
+            f"schema.features.{name}.special",
+            "special values are for numeric features",
+            "leave them out: every category of a categorical feature gets its own bin",
+        )
     text = as_text(values)
     cats = sorted({t for t in text.tolist() if t is not None})
     if len(cats) > MAX_CATEGORIES and "type" not in spec:
-        warnings.append(Warning_("high_cardinality", name, f"{name}: {len(cats):,} distinct text values (more than "
-                                 f"{MAX_CATEGORIES}); left out of the model (an id or free text?)"))
+        warnings.append(
+            Warning_(
+                "high_cardinality",
+                name,
+                f"{name}: {len(cats):,} distinct text values (more than "
+                f"{MAX_CATEGORIES}); left out of the model (an id or free text?)",
+            )
+        )
         return None, text
     if len(cats) > MAX_CATEGORIES:
-        raise InvalidInput(name, f"{len(cats):,} categories, more than {MAX_CATEGORIES}", "group them, or ignore the column")
+        raise InvalidInput(
+            name, f"{len(cats):,} categories, more than {MAX_CATEGORIES}", "group them, or ignore the column"
+        )
     return Feature(name, "categorical", {}, 0, "declared" if "direction" in spec else "inferred", cats), text
 
 
-def _pick(df: pd.DataFrame, given: str | None, decl: dict, key: str, words: tuple[str, ...], unique: bool) -> str | None:
+def _pick(
+    df: pd.DataFrame, given: str | None, decl: dict, key: str, words: tuple[str, ...], unique: bool
+) -> str | None:
     name = given if given is not None else decl.get(key)
     if name is not None:
         if name not in df.columns:
@@ -409,8 +491,15 @@ def _date_like(values: pd.Series) -> bool:
     return not pd.to_datetime(text, errors="coerce", format="mixed").isna().any()
 
 
-def build(df: pd.DataFrame, target: str, declared: Any = None, positive: str | None = None, time: str | None = None,
-          id_column: str | None = None, protected: list[str] | None = None) -> tuple[DatasetSchema, pd.DataFrame, list[Warning_]]:
+def build(
+    df: pd.DataFrame,
+    target: str,
+    declared: Any = None,
+    positive: str | None = None,
+    time: str | None = None,
+    id_column: str | None = None,
+    protected: list[str] | None = None,
+) -> tuple[DatasetSchema, pd.DataFrame, list[Warning_]]:
     """Infer (or check a declared) schema; return it, the typed frame to store, and the named warnings.
 
     Raises InvalidInput for a bad target, mixed types, an unknown special code or a declared column the file lacks."""
@@ -430,7 +519,9 @@ def build(df: pd.DataFrame, target: str, declared: Any = None, positive: str | N
     ignore = list(decl.get("ignore") or [])
     for c in [*prot, *ignore, *decl["features"]]:
         if c not in df.columns:
-            raise InvalidInput("schema", f"names column {c!r}, which the file does not have", "fix the name or the file")
+            raise InvalidInput(
+                "schema", f"names column {c!r}, which the file does not have", "fix the name or the file"
+            )
     roles = {target, id_col, time_col, *prot, *ignore}
     out = pd.DataFrame({target: y})
     features: list[Feature] = []
@@ -442,7 +533,9 @@ def build(df: pd.DataFrame, target: str, declared: Any = None, positive: str | N
         missing = is_missing(df[c])
         if missing.all():
             if spec:
-                raise InvalidInput(c, "column is empty in every row", "fill it, or remove it from the schema's features")
+                raise InvalidInput(
+                    c, "column is empty in every row", "fill it, or remove it from the schema's features"
+                )
             warnings.append(Warning_("empty_column", c, f"{c}: empty in every row; left out of the model"))
             ignore.append(c)
             continue
@@ -452,8 +545,11 @@ def build(df: pd.DataFrame, target: str, declared: Any = None, positive: str | N
             if bad.any() and not bad[~missing].all():  # some cells numbers, others text
                 raise _mixed(c, df[c], bad, False)
             kind = "categorical" if bad.any() else "numeric"
-        feat, col = (_numeric_feature(c, df[c], y, spec, warnings) if kind == "numeric"
-                     else _categorical_feature(c, df[c], spec, warnings))
+        feat, col = (
+            _numeric_feature(c, df[c], y, spec, warnings)
+            if kind == "numeric"
+            else _categorical_feature(c, df[c], spec, warnings)
+        )
         if feat is None:
             ignore.append(c)
             continue
@@ -467,9 +563,17 @@ def build(df: pd.DataFrame, target: str, declared: Any = None, positive: str | N
         g = _category_gini(col, y) if kind == "categorical" else gini_single(col, y)
         if g >= LEAK_GINI:
             kept = bool(spec)
-            warnings.append(Warning_("target_leak", c, f"{c}: alone ranks defaults with Gini {g:.3f}; it looks like the "
-                                     f"target in disguise" + ("; kept (declared in the schema)" if kept else
-                                                              "; left out of the model (declare it to keep it)")))
+            warnings.append(
+                Warning_(
+                    "target_leak",
+                    c,
+                    f"{c}: alone ranks defaults with Gini {g:.3f}; it looks like the "
+                    f"target in disguise"
+                    + (
+                        "; kept (declared in the schema)" if kept else "; left out of the model (declare it to keep it)"
+                    ),
+                )
+            )
             if not kept:
                 ignore.append(c)
                 continue
@@ -482,14 +586,26 @@ def build(df: pd.DataFrame, target: str, declared: Any = None, positive: str | N
         x, bad = as_numbers(df[c])
         numeric = not bad.any() and pd.Series(x).nunique() > 8
         if numeric and c not in bands:
-            bands[c] = [30.0, 50.0] if _looks(c, ("age",)) else sorted({round(float(q), 2) for q in np.nanquantile(x, [1 / 3, 2 / 3])})
+            bands[c] = (
+                [30.0, 50.0]
+                if _looks(c, ("age",))
+                else sorted({round(float(q), 2) for q in np.nanquantile(x, [1 / 3, 2 / 3])})
+            )
         out[c] = x if numeric else as_text(df[c])
     if time_col is not None:
         out[time_col] = periods(df[time_col], time_col)
     if id_col is not None:
         out[id_col] = as_text(df[id_col])
-    schema = DatasetSchema(target=target, positive=positive, features=features, protected=prot, time=time_col,
-                           id=id_col, ignore=ignore, protected_bands={k: list(map(float, v)) for k, v in bands.items()})
+    schema = DatasetSchema(
+        target=target,
+        positive=positive,
+        features=features,
+        protected=prot,
+        time=time_col,
+        id=id_col,
+        ignore=ignore,
+        protected_bands={k: list(map(float, v)) for k, v in bands.items()},
+    )
     return schema, out, warnings
 
 
@@ -498,8 +614,11 @@ def periods(values: pd.Series, name: str) -> np.ndarray:
     missing = is_missing(values)
     if missing.any():
         i = int(np.argmax(missing))
-        raise InvalidInput(name, f"time column is empty in {int(missing.sum()):,} rows (first: row {i + 2})",
-                           "give every row a date or period, or import without a time column")
+        raise InvalidInput(
+            name,
+            f"time column is empty in {int(missing.sum()):,} rows (first: row {i + 2})",
+            "give every row a date or period, or import without a time column",
+        )
     x, bad = as_numbers(values)
     if not bad.any() and np.all(x == np.round(x)):
         width = len(str(int(np.nanmax(np.abs(x)))))
@@ -507,31 +626,65 @@ def periods(values: pd.Series, name: str) -> np.ndarray:
     dates = pd.to_datetime(values.astype("string"), errors="coerce", format="mixed")
     if dates.isna().any():
         i = int(np.argmax(dates.isna().to_numpy()))
-        raise InvalidInput(name, f"{str(values.iloc[i])[:40]!r} is not a date or a whole-number period (row {i + 2})",
-                           "give dates (2024-01-31) or periods (202401) in the time column")
+        raise InvalidInput(
+            name,
+            f"{str(values.iloc[i])[:40]!r} is not a date or a whole-number period (row {i + 2})",
+            "give dates (2024-01-31) or periods (202401) in the time column",
+        )
     return dates.dt.to_period("M").astype(str).to_numpy(dtype=object)
 
 
 def from_json(obj: dict) -> DatasetSchema:
     """A stored schema (written by `to_json`), back as a DatasetSchema."""
     feats = [Feature(**f) for f in obj["features"]]
-    return DatasetSchema(target=obj["target"], positive=obj["positive"], features=feats, protected=list(obj["protected"]),
-                         time=obj.get("time"), id=obj.get("id"), ignore=list(obj.get("ignore", [])),
-                         protected_bands=dict(obj.get("protected_bands", {})))
+    return DatasetSchema(
+        target=obj["target"],
+        positive=obj["positive"],
+        features=feats,
+        protected=list(obj["protected"]),
+        time=obj.get("time"),
+        id=obj.get("id"),
+        ignore=list(obj.get("ignore", [])),
+        protected_bands=dict(obj.get("protected_bands", {})),
+    )
 
 
 def describe(schema: DatasetSchema) -> list[dict]:
     """One row per column role, for the CLI and the page to print the schema for the user to confirm."""
-    rows = [{"column": schema.target, "role": "target", "type": f"default/bad = {schema.positive!r}", "special": "",
-             "direction": ""}]
+    rows = [
+        {
+            "column": schema.target,
+            "role": "target",
+            "type": f"default/bad = {schema.positive!r}",
+            "special": "",
+            "direction": "",
+        }
+    ]
     arrow = {1: "ascending (risk rises)", -1: "descending (risk falls)", 0: "none"}
     for f in schema.features:
-        rows.append({"column": f.name, "role": "feature", "type": f.type,
-                     "special": ", ".join(f"{k} ({v})" for k, v in f.special.items()),
-                     "direction": (arrow[f.direction] + f" [{f.direction_source}]") if f.type == "numeric" else ""})
-    rows += [{"column": c, "role": "protected (fairness only)", "type": "", "special": "", "direction": ""} for c in schema.protected]
+        rows.append(
+            {
+                "column": f.name,
+                "role": "feature",
+                "type": f.type,
+                "special": ", ".join(f"{k} ({v})" for k, v in f.special.items()),
+                "direction": (arrow[f.direction] + f" [{f.direction_source}]") if f.type == "numeric" else "",
+            }
+        )
+    rows += [
+        {"column": c, "role": "protected (fairness only)", "type": "", "special": "", "direction": ""}
+        for c in schema.protected
+    ]
     if schema.time:
-        rows.append({"column": schema.time, "role": "time (out-of-time split, PSI by period)", "type": "", "special": "", "direction": ""})
+        rows.append(
+            {
+                "column": schema.time,
+                "role": "time (out-of-time split, PSI by period)",
+                "type": "",
+                "special": "",
+                "direction": "",
+            }
+        )
     if schema.id:
         rows.append({"column": schema.id, "role": "id", "type": "", "special": "", "direction": ""})
     rows += [{"column": c, "role": "ignored", "type": "", "special": "", "direction": ""} for c in schema.ignore]

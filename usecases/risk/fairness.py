@@ -19,6 +19,7 @@ attribute tested: family-wise `alpha` 0.05). Breaches within noise are reported 
 the group counts beside them, in the table and the model card. `alpha=None`
 flags every point-estimate breach.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,11 +55,23 @@ def _significant_pairs(counts: list[tuple[int, int]], breach, tests: int, alpha:
     return False
 
 
-def assess(y_true: np.ndarray, decline: np.ndarray, groups: dict[str, np.ndarray],
-           max_difference: float = MAX_DIFFERENCE, min_ratio: float = MIN_RATIO, alpha: float | None = ALPHA) -> dict:
+def assess(
+    y_true: np.ndarray,
+    decline: np.ndarray,
+    groups: dict[str, np.ndarray],
+    max_difference: float = MAX_DIFFERENCE,
+    min_ratio: float = MIN_RATIO,
+    alpha: float | None = ALPHA,
+) -> dict:
     """Fairness table per attribute and group, and the list of breaches."""
-    from fairlearn.metrics import (MetricFrame, demographic_parity_difference, equalized_odds_difference,
-                                   false_positive_rate, selection_rate, true_positive_rate)
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equalized_odds_difference,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
 
     y_true = np.asarray(y_true, dtype=int)
     decline = np.asarray(decline, dtype=int)
@@ -70,20 +83,38 @@ def assess(y_true: np.ndarray, decline: np.ndarray, groups: dict[str, np.ndarray
     tests = sum(4 * k * (k - 1) // 2 for k in sizes)
     for attr, values in groups.items():
         sensitive = pd.Series(np.asarray(values, dtype=object), name=attr)
-        mf = MetricFrame(metrics={"selection_rate": selection_rate, "false_positive_rate": false_positive_rate,
-                                  "true_positive_rate": true_positive_rate, "count": lambda yt, yp: len(yt)},
-                         y_true=y_true, y_pred=decline, sensitive_features=sensitive)
+        mf = MetricFrame(
+            metrics={
+                "selection_rate": selection_rate,
+                "false_positive_rate": false_positive_rate,
+                "true_positive_rate": true_positive_rate,
+                "count": lambda yt, yp: len(yt),
+            },
+            y_true=y_true,
+            y_pred=decline,
+            sensitive_features=sensitive,
+        )
         by = mf.by_group
         fpr = by["false_positive_rate"].astype(float)
         summary = {
-            "demographic_parity_difference": float(demographic_parity_difference(y_true, decline, sensitive_features=sensitive)),
-            "equalized_odds_difference": float(equalized_odds_difference(y_true, decline, sensitive_features=sensitive)),
+            "demographic_parity_difference": float(
+                demographic_parity_difference(y_true, decline, sensitive_features=sensitive)
+            ),
+            "equalized_odds_difference": float(
+                equalized_odds_difference(y_true, decline, sensitive_features=sensitive)
+            ),
             "fpr_ratio": float(fpr.min() / fpr.max()) if fpr.max() > 0 else 1.0,
         }
-        group_rows = [{"group": str(g), "count": int(by.loc[g, "count"]),
-                       "approval_rate": 1.0 - float(by.loc[g, "selection_rate"]),
-                       "false_positive_rate": float(by.loc[g, "false_positive_rate"]),
-                       "true_positive_rate": float(by.loc[g, "true_positive_rate"])} for g in by.index]
+        group_rows = [
+            {
+                "group": str(g),
+                "count": int(by.loc[g, "count"]),
+                "approval_rate": 1.0 - float(by.loc[g, "selection_rate"]),
+                "false_positive_rate": float(by.loc[g, "false_positive_rate"]),
+                "true_positive_rate": float(by.loc[g, "true_positive_rate"]),
+            }
+            for g in by.index
+        ]
         # Counts per group for the noise test: (declines, applicants), (declined good payers, good payers),
         # (declined defaulters, defaulters).
         cats = list(by.index)
@@ -97,11 +128,26 @@ def assess(y_true: np.ndarray, decline: np.ndarray, groups: dict[str, np.ndarray
         gap = lambda a, b: abs(a - b) > max_difference  # noqa: E731
         low_ratio = lambda a, b: max(a, b) > 0 and min(a, b) / max(a, b) < min_ratio  # noqa: E731
         checks = [
-            ("demographic_parity_difference", summary["demographic_parity_difference"] > max_difference, max_difference,
-             lambda: _significant_pairs(sel, gap, tests, alpha)),
-            ("equalized_odds_difference", summary["equalized_odds_difference"] > max_difference, max_difference,
-             lambda: _significant_pairs(pos, gap, tests, alpha) or _significant_pairs(neg, gap, tests, alpha)),
-            ("fpr_ratio", summary["fpr_ratio"] < min_ratio, min_ratio, lambda: _significant_pairs(neg, low_ratio, tests, alpha)),
+            (
+                "demographic_parity_difference",
+                summary["demographic_parity_difference"] > max_difference,
+                max_difference,
+                lambda sel=sel, gap=gap: _significant_pairs(sel, gap, tests, alpha),
+            ),
+            (
+                "equalized_odds_difference",
+                summary["equalized_odds_difference"] > max_difference,
+                max_difference,
+                lambda pos=pos, neg=neg, gap=gap: (
+                    _significant_pairs(pos, gap, tests, alpha) or _significant_pairs(neg, gap, tests, alpha)
+                ),
+            ),
+            (
+                "fpr_ratio",
+                summary["fpr_ratio"] < min_ratio,
+                min_ratio,
+                lambda neg=neg, low_ratio=low_ratio: _significant_pairs(neg, low_ratio, tests, alpha),
+            ),
         ]
         attr_flags, attr_watch = [], []
         for metric, breached, threshold, beyond_noise in checks:
@@ -114,10 +160,15 @@ def assess(y_true: np.ndarray, decline: np.ndarray, groups: dict[str, np.ndarray
             else:
                 attr_watch.append(metric)
                 watch.append(entry)
-        attributes.append({"attribute": attr, **summary, "groups": group_rows,
-                           "flags": attr_flags, "watch": attr_watch})
-    return {"thresholds": {"max_difference": max_difference, "min_ratio": min_ratio, "alpha": alpha},
-            "attributes": attributes, "flags": flags, "watch": watch}
+        attributes.append(
+            {"attribute": attr, **summary, "groups": group_rows, "flags": attr_flags, "watch": attr_watch}
+        )
+    return {
+        "thresholds": {"max_difference": max_difference, "min_ratio": min_ratio, "alpha": alpha},
+        "attributes": attributes,
+        "flags": flags,
+        "watch": watch,
+    }
 
 
 def flag_names(report: dict) -> list[str]:

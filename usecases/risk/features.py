@@ -5,6 +5,7 @@ means a higher default risk", -1 the opposite, 0 "no monotone promise"
 (categories). XGBoost's monotone constraints are built from this table and
 nothing else, and the monotonicity check walks exactly these features.
 """
+
 from __future__ import annotations
 
 from .schema import FEATURE_NAMES, FIELDS

@@ -13,22 +13,24 @@ XGBoost on train, early-stopped and calibrated on calibration.
 The honest part: when the GBM does not beat the scorecard by `GAIN_MARGIN` Gini on the holdout, the run's
 recommendation (metrics report, tag, model card, the page) is the scorecard: simpler and as accurate.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sandbox import tracking
 from sandbox.errors import InvalidInput
 
-from . import dataset_schema as ds, fairness, generic_models as gm, importer, metrics, plots, xgb
+from . import dataset_schema as ds
+from . import fairness, importer, metrics, plots, xgb
+from . import generic_models as gm
 from .reasons import Explanation
 
 GAIN_MARGIN = 0.01  # Gini: a GBM less than this above the scorecard is not worth its complexity
@@ -66,26 +68,63 @@ def split(y: np.ndarray, period: np.ndarray | None, o: dict, seed: int) -> tuple
     return masks, holdout
 
 
-def fit_both(schema: ds.DatasetSchema, r: gm.Rows, y: np.ndarray, s: dict[str, np.ndarray], o: dict, seed: int,
-             device: str = "cpu") -> dict:
+def fit_both(
+    schema: ds.DatasetSchema,
+    r: gm.Rows,
+    y: np.ndarray,
+    s: dict[str, np.ndarray],
+    o: dict,
+    seed: int,
+    device: str = "cpu",
+) -> dict:
     """The two models on one split (used by `train` and by bench/risk.py on the public data set)."""
     dev = s["train"] | s["calibration"]
-    sc = gm.fit_scorecard(schema, gm.scorecard_frame(schema, r)[dev], y[dev], o["pdo"], o["base_points"],
-                          o["base_odds"], int(o["max_n_bins"]) if o.get("max_n_bins") else None)
+    sc = gm.fit_scorecard(
+        schema,
+        gm.scorecard_frame(schema, r)[dev],
+        y[dev],
+        o["pdo"],
+        o["base_points"],
+        o["base_odds"],
+        int(o["max_n_bins"]) if o.get("max_n_bins") else None,
+    )
     spec = gm.export_scorecard(sc, schema, o["pdo"], o["base_points"], o["base_odds"])
     points = gm.Points(spec)
     enc = gm.encoding(schema, r, y, s["train"])
     X = gm.matrix(schema, r, enc)
-    booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=seed,
-                             device=device, nthread=os.cpu_count() or 1, feature_names=schema.names,
-                             constraints=gm.constraints(schema), **{k: o[k] for k in xgb.DEFAULTS})
+    booster, calib = xgb.fit(
+        X[s["train"]],
+        y[s["train"]],
+        X[s["calibration"]],
+        y[s["calibration"]],
+        seed=seed,
+        device=device,
+        nthread=os.cpu_count() or 1,
+        feature_names=schema.names,
+        constraints=gm.constraints(schema),
+        **{k: o[k] for k in xgb.DEFAULTS},
+    )
     model = xgb.XgbModel(booster, calib["a"], calib["b"])
-    return {"optbinning": sc, "spec": spec, "points": points, "encoding": enc, "X": X, "booster": booster,
-            "calibration": calib, "model": model}
+    return {
+        "optbinning": sc,
+        "spec": spec,
+        "points": points,
+        "encoding": enc,
+        "X": X,
+        "booster": booster,
+        "calibration": calib,
+        "model": model,
+    }
 
 
-def _psi(r: gm.Rows, schema: ds.DatasetSchema, period: np.ndarray | None, base: np.ndarray, holdout: np.ndarray,
-         scores: dict[str, np.ndarray]) -> dict:
+def _psi(
+    r: gm.Rows,
+    schema: ds.DatasetSchema,
+    period: np.ndarray | None,
+    base: np.ndarray,
+    holdout: np.ndarray,
+    scores: dict[str, np.ndarray],
+) -> dict:
     """PSI by period against the training sample (with a time column); otherwise the holdout against it, said so."""
     if period is not None:
         labels = sorted(set(period.tolist()))
@@ -108,8 +147,14 @@ def _psi(r: gm.Rows, schema: ds.DatasetSchema, period: np.ndarray | None, base: 
             regular = np.where(np.isin(x, f.special_codes), np.nan, x)
             feats[f.name] = series(metrics.bucketise(x, metrics.numeric_edges(regular[base]), tuple(f.special_codes)))
     score = {n: series(metrics.bucketise(v, metrics.numeric_edges(v[base]))) for n, v in scores.items()}
-    rep: dict[str, Any] = {"vintages": labels, "baseline": "in-time training sample", "features": feats, "score": score,
-                           "time_column": schema.time, "note": note}
+    rep: dict[str, Any] = {
+        "vintages": labels,
+        "baseline": "in-time training sample",
+        "features": feats,
+        "score": score,
+        "time_column": schema.time,
+        "note": note,
+    }
     rep["oot"] = {n: v[-1] for n, v in feats.items()}
     rep["score_oot"] = {n: v[-1] for n, v in score.items()}
     rep["levels"] = {n: metrics.psi_level(v) for n, v in rep["oot"].items()}
@@ -127,25 +172,45 @@ def _groups(df: pd.DataFrame, schema: ds.DatasetSchema, mask: np.ndarray) -> dic
         if edges:
             x = np.asarray(v, dtype=np.float64)
             names = [f"< {edges[0]:g}"] + [f"{lo:g}-{hi:g}" for lo, hi in zip(edges, edges[1:])] + [f">= {edges[-1]:g}"]
-            v = np.where(np.isnan(x), "<missing>", np.asarray(names, dtype=object)[np.digitize(np.nan_to_num(x), edges)])
+            v = np.where(
+                np.isnan(x), "<missing>", np.asarray(names, dtype=object)[np.digitize(np.nan_to_num(x), edges)]
+            )
         out[a] = np.asarray([("<missing>" if g is None else str(g)) for g in v], dtype=object)
     return out
 
 
 def _fairness(df, schema, y, decline, holdout, o) -> dict:
     if not schema.protected:
-        note = ("no protected attribute in the data (none declared or recognised): fairness was not assessed; "
-                "declare columns such as sex or age as \"protected\" in the schema to assess it")
-        return {m: {"thresholds": {"max_difference": o["max_difference"], "min_ratio": o["min_ratio"],
-                                   "alpha": o["fairness_alpha"]}, "attributes": [], "flags": [], "watch": [],
-                    "note": note} for m in MODELS}
+        note = (
+            "no protected attribute in the data (none declared or recognised): fairness was not assessed; "
+            'declare columns such as sex or age as "protected" in the schema to assess it'
+        )
+        return {
+            m: {
+                "thresholds": {
+                    "max_difference": o["max_difference"],
+                    "min_ratio": o["min_ratio"],
+                    "alpha": o["fairness_alpha"],
+                },
+                "attributes": [],
+                "flags": [],
+                "watch": [],
+                "note": note,
+            }
+            for m in MODELS
+        }
     groups = _groups(df, schema, holdout)
-    return {m: fairness.assess(y[holdout], decline[m][holdout], groups, o["max_difference"], o["min_ratio"],
-                               o["fairness_alpha"]) for m in MODELS}
+    return {
+        m: fairness.assess(
+            y[holdout], decline[m][holdout], groups, o["max_difference"], o["min_ratio"], o["fairness_alpha"]
+        )
+        for m in MODELS
+    }
 
 
-def monotonicity(model: xgb.XgbModel, schema: ds.DatasetSchema, X: np.ndarray, points: int = 20, sample: int = 200,
-                 seed: int = 0) -> dict:
+def monotonicity(
+    model: xgb.XgbModel, schema: ds.DatasetSchema, X: np.ndarray, points: int = 20, sample: int = 200, seed: int = 0
+) -> dict:
     """Each constrained feature: the PD of every sampled applicant (ICE) moves only in the declared direction."""
     rng = np.random.default_rng(seed)
     rows_ = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
@@ -171,11 +236,19 @@ def monotonicity(model: xgb.XgbModel, schema: ds.DatasetSchema, X: np.ndarray, p
 def recommendation(m: dict[str, dict[str, float]]) -> dict:
     gain = m["xgboost"]["gini"] - m["scorecard"]["gini"]
     if gain >= GAIN_MARGIN:
-        return {"model": "xgboost", "gini_gain": gain,
-                "why": f"the monotone XGBoost ranks defaults better than the scorecard (Gini {gain:+.3f} on the holdout)"}
-    return {"model": "scorecard", "gini_gain": gain,
-            "why": (f"the monotone XGBoost does not beat the scorecard by {GAIN_MARGIN} Gini on the holdout "
-                    f"(difference {gain:+.3f}): use the scorecard, simpler and as accurate")}
+        return {
+            "model": "xgboost",
+            "gini_gain": gain,
+            "why": f"the monotone XGBoost ranks defaults better than the scorecard (Gini {gain:+.3f} on the holdout)",
+        }
+    return {
+        "model": "scorecard",
+        "gini_gain": gain,
+        "why": (
+            f"the monotone XGBoost does not beat the scorecard by {GAIN_MARGIN} Gini on the holdout "
+            f"(difference {gain:+.3f}): use the scorecard, simpler and as accurate"
+        ),
+    }
 
 
 def _cutoffs(fit: dict, sc_pd: np.ndarray, x_pd: np.ndarray, s: dict, o: dict) -> dict:
@@ -185,8 +258,13 @@ def _cutoffs(fit: dict, sc_pd: np.ndarray, x_pd: np.ndarray, s: dict, o: dict) -
         x_cut = float(np.quantile(x_pd[s["calibration"]], o["approval_rate"]))
         sc_cut = float(np.quantile(sc_pd[s["calibration"]], o["approval_rate"]))
     p = fit["points"]
-    return {"xgboost": x_cut, "scorecard_pd": sc_cut, "scorecard_score": float(p.offset - p.factor * np.log(sc_cut / (1 - sc_cut))),
-            "approval_rate": o["approval_rate"], "user": o["cutoff"] is not None}
+    return {
+        "xgboost": x_cut,
+        "scorecard_pd": sc_cut,
+        "scorecard_score": float(p.offset - p.factor * np.log(sc_cut / (1 - sc_cut))),
+        "approval_rate": o["approval_rate"],
+        "user": o["cutoff"] is not None,
+    }
 
 
 def train(ctx, o: dict, progress=None) -> dict:
@@ -206,12 +284,27 @@ def train(ctx, o: dict, progress=None) -> dict:
     hold = s["oot"] if s["oot"].any() else s["test"]
     for name, m in (("train", s["train"]), ("calibration", s["calibration"]), ("holdout", hold)):
         if min(int(y[m].sum()), int((1 - y[m]).sum())) < 10:
-            raise InvalidInput("applicants", f"too few defaults or good payers in the {name} split to train and validate",
-                               "import more applicants (at least a few hundred of each class)")
-    params = {"source": "import", "file": meta.get("file"), "applicants": len(df), "features": len(schema.features),
-              "seed": seed, "holdout": holdout_name, **{k: v for k, v in o.items() if v is not None}}
-    with ctx.run("risk", run_name="scorecard-vs-xgboost (imported data)", seed=seed, data_hash=meta["data_hash"],
-                 params={k: str(v)[:250] for k, v in params.items()}) as run:
+            raise InvalidInput(
+                "applicants",
+                f"too few defaults or good payers in the {name} split to train and validate",
+                "import more applicants (at least a few hundred of each class)",
+            )
+    params = {
+        "source": "import",
+        "file": meta.get("file"),
+        "applicants": len(df),
+        "features": len(schema.features),
+        "seed": seed,
+        "holdout": holdout_name,
+        **{k: v for k, v in o.items() if v is not None},
+    }
+    with ctx.run(
+        "risk",
+        run_name="scorecard-vs-xgboost (imported data)",
+        seed=seed,
+        data_hash=meta["data_hash"],
+        params={k: str(v)[:250] for k, v in params.items()},
+    ) as run:
         run_id = run.info.run_id
         tick(0.1, "binning and fitting the scorecard (OptBinning); training monotone XGBoost")
         fit = fit_both(schema, r, y, s, o, seed, ctx.device)
@@ -230,8 +323,12 @@ def train(ctx, o: dict, progress=None) -> dict:
             extra = {}
             if s["oot"].any():
                 mi = metrics.summary(y[s["test"]], p[s["test"]])
-                extra = {"gini_in_time": mi["gini"], "auc_in_time": mi["auc"], "ks_in_time": mi["ks"],
-                         "oot_gini_drop": mi["gini"] - mh["gini"]}
+                extra = {
+                    "gini_in_time": mi["gini"],
+                    "auc_in_time": mi["auc"],
+                    "ks_in_time": mi["ks"],
+                    "oot_gini_drop": mi["gini"] - mh["gini"],
+                }
             all_m[name] = {**mh, **extra, "approval_rate": float(1 - decline[name][hold].mean())}
         rec = recommendation(all_m)
         psi = _psi(r, schema, period, s["train"], hold, {"xgboost": preds["xgboost"], "scorecard": -sc_score})
@@ -242,15 +339,31 @@ def train(ctx, o: dict, progress=None) -> dict:
         table = gm.table_frame(fit["spec"])
         split_info = {k: int(v.sum()) for k, v in s.items()}
         split_info.update(holdout=holdout_name, seed=seed)
-        data_info = {"source": "import", "file": meta.get("file"), "rows": len(df), "data_hash": meta["data_hash"],
-                     "default_rate": float(y.mean()), "seed": seed, "schema": schema.to_json(),
-                     "warnings": meta.get("warnings", [])}
+        data_info = {
+            "source": "import",
+            "file": meta.get("file"),
+            "rows": len(df),
+            "data_hash": meta["data_hash"],
+            "default_rate": float(y.mean()),
+            "seed": seed,
+            "schema": schema.to_json(),
+            "warnings": meta.get("warnings", []),
+        }
         tick(0.75, "logging evidence to MLflow")
         flat = _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec)
-        mlflow.log_dict({"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
-                        "reports/metrics.json")
-        mlflow.log_dict({"pdo": o["pdo"], "base_points": o["base_points"], "base_odds": o["base_odds"],
-                         "rows": table.to_dict(orient="records")}, "reports/scorecard.json")
+        mlflow.log_dict(
+            {"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
+            "reports/metrics.json",
+        )
+        mlflow.log_dict(
+            {
+                "pdo": o["pdo"],
+                "base_points": o["base_points"],
+                "base_odds": o["base_odds"],
+                "rows": table.to_dict(orient="records"),
+            },
+            "reports/scorecard.json",
+        )
         mlflow.log_dict({"cutoffs": cut, "flags": fairness_flags, **fair}, "reports/fairness.json")
         mlflow.log_dict(psi, "reports/psi.json")
         roc = {n: {**metrics.roc_points(y[hold], p[hold]), "gini": all_m[n]["gini"]} for n, p in preds.items()}
@@ -265,30 +378,77 @@ def train(ctx, o: dict, progress=None) -> dict:
             mlflow.log_artifacts(str(d), "plots")
         from . import generic_card
 
-        mlflow.log_text(generic_card.render(bank=ctx.bank, run_id=run_id, data=data_info, split=split_info, metrics=all_m,
-                                            scorecard=table, psi=psi, fairness=fair, cutoffs=cut, params=o,
-                                            recommendation=rec, schema=schema), "model_card.md")
+        mlflow.log_text(
+            generic_card.render(
+                bank=ctx.bank,
+                run_id=run_id,
+                data=data_info,
+                split=split_info,
+                metrics=all_m,
+                scorecard=table,
+                psi=psi,
+                fairness=fair,
+                cutoffs=cut,
+                params=o,
+                recommendation=rec,
+                schema=schema,
+            ),
+            "model_card.md",
+        )
         mlflow.log_dict(fit["spec"], "model/scorecard.json")
         tick(0.88, "registering the XGBoost model")
         version = _register(ctx, fit["booster"], schema, X[hold][:5], run_id)
         from . import store
 
-        store.save(ctx, run_id, bytes(fit["booster"].save_raw("ubj")), fit["spec"], {
-            "calibration": {k: v for k, v in fit["calibration"].items() if k != "params"}, "cutoffs": cut,
-            "features": schema.names, "directions": {f.name: f.direction for f in schema.features},
-            "registered_version": version, "dataset": {"schema": schema.to_json(), "encoding": fit["encoding"]},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "data_hash": meta["data_hash"]})
+        store.save(
+            ctx,
+            run_id,
+            bytes(fit["booster"].save_raw("ubj")),
+            fit["spec"],
+            {
+                "calibration": {k: v for k, v in fit["calibration"].items() if k != "params"},
+                "cutoffs": cut,
+                "features": schema.names,
+                "directions": {f.name: f.direction for f in schema.features},
+                "registered_version": version,
+                "dataset": {"schema": schema.to_json(), "encoding": fit["encoding"]},
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "data_hash": meta["data_hash"],
+            },
+        )
     if version is not None:  # a candidate, gated on what this training measured (sandbox/lifecycle.py)
         from sandbox import lifecycle
 
         lifecycle.record_candidate(ctx, "risk", version, run_id, flat, fairness_flags)
-    ctx.audit("risk.train", run_id=run_id, data_hash=meta["data_hash"], rows=len(df), model_version=version, data="imported",
-              xgboost_gini=round(all_m["xgboost"]["gini"], 4), scorecard_gini=round(all_m["scorecard"]["gini"], 4),
-              recommended=rec["model"], fairness_flags=fairness_flags, psi_flags=psi["flags"])
+    ctx.audit(
+        "risk.train",
+        run_id=run_id,
+        data_hash=meta["data_hash"],
+        rows=len(df),
+        model_version=version,
+        data="imported",
+        xgboost_gini=round(all_m["xgboost"]["gini"], 4),
+        scorecard_gini=round(all_m["scorecard"]["gini"], 4),
+        recommended=rec["model"],
+        fairness_flags=fairness_flags,
+        psi_flags=psi["flags"],
+    )
     tick(1.0, "done")
-    return {"run_id": run_id, "metrics": all_m, "psi": psi, "fairness": fair, "fairness_flags": fairness_flags,
-            "psi_flags": psi["flags"], "monotonic": monotonic, "model_version": version, "flat": flat,
-            "seconds": time.perf_counter() - t0, "rows": len(df), "data_hash": meta["data_hash"], "recommendation": rec}
+    return {
+        "run_id": run_id,
+        "metrics": all_m,
+        "psi": psi,
+        "fairness": fair,
+        "fairness_flags": fairness_flags,
+        "psi_flags": psi["flags"],
+        "monotonic": monotonic,
+        "model_version": version,
+        "flat": flat,
+        "seconds": time.perf_counter() - t0,
+        "rows": len(df),
+        "data_hash": meta["data_hash"],
+        "recommendation": rec,
+    }
 
 
 def _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec) -> dict:
@@ -297,18 +457,31 @@ def _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec) -> dict:
     flat = {f"{m}_{k}": float(v) for m, d in all_m.items() for k, v in d.items()}
     flat.update({f"psi_oot_{k}": v for k, v in psi["oot"].items()})
     flat.update({f"score_psi_oot_{k}": v for k, v in psi["score_oot"].items()})
-    flat.update({"fairness_flag_count": float(len(fairness_flags)), "psi_flag_count": float(len(psi["flags"])),
-                 "monotonic_features_ok": float(sum(v["monotone"] for v in mono.values())),
-                 "monotonic_features": float(len(mono)), "gini_gain_xgboost_over_scorecard": rec["gini_gain"]})
+    flat.update(
+        {
+            "fairness_flag_count": float(len(fairness_flags)),
+            "psi_flag_count": float(len(psi["flags"])),
+            "monotonic_features_ok": float(sum(v["monotone"] for v in mono.values())),
+            "monotonic_features": float(len(mono)),
+            "gini_gain_xgboost_over_scorecard": rec["gini_gain"],
+        }
+    )
     for m in MODELS:
         for a in fair[m]["attributes"]:
             for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
                 flat[f"{m}_{tracking_name(a['attribute'])}_{k}"] = a[k]
     mlflow.log_metrics({tracking_name(k): v for k, v in flat.items()})
-    mlflow.set_tags({"risk.fairness_flags": ",".join(fairness_flags) or "none",
-                     "risk.fairness": "assessed" if any(fair[m]["attributes"] for m in MODELS) else "no protected attribute",
-                     "risk.psi_flags": ",".join(psi["flags"]) or "none", "risk.monotonic": str(monotonic).lower(),
-                     "risk.data": "imported", "risk.recommended": rec["model"], "risk.champion": rec["model"]})
+    mlflow.set_tags(
+        {
+            "risk.fairness_flags": ",".join(fairness_flags) or "none",
+            "risk.fairness": "assessed" if any(fair[m]["attributes"] for m in MODELS) else "no protected attribute",
+            "risk.psi_flags": ",".join(psi["flags"]) or "none",
+            "risk.monotonic": str(monotonic).lower(),
+            "risk.data": "imported",
+            "risk.recommended": rec["model"],
+            "risk.champion": rec["model"],
+        }
+    )
     return flat
 
 
@@ -356,7 +529,7 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
         applicants = [applicants]
     if isinstance(applicants, list):
         if not applicants or not all(isinstance(a, dict) for a in applicants):
-            raise InvalidInput("applicants", "not a list of applicants", "give each applicant as {\"field\": value, ...}")
+            raise InvalidInput("applicants", "not a list of applicants", 'give each applicant as {"field": value, ...}')
         if len(applicants) < 256:
             applicants = gm.rows_from_records(schema, applicants)
         else:
@@ -392,9 +565,26 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
     extra = {k: getattr(models, k) for k in ("version", "stage") if hasattr(models, k)}
     kw = {"model_version": extra.get("version", ""), "model_stage": extra.get("stage", "")}
     kw = {k: v for k, v in kw.items() if k in Explanation.__dataclass_fields__}
-    out = [Explanation(index=i, applicant_id=r.ids[i], model=model, probability=round(float(prob[i]), 6),
-                       score=round(float(score[i]), 2), decision="decline" if decline[i] else "approve",
-                       reasons=why[i][0], factors=why[i][1], **kw) for i in range(r.n)]
-    ctx.audit("risk.explain", model=model, run_id=models.run_id, applicants=r.n, declined=int(np.sum(decline)),
-              data="imported")
+    out = [
+        Explanation(
+            index=i,
+            applicant_id=r.ids[i],
+            model=model,
+            probability=round(float(prob[i]), 6),
+            score=round(float(score[i]), 2),
+            decision="decline" if decline[i] else "approve",
+            reasons=why[i][0],
+            factors=why[i][1],
+            **kw,
+        )
+        for i in range(r.n)
+    ]
+    ctx.audit(
+        "risk.explain",
+        model=model,
+        run_id=models.run_id,
+        applicants=r.n,
+        declined=int(np.sum(decline)),
+        data="imported",
+    )
     return out

@@ -6,6 +6,7 @@ does the same work from a `dataset_schema.DatasetSchema`: special codes per feat
 `special_codes`), monotone bins and XGBoost constraints in each feature's direction, categories binned as categories
 (the scorecard) and ordinal-coded by training event rate (XGBoost, unconstrained). Nothing is pickled.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,28 +36,44 @@ class Rows:
 def rows(schema: ds.DatasetSchema, df: pd.DataFrame, id_column: str | None = None, strict: bool = False) -> Rows:
     """Typed applicants from a frame in the imported schema. `strict` (applicants to explain): a missing feature
     column, an unknown column or a text cell in a numeric feature is refused by name."""
-    known = set(schema.names) | {schema.target, *schema.protected, *schema.ignore} | {c for c in (schema.time, schema.id) if c}
+    known = (
+        set(schema.names)
+        | {schema.target, *schema.protected, *schema.ignore}
+        | {c for c in (schema.time, schema.id) if c}
+    )
     if strict:
         unknown = [str(c) for c in df.columns if str(c) not in known and str(c) != "applicant_id"]
         if unknown:
-            raise InvalidInput("applicants", f"unknown field {unknown[0]!r} (not in the imported schema)",
-                               f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""))
+            raise InvalidInput(
+                "applicants",
+                f"unknown field {unknown[0]!r} (not in the imported schema)",
+                f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""),
+            )
     numeric, text = {}, {}
     for f in schema.features:
         if f.name not in df.columns:
             raise InvalidInput(f.name, "field is missing", f"add a {f.name!r} column ({f.type})")
         col = df[f.name]
         if f.type == "numeric":
-            x, bad = ds.as_numbers(col) if col.dtype.kind not in "fiu" else (col.to_numpy(np.float64, na_value=np.nan), None)
+            x, bad = (
+                ds.as_numbers(col) if col.dtype.kind not in "fiu" else (col.to_numpy(np.float64, na_value=np.nan), None)
+            )
             if bad is not None and bad.any():
                 i = int(np.argmax(bad))
-                raise InvalidInput(f.name, f"{str(col.iloc[i])[:40]!r} is not a number (applicant {i})", "give a number")
+                raise InvalidInput(
+                    f.name, f"{str(col.iloc[i])[:40]!r} is not a number (applicant {i})", "give a number"
+                )
             numeric[f.name] = x
         else:
             text[f.name] = ds.as_text(col)
     idc = id_column or schema.id
-    ids = (df[idc].tolist() if idc and idc in df.columns else
-           df["applicant_id"].tolist() if "applicant_id" in df.columns else list(range(len(df))))
+    ids = (
+        df[idc].tolist()
+        if idc and idc in df.columns
+        else df["applicant_id"].tolist()
+        if "applicant_id" in df.columns
+        else list(range(len(df)))
+    )
     return Rows(len(df), numeric, text, ids)
 
 
@@ -92,13 +109,19 @@ def _label(v: Any) -> str | None:
 
 def rows_from_records(schema: ds.DatasetSchema, records: list[dict]) -> Rows:
     """The few applicants of an explain call, typed cell by cell (pandas costs milliseconds per column here)."""
-    known = set(schema.names) | {schema.target, *schema.protected, *schema.ignore, "applicant_id"} | {
-        c for c in (schema.time, schema.id) if c}
-    for i, rec in enumerate(records):
+    known = (
+        set(schema.names)
+        | {schema.target, *schema.protected, *schema.ignore, "applicant_id"}
+        | {c for c in (schema.time, schema.id) if c}
+    )
+    for rec in records:
         unknown = [str(k) for k in rec if str(k) not in known]
         if unknown:
-            raise InvalidInput("applicants", f"unknown field {unknown[0]!r} (not in the imported schema)",
-                               f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""))
+            raise InvalidInput(
+                "applicants",
+                f"unknown field {unknown[0]!r} (not in the imported schema)",
+                f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""),
+            )
     numeric, text = {}, {}
     for f in schema.features:
         if any(f.name not in rec for rec in records):
@@ -113,8 +136,9 @@ def rows_from_records(schema: ds.DatasetSchema, records: list[dict]) -> Rows:
 
 
 def scorecard_frame(schema: ds.DatasetSchema, r: Rows) -> pd.DataFrame:
-    return pd.DataFrame({f.name: (r.numeric[f.name] if f.type == "numeric" else r.text[f.name].astype(object))
-                         for f in schema.features})
+    return pd.DataFrame(
+        {f.name: (r.numeric[f.name] if f.type == "numeric" else r.text[f.name].astype(object)) for f in schema.features}
+    )
 
 
 def encoding(schema: ds.DatasetSchema, r: Rows, y: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, int]]:
@@ -123,7 +147,11 @@ def encoding(schema: ds.DatasetSchema, r: Rows, y: np.ndarray, mask: np.ndarray)
     for f in schema.features:
         if f.type != "categorical":
             continue
-        s = pd.Series(y[mask]).groupby(pd.Series(r.text[f.name][mask], dtype=object).fillna("<missing>").to_numpy()).mean()
+        s = (
+            pd.Series(y[mask])
+            .groupby(pd.Series(r.text[f.name][mask], dtype=object).fillna("<missing>").to_numpy())
+            .mean()
+        )
         s = s.drop("<missing>", errors="ignore").sort_values(kind="stable")
         out[f.name] = {str(c): i for i, c in enumerate(s.index)}
     return out
@@ -139,7 +167,9 @@ def matrix(schema: ds.DatasetSchema, r: Rows, enc: dict[str, dict[str, int]]) ->
                 x[np.isin(x, f.special_codes)] = np.nan
         else:
             m = enc[f.name]
-            x = np.array([m.get(t, np.nan) if t is not None else np.nan for t in r.text[f.name].tolist()], dtype=np.float64)
+            x = np.array(
+                [m.get(t, np.nan) if t is not None else np.nan for t in r.text[f.name].tolist()], dtype=np.float64
+            )
         cols.append(x)
     return np.column_stack(cols).astype(np.float32)
 
@@ -149,8 +179,15 @@ def constraints(schema: ds.DatasetSchema) -> tuple[int, ...]:
 
 
 # -- scorecard ------------------------------------------------------------------
-def fit_scorecard(schema: ds.DatasetSchema, X: pd.DataFrame, y: np.ndarray, pdo: float, base_points: float,
-                  base_odds: float, max_n_bins: int | None):
+def fit_scorecard(
+    schema: ds.DatasetSchema,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    pdo: float,
+    base_points: float,
+    base_odds: float,
+    max_n_bins: int | None,
+):
     """OptBinning BinningProcess + Scorecard: per-feature special codes and monotone trend, logistic regression."""
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
@@ -166,10 +203,15 @@ def fit_scorecard(schema: ds.DatasetSchema, X: pd.DataFrame, y: np.ndarray, pdo:
                 p["special_codes"] = f.special_codes
         fit_params[f.name] = p
     transform = {n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names}
-    bp = BinningProcess(names, categorical_variables=categorical, binning_fit_params=fit_params,
-                        binning_transform_params=transform)
-    sc = Scorecard(binning_process=bp, estimator=LogisticRegression(max_iter=2000), scaling_method="pdo_odds",
-                   scaling_method_params={"pdo": pdo, "odds": base_odds, "scorecard_points": base_points})
+    bp = BinningProcess(
+        names, categorical_variables=categorical, binning_fit_params=fit_params, binning_transform_params=transform
+    )
+    sc = Scorecard(
+        binning_process=bp,
+        estimator=LogisticRegression(max_iter=2000),
+        scaling_method="pdo_odds",
+        scaling_method_params={"pdo": pdo, "odds": base_odds, "scorecard_points": base_points},
+    )
     sc.fit(X, y)
     return sc
 
@@ -182,16 +224,28 @@ def export_scorecard(sc, schema: ds.DatasetSchema, pdo: float, base_points: floa
     for f in schema.features:
         t = table[table["Variable"] == f.name].reset_index(drop=True)
         labels = [bin_label(b) for b in t["Bin"]]
-        rows_ = [{"bin": labels[i], "points": float(t["Points"][i]), "count": int(t["Count"][i]),
-                  "event_rate": float(t["Event rate"][i])} for i in range(len(labels))]
+        rows_ = [
+            {
+                "bin": labels[i],
+                "points": float(t["Points"][i]),
+                "count": int(t["Count"][i]),
+                "event_rate": float(t["Event rate"][i]),
+            }
+            for i in range(len(labels))
+        ]
         special_i = [i for i, b in enumerate(labels) if b.startswith("Special")]
         missing_i = labels.index("Missing")
         regular = [r for i, r in enumerate(rows_) if i not in special_i and i != missing_i]
         special = [rows_[i] for i in special_i]
-        entry: dict[str, Any] = {"variable": f.name, "dtype": "categorical" if f.type == "categorical" else "numerical",
-                                 "direction": f.direction, "bins": regular, "missing": rows_[missing_i],
-                                 "special": special[0] if special else {"bin": "Special", "points": 0.0, "count": 0, "event_rate": 0.0},
-                                 "special_codes": f.special_codes}
+        entry: dict[str, Any] = {
+            "variable": f.name,
+            "dtype": "categorical" if f.type == "categorical" else "numerical",
+            "direction": f.direction,
+            "bins": regular,
+            "missing": rows_[missing_i],
+            "special": special[0] if special else {"bin": "Special", "points": 0.0, "count": 0, "event_rate": 0.0},
+            "special_codes": f.special_codes,
+        }
         ob = bp.get_binned_variable(f.name)
         if f.type == "numeric":
             entry["splits"] = [float(s) for s in ob.splits]
@@ -199,8 +253,15 @@ def export_scorecard(sc, schema: ds.DatasetSchema, pdo: float, base_points: floa
             entry["categories"] = [[str(c) for c in group] for group in ob.splits]
         variables.append(entry)
     factor = pdo / np.log(2)
-    return {"format": "risk-scorecard/1", "pdo": pdo, "base_points": base_points, "base_odds": base_odds,
-            "factor": float(factor), "offset": float(base_points - factor * np.log(base_odds)), "variables": variables}
+    return {
+        "format": "risk-scorecard/1",
+        "pdo": pdo,
+        "base_points": base_points,
+        "base_odds": base_odds,
+        "factor": float(factor),
+        "offset": float(base_points - factor * np.log(base_odds)),
+        "variables": variables,
+    }
 
 
 class Points:
@@ -214,9 +275,19 @@ class Points:
         for v in spec["variables"]:
             pts = np.array([b["points"] for b in v["bins"]])
             lookup = {c: i for i, group in enumerate(v.get("categories") or []) for c in group}
-            self._vars.append((v["variable"], v["dtype"] == "numerical", pts, np.asarray(v.get("splits", []), np.float64),
-                               list(v.get("special_codes") or []), float(v["special"]["points"]),
-                               float(v["missing"]["points"]), lookup, int(np.argmin(pts))))
+            self._vars.append(
+                (
+                    v["variable"],
+                    v["dtype"] == "numerical",
+                    pts,
+                    np.asarray(v.get("splits", []), np.float64),
+                    list(v.get("special_codes") or []),
+                    float(v["special"]["points"]),
+                    float(v["missing"]["points"]),
+                    lookup,
+                    int(np.argmin(pts)),
+                )
+            )
         self._best = self._best_points()
         self._typical = self._typical_points()
 
@@ -249,7 +320,9 @@ class Points:
     def _best_points(self) -> np.ndarray:
         out = []
         for v in self.spec["variables"]:
-            cands = [b["points"] for b in v["bins"]] + [b["points"] for b in (v["special"], v["missing"]) if b["count"] > 0]
+            cands = [b["points"] for b in v["bins"]] + [
+                b["points"] for b in (v["special"], v["missing"]) if b["count"] > 0
+            ]
             out.append(max(cands))
         return np.asarray(out)
 
@@ -268,8 +341,15 @@ def table_frame(spec: dict) -> pd.DataFrame:
         for b in v["bins"] + [v["special"], v["missing"]]:
             if b["bin"].startswith(("Special", "Missing")) and b["count"] == 0:
                 continue
-            out.append({"variable": v["variable"], "bin": b["bin"], "points": round(b["points"], 2), "count": b["count"],
-                        "event_rate": round(b["event_rate"], 4)})
+            out.append(
+                {
+                    "variable": v["variable"],
+                    "bin": b["bin"],
+                    "points": round(b["points"], 2),
+                    "count": b["count"],
+                    "event_rate": round(b["event_rate"], 4),
+                }
+            )
     return pd.DataFrame(out, columns=["variable", "bin", "points", "count", "event_rate"])
 
 
@@ -300,8 +380,11 @@ def reasons(schema: ds.DatasetSchema, r: Rows, impact: np.ndarray, top: int) -> 
             val = values[j][i]
             texts.append(sentence(schema.features[j], val))
             # the value as text (a table of numbers and categories in one column cannot be drawn by Arrow)
-            shown = None if val is None or (isinstance(val, float) and val != val) else (
-                f"{val:g}" if isinstance(val, float) else str(val))
+            shown = (
+                None
+                if val is None or (isinstance(val, float) and val != val)
+                else (f"{val:g}" if isinstance(val, float) else str(val))
+            )
             factors.append({"feature": schema.features[j].name, "value": shown, "impact": round(v, 4)})
         out.append((texts, factors))
     return out

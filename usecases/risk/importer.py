@@ -11,12 +11,13 @@ bounded before parsing (sandbox.bounded: bytes, columns, Parquet cells), typed a
 
 A failed import raises before anything is written: the previous data set, simulated or imported, stays as it was.
 """
+
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,15 @@ class ImportResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"rows": self.rows, "default_rate": self.default_rate, "file": self.file, "data_hash": self.data_hash,
-                "warnings": self.warnings, "schema": self.schema, "seconds": round(self.seconds, 3)}
+        return {
+            "rows": self.rows,
+            "default_rate": self.default_rate,
+            "file": self.file,
+            "data_hash": self.data_hash,
+            "warnings": self.warnings,
+            "schema": self.schema,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def read_table(src: Any) -> pd.DataFrame:
@@ -63,8 +71,10 @@ def read_table(src: Any) -> pd.DataFrame:
                 bounded.parquet_shape(p.fh, "file", name)
                 df = pd.read_parquet(p.fh)
             elif suffix in (".csv", ".txt", ".gz"):
+
                 def stream():
                     return bounded.csv_stream(p.fh, suffix == ".gz", cap, "file", name)
+
                 bounded.csv_header(stream(), "file", name)
                 df = pd.read_csv(stream(), dtype=str, keep_default_na=False, skipinitialspace=True)
             else:
@@ -72,8 +82,11 @@ def read_table(src: Any) -> pd.DataFrame:
         except InvalidInput:
             raise
         except (ValueError, OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise InvalidInput("file", f"{name} could not be read ({type(exc).__name__}: {str(exc)[:160]})",
-                               "check it is a valid CSV (UTF-8, comma-separated, header row) or Parquet file") from None
+            raise InvalidInput(
+                "file",
+                f"{name} could not be read ({type(exc).__name__}: {str(exc)[:160]})",
+                "check it is a valid CSV (UTF-8, comma-separated, header row) or Parquet file",
+            ) from None
     if len(df) == 0:
         raise InvalidInput("file", f"{name} has no data rows", "export at least one applicant")
     if len(df) > MAX_ROWS:
@@ -90,13 +103,25 @@ def read_schema(ctx, path: Any) -> dict:
     with ctx.user_file(path, "schema") as p:
         cap = bounded.limit("MAX_JSON_BYTES")
         bounded.check_bytes(p.size, f"file {p.name!r}", cap, "MAX_JSON_BYTES", "schema")
-        return bounded.load_json(p.read_bytes(cap), "schema", f"file {p.name!r}",
-                                 "give the schema as JSON, as printed by `sandbox risk import --json`")
+        return bounded.load_json(
+            p.read_bytes(cap),
+            "schema",
+            f"file {p.name!r}",
+            "give the schema as JSON, as printed by `sandbox risk import --json`",
+        )
 
 
-def import_data(ctx, file: Any, target: str | None = None, schema: Any = None, positive: str | None = None,
-                time_column: str | None = None, id_column: str | None = None,
-                protected: list[str] | None = None, file_name: str = "upload") -> ImportResult:
+def import_data(
+    ctx,
+    file: Any,
+    target: str | None = None,
+    schema: Any = None,
+    positive: str | None = None,
+    time_column: str | None = None,
+    id_column: str | None = None,
+    protected: list[str] | None = None,
+    file_name: str = "upload",
+) -> ImportResult:
     """Check FILE against its schema (inferred or declared: a dict, or a path to a JSON file) and make it the data set
     `risk train` uses. Anything wrong raises InvalidInput before a byte is written."""
     ctx.require("risk.simulate")  # the same right as simulating: put applicants into the workspace
@@ -114,17 +139,39 @@ def import_data(ctx, file: Any, target: str | None = None, schema: Any = None, p
     folder = ctx.path("risk", "imported", data_hash[:16], create=True)
     with atomic_path(folder / "data.parquet", suffix=".parquet") as tmp:
         typed.to_parquet(tmp, index=False)
-    meta = {"bank": ctx.bank, "file": name, "rows": len(typed), "data_hash": data_hash,
-            "default_rate": float(typed[sch.target].mean()), "warnings": [str(w) for w in warnings],
-            "warning_names": sorted({w.name for w in warnings}),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "schema": sch.to_json()}
+    meta = {
+        "bank": ctx.bank,
+        "file": name,
+        "rows": len(typed),
+        "data_hash": data_hash,
+        "default_rate": float(typed[sch.target].mean()),
+        "warnings": [str(w) for w in warnings],
+        "warning_names": sorted({w.name for w in warnings}),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "schema": sch.to_json(),
+    }
     write_json(folder / "schema.json", meta)
     write_json(ctx.path(*POINTER, create=True), {"bank": ctx.bank, "folder": data_hash[:16], "data_hash": data_hash})
     set_source(ctx, "import")
-    ctx.audit("risk.import", file=name, rows=len(typed), features=len(sch.features), data_hash=data_hash,
-              protected=sch.protected, time=sch.time, warnings=meta["warning_names"])
-    return ImportResult(rows=len(typed), default_rate=meta["default_rate"], schema=sch.to_json(),
-                        warnings=meta["warnings"], data_hash=data_hash, file=name, seconds=time.perf_counter() - t0)
+    ctx.audit(
+        "risk.import",
+        file=name,
+        rows=len(typed),
+        features=len(sch.features),
+        data_hash=data_hash,
+        protected=sch.protected,
+        time=sch.time,
+        warnings=meta["warning_names"],
+    )
+    return ImportResult(
+        rows=len(typed),
+        default_rate=meta["default_rate"],
+        schema=sch.to_json(),
+        warnings=meta["warnings"],
+        data_hash=data_hash,
+        file=name,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def set_source(ctx, source: str) -> None:
@@ -144,8 +191,10 @@ def active(ctx) -> bool:
 
 
 def _damaged(ctx, detail: str) -> StoreError:
-    return StoreError(f"the bank's imported applicants are damaged ({detail})",
-                      f"import the file again: `sandbox risk import {ctx.bank} FILE --target COLUMN`")
+    return StoreError(
+        f"the bank's imported applicants are damaged ({detail})",
+        f"import the file again: `sandbox risk import {ctx.bank} FILE --target COLUMN`",
+    )
 
 
 def load(ctx) -> tuple[pd.DataFrame, ds.DatasetSchema, dict]:
@@ -153,8 +202,10 @@ def load(ctx) -> tuple[pd.DataFrame, ds.DatasetSchema, dict]:
     ctx.require("data.read")
     pointer = ctx.path(*POINTER)
     if not pointer.exists():
-        raise NotFound(f"bank {ctx.bank} has no imported applicants",
-                       f"import a file: `sandbox risk import {ctx.bank} FILE --target COLUMN`")
+        raise NotFound(
+            f"bank {ctx.bank} has no imported applicants",
+            f"import a file: `sandbox risk import {ctx.bank} FILE --target COLUMN`",
+        )
     try:
         current = json.loads(pointer.read_text())
         if current.get("bank") != ctx.bank:

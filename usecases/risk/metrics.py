@@ -1,4 +1,5 @@
 """Discrimination, calibration and stability metrics for PD models (snake_case names throughout)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,9 +48,16 @@ def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
 def summary(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """The standard panel for a PD (higher p = riskier)."""
     a = auc(y, p)
-    return {"auc": a, "gini": 2 * a - 1, "ks": ks(y, p), "brier": brier(y, p),
-            "calibration_error": calibration_error(y, p), "default_rate": float(np.mean(y)),
-            "mean_pd": float(np.mean(p)), "rows": int(len(y))}
+    return {
+        "auc": a,
+        "gini": 2 * a - 1,
+        "ks": ks(y, p),
+        "brier": brier(y, p),
+        "calibration_error": calibration_error(y, p),
+        "default_rate": float(np.mean(y)),
+        "mean_pd": float(np.mean(p)),
+        "rows": int(len(y)),
+    }
 
 
 def roc_points(y: np.ndarray, p: np.ndarray, max_points: int = 200) -> dict[str, list[float]]:
@@ -85,9 +93,11 @@ def bucketise(x: np.ndarray, edges: np.ndarray | None = None, special: tuple[flo
 
 def psi(expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4) -> float:
     """Population stability index between two samples of bucket labels."""
-    labels, codes = np.unique(np.concatenate([np.asarray(expected, dtype=object), np.asarray(actual, dtype=object)]).astype(str),
-                              return_inverse=True)
-    return psi_codes(codes[: len(expected)], codes[len(expected):], len(labels), eps)
+    labels, codes = np.unique(
+        np.concatenate([np.asarray(expected, dtype=object), np.asarray(actual, dtype=object)]).astype(str),
+        return_inverse=True,
+    )
+    return psi_codes(codes[: len(expected)], codes[len(expected) :], len(labels), eps)
 
 
 def psi_codes(expected: np.ndarray, actual: np.ndarray, k: int, eps: float = 1e-4) -> float:

@@ -1,4 +1,5 @@
 """PNG plots for the stock MLflow UI (the Streamlit pages draw from the reports/*.json instead)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ benchmark) scaled into calibrated log-odds; a factor is adverse when it pushes
 the PD up. Scorecard: points lost per attribute, i.e. the best points the
 variable can give minus the applicant's points.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -17,10 +18,18 @@ from .schema import FEATURE_NAMES, Clean
 from .simulator import DSR_LIMIT
 
 _PRODUCT_NAME = {"mortgage": "mortgage", "credit_card": "credit card", "personal_loan": "personal loan"}
-_LABEL = {"civil_servant": "civil servant", "salaried": "salaried", "self_employed": "self-employed",
-          "part_time": "part-time", "unemployed": "unemployed", "private_owned": "owner-occupied private housing",
-          "subsidised_ownership": "subsidised home ownership", "with_family": "living with family",
-          "private_rented": "private rented housing", "public_rental": "public rental housing"}
+_LABEL = {
+    "civil_servant": "civil servant",
+    "salaried": "salaried",
+    "self_employed": "self-employed",
+    "part_time": "part-time",
+    "unemployed": "unemployed",
+    "private_owned": "owner-occupied private housing",
+    "subsidised_ownership": "subsidised home ownership",
+    "with_family": "living with family",
+    "private_rented": "private rented housing",
+    "public_rental": "public rental housing",
+}
 
 
 @dataclass
@@ -34,7 +43,7 @@ class Explanation:
     reasons: list[str]
     factors: list[dict] = field(default_factory=list)
     model_version: str = ""  # the registered version that decided (sandbox/lifecycle.py)
-    model_stage: str = ""    # champion, or candidate ... when a scientist named another version
+    model_stage: str = ""  # champion, or candidate ... when a scientist named another version
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -55,7 +64,11 @@ def sentence(name: str, value: Any, product: str | None) -> str:
     if name == "employment_tenure_years":
         if missing:
             return "Employment tenure was not stated"
-        return "Employment tenure of less than a year is short" if value < 1 else f"Employment tenure of {value:g} years is short"
+        return (
+            "Employment tenure of less than a year is short"
+            if value < 1
+            else f"Employment tenure of {value:g} years is short"
+        )
     if name == "housing":
         return f"Housing ({_LABEL.get(value, value)}) is associated with higher risk"
     if name == "debt_servicing_ratio":
@@ -65,7 +78,9 @@ def sentence(name: str, value: Any, product: str | None) -> str:
         tail = f" (guide {limit:.0%})" if limit is not None and value > limit else ""
         return f"Debt servicing ratio {value:.0%} is high for this product{tail}"
     if name == "credit_utilisation":
-        return "No revolving credit line on the credit report" if value < 0 else f"Credit utilisation {value:.0%} is high"
+        return (
+            "No revolving credit line on the credit report" if value < 0 else f"Credit utilisation {value:.0%} is high"
+        )
     if name in ("dpd_30_count", "dpd_60_count", "dpd_90_count"):
         if value < 0:
             return "No credit bureau record"
@@ -119,8 +134,9 @@ def reasons(clean: Clean, impact: np.ndarray, top: int) -> list[tuple[list[str],
                 break
             texts.append(text)
             val = values[j][i]
-            factors.append({"feature": name, "value": None if isinstance(val, float) and val != val else val,
-                            "impact": v})
+            factors.append(
+                {"feature": name, "value": None if isinstance(val, float) and val != val else val, "impact": v}
+            )
         for f in factors:
             f["impact"] = round(f["impact"], 4)
         out.append((texts, factors))

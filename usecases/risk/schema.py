@@ -24,10 +24,12 @@ Special codes go to their own scorecard bin (OptBinning `special_codes`) and
 are given to XGBoost as missing values, so they never pretend to be a
 very low utilisation or a clean record.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +87,14 @@ FEATURES: tuple[Field, ...] = (
     Field("employment_tenure_years", "number", "Employment tenure", 0, 60, missing_ok=True, unit="years"),
     Field("housing", "category", "Housing", categories=HOUSING_TYPES),
     Field("debt_servicing_ratio", "number", "Debt servicing ratio", 0, 5, missing_ok=True),
-    Field("credit_utilisation", "number", "Credit utilisation", 0, 3, special={SPECIAL_NO_REVOLVING: "no revolving credit line"}),
+    Field(
+        "credit_utilisation",
+        "number",
+        "Credit utilisation",
+        0,
+        3,
+        special={SPECIAL_NO_REVOLVING: "no revolving credit line"},
+    ),
     Field("dpd_30_count", "count", "30-day delinquencies", 0, 60, special=_BUREAU),
     Field("dpd_60_count", "count", "60-day delinquencies", 0, 60, special=_BUREAU),
     Field("dpd_90_count", "count", "90-day delinquencies", 0, 60, special=_BUREAU),
@@ -109,12 +118,17 @@ SIMULATED_EXTRAS = ("vintage_index", "true_pd")  # the simulator's bookkeeping a
 
 # What an applicant may carry: the model inputs, age and sex, and the columns of a simulated row
 # (accepted and ignored, so a simulated row can be explained as it is). Any other field is refused.
-KNOWN_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(
-    FEATURE_NAMES + (AGE.name, SEX.name) + ID_COLUMNS + PROTECTED + (LABEL,) + SIMULATED_EXTRAS))
+KNOWN_FIELDS: tuple[str, ...] = tuple(
+    dict.fromkeys(FEATURE_NAMES + (AGE.name, SEX.name) + ID_COLUMNS + PROTECTED + (LABEL,) + SIMULATED_EXTRAS)
+)
 
 # What an empty value means (fields that may be empty).
-MISSING_MEANS = {"monthly_income": "income not declared", "employment_tenure_years": "not stated",
-                 "debt_servicing_ratio": "not computable (income not declared)", "bureau_grade": "no bureau record"}
+MISSING_MEANS = {
+    "monthly_income": "income not declared",
+    "employment_tenure_years": "not stated",
+    "debt_servicing_ratio": "not computable (income not declared)",
+    "bureau_grade": "no bureau record",
+}
 
 
 def field_help() -> list[tuple[str, str]]:
@@ -194,9 +208,12 @@ def _unknown_fields(names: Sequence[str]) -> None:
         near = difflib.get_close_matches(n.strip().lower(), KNOWN_FIELDS, n=1, cutoff=0.75)
         shown.append(f"{n!r} (did you mean {near[0]}?)" if near else repr(n))
     s = "s" if len(unknown) > 1 else ""
-    raise InvalidInput("applicants", f"unknown field{s} {', '.join(shown)}",
-                       f"remove or rename {'them' if s else 'it'}; the fields are {', '.join(FEATURE_NAMES)} "
-                       f"(optional: age, sex, applicant_id; `sandbox risk explain --help` describes each)")
+    raise InvalidInput(
+        "applicants",
+        f"unknown field{s} {', '.join(shown)}",
+        f"remove or rename {'them' if s else 'it'}; the fields are {', '.join(FEATURE_NAMES)} "
+        f"(optional: age, sex, applicant_id; `sandbox risk explain --help` describes each)",
+    )
 
 
 def _as_columns(data: Any) -> tuple[dict[str, list | np.ndarray], int]:
@@ -216,15 +233,20 @@ def _as_columns(data: Any) -> tuple[dict[str, list | np.ndarray], int]:
     keys: dict[str, None] = {}
     for i, row in enumerate(data):
         if not isinstance(row, Mapping):
-            raise InvalidInput("applicants", f"applicant {i} is {_kind(row)}, not an object with fields",
-                               "give each applicant as {\"field\": value, ...}")
+            raise InvalidInput(
+                "applicants",
+                f"applicant {i} is {_kind(row)}, not an object with fields",
+                'give each applicant as {"field": value, ...}',
+            )
         keys.update(dict.fromkeys(map(str, row.keys())))
     cols = {k: [row.get(k, _ABSENT) for row in data] for k in keys}
     return cols, len(data)
 
 
-_SHAPE = ("give one applicant as a JSON object ({\"field\": value, ...}), several as a list of objects, "
-          "or a CSV or Parquet file with one column per field")
+_SHAPE = (
+    'give one applicant as a JSON object ({"field": value, ...}), several as a list of objects, '
+    "or a CSV or Parquet file with one column per field"
+)
 
 
 class _Absent:
@@ -268,15 +290,19 @@ def _numbers(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[Any
                 try:
                     out[i] = float(v.strip().replace(",", ""))
                 except ValueError:
-                    raise InvalidInput(field.name, f"{v!r} is not a number ({_where(ids, i)})",
-                                       f"give {field.describe()}") from None
+                    raise InvalidInput(
+                        field.name, f"{v!r} is not a number ({_where(ids, i)})", f"give {field.describe()}"
+                    ) from None
             else:
-                raise InvalidInput(field.name, f"{v!r} is {_kind(v)}, not a number ({_where(ids, i)})",
-                                   f"give {field.describe()}")
+                raise InvalidInput(
+                    field.name, f"{v!r} is {_kind(v)}, not a number ({_where(ids, i)})", f"give {field.describe()}"
+                )
     bad = np.isinf(out)
     if bad.any():
         i = int(np.argmax(bad))
-        raise InvalidInput(field.name, f"{out[i]} is not a finite number ({_where(ids, i)})", f"give {field.describe()}")
+        raise InvalidInput(
+            field.name, f"{out[i]} is not a finite number ({_where(ids, i)})", f"give {field.describe()}"
+        )
     missing = np.isnan(out)
     if missing.any() and not field.missing_ok:
         i = int(np.argmax(missing))
@@ -312,8 +338,9 @@ def _categories(field: Field, values: Sequence[Any] | np.ndarray, ids: Sequence[
             text[i], codes[i] = None, np.nan
             continue
         if not isinstance(v, str):
-            raise InvalidInput(field.name, f"{v!r} is {_kind(v)}, not a category ({_where(ids, i)})",
-                               f"give {field.describe()}")
+            raise InvalidInput(
+                field.name, f"{v!r} is {_kind(v)}, not a category ({_where(ids, i)})", f"give {field.describe()}"
+            )
         hit = codes_map.get(_norm(v))
         if hit is None:
             raise InvalidInput(field.name, f"unknown category {v!r} ({_where(ids, i)})", f"use {field.describe()}")
@@ -354,8 +381,11 @@ def validate(data: Any, require_protected: bool = False) -> Clean:
     need = is_mortgage & np.isnan(ltv)
     if need.any():
         i = int(np.argmax(need))
-        raise InvalidInput("loan_to_value", f"missing for a mortgage ({_where(ids, i)})",
-                           "give the loan-to-value of the mortgage as a fraction, e.g. 0.6")
+        raise InvalidInput(
+            "loan_to_value",
+            f"missing for a mortgage ({_where(ids, i)})",
+            "give the loan-to-value of the mortgage as a fraction, e.g. 0.6",
+        )
     ltv[~is_mortgage] = np.nan
     numeric["loan_to_value"] = ltv
     return Clean(n=n, numeric=numeric, text=text, ids=ids)
@@ -373,7 +403,9 @@ def read_file(path: Any) -> Any:
     with userfile.reading(path, "input") as p:  # a checked UserFile is read by its descriptor, never reopened
         suffix, name = p.suffix.lower(), repr(p.name)
         if suffix not in (".json", ".csv", ".parquet", ".pq"):
-            raise InvalidInput("input", f"{name} is not a .json, .csv or .parquet file", "give a .json, .csv or .parquet file")
+            raise InvalidInput(
+                "input", f"{name} is not a .json, .csv or .parquet file", "give a .json, .csv or .parquet file"
+            )
         if p.size == 0:
             raise InvalidInput("input", f"file {name} is empty", _SHAPE)
         if suffix == ".json":
@@ -393,10 +425,16 @@ def read_file(path: Any) -> Any:
         bounded.check_bytes(p.size, f"file {name}", cap, "MAX_TABLE_BYTES", "input")
         if suffix == ".csv":
             try:
-                bounded.csv_header(bounded.csv_stream(p.fh, False, cap, "input", f"file {name}"), "input", f"file {name}")
-                df = pd.read_csv(bounded.csv_stream(p.fh, False, cap, "input", f"file {name}"), dtype=str, keep_default_na=False)
+                bounded.csv_header(
+                    bounded.csv_stream(p.fh, False, cap, "input", f"file {name}"), "input", f"file {name}"
+                )
+                df = pd.read_csv(
+                    bounded.csv_stream(p.fh, False, cap, "input", f"file {name}"), dtype=str, keep_default_na=False
+                )
             except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-                raise InvalidInput("input", f"file {name} is not a readable CSV ({str(err)[:160]})", "give a CSV with a header row") from None
+                raise InvalidInput(
+                    "input", f"file {name} is not a readable CSV ({str(err)[:160]})", "give a CSV with a header row"
+                ) from None
             if df.empty:
                 raise InvalidInput("input", f"file {name} has a header but no applicants", "add at least one row")
             return df.to_dict(orient="records")
@@ -405,8 +443,11 @@ def read_file(path: Any) -> Any:
             bounded.parquet_shape(p.fh, "input", f"file {name}")
             df = pd.read_parquet(p.fh)
         except (ValueError, OSError) as err:  # pyarrow's ArrowInvalid is a ValueError
-            raise InvalidInput("input", f"file {name} is not a readable Parquet file ({str(err)[:160]})",
-                               "give a Parquet file with one column per field") from None
+            raise InvalidInput(
+                "input",
+                f"file {name} is not a readable Parquet file ({str(err)[:160]})",
+                "give a Parquet file with one column per field",
+            ) from None
         if df.empty:
             raise InvalidInput("input", f"file {name} has columns but no applicants", "add at least one row")
         return df.to_dict(orient="records")

@@ -9,6 +9,7 @@ into a JSON-able table of splits and points per variable, and `PointsTable`
 scores from that table alone (checked against OptBinning's own `score()` at
 training time, so the two can never drift apart).
 """
+
 from __future__ import annotations
 
 import re
@@ -74,8 +75,14 @@ def frame(clean: Clean) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def fit(X: pd.DataFrame, y: np.ndarray, pdo: float = 20.0, base_points: float = 600.0, base_odds: float = 50.0,
-        max_n_bins: int = 8):
+def fit(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    pdo: float = 20.0,
+    base_points: float = 600.0,
+    base_odds: float = 50.0,
+    max_n_bins: int = 8,
+):
     """Fit OptBinning's BinningProcess + Scorecard (logistic regression on WoE, scaled to points)."""
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
@@ -89,12 +96,20 @@ def fit(X: pd.DataFrame, y: np.ndarray, pdo: float = 20.0, base_points: float = 
             p["monotonic_trend"] = scorecard_trend(n)
         fit_params[n] = p
     transform_params = {n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names}
-    bp = BinningProcess(names, categorical_variables=categorical, special_codes=SPECIAL_CODES,
-                        binning_fit_params=fit_params, binning_transform_params=transform_params,
-                        min_prebin_size=0.02)
-    sc = Scorecard(binning_process=bp, estimator=LogisticRegression(max_iter=2000),
-                   scaling_method="pdo_odds",
-                   scaling_method_params={"pdo": pdo, "odds": base_odds, "scorecard_points": base_points})
+    bp = BinningProcess(
+        names,
+        categorical_variables=categorical,
+        special_codes=SPECIAL_CODES,
+        binning_fit_params=fit_params,
+        binning_transform_params=transform_params,
+        min_prebin_size=0.02,
+    )
+    sc = Scorecard(
+        binning_process=bp,
+        estimator=LogisticRegression(max_iter=2000),
+        scaling_method="pdo_odds",
+        scaling_method_params={"pdo": pdo, "odds": base_odds, "scorecard_points": base_points},
+    )
     sc.fit(X, y)
     return sc
 
@@ -115,13 +130,25 @@ def export(sc, pdo: float, base_points: float, base_odds: float) -> dict:
         missing_i = labels.index("Missing")
         regular = [i for i in range(len(labels)) if i not in (special_i, missing_i)]
         entry: dict[str, Any] = {
-            "variable": name, "dtype": scorecard_dtype(name), "direction": DIRECTIONS[name],
-            "bins": [{"bin": labels[i], "points": points[i], "count": counts[i], "event_rate": event_rate[i]}
-                     for i in regular],
-            "special": {"bin": "Special", "points": points[special_i], "count": counts[special_i],
-                        "event_rate": event_rate[special_i]},
-            "missing": {"bin": "Missing", "points": points[missing_i], "count": counts[missing_i],
-                        "event_rate": event_rate[missing_i]},
+            "variable": name,
+            "dtype": scorecard_dtype(name),
+            "direction": DIRECTIONS[name],
+            "bins": [
+                {"bin": labels[i], "points": points[i], "count": counts[i], "event_rate": event_rate[i]}
+                for i in regular
+            ],
+            "special": {
+                "bin": "Special",
+                "points": points[special_i],
+                "count": counts[special_i],
+                "event_rate": event_rate[special_i],
+            },
+            "missing": {
+                "bin": "Missing",
+                "points": points[missing_i],
+                "count": counts[missing_i],
+                "event_rate": event_rate[missing_i],
+            },
         }
         if entry["dtype"] == "numerical":
             entry["splits"] = [float(s) for s in ob.splits]
@@ -129,9 +156,16 @@ def export(sc, pdo: float, base_points: float, base_odds: float) -> dict:
             entry["categories"] = [[str(c) for c in group] for group in ob.splits]
         variables.append(entry)
     factor = pdo / np.log(2)
-    return {"format": "risk-scorecard/1", "pdo": pdo, "base_points": base_points, "base_odds": base_odds,
-            "factor": float(factor), "offset": float(base_points - factor * np.log(base_odds)),
-            "special_codes": SPECIAL_CODES, "variables": variables}
+    return {
+        "format": "risk-scorecard/1",
+        "pdo": pdo,
+        "base_points": base_points,
+        "base_odds": base_odds,
+        "factor": float(factor),
+        "offset": float(base_points - factor * np.log(base_odds)),
+        "special_codes": SPECIAL_CODES,
+        "variables": variables,
+    }
 
 
 @dataclass
@@ -148,8 +182,17 @@ class PointsTable:
             lookup = None
             if v["dtype"] == "categorical":
                 lookup = {c: i for i, group in enumerate(v["categories"]) for c in group}
-            self._vars.append((v["variable"], v["dtype"], np.asarray(v.get("splits", []), dtype=np.float64), lookup, pts,
-                               float(v["special"]["points"]), float(v["missing"]["points"])))
+            self._vars.append(
+                (
+                    v["variable"],
+                    v["dtype"],
+                    np.asarray(v.get("splits", []), dtype=np.float64),
+                    lookup,
+                    pts,
+                    float(v["special"]["points"]),
+                    float(v["missing"]["points"]),
+                )
+            )
         self.factor = float(self.spec["factor"])
         self.offset = float(self.spec["offset"])
 
@@ -190,7 +233,7 @@ class PointsTable:
     def best_points(self) -> np.ndarray:
         """The most points each variable can give (its best attribute), for 'points lost'."""
         best = []
-        for name, dtype, splits, lookup, pts, p_special, p_missing in self._vars:
+        for name, _dtype, _splits, _lookup, pts, p_special, p_missing in self._vars:
             cands = list(pts)
             v = next(v for v in self.spec["variables"] if v["variable"] == name)
             if v["special"]["count"] > 0:
@@ -211,14 +254,22 @@ class PointsTable:
 
     def bin_labels(self, clean: Clean) -> list[list[str]]:
         labels = []
-        for name, dtype, splits, lookup, pts, *_ in self._vars:
+        for name, dtype, splits, lookup, _pts, *_ in self._vars:
             v = next(v for v in self.spec["variables"] if v["variable"] == name)
             names = [b["bin"] for b in v["bins"]]
             if dtype == "numerical":
                 x = clean.numeric[name]
                 idx = np.digitize(np.where(np.isnan(x), 0.0, x), splits, right=False)
-                lab = [("Missing" if np.isnan(a) else "Special" if (a < 0 and FIELDS[name].special) else names[min(i, len(names) - 1)])
-                       for a, i in zip(x, idx)]
+                lab = [
+                    (
+                        "Missing"
+                        if np.isnan(a)
+                        else "Special"
+                        if (a < 0 and FIELDS[name].special)
+                        else names[min(i, len(names) - 1)]
+                    )
+                    for a, i in zip(x, idx)
+                ]
             else:
                 lab = ["Missing" if t is None else names[lookup.get(t, 0)] for t in clean.text[name]]
             labels.append(lab)
@@ -232,6 +283,13 @@ def table_frame(spec: dict) -> pd.DataFrame:
         for b in v["bins"] + [v["special"], v["missing"]]:
             if b["bin"] in ("Special", "Missing") and b["count"] == 0:
                 continue
-            rows.append({"variable": v["variable"], "bin": clean_label(b["bin"]), "points": round(b["points"], 2),
-                         "count": b["count"], "event_rate": round(b["event_rate"], 4)})
+            rows.append(
+                {
+                    "variable": v["variable"],
+                    "bin": clean_label(b["bin"]),
+                    "points": round(b["points"], 2),
+                    "count": b["count"],
+                    "event_rate": round(b["event_rate"], 4),
+                }
+            )
     return pd.DataFrame(rows, columns=["variable", "bin", "points", "count", "event_rate"])

@@ -67,20 +67,36 @@ Missing values and special codes follow `schema` (income not declared 3%,
 more for the self-employed; tenure not stated 2%; thin file 5% with bureau
 fields -1 and no grade; no revolving line 8% with utilisation -1).
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .schema import (AGE_BANDS, BUREAU_GRADES, EMPLOYMENT_TYPES, FEATURE_NAMES, HOUSING_TYPES, LABEL, PRODUCTS,
-                     SPECIAL_NO_BUREAU, SPECIAL_NO_REVOLVING, age_band)
+from .schema import (
+    AGE_BANDS,
+    BUREAU_GRADES,
+    EMPLOYMENT_TYPES,
+    FEATURE_NAMES,
+    HOUSING_TYPES,
+    LABEL,
+    PRODUCTS,
+    SPECIAL_NO_BUREAU,
+    SPECIAL_NO_REVOLVING,
+    age_band,
+)
 
 DRIFTED_FEATURES: tuple[str, ...] = ("debt_servicing_ratio", "credit_utilisation", "bureau_enquiries_6m")
 DISADVANTAGED = {"sex": "F", "age_band": AGE_BANDS[0]}
 DSR_LIMIT = {"mortgage": 0.50, "credit_card": 0.35, "personal_loan": 0.65}
 EMPLOYMENT_EFFECT = {"civil_servant": -0.5, "salaried": 0.0, "self_employed": 0.3, "part_time": 0.35, "unemployed": 0.8}
-HOUSING_EFFECT = {"private_owned": -0.35, "subsidised_ownership": -0.2, "with_family": 0.0, "private_rented": 0.15,
-                  "public_rental": 0.25}
+HOUSING_EFFECT = {
+    "private_owned": -0.35,
+    "subsidised_ownership": -0.2,
+    "with_family": 0.0,
+    "private_rented": 0.15,
+    "public_rental": 0.25,
+}
 PRODUCT_EFFECT = {"mortgage": -0.7, "credit_card": 0.1, "personal_loan": 0.3}
 UTILISATION_WEIGHT = {"credit_card": 4.0, "personal_loan": 0.3, "mortgage": 0.0}
 DSR_WEIGHT = {"mortgage": 2.0, "personal_loan": 1.5, "credit_card": 0.3}
@@ -113,8 +129,12 @@ def ground_truth_terms(true: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     dsr = np.clip(true["debt_servicing_ratio"], 0.0, 1.0)
     income, util = true["monthly_income"], true["credit_utilisation"]
     d30, d60, d90 = true["dpd_30_count"], true["dpd_60_count"], true["dpd_90_count"]
-    enq, grade, tenure, ltv = (np.minimum(true["bureau_enquiries_6m"], 10), true["bureau_grade"],
-                               true["employment_tenure_years"], true["loan_to_value"])
+    enq, grade, tenure, ltv = (
+        np.minimum(true["bureau_enquiries_6m"], 10),
+        true["bureau_grade"],
+        true["employment_tenure_years"],
+        true["loan_to_value"],
+    )
     product = true["product"]
 
     def per(table: dict, key: np.ndarray) -> np.ndarray:
@@ -128,14 +148,17 @@ def ground_truth_terms(true: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {
         "intercept": np.full(len(dsr), INTERCEPT),
         "dsr_over_limit_x_income": per(DSR_WEIGHT, product) * 2.0 * np.tanh(excess / 2.0) * (0.1 + 2.2 * revolver),
-        "utilisation_x_product_x_income": per(UTILISATION_WEIGHT, product) * (1.2 * util + 2.0 * np.maximum(util - 0.8, 0.0))
+        "utilisation_x_product_x_income": per(UTILISATION_WEIGHT, product)
+        * (1.2 * util + 2.0 * np.maximum(util - 0.8, 0.0))
         * (0.1 + 2.0 * revolver),
         "utilisation_x_dpd30": 2.0 * util * np.minimum(d30, 3) / 3.0,
         "utilisation_x_dsr": 2.0 * util * np.maximum(dsr - 0.3, 0.0) / 0.3,
         "delinquency": 0.15 * np.minimum(d30, 5) + 0.30 * np.minimum(d60, 4) + 0.50 * np.minimum(d90, 3),
         "enquiries_x_product": per(ENQUIRY_WEIGHT, product) * (0.10 * enq + 0.20 * np.maximum(enq - 3, 0)),
         "bureau_grade": 0.06 * grade,
-        "tenure_x_employment": -0.35 * np.log1p(tenure) * np.where(true["employment_type"] == "self_employed", 3.0, 1.0),
+        "tenure_x_employment": -0.35
+        * np.log1p(tenure)
+        * np.where(true["employment_type"] == "self_employed", 3.0, 1.0),
         "income_x_verification": -0.45 * np.log(income / 22_000.0) * per(INCOME_RELIABILITY, true["employment_type"]),
         "employment": per(EMPLOYMENT_EFFECT, true["employment_type"]),
         "housing": per(HOUSING_EFFECT, true["housing"]),
@@ -157,7 +180,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def true_pd(z: np.ndarray) -> np.ndarray:
     """P(default) given the ground-truth logit, the unobserved shock integrated out (probit approximation)."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(z) / np.sqrt(1.0 + np.pi * SHOCK_SD ** 2 / 8.0)))
+    return 1.0 / (1.0 + np.exp(-np.asarray(z) / np.sqrt(1.0 + np.pi * SHOCK_SD**2 / 8.0)))
 
 
 def _choice(rng: np.random.Generator, options: tuple[str, ...], logits: np.ndarray) -> np.ndarray:
@@ -182,8 +205,10 @@ def _draw_person(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 def _draw_work(rng: np.random.Generator, n: int, q: np.ndarray, age: np.ndarray) -> dict[str, np.ndarray]:
     """Employment type, true monthly income and employment tenure."""
     emp = _choice(rng, EMPLOYMENT_TYPES, np.tile(np.log([0.08, 0.62, 0.14, 0.11, 0.05]), (n, 1)))
-    emp_income = np.vectorize({"civil_servant": 0.35, "salaried": 0.0, "self_employed": 0.1, "part_time": -0.6,
-                               "unemployed": -1.2}.get, otypes=[float])(emp)
+    emp_income = np.vectorize(
+        {"civil_servant": 0.35, "salaried": 0.0, "self_employed": 0.1, "part_time": -0.6, "unemployed": -1.2}.get,
+        otypes=[float],
+    )(emp)
     sigma = np.where(emp == "self_employed", 0.75, 0.5)
     income = np.round(22_000 * np.exp(emp_income + 0.15 * q + sigma * rng.normal(0, 1, n)), -2)
     income = np.maximum(income, 3_000)
@@ -191,13 +216,19 @@ def _draw_work(rng: np.random.Generator, n: int, q: np.ndarray, age: np.ndarray)
     return {"emp": emp, "income": income, "tenure": np.round(tenure, 1)}
 
 
-def _draw_credit(rng: np.random.Generator, n: int, q: np.ndarray, income: np.ndarray,
-                 shift: np.ndarray) -> dict[str, np.ndarray]:
+def _draw_credit(
+    rng: np.random.Generator, n: int, q: np.ndarray, income: np.ndarray, shift: np.ndarray
+) -> dict[str, np.ndarray]:
     """Housing, product and the true bureau picture (DSR, LTV, utilisation, delinquencies, enquiries, grade,
     thin file, no revolving line); `shift` is each applicant's vintage drift."""
     log_inc = np.log(income / 22_000)
-    housing = _choice(rng, HOUSING_TYPES, np.column_stack([
-        -0.8 + 1.5 * log_inc, -0.9 + 0.5 * log_inc, np.zeros(n), -0.4 + 0.3 * log_inc, -0.3 - 1.5 * log_inc]))
+    housing = _choice(
+        rng,
+        HOUSING_TYPES,
+        np.column_stack(
+            [-0.8 + 1.5 * log_inc, -0.9 + 0.5 * log_inc, np.zeros(n), -0.4 + 0.3 * log_inc, -0.3 - 1.5 * log_inc]
+        ),
+    )
     product = _choice(rng, PRODUCTS, np.column_stack([-1.0 + 1.2 * log_inc, 0.2 * np.ones(n), np.zeros(n)]))
     base_dsr = np.vectorize({"mortgage": 0.36, "credit_card": 0.22, "personal_loan": 0.40}.get, otypes=[float])(product)
     dsr = np.clip(base_dsr * np.exp(0.45 * rng.normal(0, 1, n) - 0.12 * q) + 0.10 * shift, 0.01, 1.5)
@@ -210,28 +241,52 @@ def _draw_credit(rng: np.random.Generator, n: int, q: np.ndarray, income: np.nda
     grade_latent = -(0.8 * q + 0.6 * rng.normal(0, 1, n))
     thin = rng.random(n) < 0.05
     no_rev = (~thin) & (rng.random(n) < 0.08)
-    return {"housing": housing, "product": product, "dsr": dsr, "ltv": ltv, "util": util, "d30": d30, "d60": d60,
-            "d90": d90, "enq": enq, "grade_latent": grade_latent, "thin": thin, "no_rev": no_rev}
+    return {
+        "housing": housing,
+        "product": product,
+        "dsr": dsr,
+        "ltv": ltv,
+        "util": util,
+        "d30": d30,
+        "d60": d60,
+        "d90": d90,
+        "enq": enq,
+        "grade_latent": grade_latent,
+        "thin": thin,
+        "no_rev": no_rev,
+    }
 
 
-def _draw_default(rng: np.random.Generator, person: dict, work: dict, credit: dict,
-                  bias: float) -> tuple[np.ndarray, np.ndarray]:
+def _draw_default(
+    rng: np.random.Generator, person: dict, work: dict, credit: dict, bias: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The ground-truth logit (documented terms - 0.30 q) and the recorded default: the logit plus the shock
     and, with `bias`, the label bias against each disadvantaged group an applicant belongs to."""
     n = len(person["q"])
     thin, no_rev = credit["thin"], credit["no_rev"]
-    true = {"debt_servicing_ratio": credit["dsr"], "monthly_income": work["income"],
-            "credit_utilisation": np.where(thin | no_rev, 0.0, credit["util"]),
-            "dpd_30_count": credit["d30"], "dpd_60_count": credit["d60"], "dpd_90_count": credit["d90"],
-            "bureau_enquiries_6m": credit["enq"], "bureau_grade": np.digitize(credit["grade_latent"], GRADE_CUTS).astype(float),
-            "employment_tenure_years": work["tenure"], "loan_to_value": credit["ltv"],
-            "product": credit["product"], "employment_type": work["emp"], "housing": credit["housing"],
-            "thin_file": thin.astype(float), "no_revolving": no_rev.astype(float)}
+    true = {
+        "debt_servicing_ratio": credit["dsr"],
+        "monthly_income": work["income"],
+        "credit_utilisation": np.where(thin | no_rev, 0.0, credit["util"]),
+        "dpd_30_count": credit["d30"],
+        "dpd_60_count": credit["d60"],
+        "dpd_90_count": credit["d90"],
+        "bureau_enquiries_6m": credit["enq"],
+        "bureau_grade": np.digitize(credit["grade_latent"], GRADE_CUTS).astype(float),
+        "employment_tenure_years": work["tenure"],
+        "loan_to_value": credit["ltv"],
+        "product": credit["product"],
+        "employment_type": work["emp"],
+        "housing": credit["housing"],
+        "thin_file": thin.astype(float),
+        "no_revolving": no_rev.astype(float),
+    }
     terms = ground_truth_terms(true)
     z_true = np.sum(list(terms.values()), axis=0) - 0.30 * person["q"]
     shock = SHOCK_SD * rng.normal(0, 1, n)
-    group = ((person["sex"] == DISADVANTAGED["sex"]).astype(float)
-             + (person["band"] == DISADVANTAGED["age_band"]).astype(float))
+    group = (person["sex"] == DISADVANTAGED["sex"]).astype(float) + (
+        person["band"] == DISADVANTAGED["age_band"]
+    ).astype(float)
     z_label = z_true + shock + 0.6 * bias * group
     default = (rng.random(n) < 1.0 / (1.0 + np.exp(-z_label))).astype(np.int8)
     return z_true, default
@@ -273,17 +328,31 @@ def generate(applicants: int, vintages: int, seed: int, bias: float = 0.0, drift
     z_true, default = _draw_default(rng, person, work, credit, bias)
     rec = _recorded(rng, person, work, credit, bias)
     names = vintage_names(vintages)
-    df = pd.DataFrame({
-        "applicant_id": [f"A{seed % 100000:05d}-{i:07d}" for i in range(n)],
-        "vintage": np.asarray(names, dtype=object)[v_index],
-        "vintage_index": v_index.astype(np.int16),
-        "sex": person["sex"], "age": person["age"].astype(np.int16), "age_band": person["band"],
-        "monthly_income": rec["income"], "employment_type": work["emp"], "employment_tenure_years": rec["tenure"],
-        "housing": credit["housing"], "debt_servicing_ratio": rec["dsr"], "credit_utilisation": rec["util"],
-        "dpd_30_count": credit["d30"], "dpd_60_count": credit["d60"], "dpd_90_count": credit["d90"],
-        "bureau_enquiries_6m": credit["enq"], "bureau_grade": rec["grade"], "product": credit["product"],
-        "loan_to_value": np.round(credit["ltv"], 3), LABEL: default, "true_pd": true_pd(z_true),
-    })
+    df = pd.DataFrame(
+        {
+            "applicant_id": [f"A{seed % 100000:05d}-{i:07d}" for i in range(n)],
+            "vintage": np.asarray(names, dtype=object)[v_index],
+            "vintage_index": v_index.astype(np.int16),
+            "sex": person["sex"],
+            "age": person["age"].astype(np.int16),
+            "age_band": person["band"],
+            "monthly_income": rec["income"],
+            "employment_type": work["emp"],
+            "employment_tenure_years": rec["tenure"],
+            "housing": credit["housing"],
+            "debt_servicing_ratio": rec["dsr"],
+            "credit_utilisation": rec["util"],
+            "dpd_30_count": credit["d30"],
+            "dpd_60_count": credit["d60"],
+            "dpd_90_count": credit["d90"],
+            "bureau_enquiries_6m": credit["enq"],
+            "bureau_grade": rec["grade"],
+            "product": credit["product"],
+            "loan_to_value": np.round(credit["ltv"], 3),
+            LABEL: default,
+            "true_pd": true_pd(z_true),
+        }
+    )
     for c in ("sex", "age_band", "employment_type", "housing", "bureau_grade", "product", "vintage"):
         df[c] = df[c].astype(object)
     assert set(FEATURE_NAMES) <= set(df.columns)

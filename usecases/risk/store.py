@@ -12,6 +12,7 @@ with another bank or another run, or a file whose checksum does not match, is
 refused. An interrupted save leaves a half-written folder of a run that was
 never registered, and the champion untouched.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,13 @@ def save(ctx, run_id: str, xgb_bytes: bytes, scorecard_spec: dict, meta: dict[st
     sc_bytes = json.dumps(scorecard_spec, sort_keys=True).encode()
     write_bytes(folder / "xgboost.ubj", xgb_bytes)
     write_bytes(folder / "scorecard.json", sc_bytes)
-    sidecar = {"format": FORMAT, "bank": ctx.bank, "run_id": run_id,
-               "files": {"xgboost.ubj": _sha(xgb_bytes), "scorecard.json": _sha(sc_bytes)}, **meta}
+    sidecar = {
+        "format": FORMAT,
+        "bank": ctx.bank,
+        "run_id": run_id,
+        "files": {"xgboost.ubj": _sha(xgb_bytes), "scorecard.json": _sha(sc_bytes)},
+        **meta,
+    }
     crash_point("risk.model.before_current")  # (the sidecar is written last: a folder without one is no model)
     write_json(folder / "model.json", sidecar)
     return sidecar
@@ -110,8 +116,13 @@ def load(ctx, version: str | int | None = None) -> LoadedModels:
         if _sha(data) != digest:
             raise _refuse(f"{name} does not match its checksum")
         blobs[name] = data
-    models = LoadedModels(sidecar, xgb_mod.load(blobs["xgboost.ubj"], sidecar["calibration"]),
-                          PointsTable(json.loads(blobs["scorecard.json"])), mv.version, mv.stage)
+    models = LoadedModels(
+        sidecar,
+        xgb_mod.load(blobs["xgboost.ubj"], sidecar["calibration"]),
+        PointsTable(json.loads(blobs["scorecard.json"])),
+        mv.version,
+        mv.stage,
+    )
     with _lock:
         while len(_cache) >= 8:  # a few banks per process at most
             _cache.pop(next(iter(_cache)))

@@ -12,6 +12,7 @@ float32 rounding); they are the classic closed form
 over a leaf's d distinct path features D, with z_j the cover fraction of the path's splits on feature j and o_j = 1
 when the applicant takes the path's side of every split on j (a missing value takes the default side).
 """
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,12 @@ def build(booster) -> Tables | None:
         if any(t != 0 for t in tree["split_type"]):
             return None  # categorical splits: not tabulated here
         left, right = tree["left_children"], tree["right_children"]
-        feat, thr, dleft, cover = tree["split_indices"], tree["split_conditions"], tree["default_left"], tree["sum_hessian"]
+        feat, thr, dleft, cover = (
+            tree["split_indices"],
+            tree["split_conditions"],
+            tree["default_left"],
+            tree["sum_hessian"],
+        )
         stack = [(0, [])]  # (node, path: (node, went_left))
         while stack:
             node, path = stack.pop()
@@ -93,9 +99,20 @@ def build(booster) -> Tables | None:
     table = np.zeros(int(sizes.sum()), dtype=np.float64)
     _fill_tables(d, z, v, offsets, table)
     bias = base_margin + float(np.sum(v * np.prod(np.where(np.arange(MAX_PATH_FEATURES) < d[:, None], z, 1.0), axis=1)))
-    return Tables(n_features, bias, offsets, d, np.asarray(leaf_feat, dtype=np.int64), np.asarray(cond_start, np.int64),
-                  np.asarray(cond_slot, np.int64), np.asarray(cond_feat, np.int64), np.asarray(cond_thr, np.float32),
-                  np.asarray(cond_left, np.bool_), np.asarray(cond_dl, np.bool_), table)
+    return Tables(
+        n_features,
+        bias,
+        offsets,
+        d,
+        np.asarray(leaf_feat, dtype=np.int64),
+        np.asarray(cond_start, np.int64),
+        np.asarray(cond_slot, np.int64),
+        np.asarray(cond_feat, np.int64),
+        np.asarray(cond_thr, np.float32),
+        np.asarray(cond_left, np.bool_),
+        np.asarray(cond_dl, np.bool_),
+        table,
+    )
 
 
 @njit(cache=True)
@@ -131,8 +148,22 @@ def _fill_tables(d, z, v, offsets, table):
 
 
 @njit(cache=True)
-def _rows(X, lo, hi, out, leaf_tab, leaf_d, leaf_feat, cond_start, cond_slot, cond_feat, cond_thr, cond_left,
-          cond_default_left, table):
+def _rows(
+    X,
+    lo,
+    hi,
+    out,
+    leaf_tab,
+    leaf_d,
+    leaf_feat,
+    cond_start,
+    cond_slot,
+    cond_feat,
+    cond_thr,
+    cond_left,
+    cond_default_left,
+    table,
+):
     # leaf by leaf over the rows of the chunk: a leaf's conditions and table (2^d x d values) stay in L1 cache
     for leaf in range(len(leaf_d)):
         n = leaf_d[leaf]
@@ -154,12 +185,39 @@ def _rows(X, lo, hi, out, leaf_tab, leaf_d, leaf_feat, cond_start, cond_slot, co
 
 
 @njit(cache=True, parallel=True)
-def _rows_parallel(X, chunk, out, leaf_tab, leaf_d, leaf_feat, cond_start, cond_slot, cond_feat, cond_thr, cond_left,
-                   cond_default_left, table):
+def _rows_parallel(
+    X,
+    chunk,
+    out,
+    leaf_tab,
+    leaf_d,
+    leaf_feat,
+    cond_start,
+    cond_slot,
+    cond_feat,
+    cond_thr,
+    cond_left,
+    cond_default_left,
+    table,
+):
     n_chunks = (X.shape[0] + chunk - 1) // chunk
     for i in prange(n_chunks):
-        _rows(X, i * chunk, min((i + 1) * chunk, X.shape[0]), out, leaf_tab, leaf_d, leaf_feat, cond_start, cond_slot,
-              cond_feat, cond_thr, cond_left, cond_default_left, table)
+        _rows(
+            X,
+            i * chunk,
+            min((i + 1) * chunk, X.shape[0]),
+            out,
+            leaf_tab,
+            leaf_d,
+            leaf_feat,
+            cond_start,
+            cond_slot,
+            cond_feat,
+            cond_thr,
+            cond_left,
+            cond_default_left,
+            table,
+        )
 
 
 PARALLEL_FROM = 256  # rows; a single applicant stays on the calling thread (no thread team to wake)
@@ -169,8 +227,19 @@ def contributions(t: Tables, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact TreeSHAP of the margin: (per feature, bias), like XGBoost's `pred_contribs` split into its two parts."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     phi = np.zeros((X.shape[0], t.n_features))
-    args = (phi, t.leaf_tab, t.leaf_d, t.leaf_feat, t.cond_start, t.cond_slot, t.cond_feat, t.cond_thr, t.cond_left,
-            t.cond_default_left, t.table)
+    args = (
+        phi,
+        t.leaf_tab,
+        t.leaf_d,
+        t.leaf_feat,
+        t.cond_start,
+        t.cond_slot,
+        t.cond_feat,
+        t.cond_thr,
+        t.cond_left,
+        t.cond_default_left,
+        t.table,
+    )
     if X.shape[0] < PARALLEL_FROM:
         _rows(X, 0, X.shape[0], *args)
     else:

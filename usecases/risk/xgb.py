@@ -6,6 +6,7 @@ promise) and lets exact TreeSHAP contributions be scaled into calibrated
 log-odds for the reason codes. The booster is saved as UBJ, the calibration as
 JSON: nothing is pickled.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,14 +21,33 @@ from .schema import FEATURE_NAMES
 # (`treeshap`: per-leaf tables) run at >= 10,000 applicants/s in batch, twice the target: depth-5 trees at
 # learning rate 0.1 (about 200 trees) carry the three-way interactions (product x DSR x income, utilisation x
 # enquiries x DSR) that depth-3 trees had to approximate. `python bench/risk.py --tune` reproduces the choice.
-DEFAULTS = {"max_depth": 5, "max_leaves": 0, "grow_policy": "depthwise", "learning_rate": 0.1, "n_estimators": 600,
-            "min_child_weight": 5.0, "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0,
-            "early_stopping_rounds": 40}
+DEFAULTS = {
+    "max_depth": 5,
+    "max_leaves": 0,
+    "grow_policy": "depthwise",
+    "learning_rate": 0.1,
+    "n_estimators": 600,
+    "min_child_weight": 5.0,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+    "early_stopping_rounds": 40,
+}
 GROW_POLICIES = ("depthwise", "lossguide")
 
 
-def fit(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray, seed: int = 0, device: str = "cpu",
-        nthread: int = 2, feature_names: list[str] | None = None, constraints: tuple[int, ...] | None = None, **options):
+def fit(
+    X: np.ndarray,
+    y: np.ndarray,
+    X_cal: np.ndarray,
+    y_cal: np.ndarray,
+    seed: int = 0,
+    device: str = "cpu",
+    nthread: int = 2,
+    feature_names: list[str] | None = None,
+    constraints: tuple[int, ...] | None = None,
+    **options,
+):
     """Train with early stopping on the calibration split; return (booster, calibration dict). `feature_names` and
     `constraints` default to the simulator's schema (an imported data set passes its own: usecases/risk/generic.py)."""
     names = list(FEATURE_NAMES) if feature_names is None else list(feature_names)
@@ -36,17 +56,33 @@ def fit(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray, seed
     from sklearn.linear_model import LogisticRegression
 
     o = {**DEFAULTS, **options}
-    params = {"objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist", "device": device,
-              "max_depth": int(o["max_depth"]), "max_leaves": int(o["max_leaves"]), "grow_policy": str(o["grow_policy"]),
-              "eta": float(o["learning_rate"]),
-              "min_child_weight": float(o["min_child_weight"]), "subsample": float(o["subsample"]),
-              "colsample_bytree": float(o["colsample_bytree"]), "lambda": float(o["reg_lambda"]),
-              "monotone_constraints": "(" + ",".join(str(int(c)) for c in constraints) + ")",
-              "seed": int(seed), "nthread": nthread}
+    params = {
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "tree_method": "hist",
+        "device": device,
+        "max_depth": int(o["max_depth"]),
+        "max_leaves": int(o["max_leaves"]),
+        "grow_policy": str(o["grow_policy"]),
+        "eta": float(o["learning_rate"]),
+        "min_child_weight": float(o["min_child_weight"]),
+        "subsample": float(o["subsample"]),
+        "colsample_bytree": float(o["colsample_bytree"]),
+        "lambda": float(o["reg_lambda"]),
+        "monotone_constraints": "(" + ",".join(str(int(c)) for c in constraints) + ")",
+        "seed": int(seed),
+        "nthread": nthread,
+    }
     dtrain = xgb.DMatrix(X, label=y, feature_names=names, nthread=nthread)
     dcal = xgb.DMatrix(X_cal, label=y_cal, feature_names=names, nthread=nthread)
-    booster = xgb.train(params, dtrain, num_boost_round=int(o["n_estimators"]), evals=[(dcal, "calibration")],
-                        early_stopping_rounds=int(o["early_stopping_rounds"]), verbose_eval=False)
+    booster = xgb.train(
+        params,
+        dtrain,
+        num_boost_round=int(o["n_estimators"]),
+        evals=[(dcal, "calibration")],
+        early_stopping_rounds=int(o["early_stopping_rounds"]),
+        verbose_eval=False,
+    )
     best = booster.best_iteration + 1
     booster = booster[:best]  # keep exactly the trees used, so contributions and predictions agree
     booster.set_param({"device": "cpu"})
@@ -55,7 +91,14 @@ def fit(X: np.ndarray, y: np.ndarray, X_cal: np.ndarray, y_cal: np.ndarray, seed
     a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
     if a <= 0:  # cannot happen with a useful model; refuse rather than flip the ranking
         a, b = 1.0, 0.0
-    return booster, {"method": "platt", "a": a, "b": b, "trees": best, "leaves": shape(booster)["leaves"], "params": params}
+    return booster, {
+        "method": "platt",
+        "a": a,
+        "b": b,
+        "trees": best,
+        "leaves": shape(booster)["leaves"],
+        "params": params,
+    }
 
 
 def shape(booster) -> dict:
@@ -114,5 +157,10 @@ def load(model_bytes: bytes, calibration: dict) -> XgbModel:
         boosters.append(booster)
     from . import treeshap
 
-    return XgbModel(boosters[0], float(calibration["a"]), float(calibration["b"]), batch_booster=boosters[1],
-                    tables=treeshap.build(boosters[0]))
+    return XgbModel(
+        boosters[0],
+        float(calibration["a"]),
+        float(calibration["b"]),
+        batch_booster=boosters[1],
+        tables=treeshap.build(boosters[0]),
+    )

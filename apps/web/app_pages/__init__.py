@@ -3,6 +3,7 @@
 The navigation lists a page only when `auth.allowed(actor, action)`; the page
 itself calls `auth.gate(action, title)` first thing, so the two never disagree.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Admin: banks, users and compute quotas. Admins manage the platform; they see no bank data."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,7 +15,9 @@ actor = enter("admin.py")
 store = auth.store()
 
 st.title("Banks, users and quotas")
-st.caption("Platform administration. Every change is checked by `sandbox.access` and written to the platform audit log.")
+st.caption(
+    "Platform administration. Every change is checked by `sandbox.access` and written to the platform audit log."
+)
 
 
 def _checked(action: str) -> bool:
@@ -64,7 +67,9 @@ with col2, st.form("add_user", clear_on_submit=True):
     password = st.text_input("Initial password (8+ characters)", type="password", key="adm_password")
     if st.form_submit_button("Add user") and _checked("user.add"):
         try:
-            store.add_user(name.strip(), role, password, bank=(bank or None) if role == "scientist" else None, by=actor.name)
+            store.add_user(
+                name.strip(), role, password, bank=(bank or None) if role == "scientist" else None, by=actor.name
+            )
         except auth.SandboxError as err:
             auth.show_error(err)
         else:
@@ -88,9 +93,16 @@ bank_rows = []
 for bank_id, rec in sorted(banks.items()):
     quota = store.quota(bank_id)
     used = data.usage(actor, bank_id) if auth.allowed(actor, "usage.read", bank_id) else None
-    bank_rows.append({"bank": bank_id, "name": rec.get("name", bank_id), "created": _date(rec.get("created")),
-                      "scientists": sum(1 for u in users.values() if u.get("bank") == bank_id),
-                      "quota_s": quota, "used_s": None if used is None else used["wall_s"]})
+    bank_rows.append(
+        {
+            "bank": bank_id,
+            "name": rec.get("name", bank_id),
+            "created": _date(rec.get("created")),
+            "scientists": sum(1 for u in users.values() if u.get("bank") == bank_id),
+            "quota_s": quota,
+            "used_s": None if used is None else used["wall_s"],
+        }
+    )
 st.subheader("Banks")
 st.dataframe(pd.DataFrame(bank_rows), hide_index=True, width="stretch")
 
@@ -100,5 +112,13 @@ by = st.segmented_control("Per", ["bank", "user", "kind"], default="bank", key="
 views.usage_section(usage_rows, by, "sandbox-usage.csv", "adm_usage_csv")
 
 st.subheader("Users")
-st.dataframe(pd.DataFrame([{"user": n, "role": u["role"], "bank": u.get("bank") or "", "created": _date(u.get("created"))}
-                           for n, u in sorted(users.items())]), hide_index=True, width="stretch")
+st.dataframe(
+    pd.DataFrame(
+        [
+            {"user": n, "role": u["role"], "bank": u.get("bank") or "", "created": _date(u.get("created"))}
+            for n, u in sorted(users.items())
+        ]
+    ),
+    hide_index=True,
+    width="stretch",
+)

@@ -1,4 +1,5 @@
 """HKMA console, audit trail: each bank's hash-chained log, verified end to end, and its latest events."""
+
 from __future__ import annotations
 
 import json
@@ -26,11 +27,14 @@ def _short(v, n: int = 40) -> str:
     text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
     return text if len(text) <= n else text[: n - 1] + "…"
 
+
 actor = enter("console_audit.py")
 
 st.title("Audit trail")
-st.caption("Every bank's append-only, hash-chained audit log. Verification walks the whole chain and names the first "
-           "edited, deleted, inserted or reordered entry.")
+st.caption(
+    "Every bank's append-only, hash-chained audit log. Verification walks the whole chain and names the first "
+    "edited, deleted, inserted or reordered entry."
+)
 
 banks = data.bank_ids()
 if not banks:
@@ -41,9 +45,15 @@ status = []
 for bank in banks:
     auth.bank_ctx(actor, "audit.read", "Audit trail", bank)
     _, result = data.audit(actor, bank, 1)
-    status.append({"bank": data.bank_name(bank), "chain": "verified" if result["ok"] else "BROKEN",
-                   "entries": result["entries"], "first bad line": result["first_bad_line"] or "",
-                   "reason": result["reason"]})
+    status.append(
+        {
+            "bank": data.bank_name(bank),
+            "chain": "verified" if result["ok"] else "BROKEN",
+            "entries": result["entries"],
+            "first bad line": result["first_bad_line"] or "",
+            "reason": result["reason"],
+        }
+    )
 st.dataframe(pd.DataFrame(status), hide_index=True, width="stretch")
 for s in status:
     if s["chain"] != "verified":
@@ -56,13 +66,30 @@ if result["ok"]:
     st.success(f"Chain verified: {result['entries']} entries, every hash links to the one before.")
 events = sorted({e["event"] for e in entries})
 pick = st.multiselect("Events", events, default=[], key="audit_events", placeholder="all events")
-rows = [{"time": views.local_time(e["ts"]), "actor": e["actor"], "event": e["event"],
-         "what": _summary(e["data"]), "details": _details(e["data"]), "seq": e["seq"], "hash": e["hash"][:12]}
-        for e in reversed(entries) if not pick or e["event"] in pick]
+rows = [
+    {
+        "time": views.local_time(e["ts"]),
+        "actor": e["actor"],
+        "event": e["event"],
+        "what": _summary(e["data"]),
+        "details": _details(e["data"]),
+        "seq": e["seq"],
+        "hash": e["hash"][:12],
+    }
+    for e in reversed(entries)
+    if not pick or e["event"] in pick
+]
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height="content",
-                 column_config={"what": st.column_config.TextColumn(width="large"),
-                                "details": st.column_config.TextColumn(width="large")})
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        height="content",
+        column_config={
+            "what": st.column_config.TextColumn(width="large"),
+            "details": st.column_config.TextColumn(width="large"),
+        },
+    )
 else:
     st.info("No events match.")
 with st.expander("Raw entries (JSON)"):

@@ -1,4 +1,5 @@
 """HKMA console, all banks at a glance: the latest run per bank and use case against the sandbox's thresholds."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -11,8 +12,10 @@ from sandbox.tracking import USECASES
 actor = enter("console_overview.py")
 
 st.title("All banks at a glance")
-st.caption("Latest finished run per bank and use case, its metrics against the sandbox thresholds, and its review status. "
-           "Evidence only: no raw rows or document text are reachable from the console.")
+st.caption(
+    "Latest finished run per bank and use case, its metrics against the sandbox thresholds, and its review status. "
+    "Evidence only: no raw rows or document text are reachable from the console."
+)
 
 banks = data.bank_ids()
 if not banks:
@@ -26,8 +29,17 @@ for bank in banks:
         run = data.latest_run(actor, bank, uc)
         row = {"bank": data.bank_name(bank), "use case": uc}
         if run is None:
-            rows.append({**row, "run": "(no run yet)", "started": "", "check 1": "", "check 2": "", "flag": "no evidence",
-                         "review": ""})
+            rows.append(
+                {
+                    **row,
+                    "run": "(no run yet)",
+                    "started": "",
+                    "check 1": "",
+                    "check 2": "",
+                    "flag": "no evidence",
+                    "review": "",
+                }
+            )
             continue
         checks = views.check_thresholds(run)
         cells = []
@@ -38,15 +50,28 @@ for bank in banks:
                 mark = "pass" if c["passes"] else "BELOW"
                 cells.append(f"{c['check']} {c['value']:.3f} (min {c['minimum']:.2f}) {mark}")
         if not checks:
-            cells.append(f"no absolute bar for preset {run.get('params', {}).get('preset', '?')}: see the run's evidence")
+            cells.append(
+                f"no absolute bar for preset {run.get('params', {}).get('preset', '?')}: see the run's evidence"
+            )
         failing = [c["check"] for c in checks if c["passes"] is False]
         missing = [c["check"] for c in checks if c["value"] is None]
-        parts = (["below threshold: " + ", ".join(failing)] if failing else []) + \
-            (["missing: " + ", ".join(missing)] if missing else []) + views.count_flags(run)
+        parts = (
+            (["below threshold: " + ", ".join(failing)] if failing else [])
+            + (["missing: " + ", ".join(missing)] if missing else [])
+            + views.count_flags(run)
+        )
         flag = "; ".join(parts) or "ok"
-        rows.append({**row, "run": run["run_name"] or run["run_id"][:8], "started": views.when(run["start_time"]),
-                     "check 1": cells[0] if cells else "", "check 2": cells[1] if len(cells) > 1 else "",
-                     "flag": flag, "review": views.review_label(run)})
+        rows.append(
+            {
+                **row,
+                "run": run["run_name"] or run["run_id"][:8],
+                "started": views.when(run["start_time"]),
+                "check 1": cells[0] if cells else "",
+                "check 2": cells[1] if len(cells) > 1 else "",
+                "flag": flag,
+                "review": views.review_label(run),
+            }
+        )
 
 df = pd.DataFrame(rows)
 c1, c2, c3, c4 = st.columns(4)
@@ -61,8 +86,17 @@ def _colour(v: str) -> str:
         return "color: #cf222e; font-weight: 600"
     if v == "ok" or v == "Approved" or (isinstance(v, str) and v.endswith(" pass")):
         return "color: #1a7f37"
-    if isinstance(v, str) and v and (v != "ok" and v.split(":")[0] in ("below threshold", "missing") or v[0].isdigit()
-                                     or v.endswith("BELOW") or v == "Changes requested"):
+    if (
+        isinstance(v, str)
+        and v
+        and (
+            v != "ok"
+            and v.split(":")[0] in ("below threshold", "missing")
+            or v[0].isdigit()
+            or v.endswith("BELOW")
+            or v == "Changes requested"
+        )
+    ):
         return "color: #cf222e; font-weight: 600"
     return ""
 
@@ -73,6 +107,13 @@ st.subheader("Compute used per bank")
 usage_rows = []
 for bank in banks:
     u = data.usage(actor, bank)
-    usage_rows.append({"bank": data.bank_name(bank), "runs": u["runs"], "used_s": u["wall_s"],
-                       "quota_s": u.get("quota_s"), "remaining_s": u.get("remaining_s")})
+    usage_rows.append(
+        {
+            "bank": data.bank_name(bank),
+            "runs": u["runs"],
+            "used_s": u["wall_s"],
+            "quota_s": u.get("quota_s"),
+            "remaining_s": u.get("remaining_s"),
+        }
+    )
 st.dataframe(pd.DataFrame(usage_rows), hide_index=True, width="stretch")

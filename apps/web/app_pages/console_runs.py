@@ -1,4 +1,5 @@
 """HKMA console, experiment log: search runs across banks, open one (params, metrics, plots, model card), compare."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -10,15 +11,19 @@ from apps.web.app_pages import enter
 actor = enter("console_runs.py")
 
 st.title("Experiment log")
-st.caption("Every bank's MLflow runs, read-only. Reviewers see parameters, metrics, plots, reports and model cards; "
-           "models, data sets and documents stay with the bank.")
+st.caption(
+    "Every bank's MLflow runs, read-only. Reviewers see parameters, metrics, plots, reports and model cards; "
+    "models, data sets and documents stay with the bank."
+)
 
 banks = data.bank_ids()
 c1, c2, c3 = st.columns([2, 1, 2])
 chosen = c1.multiselect("Banks", banks, default=banks, format_func=data.bank_name, key="log_banks")
 usecase = c2.selectbox("Use case", ["all", "fraud", "risk", "chat"], key="log_usecase")
 text = c3.text_input("Search run name, author or review status", key="log_text")
-mlflow_filter = st.text_input("MLflow filter (optional)", placeholder="metrics.average_precision > 0.7", key="log_filter")
+mlflow_filter = st.text_input(
+    "MLflow filter (optional)", placeholder="metrics.average_precision > 0.7", key="log_filter"
+)
 
 runs: list[dict] = []
 for bank in chosen:
@@ -33,7 +38,9 @@ for bank in chosen:
         st.stop()
 if text.strip():
     t = text.strip().lower()
-    runs = [r for r in runs if t in f"{r['run_name']} {views.actor_label(r)} {views.review_label(r)} {r['run_id']}".lower()]
+    runs = [
+        r for r in runs if t in f"{r['run_name']} {views.actor_label(r)} {views.review_label(r)} {r['run_id']}".lower()
+    ]
 runs.sort(key=lambda r: r["start_time"] or 0, reverse=True)
 
 st.markdown(f"**{len(runs)} runs**")

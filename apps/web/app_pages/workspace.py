@@ -1,7 +1,8 @@
 """Workspace: the bank's data sets, models, recent runs and compute used against its quota."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -28,8 +29,12 @@ if quota:
     share = min(usage["wall_s"] / quota, 1.0)
     st.progress(share, text=f"{share:.0%} of the compute quota used")
 if usage.get("by_usecase"):
-    st.caption("Compute by use case: " + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage["by_usecase"].items()))
-               + " · by kind of work: " + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage.get("by_kind", {}).items())))
+    st.caption(
+        "Compute by use case: "
+        + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage["by_usecase"].items()))
+        + " · by kind of work: "
+        + ", ".join(f"{k} {v:,.0f} s" for k, v in sorted(usage.get("by_kind", {}).items()))
+    )
 with st.expander("Compute over time, per user"):
     views.usage_section(data.usage_records(actor, bank), "user", f"{bank}-usage.csv", "ws_usage_csv")
 
@@ -47,7 +52,7 @@ with left:
     models = data.models(actor, bank)
     if models:
         df = pd.DataFrame(models)
-        df["created"] = df["created"].map(lambda t: datetime.fromtimestamp(t / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M"))
+        df["created"] = df["created"].map(lambda t: datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%d %H:%M"))
         st.dataframe(df, hide_index=True, width="stretch")
     else:
         st.info("No registered models yet.")
@@ -56,7 +61,7 @@ with right:
     files = data.workspace_files(actor, bank)
     if files:
         df = pd.DataFrame(files)
-        df["modified"] = df["modified"].map(lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M"))
+        df["modified"] = df["modified"].map(lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M"))
         st.dataframe(df, hide_index=True, width="stretch")
     else:
         st.info("The workspace holds no files yet.")
