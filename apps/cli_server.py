@@ -100,26 +100,30 @@ def server_group(
                     ]
                 ),
             )
-            stamp = _stamp(store)
-            while True:
-                time.sleep(RESYNC_POLL_S)
-                if not srv.alive():
-                    raise SandboxError(
-                        f"the MLflow server stopped (exit code {srv.proc.returncode}); last log lines:\n"
-                        f"{srv.log_tail()}",
-                        f"read {srv.log_path} and start it again",
-                    )
-                now = _stamp(store)
-                if now != stamp:
-                    stamp = now
-                    again = server.sync(store, actor, srv.url)
-                    if again.changed:
-                        say(f"store changed: {again.summary()}")
+            _watch_and_resync(store, actor, srv, say)
         except KeyboardInterrupt:
             say("stopping the MLflow server ...")
         finally:
             srv.stop()  # holds further stop signals until the group is gone
     say("stopped")
+
+
+def _watch_and_resync(store, actor, srv, say) -> None:
+    """Poll until interrupted: fail loudly if the server died, re-sync grants when users or banks changed."""
+    stamp = _stamp(store)
+    while True:
+        time.sleep(RESYNC_POLL_S)
+        if not srv.alive():
+            raise SandboxError(
+                f"the MLflow server stopped (exit code {srv.proc.returncode}); last log lines:\n{srv.log_tail()}",
+                f"read {srv.log_path} and start it again",
+            )
+        now = _stamp(store)
+        if now != stamp:
+            stamp = now
+            again = server.sync(store, actor, srv.url)
+            if again.changed:
+                say(f"store changed: {again.summary()}")
 
 
 def _stamp(store) -> tuple:

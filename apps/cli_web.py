@@ -96,6 +96,11 @@ def _check_port(port: int, what: str) -> None:
 
 
 def register(cli: click.Group) -> None:
+    _add_app_command(cli)
+    _add_demo_command(cli)
+
+
+def _add_app_command(cli: click.Group) -> None:
     @cli.command("app")
     @click.option("--port", type=int, default=8501, show_default=True, help="Port on 127.0.0.1.")
     @pass_state
@@ -115,6 +120,8 @@ def register(cli: click.Group) -> None:
             finally:
                 children.stop(timeout=STOP_TIMEOUT_S)
 
+
+def _add_demo_command(cli: click.Group) -> None:
     @cli.command("demo")
     @click.option(
         "--no-serve", is_flag=True, help="Seed the demo banks, then stop (do not start the app and MLflow server)."
