@@ -344,6 +344,7 @@ def log_evidence(
     *,
     model: str,
     engine: str,
+    device: str,
     feature_set: str,
     feats: list[str],
 ) -> None:
@@ -368,7 +369,7 @@ def log_evidence(
             run_id=run_id,
             model=model,
             engine=engine,
-            device=ctx.device,
+            device=device,
             data=prep.meta,
             protocol=ev.protocol,
             metrics=ev.metrics,
@@ -458,13 +459,25 @@ def train(
         params=_run_params(prep, model, engine, feature_set, seed, rounds),
     ) as run:
         run_id = run.info.run_id
+        device = ctx.device  # asked once (nvidia-smi on a GPU host)
         fitted = fit_folds(
-            prep, model, engine, scheduler, seed, ctx.device, rounds, progress, scenario_names(meta.get("preset", ""))
+            prep, model, engine, scheduler, seed, device, rounds, progress, scenario_names(meta.get("preset", ""))
         )
         if progress:
             progress(0.8, "evaluating")
         ev = evaluate_folds(prep, fitted, model, feats)
-        log_evidence(ctx, run_id, prep, fitted, ev, model=model, engine=engine, feature_set=feature_set, feats=feats)
+        log_evidence(
+            ctx,
+            run_id,
+            prep,
+            fitted,
+            ev,
+            model=model,
+            engine=engine,
+            device=device,
+            feature_set=feature_set,
+            feats=feats,
+        )
         reg_name, reg_version = keep_model(ctx, run_id, prep, fitted, model, feats, seed, register)
     result = TrainResult(
         run_id=run_id,
