@@ -41,22 +41,7 @@ def simulate(
     label_noise = checks.number("label_noise", label_noise, 0.0, 0.5, float)
     drift = checks.number("drift", drift, 0.0, 1.0, float)
     t0 = time.perf_counter()
-    if preset == "handbook":
-        terminals = max(2, int(round(customers * PRESETS["handbook"]["terminals"] / PRESETS["handbook"]["customers"])))
-        df = simulate_handbook(customers, terminals, days, seed, label_delay_days=label_delay_days, progress=progress)
-        knobs = {"terminals": terminals, "label_delay_days": label_delay_days}
-    else:
-        df = simulate_hk(
-            customers,
-            days,
-            seed,
-            hardness=hardness,
-            label_delay_days=label_delay_days,
-            label_noise=label_noise,
-            drift=drift,
-            progress=progress,
-        )
-        knobs = {"hardness": hardness, "label_delay_days": label_delay_days, "label_noise": label_noise, "drift": drift}
+    df, knobs = _generate(preset, customers, days, seed, hardness, label_delay_days, label_noise, drift, progress)
     sim_s = time.perf_counter() - t0
     if progress:
         progress(0.9, "writing Parquet")
@@ -161,3 +146,22 @@ def import_transactions(ctx, file: str | Path, label_delay_days: float = 7.0) ->
         days=summary["days"],
         replaced_rows=replaced,
     )
+
+
+def _generate(preset, customers, days, seed, hardness, label_delay_days, label_noise, drift, progress):
+    """Run the preset's simulator; return the transactions and the knobs that shaped them (recorded in the meta)."""
+    if preset == "handbook":
+        terminals = max(2, int(round(customers * PRESETS["handbook"]["terminals"] / PRESETS["handbook"]["customers"])))
+        df = simulate_handbook(customers, terminals, days, seed, label_delay_days=label_delay_days, progress=progress)
+        return df, {"terminals": terminals, "label_delay_days": label_delay_days}
+    df = simulate_hk(
+        customers,
+        days,
+        seed,
+        hardness=hardness,
+        label_delay_days=label_delay_days,
+        label_noise=label_noise,
+        drift=drift,
+        progress=progress,
+    )
+    return df, {"hardness": hardness, "label_delay_days": label_delay_days, "label_noise": label_noise, "drift": drift}

@@ -107,45 +107,8 @@ def load(ctx, model_path: str | Path | None = None, version: str | int | None = 
     `model_stage` (champion, candidate ...; "file" for a named file)."""
     import xgboost as xgb
 
-    from sandbox import lifecycle
-
-    mv = None
-    if model_path is not None and version is not None:
-        raise InvalidInput("version", "a version and a model file were both given", "give one of --version and --model")
-    if model_path is None:
-        mv = lifecycle.resolve(ctx, "fraud", version)  # None: the champion, or a one-line error naming the command
-        path = _folder(ctx, mv.run_id) / MODEL_FILE
-        if not path.exists():
-            raise NotFound(
-                f"the model file of fraud v{mv.version} (run {mv.run_id}) is not in bank {ctx.bank}'s workspace",
-                f"train again: `sandbox fraud train {ctx.bank}`",
-            )
-        side = sidecar_path(path)
-        side_raw, raw = (
-            (side.read_bytes() if side.exists() else None),
-            None,
-        )  # the model is read once the sidecar passed
-    else:
-        path = Path(model_path)
-        if path.suffix == ".json":
-            path = path.with_suffix(".ubj")
-        side_raw, raw = _read_user_model(ctx, path)
-    side = sidecar_path(path)
-    if side_raw is None:
-        raise ModelRefused(
-            f"model file {path.name} has no sidecar {side.name} (bank, features, checksum)",
-            "use a model saved by `sandbox fraud train`",
-        )
-    try:
-        info = json.loads(side_raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ModelRefused(
-            f"sidecar {side.name} is not valid JSON", "use a model saved by `sandbox fraud train`"
-        ) from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise ModelRefused(
-            f"{side.name} is not a sandbox fraud model sidecar", "use a model saved by `sandbox fraud train`"
-        )
+    mv, path, side_raw, raw = _locate(ctx, model_path, version)
+    info = _read_sidecar(path, side_raw)
     owner = info.get("bank")
     if owner != ctx.bank:
         ctx.audit("fraud.model.refused", reason="other bank", model_bank=str(owner)[:64])
@@ -162,6 +125,62 @@ def load(ctx, model_path: str | Path | None = None, version: str | int | None = 
         raise ModelRefused(
             f"model file {path.name} does not match its checksum", "the file changed after training; train again"
         )
+    _check_run(ctx, path, info, mv)
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    info = dict(info, model_version=mv.version if mv else "", model_stage=mv.stage if mv else "file")
+    return booster, info
+
+
+def _locate(ctx, model_path, version):
+    """(version, model path, sidecar bytes, model bytes or None) of the model `load` was asked for; the model's
+    bytes are read later, once its sidecar passed, unless the user named the file."""
+    from sandbox import lifecycle
+
+    mv = None
+    if model_path is not None and version is not None:
+        raise InvalidInput("version", "a version and a model file were both given", "give one of --version and --model")
+    if model_path is None:
+        mv = lifecycle.resolve(ctx, "fraud", version)  # None: the champion, or a one-line error naming the command
+        path = _folder(ctx, mv.run_id) / MODEL_FILE
+        if not path.exists():
+            raise NotFound(
+                f"the model file of fraud v{mv.version} (run {mv.run_id}) is not in bank {ctx.bank}'s workspace",
+                f"train again: `sandbox fraud train {ctx.bank}`",
+            )
+        side = sidecar_path(path)
+        return mv, path, (side.read_bytes() if side.exists() else None), None
+    path = Path(model_path)
+    if path.suffix == ".json":
+        path = path.with_suffix(".ubj")
+    side_raw, raw = _read_user_model(ctx, path)
+    return mv, path, side_raw, raw
+
+
+def _read_sidecar(path: Path, side_raw: bytes | None) -> dict:
+    """The sidecar's JSON, refused unless it is a sandbox fraud model sidecar."""
+    side = sidecar_path(path)
+    if side_raw is None:
+        raise ModelRefused(
+            f"model file {path.name} has no sidecar {side.name} (bank, features, checksum)",
+            "use a model saved by `sandbox fraud train`",
+        )
+    try:
+        info = json.loads(side_raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ModelRefused(
+            f"sidecar {side.name} is not valid JSON", "use a model saved by `sandbox fraud train`"
+        ) from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ModelRefused(
+            f"{side.name} is not a sandbox fraud model sidecar", "use a model saved by `sandbox fraud train`"
+        )
+    return info
+
+
+def _check_run(ctx, path: Path, info: dict, mv) -> None:
+    """Refuse (and audit) a model whose run is not this bank's, whose run recorded another checksum, or that is
+    not the run of the version asked for."""
     try:
         run = ctx.get_run(str(info.get("run_id")))
     except NotFound:
@@ -182,7 +201,3 @@ def load(ctx, model_path: str | Path | None = None, version: str | int | None = 
             f"the model file of fraud v{mv.version} names run {info.get('run_id')}, not {mv.run_id}",
             f"train again: `sandbox fraud train {ctx.bank}`",
         )
-    booster = xgb.Booster()
-    booster.load_model(bytearray(raw))
-    info = dict(info, model_version=mv.version if mv else "", model_stage=mv.stage if mv else "file")
-    return booster, info

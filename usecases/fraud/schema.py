@@ -354,6 +354,21 @@ def validate(
     for col in ("terminal_id", "device_id", "payee_id"):
         out[col] = _int_column(raw[col], chk, col, optional=True) if col in raw else np.full(n, -1, np.int64)
 
+    _amount_and_label(raw, chk, out)
+    _text_columns(raw, chk, out, n, text)
+    _scenario_and_label_time(raw, chk, out, n, label_delay_days)
+
+    frame = pd.DataFrame(out)
+    dup = frame["txn_id"].duplicated(keep="first").to_numpy()
+    chk.flag(dup, "txn_id", "duplicate transaction id")
+    accepted = frame[~chk.bad] if chk.bad.any() else frame
+    if len(accepted):
+        accepted = canonical(accepted, text=text)
+    return accepted, sorted(chk.rejections, key=lambda r: r.row), int(chk.bad.sum()), layout
+
+
+def _amount_and_label(raw: pd.DataFrame, chk: _Checker, out: dict) -> None:
+    """Amount (a finite, non-negative number up to MAX_AMOUNT) and the 0/1 fraud label, into `out`."""
     amt_blank = _blank(raw["amount"])
     amount = pd.to_numeric(raw["amount"], errors="coerce").astype("float64").to_numpy()
     chk.flag(amt_blank, "amount", "empty")
@@ -367,6 +382,9 @@ def validate(
     chk.flag(~np.isin(lab, (0.0, 1.0)), "is_fraud", "must be 0 or 1")
     out["is_fraud"] = np.nan_to_num(lab, nan=0).astype(np.int8)
 
+
+def _text_columns(raw: pd.DataFrame, chk: _Checker, out: dict, n: int, text: str) -> None:
+    """Channel (one of CHANNELS), merchant category and district (short text), defaulted when absent."""
     if "channel" in raw:
         vals, codes = _per_value(
             raw["channel"], lambda v: v.astype(str).str.strip().str.lower().replace({"": "card_present"})
@@ -391,6 +409,11 @@ def validate(
             out[col] = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[default])
         else:
             out[col] = np.full(n, default, dtype=object)
+
+
+def _scenario_and_label_time(raw: pd.DataFrame, chk: _Checker, out: dict, n: int, label_delay_days: int) -> None:
+    """Scenario code (0..99; 99 for a fraud row without one) and the label's arrival time (not before the
+    transaction; the timestamp plus `label_delay_days` when blank)."""
     if "scenario" in raw:
         sc_blank = _blank(raw["scenario"])
         sc = pd.to_numeric(raw["scenario"], errors="coerce").to_numpy(dtype="float64")
@@ -415,11 +438,3 @@ def validate(
         out["label_time"] = lt
     else:
         out["label_time"] = ts + pd.Timedelta(days=label_delay_days)
-
-    frame = pd.DataFrame(out)
-    dup = frame["txn_id"].duplicated(keep="first").to_numpy()
-    chk.flag(dup, "txn_id", "duplicate transaction id")
-    accepted = frame[~chk.bad] if chk.bad.any() else frame
-    if len(accepted):
-        accepted = canonical(accepted, text=text)
-    return accepted, sorted(chk.rejections, key=lambda r: r.row), int(chk.bad.sum()), layout
