@@ -358,7 +358,7 @@ def main() -> int:
                     help="only the extractive backend per bank:seed (calibration vs held-out banks, template vs held-out wordings)")
     ap.add_argument("--latency-only", action="store_true", help="only the retrieval latency figure")
     ap.add_argument("--bilingual", action="store_true",
-                    help="only the Chinese figures per bank (bench/chat_bilingual.py; --quick: 1 calibration + 2 held-out banks)")
+                    help="only the Chinese figures per bank (bench/chat_bilingual.py; --quick: 1 calibration + 1 held-out bank)")
     args = ap.parse_args()
     if args.calibration or args.latency_only or args.bilingual:
         return partial(args)

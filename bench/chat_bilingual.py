@@ -50,7 +50,7 @@ def bench_bilingual(home: Path, quick: bool) -> dict:
     from usecases.chat.embed import get_embedder
     from usecases.chat.evaluate import backend_metrics, retrieval_metrics
 
-    banks = (CALIBRATION[:1] + HELD_OUT[:2]) if quick else (CALIBRATION + HELD_OUT)
+    banks = (CALIBRATION[:1] + HELD_OUT[:1]) if quick else (CALIBRATION + HELD_OUT)
     out: dict = {}
     for bank, seed in banks:
         ctx, markers = _bank(home, bank, seed)
