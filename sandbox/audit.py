@@ -455,7 +455,7 @@ class AuditLog:
         """verify(), and the hash of entry `want_seq` (None: of the last entry; None if the log is shorter)."""
         path = str(self.path)
         head = self._read_head_record()
-        head_seq, head_hash = head["seq"], head["hash"]
+        head_seq = head["seq"]
         secret = legacy_n = legacy_hash = None
         if self.key is not None:
             secret = self.key.secret()
@@ -473,105 +473,72 @@ class AuditLog:
         n = 0
         with open(self.path, "rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
-                if not raw.endswith(b"\n"):
-                    return VerifyResult(
-                        False, n, lineno, "last line is incomplete (half-written or truncated)", path
-                    ), wanted
-                try:
-                    entry = json.loads(raw)
-                    seq, entry_prev, digest = entry["seq"], entry["prev"], entry["hash"]
-                except (ValueError, KeyError, TypeError):
-                    return VerifyResult(
-                        False, n, lineno, "line is not a valid audit entry (edited or corrupted)", path
-                    ), wanted
-                if _entry_hash(entry) != digest:
-                    return VerifyResult(
-                        False, n, lineno, "entry content does not match its hash (edited)", path
-                    ), wanted
-                if seq != lineno:
-                    what = "deleted" if seq > lineno else "inserted or duplicated"
-                    return VerifyResult(
-                        False,
-                        n,
-                        lineno,
-                        f"sequence {seq} where {lineno} was expected (an entry was {what}, or entries reordered)",
-                        path,
-                    ), wanted
-                if entry_prev != prev:
-                    return VerifyResult(
-                        False, n, lineno, "previous-hash link broken (entries inserted or reordered)", path
-                    ), wanted
-                if secret is not None:
-                    mac = entry.get("mac")
-                    if mac is None and lineno > legacy_n:
-                        return VerifyResult(
-                            False,
-                            n,
-                            lineno,
-                            "entry has no MAC (stripped, or written without the store's audit key)",
-                            path,
-                        ), wanted
-                    if mac is not None and not hmac.compare_digest(str(mac), _hmac(secret, "entry", self.name, digest)):
-                        return VerifyResult(
-                            False,
-                            n,
-                            lineno,
-                            "entry MAC does not match (rewritten without the "
-                            "store's audit key, or copied from another log)",
-                            path,
-                        ), wanted
-                    if lineno == legacy_n and legacy_hash is not None and digest != legacy_hash:
-                        return VerifyResult(
-                            False,
-                            n,
-                            lineno,
-                            "entry differs from the one recorded when the store was keyed (rewritten)",
-                            path,
-                        ), wanted
+                digest, problem = self._line_problem(raw, lineno, prev, secret, legacy_n, legacy_hash)
+                if problem is not None:
+                    return VerifyResult(False, n, lineno, problem, path), wanted
                 if lineno == want_seq:
                     wanted = digest
                 prev = digest
                 n = lineno
+        bad = self._head_problem(head, n, prev, secret, legacy_n, legacy_hash)
+        if bad is not None:
+            return VerifyResult(False, n, bad[0], bad[1], path), wanted
+        return VerifyResult(True, n, path=path), (prev if want_seq is None else wanted)
+
+    def _line_problem(
+        self, raw: bytes, lineno: int, prev: str, secret, legacy_n, legacy_hash
+    ) -> tuple[str | None, str | None]:
+        """(the entry's hash, None) if line `lineno` is whole, untouched and linked to `prev`; else (None, why)."""
+        if not raw.endswith(b"\n"):
+            return None, "last line is incomplete (half-written or truncated)"
+        try:
+            entry = json.loads(raw)
+            seq, entry_prev, digest = entry["seq"], entry["prev"], entry["hash"]
+        except (ValueError, KeyError, TypeError):
+            return None, "line is not a valid audit entry (edited or corrupted)"
+        if _entry_hash(entry) != digest:
+            return None, "entry content does not match its hash (edited)"
+        if seq != lineno:
+            what = "deleted" if seq > lineno else "inserted or duplicated"
+            return None, f"sequence {seq} where {lineno} was expected (an entry was {what}, or entries reordered)"
+        if entry_prev != prev:
+            return None, "previous-hash link broken (entries inserted or reordered)"
+        if secret is not None:
+            mac = entry.get("mac")
+            if mac is None and lineno > legacy_n:
+                return None, "entry has no MAC (stripped, or written without the store's audit key)"
+            if mac is not None and not hmac.compare_digest(str(mac), _hmac(secret, "entry", self.name, digest)):
+                return None, (
+                    "entry MAC does not match (rewritten without the store's audit key, or copied from another log)"
+                )
+            if lineno == legacy_n and legacy_hash is not None and digest != legacy_hash:
+                return None, "entry differs from the one recorded when the store was keyed (rewritten)"
+        return digest, None
+
+    def _head_problem(self, head: dict, n: int, prev: str, secret, legacy_n, legacy_hash) -> tuple[int, str] | None:
+        """(bad line, why) if the head record does not match a log of `n` entries ending in `prev`; else None."""
+        head_seq, head_hash = head["seq"], head["hash"]
         if n != head_seq or (n and prev != head_hash):
             if n < head_seq:
-                return VerifyResult(
-                    False, n, n + 1, f"log ends after {n} entries but its head records {head_seq} (truncated)", path
-                ), wanted
+                return n + 1, f"log ends after {n} entries but its head records {head_seq} (truncated)"
             if n == head_seq + 1:
-                return VerifyResult(
-                    False,
-                    n,
-                    n,
-                    "head is one entry behind the log (a writer was interrupted mid-append, or the head was altered)",
-                    path,
-                ), wanted
-            return VerifyResult(
-                False,
-                n,
+                return n, (
+                    "head is one entry behind the log (a writer was interrupted mid-append, or the head was altered)"
+                )
+            return (
                 head_seq + 1 if n > head_seq else n,
                 f"log has {n} entries but its head records {head_seq} (head file altered)",
-                path,
-            ), wanted
+            )
         if secret is not None:
             if n < legacy_n:
-                return VerifyResult(
-                    False,
-                    n,
-                    n + 1,
-                    f"log ends after {n} entries but it had {legacy_n} when the store was keyed (truncated)",
-                    path,
-                ), wanted
+                return n + 1, f"log ends after {n} entries but it had {legacy_n} when the store was keyed (truncated)"
             mac = head.get("mac")
             unkeyed_ok = n == 0 or (n == legacy_n and prev == legacy_hash)
             if mac is None and not unkeyed_ok:
-                return VerifyResult(
-                    False, n, n, "head has no MAC (rewritten without the store's audit key)", path
-                ), wanted
+                return n, "head has no MAC (rewritten without the store's audit key)"
             if mac is not None and not hmac.compare_digest(str(mac), _hmac(secret, "head", self.name, str(n), prev)):
-                return VerifyResult(
-                    False, n, n, "head MAC does not match (rewritten without the store's audit key)", path
-                ), wanted
-        return VerifyResult(True, n, path=path), (prev if want_seq is None else wanted)
+                return n, "head MAC does not match (rewritten without the store's audit key)"
+        return None
 
     # -- anchors ------------------------------------------------------------
     @property
