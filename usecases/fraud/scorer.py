@@ -878,20 +878,7 @@ def score_batch(
                 f"{out.name} must end in .csv or .parquet",
                 "name the output file.csv or file.parquet",
             )
-        raw, _ = schema.read_table(src)
-        if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
-            raw = raw.assign(is_fraud=0)
-        stage("read")
-        batch, rejections, n_rejected, _layout = schema.validate(raw, text="category")
-        if n_rejected:
-            r = rejections[0]
-            raise InvalidInput(
-                checks.label("input"),
-                f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
-                "fix the file; see `sandbox fraud import --help` for the schema",
-            )
-        batch = features.sort_frame(batch)
-        stage("validate")
+        batch = _read_batch(src, stage)
         X, n_hist = batch_features(
             ctx, batch, float(sidecar.get("label_delay_days", 7)), tuple(sidecar["features"]), stage
         )
@@ -901,15 +888,53 @@ def score_batch(
         out_frame = pd.DataFrame(
             {"txn_id": batch["txn_id"].to_numpy(), "score": scores.astype(np.float64), "alert": scores >= thr}
         )
-        with out.writing() as fh:
-            if out.suffix.lower() == ".csv":
-                out_frame.to_csv(fh, index=False)
-            else:
-                out_frame.to_parquet(fh, index=False)
+        _write_scores(out, out_frame)
         out_path = out.path
     stage("write")
     total = time.perf_counter() - t0
-    res = {
+    res = _result(out_frame, thr, out_path, sidecar, n_hist, stages, total)
+    ctx.audit(
+        "fraud.score",
+        rows=res["rows"],
+        alerts=res["alerts"],
+        run_id=sidecar.get("run_id"),
+        model_version=res["model_version"],
+        model_stage=res["model_stage"],
+    )
+    return res
+
+
+def _read_batch(src, stage: Callable[[str], None]) -> pd.DataFrame:
+    """The input's transactions, validated (any invalid row refuses the whole file) and in data order."""
+    raw, _ = schema.read_table(src)
+    if "is_fraud" not in raw.columns and "TX_FRAUD" not in raw.columns:
+        raw = raw.assign(is_fraud=0)
+    stage("read")
+    batch, rejections, n_rejected, _layout = schema.validate(raw, text="category")
+    if n_rejected:
+        r = rejections[0]
+        raise InvalidInput(
+            checks.label("input"),
+            f"{n_rejected} invalid row(s); first: row {r.row}, column {r.column}: {r.reason}",
+            "fix the file; see `sandbox fraud import --help` for the schema",
+        )
+    batch = features.sort_frame(batch)
+    stage("validate")
+    return batch
+
+
+def _write_scores(out, out_frame: pd.DataFrame) -> None:
+    """Write the scores through the checked output (temp file, then rename): CSV or Parquet by suffix."""
+    with out.writing() as fh:
+        if out.suffix.lower() == ".csv":
+            out_frame.to_csv(fh, index=False)
+        else:
+            out_frame.to_parquet(fh, index=False)
+
+
+def _result(out_frame: pd.DataFrame, thr: float, out_path, sidecar: dict, n_hist: int, stages: dict, total: float):
+    """score_batch's result: counts, the model used, and the seconds of each stage."""
+    return {
         "rows": int(len(out_frame)),
         "alerts": int(out_frame["alert"].sum()),
         "threshold": thr,
@@ -924,12 +949,3 @@ def score_batch(
         "seconds": round(total, 3),
         "rows_per_s": round(len(out_frame) / max(total, 1e-9), 1),
     }
-    ctx.audit(
-        "fraud.score",
-        rows=res["rows"],
-        alerts=res["alerts"],
-        run_id=sidecar.get("run_id"),
-        model_version=res["model_version"],
-        model_stage=res["model_stage"],
-    )
-    return res
