@@ -73,7 +73,7 @@ def fraud_evidence(ctx, ap: float = 0.78) -> str:
         {
             "pr_curve.json": {"xgboost": _curve(), "logreg": _curve(power=1.5)},
             "alert_budget.json": budget,
-            "recall_by_scenario.json": scen,
+            "recall_per_scenario.json": scen,  # the name fraud runs write (usecases/reports.py)
         },
         "# Fraud model card\n\nXGBoost on the handbook preset. Limits: synthetic data.\n",
         params={"preset": "handbook"},

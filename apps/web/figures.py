@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from apps.web import charts
+from usecases.reports import report_path
 
 Reader = Callable[[str], Any]  # report path (e.g. "reports/pr_curve.json") -> parsed JSON or None
 RISK_MODELS = ("scorecard", "xgboost")
@@ -29,7 +30,8 @@ class Figure:
 
 
 def report_named(arts: list[str], *words: str) -> str | None:
-    """The run's report whose file name contains every word (e.g. 'roc'), or None."""
+    """The run's report whose file name contains every word (e.g. 'roc'), or None. For reports a use case does
+    not declare; a declared one is read by its name (`usecases.reports.report_path`)."""
     for a in arts:
         name = a.rsplit("/", 1)[-1].lower()
         if a.startswith(("reports/", "evaluation/")) and a.endswith(".json") and all(w in name for w in words):
@@ -49,31 +51,32 @@ def risk_model_metrics(metrics: dict[str, float]) -> pd.DataFrame:
 
 def fraud(read: Reader, arts: list[str]) -> list[Figure]:
     out = []
-    if (fig := charts.pr_curve(read("reports/pr_curve.json"))) is not None:
+    if (fig := charts.pr_curve(read(report_path("fraud", "pr_curve")))) is not None:
         out.append(Figure("pr", fig))
-    if scen_name := report_named(arts, "scenario"):
-        scen = charts.scenario_recall_frame(read(scen_name))
+    if (scen_path := report_path("fraud", "recall_per_scenario")) in arts:
+        scen = charts.scenario_recall_frame(read(scen_path))
         if not scen.empty:
             out.append(Figure("scenario", charts.bar(scen.sort_values("recall"), "scenario", "recall",
                                                      "Recall per fraud scenario", horizontal=True)))
-    if imp_name := report_named(arts, "importance"):
-        imp = charts.to_frame(read(imp_name), "feature")
-        fcol, vcol = charts.pick(imp, "feature", "name"), charts.pick(imp, "importance", "gain", "value")
-        if fcol and vcol:
-            top = imp.sort_values(vcol, ascending=False).head(15).sort_values(vcol)
-            out.append(Figure("importance", charts.bar(top, fcol, vcol, "Feature importance (top 15)", horizontal=True)))
-    if "reports/calibration.json" in arts and (fig := charts.calibration_curve(read("reports/calibration.json"), log=True)):
+    if (imp_path := report_path("fraud", "feature_importance")) in arts:
+        imp = charts.to_frame(read(imp_path), "feature")  # columns feature, importance, description (training.py)
+        if {"feature", "importance"} <= set(imp.columns):
+            top = imp.sort_values("importance", ascending=False).head(15).sort_values("importance")
+            out.append(Figure("importance", charts.bar(top, "feature", "importance", "Feature importance (top 15)",
+                                                       horizontal=True)))
+    cal_path = report_path("fraud", "calibration")
+    if cal_path in arts and (fig := charts.calibration_curve(read(cal_path), log=True)):
         out.append(Figure("calibration", fig))
     return out
 
 
 def risk(read: Reader, arts: list[str], metrics: dict[str, float], bar: float = 0.40) -> list[Figure]:
     out = []
-    cal = report_named(arts, "calibration")
-    for key, name, build in (("roc", report_named(arts, "roc"), charts.roc_curve),
-                             ("ks", report_named(arts, "ks") or cal, charts.ks_curve),
+    roc, cal = report_path("risk", "roc"), report_path("risk", "calibration")  # the KS curve is drawn from
+    for key, name, build in (("roc", roc, charts.roc_curve),                  # the calibration report's bins
+                             ("ks", cal, charts.ks_curve),
                              ("calibration", cal, charts.calibration_curve)):
-        if name and (fig := build(read(name))) is not None:
+        if name in arts and (fig := build(read(name))) is not None:
             out.append(Figure(key, fig))
     table = risk_model_metrics(metrics)
     if not table.empty and {"gini", "ks"} & set(table.columns):

@@ -9,6 +9,7 @@ import streamlit as st
 from apps.web import auth, charts, data, figures, labs, views
 from apps.web.app_pages import enter
 from sandbox import Actor
+from usecases.reports import report_path
 
 actor = enter("fraud_lab.py")
 
@@ -59,7 +60,7 @@ with tab_results:
             else:
                 st.warning("reports/pr_curve.json has no precision/recall points.")
         with right:
-            budget = charts.alert_budget_frame(data.report(actor, bank, rid, "alert_budget.json"))
+            budget = charts.alert_budget_frame(data.report(actor, bank, rid, report_path("fraud", "alert_budget")))
             if budget.empty:
                 st.info("This run has no alert-budget report.")
             else:
@@ -73,14 +74,13 @@ with tab_results:
                 m1.metric("Alerts per day", f"{chosen:g}")
                 m2.metric("Precision", f"{row['precision']:.3f}" if "precision" in row else "-")
                 m3.metric("Recall", f"{row['recall']:.3f}" if "recall" in row else "-")
-                thr = charts.pick(budget, "threshold", "score_threshold")
-                if thr:
-                    st.caption(f"Score threshold for this budget: {row[thr]:.4f}")
+                if "threshold" in row:  # each budget's row carries its threshold (evaluate.budget_curve)
+                    st.caption(f"Score threshold for this budget: {row['threshold']:.4f}")
                 figures.slot().plotly_chart(charts.alert_budget_figure(budget, chosen), key="budget_chart")
 
         figures.show(list(figs.values()), "fraud")
-        scen_name = figures.report_named(arts, "scenario")
-        scen = charts.scenario_recall_frame(data.report(actor, bank, rid, scen_name)) if scen_name else None
+        scen_path = report_path("fraud", "recall_per_scenario")
+        scen = charts.scenario_recall_frame(data.report(actor, bank, rid, scen_path)) if scen_path in arts else None
         if scen is not None and not scen.empty:
             with st.expander("Recall per scenario (table)"):
                 st.dataframe(scen, hide_index=True, width="stretch")
