@@ -64,8 +64,9 @@ def bench_bilingual(home: Path, quick: bool) -> dict:
                           **{k: m[k] for k in KEYS}}
         out[f"{bank}:{seed}"] = row
         print(f"  {bank}:{seed} {json.dumps(row)}", file=sys.stderr, flush=True)
+    per_bank = list(out.values())
     for role in ("calibration", "held out"):
-        rows = [r for r in out.values() if r["role"] == role]
+        rows = [r for r in per_bank if r["role"] == role]
         if not rows:
             continue
         for split in ("zh_template", "zh_heldout_wording", "en_template"):
