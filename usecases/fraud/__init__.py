@@ -10,6 +10,7 @@ score in batch or in real time. Every function takes the bank's `WorkspaceContex
     latest_run(ctx) / report(ctx, run_id, name)                 (read a run's evidence back; names: REPORTS,
                                                                  paths: report_path(name); docs/results.md)
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,22 @@ from .training import TrainResult, train
 
 REPORTS = reports.REPORTS["fraud"]  # declared once, in usecases/reports.py (the web app reads it without the models)
 
-__all__ = ["ImportReport", "ScoreResult", "SimulationResult", "StreamingScorer", "TrainResult", "import_transactions",
-           "latest_run", "load_scorer", "report", "report_path", "score_batch", "simulate", "train", "REPORTS"]
+__all__ = [
+    "ImportReport",
+    "ScoreResult",
+    "SimulationResult",
+    "StreamingScorer",
+    "TrainResult",
+    "import_transactions",
+    "latest_run",
+    "load_scorer",
+    "report",
+    "report_path",
+    "score_batch",
+    "simulate",
+    "train",
+    "REPORTS",
+]
 
 
 def latest_run(ctx, model: str | None = None) -> dict | None:
@@ -39,9 +54,14 @@ def latest_run(ctx, model: str | None = None) -> dict | None:
     for run in ctx.runs("fraud", filter_string="attributes.status = 'FINISHED'"):
         if model and run.data.params.get("model") != model:
             continue
-        return {"run_id": run.info.run_id, "run_name": run.info.run_name, "start_time": run.info.start_time,
-                "params": dict(run.data.params), "metrics": dict(run.data.metrics), "tags": {
-                    k: v for k, v in run.data.tags.items() if k.startswith(("sandbox.", "review."))}}
+        return {
+            "run_id": run.info.run_id,
+            "run_name": run.info.run_name,
+            "start_time": run.info.start_time,
+            "params": dict(run.data.params),
+            "metrics": dict(run.data.metrics),
+            "tags": {k: v for k, v in run.data.tags.items() if k.startswith(("sandbox.", "review."))},
+        }
     return None
 
 
@@ -59,5 +79,7 @@ def report(ctx, run_id: str, name: str) -> dict:
     except (OSError, NotFound) as exc:
         if isinstance(exc, NotFound):
             raise
-        raise NotFound(f"run {run_id} has no report {name}", "train a model first: `sandbox fraud train BANK`") from None
+        raise NotFound(
+            f"run {run_id} has no report {name}", "train a model first: `sandbox fraud train BANK`"
+        ) from None
     return json.loads(text)
