@@ -64,15 +64,6 @@ def assess(
     alpha: float | None = ALPHA,
 ) -> dict:
     """Fairness table per attribute and group, and the list of breaches."""
-    from fairlearn.metrics import (
-        MetricFrame,
-        demographic_parity_difference,
-        equalized_odds_difference,
-        false_positive_rate,
-        selection_rate,
-        true_positive_rate,
-    )
-
     y_true = np.asarray(y_true, dtype=int)
     decline = np.asarray(decline, dtype=int)
     attributes = []
@@ -82,73 +73,9 @@ def assess(
     sizes = [len(set(np.asarray(v, dtype=object).tolist())) for v in groups.values()]
     tests = sum(4 * k * (k - 1) // 2 for k in sizes)
     for attr, values in groups.items():
-        sensitive = pd.Series(np.asarray(values, dtype=object), name=attr)
-        mf = MetricFrame(
-            metrics={
-                "selection_rate": selection_rate,
-                "false_positive_rate": false_positive_rate,
-                "true_positive_rate": true_positive_rate,
-                "count": lambda yt, yp: len(yt),
-            },
-            y_true=y_true,
-            y_pred=decline,
-            sensitive_features=sensitive,
-        )
-        by = mf.by_group
-        fpr = by["false_positive_rate"].astype(float)
-        summary = {
-            "demographic_parity_difference": float(
-                demographic_parity_difference(y_true, decline, sensitive_features=sensitive)
-            ),
-            "equalized_odds_difference": float(
-                equalized_odds_difference(y_true, decline, sensitive_features=sensitive)
-            ),
-            "fpr_ratio": float(fpr.min() / fpr.max()) if fpr.max() > 0 else 1.0,
-        }
-        group_rows = [
-            {
-                "group": str(g),
-                "count": int(by.loc[g, "count"]),
-                "approval_rate": 1.0 - float(by.loc[g, "selection_rate"]),
-                "false_positive_rate": float(by.loc[g, "false_positive_rate"]),
-                "true_positive_rate": float(by.loc[g, "true_positive_rate"]),
-            }
-            for g in by.index
-        ]
-        # Counts per group for the noise test: (declines, applicants), (declined good payers, good payers),
-        # (declined defaulters, defaulters).
-        cats = list(by.index)
-        sel, neg, pos = [], [], []
-        values_arr = sensitive.to_numpy()
-        for g in cats:
-            m = values_arr == g
-            sel.append((int(decline[m].sum()), int(m.sum())))
-            neg.append((int(decline[m & (y_true == 0)].sum()), int((m & (y_true == 0)).sum())))
-            pos.append((int(decline[m & (y_true == 1)].sum()), int((m & (y_true == 1)).sum())))
-        gap = lambda a, b: abs(a - b) > max_difference  # noqa: E731
-        low_ratio = lambda a, b: max(a, b) > 0 and min(a, b) / max(a, b) < min_ratio  # noqa: E731
-        checks = [
-            (
-                "demographic_parity_difference",
-                summary["demographic_parity_difference"] > max_difference,
-                max_difference,
-                lambda sel=sel, gap=gap: _significant_pairs(sel, gap, tests, alpha),
-            ),
-            (
-                "equalized_odds_difference",
-                summary["equalized_odds_difference"] > max_difference,
-                max_difference,
-                lambda pos=pos, neg=neg, gap=gap: (
-                    _significant_pairs(pos, gap, tests, alpha) or _significant_pairs(neg, gap, tests, alpha)
-                ),
-            ),
-            (
-                "fpr_ratio",
-                summary["fpr_ratio"] < min_ratio,
-                min_ratio,
-                lambda neg=neg, low_ratio=low_ratio: _significant_pairs(neg, low_ratio, tests, alpha),
-            ),
-        ]
+        sensitive, by, summary, group_rows = _by_group(attr, values, y_true, decline)
+        sel, neg, pos = _decline_counts(sensitive.to_numpy(), list(by.index), y_true, decline)
+        checks = _checks(summary, sel, neg, pos, tests, max_difference, min_ratio, alpha)
         attr_flags, attr_watch = [], []
         for metric, breached, threshold, beyond_noise in checks:
             if not breached:
@@ -169,6 +96,89 @@ def assess(
         "flags": flags,
         "watch": watch,
     }
+
+
+def _by_group(attr: str, values, y_true: np.ndarray, decline: np.ndarray):
+    """(sensitive column, fairlearn's per-group table, the attribute's summary metrics, the per-group rows)."""
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equalized_odds_difference,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+
+    sensitive = pd.Series(np.asarray(values, dtype=object), name=attr)
+    mf = MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "false_positive_rate": false_positive_rate,
+            "true_positive_rate": true_positive_rate,
+            "count": lambda yt, yp: len(yt),
+        },
+        y_true=y_true,
+        y_pred=decline,
+        sensitive_features=sensitive,
+    )
+    by = mf.by_group
+    fpr = by["false_positive_rate"].astype(float)
+    summary = {
+        "demographic_parity_difference": float(
+            demographic_parity_difference(y_true, decline, sensitive_features=sensitive)
+        ),
+        "equalized_odds_difference": float(equalized_odds_difference(y_true, decline, sensitive_features=sensitive)),
+        "fpr_ratio": float(fpr.min() / fpr.max()) if fpr.max() > 0 else 1.0,
+    }
+    group_rows = [
+        {
+            "group": str(g),
+            "count": int(by.loc[g, "count"]),
+            "approval_rate": 1.0 - float(by.loc[g, "selection_rate"]),
+            "false_positive_rate": float(by.loc[g, "false_positive_rate"]),
+            "true_positive_rate": float(by.loc[g, "true_positive_rate"]),
+        }
+        for g in by.index
+    ]
+    return sensitive, by, summary, group_rows
+
+
+def _decline_counts(values_arr: np.ndarray, cats: list, y_true: np.ndarray, decline: np.ndarray):
+    """Counts per group for the noise test: (declines, applicants), (declined good payers, good payers),
+    (declined defaulters, defaulters)."""
+    sel, neg, pos = [], [], []
+    for g in cats:
+        m = values_arr == g
+        sel.append((int(decline[m].sum()), int(m.sum())))
+        neg.append((int(decline[m & (y_true == 0)].sum()), int((m & (y_true == 0)).sum())))
+        pos.append((int(decline[m & (y_true == 1)].sum()), int((m & (y_true == 1)).sum())))
+    return sel, neg, pos
+
+
+def _checks(summary: dict, sel, neg, pos, tests: int, max_difference: float, min_ratio: float, alpha):
+    """(metric, breached, threshold, beyond_noise()) for each fairness metric of one attribute."""
+    gap = lambda a, b: abs(a - b) > max_difference  # noqa: E731
+    low_ratio = lambda a, b: max(a, b) > 0 and min(a, b) / max(a, b) < min_ratio  # noqa: E731
+    return [
+        (
+            "demographic_parity_difference",
+            summary["demographic_parity_difference"] > max_difference,
+            max_difference,
+            lambda: _significant_pairs(sel, gap, tests, alpha),
+        ),
+        (
+            "equalized_odds_difference",
+            summary["equalized_odds_difference"] > max_difference,
+            max_difference,
+            lambda: _significant_pairs(pos, gap, tests, alpha) or _significant_pairs(neg, gap, tests, alpha),
+        ),
+        (
+            "fpr_ratio",
+            summary["fpr_ratio"] < min_ratio,
+            min_ratio,
+            lambda: _significant_pairs(neg, low_ratio, tests, alpha),
+        ),
+    ]
 
 
 def flag_names(report: dict) -> list[str]:
