@@ -529,69 +529,16 @@ def build(
         c = str(c)
         if c in roles:
             continue
-        spec = decl["features"].get(c, {})
-        missing = is_missing(df[c])
-        if missing.all():
-            if spec:
-                raise InvalidInput(
-                    c, "column is empty in every row", "fill it, or remove it from the schema's features"
-                )
-            warnings.append(Warning_("empty_column", c, f"{c}: empty in every row; left out of the model"))
+        made = _feature(c, df[c], y, decl["features"].get(c, {}), warnings)
+        if made is None:
             ignore.append(c)
             continue
-        kind = spec.get("type")
-        if kind is None:
-            _, bad = as_numbers(df[c])  # (Arrow's cast: cheap enough to run again for the feature itself)
-            if bad.any() and not bad[~missing].all():  # some cells numbers, others text
-                raise _mixed(c, df[c], bad, False)
-            kind = "categorical" if bad.any() else "numeric"
-        feat, col = (
-            _numeric_feature(c, df[c], y, spec, warnings)
-            if kind == "numeric"
-            else _categorical_feature(c, df[c], spec, warnings)
-        )
-        if feat is None:
-            ignore.append(c)
-            continue
-        distinct = pd.Series(col, dtype=object if kind == "categorical" else np.float64).nunique(dropna=False)
-        if distinct <= 1:
-            if spec:
-                raise InvalidInput(c, "column holds one value in every row", "remove it from the schema's features")
-            warnings.append(Warning_("constant_column", c, f"{c}: one value in every row; left out of the model"))
-            ignore.append(c)
-            continue
-        g = _category_gini(col, y) if kind == "categorical" else gini_single(col, y)
-        if g >= LEAK_GINI:
-            kept = bool(spec)
-            warnings.append(
-                Warning_(
-                    "target_leak",
-                    c,
-                    f"{c}: alone ranks defaults with Gini {g:.3f}; it looks like the "
-                    f"target in disguise"
-                    + (
-                        "; kept (declared in the schema)" if kept else "; left out of the model (declare it to keep it)"
-                    ),
-                )
-            )
-            if not kept:
-                ignore.append(c)
-                continue
+        feat, col = made
         features.append(feat)
         out[c] = col
     if not features:
         raise InvalidInput("file", "no usable feature column", "give at least one column besides the target")
-    bands = dict(decl.get("protected_bands") or {})
-    for c in prot:
-        x, bad = as_numbers(df[c])
-        numeric = not bad.any() and pd.Series(x).nunique() > 8
-        if numeric and c not in bands:
-            bands[c] = (
-                [30.0, 50.0]
-                if _looks(c, ("age",))
-                else sorted({round(float(q), 2) for q in np.nanquantile(x, [1 / 3, 2 / 3])})
-            )
-        out[c] = x if numeric else as_text(df[c])
+    bands = _protected_columns(df, prot, dict(decl.get("protected_bands") or {}), out)
     if time_col is not None:
         out[time_col] = periods(df[time_col], time_col)
     if id_col is not None:
@@ -607,6 +554,67 @@ def build(
         protected_bands={k: list(map(float, v)) for k, v in bands.items()},
     )
     return schema, out, warnings
+
+
+def _feature(c: str, values: pd.Series, y, spec: dict, warnings: list[Warning_]):
+    """(feature, typed column) for column `c`, or None when it is left out of the model (empty, constant, or a
+    likely target leak not declared; a warning says which). Raises for a declared column that cannot be kept."""
+    missing = is_missing(values)
+    if missing.all():
+        if spec:
+            raise InvalidInput(c, "column is empty in every row", "fill it, or remove it from the schema's features")
+        warnings.append(Warning_("empty_column", c, f"{c}: empty in every row; left out of the model"))
+        return None
+    kind = spec.get("type")
+    if kind is None:
+        _, bad = as_numbers(values)  # (Arrow's cast: cheap enough to run again for the feature itself)
+        if bad.any() and not bad[~missing].all():  # some cells numbers, others text
+            raise _mixed(c, values, bad, False)
+        kind = "categorical" if bad.any() else "numeric"
+    feat, col = (
+        _numeric_feature(c, values, y, spec, warnings)
+        if kind == "numeric"
+        else _categorical_feature(c, values, spec, warnings)
+    )
+    if feat is None:
+        return None
+    distinct = pd.Series(col, dtype=object if kind == "categorical" else np.float64).nunique(dropna=False)
+    if distinct <= 1:
+        if spec:
+            raise InvalidInput(c, "column holds one value in every row", "remove it from the schema's features")
+        warnings.append(Warning_("constant_column", c, f"{c}: one value in every row; left out of the model"))
+        return None
+    g = _category_gini(col, y) if kind == "categorical" else gini_single(col, y)
+    if g >= LEAK_GINI:
+        kept = bool(spec)
+        warnings.append(
+            Warning_(
+                "target_leak",
+                c,
+                f"{c}: alone ranks defaults with Gini {g:.3f}; it looks like the "
+                f"target in disguise"
+                + ("; kept (declared in the schema)" if kept else "; left out of the model (declare it to keep it)"),
+            )
+        )
+        if not kept:
+            return None
+    return feat, col
+
+
+def _protected_columns(df: pd.DataFrame, prot: list[str], bands: dict, out: pd.DataFrame) -> dict:
+    """Copy the protected columns into `out` (numbers, or text); return the bands, adding tertiles (age: 30, 50)
+    for a numeric protected column the schema gave none."""
+    for c in prot:
+        x, bad = as_numbers(df[c])
+        numeric = not bad.any() and pd.Series(x).nunique() > 8
+        if numeric and c not in bands:
+            bands[c] = (
+                [30.0, 50.0]
+                if _looks(c, ("age",))
+                else sorted({round(float(q), 2) for q in np.nanquantile(x, [1 / 3, 2 / 3])})
+            )
+        out[c] = x if numeric else as_text(df[c])
+    return bands
 
 
 def periods(values: pd.Series, name: str) -> np.ndarray:

@@ -270,8 +270,6 @@ def _cutoffs(fit: dict, sc_pd: np.ndarray, x_pd: np.ndarray, s: dict, o: dict) -
 def train(ctx, o: dict, progress=None) -> dict:
     """Both models on the bank's imported data, every piece of evidence to one MLflow run; returns what
     `lab.TrainResult` needs (lab.train calls this when the bank's data set is an import)."""
-    import mlflow
-
     tick = progress or (lambda f, m: None)
     t0 = time.perf_counter()
     tick(0.02, "loading the imported applicants")
@@ -282,13 +280,7 @@ def train(ctx, o: dict, progress=None) -> dict:
     period = df[schema.time].to_numpy(dtype=object) if schema.time else None
     s, holdout_name = split(y, period, o, seed)
     hold = s["oot"] if s["oot"].any() else s["test"]
-    for name, m in (("train", s["train"]), ("calibration", s["calibration"]), ("holdout", hold)):
-        if min(int(y[m].sum()), int((1 - y[m]).sum())) < 10:
-            raise InvalidInput(
-                "applicants",
-                f"too few defaults or good payers in the {name} split to train and validate",
-                "import more applicants (at least a few hundred of each class)",
-            )
+    _check_classes(y, s, hold)
     params = {
         "source": "import",
         "file": meta.get("file"),
@@ -307,115 +299,17 @@ def train(ctx, o: dict, progress=None) -> dict:
     ) as run:
         run_id = run.info.run_id
         tick(0.1, "binning and fitting the scorecard (OptBinning); training monotone XGBoost")
-        fit = fit_both(schema, r, y, s, o, seed, ctx.device)
-        points, model, X = fit["points"], fit["model"], fit["X"]
-        sc_score = points.score(r)
-        check = fit["optbinning"].score(gm.scorecard_frame(schema, r).iloc[: min(len(df), 2000)])
-        if not np.allclose(check, sc_score[: len(check)], atol=1e-6):
-            raise RuntimeError("scorecard JSON export does not reproduce OptBinning's scores")
-        preds = {"scorecard": points.pd_from_score(sc_score), "xgboost": model.pd(X)}
+        fit, preds, sc_score = _fit_models(schema, df, r, y, s, o, seed, ctx.device)
         tick(0.6, "metrics, stability and fairness")
-        cut = _cutoffs(fit, preds["scorecard"], preds["xgboost"], s, o)
-        decline = {"xgboost": preds["xgboost"] > cut["xgboost"], "scorecard": preds["scorecard"] > cut["scorecard_pd"]}
-        all_m = {}
-        for name, p in preds.items():
-            mh = metrics.summary(y[hold], p[hold])
-            extra = {}
-            if s["oot"].any():
-                mi = metrics.summary(y[s["test"]], p[s["test"]])
-                extra = {
-                    "gini_in_time": mi["gini"],
-                    "auc_in_time": mi["auc"],
-                    "ks_in_time": mi["ks"],
-                    "oot_gini_drop": mi["gini"] - mh["gini"],
-                }
-            all_m[name] = {**mh, **extra, "approval_rate": float(1 - decline[name][hold].mean())}
-        rec = recommendation(all_m)
-        psi = _psi(r, schema, period, s["train"], hold, {"xgboost": preds["xgboost"], "scorecard": -sc_score})
-        fair = _fairness(df, schema, y, decline, s["test"] | s["oot"], o)
-        fairness_flags = [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])]
-        mono = monotonicity(model, schema, X[s["train"]], seed=seed)
-        monotonic = all(v["monotone"] for v in mono.values())
-        table = gm.table_frame(fit["spec"])
+        ev = _evaluate_models(df, schema, r, y, s, hold, period, o, seed, fit, preds, sc_score)
         split_info = {k: int(v.sum()) for k, v in s.items()}
         split_info.update(holdout=holdout_name, seed=seed)
-        data_info = {
-            "source": "import",
-            "file": meta.get("file"),
-            "rows": len(df),
-            "data_hash": meta["data_hash"],
-            "default_rate": float(y.mean()),
-            "seed": seed,
-            "schema": schema.to_json(),
-            "warnings": meta.get("warnings", []),
-        }
+        data_info = _data_info(df, schema, meta, y, seed)
         tick(0.75, "logging evidence to MLflow")
-        flat = _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec)
-        mlflow.log_dict(
-            {"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
-            "reports/metrics.json",
-        )
-        mlflow.log_dict(
-            {
-                "pdo": o["pdo"],
-                "base_points": o["base_points"],
-                "base_odds": o["base_odds"],
-                "rows": table.to_dict(orient="records"),
-            },
-            "reports/scorecard.json",
-        )
-        mlflow.log_dict({"cutoffs": cut, "flags": fairness_flags, **fair}, "reports/fairness.json")
-        mlflow.log_dict(psi, "reports/psi.json")
-        roc = {n: {**metrics.roc_points(y[hold], p[hold]), "gini": all_m[n]["gini"]} for n, p in preds.items()}
-        cal = {n: metrics.calibration_table(y[hold], p[hold]) for n, p in preds.items()}
-        mlflow.log_dict(roc, "reports/roc.json")
-        mlflow.log_dict({"models": cal}, "reports/calibration.json")
-        mlflow.log_dict(mono, "reports/monotonicity.json")
-        with tempfile.TemporaryDirectory() as tmp:
-            d = Path(tmp)
-            plots.roc(d / "roc.png", roc)
-            plots.calibration(d / "calibration.png", cal)
-            mlflow.log_artifacts(str(d), "plots")
-        from . import generic_card
-
-        mlflow.log_text(
-            generic_card.render(
-                bank=ctx.bank,
-                run_id=run_id,
-                data=data_info,
-                split=split_info,
-                metrics=all_m,
-                scorecard=table,
-                psi=psi,
-                fairness=fair,
-                cutoffs=cut,
-                params=o,
-                recommendation=rec,
-                schema=schema,
-            ),
-            "model_card.md",
-        )
-        mlflow.log_dict(fit["spec"], "model/scorecard.json")
+        flat = _log_evidence(ctx, run_id, o, schema, fit, preds, ev, y, hold, split_info, data_info)
         tick(0.88, "registering the XGBoost model")
-        version = _register(ctx, fit["booster"], schema, X[hold][:5], run_id)
-        from . import store
-
-        store.save(
-            ctx,
-            run_id,
-            bytes(fit["booster"].save_raw("ubj")),
-            fit["spec"],
-            {
-                "calibration": {k: v for k, v in fit["calibration"].items() if k != "params"},
-                "cutoffs": cut,
-                "features": schema.names,
-                "directions": {f.name: f.direction for f in schema.features},
-                "registered_version": version,
-                "dataset": {"schema": schema.to_json(), "encoding": fit["encoding"]},
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "data_hash": meta["data_hash"],
-            },
-        )
+        version = _register_and_save(ctx, run_id, schema, fit, hold, ev["cutoffs"], meta)
+    all_m, psi, fair, fairness_flags, rec = ev["metrics"], ev["psi"], ev["fairness"], ev["flags"], ev["rec"]
     if version is not None:  # a candidate, gated on what this training measured (sandbox/lifecycle.py)
         from sandbox import lifecycle
 
@@ -441,7 +335,7 @@ def train(ctx, o: dict, progress=None) -> dict:
         "fairness": fair,
         "fairness_flags": fairness_flags,
         "psi_flags": psi["flags"],
-        "monotonic": monotonic,
+        "monotonic": ev["monotonic"],
         "model_version": version,
         "flat": flat,
         "seconds": time.perf_counter() - t0,
@@ -449,6 +343,157 @@ def train(ctx, o: dict, progress=None) -> dict:
         "data_hash": meta["data_hash"],
         "recommendation": rec,
     }
+
+
+def _data_info(df: pd.DataFrame, schema, meta: dict, y: np.ndarray, seed: int) -> dict:
+    """What the model card and reports/metrics.json say about the data trained on."""
+    return {
+        "source": "import",
+        "file": meta.get("file"),
+        "rows": len(df),
+        "data_hash": meta["data_hash"],
+        "default_rate": float(y.mean()),
+        "seed": seed,
+        "schema": schema.to_json(),
+        "warnings": meta.get("warnings", []),
+    }
+
+
+def _check_classes(y: np.ndarray, s: dict, hold: np.ndarray) -> None:
+    """Refuse a split with fewer than 10 defaults or 10 good payers: nothing could be trained or validated."""
+    for name, m in (("train", s["train"]), ("calibration", s["calibration"]), ("holdout", hold)):
+        if min(int(y[m].sum()), int((1 - y[m]).sum())) < 10:
+            raise InvalidInput(
+                "applicants",
+                f"too few defaults or good payers in the {name} split to train and validate",
+                "import more applicants (at least a few hundred of each class)",
+            )
+
+
+def _fit_models(schema, df, r, y, s, o, seed, device):
+    """Fit both models; check the scorecard's JSON export reproduces OptBinning's scores.
+    Returns (fit, PDs of every applicant per model, scorecard scores)."""
+    fit = fit_both(schema, r, y, s, o, seed, device)
+    points, model, X = fit["points"], fit["model"], fit["X"]
+    sc_score = points.score(r)
+    check = fit["optbinning"].score(gm.scorecard_frame(schema, r).iloc[: min(len(df), 2000)])
+    if not np.allclose(check, sc_score[: len(check)], atol=1e-6):
+        raise RuntimeError("scorecard JSON export does not reproduce OptBinning's scores")
+    preds = {"scorecard": points.pd_from_score(sc_score), "xgboost": model.pd(X)}
+    return fit, preds, sc_score
+
+
+def _evaluate_models(df, schema, r, y, s, hold, period, o, seed, fit, preds, sc_score) -> dict:
+    """Cut-offs, holdout (and in-time) metrics, recommendation, stability, fairness and monotonicity."""
+    cut = _cutoffs(fit, preds["scorecard"], preds["xgboost"], s, o)
+    decline = {"xgboost": preds["xgboost"] > cut["xgboost"], "scorecard": preds["scorecard"] > cut["scorecard_pd"]}
+    all_m = {}
+    for name, p in preds.items():
+        mh = metrics.summary(y[hold], p[hold])
+        extra = {}
+        if s["oot"].any():
+            mi = metrics.summary(y[s["test"]], p[s["test"]])
+            extra = {
+                "gini_in_time": mi["gini"],
+                "auc_in_time": mi["auc"],
+                "ks_in_time": mi["ks"],
+                "oot_gini_drop": mi["gini"] - mh["gini"],
+            }
+        all_m[name] = {**mh, **extra, "approval_rate": float(1 - decline[name][hold].mean())}
+    rec = recommendation(all_m)
+    psi = _psi(r, schema, period, s["train"], hold, {"xgboost": preds["xgboost"], "scorecard": -sc_score})
+    fair = _fairness(df, schema, y, decline, s["test"] | s["oot"], o)
+    fairness_flags = [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])]
+    mono = monotonicity(fit["model"], schema, fit["X"][s["train"]], seed=seed)
+    return {
+        "cutoffs": cut,
+        "metrics": all_m,
+        "rec": rec,
+        "psi": psi,
+        "fairness": fair,
+        "flags": fairness_flags,
+        "mono": mono,
+        "monotonic": all(v["monotone"] for v in mono.values()),
+    }
+
+
+def _log_evidence(ctx, run_id, o, schema, fit, preds, ev, y, hold, split_info, data_info) -> dict:
+    """Every report, plot, the model card and the scorecard spec to the open MLflow run; returns the flat metrics."""
+    import mlflow
+
+    from . import generic_card
+
+    all_m, cut, rec, psi, fair = ev["metrics"], ev["cutoffs"], ev["rec"], ev["psi"], ev["fairness"]
+    table = gm.table_frame(fit["spec"])
+    flat = _log(all_m, psi, fair, ev["flags"], ev["mono"], ev["monotonic"], rec)
+    mlflow.log_dict(
+        {"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
+        "reports/metrics.json",
+    )
+    mlflow.log_dict(
+        {
+            "pdo": o["pdo"],
+            "base_points": o["base_points"],
+            "base_odds": o["base_odds"],
+            "rows": table.to_dict(orient="records"),
+        },
+        "reports/scorecard.json",
+    )
+    mlflow.log_dict({"cutoffs": cut, "flags": ev["flags"], **fair}, "reports/fairness.json")
+    mlflow.log_dict(psi, "reports/psi.json")
+    roc = {n: {**metrics.roc_points(y[hold], p[hold]), "gini": all_m[n]["gini"]} for n, p in preds.items()}
+    cal = {n: metrics.calibration_table(y[hold], p[hold]) for n, p in preds.items()}
+    mlflow.log_dict(roc, "reports/roc.json")
+    mlflow.log_dict({"models": cal}, "reports/calibration.json")
+    mlflow.log_dict(ev["mono"], "reports/monotonicity.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        plots.roc(d / "roc.png", roc)
+        plots.calibration(d / "calibration.png", cal)
+        mlflow.log_artifacts(str(d), "plots")
+    mlflow.log_text(
+        generic_card.render(
+            bank=ctx.bank,
+            run_id=run_id,
+            data=data_info,
+            split=split_info,
+            metrics=all_m,
+            scorecard=table,
+            psi=psi,
+            fairness=fair,
+            cutoffs=cut,
+            params=o,
+            recommendation=rec,
+            schema=schema,
+        ),
+        "model_card.md",
+    )
+    mlflow.log_dict(fit["spec"], "model/scorecard.json")
+    return flat
+
+
+def _register_and_save(ctx, run_id, schema, fit, hold, cut, meta) -> str | None:
+    """Register the XGBoost model in MLflow and save both models, with what scoring needs, in the bank's store."""
+    from . import store
+
+    version = _register(ctx, fit["booster"], schema, fit["X"][hold][:5], run_id)
+    store.save(
+        ctx,
+        run_id,
+        bytes(fit["booster"].save_raw("ubj")),
+        fit["spec"],
+        {
+            "calibration": {k: v for k, v in fit["calibration"].items() if k != "params"},
+            "cutoffs": cut,
+            "features": schema.names,
+            "directions": {f.name: f.direction for f in schema.features},
+            "registered_version": version,
+            "dataset": {"schema": schema.to_json(), "encoding": fit["encoding"]},
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data_hash": meta["data_hash"],
+        },
+    )
+    return version
 
 
 def _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec) -> dict:
