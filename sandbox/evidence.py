@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import evidence_collect as collect
-from . import evidence_report, principles, report_html, report_pdf, suite_results, tracking
+from . import evidence_assurance, evidence_report, principles, report_html, report_pdf, suite_results, tracking
 from .errors import AccessDenied, InvalidInput
 
 FORMAT, FORMAT_VERSION = "sandbox-evidence-pack", 1
@@ -85,6 +85,9 @@ def _contents(ctx, subject: collect.Subject) -> tuple[dict[str, bytes], dict, bo
     held = suite_results.for_version(ctx, subject.usecase, subject.version)  # regulator-held suites: aggregates
     if held:
         files["assurance/suite_results.json"] = collect.jdump(held)
+    attacked = evidence_assurance.latest(ctx, subject.usecase, subject.version)  # AI vs AI: aggregates only
+    if attacked:
+        files[attacked[0]] = collect.jdump(attacked[1])
     files["audit/entries.jsonl"] = b"".join(json.dumps(e, sort_keys=True, ensure_ascii=False).encode() + b"\n"
                                             for e in entries)
     names = sorted({*files, "principles.json", "report.html", "report.pdf", MANIFEST, SIGNATURE})

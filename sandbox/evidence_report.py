@@ -159,6 +159,22 @@ def _suites(files: dict[str, bytes]) -> list[Block]:
             Block("table", columns=("suite", "run at (UTC)", "gates", "metric", "suite", "bank test", "gap"), rows=rows)]
 
 
+def _assurance(files: dict[str, bytes]) -> list[Block]:
+    """AI-vs-AI results in the pack (assurance/fraud_attack.json, assurance/redteam.json): aggregates only."""
+    from .evidence_assurance import rows as assurance_rows
+
+    out: list[Block] = []
+    for name in sorted(n for n in files if n in ("assurance/fraud_attack.json", "assurance/redteam.json")):
+        if not out:
+            out += [Block("h2", "AI vs AI assurance", "assurance"),
+                    Block("p", "The latest adversarial test of this model by the sandbox's own attackers (an adversarial "
+                               "fraud ring with a query budget; the assistant's red team), aggregates only; the full "
+                               "run is in the bank's MLflow experiment (tag sandbox.assure).")]
+        for heading, columns, rows in assurance_rows(name, json.loads(files[name])):
+            out += [Block("p", heading), Block("table", columns=columns, rows=tuple(rows))]
+    return out
+
+
 def blocks(subject: Subject, run: dict, files: dict[str, bytes], names: list[str], gates: dict, history: list[dict],
            entries: list[dict], rows: list[dict], review: dict | None) -> tuple[str, list[Block]]:
     """The report's title and blocks, from the pack's other files (`names`: every file of the pack)."""
@@ -174,7 +190,7 @@ def blocks(subject: Subject, run: dict, files: dict[str, bytes], names: list[str
     out += [Block("h2", "Headline metrics", "metrics"),
             Block("table", columns=("metric", "value"), rows=tuple(head.items())) if head
             else Block("p", "No headline metric logged.")]
-    out += _tables(files) + _suites(files) + _history(history, entries)
+    out += _tables(files) + _suites(files) + _assurance(files) + _history(history, entries)
     plots = sorted(p for p in files if p.startswith("plots/"))
     if plots:
         out.append(Block("h2", "Charts", "charts"))

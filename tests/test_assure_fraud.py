@@ -223,3 +223,31 @@ def test_cli_text_shows_the_arms_race_and_the_campaigns_in_words(full_run):
     text = _fraud_human(full_run.to_dict())
     assert "evasion_rate" in text and "targets:" in text and full_run.run_id in text
     assert all(f["words"] in text for f in full_run.found[0])
+
+
+def test_the_evidence_pack_of_the_attacked_champion_carries_the_campaigns_as_aggregates(full_run, world):
+    """The attack is a section of the champion's evidence pack: rounds and campaigns in words, no transaction row."""
+    import io
+    import json
+    import zipfile
+
+    from sandbox import evidence
+
+    reviewer = open_workspace(BANK, world["store"].actor("rita"), world["store"])
+    with zipfile.ZipFile(io.BytesIO(evidence.build(reviewer, "fraud", None).data)) as z:
+        attack = json.loads(z.read("assurance/fraud_attack.json"))
+        html = z.read("report.html").decode()
+    assert attack["run_id"] == full_run.run_id and attack["arms_race"] and "worst" not in attack
+    assert "AI vs AI assurance" in html and "Campaigns found, in words" in html
+
+    def keys(obj):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                yield k
+                yield from keys(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                yield from keys(v)
+
+    row_keys = {"customer_id", "txn_id", "terminal_id", "device_id", "payee_id", "timestamp"}
+    assert not row_keys & set(keys(attack))  # campaign settings and rates, never a transaction's fields
