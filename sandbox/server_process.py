@@ -206,6 +206,47 @@ def start(
 ) -> MlflowServer:
     """Start the store's MLflow server and wait until it answers /health (admin only; does not sync).
     `backend_store_uri`: a PostgreSQL URI for the tracking data (default: the store's SQLite file)."""
+    backend, sec, config = _prepare(store, actor, host, port, backend_store_uri)
+    env = _server_env(store, sec, config, backend)
+    cmd = _server_command(store, host, port)
+    log_path = store.state / LOG_FILE
+    t0 = time.perf_counter()
+    server = _launch_and_wait(store, host, port, cmd, env, backend, log_path, timeout, progress, t0)
+    try:
+        _record_start(store, actor, server, backend, t0)
+        report_progress(progress, 1.0, f"MLflow server ready at {server.url}")
+    except BaseException:  # a stop signal between /health and here: stop the server rather than orphan it
+        server.stop()
+        raise
+    return server
+
+
+def _record_start(store: Store, actor: Actor, server: MlflowServer, backend: str, t0: float) -> None:
+    """Write where the server runs (state/mlflow-server.json, 0600) and audit its start on the platform log."""
+    server.startup_s = round(time.perf_counter() - t0, 2)
+    server.backend = redact_uri(backend)
+    atomic.write_json(
+        store.state / RUNTIME_FILE,
+        {
+            "url": server.url,
+            "pid": server.pid,
+            "host": server.host,
+            "port": server.port,
+            "backend": server.backend,
+            "started": _now(),
+            "by": actor.name,
+        },
+        mode=0o600,
+    )
+    store.platform_audit().append(
+        "server.start", actor.name, url=server.url, pid=server.pid, startup_s=server.startup_s, backend=server.backend
+    )
+
+
+def _prepare(store: Store, actor: Actor, host: str, port: int, backend_store_uri: str | None):
+    """Refuse what cannot start (not admin, no store, a bad host, a server already running, a taken port, an
+    unreachable database); then write the auth config and bring both databases' schemas up to date.
+    Returns (backend URI, secrets, auth config path)."""
     _require_admin(store, actor, "run the MLflow server")
     store.banks()  # a missing or corrupted store fails here, with its fix
     _check_host(host)
@@ -228,6 +269,11 @@ def start(
     if not (backend_store_uri or "").strip():
         trackdb.ensure_schema(store.mlruns)
     trackdb.ensure_auth_schema(store.state / AUTH_DB_FILE, store.state)
+    return backend, sec, config
+
+
+def _server_env(store: Store, sec, config: Path, backend: str) -> dict[str, str]:
+    """The server's environment: no MLflow client credentials of ours, the auth settings and the backend."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_TRACKING_", "MLFLOW_AUTH_"))}
     env.update(
         {
@@ -244,7 +290,12 @@ def start(
     # MLflow's GenAI job runner (scorers, LLM judges) starts ~8 more Python processes; the sandbox
     # uses none of it. An operator who wants it sets MLFLOW_SERVER_ENABLE_JOB_EXECUTION=true.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    cmd = [
+    return env
+
+
+def _server_command(store: Store, host: str, port: int) -> list[str]:
+    """`mlflow server --app-name sandbox` serving the store's artifacts, one worker."""
+    return [
         *_mlflow_command(),
         "server",
         "--app-name",
@@ -259,8 +310,13 @@ def start(
         "--workers",
         "1",
     ]
-    log_path = store.state / LOG_FILE
-    t0 = time.perf_counter()
+
+
+def _launch_and_wait(
+    store: Store, host, port, cmd, env, backend, log_path: Path, timeout, progress, t0
+) -> MlflowServer:
+    """Start the server in its own session (output appended to the log) and wait for /health; stop it on any
+    failure or stop signal while it starts."""
     server: MlflowServer | None = None
     try:
         with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
@@ -301,23 +357,4 @@ def start(
         if server is not None:
             server.stop()
         raise
-    server.startup_s = round(time.perf_counter() - t0, 2)
-    server.backend = redact_uri(backend)
-    atomic.write_json(
-        store.state / RUNTIME_FILE,
-        {
-            "url": server.url,
-            "pid": proc.pid,
-            "host": host,
-            "port": port,
-            "backend": server.backend,
-            "started": _now(),
-            "by": actor.name,
-        },
-        mode=0o600,
-    )
-    store.platform_audit().append(
-        "server.start", actor.name, url=server.url, pid=proc.pid, startup_s=server.startup_s, backend=server.backend
-    )
-    report_progress(progress, 1.0, f"MLflow server ready at {server.url}")
     return server
