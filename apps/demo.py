@@ -9,11 +9,13 @@ Demo credentials are fixed and printed (a demo store only). A store not made by
 the demo (its `admin` does not answer to the demo password) is refused, so the
 demo never adds known passwords to a real store.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sandbox import Actor, AuthenticationFailed, NotFound, SandboxError, Store, StoreError, open_workspace
 
@@ -74,16 +76,25 @@ class DemoReport:
         return not any(s.status == "failed" for s in self.steps)
 
     def credentials(self) -> list[dict]:
-        rows = [{"user": ADMIN, "role": "admin", "bank": "", "password": DEMO_PASSWORD},
-                {"user": REVIEWER, "role": "reviewer", "bank": "", "password": DEMO_PASSWORD}]
+        rows = [
+            {"user": ADMIN, "role": "admin", "bank": "", "password": DEMO_PASSWORD},
+            {"user": REVIEWER, "role": "reviewer", "bank": "", "password": DEMO_PASSWORD},
+        ]
         rows += [{"user": b.scientist, "role": "scientist", "bank": b.id, "password": DEMO_PASSWORD} for b in BANKS]
         return rows
 
     def to_dict(self) -> dict:
-        return {"home": self.home, "profile": self.profile, "created": self.created,
-                "steps": [asdict(s) for s in self.steps], "reviews": self.reviews, "lifecycle": self.lifecycle,
-                "seconds": round(self.seconds, 1),
-                "ok": self.ok, "credentials": self.credentials()}
+        return {
+            "home": self.home,
+            "profile": self.profile,
+            "created": self.created,
+            "steps": [asdict(s) for s in self.steps],
+            "reviews": self.reviews,
+            "lifecycle": self.lifecycle,
+            "seconds": round(self.seconds, 1),
+            "ok": self.ok,
+            "credentials": self.credentials(),
+        }
 
 
 # -- the store: admin, banks, users, quotas -----------------------------------------
@@ -94,8 +105,10 @@ def _admin(store: Store, report: DemoReport) -> Actor:
     try:
         return store.authenticate(ADMIN, DEMO_PASSWORD)
     except AuthenticationFailed:
-        raise StoreError(f"the store at {store.home} was not made by `sandbox demo` (its {ADMIN!r} does not use the demo "
-                         "password)", "point SANDBOX_HOME (or --home) at an empty folder for the demo") from None
+        raise StoreError(
+            f"the store at {store.home} was not made by `sandbox demo` (its {ADMIN!r} does not use the demo password)",
+            "point SANDBOX_HOME (or --home) at an empty folder for the demo",
+        ) from None
 
 
 def _people(store: Store, admin: Actor, report: DemoReport) -> None:
@@ -111,8 +124,10 @@ def _people(store: Store, admin: Actor, report: DemoReport) -> None:
             store.add_user(b.scientist, "scientist", DEMO_PASSWORD, bank=b.id, by=admin.name)
             report.created.append(f"scientist {b.scientist} ({b.id})")
         elif users[b.scientist].get("bank") != b.id:
-            raise StoreError(f"user {b.scientist} exists but works for {users[b.scientist].get('bank')}, not {b.id}",
-                             "use an empty folder for the demo store")
+            raise StoreError(
+                f"user {b.scientist} exists but works for {users[b.scientist].get('bank')}, not {b.id}",
+                "use an empty folder for the demo store",
+            )
     if REVIEWER not in users:
         store.add_user(REVIEWER, "reviewer", DEMO_PASSWORD, by=admin.name)
         report.created.append(f"reviewer {REVIEWER}")
@@ -144,8 +159,15 @@ def _seed_fraud(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
     fraud = _api("fraud", "simulate", "train")
     if fraud is None:
         raise LookupError("usecases.fraud has no simulate/train yet")
-    fraud.simulate(ctx, preset="hk", customers=sizes["customers"], days=sizes["days"], seed=b.seed,
-                   hardness=b.fraud_hardness, progress=progress)
+    fraud.simulate(
+        ctx,
+        preset="hk",
+        customers=sizes["customers"],
+        days=sizes["days"],
+        seed=b.seed,
+        hardness=b.fraud_hardness,
+        progress=progress,
+    )
     return _run_id(fraud.train(ctx, progress=progress))
 
 
@@ -153,8 +175,15 @@ def _seed_risk(ctx, b: DemoBank, sizes: dict, progress) -> str | None:
     risk = _api("risk", "simulate", "train")
     if risk is None:
         raise LookupError("usecases.risk has no simulate/train yet")
-    risk.simulate(ctx, applicants=sizes["applicants"], vintages=sizes["vintages"], seed=b.seed, bias=b.risk_bias,
-                  drift=b.risk_drift, progress=progress)
+    risk.simulate(
+        ctx,
+        applicants=sizes["applicants"],
+        vintages=sizes["vintages"],
+        seed=b.seed,
+        bias=b.risk_bias,
+        drift=b.risk_drift,
+        progress=progress,
+    )
     return _run_id(risk.train(ctx, progress=progress))
 
 
@@ -185,8 +214,12 @@ SEEDERS: dict[str, Callable] = {"fraud": _seed_fraud, "risk": _seed_risk, "chat"
 def _risk_passes(run) -> bool:
     """The sandbox bar for credit risk: XGBoost Gini and KS >= 0.40 out of time, no fairness or PSI flags."""
     m = run.data.metrics
-    return (m.get("xgboost_gini", 0) >= 0.40 and m.get("xgboost_ks", 0) >= 0.40
-            and not m.get("fairness_flag_count", 0) and not m.get("psi_flag_count", 0))
+    return (
+        m.get("xgboost_gini", 0) >= 0.40
+        and m.get("xgboost_ks", 0) >= 0.40
+        and not m.get("fairness_flag_count", 0)
+        and not m.get("psi_flag_count", 0)
+    )
 
 
 def _reviews(store: Store, report: DemoReport) -> None:
@@ -201,15 +234,24 @@ def _reviews(store: Store, report: DemoReport) -> None:
             continue
         run, m = runs[0], runs[0].data.metrics
         if _risk_passes(run):
-            decision, comment = "approved", (f"Gini {m['xgboost_gini']:.2f} and KS {m['xgboost_ks']:.2f} out of time; "
-                                             "no fairness or stability flags. Model card complete.")
+            decision, comment = (
+                "approved",
+                (
+                    f"Gini {m['xgboost_gini']:.2f} and KS {m['xgboost_ks']:.2f} out of time; "
+                    "no fairness or stability flags. Model card complete."
+                ),
+            )
         else:
             problems = []
             if m.get("fairness_flag_count"):
-                problems.append(f"{m['fairness_flag_count']:.0f} fairness flag(s): investigate approval and error rates "
-                                "by age band and sex")
+                problems.append(
+                    f"{m['fairness_flag_count']:.0f} fairness flag(s): investigate approval and error rates "
+                    "by age band and sex"
+                )
             if m.get("psi_flag_count"):
-                problems.append(f"{m['psi_flag_count']:.0f} feature(s) shifted (PSI >= 0.10): recalibrate on recent vintages")
+                problems.append(
+                    f"{m['psi_flag_count']:.0f} feature(s) shifted (PSI >= 0.10): recalibrate on recent vintages"
+                )
             if m.get("xgboost_gini", 0) < 0.40 or m.get("xgboost_ks", 0) < 0.40:
                 problems.append("Gini or KS below 0.40 out of time")
             decision, comment = "changes_requested", "; ".join(problems) + "."
@@ -244,17 +286,35 @@ def _lifecycle(store: Store, report: DemoReport, profile: str) -> None:
             else:
                 lifecycle.submit(ctx, usecase, mv.version, comment="demo: ready for review")
                 if plan == "changes_requested":
-                    mv = lifecycle.review(rev, usecase, mv.version, "changes_requested",
-                                          "Score PSI is rising on recent vintages: recalibrate on the latest six months "
-                                          "and resubmit with the stability report.")
+                    mv = lifecycle.review(
+                        rev,
+                        usecase,
+                        mv.version,
+                        "changes_requested",
+                        "Score PSI is rising on recent vintages: recalibrate on the latest six months "
+                        "and resubmit with the stability report.",
+                    )
                 else:
-                    lifecycle.review(rev, usecase, mv.version, "approved",
-                                     "Gates passed; held-out metrics, model card and fairness tables checked.")
+                    lifecycle.review(
+                        rev,
+                        usecase,
+                        mv.version,
+                        "approved",
+                        "Gates passed; held-out metrics, model card and fairness tables checked.",
+                    )
                     mv = lifecycle.promote(ctx, usecase, mv.version, comment="demo: approved by the HKMA reviewer")
-                report.reviews.append({"bank": b.id, "usecase": usecase, "run_id": mv.run_id,
-                                       "status": mv.review["decision"], "by": mv.review["by"]})
-            report.lifecycle.append({"bank": b.id, "usecase": usecase, "version": mv.version, "stage": mv.stage,
-                                     "note": note})
+                report.reviews.append(
+                    {
+                        "bank": b.id,
+                        "usecase": usecase,
+                        "run_id": mv.run_id,
+                        "status": mv.review["decision"],
+                        "by": mv.review["by"],
+                    }
+                )
+            report.lifecycle.append(
+                {"bank": b.id, "usecase": usecase, "version": mv.version, "stage": mv.stage, "note": note}
+            )
 
 
 def _small_data_gates(store: Store, profile: str) -> None:
@@ -271,8 +331,13 @@ def _small_data_gates(store: Store, profile: str) -> None:
             lifecycle.set_gates(ctx, "fraud", SMALL_DATA_GATES)
 
 
-def seed(store: Store | None = None, profile: str = "full", log: Callable[[str], None] = print,
-         usecases: tuple[str, ...] = USECASE_STEPS, banks: tuple[str, ...] | None = None) -> DemoReport:
+def seed(
+    store: Store | None = None,
+    profile: str = "full",
+    log: Callable[[str], None] = print,
+    usecases: tuple[str, ...] = USECASE_STEPS,
+    banks: tuple[str, ...] | None = None,
+) -> DemoReport:
     """Seed the demo banks (idempotent). Use-case failures that are user-level errors are reported, not raised."""
     store = store or Store()
     if profile not in PROFILES:
@@ -336,12 +401,17 @@ def describe(d: dict, port: int = 8501, mlflow_port: int = 5000, serve: bool = T
     for r in d["reviews"]:
         lines.append(f"  review: {r['bank']} {r['usecase']} run {r['run_id'][:8]} {r['status']} by {r['by']}")
     for m in d.get("lifecycle", []):
-        lines.append(f"  model:  {m['bank']:<14} {m['usecase']:<6} v{m['version']} {m['stage']}"
-                     + (f" ({m['note']})" if m.get("note") else ""))
+        lines.append(
+            f"  model:  {m['bank']:<14} {m['usecase']:<6} v{m['version']} {m['stage']}"
+            + (f" ({m['note']})" if m.get("note") else "")
+        )
     if serve:
-        lines += ["", f"App:       http://127.0.0.1:{port}",
-                  f"MLflow:    http://127.0.0.1:{mlflow_port}  (signed in, per-bank permissions: each user's MLflow password is "
-                  "printed by `SANDBOX_USER=<user> sandbox server token`)"]
+        lines += [
+            "",
+            f"App:       http://127.0.0.1:{port}",
+            f"MLflow:    http://127.0.0.1:{mlflow_port}  (signed in, per-bank permissions: each user's MLflow password is "
+            "printed by `SANDBOX_USER=<user> sandbox server token`)",
+        ]
     lines += ["", "Demo credentials (demo store only):"]
     for c in d["credentials"]:
         lines.append(f"  {c['user']:<7} {c['role']:<10} {c['bank'] or 'all banks':<14} password: {c['password']}")

@@ -16,6 +16,7 @@ Figures (peer in brackets):
   + BM25 [exact IndexFlatIP search of the same vectors, dense only, no query embedding];
 - end-to-end answer p50 with the default backend (ask() with guardrails, grounding, audit and MLflow trace).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,11 +93,19 @@ def bench_ingest(ctx, files, quick: bool) -> dict:
 
     rep = chat.ingest(ctx, files)
     ingest_s = time.perf_counter() - t
-    return {"chunks": len(texts), "precision": ours.precision,
-            "ours_chunks_per_s": round(len(texts) / ours_s, 1), "peer_fp32_chunks_per_s": round(len(texts) / peer_s, 1),
-            "ratio": round(peer_s / ours_s, 2), "min_cosine_to_fp32": round(float(cos.min()), 4),
-            "ingest_files": len(files), "ingest_chunks": rep.chunks, "ingest_seconds": round(ingest_s, 2),
-            "ingest_chunks_per_s": round(rep.chunks / ingest_s, 1), "_peer_model": peer}
+    return {
+        "chunks": len(texts),
+        "precision": ours.precision,
+        "ours_chunks_per_s": round(len(texts) / ours_s, 1),
+        "peer_fp32_chunks_per_s": round(len(texts) / peer_s, 1),
+        "ratio": round(peer_s / ours_s, 2),
+        "min_cosine_to_fp32": round(float(cos.min()), 4),
+        "ingest_files": len(files),
+        "ingest_chunks": rep.chunks,
+        "ingest_seconds": round(ingest_s, 2),
+        "ingest_chunks_per_s": round(rep.chunks / ingest_s, 1),
+        "_peer_model": peer,
+    }
 
 
 def recall_fp32_vs_ours(ctx, items, peer_model) -> dict:
@@ -115,7 +124,10 @@ def recall_fp32_vs_ours(ctx, items, peer_model) -> dict:
     doc_of_row = [names[d] for d in snap.chunks["doc_id"]]
     out = {}
     ours = get_embedder()
-    fp32 = lambda xs: np.asarray(peer_model.encode(xs, batch_size=64, normalize_embeddings=True), dtype=np.float32)
+
+    def fp32(xs):
+        return np.asarray(peer_model.encode(xs, batch_size=64, normalize_embeddings=True), dtype=np.float32)
+
     answerable = [it for it in items if it.answerable]
     questions = [it.question for it in answerable]
     # ours: chunks through the bulk encoder, questions through encode_query (the search path), as in production
@@ -125,7 +137,9 @@ def recall_fp32_vs_ours(ctx, items, peer_model) -> dict:
         index = faiss.IndexFlatIP(384)
         index.add(chunk_vecs)
         _, rows = index.search(q_vecs, 5)
-        hits = [any(_doc_matches(it.source_doc, doc_of_row[r]) for r in rr if r >= 0) for it, rr in zip(answerable, rows)]
+        hits = [
+            any(_doc_matches(it.source_doc, doc_of_row[r]) for r in rr if r >= 0) for it, rr in zip(answerable, rows)
+        ]
         out[f"dense_recall_at_5_{label}"] = round(sum(hits) / len(hits), 4)
     out["recall_difference"] = round(abs(out["dense_recall_at_5_ours"] - out["dense_recall_at_5_fp32"]), 4)
     out["query_min_cosine_to_fp32"] = round(float((q_ours * q_fp32).sum(axis=1).min()), 5)
@@ -150,9 +164,11 @@ def bench_backends(ctx, items, backends: list[str], embedded_n: int) -> dict:
         if b != "extractive" and embedded_n < len(items):
             # a stratified sample, the same for every run: facts, then two unanswerable and one injected question
             facts = [i for i in items if i.kind == "fact"]
-            others = [i for i in items if i.kind == "unanswerable"][:2] + [i for i in items if i.kind == "injection"][:1]
+            others = [i for i in items if i.kind == "unanswerable"][:2] + [i for i in items if i.kind == "injection"][
+                :1
+            ]
             n_facts = max(embedded_n - len(others), 1)
-            subset = facts[::max(len(facts) // n_facts, 1)][:n_facts] + others
+            subset = facts[:: max(len(facts) // n_facts, 1)][:n_facts] + others
         t = time.perf_counter()
         m, _ = backend_metrics(ctx, snap, subset, b, markers)
         m["questions"] = len(subset)
@@ -179,7 +195,9 @@ def bench_retrieval_latency(n_chunks: int, queries: list[str]) -> dict:
     reps = -(-n_chunks // len(base))
     # Variants of real chunk embeddings (noise around each, renormalised) and of their texts (numbers changed),
     # so both the vectors and the BM25 postings have the clustered shape of a real library.
-    vecs = np.vstack([base_vecs + rng.normal(0, 0.02, base_vecs.shape).astype(np.float32) for _ in range(reps)])[:n_chunks]
+    vecs = np.vstack([base_vecs + rng.normal(0, 0.02, base_vecs.shape).astype(np.float32) for _ in range(reps)])[
+        :n_chunks
+    ]
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     texts = [f"{base[i % len(base)]} (variant {i // len(base)}, ref {rng.integers(1e6)})" for i in range(n_chunks)]
     ids = np.arange(n_chunks, dtype=np.int64)
@@ -194,11 +212,20 @@ def bench_retrieval_latency(n_chunks: int, queries: list[str]) -> dict:
     bm25 = bm25s.BM25()
     bm25.index(ix.tokenize(texts), show_progress=False)
     bm25_s = time.perf_counter() - t
-    chunks = pd.DataFrame({"id": ids, "doc_id": [f"d{i % 97:05d}" for i in range(n_chunks)],
-                           "chunk_no": ids, "text": texts, "hash": ""})
+    chunks = pd.DataFrame(
+        {"id": ids, "doc_id": [f"d{i % 97:05d}" for i in range(n_chunks)], "chunk_no": ids, "text": texts, "hash": ""}
+    )
     documents = [{"doc_id": f"d{j:05d}", "name": f"doc-{j}.md", "kind": "md"} for j in range(97)]
-    snap = ix.Snapshot(root=Path("."), version="bench", manifest={"kind": kind}, index=index, chunks=chunks,
-                       documents=documents, bm25=bm25, row_of_id={i: i for i in range(n_chunks)})
+    snap = ix.Snapshot(
+        root=Path("."),
+        version="bench",
+        manifest={"kind": kind},
+        index=index,
+        chunks=chunks,
+        documents=documents,
+        bm25=bm25,
+        row_of_id={i: i for i in range(n_chunks)},
+    )
     flat = faiss.IndexFlatIP(vecs.shape[1])
     flat.add(vecs)
     qv = emb.encode(queries)
@@ -220,8 +247,10 @@ def bench_retrieval_latency(n_chunks: int, queries: list[str]) -> dict:
         _, exact = flat.search(v.reshape(1, -1), 10)
         _, approx = index.search(v.reshape(1, -1), 10)
         # Variants of one chunk are near-duplicates; judge the approximate index by the chunks it finds.
-        overlap.append(len({int(i) % len(base) for i in exact[0]} & {int(i) % len(base) for i in approx[0]})
-                       / len({int(i) % len(base) for i in exact[0]}))
+        overlap.append(
+            len({int(i) % len(base) for i in exact[0]} & {int(i) % len(base) for i in approx[0]})
+            / len({int(i) % len(base) for i in exact[0]})
+        )
     dense_only = []
     emb._queries.clear()
     for q in queries:
@@ -231,18 +260,29 @@ def bench_retrieval_latency(n_chunks: int, queries: list[str]) -> dict:
     # the stages alone: question embedding (uncached), BM25, HNSW search, hybrid search given the vector
     stages: dict[str, list[float]] = {"embed": [], "bm25": [], "dense_search": [], "hybrid_given_vector": []}
     for q, v in zip(queries, qv):
-        for name, fn in (("embed", lambda: emb._encode_one(q)), ("bm25", lambda: _bm25(snap, q, CANDIDATES, None)),
-                         ("dense_search", lambda: _dense(snap, v, CANDIDATES, None)),
-                         ("hybrid_given_vector", lambda: search(snap, emb, q, k=5, query_vector=v))):
+        for name, fn in (
+            ("embed", lambda q=q: emb._encode_one(q)),
+            ("bm25", lambda q=q: _bm25(snap, q, CANDIDATES, None)),
+            ("dense_search", lambda v=v: _dense(snap, v, CANDIDATES, None)),
+            ("hybrid_given_vector", lambda q=q, v=v: search(snap, emb, q, k=5, query_vector=v)),
+        ):
             t = time.perf_counter()
             fn()
             stages[name].append((time.perf_counter() - t) * 1000)
-    return {"chunks": n_chunks, "index_kind": kind, "index_build_s": round(build_s, 1), "bm25_build_s": round(bm25_s, 1),
-            "queries": len(queries), "hybrid_p50_ms": p50(ours), "hybrid_p95_ms": round(float(np.percentile(ours, 95)), 3),
-            "dense_p50_ms": p50(dense_only), "peer_flat_search_p50_ms": p50(peer),
-            "stage_p50_ms": {name: p50(xs) for name, xs in stages.items()},
-            "ann_recall_at_10_vs_exact": round(float(np.mean(overlap)), 4),  # distinct source chunks of the exact top 10
-            "threads": faiss.omp_get_max_threads()}
+    return {
+        "chunks": n_chunks,
+        "index_kind": kind,
+        "index_build_s": round(build_s, 1),
+        "bm25_build_s": round(bm25_s, 1),
+        "queries": len(queries),
+        "hybrid_p50_ms": p50(ours),
+        "hybrid_p95_ms": round(float(np.percentile(ours, 95)), 3),
+        "dense_p50_ms": p50(dense_only),
+        "peer_flat_search_p50_ms": p50(peer),
+        "stage_p50_ms": {name: p50(xs) for name, xs in stages.items()},
+        "ann_recall_at_10_vs_exact": round(float(np.mean(overlap)), 4),  # distinct source chunks of the exact top 10
+        "threads": faiss.omp_get_max_threads(),
+    }
 
 
 # The extractive backend's constants (usecases/chat/answer.py) were fitted on the template questions of these
@@ -259,10 +299,17 @@ def product_swaps(bank: str, seed: int) -> list:
     from usecases.chat.corpus_templates import DOCUMENTS
     from usecases.chat.lexicon import SCOPE_TERMS
 
-    docs = [scope._Doc(d.title, {}, scope.ids(d.title + "\n" + d.text), set(), scope.ids(d.title))
-            for d in generate_corpus(bank, seed)]
-    nowhere = [k for k, (kind, fam, _d, _s) in SCOPE_TERMS.items() if kind == "product" and k != fam
-               and not any(scope._satisfied(scope.Mention(kind, k, fam, k), set(), set(), d) for d in docs)]
+    docs = [
+        scope._Doc(d.title, {}, scope.ids(d.title + "\n" + d.text), set(), scope.ids(d.title))
+        for d in generate_corpus(bank, seed)
+    ]
+    nowhere = [
+        k
+        for k, (kind, fam, _d, _s) in SCOPE_TERMS.items()
+        if kind == "product"
+        and k != fam
+        and not any(scope._satisfied(scope.Mention(kind, k, fam, k), set(), set(), d) for d in docs)
+    ]
     out = []
     for spec in DOCUMENTS:
         for fact in spec["facts"].values():
@@ -291,8 +338,11 @@ def wrong_product_answers(ctx, snap, items) -> int:
             continue
         ans = _ask(ctx, snap, it.question, "extractive", 5, None, "hybrid", False)
         named = [docs[c["chunk_id"].rpartition("#")[0]].ids for c in ([] if ans.refused else ans.citations)]
-        n += any(m.key not in ids and any(SCOPE_TERMS[k][1] == m.family and k != m.family for k in ids)
-                 for ids in named for m in ms)
+        n += any(
+            m.key not in ids and any(SCOPE_TERMS[k][1] == m.family and k != m.family for k in ids)
+            for ids in named
+            for m in ms
+        )
     return n
 
 
@@ -318,11 +368,22 @@ def bench_calibration(home: Path) -> dict:
         chat.ingest(ctx, files)
         snap, markers = _bank_snapshot(ctx), list(inj.facts.values())
         row = {"role": "calibration" if (bank, seed) in CALIBRATION else "held out"}
-        for split, items in (("template", qa_set(bank, seed)), ("heldout_wording", heldout_qa_set(bank, seed)),
-                             ("product_swaps", product_swaps(bank, seed))):
+        for split, items in (
+            ("template", qa_set(bank, seed)),
+            ("heldout_wording", heldout_qa_set(bank, seed)),
+            ("product_swaps", product_swaps(bank, seed)),
+        ):
             m, _ = backend_metrics(ctx, snap, items, "extractive", markers)
-            row[split] = {k: m[k] for k in ("correctness", "refusal_accuracy", "answers_with_unsupported_numbers",
-                                            "injection_resistance", "citation_precision")}
+            row[split] = {
+                k: m[k]
+                for k in (
+                    "correctness",
+                    "refusal_accuracy",
+                    "answers_with_unsupported_numbers",
+                    "injection_resistance",
+                    "citation_precision",
+                )
+            }
             row[split]["wrong_product_answers"] = wrong_product_answers(ctx, snap, items)
         out[f"{bank}:{seed}"] = row
         log(f"  {bank}:{seed} {json.dumps(row)}")
@@ -330,8 +391,11 @@ def bench_calibration(home: Path) -> dict:
     for role in ("calibration", "held out"):
         for split in ("template", "heldout_wording", "product_swaps"):
             rows = [r[split] for r in out.values() if r["role"] == role]
-            means[f"mean {role} {split}"] = {k: round(statistics.fmean(r[k] for r in rows), 4)
-                                             for k in ("correctness", "refusal_accuracy") if rows[0][k] is not None}
+            means[f"mean {role} {split}"] = {
+                k: round(statistics.fmean(r[k] for r in rows), 4)
+                for k in ("correctness", "refusal_accuracy")
+                if rows[0][k] is not None
+            }
             means[f"mean {role} {split}"]["wrong_product_answers"] = sum(r["wrong_product_answers"] for r in rows)
     return {**out, **means}
 
@@ -351,14 +415,26 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="about a minute or two: 20,000 chunks, 6 embedded questions")
     ap.add_argument("--json", action="store_true", help="print JSON")
-    ap.add_argument("--chunks", type=int, default=None, help="chunks for the retrieval latency figure (default 100,000)")
+    ap.add_argument(
+        "--chunks", type=int, default=None, help="chunks for the retrieval latency figure (default 100,000)"
+    )
     ap.add_argument("--embedded-questions", type=int, default=None, help="QA questions for the embedded backend")
-    ap.add_argument("--no-default-file", action="store_true", help="do not write usecases/chat/default_backend.json (--quick never writes it)")
-    ap.add_argument("--calibration", action="store_true",
-                    help="only the extractive backend per bank:seed (calibration vs held-out banks, template vs held-out wordings)")
+    ap.add_argument(
+        "--no-default-file",
+        action="store_true",
+        help="do not write usecases/chat/default_backend.json (--quick never writes it)",
+    )
+    ap.add_argument(
+        "--calibration",
+        action="store_true",
+        help="only the extractive backend per bank:seed (calibration vs held-out banks, template vs held-out wordings)",
+    )
     ap.add_argument("--latency-only", action="store_true", help="only the retrieval latency figure")
-    ap.add_argument("--bilingual", action="store_true",
-                    help="only the Chinese figures per bank (bench/chat_bilingual.py; --quick: 1 calibration + 1 held-out bank)")
+    ap.add_argument(
+        "--bilingual",
+        action="store_true",
+        help="only the Chinese figures per bank (bench/chat_bilingual.py; --quick: 1 calibration + 1 held-out bank)",
+    )
     args = ap.parse_args()
     if args.calibration or args.latency_only or args.bilingual:
         return partial(args)
@@ -366,7 +442,6 @@ def main() -> int:
     embedded_n = args.embedded_questions or (6 if args.quick else 20)
     import torch
 
-    from usecases import chat
     from usecases.chat.answer import DEFAULT_BACKEND_FILE
     from usecases.chat.corpus import injection_document, qa_set, write_corpus, write_document
     from usecases.chat.evaluate import retrieval_metrics
@@ -379,8 +454,14 @@ def main() -> int:
     inj = injection_document(BANK)
     files.append(write_document(inj, docs / inj.filename))
     items = qa_set(BANK)
-    result: dict = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                                "load_1min": round(os.getloadavg()[0], 2)}, "quick": args.quick}
+    result: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "load_1min": round(os.getloadavg()[0], 2),
+        },
+        "quick": args.quick,
+    }
     log("ingest throughput ...")
     ing = bench_ingest(ctx, files, args.quick)
     peer_model = ing.pop("_peer_model")
@@ -421,11 +502,28 @@ def main() -> int:
     if not (args.no_default_file or args.quick):  # a --quick sample (e.g. `make bench`) does not pick the default
         from sandbox import atomic
 
-        atomic.write_json(DEFAULT_BACKEND_FILE, {
-            "backend": best, "measured_by": "bench/chat.py",
-            "scores": {k: {m: v[m] for m in ("correctness", "refusal_accuracy", "injection_resistance", "overall",
-                                             "latency_p50_ms", "questions")} for k, v in scored.items()},
-            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        atomic.write_json(
+            DEFAULT_BACKEND_FILE,
+            {
+                "backend": best,
+                "measured_by": "bench/chat.py",
+                "scores": {
+                    k: {
+                        m: v[m]
+                        for m in (
+                            "correctness",
+                            "refusal_accuracy",
+                            "injection_resistance",
+                            "overall",
+                            "latency_p50_ms",
+                            "questions",
+                        )
+                    }
+                    for k, v in scored.items()
+                },
+                "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+        )
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
@@ -458,8 +556,10 @@ def partial(args) -> int:
         print(f"{name:40} {json.dumps(row)}")
     if "retrieval_latency" in result:
         lat = result["retrieval_latency"]
-        print(f"search p50 ms, {lat['chunks']:,} chunks: hybrid {lat['hybrid_p50_ms']} (p95 {lat['hybrid_p95_ms']}), "
-              f"dense {lat['dense_p50_ms']}, peer flat search {lat['peer_flat_search_p50_ms']}; stages {lat['stage_p50_ms']}")
+        print(
+            f"search p50 ms, {lat['chunks']:,} chunks: hybrid {lat['hybrid_p50_ms']} (p95 {lat['hybrid_p95_ms']}), "
+            f"dense {lat['dense_p50_ms']}, peer flat search {lat['peer_flat_search_p50_ms']}; stages {lat['stage_p50_ms']}"
+        )
     print(f"machine: {result['machine']}; {result['seconds']} s")
     return 0
 
@@ -469,26 +569,42 @@ def print_table(r: dict) -> None:
     rows = [
         ("retrieval recall@5 (hybrid vs dense)", ret["hybrid"]["recall_at_5"], ret["dense"]["recall_at_5"]),
         ("retrieval MRR (hybrid vs dense)", ret["hybrid"]["mrr"], ret["dense"]["mrr"]),
-        (f"embed chunks/s ({ing['precision']} vs fp32 encode)", ing["ours_chunks_per_s"], ing["peer_fp32_chunks_per_s"]),
+        (
+            f"embed chunks/s ({ing['precision']} vs fp32 encode)",
+            ing["ours_chunks_per_s"],
+            ing["peer_fp32_chunks_per_s"],
+        ),
         ("whole ingest chunks/s vs fp32 encode", ing["ingest_chunks_per_s"], ing["peer_fp32_chunks_per_s"]),
         ("dense recall@5 (our vectors vs fp32)", ing["dense_recall_at_5_ours"], ing["dense_recall_at_5_fp32"]),
-        (f"search p50 ms, {lat['chunks']:,} chunks (hybrid+embed vs flat)", lat["hybrid_p50_ms"], lat["peer_flat_search_p50_ms"]),
+        (
+            f"search p50 ms, {lat['chunks']:,} chunks (hybrid+embed vs flat)",
+            lat["hybrid_p50_ms"],
+            lat["peer_flat_search_p50_ms"],
+        ),
     ]
     print(f"{'figure':60} {'ours':>10} {'peer':>10} {'ratio':>7}")
     for name, ours, peer in rows:
         ratio = f"{ours / peer:.2f}" if peer else "-"
         print(f"{name:60} {ours:>10} {peer:>10} {ratio:>7}")
     print()
-    print(f"{'backend':12} {'n':>4} {'correct':>8} {'refusal':>8} {'inject':>8} {'cite_prec':>9} {'bad_nums':>8} {'p50_ms':>9}")
+    print(
+        f"{'backend':12} {'n':>4} {'correct':>8} {'refusal':>8} {'inject':>8} {'cite_prec':>9} {'bad_nums':>8} {'p50_ms':>9}"
+    )
     for name, m in r["backends"].items():
-        print(f"{name:12} {m['questions']:>4} {m['correctness']:>8} {m['refusal_accuracy']:>8} {m['injection_resistance']:>8} "
-              f"{m['citation_precision']:>9} {m['answers_with_unsupported_numbers']:>8} {m['latency_p50_ms']:>9}")
+        print(
+            f"{name:12} {m['questions']:>4} {m['correctness']:>8} {m['refusal_accuracy']:>8} {m['injection_resistance']:>8} "
+            f"{m['citation_precision']:>9} {m['answers_with_unsupported_numbers']:>8} {m['latency_p50_ms']:>9}"
+        )
     for name, why in r["skipped"].items():
         print(f"{name:12} skipped: {why}")
     print(f"\nbest backend: {r['best_backend']}; end-to-end p50 {e2e['p50_ms']} ms over {e2e['questions']} questions")
-    print(f"ANN recall@10 vs exact: {lat['ann_recall_at_10_vs_exact']}; index {lat['index_kind']} built in {lat['index_build_s']} s")
-    print(f"search stages p50 ms: {lat['stage_p50_ms']}; question vectors {ing['query_precision']}, "
-          f"min cosine to fp32 {ing['query_min_cosine_to_fp32']}")
+    print(
+        f"ANN recall@10 vs exact: {lat['ann_recall_at_10_vs_exact']}; index {lat['index_kind']} built in {lat['index_build_s']} s"
+    )
+    print(
+        f"search stages p50 ms: {lat['stage_p50_ms']}; question vectors {ing['query_precision']}, "
+        f"min cosine to fp32 {ing['query_min_cosine_to_fp32']}"
+    )
     print("targets: " + ", ".join(f"{k} {'ok' if v else 'MISSED'}" for k, v in r["targets"].items()))
     print(f"machine: {r['machine']}; {r['seconds']} s")
 

@@ -11,6 +11,7 @@ correctness, refusal accuracy and injection resistance with the extractive backe
 (template wordings and held-out wordings), and the English figures of the same bilingual bank (the Chinese
 documents must not cost the English questions).
 """
+
 from __future__ import annotations
 
 import json
@@ -56,12 +57,18 @@ def bench_bilingual(home: Path, quick: bool) -> dict:
         ctx, markers = _bank(home, bank, seed)
         snap, emb = _bank_snapshot(ctx), get_embedder()
         row: dict = {"role": "calibration" if (bank, seed) in CALIBRATION else "held out"}
-        for split, items in (("zh_template", qa_set_zh(bank, seed)), ("zh_heldout_wording", heldout_qa_set_zh(bank, seed)),
-                             ("en_template", qa_set(bank, seed))):
+        for split, items in (
+            ("zh_template", qa_set_zh(bank, seed)),
+            ("zh_heldout_wording", heldout_qa_set_zh(bank, seed)),
+            ("en_template", qa_set(bank, seed)),
+        ):
             ret, _ = retrieval_metrics(snap, emb, items)
             m, _ = backend_metrics(ctx, snap, items, "extractive", markers)
-            row[split] = {"recall_at_5_hybrid": ret["hybrid"]["recall_at_5"], "recall_at_5_dense_peer": ret["dense"]["recall_at_5"],
-                          **{k: m[k] for k in KEYS}}
+            row[split] = {
+                "recall_at_5_hybrid": ret["hybrid"]["recall_at_5"],
+                "recall_at_5_dense_peer": ret["dense"]["recall_at_5"],
+                **{k: m[k] for k in KEYS},
+            }
         out[f"{bank}:{seed}"] = row
         print(f"  {bank}:{seed} {json.dumps(row)}", file=sys.stderr, flush=True)
     per_bank = list(out.values())
@@ -71,11 +78,15 @@ def bench_bilingual(home: Path, quick: bool) -> dict:
             continue
         for split in ("zh_template", "zh_heldout_wording", "en_template"):
             vals = [r[split] for r in rows]
-            out[f"mean {role} {split}"] = {k: round(statistics.fmean(v[k] for v in vals), 4)
-                                          for k in ("recall_at_5_hybrid", "recall_at_5_dense_peer", *KEYS[:3])
-                                          if all(v[k] is not None for v in vals)}
+            out[f"mean {role} {split}"] = {
+                k: round(statistics.fmean(v[k] for v in vals), 4)
+                for k in ("recall_at_5_hybrid", "recall_at_5_dense_peer", *KEYS[:3])
+                if all(v[k] is not None for v in vals)
+            }
     held = out.get("mean held out zh_template", {})
-    out["targets_held_out_zh"] = {"zh_recall_at_5>=0.90": held.get("recall_at_5_hybrid", 0) >= 0.90,
-                                  "zh_correctness>=0.85": held.get("correctness", 0) >= 0.85,
-                                  "zh_refusal_accuracy>=0.90": held.get("refusal_accuracy", 0) >= 0.90}
+    out["targets_held_out_zh"] = {
+        "zh_recall_at_5>=0.90": held.get("recall_at_5_hybrid", 0) >= 0.90,
+        "zh_correctness>=0.85": held.get("correctness", 0) >= 0.85,
+        "zh_refusal_accuracy>=0.90": held.get("refusal_accuracy", 0) >= 0.90,
+    }
     return out

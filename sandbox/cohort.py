@@ -8,6 +8,7 @@ lifecycle: its row is the bank's latest finished evaluation. A bank without a ch
 Each bank is read through its own workspace door as the acting user, so a scientist sees only their bank and a
 reviewer every bank; an admin (no `runs.read`) sees none.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,21 @@ from .access import Actor, can
 from .errors import AccessDenied, InvalidInput, NotFound
 from .workspace import open_workspace
 
-COLUMNS = ("bank", "usecase", "version", "stage", "run_id", "gates", "gates_passed", "review", "reviewed_by",
-           "headline", "pack", "suite", "suite_passed")  # suite: the champion's latest regulator-held suite result
+COLUMNS = (
+    "bank",
+    "usecase",
+    "version",
+    "stage",
+    "run_id",
+    "gates",
+    "gates_passed",
+    "review",
+    "reviewed_by",
+    "headline",
+    "pack",
+    "suite",
+    "suite_passed",
+)  # suite: the champion's latest regulator-held suite result
 
 
 def _pack_command(bank: str, usecase: str, version: str | None, run_id: str) -> str:
@@ -31,8 +45,9 @@ def _pack_command(bank: str, usecase: str, version: str | None, run_id: str) -> 
 
 def _row(ctx, usecase: str, mv: Any, run_id: str | None) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(COLUMNS, None)
-    row.update(bank=ctx.bank, usecase=usecase, stage="no champion" if usecase != "chat" else "no evaluation",
-               headline={})
+    row.update(
+        bank=ctx.bank, usecase=usecase, stage="no champion" if usecase != "chat" else "no evaluation", headline={}
+    )
     if run_id is None:
         return row
     metrics = dict(ctx.get_run(run_id).data.metrics)
@@ -40,9 +55,14 @@ def _row(ctx, usecase: str, mv: Any, run_id: str | None) -> dict[str, Any]:
     if review is None:
         st = ctx.read_ledger().review(run_id)
         review = {"decision": st.state, "by": st.by} if st is not None else None
-    row.update(version=mv.version if mv else None, stage=mv.stage if mv else "evaluation", run_id=run_id,
-               review=review["decision"] if review else "not reviewed", reviewed_by=review["by"] if review else None,
-               pack=_pack_command(ctx.bank, usecase, mv.version if mv else None, run_id))
+    row.update(
+        version=mv.version if mv else None,
+        stage=mv.stage if mv else "evaluation",
+        run_id=run_id,
+        review=review["decision"] if review else "not reviewed",
+        reviewed_by=review["by"] if review else None,
+        pack=_pack_command(ctx.bank, usecase, mv.version if mv else None, run_id),
+    )
     if mv is not None:
         passed = sum(g.passed for g in mv.gates)
         row.update(gates=f"{passed}/{len(mv.gates)} passed", gates_passed=mv.gates_passed)
@@ -79,7 +99,9 @@ def rows(store, actor: Actor) -> list[dict[str, Any]]:
     """Every row the actor may read, bank by bank (each through the workspace door)."""
     banks = [b for b in sorted(store.banks()) if can(actor, "runs.read", b)]
     if not banks:
-        raise AccessDenied(f"{actor.name} may not read any bank's models", "sign in as a reviewer or a bank's scientist")
+        raise AccessDenied(
+            f"{actor.name} may not read any bank's models", "sign in as a reviewer or a bank's scientist"
+        )
     out = []
     for bank in banks:
         out += bank_rows(open_workspace(bank, actor, store))
@@ -91,8 +113,13 @@ def frame(table: list[dict[str, Any]]):
     import pandas as pd
 
     names = sorted({k for r in table for k in (r.get("headline") or {})})
-    flat = [{**{c: r.get(c) for c in COLUMNS if c != "headline"},
-             **{f"metric:{n}": (r.get("headline") or {}).get(n) for n in names}} for r in table]
+    flat = [
+        {
+            **{c: r.get(c) for c in COLUMNS if c != "headline"},
+            **{f"metric:{n}": (r.get("headline") or {}).get(n) for n in names},
+        }
+        for r in table
+    ]
     return pd.DataFrame(flat, columns=[c for c in COLUMNS if c != "headline"] + [f"metric:{n}" for n in names])
 
 
@@ -105,8 +132,10 @@ def export(store, table: list[dict[str, Any]], out: str | os.PathLike) -> dict[s
     for private in (store.workspaces, store.state, store.mlruns, store.keys):
         root = os.path.realpath(private)
         if folder == root or folder.startswith(root + os.sep):
-            raise AccessDenied(f"{os.fspath(out)} is inside the sandbox store's {os.path.basename(root)} folder",
-                               "write the export outside it, e.g. ~/cohort.csv")
+            raise AccessDenied(
+                f"{os.fspath(out)} is inside the sandbox store's {os.path.basename(root)} folder",
+                "write the export outside it, e.g. ~/cohort.csv",
+            )
     df = frame(table)
     buf = io.BytesIO()
     if path.endswith(".csv"):

@@ -22,6 +22,7 @@ Who may build one: the bank's scientists and HKMA reviewers (`evidence.build`); 
 workspace door with the reviewer's read-only actions, so no `data.read` is needed, and another bank's
 scientist is refused at the door.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,12 +32,12 @@ import os
 import zipfile
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import evidence_collect as collect
 from . import evidence_assurance, evidence_report, principles, report_html, report_pdf, suite_results, tracking
+from . import evidence_collect as collect
 from .errors import AccessDenied, InvalidInput
 
 FORMAT, FORMAT_VERSION = "sandbox-evidence-pack", 1
@@ -88,38 +89,52 @@ def _contents(ctx, subject: collect.Subject) -> tuple[dict[str, bytes], dict, bo
     attacked = evidence_assurance.latest(ctx, subject.usecase, subject.version)  # AI vs AI: aggregates only
     if attacked:
         files[attacked[0]] = collect.jdump(attacked[1])
-    files["audit/entries.jsonl"] = b"".join(json.dumps(e, sort_keys=True, ensure_ascii=False).encode() + b"\n"
-                                            for e in entries)
+    files["audit/entries.jsonl"] = b"".join(
+        json.dumps(e, sort_keys=True, ensure_ascii=False).encode() + b"\n" for e in entries
+    )
     names = sorted({*files, "principles.json", "report.html", "report.pdf", MANIFEST, SIGNATURE})
     facts = evidence_report.facts(subject, run, files, names, history, entries, chain_ok, _previous(ctx, subject))
     rows = principles.assess(facts)
     files["principles.json"] = collect.jdump({"sources": principles.sources(), "rows": rows})
     title, blocks = evidence_report.blocks(subject, run, files, names, gates, history, entries, rows, facts["review"])
     files["report.html"] = report_html.render(title, blocks)
-    created = datetime.fromtimestamp((run.get("end_time") or run.get("start_time") or 0) / 1000, timezone.utc)
+    created = datetime.fromtimestamp((run.get("end_time") or run.get("start_time") or 0) / 1000, UTC)
     files["report.pdf"] = report_pdf.render(title, blocks, created)
     return files, run, chain_ok
 
 
-def _manifest(ctx, subject: collect.Subject, files: dict[str, bytes], run: dict, chain_ok: bool,
-              rows: list[dict]) -> dict:
+def _manifest(
+    ctx, subject: collect.Subject, files: dict[str, bytes], run: dict, chain_ok: bool, rows: list[dict]
+) -> dict:
     listed = [{"path": p, "sha256": _sha(b), "bytes": len(b)} for p, b in sorted(files.items())]
     content = _sha(collect.jdump(listed))
     key = ctx.store.audit_key
     return {
-        "format": FORMAT, "format_version": FORMAT_VERSION,
-        "subject": {"bank": subject.bank, "usecase": subject.usecase, "version": subject.version,
-                    "stage": subject.stage, "run_id": subject.run_id, "run_name": run.get("run_name")},
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "subject": {
+            "bank": subject.bank,
+            "usecase": subject.usecase,
+            "version": subject.version,
+            "stage": subject.stage,
+            "run_id": subject.run_id,
+            "run_name": run.get("run_name"),
+        },
         "run_ids": [subject.run_id],
         "data_hashes": {"training_data": run.get("data_hash") or None},
         "code_commit": run.get("code_commit") or None,
         "library_versions": run.get("library_versions") or {},
-        "files": listed, "content_sha256": content,
+        "files": listed,
+        "content_sha256": content,
         "principles": {s: sum(r["status"] == s for r in rows) for s in principles.STATUSES},
         "signing": {"alg": "Ed25519", "public_key": key.public_key(), "key_id": key.key_id()},
-        "built": {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": ctx.actor.name,
-                  "role": ctx.actor.role, "sandbox_commit": tracking.git_commit(),
-                  "audit_chain_verified": chain_ok},
+        "built": {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "by": ctx.actor.name,
+            "role": ctx.actor.role,
+            "sandbox_commit": tracking.git_commit(),
+            "audit_chain_verified": chain_ok,
+        },
     }
 
 
@@ -130,9 +145,16 @@ def _sign(ctx, manifest_bytes: bytes) -> bytes:
     if signer is None:  # pragma: no cover - cryptography ships with mlflow
         raise InvalidInput("signature", "the `cryptography` package is missing", "pip install cryptography")
     sig = signer.sign(SIGN_CONTEXT + manifest_bytes).hex()
-    return collect.jdump({"alg": "Ed25519", "context": SIGN_CONTEXT.rstrip(b"\0").decode(),
-                          "manifest_sha256": _sha(manifest_bytes), "public_key": key.public_key(),
-                          "key_id": key.key_id(), "signature": sig})
+    return collect.jdump(
+        {
+            "alg": "Ed25519",
+            "context": SIGN_CONTEXT.rstrip(b"\0").decode(),
+            "manifest_sha256": _sha(manifest_bytes),
+            "public_key": key.public_key(),
+            "key_id": key.key_id(),
+            "signature": sig,
+        }
+    )
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -166,14 +188,18 @@ def _check_output(ctx, out: Any) -> None:
     folder = os.path.realpath(os.path.dirname(os.path.abspath(os.path.expanduser(os.fspath(out)))))
     root = os.path.realpath(ctx.root)
     if folder == root or folder.startswith(root + os.sep):
-        raise AccessDenied(f"{ctx.actor.name} may not write into the workspace of {ctx.bank}",
-                           "write the pack outside the sandbox store, e.g. --out ~/packs/pack.zip")
+        raise AccessDenied(
+            f"{ctx.actor.name} may not write into the workspace of {ctx.bank}",
+            "write the pack outside the sandbox store, e.g. --out ~/packs/pack.zip",
+        )
 
 
 def write(ctx, usecase: str, out: str | os.PathLike, version: str | None = None, run_id: str | None = None) -> dict:
     """Build a pack and write it to `out` (a file the user names, checked by the door; replaced atomically)."""
     if not str(out).endswith(".zip"):
-        raise InvalidInput("--out", f"{str(out)[:80]!r} does not end with .zip", "name the pack e.g. harbour-risk-v3.zip")
+        raise InvalidInput(
+            "--out", f"{str(out)[:80]!r} does not end with .zip", "name the pack e.g. harbour-risk-v3.zip"
+        )
     _check_output(ctx, out)
     pack = build(ctx, usecase, version, run_id)
     with ctx.user_output(out, field="--out") as target:
@@ -192,18 +218,34 @@ def download(ctx, usecase: str, version: str | None = None, run_id: str | None =
 
 def _audit(ctx, pack: Pack, delivered: str) -> None:
     """Who took which pack: an `evidence.build` entry in the bank's chain (never part of a pack itself)."""
-    ctx.audit("evidence.build", usecase=pack.subject.usecase, version=pack.subject.version,
-              subject_run=pack.subject.run_id, content_sha256=pack.manifest["content_sha256"],
-              pack_sha256=pack.sha256, delivered=delivered)
+    ctx.audit(
+        "evidence.build",
+        usecase=pack.subject.usecase,
+        version=pack.subject.version,
+        subject_run=pack.subject.run_id,
+        content_sha256=pack.manifest["content_sha256"],
+        pack_sha256=pack.sha256,
+        delivered=delivered,
+    )
 
 
 def summary(pack: Pack, path: str | None = None) -> dict:
     m = pack.manifest
-    return {"path": path, "bank": m["subject"]["bank"], "usecase": m["subject"]["usecase"],
-            "version": m["subject"]["version"], "stage": m["subject"]["stage"], "run_id": m["subject"]["run_id"],
-            "files": len(m["files"]) + 2, "bytes": len(pack.data), "pack_sha256": pack.sha256,
-            "content_sha256": m["content_sha256"], "principles": m["principles"],
-            "public_key": m["signing"]["public_key"], "key_id": m["signing"]["key_id"]}
+    return {
+        "path": path,
+        "bank": m["subject"]["bank"],
+        "usecase": m["subject"]["usecase"],
+        "version": m["subject"]["version"],
+        "stage": m["subject"]["stage"],
+        "run_id": m["subject"]["run_id"],
+        "files": len(m["files"]) + 2,
+        "bytes": len(pack.data),
+        "pack_sha256": pack.sha256,
+        "content_sha256": m["content_sha256"],
+        "principles": m["principles"],
+        "public_key": m["signing"]["public_key"],
+        "key_id": m["signing"]["key_id"],
+    }
 
 
 # -- verify -------------------------------------------------------------------------
@@ -223,9 +265,15 @@ def _sig_consistent(sig_bytes: bytes, sig: dict, manifest: Any, manifest_bytes: 
     """manifest.sig is exactly as written (canonical JSON) and agrees with the manifest it signs: no field of
     it (key id, digest) can change unnoticed, though only the signature itself is cryptographic."""
     signing = manifest.get("signing") if isinstance(manifest, dict) else None
-    return (sig_bytes == collect.jdump(sig) and isinstance(signing, dict) and sig.get("alg") == "Ed25519"
-            and sig.get("context") == SIGN_CONTEXT.rstrip(b"\0").decode() and sig.get("manifest_sha256") == _sha(manifest_bytes)
-            and sig.get("public_key") == signing.get("public_key") and sig.get("key_id") == signing.get("key_id"))
+    return (
+        sig_bytes == collect.jdump(sig)
+        and isinstance(signing, dict)
+        and sig.get("alg") == "Ed25519"
+        and sig.get("context") == SIGN_CONTEXT.rstrip(b"\0").decode()
+        and sig.get("manifest_sha256") == _sha(manifest_bytes)
+        and sig.get("public_key") == signing.get("public_key")
+        and sig.get("key_id") == signing.get("key_id")
+    )
 
 
 def _read_zip(data: bytes) -> tuple[dict[str, bytes], list[dict]]:
@@ -233,7 +281,9 @@ def _read_zip(data: bytes) -> tuple[dict[str, bytes], list[dict]]:
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise InvalidInput("pack", "not a zip file (truncated or not an evidence pack)", "give the .zip `sandbox evidence` wrote") from None
+        raise InvalidInput(
+            "pack", "not a zip file (truncated or not an evidence pack)", "give the .zip `sandbox evidence` wrote"
+        ) from None
     if sum(i.file_size for i in z.infolist()) > MAX_PACK_BYTES:
         raise InvalidInput("pack", "the pack unpacks to more than 256 MiB", "this is not a sandbox evidence pack")
     files, bad = {}, []
@@ -258,19 +308,32 @@ def verify(data: bytes, public_key: str | None = None, key_source: str = "the gi
         sig = manifest = None
     signer = str((sig or {}).get("public_key", "")) if isinstance(sig, dict) else ""
     trusted = public_key.strip().lower() if public_key else None
-    intact = bool(manifest_bytes is not None and isinstance(sig, dict) and signer  # signed by the key it names
-                  and _sig_consistent(sig_bytes, sig, manifest, manifest_bytes)
-                  and check_signature(manifest_bytes, sig, signer))
+    intact = bool(
+        manifest_bytes is not None
+        and isinstance(sig, dict)
+        and signer  # signed by the key it names
+        and _sig_consistent(sig_bytes, sig, manifest, manifest_bytes)
+        and check_signature(manifest_bytes, sig, signer)
+    )
     sig_ok = intact and (trusted is None or signer == trusted)
-    out["signature"] = {"ok": sig_ok, "public_key": signer or None,
-                        "key_id": sig.get("key_id") if isinstance(sig, dict) else None,
-                        "checked_against": key_source if trusted else
-                        "the key named in the pack (integrity only: pass --public-key to check who signed)"}
+    out["signature"] = {
+        "ok": sig_ok,
+        "public_key": signer or None,
+        "key_id": sig.get("key_id") if isinstance(sig, dict) else None,
+        "checked_against": key_source
+        if trusted
+        else "the key named in the pack (integrity only: pass --public-key to check who signed)",
+    }
     if intact and not sig_ok:
-        out["signature"]["problem"] = "signed by another key than the one given (the pack is intact, but not this signer's)"
+        out["signature"]["problem"] = (
+            "signed by another key than the one given (the pack is intact, but not this signer's)"
+        )
     elif not intact:
-        out["signature"]["problem"] = ("manifest.json or manifest.sig changed (the signature does not match)"
-                                       if manifest_bytes is not None and sig_bytes is not None else "manifest or signature missing")
+        out["signature"]["problem"] = (
+            "manifest.json or manifest.sig changed (the signature does not match)"
+            if manifest_bytes is not None and sig_bytes is not None
+            else "manifest or signature missing"
+        )
     entries = manifest.get("files", []) if isinstance(manifest, dict) else []
     listed = {f["path"]: f for f in entries if isinstance(f, dict) and "path" in f} if isinstance(entries, list) else {}
     damaged = {p["path"] for p in problems}
@@ -304,4 +367,6 @@ def read_pack(path: str | os.PathLike) -> bytes:
                 raise InvalidInput("pack", f"{p} is larger than 256 MiB", "this is not a sandbox evidence pack")
             return fh.read()
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        raise InvalidInput("pack", f"cannot read {p} ({type(err).__name__})", "give the path of the .zip to check") from None
+        raise InvalidInput(
+            "pack", f"cannot read {p} ({type(err).__name__})", "give the path of the .zip to check"
+        ) from None

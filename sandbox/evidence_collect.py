@@ -9,6 +9,7 @@ unless the version's history itself moved.
 
 Everything here is a pure read: it builds bytes, writes nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,15 @@ from . import tracking
 from .errors import InvalidInput, NotFound
 
 REPORTS: dict[str, tuple[str, ...]] = {
-    "fraud": ("metrics", "folds", "recall_per_scenario", "alert_budget", "feature_importance", "calibration", "pr_curve"),
+    "fraud": (
+        "metrics",
+        "folds",
+        "recall_per_scenario",
+        "alert_budget",
+        "feature_importance",
+        "calibration",
+        "pr_curve",
+    ),
     "risk": ("metrics", "fairness", "psi", "monotonicity", "calibration", "scorecard", "roc"),
     "chat": ("eval",),
 }
@@ -37,6 +46,7 @@ VOLATILE_METRICS = ("compute_wall_seconds", "compute_cpu_seconds")  # written af
 @dataclass(frozen=True)
 class Subject:
     """The model a pack is about: a use case's version (fraud, risk) or an evaluation run (chat)."""
+
     bank: str
     usecase: str
     run_id: str
@@ -59,7 +69,9 @@ def resolve(ctx, usecase: str, version: str | None = None, run_id: str | None = 
         raise InvalidInput("--version", "give a version or a run, not both", "drop --run to pack a version")
     if usecase not in lifecycle.LIFECYCLE_USECASES:
         if version is not None:
-            raise InvalidInput("--version", f"{usecase} has no model versions", "name its evaluation run with --run RUN_ID")
+            raise InvalidInput(
+                "--version", f"{usecase} has no model versions", "name its evaluation run with --run RUN_ID"
+            )
         return Subject(ctx.bank, usecase, run_id or latest_eval(ctx, usecase), None, None)
     if run_id is None:
         mv = lifecycle.resolve(ctx, usecase, version)
@@ -67,7 +79,10 @@ def resolve(ctx, usecase: str, version: str | None = None, run_id: str | None = 
     run = ctx.get_run(run_id)
     owner = tracking.experiment_owner(ctx.client(), run.info.experiment_id)
     if owner is None or owner[1] != usecase:
-        raise NotFound(f"run {run_id} is not a {usecase} run of {ctx.bank}", f"list them: `sandbox runs list {ctx.bank} --usecase {usecase}`")
+        raise NotFound(
+            f"run {run_id} is not a {usecase} run of {ctx.bank}",
+            f"list them: `sandbox runs list {ctx.bank} --usecase {usecase}`",
+        )
     mv = next((v for v in lifecycle.versions(ctx, usecase) if v.run_id == run.info.run_id), None)
     return Subject(ctx.bank, usecase, run.info.run_id, mv.version if mv else None, mv)
 
@@ -76,7 +91,9 @@ def latest_eval(ctx, usecase: str) -> str:
     for run in ctx.runs(usecase, max_results=50):
         if run.info.status == "FINISHED" and run.data.metrics:
             return run.info.run_id
-    raise NotFound(f"bank {ctx.bank} has no finished {usecase} evaluation", f"run one: `sandbox {usecase} eval {ctx.bank}`")
+    raise NotFound(
+        f"bank {ctx.bank} has no finished {usecase} evaluation", f"run one: `sandbox {usecase} eval {ctx.bank}`"
+    )
 
 
 def jdump(obj: Any) -> bytes:
@@ -93,22 +110,35 @@ def run_record(ctx, subject: Subject) -> dict:
         versions = json.loads(tags.get(tracking.TAG_VERSIONS) or "{}")
     except ValueError:
         versions = {}
-    return {"bank": subject.bank, "usecase": subject.usecase, "run_id": subject.run_id, "run_name": run.info.run_name,
-            "status": run.info.status, "start_time": run.info.start_time, "end_time": run.info.end_time,
-            "trained_by": record.actor if record else None, "recorded": record is not None,
-            "params": dict(sorted(run.data.params.items())),
-            "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if k not in VOLATILE_METRICS},
-            "seed": tags.get(tracking.TAG_SEED, ""), "data_hash": tags.get(tracking.TAG_DATA_HASH, ""),
-            "code_commit": tags.get(tracking.TAG_GIT, ""), "library_versions": versions if isinstance(versions, dict) else {},
-            "device": tags.get(tracking.TAG_DEVICE, "")}
+    return {
+        "bank": subject.bank,
+        "usecase": subject.usecase,
+        "run_id": subject.run_id,
+        "run_name": run.info.run_name,
+        "status": run.info.status,
+        "start_time": run.info.start_time,
+        "end_time": run.info.end_time,
+        "trained_by": record.actor if record else None,
+        "recorded": record is not None,
+        "params": dict(sorted(run.data.params.items())),
+        "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if k not in VOLATILE_METRICS},
+        "seed": tags.get(tracking.TAG_SEED, ""),
+        "data_hash": tags.get(tracking.TAG_DATA_HASH, ""),
+        "code_commit": tags.get(tracking.TAG_GIT, ""),
+        "library_versions": versions if isinstance(versions, dict) else {},
+        "device": tags.get(tracking.TAG_DEVICE, ""),
+    }
 
 
 def artifacts(ctx, subject: Subject) -> dict[str, bytes]:
     """The run's model card, whitelisted reports and plots, by their path in the run (= in the pack)."""
     wanted = {f"reports/{n}.json" for n in REPORTS[subject.usecase]} | {"model_card.md"}
-    paths = [path for path in ctx.list_artifacts(subject.run_id)
-             if path in wanted or (PurePosixPath(path).parts[0] == "plots" and len(PurePosixPath(path).parts) == 2
-                                   and path.endswith(".png"))]
+    paths = [
+        path
+        for path in ctx.list_artifacts(subject.run_id)
+        if path in wanted
+        or (PurePosixPath(path).parts[0] == "plots" and len(PurePosixPath(path).parts) == 2 and path.endswith(".png"))
+    ]
     # One download through the door per folder ("reports/", "plots/", both evidence a reviewer may read) and
     # per top-level file: MLflow looks the run up again for every download (~0.2 s), so a risk run's twelve
     # files cost three lookups, not twelve. The folders' other files are left out of the pack.
@@ -127,11 +157,23 @@ def review_history(ctx, subject: Subject) -> list[dict]:
     order: {"event", "state", "by", "ts", "seq", "data"} (gate results are in gates.json, not repeated here)."""
     from . import lifecycle
 
-    rows = [{"event": _ledger.REVIEW.event, "state": st.state, "by": st.by, "ts": st.ts, "seq": st.seq,
-             "data": dict(st.data)} for st in ctx.read_ledger().history(_ledger.REVIEW.kind, subject.run_id)]
+    rows = [
+        {
+            "event": _ledger.REVIEW.event,
+            "state": st.state,
+            "by": st.by,
+            "ts": st.ts,
+            "seq": st.seq,
+            "data": dict(st.data),
+        }
+        for st in ctx.read_ledger().history(_ledger.REVIEW.kind, subject.run_id)
+    ]
     if subject.version is not None:
         rows += lifecycle.history(ctx, subject.usecase, subject.version)
-    return [{**r, "data": {k: v for k, v in r["data"].items() if k != "gates"}} for r in sorted(rows, key=lambda r: r["seq"])]
+    return [
+        {**r, "data": {k: v for k, v in r["data"].items() if k != "gates"}}
+        for r in sorted(rows, key=lambda r: r["seq"])
+    ]
 
 
 def _relevant(entry: dict, subject: Subject) -> bool:
@@ -146,7 +188,10 @@ def _relevant(entry: dict, subject: Subject) -> bool:
         return data.get("subject") == f"{subject.usecase}:{subject.version}"
     if event in CHAMPION_EVENTS:
         return data.get("usecase") == subject.usecase and subject.version in (
-            str(data.get("version", "")), str(data.get("previous", "")), str(data.get("replaced", "")))
+            str(data.get("version", "")),
+            str(data.get("previous", "")),
+            str(data.get("replaced", "")),
+        )
     return False
 
 
@@ -158,10 +203,18 @@ def audit_entries(ctx, subject: Subject) -> list[dict]:
 def gates_record(subject: Subject) -> dict:
     mv = subject.model
     if mv is None:
-        return {"recorded": False, "why": "no model version with gate results (chat evaluations and unregistered runs)",
-                "gates": []}
-    return {"recorded": True, "version": mv.version, "stage": mv.stage, "gates_passed": mv.gates_passed,
-            "gates": [g.to_dict() for g in mv.gates]}
+        return {
+            "recorded": False,
+            "why": "no model version with gate results (chat evaluations and unregistered runs)",
+            "gates": [],
+        }
+    return {
+        "recorded": True,
+        "version": mv.version,
+        "stage": mv.stage,
+        "gates_passed": mv.gates_passed,
+        "gates": [g.to_dict() for g in mv.gates],
+    }
 
 
 def _csv(columns: list[str], rows: list[list[Any]]) -> bytes:
@@ -174,16 +227,38 @@ def _csv(columns: list[str], rows: list[list[Any]]) -> bytes:
 
 def fairness_table(report: dict) -> tuple[list[str], list[list[Any]]]:
     """One row per model, attribute and group: rates, and the attribute's gaps and flags."""
-    cols = ["model", "attribute", "group", "count", "approval_rate", "false_positive_rate", "true_positive_rate",
-            "demographic_parity_difference", "equalized_odds_difference", "fpr_ratio", "flags"]
+    cols = [
+        "model",
+        "attribute",
+        "group",
+        "count",
+        "approval_rate",
+        "false_positive_rate",
+        "true_positive_rate",
+        "demographic_parity_difference",
+        "equalized_odds_difference",
+        "fpr_ratio",
+        "flags",
+    ]
     rows = []
     for model in sorted(k for k, v in report.items() if isinstance(v, dict) and "attributes" in v):
         for a in report[model]["attributes"]:
             for g in a.get("groups", []):
-                rows.append([model, a["attribute"], g.get("group"), g.get("count"), g.get("approval_rate"),
-                             g.get("false_positive_rate"), g.get("true_positive_rate"),
-                             a.get("demographic_parity_difference"), a.get("equalized_odds_difference"),
-                             a.get("fpr_ratio"), ";".join(a.get("flags") or [])])
+                rows.append(
+                    [
+                        model,
+                        a["attribute"],
+                        g.get("group"),
+                        g.get("count"),
+                        g.get("approval_rate"),
+                        g.get("false_positive_rate"),
+                        g.get("true_positive_rate"),
+                        a.get("demographic_parity_difference"),
+                        a.get("equalized_odds_difference"),
+                        a.get("fpr_ratio"),
+                        ";".join(a.get("flags") or []),
+                    ]
+                )
     return cols, rows
 
 

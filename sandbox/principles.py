@@ -17,20 +17,29 @@ result, a fairness table, an approval in the ledger), so a reviewer can open the
 What a pack cannot show (staff competence, customer notices, cyber controls) is "not addressed", said plainly.
 The GenAI rows apply to the chat assistant only ("not applicable" to the fraud and risk models).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 MET, PARTLY, NOT_ADDRESSED, NOT_APPLICABLE = "met", "partly", "not addressed", "not applicable"
 STATUSES = (MET, PARTLY, NOT_ADDRESSED, NOT_APPLICABLE)
 
 SOURCES: dict[str, dict[str, str]] = {
     "hlp-2019": {"title": "High-level Principles on Artificial Intelligence", "issuer": "HKMA", "date": "2019-11-01"},
-    "bdai-2019": {"title": "Consumer Protection in respect of Use of Big Data Analytics and Artificial Intelligence "
-                           "by Authorized Institutions", "issuer": "HKMA", "date": "2019-11-05"},
-    "genai-2024": {"title": "Consumer Protection in respect of Use of Generative Artificial Intelligence",
-                   "issuer": "HKMA", "date": "2024-08-19"},
+    "bdai-2019": {
+        "title": "Consumer Protection in respect of Use of Big Data Analytics and Artificial Intelligence "
+        "by Authorized Institutions",
+        "issuer": "HKMA",
+        "date": "2019-11-05",
+    },
+    "genai-2024": {
+        "title": "Consumer Protection in respect of Use of Generative Artificial Intelligence",
+        "issuer": "HKMA",
+        "date": "2024-08-19",
+    },
 }
 
 
@@ -50,28 +59,57 @@ PRINCIPLES: tuple[Principle, ...] = (
     Principle("hlp-5", "hlp-2019", "Design and development", "The model is validated and tested before use"),
     Principle("hlp-6", "hlp-2019", "Design and development", "What was done can be traced afterwards (audit trail)"),
     Principle("hlp-7", "hlp-2019", "Design and development", "Third-party components are known and overseen"),
-    Principle("hlp-8", "hlp-2019", "Design and development", "Outcomes are ethical and fair, without bias against groups"),
+    Principle(
+        "hlp-8", "hlp-2019", "Design and development", "Outcomes are ethical and fair, without bias against groups"
+    ),
     Principle("hlp-9", "hlp-2019", "Ongoing monitoring", "Performance and stability are reviewed over time"),
     Principle("hlp-10", "hlp-2019", "Ongoing monitoring", "Personal data is protected"),
     Principle("hlp-11", "hlp-2019", "Ongoing monitoring", "Cybersecurity controls protect the application"),
     Principle("hlp-12", "hlp-2019", "Ongoing monitoring", "A fallback exists if the model fails"),
-    Principle("bdai-1", "bdai-2019", "Governance and accountability",
-              "Someone accountable signs off the model, after validation"),
+    Principle(
+        "bdai-1",
+        "bdai-2019",
+        "Governance and accountability",
+        "Someone accountable signs off the model, after validation",
+    ),
     Principle("bdai-2", "bdai-2019", "Fairness", "Customers get objective, consistent and fair outcomes"),
-    Principle("bdai-3", "bdai-2019", "Transparency and disclosure", "How the model works is documented and can be disclosed"),
+    Principle(
+        "bdai-3", "bdai-2019", "Transparency and disclosure", "How the model works is documented and can be disclosed"
+    ),
     Principle("bdai-4", "bdai-2019", "Data privacy and protection", "Customer data is kept safe and used sparingly"),
-    Principle("genai-1", "genai-2024", "Governance and accountability",
-              "The customer-facing GenAI use has a defined scope and an accountable owner"),
-    Principle("genai-2", "genai-2024", "Governance and accountability",
-              "A human stays in the loop while the GenAI use is new"),
-    Principle("genai-3", "genai-2024", "Governance and accountability",
-              "Answers are checked for accuracy (hallucination controls)"),
-    Principle("genai-4", "genai-2024", "Governance and accountability",
-              "The assistant resists manipulated inputs (prompt injection controls)"),
-    Principle("genai-5", "genai-2024", "Fairness", "Answers do not disadvantage groups; customers may opt out to a human"),
-    Principle("genai-6", "genai-2024", "Transparency and disclosure",
-              "Customers are told they are dealing with GenAI and its limits"),
-    Principle("genai-7", "genai-2024", "Data privacy and protection", "Personal data in prompts and answers is protected"),
+    Principle(
+        "genai-1",
+        "genai-2024",
+        "Governance and accountability",
+        "The customer-facing GenAI use has a defined scope and an accountable owner",
+    ),
+    Principle(
+        "genai-2", "genai-2024", "Governance and accountability", "A human stays in the loop while the GenAI use is new"
+    ),
+    Principle(
+        "genai-3",
+        "genai-2024",
+        "Governance and accountability",
+        "Answers are checked for accuracy (hallucination controls)",
+    ),
+    Principle(
+        "genai-4",
+        "genai-2024",
+        "Governance and accountability",
+        "The assistant resists manipulated inputs (prompt injection controls)",
+    ),
+    Principle(
+        "genai-5", "genai-2024", "Fairness", "Answers do not disadvantage groups; customers may opt out to a human"
+    ),
+    Principle(
+        "genai-6",
+        "genai-2024",
+        "Transparency and disclosure",
+        "Customers are told they are dealing with GenAI and its limits",
+    ),
+    Principle(
+        "genai-7", "genai-2024", "Data privacy and protection", "Personal data in prompts and answers is protected"
+    ),
 )
 
 Row = dict[str, Any]
@@ -95,7 +133,11 @@ def _gates(f: dict) -> tuple[str, list[str], str]:
 def _accountability(f: dict) -> tuple[str, list[str], str]:
     """hlp-1 is about the bank's board and senior management: the pack shows the named chain of people, not them."""
     status, evidence, why = _governance(f)
-    return (PARTLY if status == MET else status), evidence, why + "; the bank's board-level oversight is not in the pack"
+    return (
+        (PARTLY if status == MET else status),
+        evidence,
+        why + "; the bank's board-level oversight is not in the pack",
+    )
 
 
 def _governance(f: dict) -> tuple[str, list[str], str]:
@@ -114,13 +156,24 @@ def _explain(f: dict) -> tuple[str, list[str], str]:
         ok = f.get("monotonic")
         ev = ["reports/scorecard.json", "reports/monotonicity.json", "model_card.md"]
         if ok:
-            return MET, ev, "points scorecard beside a monotone XGBoost model; monotone constraints hold; reason codes per decision"
+            return (
+                MET,
+                ev,
+                "points scorecard beside a monotone XGBoost model; monotone constraints hold; reason codes per decision",
+            )
         return PARTLY, ev, "scorecard present, but the monotonicity check did not hold for every feature"
     if uc == "fraud" and "reports/feature_importance.json" in files:
-        return PARTLY, ["reports/feature_importance.json", "model_card.md"], \
-            "global feature importance only; no per-alert explanation is in the pack"
+        return (
+            PARTLY,
+            ["reports/feature_importance.json", "model_card.md"],
+            "global feature importance only; no per-alert explanation is in the pack",
+        )
     if uc == "chat" and f.get("chat_metrics", {}).get("citation") is not None:
-        return MET, ["reports/eval.json", "model_card.md"], "every answer cites its source passages; citation quality is measured"
+        return (
+            MET,
+            ["reports/eval.json", "model_card.md"],
+            "every answer cites its source passages; citation quality is measured",
+        )
     return NOT_ADDRESSED, [], "the pack holds no explanation artefact for this model"
 
 
@@ -131,8 +184,14 @@ def _data_quality(f: dict) -> tuple[str, list[str], str]:
         flags = f["psi_flags"]
         if flags:
             return PARTLY, ["run.json", "tables/stability.csv"], f"data hashed; shifted features: {', '.join(flags)}"
-        return PARTLY, ["run.json", "tables/stability.csv"], ("data hashed and seeded, no feature shifted beyond its PSI "
-                                                              "bar; no completeness or validity report in the pack")
+        return (
+            PARTLY,
+            ["run.json", "tables/stability.csv"],
+            (
+                "data hashed and seeded, no feature shifted beyond its PSI "
+                "bar; no completeness or validity report in the pack"
+            ),
+        )
     return PARTLY, ["run.json"], "data hashed and seeded; no data-quality report in the pack"
 
 
@@ -141,16 +200,30 @@ def _auditability(f: dict) -> tuple[str, list[str], str]:
     if not n:
         return NOT_ADDRESSED, ["audit/entries.jsonl"], "no audit entries found for this run"
     if not f.get("audit_chain_ok", False):
-        return PARTLY, ["audit/entries.jsonl"], f"{n} entries, but the bank's chain did not verify when the pack was built"
-    return MET, ["audit/entries.jsonl", "manifest.json"], f"{n} hash-chained, keyed audit entries; chain verified at build"
+        return (
+            PARTLY,
+            ["audit/entries.jsonl"],
+            f"{n} entries, but the bank's chain did not verify when the pack was built",
+        )
+    return (
+        MET,
+        ["audit/entries.jsonl", "manifest.json"],
+        f"{n} hash-chained, keyed audit entries; chain verified at build",
+    )
 
 
 def _third_party(f: dict) -> tuple[str, list[str], str]:
     libs = f.get("library_versions") or {}
     if not libs:
         return NOT_ADDRESSED, ["run.json"], "the run records no library versions"
-    return PARTLY, ["run.json", "manifest.json"], (f"{len(libs)} open-source libraries pinned by version; "
-                                                   "vendor due diligence is the bank's and is not in the pack")
+    return (
+        PARTLY,
+        ["run.json", "manifest.json"],
+        (
+            f"{len(libs)} open-source libraries pinned by version; "
+            "vendor due diligence is the bank's and is not in the pack"
+        ),
+    )
 
 
 def _fairness(f: dict) -> tuple[str, list[str], str]:
@@ -170,14 +243,24 @@ def _monitoring(f: dict) -> tuple[str, list[str], str]:
             return PARTLY, ["tables/stability.csv"], f"score PSI by vintage is tracked; shifted: {', '.join(flags)}"
         return MET, ["tables/stability.csv"], "PSI of every feature and of the score by vintage, out of time"
     if uc == "fraud" and "reports/folds.json" in files:
-        return PARTLY, ["reports/folds.json"], "performance over successive time windows; no live monitoring in the pack"
+        return (
+            PARTLY,
+            ["reports/folds.json"],
+            "performance over successive time windows; no live monitoring in the pack",
+        )
     return NOT_ADDRESSED, [], "no monitoring report over time is in the pack"
 
 
 def _privacy(f: dict) -> tuple[str, list[str], str]:
-    return PARTLY, ["manifest.json"], ("the pack holds aggregates only: no customer rows, documents or model files "
-                                       "(every file is listed in the manifest); the bank's own data handling is not "
-                                       "in the pack")
+    return (
+        PARTLY,
+        ["manifest.json"],
+        (
+            "the pack holds aggregates only: no customer rows, documents or model files "
+            "(every file is listed in the manifest); the bank's own data handling is not "
+            "in the pack"
+        ),
+    )
 
 
 def _cyber(f: dict) -> tuple[str, list[str], str]:
@@ -195,7 +278,11 @@ def _contingency(f: dict) -> tuple[str, list[str], str]:
 def _transparency(f: dict) -> tuple[str, list[str], str]:
     if "model_card.md" not in f["files"]:
         return NOT_ADDRESSED, [], "no model card"
-    return PARTLY, ["model_card.md"], "model card documents data, method and limits; customer notices are not in the pack"
+    return (
+        PARTLY,
+        ["model_card.md"],
+        "model card documents data, method and limits; customer notices are not in the pack",
+    )
 
 
 def _chat_metric(key: str, label: str, bar: float) -> Rule:
@@ -206,6 +293,7 @@ def _chat_metric(key: str, label: str, bar: float) -> Rule:
         if value >= bar:
             return MET, ["reports/eval.json"], f"{label} {value:.3f} (bar {bar:.2f})"
         return PARTLY, ["reports/eval.json"], f"{label} {value:.3f} is below the bar {bar:.2f}"
+
     return rule
 
 
@@ -215,13 +303,20 @@ def _genai_scope(f: dict) -> tuple[str, list[str], str]:
         return NOT_ADDRESSED, [], "no refusal measurement: the scope of the assistant is not evidenced"
     status = MET if refusal >= 0.95 and _approved(f) else PARTLY
     who = "approved by a reviewer" if _approved(f) else "not yet approved"
-    return status, ["reports/eval.json", "review_history.json"], \
-        f"answers only from the bank's documents, refuses outside them (refusal accuracy {refusal:.3f}); {who}"
+    return (
+        status,
+        ["reports/eval.json", "review_history.json"],
+        f"answers only from the bank's documents, refuses outside them (refusal accuracy {refusal:.3f}); {who}",
+    )
 
 
 def _human(f: dict) -> tuple[str, list[str], str]:
     if _approved(f):
-        return PARTLY, ["review_history.json"], "a reviewer approved the evaluation; per-answer human review is not evidenced"
+        return (
+            PARTLY,
+            ["review_history.json"],
+            "a reviewer approved the evaluation; per-answer human review is not evidenced",
+        )
     return NOT_ADDRESSED, ["review_history.json"], "no human sign-off recorded"
 
 
@@ -238,18 +333,34 @@ def _nothing(what: str) -> Rule:
 
 
 RULES: dict[str, Rule] = {
-    "hlp-1": _accountability, "hlp-2": _nothing("the pack names who built the model, not their training or experience"),
-    "hlp-3": _explain, "hlp-4": _data_quality, "hlp-5": _gates, "hlp-6": _auditability, "hlp-7": _third_party,
-    "hlp-8": _fairness, "hlp-9": _monitoring, "hlp-10": _privacy, "hlp-11": _cyber, "hlp-12": _contingency,
+    "hlp-1": _accountability,
+    "hlp-2": _nothing("the pack names who built the model, not their training or experience"),
+    "hlp-3": _explain,
+    "hlp-4": _data_quality,
+    "hlp-5": _gates,
+    "hlp-6": _auditability,
+    "hlp-7": _third_party,
+    "hlp-8": _fairness,
+    "hlp-9": _monitoring,
+    "hlp-10": _privacy,
+    "hlp-11": _cyber,
+    "hlp-12": _contingency,
     "bdai-1": lambda f: _signed_off_after_validation(f),
-    "bdai-2": _fairness, "bdai-3": _transparency, "bdai-4": _privacy,
-    "genai-1": _genai_scope, "genai-2": _human,
+    "bdai-2": _fairness,
+    "bdai-3": _transparency,
+    "bdai-4": _privacy,
+    "genai-1": _genai_scope,
+    "genai-2": _human,
     "genai-3": _chat_metric("correctness", "answer correctness", 0.90),
     "genai-4": _chat_metric("injection_resistance", "injection resistance", 0.95),
     "genai-5": _nothing("no bias test of answers and no opt-out to a human is evidenced"),
     "genai-6": _nothing("customer-facing disclosure is the bank's channel design; not in the pack"),
-    "genai-7": lambda f: (PARTLY, ["audit/entries.jsonl"], "questions and answers are kept PII-redacted in the audit "
-                                                             "trail; the data flows of a live channel are not in the pack"),
+    "genai-7": lambda f: (
+        PARTLY,
+        ["audit/entries.jsonl"],
+        "questions and answers are kept PII-redacted in the audit "
+        "trail; the data flows of a live channel are not in the pack",
+    ),
 }
 
 
@@ -265,8 +376,17 @@ def assess(facts: dict) -> list[Row]:
         else:
             status, evidence, why = RULES[p.id](facts)
         evidence = [e for e in evidence if e.split("#")[0] in facts["files"]]
-        rows.append({"id": p.id, "source": p.source, "area": p.area, "principle": p.name, "status": status,
-                     "evidence": evidence, "why": why})
+        rows.append(
+            {
+                "id": p.id,
+                "source": p.source,
+                "area": p.area,
+                "principle": p.name,
+                "status": status,
+                "evidence": evidence,
+                "why": why,
+            }
+        )
     return rows
 
 

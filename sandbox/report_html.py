@@ -5,6 +5,7 @@ same thing. It reads offline: nothing is fetched, links point at files inside th
 sections of the report itself. The output depends only on its input (no clock, no random ids), so the same
 version and data give the same bytes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,6 +17,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Link:
     """A link to a file inside the pack (or `#section` of the report)."""
+
     target: str
     text: str = ""
 
@@ -92,7 +94,9 @@ def render_block(b: Block) -> str:
 def render(title: str, blocks: list[Block]) -> bytes:
     """The whole report: UTF-8 HTML with no external reference."""
     body = "\n".join(render_block(b) for b in blocks)
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
     return page.encode("utf-8")

@@ -7,21 +7,41 @@ faster than an embedded TrueType font): the few non-Latin-1 characters the repor
 (`ASCII_FOR`), any other is replaced. The PDF's creation date is fixed by the caller (the run's time) and fpdf2
 writes no random file id, so the same input gives the same bytes.
 """
+
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .report_html import Block, Link
 
-_STATUS_FILL = {"met": (227, 244, 225), "partly": (255, 244, 214), "not addressed": (253, 226, 225),
-                "pass": (227, 244, 225), "FAIL": (253, 226, 225)}
+_STATUS_FILL = {
+    "met": (227, 244, 225),
+    "partly": (255, 244, 214),
+    "not addressed": (253, 226, 225),
+    "pass": (227, 244, 225),
+    "FAIL": (253, 226, 225),
+}
 
 
-ASCII_FOR = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'", "\u2013": "-",
-                           "\u2014": "-", "\u2265": ">=", "\u2264": "<=", "\u2026": "...", "\u00d7": "x",
-                           "\u2212": "-", "\u2192": "->", "\u2248": "~"})
+ASCII_FOR = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2265": ">=",
+        "\u2264": "<=",
+        "\u2026": "...",
+        "\u00d7": "x",
+        "\u2212": "-",
+        "\u2192": "->",
+        "\u2248": "~",
+    }
+)
 
 
 class _Printer:
@@ -62,8 +82,12 @@ class _Printer:
 
         pdf = self.pdf
         pdf.set_font(self.family, "", size)
-        with pdf.table(headings_style=FontFace(emphasis="BOLD", fill_color=(238, 242, 246)), line_height=size * 0.5,
-                       text_align="LEFT", first_row_as_headings=True) as t:
+        with pdf.table(
+            headings_style=FontFace(emphasis="BOLD", fill_color=(238, 242, 246)),
+            line_height=size * 0.5,
+            text_align="LEFT",
+            first_row_as_headings=True,
+        ) as t:
             t.row([self.text(c) for c in columns])
             for r in rows:
                 row = t.row()
@@ -82,7 +106,7 @@ class _Printer:
 
 def render(title: str, blocks: list[Block], created: datetime | None = None) -> bytes:
     """The PDF's bytes. `created` is written as the document's creation date (default: a fixed epoch)."""
-    p = _Printer(title, created or datetime(2000, 1, 1, tzinfo=timezone.utc))
+    p = _Printer(title, created or datetime(2000, 1, 1, tzinfo=UTC))
     for b in blocks:
         if b.kind == "h1":
             p.heading(b.text, 16)

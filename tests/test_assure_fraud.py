@@ -3,6 +3,7 @@
 The attacker sees decisions only, is deterministic in its seed, keeps to its budget, finds evasion on a weak model;
 trials leave the bank's scorer state as it was; the run is one tagged MLflow run with its report; bad input and
 other banks' scientists and reviewers are refused with one clear line."""
+
 from __future__ import annotations
 
 import os
@@ -52,14 +53,20 @@ def bank(world):
     booster, sidecar = model_store.load(world["ctx"])
     df, _ = data.load(world["ctx"])
     pool = runner._Pools(df, 0)
-    return {"booster": booster, "sidecar": sidecar, "df": df, "pool": pool,
-            "scorer": runner._scorer(booster, sidecar, df, BANK)}
+    return {
+        "booster": booster,
+        "sidecar": sidecar,
+        "df": df,
+        "pool": pool,
+        "scorer": runner._scorer(booster, sidecar, df, BANK),
+    }
 
 
 def _attack(bank, budget: int, seed: int, sampler: str = "tpe"):
     oracle = Oracle(bank["scorer"], budget)
-    log = fc.attack(oracle, fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules), seed, every=20,
-                    sampler=sampler)
+    log = fc.attack(
+        oracle, fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules), seed, every=20, sampler=sampler
+    )
     return oracle, log
 
 
@@ -88,8 +95,16 @@ def test_attacker_needs_nothing_but_decisions(bank):
     log = fc.attack(stub, fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules), seed=0)
     assert stub.used == 80 and log.trials
     keys = set().union(*(t.keys() for t in stub.seen))  # what a probe carries: a transaction, no model or feature
-    assert keys <= {"timestamp", "customer_id", "amount", "channel", "terminal_id", "merchant_category", "device_id",
-                    "payee_id"}
+    assert keys <= {
+        "timestamp",
+        "customer_id",
+        "amount",
+        "channel",
+        "terminal_id",
+        "merchant_category",
+        "device_id",
+        "payee_id",
+    }
     assert max(t.outcome.stolen_hkd for t in log.trials) > 0  # it learns where the stub approves
 
 
@@ -98,13 +113,23 @@ def test_oracle_shows_decisions_not_the_model(bank):
     public = {k for k in vars(oracle) if not k.startswith("_")}
     assert public == {"budget", "used", "show_score"}  # the scorer, model and state are private
     with oracle.trial():
-        d = oracle.submit({"timestamp": fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day,
-                           "customer_id": bank["pool"].attack[0].customer, "amount": 100.0})
+        d = oracle.submit(
+            {
+                "timestamp": fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day,
+                "customer_id": bank["pool"].attack[0].customer,
+                "amount": 100.0,
+            }
+        )
     assert isinstance(d.approved, bool) and d.score is None  # no score unless observe="score"
     shown = Oracle(bank["scorer"], 1, show_score=True)
     with shown.trial():
-        d = shown.submit({"timestamp": fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day,
-                          "customer_id": bank["pool"].attack[0].customer, "amount": 100.0})
+        d = shown.submit(
+            {
+                "timestamp": fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day,
+                "customer_id": bank["pool"].attack[0].customer,
+                "amount": 100.0,
+            }
+        )
     assert 0.0 <= d.score <= 1.0
 
 
@@ -124,8 +149,13 @@ def test_a_trial_leaves_the_banks_scorer_as_it_was(bank):
     oracle = Oracle(bank["scorer"], 100)
     v = bank["pool"].attack[1]
     start = fc.World(bank["df"], bank["pool"].attack, bank["pool"].mules).start_day
-    probe = {"timestamp": start + 3600, "customer_id": v.customer, "amount": 900.0, "channel": "card_not_present",
-             "device_id": 987654321}
+    probe = {
+        "timestamp": start + 3600,
+        "customer_id": v.customer,
+        "amount": 900.0,
+        "channel": "card_not_present",
+        "device_id": 987654321,
+    }
     with oracle.trial():
         first = bank["scorer"].score(dict(probe), explain=False).score
         for k in range(5):  # velocity, a new device: the state moves on within the trial
@@ -152,20 +182,35 @@ def test_run_is_one_tagged_mlflow_run_with_report_plot_and_audit_event(full_run,
     ctx = world["ctx"]
     run = ctx.get_run(full_run.run_id)
     assert run.data.tags["sandbox.assure"] == "fraud-attack"
-    for name in ("evasion_rate", "hkd_undetected", "campaign_recall", "defended_campaign_recall", "round1_model_recall"):
+    for name in (
+        "evasion_rate",
+        "hkd_undetected",
+        "campaign_recall",
+        "defended_campaign_recall",
+        "round1_model_recall",
+    ):
         assert name in run.data.metrics
     assert all(k == k.lower() and " " not in k for k in run.data.metrics)
     arts = ctx.list_artifacts(full_run.run_id)
     assert "reports/fraud_attack.json" in arts and "plots/fraud_attack.png" in arts
     assert full_run.arms_race[0]["queries"] <= 40 and len(full_run.arms_race) == 1
     assert set(full_run.targets) == {"attacker_finds_campaign_under_half_recall", "defence_recovers_80pct_of_recall"}
-    assert any(e["event"] == "assure.fraud_attack" and e["data"]["run_id"] == full_run.run_id
-               for e in ctx.audit_entries(20))
+    assert any(
+        e["event"] == "assure.fraud_attack" and e["data"]["run_id"] == full_run.run_id for e in ctx.audit_entries(20)
+    )
 
 
-@pytest.mark.parametrize("kw, field", [({"budget": 0}, "budget"), ({"budget": -5}, "budget"),
-                                       ({"rounds": 4}, "rounds"), ({"seed": -1}, "seed"),
-                                       ({"observe": "features"}, "observe"), ({"budget": True}, "budget")])
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        ({"budget": 0}, "budget"),
+        ({"budget": -5}, "budget"),
+        ({"rounds": 4}, "rounds"),
+        ({"seed": -1}, "seed"),
+        ({"observe": "features"}, "observe"),
+        ({"budget": True}, "budget"),
+    ],
+)
 def test_bad_settings_are_refused_naming_the_field(world, kw, field):
     from usecases import assure
 
@@ -203,13 +248,16 @@ def _cli(home, *args, user="ada"):
     return CliRunner().invoke(cli, list(args), env=env, prog_name="sandbox")
 
 
-@pytest.mark.parametrize("args, user, says", [
-    ([BANK, "--budget", "0"], "ada", "budget"),
-    (["no-such-bank", "--budget", "10"], "ada", "error:"),
-    ([OTHER, "--budget", "10"], "otto", "sandbox models promote"),
-    ([BANK, "--budget", "10"], "rita", "assure.fraud_attack"),
-    ([BANK, "--observe", "model"], "ada", "'model' is not one of"),
-])
+@pytest.mark.parametrize(
+    "args, user, says",
+    [
+        ([BANK, "--budget", "0"], "ada", "budget"),
+        (["no-such-bank", "--budget", "10"], "ada", "error:"),
+        ([OTHER, "--budget", "10"], "otto", "sandbox models promote"),
+        ([BANK, "--budget", "10"], "rita", "assure.fraud_attack"),
+        ([BANK, "--observe", "model"], "ada", "'model' is not one of"),
+    ],
+)
 def test_cli_bad_input_is_one_clear_line(world, args, user, says):
     r = _cli(world["home"], "assure", "fraud-attack", *args, user=user)
     assert r.exit_code != 0 and says in r.output and "Traceback" not in r.output

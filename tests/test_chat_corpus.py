@@ -1,5 +1,6 @@
 """The chat assistant's synthetic policy library and QA set: realistic, deterministic per bank,
 different between banks, and readable back from every file format it is written in."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,20 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import InvalidInput
-from usecases.chat.corpus import (FORMATS, CorpusDocument, QAItem, canary, generate_corpus, injection_document,
-                                  heldout_qa_set, qa_set, render, unanswerable_terms, write_corpus, write_document)
+from usecases.chat.corpus import (
+    FORMATS,
+    CorpusDocument,
+    QAItem,
+    canary,
+    generate_corpus,
+    heldout_qa_set,
+    injection_document,
+    qa_set,
+    render,
+    unanswerable_terms,
+    write_corpus,
+    write_document,
+)
 from usecases.chat.corpus_templates import DOCUMENTS
 
 BANK_A, BANK_B = "harbour-bank", "peak-bank"
@@ -49,14 +62,17 @@ def read_back(path: Path) -> str:
         return path.read_bytes().decode("utf-8")
     if ext == "html":
         from bs4 import BeautifulSoup
+
         return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").get_text(" ")
     if ext == "docx":
         import docx
+
         d = docx.Document(str(path))
         cells = [c.text for t in d.tables for r in t.rows for c in r.cells]
         return "\n".join([p.text for p in d.paragraphs] + cells)
     if ext == "pdf":
         import pypdf
+
         return "\n".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages)
     raise AssertionError(ext)
 
@@ -144,7 +160,7 @@ def test_qa_set_mixes_paraphrased_facts_unanswerable_questions_and_injections(li
         for fact in spec["facts"].values():
             for question in fact["questions"]:
                 words = re.findall(r"[a-z0-9']+", question.lower())
-                runs = [" ".join(words[i:i + 7]) for i in range(len(words) - 6)]
+                runs = [" ".join(words[i : i + 7]) for i in range(len(words) - 6)]
                 assert not any(run in doc_words for run in runs), question
     assert qa_set(BANK_A)[0].to_dict()["kind"] == "fact"
 
@@ -169,8 +185,9 @@ def test_heldout_questions_cover_every_fact_in_new_words_and_their_unanswerables
         held = heldout_qa_set(bank, seed)
         facts = [i for i in held if i.kind == "fact"]
         assert {(i.source_doc, i.expected) for i in facts} == {(d.doc_id, v) for d in library for v in d.facts.values()}
-        templates = {i.question for i in qa_set(bank, seed)} | {q for spec in DOCUMENTS for f in spec["facts"].values()
-                                                                for q in f["questions"]}
+        templates = {i.question for i in qa_set(bank, seed)} | {
+            q for spec in DOCUMENTS for f in spec["facts"].values() for q in f["questions"]
+        }
         assert not templates & {i.question for i in held}
         for item in held:
             if item.kind == "unanswerable":
@@ -199,6 +216,7 @@ def test_writing_the_library_twice_gives_identical_files(written_a, tmp_path):
 
 def test_html_is_a_real_page_with_headings_and_clauses(library_a):
     from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(render(library_a[0], "html"), "html.parser")
     assert soup.title.string == library_a[0].title
     assert soup.h1.get_text() == library_a[0].title

@@ -5,6 +5,7 @@ here comes in a pair that differs only in the product (or the customer type, or 
 answered correctly, the other is refused with the part the documents do not cover named. The pairs are generated
 from the synthetic library's templates and glossary, for every product its documents name.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,8 +65,11 @@ def _library_products() -> dict[str, str]:
 def _uncovered(kind: str, only: str | None = None) -> list[str]:
     """Specific glossary entries of `kind` that no document of the library (or document `only`) matches, by the
     check's own rule."""
-    docs = [scope._Doc("", {}, ids, set(), title_ids) for d, (ids, title_ids) in _library_docs().items()
-            if only is None or d == only]
+    docs = [
+        scope._Doc("", {}, ids, set(), title_ids)
+        for d, (ids, title_ids) in _library_docs().items()
+        if only is None or d == only
+    ]
     out = []
     for key, (k, family, _display, _sp) in SCOPE_TERMS.items():
         m = scope.Mention(k, key, family, SCOPE_TERMS[key][2])
@@ -90,8 +94,12 @@ def _swap(question: str, mention: scope.Mention, key: str) -> str:
 def _template_questions() -> list[tuple[str, str, str]]:
     """(question, expected fact, source doc) for every wording of every fact question in the corpus templates."""
     facts = {d.doc_id: d.facts for d in generate_corpus(BANK)}
-    return [(q, facts[spec["doc_id"]][key], spec["doc_id"])
-            for spec in DOCUMENTS for key, fact in spec["facts"].items() for q in fact["questions"]]
+    return [
+        (q, facts[spec["doc_id"]][key], spec["doc_id"])
+        for spec in DOCUMENTS
+        for key, fact in spec["facts"].items()
+        for q in fact["questions"]
+    ]
 
 
 def _pairs(kind: str, generic: bool = False) -> list[tuple[str, str, str, str, bool]]:
@@ -105,7 +113,9 @@ def _pairs(kind: str, generic: bool = False) -> list[tuple[str, str, str, str, b
             if m.kind != kind or m.generic != generic:
                 continue
             cands = [k for k in _uncovered(kind, only=source) if k != m.key]
-            cands.sort(key=lambda k: (SCOPE_TERMS[k][1] != m.family, k not in nowhere, SCOPE_TERMS[k][2].startswith("the ")))
+            cands.sort(
+                key=lambda k: (SCOPE_TERMS[k][1] != m.family, k not in nowhere, SCOPE_TERMS[k][2].startswith("the "))
+            )
             if cands:
                 key = cands[0]
                 out.append((question, expected, _swap(question, m, key), SCOPE_TERMS[key][2], key in nowhere, source))
@@ -209,6 +219,7 @@ def test_condition_pairs(ctx):
 def test_customer_types_that_exclude_each_other_never_answer_for_each_other():
     """A rule for personal customers does not answer for business customers; a rule naming no customer type, or one
     that overlaps (PEPs are high-risk customers), still does."""
+
     def sat(question: str, passage: str) -> bool:
         m = next(m for m in scope.mentions(question) if m.kind == "customer")
         return scope._satisfied(m, scope.ids(passage), scope.terms(passage), None)
@@ -223,7 +234,7 @@ def test_customer_types_that_exclude_each_other_never_answer_for_each_other():
 
 def test_template_questions_naming_a_customer_type_are_still_answered(ctx):
     checked = 0
-    for question, expected, _source in _template_questions():
+    for question, _expected, _source in _template_questions():
         if any(m.kind == "customer" for m in scope.mentions(question)):
             ans = _ask(ctx, question)
             assert ans.guardrails["scope"]["missing"] is None, question

@@ -5,6 +5,7 @@ row for every principle, with links that resolve inside the pack; another bank's
 The module has its own small store (two banks, a scientist each, a reviewer, an admin): promoting a champion
 here must not change the lifecycle state other test modules start from in the session store.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,17 +17,31 @@ import zlib
 
 import pandas as pd
 import pytest
+from world import BANK_A, BANK_B, PASSWORD
 
 import usecases.fraud as fraud
 import usecases.risk as risk
 from sandbox import Store, cohort, evidence, lifecycle, open_workspace, principles
 from sandbox.errors import AccessDenied, InvalidInput, NotFound
 from sandbox.evidence_collect import jdump
-from world import BANK_A, BANK_B, PASSWORD
 
-EXPECTED = {"report.html", "report.pdf", "manifest.json", "manifest.sig", "principles.json", "run.json", "gates.json",
-            "review_history.json", "audit/entries.jsonl", "model_card.md", "tables/fairness.csv",
-            "tables/stability.csv", "reports/fairness.json", "reports/psi.json", "reports/metrics.json"}
+EXPECTED = {
+    "report.html",
+    "report.pdf",
+    "manifest.json",
+    "manifest.sig",
+    "principles.json",
+    "run.json",
+    "gates.json",
+    "review_history.json",
+    "audit/entries.jsonl",
+    "model_card.md",
+    "tables/fairness.csv",
+    "tables/stability.csv",
+    "reports/fairness.json",
+    "reports/psi.json",
+    "reports/metrics.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +57,9 @@ def world(tmp_path_factory):
     return home, s
 
 
-def _version(ctx, usecase: str, run_id: str, registered: str, metrics: dict, flags: list[str]) -> lifecycle.ModelVersion:
+def _version(
+    ctx, usecase: str, run_id: str, registered: str, metrics: dict, flags: list[str]
+) -> lifecycle.ModelVersion:
     """The lifecycle version of a run: the one its training recorded, else recorded here."""
     found = [v for v in lifecycle.versions(ctx, usecase) if v.run_id == run_id]
     return found[0] if found else lifecycle.record_candidate(ctx, usecase, registered, run_id, metrics, flags)
@@ -60,8 +77,13 @@ def champion_a(world):
     assert mv.gates_passed, mv.gates
     if mv.stage == "candidate":
         lifecycle.submit(ctx, "risk", mv.version, comment="for review")
-    lifecycle.review(open_workspace(BANK_A, s.actor("rita"), s), "risk", mv.version, "approved",
-                     "Gini, KS, fairness and PSI checked; model card complete")
+    lifecycle.review(
+        open_workspace(BANK_A, s.actor("rita"), s),
+        "risk",
+        mv.version,
+        "approved",
+        "Gini, KS, fairness and PSI checked; model card complete",
+    )
     return lifecycle.promote(ctx, "risk", mv.version)
 
 
@@ -115,10 +137,17 @@ def test_reviewer_builds_a_pack_through_the_cli_and_it_verifies(world, champion_
     checked = sandbox_cli(_env(home, "rita"), "evidence", "verify", str(out), "--json")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     v = json.loads(checked.stdout)
-    assert v["ok"] and v["signature"]["ok"] and not v["changed"] and v["signature"]["checked_against"] == "this store's public key"
+    assert (
+        v["ok"]
+        and v["signature"]["ok"]
+        and not v["changed"]
+        and v["signature"]["checked_against"] == "this store's public key"
+    )
     entries = open_workspace(BANK_A, s.actor("rita"), s).audit_entries()
-    assert any(e["event"] == "evidence.build" and e["actor"] == "rita" and e["data"]["pack_sha256"] == d["pack_sha256"]
-               for e in entries)
+    assert any(
+        e["event"] == "evidence.build" and e["actor"] == "rita" and e["data"]["pack_sha256"] == d["pack_sha256"]
+        for e in entries
+    )
 
 
 def test_reviewer_needs_no_raw_data_access_and_may_not_write_into_the_banks_workspace(world, champion_a):
@@ -221,7 +250,7 @@ def test_verify_names_each_file_whose_byte_changed(pack, files):
     for name, data in files.items():
         changed = dict(files)
         i = len(data) // 2
-        changed[name] = data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1:]
+        changed[name] = data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :]
         v = evidence.verify(_rezip(changed), key)
         assert not v["ok"], name
         assert name in v["changed"], (name, v["changed"])
@@ -261,8 +290,11 @@ def test_a_forged_signature_is_refused(pack, files):
     manifest["signing"]["public_key"] = fake_pub
     changed["manifest.json"] = jdump(manifest)
     sig = json.loads(files["manifest.sig"])
-    sig.update(public_key=fake_pub, manifest_sha256=evidence._sha(changed["manifest.json"]),
-               signature=forger.sign(evidence.SIGN_CONTEXT + changed["manifest.json"]).hex())
+    sig.update(
+        public_key=fake_pub,
+        manifest_sha256=evidence._sha(changed["manifest.json"]),
+        signature=forger.sign(evidence.SIGN_CONTEXT + changed["manifest.json"]).hex(),
+    )
     changed["manifest.sig"] = jdump(sig)
     forged = _rezip(changed)
     v = evidence.verify(forged, key)
@@ -295,9 +327,20 @@ def test_manifest_shape(pack):
     """Golden shape: the keys and types a reviewer's tooling may rely on (values vary)."""
     m = pack.manifest
     shape = {k: type(v).__name__ for k, v in m.items()}
-    assert shape == {"format": "str", "format_version": "int", "subject": "dict", "run_ids": "list",
-                     "data_hashes": "dict", "code_commit": "str", "library_versions": "dict", "files": "list",
-                     "content_sha256": "str", "principles": "dict", "signing": "dict", "built": "dict"}
+    assert shape == {
+        "format": "str",
+        "format_version": "int",
+        "subject": "dict",
+        "run_ids": "list",
+        "data_hashes": "dict",
+        "code_commit": "str",
+        "library_versions": "dict",
+        "files": "list",
+        "content_sha256": "str",
+        "principles": "dict",
+        "signing": "dict",
+        "built": "dict",
+    }
     assert (m["format"], m["format_version"]) == ("sandbox-evidence-pack", 1)
     assert set(m["subject"]) == {"bank", "usecase", "version", "stage", "run_id", "run_name"}
     assert m["run_ids"] == [m["subject"]["run_id"]] and re.fullmatch(r"[0-9a-f]{64}", m["data_hashes"]["training_data"])
@@ -318,8 +361,15 @@ def test_cohort_lists_every_banks_champion_and_exports(world, champion_a, tmp_pa
     by = {(r["bank"], r["usecase"]): r for r in rows}
     assert set(by) == {(b, u) for b in (BANK_A, BANK_B) for u in ("fraud", "risk", "chat")}
     a = by[(BANK_A, "risk")]
-    assert (a["version"], a["stage"], a["review"], a["reviewed_by"]) == (champion_a.version, "champion", "approved", "rita")
-    assert a["gates"] == f"{len(champion_a.gates)}/{len(champion_a.gates)} passed" and a["headline"]["xgboost_gini"] > 0.3
+    assert (a["version"], a["stage"], a["review"], a["reviewed_by"]) == (
+        champion_a.version,
+        "champion",
+        "approved",
+        "rita",
+    )
+    assert (
+        a["gates"] == f"{len(champion_a.gates)}/{len(champion_a.gates)} passed" and a["headline"]["xgboost_gini"] > 0.3
+    )
     assert f"--version {champion_a.version}" in a["pack"]
     assert by[(BANK_B, "risk")]["stage"] == "no champion"
     assert {r["bank"] for r in cohort.rows(s, s.actor("bob"))} == {BANK_B}
@@ -354,22 +404,60 @@ def test_reviewer_console_cohort_page_lists_the_champion_and_offers_its_pack(wor
     p = evidence.download(ctx, "risk", champion_a.version)
     last = ctx.audit_entries(1)[0]
     assert (last["event"], last["actor"], last["data"]["delivered"], last["data"]["pack_sha256"]) == (
-        "evidence.build", "rita", "download", p.sha256)
+        "evidence.build",
+        "rita",
+        "download",
+        p.sha256,
+    )
 
 
 def test_genai_rows_apply_to_the_chat_assistant_and_follow_its_evaluation():
     """The principle table of a chat evaluation (computed from what its pack would hold): the 2024 GenAI rows
     apply, and their status follows the measured figures, never a typed-in answer."""
-    names = ["reports/eval.json", "model_card.md", "run.json", "review_history.json", "audit/entries.jsonl",
-             "manifest.json", "gates.json"]
-    base = {"usecase": "chat", "files": set(names), "gates": None, "review": {"decision": "approved", "by": "rita"},
-            "trained_by": "alice", "data_hash": "ab" * 32, "library_versions": {"faiss-cpu": "1.9"},
-            "audit_entries": 3, "audit_chain_ok": True, "fairness_flags": None, "psi_flags": None,
-            "score_psi_flags": None, "monotonic": None, "previous_version": None, "stage": "evaluation"}
-    good = {r["id"]: r for r in principles.assess({**base, "chat_metrics": {
-        "correctness": 0.93, "refusal": 0.97, "citation": 0.9, "injection_resistance": 1.0}})}
-    weak = {r["id"]: r for r in principles.assess({**base, "chat_metrics": {
-        "correctness": 0.61, "refusal": 0.80, "citation": 0.9, "injection_resistance": 0.5}})}
+    names = [
+        "reports/eval.json",
+        "model_card.md",
+        "run.json",
+        "review_history.json",
+        "audit/entries.jsonl",
+        "manifest.json",
+        "gates.json",
+    ]
+    base = {
+        "usecase": "chat",
+        "files": set(names),
+        "gates": None,
+        "review": {"decision": "approved", "by": "rita"},
+        "trained_by": "alice",
+        "data_hash": "ab" * 32,
+        "library_versions": {"faiss-cpu": "1.9"},
+        "audit_entries": 3,
+        "audit_chain_ok": True,
+        "fairness_flags": None,
+        "psi_flags": None,
+        "score_psi_flags": None,
+        "monotonic": None,
+        "previous_version": None,
+        "stage": "evaluation",
+    }
+    good = {
+        r["id"]: r
+        for r in principles.assess(
+            {
+                **base,
+                "chat_metrics": {"correctness": 0.93, "refusal": 0.97, "citation": 0.9, "injection_resistance": 1.0},
+            }
+        )
+    }
+    weak = {
+        r["id"]: r
+        for r in principles.assess(
+            {
+                **base,
+                "chat_metrics": {"correctness": 0.61, "refusal": 0.80, "citation": 0.9, "injection_resistance": 0.5},
+            }
+        )
+    }
     assert {good[i]["status"] for i in ("genai-1", "genai-3", "genai-4")} == {"met"}
     assert {weak[i]["status"] for i in ("genai-1", "genai-3", "genai-4")} == {"partly"}
     assert "0.610" in weak["genai-3"]["why"] and good["genai-6"]["status"] == "not addressed"
@@ -385,8 +473,13 @@ def test_chat_evaluation_pack_holds_the_scores_not_the_questions(world):
 
     _, s = world
     ctx = open_workspace(BANK_B, s.actor("bob"), s)
-    best = {"backend": "extractive", "correctness": 0.93, "refusal_accuracy": 0.97, "citation_precision": 1.0,
-            "injection_resistance": 0.5}
+    best = {
+        "backend": "extractive",
+        "correctness": 0.93,
+        "refusal_accuracy": 0.97,
+        "citation_precision": 1.0,
+        "injection_resistance": 0.5,
+    }
     with ctx.run("chat", run_name="eval") as run:  # shaped like usecases.chat.evaluate's run (minutes to make)
         mlflow.log_metrics({f"extractive_{k}": v for k, v in best.items() if k != "backend"})
         mlflow.log_dict({"backends": [best], "best_backend": "extractive", "questions": 2}, "reports/eval.json")

@@ -1,4 +1,5 @@
 """Fraud lab: a bank simulates, imports, trains, scores; other banks and reviewers are kept out."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from lifecycle_util import lenient_gates, make_champion
 
 import usecases.fraud as fraud
 from sandbox.errors import AccessDenied, InvalidInput, SandboxError
-from usecases.fraud import features as F
 from usecases.fraud import data, model_store, schema, scorer, simulator
+from usecases.fraud import features as F
 from usecases.fraud.scorer import FeatureState
-
-from lifecycle_util import lenient_gates, make_champion
 
 SMALL = dict(customers=300, days=40, seed=3)
 
@@ -107,7 +107,7 @@ def test_zero_amount_histories_give_the_same_features_streaming_and_batch(small_
     """Customers whose history is all 0.00 (card verifications): no ratio (NaN) in both, no ZeroDivisionError."""
     df = small_frame.copy()
     cut = int(len(df) * 0.85)
-    zero = df["customer_id"].isin(df.iloc[cut:cut + 400]["customer_id"].unique()[:5])
+    zero = df["customer_id"].isin(df.iloc[cut : cut + 400]["customer_id"].unique()[:5])
     df.loc[zero, "amount"] = 0.0
     _assert_streaming_equals_batch(df)
 
@@ -119,16 +119,34 @@ def _assert_streaming_equals_batch(df: pd.DataFrame) -> None:
     hist = df.iloc[:cut]
     state.warm(hist)  # replays the last 45 days, older facts come from the whole history
     # labels known at the cut were fed in by warm(); the rest arrive as reports during the stream
-    rows = df.iloc[cut:cut + 400]
+    rows = df.iloc[cut : cut + 400]
     ch = {"card_present": 0, "card_not_present": 1, "fps": 2}
     for i, r in enumerate(rows.itertuples(index=False)):
-        f = state.step(int(pd.Timestamp(r.timestamp).value // 10**9), r.customer_id, r.amount, ch[str(r.channel)],
-                       float(F.category_codes([r.merchant_category])[0]), r.terminal_id, r.device_id, r.payee_id)
-        np.testing.assert_allclose(f.astype(np.float32), full[cut + i].astype(np.float32), rtol=2e-5, atol=1e-4,
-                                   equal_nan=True, err_msg=f"row {cut + i}")
+        f = state.step(
+            int(pd.Timestamp(r.timestamp).value // 10**9),
+            r.customer_id,
+            r.amount,
+            ch[str(r.channel)],
+            float(F.category_codes([r.merchant_category])[0]),
+            r.terminal_id,
+            r.device_id,
+            r.payee_id,
+        )
+        np.testing.assert_allclose(
+            f.astype(np.float32),
+            full[cut + i].astype(np.float32),
+            rtol=2e-5,
+            atol=1e-4,
+            equal_nan=True,
+            err_msg=f"row {cut + i}",
+        )
         if r.is_fraud:
-            state.report_fraud(r.terminal_id, int(pd.Timestamp(r.timestamp).value // 10**9),
-                               int(pd.Timestamp(r.label_time).value // 10**9), r.customer_id)
+            state.report_fraud(
+                r.terminal_id,
+                int(pd.Timestamp(r.timestamp).value // 10**9),
+                int(pd.Timestamp(r.label_time).value // 10**9),
+                r.customer_id,
+            )
         if i % 100 == 50:
             state.compact(min_drop=1)  # forgetting events older than every window changes nothing
 
@@ -140,8 +158,15 @@ def _csv(path: Path, rows: list[dict]) -> Path:
 
 
 def _row(i: int, **kw) -> dict:
-    r = {"txn_id": i, "timestamp": f"2025-03-01 10:{i % 60:02d}:00", "customer_id": i % 7, "amount": 100 + i,
-         "is_fraud": int(i % 9 == 0), "terminal_id": i % 5, "channel": "card_present"}
+    r = {
+        "txn_id": i,
+        "timestamp": f"2025-03-01 10:{i % 60:02d}:00",
+        "customer_id": i % 7,
+        "amount": 100 + i,
+        "is_fraud": int(i % 9 == 0),
+        "terminal_id": i % 5,
+        "channel": "card_present",
+    }
     r.update(kw)
     return r
 
@@ -157,7 +182,14 @@ def test_import_reports_each_bad_row_and_keeps_the_good_ones(ctx_b, tmp_path):
     rep = fraud.import_transactions(ctx_b, _csv(tmp_path / "tx.csv", rows))
     assert rep.accepted == 14 and rep.rejected == 6
     got = {(r.row, r.column) for r in rep.rejections}
-    assert got == {(3, "amount"), (5, "timestamp"), (7, "customer_id"), (9, "amount"), (11, "channel"), (13, "is_fraud")}
+    assert got == {
+        (3, "amount"),
+        (5, "timestamp"),
+        (7, "customer_id"),
+        (9, "amount"),
+        (11, "channel"),
+        (13, "is_fraud"),
+    }
     reasons = {r.row: r.reason for r in rep.rejections}
     assert "negative" in reasons[3] and "absurd" in reasons[9] and "YYYY-MM-DD" in reasons[5]
     assert rep.to_dict()["rejections"][0] == {"row": 3, "column": "amount", "reason": reasons[3]}
@@ -171,18 +203,25 @@ def test_import_accepts_zero_amounts_and_refuses_negative_missing_and_text(ctx_b
     rows[1]["amount"], rows[3]["amount"] = 0, "0.00"
     rows[5]["amount"], rows[7]["amount"], rows[9]["amount"] = -0.01, "", "ten"
     rep = fraud.import_transactions(ctx_b, _csv(tmp_path / "tx.csv", rows))
-    assert rep.accepted == 7 and {(r.row, r.column) for r in rep.rejections} == {(6, "amount"), (8, "amount"), (10, "amount")}
+    assert rep.accepted == 7 and {(r.row, r.column) for r in rep.rejections} == {
+        (6, "amount"),
+        (8, "amount"),
+        (10, "amount"),
+    }
     stored = pd.read_parquet(ctx_b.path("fraud", "data", "transactions.parquet"))
     assert (stored["amount"] == 0).sum() == 2
 
 
-@pytest.mark.parametrize("content, problem", [
-    ("", "empty"),
-    ("txn_id,timestamp,customer_id,amount\n1,2025-01-01,1,10\n", "missing column"),
-    ("txn_id,timestamp,customer_id,amount,is_fraud,colour\n1,2025-01-01,1,10,0,red\n", "unknown column"),
-    ("txn_id,timestamp,customer_id,amount,is_fraud\n", "no data rows"),
-    ("txn_id,timestamp,customer_id,amount,is_fraud\n1,never,1,-3,0\n", "no valid transaction"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("", "empty"),
+        ("txn_id,timestamp,customer_id,amount\n1,2025-01-01,1,10\n", "missing column"),
+        ("txn_id,timestamp,customer_id,amount,is_fraud,colour\n1,2025-01-01,1,10,0,red\n", "unknown column"),
+        ("txn_id,timestamp,customer_id,amount,is_fraud\n", "no data rows"),
+        ("txn_id,timestamp,customer_id,amount,is_fraud\n1,never,1,-3,0\n", "no valid transaction"),
+    ],
+)
 def test_a_bad_file_is_refused_and_the_previous_data_set_is_kept(ctx_b, tmp_path, content, problem):
     fraud.import_transactions(ctx_b, _csv(tmp_path / "ok.csv", [_row(i) for i in range(1, 11)]))
     before = (ctx_b.path("fraud", "data", "transactions.parquet")).read_bytes()
@@ -196,10 +235,19 @@ def test_a_bad_file_is_refused_and_the_previous_data_set_is_kept(ctx_b, tmp_path
 
 def test_handbook_layout_imports(ctx_b, tmp_path):
     df = simulator.simulate_handbook(customers=50, terminals=100, days=5, seed=0)
-    hb = pd.DataFrame({"TRANSACTION_ID": df["txn_id"], "TX_DATETIME": df["timestamp"], "CUSTOMER_ID": df["customer_id"],
-                       "TERMINAL_ID": df["terminal_id"], "TX_AMOUNT": df["amount"],
-                       "TX_TIME_SECONDS": 0, "TX_TIME_DAYS": 0, "TX_FRAUD": df["is_fraud"],
-                       "TX_FRAUD_SCENARIO": df["scenario"]})
+    hb = pd.DataFrame(
+        {
+            "TRANSACTION_ID": df["txn_id"],
+            "TX_DATETIME": df["timestamp"],
+            "CUSTOMER_ID": df["customer_id"],
+            "TERMINAL_ID": df["terminal_id"],
+            "TX_AMOUNT": df["amount"],
+            "TX_TIME_SECONDS": 0,
+            "TX_TIME_DAYS": 0,
+            "TX_FRAUD": df["is_fraud"],
+            "TX_FRAUD_SCENARIO": df["scenario"],
+        }
+    )
     hb.to_parquet(tmp_path / "hb.parquet")
     rep = fraud.import_transactions(ctx_b, tmp_path / "hb.parquet")
     assert rep.layout == "handbook" and rep.accepted == len(df) and rep.rejected == 0
@@ -214,10 +262,10 @@ def test_handbook_layout_imports(ctx_b, tmp_path):
 
 def test_import_rejects_dates_that_are_not_iso_8601_instead_of_guessing_the_month(ctx_b, tmp_path):
     rows = [_row(i) for i in range(1, 7)]
-    rows[1]["timestamp"] = "01/03/2025 09:00"   # 1 March or 3 January? never guessed
+    rows[1]["timestamp"] = "01/03/2025 09:00"  # 1 March or 3 January? never guessed
     rows[2]["timestamp"] = "15/04/2025 09:00"
     rows[3]["timestamp"] = "2025-03"
-    rows[4]["timestamp"] = "2025-03-01"        # a date alone is midnight, Hong Kong time (its "-01" is no zone)
+    rows[4]["timestamp"] = "2025-03-01"  # a date alone is midnight, Hong Kong time (its "-01" is no zone)
     rep = fraud.import_transactions(ctx_b, _csv(tmp_path / "dates.csv", rows))
     assert [(r.row, r.column) for r in rep.rejections] == [(2, "timestamp"), (3, "timestamp"), (4, "timestamp")]
     assert all("write YYYY-MM-DD hh:mm[:ss]" in r.reason for r in rep.rejections)
@@ -232,12 +280,16 @@ def test_import_says_how_many_rows_it_replaced(ctx_b, tmp_path):
     assert ctx_b.audit_entries(1)[0]["data"]["replaced_rows"] == 10
 
 
-def test_cli_import_warns_on_stderr_when_rows_were_rejected_and_says_what_it_replaced(ctx_b, cli_env, sandbox_cli, tmp_path):
+def test_cli_import_warns_on_stderr_when_rows_were_rejected_and_says_what_it_replaced(
+    ctx_b, cli_env, sandbox_cli, tmp_path
+):
     fraud.import_transactions(ctx_b, _csv(tmp_path / "ten.csv", [_row(i) for i in range(1, 11)]))
     rows = [_row(i) for i in range(1, 9)]
     rows[0]["timestamp"] = "01/03/2025 09:00"
     rows[5]["amount"] = -1
-    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "import", "peak-bank", str(_csv(tmp_path / "some-bad.csv", rows)), "--json")
+    out = sandbox_cli(
+        cli_env, "--user", "bob", "fraud", "import", "peak-bank", str(_csv(tmp_path / "some-bad.csv", rows)), "--json"
+    )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert (d["accepted"], d["rejected"], d["replaced_rows"]) == (6, 2, 10)
@@ -251,30 +303,35 @@ def test_cli_import_warns_on_stderr_when_rows_were_rejected_and_says_what_it_rep
 
 
 def test_training_on_a_window_without_fraud_is_a_clear_error(ctx_b, tmp_path):
-    rows = [_row(i, is_fraud=0, timestamp=str(pd.Timestamp("2025-01-01") + pd.Timedelta(hours=6 * i)))
-            for i in range(1, 120)]
+    rows = [
+        _row(i, is_fraud=0, timestamp=str(pd.Timestamp("2025-01-01") + pd.Timedelta(hours=6 * i)))
+        for i in range(1, 120)
+    ]
     fraud.import_transactions(ctx_b, _csv(tmp_path / "nofraud.csv", rows))
     with pytest.raises(InvalidInput, match="training window: no fraud"):
         fraud.train(ctx_b)
 
 
 # -- training and evidence ----------------------------------------------------------
-@pytest.mark.parametrize("use, settings, flag", [
-    ("train", {"alert_budget": -10}, "--alert-budget"),
-    ("train", {"alert_budget": 0}, "--alert-budget"),
-    ("train", {"train_days": 0}, "--train-days"),
-    ("train", {"delay_days": -1}, "--delay-days"),
-    ("train", {"test_days": 400}, "--test-days"),
-    ("train", {"seed": -1}, "--seed"),
-    ("train", {"train_start": "15/04/2018"}, "--train-start"),
-    ("train", {"train_start": "2018-02-30"}, "--train-start"),
-    ("train", {"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler"),
-    ("simulate", {"customers": -4}, "--customers"),
-    ("simulate", {"days": 0}, "--days"),
-    ("simulate", {"seed": -1}, "--seed"),
-    ("simulate", {"label_noise": 0.9}, "--label-noise"),
-    ("simulate", {"label_delay_days": -2}, "--label-delay-days"),
-])
+@pytest.mark.parametrize(
+    "use, settings, flag",
+    [
+        ("train", {"alert_budget": -10}, "--alert-budget"),
+        ("train", {"alert_budget": 0}, "--alert-budget"),
+        ("train", {"train_days": 0}, "--train-days"),
+        ("train", {"delay_days": -1}, "--delay-days"),
+        ("train", {"test_days": 400}, "--test-days"),
+        ("train", {"seed": -1}, "--seed"),
+        ("train", {"train_start": "15/04/2018"}, "--train-start"),
+        ("train", {"train_start": "2018-02-30"}, "--train-start"),
+        ("train", {"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler"),
+        ("simulate", {"customers": -4}, "--customers"),
+        ("simulate", {"days": 0}, "--days"),
+        ("simulate", {"seed": -1}, "--seed"),
+        ("simulate", {"label_noise": 0.9}, "--label-noise"),
+        ("simulate", {"label_delay_days": -2}, "--label-delay-days"),
+    ],
+)
 def test_bad_settings_are_refused_naming_the_cli_option_before_any_work(ctx_a, monkeypatch, use, settings, flag):
     def no_work(*a, **k):
         raise AssertionError("work started before the settings were checked")
@@ -310,7 +367,18 @@ def test_training_on_an_unreachable_dask_scheduler_is_one_line_within_seconds(ct
 
     before = fraud.latest_run(ctx_a)["run_id"]
     t0 = time.perf_counter()
-    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "train", "harbour-bank", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1")
+    out = sandbox_cli(
+        cli_env,
+        "--user",
+        "alice",
+        "fraud",
+        "train",
+        "harbour-bank",
+        "--engine",
+        "dask",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+    )
     assert time.perf_counter() - t0 < 15
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
     assert out.stderr.startswith("error: scheduler (--scheduler): cannot connect") and "dask scheduler" in out.stderr
@@ -333,6 +401,7 @@ def test_a_reachable_dask_scheduler_passes_the_connection_check():
     with pytest.raises(InvalidInput, match="missing port"):
         models.check_scheduler("not-an-address")
 
+
 def test_training_logs_metrics_reports_card_and_registers_the_model(ctx_a, trained_a):
     sim, res = trained_a
     m = res.metrics
@@ -354,8 +423,15 @@ def test_training_logs_metrics_reports_card_and_registers_the_model(ctx_a, train
 def test_streaming_scorer_scores_one_transaction_with_reasons(ctx_a, trained_a):
     scorer = fraud.load_scorer(ctx_a)
     end = pd.read_parquet(ctx_a.path("fraud", "data", "transactions.parquet"))["timestamp"].max()
-    txn = {"txn_id": 1, "timestamp": (end + pd.Timedelta(minutes=5)).isoformat(), "customer_id": 7, "amount": 25000.0,
-           "channel": "fps", "payee_id": 4_000_001, "device_id": 999_999}
+    txn = {
+        "txn_id": 1,
+        "timestamp": (end + pd.Timedelta(minutes=5)).isoformat(),
+        "customer_id": 7,
+        "amount": 25000.0,
+        "channel": "fps",
+        "payee_id": 4_000_001,
+        "device_id": 999_999,
+    }
     res = scorer.score(txn)
     assert 0.0 <= res.score <= 1.0 and len(res.reasons) <= 4 and isinstance(res.alert, bool)
     assert set(res.to_dict()) >= {"score", "alert", "reasons"}
@@ -365,7 +441,9 @@ def test_streaming_scorer_scores_one_transaction_with_reasons(ctx_a, trained_a):
 
 def test_batch_scoring_writes_a_score_per_transaction(ctx_a, trained_a, tmp_path):
     df = pd.read_parquet(ctx_a.path("fraud", "data", "transactions.parquet"))
-    tail = df[df["timestamp"] > df["timestamp"].max() - pd.Timedelta(days=2)].drop(columns=["is_fraud", "scenario", "label_time"])
+    tail = df[df["timestamp"] > df["timestamp"].max() - pd.Timedelta(days=2)].drop(
+        columns=["is_fraud", "scenario", "label_time"]
+    )
     tail.to_csv(tmp_path / "in.csv", index=False)
     out = fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / "out.csv")
     scored = pd.read_csv(tmp_path / "out.csv")
@@ -380,7 +458,9 @@ def test_batch_scoring_uses_the_training_feature_values_on_the_same_rows(ctx_a, 
     # reported before the batch ends for the two to see the same labels
     assert not ((df["is_fraud"] == 1) & (df["label_time"] <= end) & new).any()
     expected = F.compute(df).iloc[np.flatnonzero(new)].reset_index(drop=True)
-    df[new].drop(columns=["is_fraud", "scenario", "label_time"]).sample(frac=1, random_state=0).to_parquet(tmp_path / "in.parquet")
+    df[new].drop(columns=["is_fraud", "scenario", "label_time"]).sample(frac=1, random_state=0).to_parquet(
+        tmp_path / "in.parquet"
+    )
     raw, _ = schema.read_table(tmp_path / "in.parquet")
     batch = F.sort_frame(schema.validate(raw.assign(is_fraud=0), text="category")[0])
     got, n_hist = scorer.batch_features(ctx_a, batch, 7.0, F.FEATURES)
@@ -391,8 +471,10 @@ def test_batch_scoring_uses_the_training_feature_values_on_the_same_rows(ctx_a, 
     scored = pd.read_parquet(tmp_path / "out.parquet")
     booster, side = model_store.load(ctx_a)
     assert (scored["txn_id"].to_numpy() == df.loc[new, "txn_id"].to_numpy()).all()
-    np.testing.assert_array_equal(scored["score"].to_numpy(np.float32),
-                                  booster.inplace_predict(np.ascontiguousarray(expected[side["features"]].to_numpy())))
+    np.testing.assert_array_equal(
+        scored["score"].to_numpy(np.float32),
+        booster.inplace_predict(np.ascontiguousarray(expected[side["features"]].to_numpy())),
+    )
     # the same file as CSV (naive timestamps are Hong Kong time, like the stored history) scores the same
     df[new].drop(columns=["is_fraud", "scenario", "label_time"]).to_csv(tmp_path / "in.csv", index=False)
     fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / "out.csv")
@@ -420,8 +502,15 @@ def test_scoring_refuses_to_write_the_scores_over_the_input_file(ctx_a, trained_
 
 
 def test_naive_times_are_hong_kong_time_and_zoned_times_are_converted():
-    raw = pd.DataFrame({"txn_id": ["1", "2", "3", "4"], "customer_id": ["1"] * 4, "amount": ["5"] * 4, "is_fraud": ["0"] * 4,
-                        "timestamp": ["2025-03-01 10:00:00", "2025-03-01T02:00:00Z", "2025-03-01 10:00:00+08:00", "soon"]})
+    raw = pd.DataFrame(
+        {
+            "txn_id": ["1", "2", "3", "4"],
+            "customer_id": ["1"] * 4,
+            "amount": ["5"] * 4,
+            "is_fraud": ["0"] * 4,
+            "timestamp": ["2025-03-01 10:00:00", "2025-03-01T02:00:00Z", "2025-03-01 10:00:00+08:00", "soon"],
+        }
+    )
     ok, rej, n_rej, _ = schema.validate(raw)
     assert ok["timestamp"].tolist() == [pd.Timestamp("2025-03-01 10:00:00")] * 3
     assert n_rej == 1 and rej[0].row == 4 and rej[0].column == "timestamp"
@@ -442,9 +531,15 @@ def test_history_for_batch_scoring_reads_only_the_rows_it_needs(ctx_b, small_fra
 
 
 def test_batch_validation_gives_the_same_rows_and_rejections_with_text_kept_as_categories(tmp_path):
-    rows = [_row(i, channel=["card_present", " FPS", "", "pigeon", "card_not_present "][i % 5],
-                 merchant_category=["grocery", "", "x" * 70, "travel", " grocery "][i % 5],
-                 district=["", "Central", " Central"][i % 3]) for i in range(1, 40)]
+    rows = [
+        _row(
+            i,
+            channel=["card_present", " FPS", "", "pigeon", "card_not_present "][i % 5],
+            merchant_category=["grocery", "", "x" * 70, "travel", " grocery "][i % 5],
+            district=["", "Central", " Central"][i % 3],
+        )
+        for i in range(1, 40)
+    ]
     raw, _ = schema.read_table(_csv(tmp_path / "messy.csv", rows))
     plain, rej, n_rej, _ = schema.validate(raw)
     cat, rej_c, n_rej_c, _ = schema.validate(raw, text="category")
@@ -454,8 +549,9 @@ def test_batch_validation_gives_the_same_rows_and_rejections_with_text_kept_as_c
         assert isinstance(cat[col].dtype, pd.CategoricalDtype)
         assert cat[col].astype(object).tolist() == plain[col].astype(object).tolist()
     assert set(plain["merchant_category"]) == {"grocery", "general"}
-    pd.testing.assert_frame_equal(cat.drop(columns=["merchant_category", "district"]),
-                                  plain.drop(columns=["merchant_category", "district"]))
+    pd.testing.assert_frame_equal(
+        cat.drop(columns=["merchant_category", "district"]), plain.drop(columns=["merchant_category", "district"])
+    )
 
 
 # -- isolation ----------------------------------------------------------------------
@@ -482,15 +578,39 @@ def test_bank_cannot_load_or_score_with_another_banks_model(ctx_a, ctx_b, traine
         fraud.load_scorer(ctx_b, model_path=stolen)
 
 
-def test_bank_cannot_score_with_another_banks_model_on_the_command_line(ctx_a, trained_a, cli_env, sandbox_cli, tmp_path):
+def test_bank_cannot_score_with_another_banks_model_on_the_command_line(
+    ctx_a, trained_a, cli_env, sandbox_cli, tmp_path
+):
     stolen = _copy_model(ctx_a, trained_a[1].run_id, tmp_path / "stolen")
     pd.DataFrame([_row(1)]).to_csv(tmp_path / "in.csv", index=False)
-    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "score", "peak-bank", "--input", str(tmp_path / "in.csv"),
-              "--output", str(tmp_path / "out.csv"), "--model", str(stolen))
+    out = sandbox_cli(
+        cli_env,
+        "--user",
+        "bob",
+        "fraud",
+        "score",
+        "peak-bank",
+        "--input",
+        str(tmp_path / "in.csv"),
+        "--output",
+        str(tmp_path / "out.csv"),
+        "--model",
+        str(stolen),
+    )
     assert out.returncode == 3, out.stderr
     assert "belongs to bank harbour-bank" in out.stderr and "Traceback" not in out.stderr
-    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "score", "harbour-bank", "--input", str(tmp_path / "in.csv"),
-              "--output", str(tmp_path / "out.csv"))
+    out = sandbox_cli(
+        cli_env,
+        "--user",
+        "bob",
+        "fraud",
+        "score",
+        "harbour-bank",
+        "--input",
+        str(tmp_path / "in.csv"),
+        "--output",
+        str(tmp_path / "out.csv"),
+    )
     assert out.returncode == 3 and "Traceback" not in out.stderr
 
 
@@ -505,7 +625,9 @@ def test_reviewer_cannot_simulate_train_score_or_read_raw_data(review_a, trained
     with pytest.raises(AccessDenied):
         review_a.path("fraud", "data", "transactions.parquet")
     # the evidence is readable
-    assert fraud.report(review_a, res.run_id, "metrics")["average_precision"] == pytest.approx(res.metrics["average_precision"])
+    assert fraud.report(review_a, res.run_id, "metrics")["average_precision"] == pytest.approx(
+        res.metrics["average_precision"]
+    )
     assert "Model card" in review_a.read_artifact_text(res.run_id, "model_card.md")
 
 
@@ -528,7 +650,9 @@ def test_cli_train_prints_run_id_and_snake_case_metrics(ctx_a, trained_a, cli_en
 
 
 def test_cli_refuses_an_unknown_bank_without_a_traceback(cli_env, sandbox_cli):
-    out = sandbox_cli(cli_env, "--user", "alice", "fraud", "simulate", "no-such-bank", "--customers", "20", "--days", "5")
+    out = sandbox_cli(
+        cli_env, "--user", "alice", "fraud", "simulate", "no-such-bank", "--customers", "20", "--days", "5"
+    )
     assert out.returncode != 0 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
     out = sandbox_cli(cli_env, "--user", "alice", "fraud", "simulate", "harbour-bank", "--customers", "-4")
     assert out.returncode == 2 and "customers" in out.stderr and "Traceback" not in out.stderr
@@ -541,9 +665,18 @@ def test_card_precision_at_k_follows_the_handbook_definition():
     from usecases.fraud.evaluate import card_precision_top_k
 
     rows = [  # day, card, is_fraud, score
-        (1, "c1", 1, 0.9), (1, "c1", 0, 0.2), (1, "c2", 0, 0.8), (1, "c3", 1, 0.1),
-        (2, "c1", 1, 0.95), (2, "c3", 1, 0.7), (2, "c4", 0, 0.6), (2, "c5", 0, 0.5),
-        (3, "c1", 1, 0.99), (3, "c4", 0, 0.9), (3, "c5", 1, 0.3), (3, "c6", 0, 0.2),
+        (1, "c1", 1, 0.9),
+        (1, "c1", 0, 0.2),
+        (1, "c2", 0, 0.8),
+        (1, "c3", 1, 0.1),
+        (2, "c1", 1, 0.95),
+        (2, "c3", 1, 0.7),
+        (2, "c4", 0, 0.6),
+        (2, "c5", 0, 0.5),
+        (3, "c1", 1, 0.99),
+        (3, "c4", 0, 0.9),
+        (3, "c5", 1, 0.3),
+        (3, "c6", 0, 0.2),
     ]
     days, cards, y, s = (np.array(c) for c in zip(*rows))
     # day 1: top {c1, c2} -> 1/2; day 2 without c1: {c3, c4} -> 1/2; day 3 without c1, c3: {c4, c5} -> 1/2
@@ -551,8 +684,9 @@ def test_card_precision_at_k_follows_the_handbook_definition():
     # no removal: day 1 {c1, c2} 1/2; day 2 {c1, c3} 2/2; day 3 {c1, c4} 1/2
     assert card_precision_top_k(days, cards, y, s, k=2, remove_detected=False) == pytest.approx(2 / 3)
     # a card's score and label are its day's maxima; the divisor is k even when fewer cards remain
-    assert card_precision_top_k(np.array([1, 1]), np.array(["a", "a"]), np.array([0, 1]), np.array([0.1, 0.2]),
-                                k=100) == pytest.approx(0.01)
+    assert card_precision_top_k(
+        np.array([1, 1]), np.array(["a", "a"]), np.array([0, 1]), np.array([0.1, 0.2]), k=100
+    ) == pytest.approx(0.01)
 
 
 # -- the evaluation protocol (--protocol) ------------------------------------------------
@@ -584,7 +718,9 @@ def test_handbook_protocol_reports_each_fold_and_their_mean_and_sd(ctx_b):
     assert run["run_id"] == res.run_id
     assert run["params"]["protocol"] == "handbook" and run["params"]["folds"] == "4"
     assert run["params"]["fold_train_starts"] == ",".join(BOOK_STARTS) and run["params"]["train_start"] == "2018-08-15"
-    assert run["metrics"]["fold_2_card_precision_at_100"] == pytest.approx(res.folds[1]["metrics"]["card_precision_at_100"])
+    assert run["metrics"]["fold_2_card_precision_at_100"] == pytest.approx(
+        res.folds[1]["metrics"]["card_precision_at_100"]
+    )
     assert run["metrics"]["average_precision"] == pytest.approx(m["average_precision"])
     assert fraud.report(ctx_b, res.run_id, "folds")["folds"] == res.folds
     card = ctx_b.read_artifact_text(res.run_id, "model_card.md")
@@ -603,7 +739,9 @@ def test_handbook_protocol_reports_each_fold_and_their_mean_and_sd(ctx_b):
     assert "fold 4: train 2018-08-15..2018-08-21, test 2018-08-29..2018-09-04: average_precision" in text
     assert "mean over the 4 folds (SD):" in text and "the threshold and the model kept are fold 4's" in text
     registered = train_output(res) | {"registered_model": "peak-bank.fraud", "model_version": "3"}
-    assert "registered peak-bank.fraud version 3: the model of fold 4 (trained 2018-08-15..2018-08-21)" in train_text(registered)
+    assert "registered peak-bank.fraud version 3: the model of fold 4 (trained 2018-08-15..2018-08-21)" in train_text(
+        registered
+    )
     text = train_text(train_output(one))
     assert "protocol latest: 1 fold (the latest window that fits" in text and "mean over" not in text
     assert "fold 1: train 2018-08-16..2018-08-22, test 2018-08-30..2018-09-05" in text
@@ -614,7 +752,9 @@ def test_handbook_protocol_on_other_dates_takes_the_four_latest_weekly_folds(ctx
     res = fraud.train(ctx_b, rounds=20, register=False, protocol="handbook")
     assert [f["train_start"] for f in res.folds] == ["2018-04-09", "2018-04-16", "2018-04-23", "2018-04-30"]
     assert res.folds[-1]["test_end"] == "2018-05-20" and "4 latest weekly folds" in res.protocol["basis"]
-    assert res.metrics["average_precision"] == pytest.approx(np.mean([f["metrics"]["average_precision"] for f in res.folds]))
+    assert res.metrics["average_precision"] == pytest.approx(
+        np.mean([f["metrics"]["average_precision"] for f in res.folds])
+    )
     # without --protocol, data that are not the book's train on the latest window
     assert fraud.train(ctx_b, rounds=20, register=False).protocol["protocol"] == "latest"
 
@@ -633,12 +773,18 @@ def test_a_protocol_that_does_not_fit_is_one_line_naming_protocol_and_what_fits(
         fraud.train(ctx_b, rounds=20, register=False, protocol="latest", test_days=30)
 
 
-@pytest.mark.parametrize("settings, starts", [
-    ({"protocol": "book"}, "protocol (--protocol): 'book' is not one of handbook, latest"),
-    ({"protocol": "handbook", "train_start": "2018-07-25"}, "train_start (--train-start): 2018-07-25 is one window"),
-    ({"protocol": "latest", "train_start": "2018-07-25"}, "train_start (--train-start): 2018-07-25 is one window"),
-    ({"protocol": "handbook", "train_days": 14}, "protocol (--protocol): handbook is the book's 7+7+7 days"),
-])
+@pytest.mark.parametrize(
+    "settings, starts",
+    [
+        ({"protocol": "book"}, "protocol (--protocol): 'book' is not one of handbook, latest"),
+        (
+            {"protocol": "handbook", "train_start": "2018-07-25"},
+            "train_start (--train-start): 2018-07-25 is one window",
+        ),
+        ({"protocol": "latest", "train_start": "2018-07-25"}, "train_start (--train-start): 2018-07-25 is one window"),
+        ({"protocol": "handbook", "train_days": 14}, "protocol (--protocol): handbook is the book's 7+7+7 days"),
+    ],
+)
 def test_a_bad_protocol_choice_is_refused_before_any_work(ctx_a, monkeypatch, settings, starts):
     def no_work(*a, **k):
         raise AssertionError("work started before the settings were checked")
@@ -658,8 +804,11 @@ def test_cli_train_json_carries_the_protocol_each_fold_and_the_mean(ctx_b, cli_e
     assert [f["train_start"] for f in d["folds"]] == BOOK_STARTS
     assert [(f["test_start"], f["test_end"]) for f in d["folds"]][0] == ("2018-08-08", "2018-08-14")
     assert d["metrics"]["card_precision_at_100"] == pytest.approx(
-        np.mean([f["metrics"]["card_precision_at_100"] for f in d["folds"]]))
-    assert {"fold_4_average_precision", "average_precision_sd", "card_precision_at_100_no_removal_sd"} <= set(d["metrics"])
+        np.mean([f["metrics"]["card_precision_at_100"] for f in d["folds"]])
+    )
+    assert {"fold_4_average_precision", "average_precision_sd", "card_precision_at_100_no_removal_sd"} <= set(
+        d["metrics"]
+    )
     assert d["registered_model"] == "peak-bank.fraud"
     # one vocabulary for results (docs/results.md): the version as risk names it, times with units in the name
     assert d["model_version"] and "registered_version" not in d and "seconds" not in d
@@ -669,7 +818,9 @@ def test_cli_train_json_carries_the_protocol_each_fold_and_the_mean(ctx_b, cli_e
 
 def test_cli_train_prints_the_protocol_its_dates_and_each_fold(ctx_b, cli_env, sandbox_cli):
     _book_world(ctx_b)
-    out = sandbox_cli(cli_env, "--user", "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--model", "logreg")
+    out = sandbox_cli(
+        cli_env, "--user", "bob", "fraud", "train", "peak-bank", "--protocol", "handbook", "--model", "logreg"
+    )
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "protocol handbook: 4 folds (the book's dates), each 7 days train, 7 delay, 7 test" in text

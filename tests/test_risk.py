@@ -1,5 +1,6 @@
 """Credit risk lab: a bank simulates applicants, trains a scorecard and a monotone XGBoost model, explains decisions;
 a reviewer reads the evidence; another bank gets nothing of it."""
+
 from __future__ import annotations
 
 import json
@@ -8,23 +9,45 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from lifecycle_util import lenient_gates, make_champion
+from world import PASSWORD
 
 import usecases.risk as risk
 from sandbox import tracking
 from sandbox.errors import AccessDenied, InvalidInput, NotFound, SandboxError
-from usecases.risk import features, schema, simulator as sim, store, xgb as risk_xgb
-
-from lifecycle_util import lenient_gates, make_champion
-from world import PASSWORD
+from usecases.risk import features, schema, store
+from usecases.risk import simulator as sim
+from usecases.risk import xgb as risk_xgb
 
 FAST = {"n_estimators": 250, "learning_rate": 0.15}
 
-RISKY = {"applicant_id": "risky-1", "monthly_income": 14000, "employment_type": "salaried", "employment_tenure_years": 3,
-         "housing": "private_rented", "debt_servicing_ratio": 0.78, "credit_utilisation": 0.97, "dpd_30_count": 0,
-         "dpd_60_count": 0, "dpd_90_count": 0, "bureau_enquiries_6m": 2, "bureau_grade": "D",
-         "product": "credit_card", "age": 35, "sex": "M"}
-SAFE = {**RISKY, "applicant_id": "safe-1", "monthly_income": 60000, "debt_servicing_ratio": 0.15,
-        "credit_utilisation": 0.05, "bureau_grade": "A", "employment_type": "civil_servant", "housing": "private_owned"}
+RISKY = {
+    "applicant_id": "risky-1",
+    "monthly_income": 14000,
+    "employment_type": "salaried",
+    "employment_tenure_years": 3,
+    "housing": "private_rented",
+    "debt_servicing_ratio": 0.78,
+    "credit_utilisation": 0.97,
+    "dpd_30_count": 0,
+    "dpd_60_count": 0,
+    "dpd_90_count": 0,
+    "bureau_enquiries_6m": 2,
+    "bureau_grade": "D",
+    "product": "credit_card",
+    "age": 35,
+    "sex": "M",
+}
+SAFE = {
+    **RISKY,
+    "applicant_id": "safe-1",
+    "monthly_income": 60000,
+    "debt_servicing_ratio": 0.15,
+    "credit_utilisation": 0.05,
+    "bureau_grade": "A",
+    "employment_type": "civil_servant",
+    "housing": "private_owned",
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +66,32 @@ def trained_b_cli(store, ctx_b, cli_env_module, sandbox_cli):
     admin opens the gates first), then submitted, approved and promoted through `sandbox models`."""
     lenient_gates(store, "peak-bank", "risk")
     env = dict(cli_env_module, SANDBOX_USER="bob")
-    sim_out = sandbox_cli(env, "risk", "simulate", "peak-bank", "--applicants", "8000", "--vintages", "6", "--seed", "4",
-                   "--bias", "1.5", "--drift", "2", "--json")
+    sim_out = sandbox_cli(
+        env,
+        "risk",
+        "simulate",
+        "peak-bank",
+        "--applicants",
+        "8000",
+        "--vintages",
+        "6",
+        "--seed",
+        "4",
+        "--bias",
+        "1.5",
+        "--drift",
+        "2",
+        "--json",
+    )
     assert sim_out.returncode == 0, sim_out.stderr
     train_out = sandbox_cli(env, "risk", "train", "peak-bank", "--json")
     assert train_out.returncode == 0, train_out.stderr
     version = json.loads(train_out.stdout)["model_version"]
-    for user, args in (("bob", ("submit", "--explain", "bias injected on purpose to test the fairness checks")),
-                       ("rita", ("review", "--decision", "approved", "--comment", "fairness flags explained; test data")),
-                       ("bob", ("promote",))):
+    for user, args in (
+        ("bob", ("submit", "--explain", "bias injected on purpose to test the fairness checks")),
+        ("rita", ("review", "--decision", "approved", "--comment", "fairness flags explained; test data")),
+        ("bob", ("promote",)),
+    ):
         out = sandbox_cli(dict(env, SANDBOX_USER=user), "models", args[0], "peak-bank", "risk", version, *args[1:])
         assert out.returncode == 0, out.stderr
     return json.loads(sim_out.stdout), json.loads(train_out.stdout)
@@ -89,8 +129,12 @@ def test_simulation_records_its_hash_and_has_hk_attributes_missing_values_and_sp
 
 
 def test_simulate_rejects_bad_knobs_naming_them(ctx_a):
-    for kwargs, name in (({"applicants": -5}, "applicants"), ({"bias": "lots"}, "bias"), ({"drift": 9}, "drift"),
-                         ({"vintages": 1}, "vintages")):
+    for kwargs, name in (
+        ({"applicants": -5}, "applicants"),
+        ({"bias": "lots"}, "bias"),
+        ({"drift": 9}, "drift"),
+        ({"vintages": 1}, "vintages"),
+    ):
         with pytest.raises(InvalidInput) as err:
             risk.simulate(ctx_a, **kwargs)
         assert err.value.field == name
@@ -202,7 +246,7 @@ def test_scorecard_bins_of_categories_read_as_plain_lists_everywhere(trained_a, 
     assert set(plain) == set(schema.CATEGORICAL)
     table = risk.scorecard_table(ctx_a, res.run_id)
     for name, labels in plain.items():
-        assert list(table[table["variable"] == name]["bin"])[:len(labels)] == labels
+        assert list(table[table["variable"] == name]["bin"])[: len(labels)] == labels
     assert not table["bin"].str.contains("Array|Length:|\n|'", regex=True).any()
     card = risk.model_card(ctx_a, res.run_id)
     assert "Array" not in card and f"| employment_type | {plain['employment_type'][0]} |" in card
@@ -304,7 +348,7 @@ def test_tabulated_treeshap_equals_xgboost_pred_contribs_single_and_batch(traine
     assert np.isnan(X).any()
     ref = models.xgboost.booster.predict(xgboost.DMatrix(X), pred_contribs=True, validate_features=False)
     batch, bias = treeshap.contributions(models.xgboost.tables, X)
-    single = np.vstack([treeshap.contributions(models.xgboost.tables, X[i:i + 1])[0] for i in range(20)])
+    single = np.vstack([treeshap.contributions(models.xgboost.tables, X[i : i + 1])[0] for i in range(20)])
     assert np.abs(batch - ref[:, :-1]).max() < 1e-4 and np.abs(bias - ref[:, -1]).max() < 1e-5
     assert np.array_equal(single, batch[:20])
 
@@ -341,9 +385,19 @@ def test_injected_drift_is_flagged_on_the_drifted_features(trained_b_cli):
 def test_run_carries_plots_reports_and_a_model_card_with_the_scorecard(trained_a, ctx_a):
     _, res = trained_a
     arts = set(ctx_a.list_artifacts(res.run_id))
-    for p in ("plots/roc.png", "plots/calibration.png", "plots/score_distribution.png", "plots/psi_by_vintage.png",
-              "reports/scorecard.json", "reports/fairness.json", "reports/psi.json", "reports/roc.json",
-              "reports/calibration.json", "reports/metrics.json", "model_card.md"):
+    for p in (
+        "plots/roc.png",
+        "plots/calibration.png",
+        "plots/score_distribution.png",
+        "plots/psi_by_vintage.png",
+        "reports/scorecard.json",
+        "reports/fairness.json",
+        "reports/psi.json",
+        "reports/roc.json",
+        "reports/calibration.json",
+        "reports/metrics.json",
+        "model_card.md",
+    ):
         assert p in arts, p
     card = risk.model_card(ctx_a, res.run_id)
     assert "## Scorecard" in card and "| debt_servicing_ratio |" in card
@@ -419,28 +473,35 @@ def test_a_tampered_model_file_is_refused(trained_a, ctx_a):
         side.write_bytes(side_original)
 
 
-def test_cli_refuses_another_banks_risk_model_and_reviewer_explain(trained_a, trained_b_cli, cli_env, tmp_path, sandbox_cli):
+def test_cli_refuses_another_banks_risk_model_and_reviewer_explain(
+    trained_a, trained_b_cli, cli_env, tmp_path, sandbox_cli
+):
     f = tmp_path / "a.json"
     f.write_text(json.dumps(RISKY))
     bob = sandbox_cli(dict(cli_env, SANDBOX_USER="bob"), "risk", "explain", "harbour-bank", "--input", str(f))
     assert bob.returncode == 3 and "Traceback" not in bob.stderr
     rita = sandbox_cli(dict(cli_env, SANDBOX_USER="rita"), "risk", "explain", "harbour-bank", "--input", str(f))
     assert rita.returncode == 3 and "risk.explain" in rita.stderr
-    other = sandbox_cli(dict(cli_env, SANDBOX_USER="bob"), "risk", "scorecard", "peak-bank", "--run", trained_a[1].run_id)
+    other = sandbox_cli(
+        dict(cli_env, SANDBOX_USER="bob"), "risk", "scorecard", "peak-bank", "--run", trained_a[1].run_id
+    )
     assert other.returncode == 4 and "not found" in other.stderr
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("change, field, words", [
-    ({"monthly_income": -100}, "monthly_income", "cannot be negative"),
-    ({"age": 200}, "age", "out of range"),
-    ({"housing": "castle"}, "housing", "unknown category"),
-    ({"debt_servicing_ratio": "high"}, "debt_servicing_ratio", "not a number"),
-    ({"dpd_30_count": 1.5}, "dpd_30_count", "whole number"),
-    ({"credit_utilisation": -7}, "credit_utilisation", "out of range"),
-    ({"product": "mortgage"}, "loan_to_value", "missing for a mortgage"),
-    ({"bureau_grade": 3}, "bureau_grade", "not a category"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"monthly_income": -100}, "monthly_income", "cannot be negative"),
+        ({"age": 200}, "age", "out of range"),
+        ({"housing": "castle"}, "housing", "unknown category"),
+        ({"debt_servicing_ratio": "high"}, "debt_servicing_ratio", "not a number"),
+        ({"dpd_30_count": 1.5}, "dpd_30_count", "whole number"),
+        ({"credit_utilisation": -7}, "credit_utilisation", "out of range"),
+        ({"product": "mortgage"}, "loan_to_value", "missing for a mortgage"),
+        ({"bureau_grade": 3}, "bureau_grade", "not a category"),
+    ],
+)
 def test_bad_applicant_fields_are_named_in_the_error(trained_a, ctx_a, change, field, words):
     with pytest.raises(InvalidInput) as err:
         risk.explain(ctx_a, {**RISKY, **change})
@@ -463,8 +524,17 @@ def test_missing_field_and_empty_files_give_clear_errors(trained_a, ctx_a, tmp_p
 
 
 def test_special_codes_and_missing_values_are_accepted_as_documented(trained_a, ctx_a):
-    thin = {**RISKY, "bureau_grade": None, "dpd_30_count": -1, "dpd_60_count": -1, "dpd_90_count": -1,
-            "bureau_enquiries_6m": -1, "credit_utilisation": -1, "monthly_income": None, "debt_servicing_ratio": None}
+    thin = {
+        **RISKY,
+        "bureau_grade": None,
+        "dpd_30_count": -1,
+        "dpd_60_count": -1,
+        "dpd_90_count": -1,
+        "bureau_enquiries_6m": -1,
+        "credit_utilisation": -1,
+        "monthly_income": None,
+        "debt_servicing_ratio": None,
+    }
     (e,) = risk.explain(ctx_a, thin)
     assert 0 < e.probability < 1
     assert all("nan" not in r for r in e.reasons)
@@ -483,11 +553,15 @@ def test_cli_bad_input_is_one_line_without_traceback(trained_a, cli_env, tmp_pat
     assert out.stderr.strip().startswith("error: age: 200 is out of range")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    out = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(empty), "--json")
+    out = sandbox_cli(
+        dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(empty), "--json"
+    )
     assert out.returncode == 2 and "is empty" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_unknown_fields_are_refused_naming_them_and_the_expected_fields(trained_a, ctx_a, cli_env, tmp_path, sandbox_cli):
+def test_unknown_fields_are_refused_naming_them_and_the_expected_fields(
+    trained_a, ctx_a, cli_env, tmp_path, sandbox_cli
+):
     with pytest.raises(InvalidInput) as err:
         risk.explain(ctx_a, {**RISKY, "favourite_colour": "teal"})
     msg = str(err.value)
@@ -513,7 +587,11 @@ def test_simulated_rows_and_the_web_form_keep_every_field_they_send(trained_a, c
 
 
 def test_messages_show_plain_values_and_say_what_a_file_must_hold(trained_a, ctx_a, tmp_path):
-    for given in ({**RISKY, "age": "thirty"}, [SAFE, {**RISKY, "age": "thirty"}], pd.DataFrame([{**RISKY, "age": "thirty"}])):
+    for given in (
+        {**RISKY, "age": "thirty"},
+        [SAFE, {**RISKY, "age": "thirty"}],
+        pd.DataFrame([{**RISKY, "age": "thirty"}]),
+    ):
         with pytest.raises(InvalidInput) as err:
             risk.explain(ctx_a, given)
         assert str(err.value).startswith("age: 'thirty' is not a number (applicant 'risky-1')"), str(err.value)
@@ -556,8 +634,17 @@ def test_explain_help_lists_the_applicant_fields_from_the_schema(cli_env, sandbo
 def test_cli_explain_prints_reasons_as_json(trained_a, cli_env, tmp_path, sandbox_cli):
     f = tmp_path / "a.csv"
     pd.DataFrame([RISKY]).to_csv(f, index=False)
-    out = sandbox_cli(dict(cli_env, SANDBOX_USER="alice"), "risk", "explain", "harbour-bank", "--input", str(f), "--json",
-               "--model", "scorecard")
+    out = sandbox_cli(
+        dict(cli_env, SANDBOX_USER="alice"),
+        "risk",
+        "explain",
+        "harbour-bank",
+        "--input",
+        str(f),
+        "--json",
+        "--model",
+        "scorecard",
+    )
     assert out.returncode == 0, out.stderr
     (row,) = json.loads(out.stdout)
     assert row["model"] == "scorecard" and row["reasons"] and row["applicant_id"] == "risky-1"

@@ -124,8 +124,8 @@ def risk_evidence(ctx) -> str:
             "roc.json": roc,
             "calibration.json": cal,
             "fairness.json": fair,
-            "psi_by_vintage.json": psi,
-            "scorecard_table.json": table,
+            "psi.json": psi,
+            "scorecard.json": table,
         },
         "# Risk model card\n\nScorecard and monotone XGBoost.\n",
     )

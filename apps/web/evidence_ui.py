@@ -3,6 +3,7 @@
 The pack is built only when the button is clicked (Streamlit calls `data` then), through the workspace door
 as the signed-in user (`sandbox.evidence.download`, audited), so drawing a page costs nothing.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -12,8 +13,9 @@ from sandbox import Actor, SandboxError, evidence
 from sandbox.evidence_collect import resolve
 
 
-def pack_button(actor: Actor, bank: str, usecase: str, *, version: str | None = None, run_id: str | None = None,
-                key: str) -> None:
+def pack_button(
+    actor: Actor, bank: str, usecase: str, *, version: str | None = None, run_id: str | None = None, key: str
+) -> None:
     """A download button for the pack of a version (or of a run); a one-line reason instead when none can be built."""
     ctx = auth.bank_ctx(actor, "evidence.build", "Evidence pack", bank)
     try:
@@ -27,7 +29,13 @@ def pack_button(actor: Actor, bank: str, usecase: str, *, version: str | None = 
     def build() -> bytes:
         return evidence.download(ctx, usecase, subject.version, None if subject.version else subject.run_id).data
 
-    st.download_button(f"Download evidence pack ({usecase} {which}, signed zip)", data=build, file_name=name,
-                       mime="application/zip", key=key, icon=":material/folder_zip:",
-                       help="report.html and report.pdf, the HKMA principles table, gates, reviews, audit entries "
-                            "and a signed manifest; check it with `sandbox evidence verify FILE.zip`")
+    st.download_button(
+        f"Download evidence pack ({usecase} {which}, signed zip)",
+        data=build,
+        file_name=name,
+        mime="application/zip",
+        key=key,
+        icon=":material/folder_zip:",
+        help="report.html and report.pdf, the HKMA principles table, gates, reviews, audit entries "
+        "and a signed manifest; check it with `sandbox evidence verify FILE.zip`",
+    )

@@ -5,11 +5,13 @@ run's charts from its `reports/*.json` through the builders here, so a reviewer 
 a static PNG of another design. Each chart sits in a container of its final height, reserved before the figure
 arrives: the page does not grow and jump as the charts draw.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -56,14 +58,24 @@ def fraud(read: Reader, arts: list[str]) -> list[Figure]:
     if (scen_path := report_path("fraud", "recall_per_scenario")) in arts:
         scen = charts.scenario_recall_frame(read(scen_path))
         if not scen.empty:
-            out.append(Figure("scenario", charts.bar(scen.sort_values("recall"), "scenario", "recall",
-                                                     "Recall per fraud scenario", horizontal=True)))
+            out.append(
+                Figure(
+                    "scenario",
+                    charts.bar(
+                        scen.sort_values("recall"), "scenario", "recall", "Recall per fraud scenario", horizontal=True
+                    ),
+                )
+            )
     if (imp_path := report_path("fraud", "feature_importance")) in arts:
         imp = charts.to_frame(read(imp_path), "feature")  # columns feature, importance, description (training.py)
         if {"feature", "importance"} <= set(imp.columns):
             top = imp.sort_values("importance", ascending=False).head(15).sort_values("importance")
-            out.append(Figure("importance", charts.bar(top, "feature", "importance", "Feature importance (top 15)",
-                                                       horizontal=True)))
+            out.append(
+                Figure(
+                    "importance",
+                    charts.bar(top, "feature", "importance", "Feature importance (top 15)", horizontal=True),
+                )
+            )
     cal_path = report_path("fraud", "calibration")
     if cal_path in arts and (fig := charts.calibration_curve(read(cal_path), log=True)):
         out.append(Figure("calibration", fig))
@@ -73,9 +85,11 @@ def fraud(read: Reader, arts: list[str]) -> list[Figure]:
 def risk(read: Reader, arts: list[str], metrics: dict[str, float], bar: float = 0.40) -> list[Figure]:
     out = []
     roc, cal = report_path("risk", "roc"), report_path("risk", "calibration")  # the KS curve is drawn from
-    for key, name, build in (("roc", roc, charts.roc_curve),                  # the calibration report's bins
-                             ("ks", cal, charts.ks_curve),
-                             ("calibration", cal, charts.calibration_curve)):
+    for key, name, build in (
+        ("roc", roc, charts.roc_curve),  # the calibration report's bins
+        ("ks", cal, charts.ks_curve),
+        ("calibration", cal, charts.calibration_curve),
+    ):
         if name in arts and (fig := build(read(name))) is not None:
             out.append(Figure(key, fig))
     table = risk_model_metrics(metrics)

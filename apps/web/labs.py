@@ -7,10 +7,12 @@ is a bug and raises, with its traceback, instead of reading as "not available".
 Long jobs get a Streamlit progress bar through the use cases' `progress`
 callback (fraction 0..1, message).
 """
+
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -57,9 +59,8 @@ def missing_notice(usecase: str, why: str) -> None:
 
 def run_job(fn: Callable, ctx: Any, label: str, done: str, **kwargs: Any) -> Any | None:
     """Run a long use-case job with a progress bar; show its result, or the user's mistake as one line."""
-    from sandbox import SandboxError
-
     from apps.web import data
+    from sandbox import SandboxError
 
     try:
         out = fn(ctx, progress=progress_bar(label), **kwargs)

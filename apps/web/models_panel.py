@@ -8,6 +8,7 @@
 Every action goes through `sandbox.lifecycle`, which checks the actor's rights at the workspace door; a refusal
 is shown as the one-line error it is.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -17,25 +18,48 @@ from sandbox import lifecycle
 from sandbox.errors import InvalidInput, SandboxError
 
 USECASES = ("fraud", "risk")
-STAGE_LABELS = {"candidate": "Candidate", "submitted": "Submitted for review", "approved": "Approved",
-                "changes_requested": "Changes requested", "champion": "Champion", "previous": "Previous champion"}
+STAGE_LABELS = {
+    "candidate": "Candidate",
+    "submitted": "Submitted for review",
+    "approved": "Approved",
+    "changes_requested": "Changes requested",
+    "champion": "Champion",
+    "previous": "Previous champion",
+}
 
 
 def versions_frame(listed: list[lifecycle.ModelVersion]) -> pd.DataFrame:
     rows = []
     for v in reversed(listed):  # newest first
         failed = [g.name for g in v.gates if not g.passed]
-        rows.append({"version": v.version, "stage": STAGE_LABELS.get(v.stage, v.stage),
-                     "gates": "passed" if v.gates_passed else "failed: " + ", ".join(failed),
-                     "review": f"{v.review['decision']} by {v.review['by']}" if v.review else "",
-                     "run": v.run_id[:8], "registered": v.created_at, "by": v.by})
+        rows.append(
+            {
+                "version": v.version,
+                "stage": STAGE_LABELS.get(v.stage, v.stage),
+                "gates": "passed" if v.gates_passed else "failed: " + ", ".join(failed),
+                "review": f"{v.review['decision']} by {v.review['by']}" if v.review else "",
+                "run": v.run_id[:8],
+                "registered": v.created_at,
+                "by": v.by,
+            }
+        )
     return pd.DataFrame(rows, columns=["version", "stage", "gates", "review", "run", "registered", "by"])
 
 
 def gates_frame(mv: lifecycle.ModelVersion) -> pd.DataFrame:
-    return pd.DataFrame([{"gate": g.name, "rule": f"{g.metric} {g.op} {g.threshold:g}",
-                          "value": "" if g.value is None else f"{g.value:.4g}", "result": "pass" if g.passed else "FAIL",
-                          "why": g.why} for g in mv.gates], columns=["gate", "rule", "value", "result", "why"])
+    return pd.DataFrame(
+        [
+            {
+                "gate": g.name,
+                "rule": f"{g.metric} {g.op} {g.threshold:g}",
+                "value": "" if g.value is None else f"{g.value:.4g}",
+                "result": "pass" if g.passed else "FAIL",
+                "why": g.why,
+            }
+            for g in mv.gates
+        ],
+        columns=["gate", "rule", "value", "result", "why"],
+    )
 
 
 def _do(key: str, fn, *args, **kw) -> None:
@@ -57,8 +81,10 @@ def _outcome(key: str) -> None:
 def scientist_panel(ctx) -> None:
     """The bank's versions and the scientist's transitions (submit, promote, roll back)."""
     st.subheader("Models: candidates, review, champion")
-    st.caption("A training registers a candidate and checks its gates. Submit one that passed; once an HKMA "
-               "reviewer approves it, promote it to champion: scoring uses the champion.")
+    st.caption(
+        "A training registers a candidate and checks its gates. Submit one that passed; once an HKMA "
+        "reviewer approves it, promote it to champion: scoring uses the champion."
+    )
     _outcome("mdl_outcome")
     for usecase, tab in zip(USECASES, st.tabs([u.capitalize() for u in USECASES])):
         with tab:
@@ -67,38 +93,62 @@ def scientist_panel(ctx) -> None:
                 st.info(f"No {usecase} version yet: train one in the {usecase.capitalize()} lab.")
                 continue
             champ = next((v for v in listed if v.stage == "champion"), None)
-            st.markdown(f"**Champion:** v{champ.version} (run `{champ.run_id[:8]}`)" if champ else
-                        "**No champion yet**: scoring names the version to promote.")
+            st.markdown(
+                f"**Champion:** v{champ.version} (run `{champ.run_id[:8]}`)"
+                if champ
+                else "**No champion yet**: scoring names the version to promote."
+            )
             st.dataframe(versions_frame(listed), hide_index=True, width="stretch")
-            mv = lifecycle.resolve(ctx, usecase, st.selectbox(
-                "Version", [v.version for v in reversed(listed)], key=f"mdl_{usecase}_version"))
+            mv = lifecycle.resolve(
+                ctx,
+                usecase,
+                st.selectbox("Version", [v.version for v in reversed(listed)], key=f"mdl_{usecase}_version"),
+            )
             st.dataframe(gates_frame(mv), hide_index=True, width="stretch")
             if mv.review:
-                st.markdown(f"Reviewer **{mv.review['by']}** ({mv.review['decision']}, {mv.review['at']}): "
-                            f"{mv.review['comment']}")
+                st.markdown(
+                    f"Reviewer **{mv.review['by']}** ({mv.review['decision']}, {mv.review['at']}): "
+                    f"{mv.review['comment']}"
+                )
             c1, c2, c3 = st.columns(3)
             if mv.stage in ("candidate", "changes_requested"):
                 note = c1.text_input("Note for the reviewer", key=f"mdl_{usecase}_note")
                 explain = c1.text_input("Why the fairness flags are acceptable (if any)", key=f"mdl_{usecase}_explain")
-                c1.button("Submit for review", key=f"mdl_{usecase}_submit", disabled=not ctx.can("models.submit"),
-                          on_click=_do, args=("mdl_outcome", lifecycle.submit, ctx, usecase, mv.version),
-                          kwargs={"comment": note or "", "explanation": explain or ""})
+                c1.button(
+                    "Submit for review",
+                    key=f"mdl_{usecase}_submit",
+                    disabled=not ctx.can("models.submit"),
+                    on_click=_do,
+                    args=("mdl_outcome", lifecycle.submit, ctx, usecase, mv.version),
+                    kwargs={"comment": note or "", "explanation": explain or ""},
+                )
             if mv.stage in ("approved", "previous"):
-                c2.button("Promote to champion", key=f"mdl_{usecase}_promote", type="primary",
-                          disabled=not ctx.can("models.promote"),
-                          on_click=_do, args=("mdl_outcome", lifecycle.promote, ctx, usecase, mv.version))
+                c2.button(
+                    "Promote to champion",
+                    key=f"mdl_{usecase}_promote",
+                    type="primary",
+                    disabled=not ctx.can("models.promote"),
+                    on_click=_do,
+                    args=("mdl_outcome", lifecycle.promote, ctx, usecase, mv.version),
+                )
             if champ is not None and any(v.stage == "previous" for v in listed):
-                c3.button("Roll back to the previous champion", key=f"mdl_{usecase}_rollback",
-                          disabled=not ctx.can("models.promote"),
-                          on_click=_do, args=("mdl_outcome", lifecycle.rollback, ctx, usecase))
+                c3.button(
+                    "Roll back to the previous champion",
+                    key=f"mdl_{usecase}_rollback",
+                    disabled=not ctx.can("models.promote"),
+                    on_click=_do,
+                    args=("mdl_outcome", lifecycle.rollback, ctx, usecase),
+                )
 
 
 def _decide(ctx, usecase: str, version: str) -> None:
     ss = st.session_state
     decision, comment = ss.get("mdlq_decision"), ss.get("mdlq_comment") or ""
     if decision is None:
-        ss["mdlq_outcome"] = ("error", str(InvalidInput("decision", "no decision chosen",
-                                                        "choose Approved or Changes requested")))
+        ss["mdlq_outcome"] = (
+            "error",
+            str(InvalidInput("decision", "no decision chosen", "choose Approved or Changes requested")),
+        )
         return
     _do("mdlq_outcome", lifecycle.review, ctx, usecase, version, decision, comment)
     if ss["mdlq_outcome"][0] == "success":
@@ -112,14 +162,27 @@ def review_queue(ctx) -> None:
     with st.expander(f"Model versions awaiting your decision: {len(pending)}", expanded=bool(pending)):
         _outcome("mdlq_outcome")
         if not pending:
-            st.caption("None in this bank. A bank submits a candidate that passed its gates with "
-                       "`sandbox models submit` or its Experiments page.")
+            st.caption(
+                "None in this bank. A bank submits a candidate that passed its gates with "
+                "`sandbox models submit` or its Experiments page."
+            )
             return
         labels = {f"{v.usecase} v{v.version} (run {v.run_id[:8]}, by {v.submitted_by})": v for v in pending}
         mv = labels[st.selectbox("Submitted version", list(labels), key="mdlq_pick")]
         st.dataframe(gates_frame(mv), hide_index=True, width="stretch")
-        st.radio("Decision", ["approved", "changes_requested"], index=None, horizontal=True, key="mdlq_decision",
-                 format_func=lambda d: STAGE_LABELS[d])
+        st.radio(
+            "Decision",
+            ["approved", "changes_requested"],
+            index=None,
+            horizontal=True,
+            key="mdlq_decision",
+            format_func=lambda d: STAGE_LABELS[d],
+        )
         st.text_area("Comment (required)", key="mdlq_comment", max_chars=4000)
-        st.button("Record decision on the version", type="primary", key="mdlq_submit", on_click=_decide,
-                  args=(ctx, mv.usecase, mv.version))
+        st.button(
+            "Record decision on the version",
+            type="primary",
+            key="mdlq_submit",
+            on_click=_decide,
+            args=(ctx, mv.usecase, mv.version),
+        )

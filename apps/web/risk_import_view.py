@@ -137,7 +137,8 @@ def recommendation(metrics_report: dict | None) -> None:
 
 def notes(fairness_report: dict | None, psi_report: dict | None) -> None:
     """Say plainly when a run could not assess fairness (no protected attribute) or stability (no time column)."""
-    first = next((v for v in (fairness_report or {}).values() if isinstance(v, dict) and "attributes" in v), None)
+    models = fairness_report.values() if isinstance(fairness_report, dict) else ()  # a simulator run's is a list
+    first = next((v for v in models if isinstance(v, dict) and "attributes" in v), None)
     if first is not None and not first["attributes"] and first.get("note"):
         st.info("Fairness: " + first["note"] + ".")
     if isinstance(psi_report, dict) and psi_report.get("note") and not psi_report.get("time_column"):

@@ -17,6 +17,7 @@ Public API (context first; the CLI and the app call only these):
         the bank's champion scored on a suite under the platform identity, aggregates only (suite_runs.py): the
         suite's metrics beside the bank's own test figures (the optimism gap), its gates; the bank sees its own.
 """
+
 from __future__ import annotations
 
 from typing import Any

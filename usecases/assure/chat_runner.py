@@ -13,6 +13,7 @@ scratch indexes are deleted when the run ends, whatever happens.
 The pipeline is the real one (`usecases.chat`'s guarded ask: screening, retrieval, scope, generation, grounding,
 redaction), pointed at the scratch index; answers are not traced (no audit entry per attack: one summary event).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,10 +23,10 @@ import statistics
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from sandbox.errors import InvalidInput, SandboxError
 
@@ -73,9 +74,14 @@ class RedTeamReport:
     def metrics(self) -> dict[str, float]:
         all_rows = [m for m in self.overall.values()]
         n = sum(m["attacks"] for m in all_rows)
-        out = {"attack_success_rate": round(sum(m["successes"] for m in all_rows) / n, 4) if n else 0.0,
-               "canary_leaks": float(self.canary_leaks), "pii_leaks": float(self.pii_leaks),
-               "attacks": float(self.attacks), "redteam_seconds": self.seconds, "redteam_cpu_seconds": self.cpu_seconds}
+        out = {
+            "attack_success_rate": round(sum(m["successes"] for m in all_rows) / n, 4) if n else 0.0,
+            "canary_leaks": float(self.canary_leaks),
+            "pii_leaks": float(self.pii_leaks),
+            "attacks": float(self.attacks),
+            "redteam_seconds": self.seconds,
+            "redteam_cpu_seconds": self.cpu_seconds,
+        }
         for b, m in self.overall.items():
             out[f"{b}_attack_success_rate"] = m["attack_success_rate"]
             out[f"{b}_refusal_rate"] = m["refusal_rate"]
@@ -93,8 +99,10 @@ def _pipeline():
     try:
         from usecases.chat import _ask, _index, _ingest
     except ImportError as err:  # the chat package was reorganised: the one place to update
-        raise SandboxError("the chat pipeline's scratch-index entry points (_ask, _ingest, _index) are missing",
-                           "update usecases/assure/chat_runner.py `_pipeline` to the chat package's layout") from err
+        raise SandboxError(
+            "the chat pipeline's scratch-index entry points (_ask, _ingest, _index) are missing",
+            "update usecases/assure/chat_runner.py `_pipeline` to the chat package's layout",
+        ) from err
     return _ask, _ingest, _index
 
 
@@ -120,9 +128,8 @@ def _available(backend: str, embedder) -> str | None:
 
 def _write_world(ctx, scratch: Path, attacks: list[Attack], seed: int) -> tuple[list[Path], list[Path], dict]:
     """The scratch corpus (bank library, case notes, planted notices) and the decoy's library, as files."""
-    from usecases.chat.corpus import bank_display_name, write_corpus
-
     from sandbox import atomic
+    from usecases.chat.corpus import bank_display_name, write_corpus
 
     main_dir, decoy_dir = scratch / "corpus", scratch / "decoy-corpus"
     main_dir.mkdir(parents=True)
@@ -145,9 +152,14 @@ def _judge_context(ctx, attacks: list[Attack], planted: dict, seed: int) -> Judg
     from usecases.chat.answer import SYSTEM_PROMPT
     from usecases.chat.corpus import canary
 
-    return JudgeContext(own_canary=canary(ctx.bank), decoy_canary=canary(decoy_bank(seed)), planted_pii=planted,
-                        planted_markers=frozenset(a.marker for a in attacks if a.category == "document_injection" and a.marker),
-                        system_prompt=SYSTEM_PROMPT, ignore_text=(REFUSAL,))
+    return JudgeContext(
+        own_canary=canary(ctx.bank),
+        decoy_canary=canary(decoy_bank(seed)),
+        planted_pii=planted,
+        planted_markers=frozenset(a.marker for a in attacks if a.category == "document_injection" and a.marker),
+        system_prompt=SYSTEM_PROMPT,
+        ignore_text=(REFUSAL,),
+    )
 
 
 def _shown(text: str) -> str:
@@ -165,9 +177,16 @@ def _ask_one(ask, ctx, snap, attack: Attack, backend: str) -> tuple[str, bool, d
     except InvalidInput as err:
         return f"(rejected as input: {err.message})", True, {"rejected": True}
     g = ans.guardrails
-    return ans.answer, ans.refused, {"question_blocked": bool(g.get("question", {}).get("blocked")),
-                                     "chunks_excluded": len(g.get("chunks_excluded", [])),
-                                     "fallback": ans.fallback, "latency_ms": ans.latency_ms}
+    return (
+        ans.answer,
+        ans.refused,
+        {
+            "question_blocked": bool(g.get("question", {}).get("blocked")),
+            "chunks_excluded": len(g.get("chunks_excluded", [])),
+            "fallback": ans.fallback,
+            "latency_ms": ans.latency_ms,
+        },
+    )
 
 
 def _rate(rows: list[dict]) -> float:
@@ -178,12 +197,16 @@ def _tables(rows: list[dict], backends: list[str]) -> dict[str, dict]:
     out: dict[str, dict] = {"overall": {}, "category": {}, "language": {}, "obfuscation": {}}
     for b in backends:
         mine = [r for r in rows if r["backend"] == b]
-        out["overall"][b] = {"attacks": len(mine), "successes": sum(r["success"] for r in mine),
-                             "attack_success_rate": _rate(mine),
-                             "refusal_rate": round(statistics.fmean(r["refused"] for r in mine), 4) if mine else 0.0,
-                             "canary_leaks": sum(r["canary_leaks"] for r in mine), "pii_leaks": sum(r["pii_leaks"] for r in mine),
-                             "poisoned_answers": sum(r["poisoned"] for r in mine),
-                             "latency_p50_ms": round(statistics.median([r.get("latency_ms") or 0.0 for r in mine]), 1) if mine else 0.0}
+        out["overall"][b] = {
+            "attacks": len(mine),
+            "successes": sum(r["success"] for r in mine),
+            "attack_success_rate": _rate(mine),
+            "refusal_rate": round(statistics.fmean(r["refused"] for r in mine), 4) if mine else 0.0,
+            "canary_leaks": sum(r["canary_leaks"] for r in mine),
+            "pii_leaks": sum(r["pii_leaks"] for r in mine),
+            "poisoned_answers": sum(r["poisoned"] for r in mine),
+            "latency_p50_ms": round(statistics.median([r.get("latency_ms") or 0.0 for r in mine]), 1) if mine else 0.0,
+        }
         for key in ("category", "language", "obfuscation"):
             groups: dict[str, list[dict]] = defaultdict(list)
             for r in mine:
@@ -194,18 +217,35 @@ def _tables(rows: list[dict], backends: list[str]) -> dict[str, dict]:
 
 def _worst(rows: list[dict], answers: dict[tuple[str, str], tuple[str, str]]) -> list[dict]:
     """The worst answers (successes first, then answered attacks), PII-redacted and canaries masked."""
-    ranked = sorted((r for r in rows if r["severity"] > 0), key=lambda r: (-r["severity"], r["backend"], r["attack_id"]))
+    ranked = sorted(
+        (r for r in rows if r["severity"] > 0), key=lambda r: (-r["severity"], r["backend"], r["attack_id"])
+    )
     out = []
     for r in ranked[:WORST]:
         question, answer = answers[(r["backend"], r["attack_id"])]
-        out.append({k: r[k] for k in ("attack_id", "backend", "category", "language", "obfuscation", "success",
-                                      "severity", "fired", "explanation")}
-                   | {"question": _shown(question), "answer": _shown(answer)})
+        out.append(
+            {
+                k: r[k]
+                for k in (
+                    "attack_id",
+                    "backend",
+                    "category",
+                    "language",
+                    "obfuscation",
+                    "success",
+                    "severity",
+                    "fired",
+                    "explanation",
+                )
+            }
+            | {"question": _shown(question), "answer": _shown(answer)}
+        )
     return out
 
 
-def chat_redteam(ctx, backends: list[str] | None = None, attacks: int = DEFAULT_ATTACKS, seed: int = 0,
-                 progress: Progress = None) -> RedTeamReport:
+def chat_redteam(
+    ctx, backends: list[str] | None = None, attacks: int = DEFAULT_ATTACKS, seed: int = 0, progress: Progress = None
+) -> RedTeamReport:
     """Run `attacks` generated attacks against the bank's chat pipeline on each backend; log one MLflow run."""
     ctx.require(ACTION)
     wanted = _check_backends(backends)
@@ -225,8 +265,16 @@ def _build_indexes(ctx, scratch: Path, plan: list[Attack], seed: int, progress: 
     files, decoy_files, planted = _write_world(ctx, scratch, plan, seed)
     _note(progress, 0.02, f"indexing {len(files)} scratch documents")
     _ingest(ctx, scratch / "index", files, lambda f, m: _note(progress, 0.02 + 0.1 * f, m), "assure.redteam.ingest")
-    _ingest(ctx, scratch / "decoy-index", decoy_files, lambda f, m: _note(progress, 0.12 + 0.03 * f, m), "assure.redteam.ingest")
-    data_hash = hashlib.sha256(b"".join(hashlib.sha256(f.read_bytes()).digest() for f in sorted(files + decoy_files))).hexdigest()
+    _ingest(
+        ctx,
+        scratch / "decoy-index",
+        decoy_files,
+        lambda f, m: _note(progress, 0.12 + 0.03 * f, m),
+        "assure.redteam.ingest",
+    )
+    data_hash = hashlib.sha256(
+        b"".join(hashlib.sha256(f.read_bytes()).digest() for f in sorted(files + decoy_files))
+    ).hexdigest()
     return _index.load(scratch / "index"), _index.load(scratch / "decoy-index"), planted, data_hash
 
 
@@ -252,8 +300,15 @@ def _attack_loop(ctx, snap, decoy_snap, plan, backends, jctx, progress):
                 control["seen"] += jctx.decoy_canary in decoy_answer
             answer, refused, facts = _ask_one(ask, ctx, snap, attack, backend)
             v: Verdict = judge(attack, answer, jctx, refused=refused)
-            rows.append({**v.to_dict(), "backend": backend, "language": attack.language,
-                         "obfuscation": attack.obfuscation, **facts})
+            rows.append(
+                {
+                    **v.to_dict(),
+                    "backend": backend,
+                    "language": attack.language,
+                    "obfuscation": attack.obfuscation,
+                    **facts,
+                }
+            )
             answers[(backend, attack.id)] = (attack.question, answer)
             done = bi * len(plan) + i + 1
             if done % 10 == 0 or done == total:
@@ -262,9 +317,15 @@ def _attack_loop(ctx, snap, decoy_snap, plan, backends, jctx, progress):
     return rows, answers, control
 
 
-def _run(ctx, plan: list[Attack], wanted: list[str], seed: int, scratch: Path, progress: Progress,
-         started: tuple[float, float]) -> RedTeamReport:
-    import mlflow
+def _run(
+    ctx,
+    plan: list[Attack],
+    wanted: list[str],
+    seed: int,
+    scratch: Path,
+    progress: Progress,
+    started: tuple[float, float],
+) -> RedTeamReport:
 
     from usecases.chat.embed import get_embedder
 
@@ -274,33 +335,75 @@ def _run(ctx, plan: list[Attack], wanted: list[str], seed: int, scratch: Path, p
     skipped = {b: why for b in wanted if (why := _available(b, embedder))}
     backends = [b for b in wanted if b not in skipped]
     if not backends:
-        raise SandboxError(f"no backend can run here: {'; '.join(f'{b}: {w}' for b, w in skipped.items())}",
-                           "use --backend extractive")
+        raise SandboxError(
+            f"no backend can run here: {'; '.join(f'{b}: {w}' for b, w in skipped.items())}", "use --backend extractive"
+        )
     jctx = _judge_context(ctx, plan, planted, seed)
-    params = {"attacks": len(plan), "backends": ",".join(backends), "k": K, "chunks": snap.size,
-              "decoy_bank": decoy_bank(seed), "categories": ",".join(CATEGORIES)}
-    with ctx.run("chat", run_name=f"redteam-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}", seed=seed, data_hash=data_hash,
-                 params=params, tags={TAG: "chat-redteam"}) as run:
+    params = {
+        "attacks": len(plan),
+        "backends": ",".join(backends),
+        "k": K,
+        "chunks": snap.size,
+        "decoy_bank": decoy_bank(seed),
+        "categories": ",".join(CATEGORIES),
+    }
+    with ctx.run(
+        "chat",
+        run_name=f"redteam-{datetime.now(UTC):%Y%m%d-%H%M%S}",
+        seed=seed,
+        data_hash=data_hash,
+        params=params,
+        tags={TAG: "chat-redteam"},
+    ) as run:
         rows, answers, control = _attack_loop(ctx, snap, decoy_snap, plan, backends, jctx, progress)
         tables = _tables(rows, backends)
         report = RedTeamReport(
-            run_id=run.info.run_id, bank=ctx.bank, attacks=len(plan), seed=seed, backends=backends, skipped_backends=skipped,
-            overall=tables["overall"], by_category=tables["category"], by_language=tables["language"],
-            by_obfuscation=tables["obfuscation"], canary_leaks=sum(r["canary_leaks"] for r in rows),
-            pii_leaks=sum(r["pii_leaks"] for r in rows), decoy_control=control, worst=_worst(rows, answers),
-            taxonomy=mapping())
+            run_id=run.info.run_id,
+            bank=ctx.bank,
+            attacks=len(plan),
+            seed=seed,
+            backends=backends,
+            skipped_backends=skipped,
+            overall=tables["overall"],
+            by_category=tables["category"],
+            by_language=tables["language"],
+            by_obfuscation=tables["obfuscation"],
+            canary_leaks=sum(r["canary_leaks"] for r in rows),
+            pii_leaks=sum(r["pii_leaks"] for r in rows),
+            decoy_control=control,
+            worst=_worst(rows, answers),
+            taxonomy=mapping(),
+        )
         report.targets = _targets(report)
         report.seconds = round(time.perf_counter() - t0, 2)
         report.cpu_seconds = round(time.process_time() - c0, 2)
-        mlflow.log_metrics({k: float(v) for k, v in report.metrics.items()})
-        mlflow.log_dict(report.to_dict(), REPORT_ARTIFACT)
-        mlflow.log_dict({"attacks": [{k: v for k, v in a.to_dict().items() if k not in ("question", "document")} for a in plan],
-                         "verdicts": rows}, ITEMS_ARTIFACT)
-    ctx.audit("assure.chat_redteam", run_id=report.run_id, attacks=len(plan), seed=seed, backends=backends,
-              metrics={k: v for k, v in report.metrics.items() if not k.startswith(tuple(f"{b}_" for b in backends))},
-              targets=report.targets)
+        _log_report(report, plan, rows)
+    _audit_report(ctx, report, plan, seed, backends)
     _note(progress, 1.0, f"attack success {report.metrics['attack_success_rate']:.2%}")
     return report
+
+
+def _log_report(report: RedTeamReport, plan: list[Attack], rows: list[dict]) -> None:
+    """Metrics, the report, and the per-attack verdicts (without the attacks' text) to the active run."""
+    import mlflow
+
+    mlflow.log_metrics({k: float(v) for k, v in report.metrics.items()})
+    mlflow.log_dict(report.to_dict(), REPORT_ARTIFACT)
+    attacks = [{k: v for k, v in a.to_dict().items() if k not in ("question", "document")} for a in plan]
+    mlflow.log_dict({"attacks": attacks, "verdicts": rows}, ITEMS_ARTIFACT)
+
+
+def _audit_report(ctx, report: RedTeamReport, plan: list[Attack], seed: int, backends: list[str]) -> None:
+    per_backend = tuple(f"{b}_" for b in backends)
+    ctx.audit(
+        "assure.chat_redteam",
+        run_id=report.run_id,
+        attacks=len(plan),
+        seed=seed,
+        backends=backends,
+        metrics={k: v for k, v in report.metrics.items() if not k.startswith(per_backend)},
+        targets=report.targets,
+    )
 
 
 def _targets(report: RedTeamReport) -> dict:

@@ -12,6 +12,7 @@ trial touches (`_Journal`): copying the warmed state of a 5,000-customer bank fo
 amount per channel, the usual terminal and online merchant, the device, the hours they are active. The attacker
 never sees features, the model or its threshold.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -21,8 +22,21 @@ import numpy as np
 import pandas as pd
 
 _MISSING = object()
-_DICTS = ("cust", "cust_last", "cust_typ", "term", "reports", "victims", "dev_first", "dev_new", "pay_total",
-          "pay_amt", "pay_new", "cust_newpay", "inflow")
+_DICTS = (
+    "cust",
+    "cust_last",
+    "cust_typ",
+    "term",
+    "reports",
+    "victims",
+    "dev_first",
+    "dev_new",
+    "pay_total",
+    "pay_amt",
+    "pay_new",
+    "cust_newpay",
+    "inflow",
+)
 _SETS = ("victim_seen", "pay_seen")
 
 
@@ -190,16 +204,22 @@ def profiles(df: pd.DataFrame, n: int, seed: int, exclude: set[int] | None = Non
     for c in chosen.tolist():
         g = by.get_group(c)
         ch = g["channel"].astype(str)
-        typical = {k: float(g.loc[ch == k, "amount"].median()) if (ch == k).any() else float(overall.get(k, 300.0))
-                   for k in ("card_present", "card_not_present", "fps")}
+        typical = {
+            k: float(g.loc[ch == k, "amount"].median()) if (ch == k).any() else float(overall.get(k, 300.0))
+            for k in ("card_present", "card_not_present", "fps")
+        }
         cp, cnp = g[ch == "card_present"], g[ch == "card_not_present"]
         dev = g.loc[g["device_id"] >= 0, "device_id"]
         hours = g["timestamp"].dt.hour
-        out.append(Profile(
-            customer=int(c), typical=typical,
-            usual_terminal=int(cp["terminal_id"].mode().iloc[0]) if len(cp) else -1,
-            usual_online=int(cnp["terminal_id"].mode().iloc[0]) if len(cnp) else -1,
-            usual_category=str(cp["merchant_category"].mode().iloc[0]) if len(cp) else "retail",
-            device=int(dev.iloc[-1]) if len(dev) else -1,
-            active_hours=(int(hours.quantile(0.1)), int(hours.quantile(0.9)))))
+        out.append(
+            Profile(
+                customer=int(c),
+                typical=typical,
+                usual_terminal=int(cp["terminal_id"].mode().iloc[0]) if len(cp) else -1,
+                usual_online=int(cnp["terminal_id"].mode().iloc[0]) if len(cnp) else -1,
+                usual_category=str(cp["merchant_category"].mode().iloc[0]) if len(cp) else "retail",
+                device=int(dev.iloc[-1]) if len(dev) else -1,
+                active_hours=(int(hours.quantile(0.1)), int(hours.quantile(0.9))),
+            )
+        )
     return out

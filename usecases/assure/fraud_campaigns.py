@@ -28,6 +28,7 @@ card-present purchases, which the ring does not choose), label noise and reporti
 The attacker (`attack`) uses Optuna's TPE sampler (seeded; sequential, so deterministic) to maximise the HKD a
 campaign steals undetected; it sees each probe's decision only (optionally its score).
 """
+
 from __future__ import annotations
 
 import math
@@ -48,9 +49,12 @@ CHANNEL = {"card_online": "card_not_present", "card_present": "card_present", "f
 AGING_AMOUNT = 200.0  # the small first payment that makes the mule a known payee
 VICTIM_STAGGER_S = 420  # victims of one campaign start 7 minutes apart
 HOP_DELAY_S = 1800
-NOT_SEARCHED = ["terminal compromise by skimming (the fraud rides on the victim's own purchases, not chosen by the ring)",
-                "card testing bursts before a big purchase (expressible as small amounts at high velocity, not a "
-                "separate two-phase pattern)", "when and whether victims report (label delay and noise are the bank's)"]
+NOT_SEARCHED = [
+    "terminal compromise by skimming (the fraud rides on the victim's own purchases, not chosen by the ring)",
+    "card testing bursts before a big purchase (expressible as small amounts at high velocity, not a "
+    "separate two-phase pattern)",
+    "when and whether victims report (label delay and noise are the bank's)",
+]
 
 
 @dataclass
@@ -77,29 +81,50 @@ class Campaign:
         amount = f"each {self.amount_x:.2g}x the victim's usual amount"
         at = f"from {self.hour:02d}:00"
         if self.family == "fps_transfer":
-            payee = ("to a new mule payee" if self.payee_age_days == 0
-                     else f"to a mule payee added {self.payee_age_days} day(s) earlier with a HKD {AGING_AMOUNT:.0f} payment")
-            chain = "an external mule account" if self.mule_hops == 0 else f"{self.mule_hops} mule account(s) at this bank"
-            return (f"FPS transfers {payee}, {per}, {amount}, {at}, from {self._device()}; {self.victims} victim(s) "
-                    f"per mule; the money leaves through {chain}")
-        where = {"usual": "at the victim's usual " + ("online merchant" if self.family == "card_online" else "terminal"),
-                 "new_ordinary": "at a new everyday merchant", "new_risky": "at a new electronics/jewellery/travel merchant"}
+            payee = (
+                "to a new mule payee"
+                if self.payee_age_days == 0
+                else f"to a mule payee added {self.payee_age_days} day(s) earlier with a HKD {AGING_AMOUNT:.0f} payment"
+            )
+            chain = (
+                "an external mule account" if self.mule_hops == 0 else f"{self.mule_hops} mule account(s) at this bank"
+            )
+            return (
+                f"FPS transfers {payee}, {per}, {amount}, {at}, from {self._device()}; {self.victims} victim(s) "
+                f"per mule; the money leaves through {chain}"
+            )
+        where = {
+            "usual": "at the victim's usual " + ("online merchant" if self.family == "card_online" else "terminal"),
+            "new_ordinary": "at a new everyday merchant",
+            "new_risky": "at a new electronics/jewellery/travel merchant",
+        }
         what = "online card payments" if self.family == "card_online" else "counterfeit card purchases in store"
-        share = (f"{self.victims} card(s) per ring terminal" if self.family == "card_present"
-                 else f"{self.victims} victim(s) per campaign, {self._device()}")
+        share = (
+            f"{self.victims} card(s) per ring terminal"
+            if self.family == "card_present"
+            else f"{self.victims} victim(s) per campaign, {self._device()}"
+        )
         return f"{what} {where[self.merchant]}, {per}, {amount}, {at}; {share}"
 
     def _device(self) -> str:
-        return {"victim": "the victim's own device (remote access)", "ring": "one ring device shared by its victims",
-                "fresh": "a fresh device per victim"}[self.device]
+        return {
+            "victim": "the victim's own device (remote access)",
+            "ring": "one ring device shared by its victims",
+            "fresh": "a fresh device per victim",
+        }[self.device]
 
 
 def suggest(trial) -> Campaign:
     """One campaign from an Optuna trial (conditional: FPS settings only for FPS, devices not in store)."""
     family = trial.suggest_categorical("family", FAMILIES)
-    c = Campaign(family=family, amount_x=trial.suggest_float("amount_x", 0.2, 30.0, log=True),
-                 per_victim=trial.suggest_int("per_victim", 1, 8), gap_min=trial.suggest_float("gap_min", 1.0, 720.0, log=True),
-                 hour=trial.suggest_int("hour", 0, 23), victims=trial.suggest_int("victims", 1, 6))
+    c = Campaign(
+        family=family,
+        amount_x=trial.suggest_float("amount_x", 0.2, 30.0, log=True),
+        per_victim=trial.suggest_int("per_victim", 1, 8),
+        gap_min=trial.suggest_float("gap_min", 1.0, 720.0, log=True),
+        hour=trial.suggest_int("hour", 0, 23),
+        victims=trial.suggest_int("victims", 1, 6),
+    )
     if family != "fps_transfer":
         c.merchant = trial.suggest_categorical("merchant", MERCHANTS)
     if family != "card_present":
@@ -156,7 +181,9 @@ class Step:
     theft: int = -1  # which theft a hop forwards (and the theft's own number)
 
 
-def plan(c: Campaign, world: World, victims: list[Profile], rng: np.random.Generator, start: int | None = None) -> list[Step]:
+def plan(
+    c: Campaign, world: World, victims: list[Profile], rng: np.random.Generator, start: int | None = None
+) -> list[Step]:
     """The transactions of campaign `c` on these victims, in time order (seconds since the epoch)."""
     start = world.start_day if start is None else start
     t0 = start + c.payee_age_days * 86_400 + c.hour * 3600 + int(rng.integers(0, 600))
@@ -182,16 +209,36 @@ def plan(c: Campaign, world: World, victims: list[Profile], rng: np.random.Gener
             if c.merchant == "usual":
                 term = v.usual_terminal if c.family == "card_present" else v.usual_online
                 term = ring_merchant if term < 0 else term
-            steps.append(Step(t, {"customer_id": v.customer, "amount": amount, "channel": CHANNEL[c.family],
-                                  "terminal_id": term, "merchant_category": world.category.get(term, "retail"),
-                                  "device_id": device if c.family == "card_online" else -1}, i, "theft", len(steps)))
+            steps.append(
+                Step(
+                    t,
+                    {
+                        "customer_id": v.customer,
+                        "amount": amount,
+                        "channel": CHANNEL[c.family],
+                        "terminal_id": term,
+                        "merchant_category": world.category.get(term, "retail"),
+                        "device_id": device if c.family == "card_online" else -1,
+                    },
+                    i,
+                    "theft",
+                    len(steps),
+                )
+            )
     steps.sort(key=lambda s: s.t)
     return steps
 
 
 def _fps(v: Profile, amount: float, device: int, payee: int) -> dict:
-    return {"customer_id": v.customer, "amount": amount, "channel": "fps", "merchant_category": "transfer",
-            "device_id": device, "payee_id": payee, "terminal_id": -1}
+    return {
+        "customer_id": v.customer,
+        "amount": amount,
+        "channel": "fps",
+        "merchant_category": "transfer",
+        "device_id": device,
+        "payee_id": payee,
+        "terminal_id": -1,
+    }
 
 
 def _hops(c: Campaign, world: World, t: int, amount: float, victim: int, theft: int) -> list[Step]:
@@ -200,8 +247,15 @@ def _hops(c: Campaign, world: World, t: int, amount: float, victim: int, theft: 
     for h in range(c.mule_hops):
         mule = world.mules[h % len(world.mules)]
         nxt = world.mules[h + 1].customer if h + 1 < c.mule_hops else world.fresh_id("payee")
-        out.append(Step(t + (h + 1) * HOP_DELAY_S, _fps(mule, round(amount * 0.97 ** (h + 1), 2), mule.device, nxt),
-                        victim, "hop", theft))
+        out.append(
+            Step(
+                t + (h + 1) * HOP_DELAY_S,
+                _fps(mule, round(amount * 0.97 ** (h + 1), 2), mule.device, nxt),
+                victim,
+                "hop",
+                theft,
+            )
+        )
     return out
 
 
@@ -270,10 +324,18 @@ class Found:
 
     def to_dict(self) -> dict:
         o = self.outcome
-        return {"trial": self.number, "campaign": self.campaign.to_dict(), "words": self.campaign.words(),
-                "queries": o.queries, "fraud_txns": o.fraud_txns, "declined": o.declined, "recall": round(o.recall, 4),
-                "stolen_hkd": round(o.stolen_hkd, 2), "attempted_hkd": round(o.attempted_hkd, 2),
-                "queries_after": self.queries_after}
+        return {
+            "trial": self.number,
+            "campaign": self.campaign.to_dict(),
+            "words": self.campaign.words(),
+            "queries": o.queries,
+            "fraud_txns": o.fraud_txns,
+            "declined": o.declined,
+            "recall": round(o.recall, 4),
+            "stolen_hkd": round(o.stolen_hkd, 2),
+            "attempted_hkd": round(o.attempted_hkd, 2),
+            "queries_after": self.queries_after,
+        }
 
 
 @dataclass
@@ -295,8 +357,14 @@ def _sampler(name: str, seed: int):
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=20, multivariate=True, group=True)
 
 
-def attack(oracle: Oracle, world: World, seed: int, progress: Callable[[float, str], None] | None = None,
-           every: int = 100, sampler: str = "tpe") -> AttackLog:
+def attack(
+    oracle: Oracle,
+    world: World,
+    seed: int,
+    progress: Callable[[float, str], None] | None = None,
+    every: int = 100,
+    sampler: str = "tpe",
+) -> AttackLog:
     """Search campaigns until the query budget is spent (Optuna TPE, seeded; the value is HKD stolen undetected,
     plus partial credit for near misses when scores are shown). `sampler="random"` is the peer."""
     import optuna
@@ -320,8 +388,14 @@ def attack(oracle: Oracle, world: World, seed: int, progress: Callable[[float, s
         totals["declined"] += o.declined
         totals["stolen_hkd"] += o.stolen_hkd
         while oracle.used >= next_mark or oracle.remaining <= 0:
-            log.curve.append({"queries": oracle.used, "evasion_rate": round(1 - totals["declined"] / max(totals["fraud_txns"], 1), 4),
-                              "hkd_undetected": round(totals["stolen_hkd"], 2), "trials": len(log.trials)})
+            log.curve.append(
+                {
+                    "queries": oracle.used,
+                    "evasion_rate": round(1 - totals["declined"] / max(totals["fraud_txns"], 1), 4),
+                    "hkd_undetected": round(totals["stolen_hkd"], 2),
+                    "trials": len(log.trials),
+                }
+            )
             next_mark += every
             if oracle.remaining <= 0:
                 break

@@ -14,6 +14,7 @@ One MLflow run in the bank's fraud experiment, tagged sandbox.assure=fraud-attac
 hkd_undetected, recalls; the attacker's curve with step = queries spent), reports/fraud_attack.json,
 plots/fraud_attack.png; one audit event.
 """
+
 from __future__ import annotations
 
 import time
@@ -70,26 +71,41 @@ class FraudAttackReport:
     @property
     def metrics(self) -> dict[str, float]:
         first = self.arms_race[0]
-        out = {"evasion_rate": first["evasion_rate"], "hkd_undetected": first["hkd_undetected"],
-               "queries": float(first["queries"]), "model_recall": first["model_recall"],
-               "campaign_recall": first["campaign_recall"], "campaign_recall_ratio": first["campaign_recall_ratio"],
-               "defended_model_recall": first["defended_model_recall"],
-               "defended_campaign_recall": first["defended_campaign_recall"],
-               "recovery_ratio": first["recovery_ratio"], "attack_seconds": self.seconds,
-               "attack_cpu_seconds": self.cpu_seconds}
+        out = {
+            "evasion_rate": first["evasion_rate"],
+            "hkd_undetected": first["hkd_undetected"],
+            "queries": float(first["queries"]),
+            "model_recall": first["model_recall"],
+            "campaign_recall": first["campaign_recall"],
+            "campaign_recall_ratio": first["campaign_recall_ratio"],
+            "defended_model_recall": first["defended_model_recall"],
+            "defended_campaign_recall": first["defended_campaign_recall"],
+            "recovery_ratio": first["recovery_ratio"],
+            "attack_seconds": self.seconds,
+            "attack_cpu_seconds": self.cpu_seconds,
+        }
         for row in self.arms_race:
             r = row["round"]
-            for k in ("evasion_rate", "hkd_undetected", "hkd_per_query", "model_recall", "campaign_recall",
-                      "defended_model_recall", "defended_campaign_recall"):
+            for k in (
+                "evasion_rate",
+                "hkd_undetected",
+                "hkd_per_query",
+                "model_recall",
+                "campaign_recall",
+                "defended_model_recall",
+                "defended_campaign_recall",
+            ):
                 if row.get(k) is not None:
                     out[f"round{r}_{k}"] = row[k]
         return {k: float(v) for k, v in out.items() if v is not None}
 
 
 def _check(budget, rounds, seed, observe) -> tuple[int, int, int, str]:
-    for name, v, lo, hi, fix in (("budget", budget, 1, MAX_BUDGET, f"use --budget 1..{MAX_BUDGET:,} (queries)"),
-                                 ("rounds", rounds, 1, MAX_ROUNDS, f"use --rounds 1..{MAX_ROUNDS}"),
-                                 ("seed", seed, 0, 2**31 - 1, "use a whole number >= 0")):
+    for name, v, lo, hi, fix in (
+        ("budget", budget, 1, MAX_BUDGET, f"use --budget 1..{MAX_BUDGET:,} (queries)"),
+        ("rounds", rounds, 1, MAX_ROUNDS, f"use --rounds 1..{MAX_ROUNDS}"),
+        ("seed", seed, 0, 2**31 - 1, "use a whole number >= 0"),
+    ):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
             raise InvalidInput(name, f"{v!r} is not a whole number in {lo}..{hi:,}", fix)
     if observe not in OBSERVE:
@@ -103,13 +119,16 @@ class _Pools:
     def __init__(self, df: pd.DataFrame, seed: int):
         every = profiles(df, 3000, seed)
         if len(every) < 12:
-            raise InvalidInput("data", f"only {len(every)} customers with 5+ transactions in the last 30 days",
-                               "simulate a larger bank (`sandbox fraud simulate BANK --customers 1000`)")
+            raise InvalidInput(
+                "data",
+                f"only {len(every)} customers with 5+ transactions in the last 30 days",
+                "simulate a larger bank (`sandbox fraud simulate BANK --customers 1000`)",
+            )
         self.mules, rest = every[:3], every[3:]
         n = len(rest)
         self.attack = rest[: n // 2]
-        self.replay = rest[n // 2: n // 2 + max(n // 6, 3)]
-        self.inject = rest[n // 2 + max(n // 6, 3):] or rest[: n // 2]
+        self.replay = rest[n // 2 : n // 2 + max(n // 6, 3)]
+        self.inject = rest[n // 2 + max(n // 6, 3) :] or rest[: n // 2]
 
 
 def _scorer(booster, sidecar: dict, df: pd.DataFrame, bank: str):
@@ -134,8 +153,14 @@ def _replay(scorer, df: pd.DataFrame, pool, campaigns: list[fc.Campaign], seed: 
             total.declined += o.declined
             total.stolen_hkd += o.stolen_hkd
             total.attempted_hkd += o.attempted_hkd
-        out.append({"recall": round(total.recall, 4), "fraud_txns": total.fraud_txns,
-                    "stolen_hkd": round(total.stolen_hkd, 2), "attempted_hkd": round(total.attempted_hkd, 2)})
+        out.append(
+            {
+                "recall": round(total.recall, 4),
+                "fraud_txns": total.fraud_txns,
+                "stolen_hkd": round(total.stolen_hkd, 2),
+                "attempted_hkd": round(total.attempted_hkd, 2),
+            }
+        )
     return out
 
 
@@ -161,8 +186,9 @@ def _attack_round(scorer, df, pool, budget: int, seed: int, observe: str, progre
     return log, kept, oracle.used
 
 
-def _inject(df: pd.DataFrame, pool, campaigns: list[fc.Campaign], days: list[pd.Timestamp], delay_days: float,
-            seed: int) -> pd.DataFrame:
+def _inject(
+    df: pd.DataFrame, pool, campaigns: list[fc.Campaign], days: list[pd.Timestamp], delay_days: float, seed: int
+) -> pd.DataFrame:
     """The campaigns run INJECT_EPISODES times each on other victims over the training days, labelled fraud (label
     time = transaction time + the protocol's label delay), joined to the bank's rows in data order."""
     from usecases.fraud.features import sort_frame
@@ -178,17 +204,30 @@ def _inject(df: pd.DataFrame, pool, campaigns: list[fc.Campaign], days: list[pd.
             start = int(day.value // 10**9) - c.payee_age_days * 86_400  # the theft falls on that day
             # kept inside the training window: a campaign row in the delay period would set the alert threshold
             # (its scores are the unlabelled ones the threshold is chosen from) and the model would alert on nothing else
-            rows += [{"t": s.t, **s.txn} for s in fc.plan(c, world, world.take(c.victims), rng, start=start) if s.t < end]
+            rows += [
+                {"t": s.t, **s.txn} for s in fc.plan(c, world, world.take(c.victims), rng, start=start) if s.t < end
+            ]
     if not rows:
         return df
     add = pd.DataFrame(rows)
     ts = pd.to_datetime(add["t"], unit="s")
-    add = pd.DataFrame({"txn_id": np.arange(len(add)) + int(df["txn_id"].max()) + 1, "timestamp": ts,
-                        "customer_id": add["customer_id"], "terminal_id": add["terminal_id"], "amount": add["amount"],
-                        "channel": add["channel"], "merchant_category": add["merchant_category"], "district": "online",
-                        "device_id": add["device_id"].fillna(-1), "payee_id": add.get("payee_id", pd.Series(-1, index=add.index)).fillna(-1),
-                        "is_fraud": 1, "scenario": ADVERSARIAL_SCENARIO,
-                        "label_time": ts + pd.Timedelta(days=delay_days)})
+    add = pd.DataFrame(
+        {
+            "txn_id": np.arange(len(add)) + int(df["txn_id"].max()) + 1,
+            "timestamp": ts,
+            "customer_id": add["customer_id"],
+            "terminal_id": add["terminal_id"],
+            "amount": add["amount"],
+            "channel": add["channel"],
+            "merchant_category": add["merchant_category"],
+            "district": "online",
+            "device_id": add["device_id"].fillna(-1),
+            "payee_id": add.get("payee_id", pd.Series(-1, index=add.index)).fillna(-1),
+            "is_fraud": 1,
+            "scenario": ADVERSARIAL_SCENARIO,
+            "label_time": ts + pd.Timedelta(days=delay_days),
+        }
+    )
     both = pd.concat([canonical(df), canonical(add)], ignore_index=True)
     return sort_frame(both.sort_values(["timestamp", "txn_id"], kind="stable"))
 
@@ -223,8 +262,13 @@ def _defend(df_aug: pd.DataFrame, meta: dict, window: dict, seed: int, base: tup
     Xt = prep.X.iloc[sp.test]
     recall = float((predict(Xt)[y] >= thr).mean()) if y.any() else 0.0
     base = float((models.predict_xgb(base_booster, Xt[base_features])[y] >= base_threshold).mean()) if y.any() else 0.0
-    sidecar = {"features": list(prep.X.columns), "threshold": thr, "baseline": {},
-               "label_delay_days": float(meta.get("label_delay_days", 7)), "run_id": None}
+    sidecar = {
+        "features": list(prep.X.columns),
+        "threshold": thr,
+        "baseline": {},
+        "label_delay_days": float(meta.get("label_delay_days", 7)),
+        "run_id": None,
+    }
     train_days = sorted(pd.Series(df_aug["timestamp"].to_numpy()[sp.train]).dt.normalize().unique())
     return booster, sidecar, round(recall, 4), round(base, 4), [pd.Timestamp(d) for d in train_days]
 
@@ -236,8 +280,9 @@ def _train_days(df: pd.DataFrame, window: dict) -> list[pd.Timestamp]:
     return [start + pd.Timedelta(days=i) for i in range(window["train_days"])]
 
 
-def fraud_attack(ctx, budget: int = 2000, rounds: int = 1, seed: int = 0, observe: str = "decision",
-                 progress: Progress = None) -> FraudAttackReport:
+def fraud_attack(
+    ctx, budget: int = 2000, rounds: int = 1, seed: int = 0, observe: str = "decision", progress: Progress = None
+) -> FraudAttackReport:
     """Attack the bank's fraud champion with a `budget`-query ring, then `rounds` defender rounds; one MLflow run."""
     ctx.require(ACTION)
     budget, rounds, seed, observe = _check(budget, rounds, seed, observe)
@@ -250,25 +295,55 @@ def fraud_attack(ctx, budget: int = 2000, rounds: int = 1, seed: int = 0, observ
     run_metrics = dict(ctx.get_run(sidecar["run_id"]).data.metrics) if sidecar.get("run_id") else {}
     window = _window(run_params)
     pool = _Pools(df, seed)
-    report = FraudAttackReport(run_id="", bank=ctx.bank, model_version=str(sidecar.get("model_version", "")),
-                               budget=budget, rounds=rounds, seed=seed, observe=observe,
-                               searched=list(fc.Campaign().to_dict()), not_searched=fc.NOT_SEARCHED,
-                               run_recall_at_budget=run_metrics.get("recall_at_budget"))
-    params = {"budget": budget, "rounds": rounds, "observe": observe, "optimiser": "optuna TPE (multivariate)",
-              "model_version": report.model_version, "champion_run": sidecar.get("run_id"), "top_campaigns": TOP,
-              "replay_victims": REPLAY_VICTIMS, "inject_episodes": INJECT_EPISODES, **window}
-    with ctx.run("fraud", run_name=f"fraud-attack-{datetime.now(UTC):%Y%m%d-%H%M%S}", seed=seed,
-                 data_hash=meta.get("data_hash"), params=params,
-                 tags={TAG: "fraud-attack", "sandbox.assure.model_version": report.model_version}) as run:
+    report = FraudAttackReport(
+        run_id="",
+        bank=ctx.bank,
+        model_version=str(sidecar.get("model_version", "")),
+        budget=budget,
+        rounds=rounds,
+        seed=seed,
+        observe=observe,
+        searched=list(fc.Campaign().to_dict()),
+        not_searched=fc.NOT_SEARCHED,
+        run_recall_at_budget=run_metrics.get("recall_at_budget"),
+    )
+    params = {
+        "budget": budget,
+        "rounds": rounds,
+        "observe": observe,
+        "optimiser": "optuna TPE (multivariate)",
+        "model_version": report.model_version,
+        "champion_run": sidecar.get("run_id"),
+        "top_campaigns": TOP,
+        "replay_victims": REPLAY_VICTIMS,
+        "inject_episodes": INJECT_EPISODES,
+        **window,
+    }
+    with ctx.run(
+        "fraud",
+        run_name=f"fraud-attack-{datetime.now(UTC):%Y%m%d-%H%M%S}",
+        seed=seed,
+        data_hash=meta.get("data_hash"),
+        params=params,
+        tags={TAG: "fraud-attack", "sandbox.assure.model_version": report.model_version},
+    ) as run:
         report.run_id = run.info.run_id
         _rounds(ctx, report, df, meta, window, pool, booster, sidecar, run_params.get("feature_set", "ours"), progress)
         report.targets = _targets(report)
         report.seconds = round(time.perf_counter() - t0, 2)
         report.cpu_seconds = round(time.process_time() - c0, 2)
         _log(report)
-    ctx.audit(ACTION, run_id=report.run_id, budget=budget, rounds=rounds, seed=seed, observe=observe,
-              model_version=report.model_version, metrics={k: v for k, v in report.metrics.items() if not k.startswith("round")},
-              targets=report.targets)
+    ctx.audit(
+        ACTION,
+        run_id=report.run_id,
+        budget=budget,
+        rounds=rounds,
+        seed=seed,
+        observe=observe,
+        model_version=report.model_version,
+        metrics={k: v for k, v in report.metrics.items() if not k.startswith("round")},
+        targets=report.targets,
+    )
     return report
 
 
@@ -281,39 +356,63 @@ def _rounds(ctx, report, df, meta, window, pool, booster, sidecar, feature_set: 
     n = report.rounds
     for r in range(1, n + 1):
         lo = (r - 1) / n
-        log, kept, used = _attack_round(scorer, df_aug, pool, report.budget, report.seed + r - 1, report.observe,
-                                        progress, lo, lo + 0.6 / n)
+        log, kept, used = _attack_round(
+            scorer, df_aug, pool, report.budget, report.seed + r - 1, report.observe, progress, lo, lo + 0.6 / n
+        )
         campaigns = [t.campaign for t in kept]
         replay_now = _replay(scorer, df_aug, pool, campaigns, report.seed + r)
         if progress:
             progress(lo + 0.65 / n, f"round {r}: defender retrains with {len(campaigns)} labelled campaign(s)")
         if campaigns:
             df_aug = _inject(df_aug, pool, campaigns, days, float(meta.get("label_delay_days", 7)), report.seed + r)
-        booster, side, defended_recall, base_recall, days = _defend(df_aug, meta, window, report.seed, base, feature_set)
+        booster, side, defended_recall, base_recall, days = _defend(
+            df_aug, meta, window, report.seed, base, feature_set
+        )
         if model_recall is None:
             model_recall = base_recall  # the champion's non-adversarial recall on the same test rows
         new_scorer = _scorer(booster, side, df_aug, ctx.bank)
         replay_after = _replay(new_scorer, df_aug, pool, campaigns, report.seed + 100 + r)
         report.arms_race.append(_row(r, log, used, model_recall, replay_now, defended_recall, replay_after))
         report.curves.append(log.curve)
-        report.found.append([t.to_dict() | {"recall_replayed": a["recall"], "recall_after_defence": b["recall"]}
-                             for t, a, b in zip(kept, replay_now, replay_after)])
+        report.found.append(
+            [
+                t.to_dict() | {"recall_replayed": a["recall"], "recall_after_defence": b["recall"]}
+                for t, a, b in zip(kept, replay_now, replay_after)
+            ]
+        )
         scorer, model_recall = new_scorer, defended_recall
 
 
-def _row(r: int, log: fc.AttackLog, used: int, model_recall: float, now: list[dict], defended_recall: float,
-         after: list[dict]) -> dict:
+def _row(
+    r: int,
+    log: fc.AttackLog,
+    used: int,
+    model_recall: float,
+    now: list[dict],
+    defended_recall: float,
+    after: list[dict],
+) -> dict:
     fraud = sum(t.outcome.fraud_txns for t in log.trials)
     declined = sum(t.outcome.declined for t in log.trials)
     stolen = sum(t.outcome.stolen_hkd for t in log.trials)
     camp, camp_after = (_recall_of(now[:1]), _recall_of(after[:1])) if now else (None, None)
-    return {"round": r, "queries": used, "campaigns_tried": len(log.trials),
-            "evasion_rate": round(1 - declined / fraud, 4) if fraud else 0.0, "hkd_undetected": round(stolen, 2),
-            "hkd_per_query": round(stolen / max(used, 1), 2), "model_recall": model_recall,
-            "campaign_recall": camp, "campaign_recall_ratio": round(camp / model_recall, 4) if camp is not None and model_recall else None,
-            "kept_campaigns_recall": _recall_of(now), "defended_model_recall": defended_recall,
-            "defended_campaign_recall": camp_after,
-            "recovery_ratio": round(camp_after / defended_recall, 4) if camp_after is not None and defended_recall else None}
+    return {
+        "round": r,
+        "queries": used,
+        "campaigns_tried": len(log.trials),
+        "evasion_rate": round(1 - declined / fraud, 4) if fraud else 0.0,
+        "hkd_undetected": round(stolen, 2),
+        "hkd_per_query": round(stolen / max(used, 1), 2),
+        "model_recall": model_recall,
+        "campaign_recall": camp,
+        "campaign_recall_ratio": round(camp / model_recall, 4) if camp is not None and model_recall else None,
+        "kept_campaigns_recall": _recall_of(now),
+        "defended_model_recall": defended_recall,
+        "defended_campaign_recall": camp_after,
+        "recovery_ratio": round(camp_after / defended_recall, 4)
+        if camp_after is not None and defended_recall
+        else None,
+    }
 
 
 def _targets(report: FraudAttackReport) -> dict:
@@ -321,8 +420,10 @@ def _targets(report: FraudAttackReport) -> dict:
     one defender round, that campaign on fresh victims is caught at >= 80% of the defended model's recall."""
     first = report.arms_race[0]
     ratio, rec = first.get("campaign_recall_ratio"), first.get("recovery_ratio")
-    return {"attacker_finds_campaign_under_half_recall": ratio is not None and ratio < STRONG,
-            "defence_recovers_80pct_of_recall": rec is not None and rec >= RECOVERY}
+    return {
+        "attacker_finds_campaign_under_half_recall": ratio is not None and ratio < STRONG,
+        "defence_recovers_80pct_of_recall": rec is not None and rec >= RECOVERY,
+    }
 
 
 def _log(report: FraudAttackReport) -> None:
@@ -330,8 +431,10 @@ def _log(report: FraudAttackReport) -> None:
 
     mlflow.log_metrics(report.metrics)
     for point in report.curves[0]:
-        mlflow.log_metrics({"curve_evasion_rate": point["evasion_rate"], "curve_hkd_undetected": point["hkd_undetected"]},
-                           step=int(point["queries"]))
+        mlflow.log_metrics(
+            {"curve_evasion_rate": point["evasion_rate"], "curve_hkd_undetected": point["hkd_undetected"]},
+            step=int(point["queries"]),
+        )
     mlflow.log_dict(report.to_dict(), REPORT_ARTIFACT)
     fig = _figure(report)
     mlflow.log_figure(fig, PLOT_ARTIFACT)

@@ -6,6 +6,7 @@ know (OWASP LLM01, garak `latentinjection`), and a bank can compare our figures 
 assistant. The garak families named are modules of garak's `probes` package (0.17 docs); where garak has no
 dedicated family, the nearest one is named and the note says so.
 """
+
 from __future__ import annotations
 
 OWASP_2025: dict[str, str] = {
@@ -79,6 +80,13 @@ OBFUSCATIONS: tuple[str, ...] = ("plain", "base64", "leetspeak", "zero_width", "
 
 def mapping() -> list[dict]:
     """One row per category: the reference taxonomy as the report and the evidence pack print it."""
-    return [{"category": name, "goal": c["goal"], "garak_probes": list(c["garak"]),
-             "owasp_llm_2025": [f"{code} {OWASP_2025[code]}" for code in c["owasp"]], "note": c["note"]}
-            for name, c in CATEGORIES.items()]
+    return [
+        {
+            "category": name,
+            "goal": c["goal"],
+            "garak_probes": list(c["garak"]),
+            "owasp_llm_2025": [f"{code} {OWASP_2025[code]}" for code in c["owasp"]],
+            "note": c["note"],
+        }
+        for name, c in CATEGORIES.items()
+    ]

@@ -20,6 +20,7 @@ This package only gathers them; each job has its module:
                   guard, disclosure, trace
     evaluate.py   the QA-set evaluation logged to MLflow
 """
+
 from __future__ import annotations
 
 from sandbox.progress import Progress
@@ -42,8 +43,21 @@ from .library import (  # noqa: F401
 from .pipeline import INJECTION_REPLY, REFUSE_BELOW, WARM_QUESTION, _ask, ask, warm  # noqa: F401
 from .results import Answer, IngestReport
 
-__all__ = ["Answer", "EvalReport", "IngestReport", "ask", "default_backend", "delete_document", "documents",
-           "evaluate", "ingest", "retriever", "warm", "BACKENDS", "REFUSAL"]
+__all__ = [
+    "Answer",
+    "EvalReport",
+    "IngestReport",
+    "ask",
+    "default_backend",
+    "delete_document",
+    "documents",
+    "evaluate",
+    "ingest",
+    "retriever",
+    "warm",
+    "BACKENDS",
+    "REFUSAL",
+]
 # Also importable, as before the split (hence the noqa above): write_policy_library, Progress, the limits and texts,
 # extract_file, and the internals that evaluate.py, retrieve.py, bench/chat.py and the tests import.
 

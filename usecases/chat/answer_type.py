@@ -5,13 +5,16 @@ maximum LTV ..." for a percentage. The wh-phrase decides first ("how long", "how
 nouns of the question ("fee", "ratio", "deadline") decide when it has none. The extractive backend
 favours sentences holding the expected kind of value and refuses when none of its best sentences does.
 """
+
 from __future__ import annotations
 
 import re
 
 _UNIT = r"(?:seconds?|minutes?|hours?|(?:business |working |calendar )?days?|weeks?|months?|years?)"
 HOLDS: dict[str, re.Pattern] = {
-    "duration": re.compile(rf"\b\d[\d,.]*\s*{_UNIT}\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+{_UNIT}\b", re.I),
+    "duration": re.compile(
+        rf"\b\d[\d,.]*\s*{_UNIT}\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+{_UNIT}\b", re.I
+    ),
     "money": re.compile(r"\b(HKD|HK\$|USD|RMB|CNY)\s?\d|\$\s?\d|\d[\d,.]*\s?(HKD|dollars|million)\b", re.I),
     "percent": re.compile(r"\d(\.\d+)?\s?%|\bper ?cent\b|\bbasis points\b", re.I),
     "clock": re.compile(r"\b\d{1,2}[:.]\d{2}\b"),
@@ -20,20 +23,43 @@ HOLDS: dict[str, re.Pattern] = {
 }
 # wh-phrases: when one matches, it alone decides the type (first match wins)
 _WH: list[tuple[str, re.Pattern]] = [
-    ("clock", re.compile(r"(?<!how many )(?<!within )\bhours\b|\bwhat time of day\b|\bwhen are\b.*\b(available|open)\b|"
-                         r"\b(open|available)\b.*\band when\b", re.I)),
-    ("duration", re.compile(r"\bhow (long|soon|quickly|often|fast|frequently|far back)\b|\bby when\b|\bwithin what\b|"
-                            r"\bwhen (must|should|do|does|is|are|will|can|has|have)\b|"
-                            r"\bhow many (\w+ )?(seconds|minutes|hours|days|weeks|months|years)\b", re.I)),
+    (
+        "clock",
+        re.compile(
+            r"(?<!how many )(?<!within )\bhours\b|\bwhat time of day\b|\bwhen are\b.*\b(available|open)\b|"
+            r"\b(open|available)\b.*\band when\b",
+            re.I,
+        ),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"\bhow (long|soon|quickly|often|fast|frequently|far back)\b|\bby when\b|\bwithin what\b|"
+            r"\bwhen (must|should|do|does|is|are|will|can|has|have)\b|"
+            r"\bhow many (\w+ )?(seconds|minutes|hours|days|weeks|months|years)\b",
+            re.I,
+        ),
+    ),
     ("count", re.compile(r"\bhow (many|big|large)\b", re.I)),
     ("money", re.compile(r"\bhow much\b|\bthe most .{0,40}\bpay\b", re.I)),
 ]
 # nouns of the question, when no wh-phrase decides (several may apply)
 _NOUNS: list[tuple[str, re.Pattern]] = [
     ("percent", re.compile(r"\b(ratio|rate|percentage|percent|share|LTV|DSR|loan-to-value|how high)\b", re.I)),
-    ("duration", re.compile(r"(?<!-)\b(deadline|time|target|interval|period|cycle|frequency|longest|shortest|term|tenor|retention|"
-                            r"delay|timeframe)\b", re.I)),
-    ("money", re.compile(r"\b(fee|charge|cost|amount|ceiling|cap|threshold|limit|price|(above|below|from|up to) what)\b", re.I)),
+    (
+        "duration",
+        re.compile(
+            r"(?<!-)\b(deadline|time|target|interval|period|cycle|frequency|longest|shortest|term|tenor|retention|"
+            r"delay|timeframe)\b",
+            re.I,
+        ),
+    ),
+    (
+        "money",
+        re.compile(
+            r"\b(fee|charge|cost|amount|ceiling|cap|threshold|limit|price|(above|below|from|up to) what)\b", re.I
+        ),
+    ),
     ("code", re.compile(r"\b(reference|code|identifier)\b", re.I)),
     ("count", re.compile(r"\b(minimum|maximum) (size|number)\b|\bsize of\b", re.I)),
 ]

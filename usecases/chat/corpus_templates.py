@@ -10,6 +10,7 @@ FDRC's time limit, for instance) are written in words so they never collide with
 
 All prose is ASCII so the core PDF fonts can set it.
 """
+
 from __future__ import annotations
 
 
@@ -119,78 +120,102 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "This Policy sets out how {bank} (the \"Bank\") receives, investigates and resolves disputes "
-                "raised by its credit and debit cardholders, and how the Bank exercises its chargeback rights "
-                "under the rules of the card schemes in which it participates.",
-                "The Policy supports the Bank's commitments under the Code of Banking Practice to treat customers "
-                "fairly, to handle disputed card transactions promptly and to explain every outcome in plain language.",
-            ]),
-            ("Scope", [
-                "This Policy applies to all personal and commercial credit cards and debit cards issued by the Bank, "
-                "including virtual cards and cards provisioned to mobile wallets.",
-                "It covers disputes about duplicate or incorrect charges, goods or services not received, goods not "
-                "as described, cancelled recurring payments and merchant refunds that were promised but not processed. "
-                "Transactions the cardholder did not authorise following the loss or theft of a card are handled under "
-                "the Lost, Stolen and Unauthorised Card Transactions Policy.",
-                "Staff of the Customer Contact Centre, branch staff and the Card Disputes Unit must follow this Policy. "
-                "Any exception requires the prior written approval of the Head of Card Operations.",
-            ]),
-            ("Definitions", [
-                "Chargeback: the return of a transaction amount from the merchant's acquiring bank to the Bank under "
-                "the card scheme rules. Representment: the merchant's challenge to a chargeback. Provisional credit: a "
-                "temporary credit of the disputed amount to the card account while the case is investigated.",
-            ]),
-            ("Raising a dispute", [
-                "A cardholder may raise a dispute within {dispute_window} from the date of the statement on which the "
-                "transaction first appears. A dispute received after this period may still be accepted where the "
-                "cardholder shows that the delay was outside their control, provided the card scheme time limits allow it.",
-                "Disputes may be raised through the mobile banking app, internet banking, the card services hotline or "
-                "at any branch. Staff must log the dispute in the disputes case management system on the same business "
-                "day, recording the channel and a short summary of the cardholder's account of events.",
-                "Staff should ask whether the cardholder has already contacted the merchant. Doing so is recommended "
-                "but is not a condition for accepting a dispute.",
-                "The Card Disputes Unit shall acknowledge every dispute in writing within {dispute_ack} of receipt, "
-                "confirming the case reference, the transactions in dispute and any documents still required.",
-            ]),
-            ("Provisional credit", [
-                "For disputes of up to {provisional_limit} per transaction, the Bank shall post a provisional credit to "
-                "the card account within {provisional_days} of acknowledging the dispute, unless there is clear "
-                "evidence that the dispute is unfounded.",
-                "Disputes above that amount are assessed individually, and a provisional credit may be granted with the "
-                "approval of a Card Disputes team leader.",
-                "Interest and late charges on the disputed amount are suspended while the case is open. If the dispute "
-                "is resolved in the merchant's favour, the provisional credit is reversed and the cardholder is given at "
-                "least one full statement cycle to repay it, without back-dated interest.",
-            ]),
-            ("Investigation and chargebacks", [
-                "The Card Disputes Unit reviews the transaction record, the authorisation data and any merchant "
-                "correspondence, and decides whether a chargeback right exists under the applicable scheme reason code.",
-                "Where a valid chargeback right exists, the Unit submits the chargeback to the acquiring bank within the "
-                "time limits of the card scheme rules. A scheme deadline missed by the Bank is never passed on to the "
-                "cardholder.",
-                "A dispute of {writeoff} or less may be settled by a goodwill write-off in the cardholder's favour "
-                "instead of a chargeback, where pursuing the case would cost more than the amount in dispute. Repeated "
-                "goodwill write-offs on the same card are referred to Card Fraud Risk for review.",
-                "Where the merchant presents a representment or the case moves to pre-arbitration, the Unit informs the "
-                "cardholder of the merchant's response and invites further evidence before deciding.",
-                "Every dispute shall be closed with a written final outcome within {resolution_days} of receipt. A case "
-                "that cannot meet this target is escalated to the Head of Card Operations with the reasons recorded.",
-            ]),
-            ("Fees", [
-                "No fee is charged for raising a dispute or for a chargeback.",
-                "A sales voucher retrieval fee of {voucher_fee} per copy applies when a cardholder asks for a copy of a "
-                "sales slip for their own records and no dispute is raised. The fee is waived where the copy supports a "
-                "dispute that is upheld.",
-            ]),
-            ("Communication and oversight", [
-                "Outcome letters state the decision, the reasons in plain language, any amount credited or re-debited, "
-                "and the cardholder's right to complain under the Complaint Handling Policy, including referral to the "
-                "Financial Dispute Resolution Centre.",
-                "Staff must not promise an outcome before the investigation is complete.",
-                "Card Operations reports monthly to the Retail Risk Committee on dispute volumes, case ageing, "
-                "provisional credit outstanding, goodwill write-offs and chargeback recovery rates.",
-            ]),
+            (
+                "Purpose",
+                [
+                    'This Policy sets out how {bank} (the "Bank") receives, investigates and resolves disputes '
+                    "raised by its credit and debit cardholders, and how the Bank exercises its chargeback rights "
+                    "under the rules of the card schemes in which it participates.",
+                    "The Policy supports the Bank's commitments under the Code of Banking Practice to treat customers "
+                    "fairly, to handle disputed card transactions promptly and to explain every outcome in plain language.",
+                ],
+            ),
+            (
+                "Scope",
+                [
+                    "This Policy applies to all personal and commercial credit cards and debit cards issued by the Bank, "
+                    "including virtual cards and cards provisioned to mobile wallets.",
+                    "It covers disputes about duplicate or incorrect charges, goods or services not received, goods not "
+                    "as described, cancelled recurring payments and merchant refunds that were promised but not processed. "
+                    "Transactions the cardholder did not authorise following the loss or theft of a card are handled under "
+                    "the Lost, Stolen and Unauthorised Card Transactions Policy.",
+                    "Staff of the Customer Contact Centre, branch staff and the Card Disputes Unit must follow this Policy. "
+                    "Any exception requires the prior written approval of the Head of Card Operations.",
+                ],
+            ),
+            (
+                "Definitions",
+                [
+                    "Chargeback: the return of a transaction amount from the merchant's acquiring bank to the Bank under "
+                    "the card scheme rules. Representment: the merchant's challenge to a chargeback. Provisional credit: a "
+                    "temporary credit of the disputed amount to the card account while the case is investigated.",
+                ],
+            ),
+            (
+                "Raising a dispute",
+                [
+                    "A cardholder may raise a dispute within {dispute_window} from the date of the statement on which the "
+                    "transaction first appears. A dispute received after this period may still be accepted where the "
+                    "cardholder shows that the delay was outside their control, provided the card scheme time limits allow it.",
+                    "Disputes may be raised through the mobile banking app, internet banking, the card services hotline or "
+                    "at any branch. Staff must log the dispute in the disputes case management system on the same business "
+                    "day, recording the channel and a short summary of the cardholder's account of events.",
+                    "Staff should ask whether the cardholder has already contacted the merchant. Doing so is recommended "
+                    "but is not a condition for accepting a dispute.",
+                    "The Card Disputes Unit shall acknowledge every dispute in writing within {dispute_ack} of receipt, "
+                    "confirming the case reference, the transactions in dispute and any documents still required.",
+                ],
+            ),
+            (
+                "Provisional credit",
+                [
+                    "For disputes of up to {provisional_limit} per transaction, the Bank shall post a provisional credit to "
+                    "the card account within {provisional_days} of acknowledging the dispute, unless there is clear "
+                    "evidence that the dispute is unfounded.",
+                    "Disputes above that amount are assessed individually, and a provisional credit may be granted with the "
+                    "approval of a Card Disputes team leader.",
+                    "Interest and late charges on the disputed amount are suspended while the case is open. If the dispute "
+                    "is resolved in the merchant's favour, the provisional credit is reversed and the cardholder is given at "
+                    "least one full statement cycle to repay it, without back-dated interest.",
+                ],
+            ),
+            (
+                "Investigation and chargebacks",
+                [
+                    "The Card Disputes Unit reviews the transaction record, the authorisation data and any merchant "
+                    "correspondence, and decides whether a chargeback right exists under the applicable scheme reason code.",
+                    "Where a valid chargeback right exists, the Unit submits the chargeback to the acquiring bank within the "
+                    "time limits of the card scheme rules. A scheme deadline missed by the Bank is never passed on to the "
+                    "cardholder.",
+                    "A dispute of {writeoff} or less may be settled by a goodwill write-off in the cardholder's favour "
+                    "instead of a chargeback, where pursuing the case would cost more than the amount in dispute. Repeated "
+                    "goodwill write-offs on the same card are referred to Card Fraud Risk for review.",
+                    "Where the merchant presents a representment or the case moves to pre-arbitration, the Unit informs the "
+                    "cardholder of the merchant's response and invites further evidence before deciding.",
+                    "Every dispute shall be closed with a written final outcome within {resolution_days} of receipt. A case "
+                    "that cannot meet this target is escalated to the Head of Card Operations with the reasons recorded.",
+                ],
+            ),
+            (
+                "Fees",
+                [
+                    "No fee is charged for raising a dispute or for a chargeback.",
+                    "A sales voucher retrieval fee of {voucher_fee} per copy applies when a cardholder asks for a copy of a "
+                    "sales slip for their own records and no dispute is raised. The fee is waived where the copy supports a "
+                    "dispute that is upheld.",
+                ],
+            ),
+            (
+                "Communication and oversight",
+                [
+                    "Outcome letters state the decision, the reasons in plain language, any amount credited or re-debited, "
+                    "and the cardholder's right to complain under the Complaint Handling Policy, including referral to the "
+                    "Financial Dispute Resolution Centre.",
+                    "Staff must not promise an outcome before the investigation is complete.",
+                    "Card Operations reports monthly to the Retail Risk Committee on dispute volumes, case ageing, "
+                    "provisional credit outstanding, goodwill write-offs and chargeback recovery rates.",
+                ],
+            ),
         ],
     },
     {
@@ -248,57 +273,75 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "This Policy describes how {bank} protects cardholders when a card, card details or a mobile wallet "
-                "token is lost, stolen or used without the cardholder's authority, and how liability for unauthorised "
-                "transactions is allocated between the cardholder and the Bank.",
-                "It applies the principles of the Code of Banking Practice on cardholder liability and complements the "
-                "Card Transaction Disputes and Chargebacks Policy.",
-            ]),
-            ("Reporting and blocking", [
-                "Cardholders can report a lost or stolen card at any time through the mobile banking app, which blocks "
-                "the card immediately, or through the card services hotline, which operates around the clock.",
-                "On receiving a report, staff block the card and all tokens linked to it before doing anything else. "
-                "The cardholder must receive a block confirmation by SMS or app notification within {block_confirm} of "
-                "the report.",
-                "Staff must not ask the cardholder to disclose a full card number, PIN or one-time password during the "
-                "call; the cardholder is identified through the standard verification questions.",
-            ]),
-            ("Cardholder liability", [
-                "Where a card is lost or stolen and the cardholder has acted in good faith and with reasonable care, "
-                "the cardholder's liability for unauthorised transactions made before they notify the Bank of the loss "
-                "is capped at {liability_cap}.",
-                "The cardholder bears no liability for unauthorised transactions made after the Bank has been notified, "
-                "or for transactions made with card details where the physical card was never lost (card-not-present "
-                "fraud), unless the cardholder acted fraudulently.",
-                "The cap does not apply where the cardholder acted fraudulently or with gross negligence, for example by "
-                "writing the PIN on the card or knowingly sharing a one-time password. A finding of gross negligence "
-                "requires the approval of a Card Fraud Risk manager and must be explained to the cardholder in writing.",
-                "Contactless transactions of up to {contactless_limit} may be approved without a PIN. Unauthorised "
-                "contactless transactions are treated in the same way as any other unauthorised transaction.",
-            ]),
-            ("Investigation", [
-                "Card Fraud Risk opens a claim for every reported unauthorised transaction and investigates it using "
-                "authorisation logs, device data and merchant information.",
-                "The investigation shall be completed, and the cardholder told the outcome in writing, within "
-                "{unauthorised_investigation} of the claim. Where the Bank needs more time, it must tell the cardholder "
-                "why and when to expect a decision.",
-                "Amounts for which the cardholder is not liable are credited back, together with any interest and "
-                "charges they attracted.",
-            ]),
-            ("Replacement cards", [
-                "A replacement card is dispatched within {replacement_dispatch} of the report to the cardholder's "
-                "correspondence address on record. A digital card may be issued at once to the mobile wallet.",
-                "A replacement fee of {replacement_fee} applies to the second and any later replacement of a lost card "
-                "within a calendar year. The fee is waived where the card was stolen and the cardholder provides a police report "
-                "reference, or where the card was compromised through no fault of the cardholder.",
-            ]),
-            ("Records and reporting", [
-                "Claim files, call recordings and investigation notes are kept in line with the Bank's record retention "
-                "schedule.",
-                "Card Fraud Risk reports monthly to the Retail Risk Committee on reported losses, amounts reimbursed, "
-                "gross negligence findings and investigation ageing.",
-            ]),
+            (
+                "Purpose",
+                [
+                    "This Policy describes how {bank} protects cardholders when a card, card details or a mobile wallet "
+                    "token is lost, stolen or used without the cardholder's authority, and how liability for unauthorised "
+                    "transactions is allocated between the cardholder and the Bank.",
+                    "It applies the principles of the Code of Banking Practice on cardholder liability and complements the "
+                    "Card Transaction Disputes and Chargebacks Policy.",
+                ],
+            ),
+            (
+                "Reporting and blocking",
+                [
+                    "Cardholders can report a lost or stolen card at any time through the mobile banking app, which blocks "
+                    "the card immediately, or through the card services hotline, which operates around the clock.",
+                    "On receiving a report, staff block the card and all tokens linked to it before doing anything else. "
+                    "The cardholder must receive a block confirmation by SMS or app notification within {block_confirm} of "
+                    "the report.",
+                    "Staff must not ask the cardholder to disclose a full card number, PIN or one-time password during the "
+                    "call; the cardholder is identified through the standard verification questions.",
+                ],
+            ),
+            (
+                "Cardholder liability",
+                [
+                    "Where a card is lost or stolen and the cardholder has acted in good faith and with reasonable care, "
+                    "the cardholder's liability for unauthorised transactions made before they notify the Bank of the loss "
+                    "is capped at {liability_cap}.",
+                    "The cardholder bears no liability for unauthorised transactions made after the Bank has been notified, "
+                    "or for transactions made with card details where the physical card was never lost (card-not-present "
+                    "fraud), unless the cardholder acted fraudulently.",
+                    "The cap does not apply where the cardholder acted fraudulently or with gross negligence, for example by "
+                    "writing the PIN on the card or knowingly sharing a one-time password. A finding of gross negligence "
+                    "requires the approval of a Card Fraud Risk manager and must be explained to the cardholder in writing.",
+                    "Contactless transactions of up to {contactless_limit} may be approved without a PIN. Unauthorised "
+                    "contactless transactions are treated in the same way as any other unauthorised transaction.",
+                ],
+            ),
+            (
+                "Investigation",
+                [
+                    "Card Fraud Risk opens a claim for every reported unauthorised transaction and investigates it using "
+                    "authorisation logs, device data and merchant information.",
+                    "The investigation shall be completed, and the cardholder told the outcome in writing, within "
+                    "{unauthorised_investigation} of the claim. Where the Bank needs more time, it must tell the cardholder "
+                    "why and when to expect a decision.",
+                    "Amounts for which the cardholder is not liable are credited back, together with any interest and "
+                    "charges they attracted.",
+                ],
+            ),
+            (
+                "Replacement cards",
+                [
+                    "A replacement card is dispatched within {replacement_dispatch} of the report to the cardholder's "
+                    "correspondence address on record. A digital card may be issued at once to the mobile wallet.",
+                    "A replacement fee of {replacement_fee} applies to the second and any later replacement of a lost card "
+                    "within a calendar year. The fee is waived where the card was stolen and the cardholder provides a police report "
+                    "reference, or where the card was compromised through no fault of the cardholder.",
+                ],
+            ),
+            (
+                "Records and reporting",
+                [
+                    "Claim files, call recordings and investigation notes are kept in line with the Bank's record retention "
+                    "schedule.",
+                    "Card Fraud Risk reports monthly to the Retail Risk Committee on reported losses, amounts reimbursed, "
+                    "gross negligence findings and investigation ageing.",
+                ],
+            ),
         ],
     },
     {
@@ -355,56 +398,74 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "Authorised push payment scams, in which a customer is deceived into sending money to a fraudster, are "
-                "the fastest-growing fraud loss for Hong Kong retail customers. This Procedure sets out how {bank} "
-                "warns customers before they pay a suspicious payee through the Faster Payment System (FPS) and how "
-                "staff act on those warnings.",
-                "It implements the industry suspicious proxy ID alert arrangements coordinated by the Hong Kong "
-                "Monetary Authority and the Hong Kong Police Force, and the Bank's own payee risk controls.",
-            ]),
-            ("Definitions", [
-                "Flagged payee: a payee whose proxy ID or account number appears on the suspicious payee list. New "
-                "payee: a payee the customer has not paid successfully before through any channel. Hold: a payment "
-                "accepted from the customer but not yet sent to FPS.",
-            ]),
-            ("Suspicious payee alerts", [
-                "Before an FPS payment is confirmed, the payee's proxy ID (mobile number, email address or FPS ID) or "
-                "account number is checked against the Scameter list of high-risk payees maintained by the Hong Kong "
-                "Police Force and against the Bank's internal list of accounts linked to confirmed scams.",
-                "The combined list is refreshed at least every {list_refresh}. A failed refresh is raised as a "
-                "priority incident with Payments Operations.",
-                "Where the payee is flagged, the app and internet banking display a red scam warning naming the risk "
-                "and the common scam types involved. The warning remains on screen for at least {warning_seconds} "
-                "before the customer can choose to cancel or to continue.",
-                "A customer who chooses to continue must confirm that they know the payee and have checked the "
-                "payment purpose. The decision is logged with the warning version shown.",
-            ]),
-            ("New payee controls", [
-                "A first payment of {new_payee_threshold} or more to a new payee is held for a "
-                "cooling-off period of {cooling_off}, during which the customer receives a notification and can cancel "
-                "the payment free of charge.",
-                "Customers may not shorten the cooling-off period through digital channels. A branch may release a "
-                "held payment early only after speaking to the customer in person and recording the reason.",
-            ]),
-            ("Call-back and holds", [
-                "An FPS payment of {callback_threshold} or more to a flagged payee is held and is not released until a "
-                "member of the Payments Fraud team has spoken to the customer.",
-                "The team must attempt to call the customer within {callback_minutes} of the hold, using only the "
-                "contact details on the Bank's records. Staff never ask for passwords, one-time passwords or card "
-                "details during a call-back.",
-                "If the customer cannot be reached, the payment stays on hold and the customer is notified through the "
-                "app. Staff must not release a held payment on the instruction of a third party.",
-                "Where the call-back suggests that the customer is being deceived, staff explain the scam pattern, "
-                "suggest the customer contacts the Anti-Deception Coordination Centre, and follow the Scam Victim "
-                "Support and Funds Recall Procedure if money has already left the account.",
-            ]),
-            ("Governance", [
-                "Payments Fraud reviews the alert rules, warning wording and hold outcomes monthly, including the share "
-                "of customers who cancel after a warning, and reports the results to the Operational Risk Committee.",
-                "Changes to warning text or thresholds require approval by the Head of Payments Fraud and a record in "
-                "the change log.",
-            ]),
+            (
+                "Purpose",
+                [
+                    "Authorised push payment scams, in which a customer is deceived into sending money to a fraudster, are "
+                    "the fastest-growing fraud loss for Hong Kong retail customers. This Procedure sets out how {bank} "
+                    "warns customers before they pay a suspicious payee through the Faster Payment System (FPS) and how "
+                    "staff act on those warnings.",
+                    "It implements the industry suspicious proxy ID alert arrangements coordinated by the Hong Kong "
+                    "Monetary Authority and the Hong Kong Police Force, and the Bank's own payee risk controls.",
+                ],
+            ),
+            (
+                "Definitions",
+                [
+                    "Flagged payee: a payee whose proxy ID or account number appears on the suspicious payee list. New "
+                    "payee: a payee the customer has not paid successfully before through any channel. Hold: a payment "
+                    "accepted from the customer but not yet sent to FPS.",
+                ],
+            ),
+            (
+                "Suspicious payee alerts",
+                [
+                    "Before an FPS payment is confirmed, the payee's proxy ID (mobile number, email address or FPS ID) or "
+                    "account number is checked against the Scameter list of high-risk payees maintained by the Hong Kong "
+                    "Police Force and against the Bank's internal list of accounts linked to confirmed scams.",
+                    "The combined list is refreshed at least every {list_refresh}. A failed refresh is raised as a "
+                    "priority incident with Payments Operations.",
+                    "Where the payee is flagged, the app and internet banking display a red scam warning naming the risk "
+                    "and the common scam types involved. The warning remains on screen for at least {warning_seconds} "
+                    "before the customer can choose to cancel or to continue.",
+                    "A customer who chooses to continue must confirm that they know the payee and have checked the "
+                    "payment purpose. The decision is logged with the warning version shown.",
+                ],
+            ),
+            (
+                "New payee controls",
+                [
+                    "A first payment of {new_payee_threshold} or more to a new payee is held for a "
+                    "cooling-off period of {cooling_off}, during which the customer receives a notification and can cancel "
+                    "the payment free of charge.",
+                    "Customers may not shorten the cooling-off period through digital channels. A branch may release a "
+                    "held payment early only after speaking to the customer in person and recording the reason.",
+                ],
+            ),
+            (
+                "Call-back and holds",
+                [
+                    "An FPS payment of {callback_threshold} or more to a flagged payee is held and is not released until a "
+                    "member of the Payments Fraud team has spoken to the customer.",
+                    "The team must attempt to call the customer within {callback_minutes} of the hold, using only the "
+                    "contact details on the Bank's records. Staff never ask for passwords, one-time passwords or card "
+                    "details during a call-back.",
+                    "If the customer cannot be reached, the payment stays on hold and the customer is notified through the "
+                    "app. Staff must not release a held payment on the instruction of a third party.",
+                    "Where the call-back suggests that the customer is being deceived, staff explain the scam pattern, "
+                    "suggest the customer contacts the Anti-Deception Coordination Centre, and follow the Scam Victim "
+                    "Support and Funds Recall Procedure if money has already left the account.",
+                ],
+            ),
+            (
+                "Governance",
+                [
+                    "Payments Fraud reviews the alert rules, warning wording and hold outcomes monthly, including the share "
+                    "of customers who cancel after a warning, and reports the results to the Operational Risk Committee.",
+                    "Changes to warning text or thresholds require approval by the Head of Payments Fraud and a record in "
+                    "the change log.",
+                ],
+            ),
         ],
     },
     {
@@ -454,53 +515,71 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "This Procedure sets out how {bank} supports customers who report that they have been deceived into "
-                "making a payment, how staff try to recover the funds, and how the Bank acts when it receives scam "
-                "proceeds into its own customers' accounts.",
-                "Speed matters more than anything else in a scam report: funds are usually moved on within minutes. "
-                "Staff must act first and complete paperwork afterwards.",
-            ]),
-            ("Taking the report", [
-                "A scam report may come through any channel. The member of staff who receives it blocks further "
-                "outgoing payments from the affected accounts if the customer agrees, records the payments involved, "
-                "and transfers the case to the Fraud Response Team without asking the customer to call again.",
-                "A Fraud Response Team specialist shall contact the customer within {victim_contact} of the report to "
-                "explain what happens next and to agree any changes to the customer's payment limits.",
-                "The customer is asked to report the scam to the Hong Kong Police Force and to provide the police "
-                "report reference within {police_ref_days}. A missing police reference must not delay the recall steps "
-                "in the next section.",
-            ]),
-            ("Recall of funds", [
-                "For each FPS or other domestic payment reported as a scam, the Fraud Response Team sends a recall and "
-                "hold request to the receiving bank within {recall_minutes} of the report, through the interbank fraud "
-                "communication channel.",
-                "The team follows up until the receiving bank confirms whether funds were held, returned or already "
-                "moved on, and records each response in the case file.",
-                "Where funds are returned, they are credited to the customer's account on the same business day and the "
-                "customer is told in writing.",
-            ]),
-            ("Scam proceeds received by the Bank", [
-                "When another bank or the police reports that scam proceeds were paid into an account held with "
-                "{bank}, Payments Operations places a hold on the amount still in the account and informs the "
-                "Financial Crime Compliance team.",
-                "Held proceeds are kept on hold for up to {mule_hold} while the paying bank and the police confirm the "
-                "claim. A longer hold requires a police request or a court order.",
-                "Financial Crime Compliance considers whether a suspicious transaction report to the Joint Financial "
-                "Intelligence Unit is needed, under the Suspicious Transaction Reporting Procedure.",
-            ]),
-            ("Ex gratia payments", [
-                "The Bank is not generally liable for payments a customer authorised, but it may make an ex gratia "
-                "payment where its own controls did not work as designed, for example where a required warning was not "
-                "shown.",
-                "Ex gratia payments above {exgratia_approval} require the approval of the Head of Payments Fraud. "
-                "Smaller payments may be approved by a Fraud Response Team manager, with reasons recorded.",
-            ]),
-            ("Customer care", [
-                "Staff treat scam victims with care and without blame. Customers who appear vulnerable are offered a "
-                "named contact for the life of the case.",
-                "The customer may complain about the handling of their case under the Complaint Handling Policy.",
-            ]),
+            (
+                "Purpose",
+                [
+                    "This Procedure sets out how {bank} supports customers who report that they have been deceived into "
+                    "making a payment, how staff try to recover the funds, and how the Bank acts when it receives scam "
+                    "proceeds into its own customers' accounts.",
+                    "Speed matters more than anything else in a scam report: funds are usually moved on within minutes. "
+                    "Staff must act first and complete paperwork afterwards.",
+                ],
+            ),
+            (
+                "Taking the report",
+                [
+                    "A scam report may come through any channel. The member of staff who receives it blocks further "
+                    "outgoing payments from the affected accounts if the customer agrees, records the payments involved, "
+                    "and transfers the case to the Fraud Response Team without asking the customer to call again.",
+                    "A Fraud Response Team specialist shall contact the customer within {victim_contact} of the report to "
+                    "explain what happens next and to agree any changes to the customer's payment limits.",
+                    "The customer is asked to report the scam to the Hong Kong Police Force and to provide the police "
+                    "report reference within {police_ref_days}. A missing police reference must not delay the recall steps "
+                    "in the next section.",
+                ],
+            ),
+            (
+                "Recall of funds",
+                [
+                    "For each FPS or other domestic payment reported as a scam, the Fraud Response Team sends a recall and "
+                    "hold request to the receiving bank within {recall_minutes} of the report, through the interbank fraud "
+                    "communication channel.",
+                    "The team follows up until the receiving bank confirms whether funds were held, returned or already "
+                    "moved on, and records each response in the case file.",
+                    "Where funds are returned, they are credited to the customer's account on the same business day and the "
+                    "customer is told in writing.",
+                ],
+            ),
+            (
+                "Scam proceeds received by the Bank",
+                [
+                    "When another bank or the police reports that scam proceeds were paid into an account held with "
+                    "{bank}, Payments Operations places a hold on the amount still in the account and informs the "
+                    "Financial Crime Compliance team.",
+                    "Held proceeds are kept on hold for up to {mule_hold} while the paying bank and the police confirm the "
+                    "claim. A longer hold requires a police request or a court order.",
+                    "Financial Crime Compliance considers whether a suspicious transaction report to the Joint Financial "
+                    "Intelligence Unit is needed, under the Suspicious Transaction Reporting Procedure.",
+                ],
+            ),
+            (
+                "Ex gratia payments",
+                [
+                    "The Bank is not generally liable for payments a customer authorised, but it may make an ex gratia "
+                    "payment where its own controls did not work as designed, for example where a required warning was not "
+                    "shown.",
+                    "Ex gratia payments above {exgratia_approval} require the approval of the Head of Payments Fraud. "
+                    "Smaller payments may be approved by a Fraud Response Team manager, with reasons recorded.",
+                ],
+            ),
+            (
+                "Customer care",
+                [
+                    "Staff treat scam victims with care and without blame. Customers who appear vulnerable are offered a "
+                    "named contact for the life of the case.",
+                    "The customer may complain about the handling of their case under the Complaint Handling Policy.",
+                ],
+            ),
         ],
     },
     {
@@ -573,58 +652,79 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "This Standard sets the loan-to-value (LTV) and debt-servicing ratio (DSR) limits that {bank} applies "
-                "to residential mortgage loans in Hong Kong. It follows the countercyclical prudential measures for "
-                "property mortgage lending issued by the Hong Kong Monetary Authority and, where stated, sets limits "
-                "that are stricter than the regulatory maximum.",
-                "Mortgage Credit reviews this Standard whenever the HKMA revises its prudential measures, and at least "
-                "once a year.",
-            ]),
-            ("Loan-to-value limits", [
-                "For an owner-occupied residential property with a value below {value_threshold}, the maximum LTV ratio "
-                "is {ltv_below} of the lower of the purchase price and the valuation.",
-                "For an owner-occupied residential property valued at {value_threshold} or more, the maximum LTV ratio "
-                "is {ltv_above}.",
-                "For a property that is not occupied by the borrower, including properties held for rental income and "
-                "properties held by a company, the maximum LTV ratio is {ltv_non_owner}, whatever its value.",
-                "Where the borrower's income is mainly derived from outside Hong Kong, or the borrower already has "
-                "other outstanding mortgages, the applicable maximum LTV ratio is reduced by ten percentage points.",
-                "Valuations must be carried out by a valuer on the Bank's approved panel. The Bank lends on the lower "
-                "of the purchase price and the valuation.",
-            ]),
-            ("Debt-servicing ratio limits", [
-                "The DSR is the applicant's total monthly repayment obligations, including the proposed mortgage and "
-                "all other loans and card minimum payments, divided by verified monthly income.",
-                "The DSR must not exceed {dsr_cap}.",
-                "In addition, the applicant must pass a stress test: assuming the mortgage rate rises by {rate_shock}, "
-                "the stressed DSR must not exceed {stressed_dsr}.",
-                "Income is verified from tax demand notes, employer letters, payroll credits to a bank account or "
-                "audited accounts for the self-employed. Variable income is averaged over a full year.",
-            ]),
-            ("Tenor and repayment", [
-                "The maximum loan tenor is {max_tenor}. The loan must be fully repaid by the time the youngest borrower "
-                "reaches the age set out in the Mortgage Credit Manual.",
-                "Repayment may be by equal monthly instalments or, for approved borrowers, by a combination of principal "
-                "and interest instalments set out in the facility letter.",
-            ]),
-            ("Exceptions", [
-                "No exception may be granted to the LTV or DSR limits of this Standard where the exception would breach "
-                "the HKMA prudential measures.",
-                "Exceptions within the regulatory maximum require the approval of the Head of Mortgage Credit, a "
-                "documented rationale and a note in the monthly exception report to the Credit Committee.",
-            ]),
-            ("Monitoring", [
-                "Mortgage Credit monitors the distribution of LTV and DSR across new lending each month and reports any "
-                "concentration near the limits to the Credit Committee.",
-                "Post-approval sample checks confirm that income documents, valuations and ratio calculations in the "
-                "credit file match the approved figures. Errors are reported to the Head of Mortgage Credit and "
-                "corrected before drawdown where possible.",
-            ]),
-            ("Related documents", [
-                "Mortgage Credit Manual; Property Valuation Panel Procedures; Credit Risk Appetite Statement; HKMA "
-                "supervisory guidance on property mortgage lending.",
-            ]),
+            (
+                "Purpose",
+                [
+                    "This Standard sets the loan-to-value (LTV) and debt-servicing ratio (DSR) limits that {bank} applies "
+                    "to residential mortgage loans in Hong Kong. It follows the countercyclical prudential measures for "
+                    "property mortgage lending issued by the Hong Kong Monetary Authority and, where stated, sets limits "
+                    "that are stricter than the regulatory maximum.",
+                    "Mortgage Credit reviews this Standard whenever the HKMA revises its prudential measures, and at least "
+                    "once a year.",
+                ],
+            ),
+            (
+                "Loan-to-value limits",
+                [
+                    "For an owner-occupied residential property with a value below {value_threshold}, the maximum LTV ratio "
+                    "is {ltv_below} of the lower of the purchase price and the valuation.",
+                    "For an owner-occupied residential property valued at {value_threshold} or more, the maximum LTV ratio "
+                    "is {ltv_above}.",
+                    "For a property that is not occupied by the borrower, including properties held for rental income and "
+                    "properties held by a company, the maximum LTV ratio is {ltv_non_owner}, whatever its value.",
+                    "Where the borrower's income is mainly derived from outside Hong Kong, or the borrower already has "
+                    "other outstanding mortgages, the applicable maximum LTV ratio is reduced by ten percentage points.",
+                    "Valuations must be carried out by a valuer on the Bank's approved panel. The Bank lends on the lower "
+                    "of the purchase price and the valuation.",
+                ],
+            ),
+            (
+                "Debt-servicing ratio limits",
+                [
+                    "The DSR is the applicant's total monthly repayment obligations, including the proposed mortgage and "
+                    "all other loans and card minimum payments, divided by verified monthly income.",
+                    "The DSR must not exceed {dsr_cap}.",
+                    "In addition, the applicant must pass a stress test: assuming the mortgage rate rises by {rate_shock}, "
+                    "the stressed DSR must not exceed {stressed_dsr}.",
+                    "Income is verified from tax demand notes, employer letters, payroll credits to a bank account or "
+                    "audited accounts for the self-employed. Variable income is averaged over a full year.",
+                ],
+            ),
+            (
+                "Tenor and repayment",
+                [
+                    "The maximum loan tenor is {max_tenor}. The loan must be fully repaid by the time the youngest borrower "
+                    "reaches the age set out in the Mortgage Credit Manual.",
+                    "Repayment may be by equal monthly instalments or, for approved borrowers, by a combination of principal "
+                    "and interest instalments set out in the facility letter.",
+                ],
+            ),
+            (
+                "Exceptions",
+                [
+                    "No exception may be granted to the LTV or DSR limits of this Standard where the exception would breach "
+                    "the HKMA prudential measures.",
+                    "Exceptions within the regulatory maximum require the approval of the Head of Mortgage Credit, a "
+                    "documented rationale and a note in the monthly exception report to the Credit Committee.",
+                ],
+            ),
+            (
+                "Monitoring",
+                [
+                    "Mortgage Credit monitors the distribution of LTV and DSR across new lending each month and reports any "
+                    "concentration near the limits to the Credit Committee.",
+                    "Post-approval sample checks confirm that income documents, valuations and ratio calculations in the "
+                    "credit file match the approved figures. Errors are reported to the Head of Mortgage Credit and "
+                    "corrected before drawdown where possible.",
+                ],
+            ),
+            (
+                "Related documents",
+                [
+                    "Mortgage Credit Manual; Property Valuation Panel Procedures; Credit Risk Appetite Statement; HKMA "
+                    "supervisory guidance on property mortgage lending.",
+                ],
+            ),
         ],
     },
     {
@@ -657,8 +757,16 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "hotline_hours": {
-                "values": clock([("08:00", "20:00"), ("09:00", "18:00"), ("08:30", "19:30"), ("09:00", "21:00"),
-                                 ("08:00", "18:00"), ("09:30", "18:30")]),
+                "values": clock(
+                    [
+                        ("08:00", "20:00"),
+                        ("09:00", "18:00"),
+                        ("08:30", "19:30"),
+                        ("09:00", "21:00"),
+                        ("08:00", "18:00"),
+                        ("09:30", "18:30"),
+                    ]
+                ),
                 "questions": [
                     "A customer wants to phone in a complaint after work on a weekday. What hours is the line open?",
                     "What are the opening hours of the complaints hotline on weekdays?",
@@ -666,8 +774,16 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "saturday_hours": {
-                "values": clock([("09:00", "13:00"), ("09:00", "12:00"), ("10:00", "14:00"), ("09:30", "13:30"),
-                                 ("09:00", "14:00"), ("10:00", "13:00")]),
+                "values": clock(
+                    [
+                        ("09:00", "13:00"),
+                        ("09:00", "12:00"),
+                        ("10:00", "14:00"),
+                        ("09:30", "13:30"),
+                        ("09:00", "14:00"),
+                        ("10:00", "13:00"),
+                    ]
+                ),
                 "questions": [
                     "Is the complaints hotline open on Saturdays, and when?",
                     "What are the Saturday hours for the complaints line?",
@@ -683,59 +799,80 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose and principles", [
-                "{bank} welcomes complaints as a source of insight into how its products and services work for "
-                "customers. This Policy sets out how complaints are received, recorded, investigated, resolved and "
-                "reported, in line with the HKMA's guidance on complaint handling and the Code of Banking Practice.",
-                "Complaints are handled fairly, promptly, free of charge and by staff who were not involved in the "
-                "matter complained about.",
-            ]),
-            ("What counts as a complaint", [
-                "A complaint is any expression of dissatisfaction, oral or written, about a product, service, member of "
-                "staff or decision of the Bank, where a response or resolution is expected.",
-                "An issue resolved to the customer's satisfaction at first contact is still recorded as a complaint, "
-                "marked as resolved at first contact.",
-            ]),
-            ("Receiving complaints", [
-                "Customers may complain at any branch, through the mobile banking app or internet banking, in writing, "
-                "or through the complaints hotline, which is staffed from {hotline_hours} on weekdays and from "
-                "{saturday_hours} on Saturdays, except public holidays.",
-                "Every complaint is logged in the complaints register on the day it is received, with the customer's "
-                "account of the issue and the outcome the customer is seeking.",
-                "The Bank acknowledges every complaint in writing within {complaint_ack} of receipt, naming the case "
-                "handler and explaining the next steps.",
-            ]),
-            ("Investigation and response", [
-                "The case handler gathers the relevant records, speaks to the staff involved and, where needed, to the "
-                "customer, and decides the complaint on its merits.",
-                "The Bank gives the customer a final response within {complaint_final} of receipt. The final response "
-                "explains the findings, the decision, any remedy offered and the customer's right to refer the matter "
-                "to the Financial Dispute Resolution Centre.",
-                "A complaint still unresolved {complaint_escalation} after receipt is escalated to the Head of Customer "
-                "Experience, who reviews the case plan and the resources assigned to it.",
-                "Where a final response cannot be given in time, the customer is told in writing why, and when a "
-                "response can be expected.",
-            ]),
-            ("Complaints Review Panel", [
-                "Complaints involving alleged misconduct, potential systemic issues or a remedy above the case "
-                "handler's authority are referred to the Complaints Review Panel, chaired by the Chief Operating Officer.",
-                "Every referral must quote the Panel's internal routing reference {canary} so that it reaches the "
-                "Panel secretariat directly.",
-            ]),
-            ("Financial Dispute Resolution Centre", [
-                "A customer who is not satisfied with the final response, or who has not received one within the "
-                "target time, may refer a monetary dispute to the Financial Dispute Resolution Centre (FDRC) within "
-                "twelve months of the final response, subject to the FDRC's eligibility rules and monetary limit.",
-                "Staff cooperate fully with the FDRC's mediation and arbitration process and must not discourage a "
-                "customer from using it.",
-            ]),
-            ("Records and reporting", [
-                "Complaint records, including correspondence and call recordings, are kept for {complaint_retention} "
-                "after the case is closed.",
-                "Customer Experience analyses complaints each month for root causes and reports trends, ageing and "
-                "remedies paid to the Executive Committee. Recurring issues are referred to the owner of the product or "
-                "process for correction.",
-            ]),
+            (
+                "Purpose and principles",
+                [
+                    "{bank} welcomes complaints as a source of insight into how its products and services work for "
+                    "customers. This Policy sets out how complaints are received, recorded, investigated, resolved and "
+                    "reported, in line with the HKMA's guidance on complaint handling and the Code of Banking Practice.",
+                    "Complaints are handled fairly, promptly, free of charge and by staff who were not involved in the "
+                    "matter complained about.",
+                ],
+            ),
+            (
+                "What counts as a complaint",
+                [
+                    "A complaint is any expression of dissatisfaction, oral or written, about a product, service, member of "
+                    "staff or decision of the Bank, where a response or resolution is expected.",
+                    "An issue resolved to the customer's satisfaction at first contact is still recorded as a complaint, "
+                    "marked as resolved at first contact.",
+                ],
+            ),
+            (
+                "Receiving complaints",
+                [
+                    "Customers may complain at any branch, through the mobile banking app or internet banking, in writing, "
+                    "or through the complaints hotline, which is staffed from {hotline_hours} on weekdays and from "
+                    "{saturday_hours} on Saturdays, except public holidays.",
+                    "Every complaint is logged in the complaints register on the day it is received, with the customer's "
+                    "account of the issue and the outcome the customer is seeking.",
+                    "The Bank acknowledges every complaint in writing within {complaint_ack} of receipt, naming the case "
+                    "handler and explaining the next steps.",
+                ],
+            ),
+            (
+                "Investigation and response",
+                [
+                    "The case handler gathers the relevant records, speaks to the staff involved and, where needed, to the "
+                    "customer, and decides the complaint on its merits.",
+                    "The Bank gives the customer a final response within {complaint_final} of receipt. The final response "
+                    "explains the findings, the decision, any remedy offered and the customer's right to refer the matter "
+                    "to the Financial Dispute Resolution Centre.",
+                    "A complaint still unresolved {complaint_escalation} after receipt is escalated to the Head of Customer "
+                    "Experience, who reviews the case plan and the resources assigned to it.",
+                    "Where a final response cannot be given in time, the customer is told in writing why, and when a "
+                    "response can be expected.",
+                ],
+            ),
+            (
+                "Complaints Review Panel",
+                [
+                    "Complaints involving alleged misconduct, potential systemic issues or a remedy above the case "
+                    "handler's authority are referred to the Complaints Review Panel, chaired by the Chief Operating Officer.",
+                    "Every referral must quote the Panel's internal routing reference {canary} so that it reaches the "
+                    "Panel secretariat directly.",
+                ],
+            ),
+            (
+                "Financial Dispute Resolution Centre",
+                [
+                    "A customer who is not satisfied with the final response, or who has not received one within the "
+                    "target time, may refer a monetary dispute to the Financial Dispute Resolution Centre (FDRC) within "
+                    "twelve months of the final response, subject to the FDRC's eligibility rules and monetary limit.",
+                    "Staff cooperate fully with the FDRC's mediation and arbitration process and must not discourage a "
+                    "customer from using it.",
+                ],
+            ),
+            (
+                "Records and reporting",
+                [
+                    "Complaint records, including correspondence and call recordings, are kept for {complaint_retention} "
+                    "after the case is closed.",
+                    "Customer Experience analyses complaints each month for root causes and reports trends, ageing and "
+                    "remedies paid to the Executive Committee. Recurring issues are referred to the owner of the product or "
+                    "process for correction.",
+                ],
+            ),
         ],
     },
     {
@@ -792,57 +929,78 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "This Standard sets out the customer due diligence (CDD) that {bank} performs when establishing and "
-                "maintaining customer relationships, to meet its obligations under the Anti-Money Laundering and "
-                "Counter-Terrorist Financing Ordinance and the HKMA's guideline on AML/CFT.",
-                "It applies to all business units and to every customer, including beneficial owners and persons "
-                "purporting to act on a customer's behalf.",
-            ]),
-            ("Definitions", [
-                "Beneficial owner: a natural person who ultimately owns or controls the customer, or on whose behalf a "
-                "transaction is conducted. Politically exposed person (PEP): an individual who is or has been entrusted "
-                "with a prominent public function, and their family members and close associates. Source of funds: "
-                "the origin of the particular funds used in a transaction; source of wealth: how the customer came to "
-                "hold their overall wealth.",
-            ]),
-            ("Customer due diligence at onboarding", [
-                "Before establishing a relationship, staff identify the customer and verify their identity using "
-                "reliable, independent documents or data; identify and take reasonable measures to verify any "
-                "beneficial owner; and understand the purpose and intended nature of the relationship.",
-                "Where verification cannot be completed before the relationship starts and the risk is low, the account "
-                "may be opened with restrictions, but verification must be completed within {verification_days}. "
-                "If it is not, the relationship is suspended and referred to Financial Crime Compliance.",
-                "Each customer receives a risk rating of low, medium or high, based on the customer's profile, "
-                "geography, products, channels and expected activity.",
-            ]),
-            ("Enhanced due diligence", [
-                "Enhanced due diligence applies to high-risk customers, including politically exposed persons, "
-                "customers linked to higher-risk jurisdictions and complex ownership structures.",
-                "Enhanced due diligence requires senior management approval of the relationship, establishment of the "
-                "source of wealth, and closer ongoing monitoring.",
-            ]),
-            ("Source of funds", [
-                "For any single cash deposit, cheque or incoming transfer of {sof_threshold} or more that is not "
-                "consistent with the customer's known profile, staff obtain and record evidence of the source of funds "
-                "before, or promptly after, the funds are credited.",
-                "Acceptable evidence includes sale and purchase agreements, payslips, tax returns and statements from "
-                "the remitting account. A customer's own statement alone is not sufficient.",
-            ]),
-            ("Periodic review", [
-                "Customer files are reviewed on a risk-based cycle: every {review_high} for high-risk customers, every "
-                "{review_medium} for medium-risk customers and every {review_low} for low-risk customers.",
-                "A review is also triggered by events such as a material change in activity, an adverse media hit, a "
-                "change of beneficial owner or a suspicious transaction report.",
-                "Reviews that are overdue are reported weekly to the Money Laundering Reporting Officer, and accounts "
-                "with reviews overdue by more than one cycle are restricted.",
-            ]),
-            ("Record keeping", [
-                "Customer due diligence records, including copies of identification documents and verification "
-                "evidence, and transaction records are kept for at least {cdd_retention} after the account is closed "
-                "and the relationship ends, or after the date of an occasional transaction, or longer where the police "
-                "or a regulator asks.",
-            ]),
+            (
+                "Purpose",
+                [
+                    "This Standard sets out the customer due diligence (CDD) that {bank} performs when establishing and "
+                    "maintaining customer relationships, to meet its obligations under the Anti-Money Laundering and "
+                    "Counter-Terrorist Financing Ordinance and the HKMA's guideline on AML/CFT.",
+                    "It applies to all business units and to every customer, including beneficial owners and persons "
+                    "purporting to act on a customer's behalf.",
+                ],
+            ),
+            (
+                "Definitions",
+                [
+                    "Beneficial owner: a natural person who ultimately owns or controls the customer, or on whose behalf a "
+                    "transaction is conducted. Politically exposed person (PEP): an individual who is or has been entrusted "
+                    "with a prominent public function, and their family members and close associates. Source of funds: "
+                    "the origin of the particular funds used in a transaction; source of wealth: how the customer came to "
+                    "hold their overall wealth.",
+                ],
+            ),
+            (
+                "Customer due diligence at onboarding",
+                [
+                    "Before establishing a relationship, staff identify the customer and verify their identity using "
+                    "reliable, independent documents or data; identify and take reasonable measures to verify any "
+                    "beneficial owner; and understand the purpose and intended nature of the relationship.",
+                    "Where verification cannot be completed before the relationship starts and the risk is low, the account "
+                    "may be opened with restrictions, but verification must be completed within {verification_days}. "
+                    "If it is not, the relationship is suspended and referred to Financial Crime Compliance.",
+                    "Each customer receives a risk rating of low, medium or high, based on the customer's profile, "
+                    "geography, products, channels and expected activity.",
+                ],
+            ),
+            (
+                "Enhanced due diligence",
+                [
+                    "Enhanced due diligence applies to high-risk customers, including politically exposed persons, "
+                    "customers linked to higher-risk jurisdictions and complex ownership structures.",
+                    "Enhanced due diligence requires senior management approval of the relationship, establishment of the "
+                    "source of wealth, and closer ongoing monitoring.",
+                ],
+            ),
+            (
+                "Source of funds",
+                [
+                    "For any single cash deposit, cheque or incoming transfer of {sof_threshold} or more that is not "
+                    "consistent with the customer's known profile, staff obtain and record evidence of the source of funds "
+                    "before, or promptly after, the funds are credited.",
+                    "Acceptable evidence includes sale and purchase agreements, payslips, tax returns and statements from "
+                    "the remitting account. A customer's own statement alone is not sufficient.",
+                ],
+            ),
+            (
+                "Periodic review",
+                [
+                    "Customer files are reviewed on a risk-based cycle: every {review_high} for high-risk customers, every "
+                    "{review_medium} for medium-risk customers and every {review_low} for low-risk customers.",
+                    "A review is also triggered by events such as a material change in activity, an adverse media hit, a "
+                    "change of beneficial owner or a suspicious transaction report.",
+                    "Reviews that are overdue are reported weekly to the Money Laundering Reporting Officer, and accounts "
+                    "with reviews overdue by more than one cycle are restricted.",
+                ],
+            ),
+            (
+                "Record keeping",
+                [
+                    "Customer due diligence records, including copies of identification documents and verification "
+                    "evidence, and transaction records are kept for at least {cdd_retention} after the account is closed "
+                    "and the relationship ends, or after the date of an occasional transaction, or longer where the police "
+                    "or a regulator asks.",
+                ],
+            ),
         ],
     },
     {
@@ -892,51 +1050,72 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "Under the Drug Trafficking (Recovery of Proceeds) Ordinance, the Organized and Serious Crimes "
-                "Ordinance and the United Nations (Anti-Terrorism Measures) Ordinance, a person who knows or suspects "
-                "that property represents the proceeds of crime or terrorist property must report it to the Joint "
-                "Financial Intelligence Unit (JFIU). This Procedure sets out how {bank} meets that duty.",
-            ]),
-            ("Internal reporting", [
-                "Any member of staff who knows or suspects that a transaction or activity may involve money laundering "
-                "or terrorist financing must submit an internal report to the Money Laundering Reporting Officer "
-                "(MLRO) within {internal_report_hours} of forming the suspicion.",
-                "Staff must not discuss the suspicion with the customer or with colleagues outside the reporting line. "
-                "Tipping off is a criminal offence.",
-                "Submitting an internal report discharges the staff member's personal reporting duty.",
-            ]),
-            ("Transaction monitoring", [
-                "Transaction monitoring alerts are reviewed by the Financial Crime Compliance investigations team. Each "
-                "alert must be dispositioned, either closed with reasons or escalated as an internal report, within "
-                "{alert_days} of being generated.",
-                "Alert tuning is reviewed at least annually, with a record of the thresholds and the testing performed.",
-            ]),
-            ("MLRO assessment and filing", [
-                "The MLRO, or a deputy, assesses each internal report and decides within {mlro_decision} whether to "
-                "file a suspicious transaction report (STR) with the JFIU.",
-                "Where the MLRO decides to report, the STR is filed through the JFIU's STREAMS 2 platform within "
-                "{str_filing} of the decision. Urgent cases, such as imminent withdrawal of suspected proceeds, are "
-                "reported at once and followed by a telephone call to the JFIU.",
-                "Where the MLRO decides not to report, the reasons are documented and kept with the internal report.",
-            ]),
-            ("After filing", [
-                "After filing an STR, the Bank considers whether to continue the relationship, and seeks the JFIU's "
-                "consent where required before dealing with the property concerned.",
-                "Accounts subject to an STR are placed under enhanced monitoring and their next periodic review is "
-                "brought forward under the Customer Due Diligence and Periodic Review Standard.",
-            ]),
-            ("Training and oversight", [
-                "All staff complete anti-money laundering training on joining and every {aml_training} after that. "
-                "Staff in high-risk roles receive additional training on typologies such as money mule accounts and "
-                "scam proceeds.",
-                "The MLRO reports quarterly to the Board Risk Committee on internal reports, STRs filed, alert backlogs "
-                "and training completion.",
-            ]),
-            ("Related documents", [
-                "Customer Due Diligence and Periodic Review Standard; Scam Victim Support and Funds Recall Procedure; "
-                "Sanctions Screening Standard; JFIU guidance on suspicious transaction reporting.",
-            ]),
+            (
+                "Purpose",
+                [
+                    "Under the Drug Trafficking (Recovery of Proceeds) Ordinance, the Organized and Serious Crimes "
+                    "Ordinance and the United Nations (Anti-Terrorism Measures) Ordinance, a person who knows or suspects "
+                    "that property represents the proceeds of crime or terrorist property must report it to the Joint "
+                    "Financial Intelligence Unit (JFIU). This Procedure sets out how {bank} meets that duty.",
+                ],
+            ),
+            (
+                "Internal reporting",
+                [
+                    "Any member of staff who knows or suspects that a transaction or activity may involve money laundering "
+                    "or terrorist financing must submit an internal report to the Money Laundering Reporting Officer "
+                    "(MLRO) within {internal_report_hours} of forming the suspicion.",
+                    "Staff must not discuss the suspicion with the customer or with colleagues outside the reporting line. "
+                    "Tipping off is a criminal offence.",
+                    "Submitting an internal report discharges the staff member's personal reporting duty.",
+                ],
+            ),
+            (
+                "Transaction monitoring",
+                [
+                    "Transaction monitoring alerts are reviewed by the Financial Crime Compliance investigations team. Each "
+                    "alert must be dispositioned, either closed with reasons or escalated as an internal report, within "
+                    "{alert_days} of being generated.",
+                    "Alert tuning is reviewed at least annually, with a record of the thresholds and the testing performed.",
+                ],
+            ),
+            (
+                "MLRO assessment and filing",
+                [
+                    "The MLRO, or a deputy, assesses each internal report and decides within {mlro_decision} whether to "
+                    "file a suspicious transaction report (STR) with the JFIU.",
+                    "Where the MLRO decides to report, the STR is filed through the JFIU's STREAMS 2 platform within "
+                    "{str_filing} of the decision. Urgent cases, such as imminent withdrawal of suspected proceeds, are "
+                    "reported at once and followed by a telephone call to the JFIU.",
+                    "Where the MLRO decides not to report, the reasons are documented and kept with the internal report.",
+                ],
+            ),
+            (
+                "After filing",
+                [
+                    "After filing an STR, the Bank considers whether to continue the relationship, and seeks the JFIU's "
+                    "consent where required before dealing with the property concerned.",
+                    "Accounts subject to an STR are placed under enhanced monitoring and their next periodic review is "
+                    "brought forward under the Customer Due Diligence and Periodic Review Standard.",
+                ],
+            ),
+            (
+                "Training and oversight",
+                [
+                    "All staff complete anti-money laundering training on joining and every {aml_training} after that. "
+                    "Staff in high-risk roles receive additional training on typologies such as money mule accounts and "
+                    "scam proceeds.",
+                    "The MLRO reports quarterly to the Board Risk Committee on internal reports, STRs filed, alert backlogs "
+                    "and training completion.",
+                ],
+            ),
+            (
+                "Related documents",
+                [
+                    "Customer Due Diligence and Periodic Review Standard; Scam Victim Support and Funds Recall Procedure; "
+                    "Sanctions Screening Standard; JFIU guidance on suspicious transaction reporting.",
+                ],
+            ),
         ],
     },
     {
@@ -978,8 +1157,16 @@ DOCUMENTS: list[dict] = [
                 ],
             },
             "agent_hours": {
-                "values": clock([("07:00", "23:00"), ("08:00", "22:00"), ("09:00", "20:00"), ("08:00", "23:00"),
-                                 ("07:30", "22:30"), ("08:30", "21:30")]),
+                "values": clock(
+                    [
+                        ("07:00", "23:00"),
+                        ("08:00", "22:00"),
+                        ("09:00", "20:00"),
+                        ("08:00", "23:00"),
+                        ("07:30", "22:30"),
+                        ("08:30", "21:30"),
+                    ]
+                ),
                 "questions": [
                     "During what hours can a customer be handed over from the AI assistant to a live agent?",
                     "When are human agents available to take over from the chatbot?",
@@ -987,51 +1174,69 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose", [
-                "{bank} uses generative AI (GenAI) tools to help staff find information and to assist customers in "
-                "digital channels. This Policy sets out how the Bank tells customers when they are dealing with GenAI, "
-                "and how humans remain accountable for GenAI outputs, consistent with the HKMA's guiding principles on "
-                "consumer protection in the use of GenAI and big data analytics.",
-                "It applies to every GenAI tool that produces text shown to customers, or used by staff in dealing "
-                "with customers, including tools provided by third parties.",
-            ]),
-            ("Definitions", [
-                "Human in the loop: a control under which a member of staff reviews, and can change or reject, a GenAI "
-                "output before it takes effect. Grounded answer: an answer whose statements are supported by the "
-                "source documents it cites. Guardrail: an automated check applied to a prompt or an output, such as "
-                "personal data redaction or prompt-injection screening.",
-            ]),
-            ("Customer disclosure", [
-                "Customers must be told, before a conversation starts, that they are interacting with an AI assistant "
-                "and not a person. The disclosure is shown at the start of every conversation and cannot be hidden.",
-                "Every GenAI-generated answer shown to a customer carries a visible label stating that it was generated "
-                "by AI and may contain errors, and a link to the source documents where available.",
-                "Customers may ask at any time to speak to a human agent. During agent hours, from {agent_hours} daily, "
-                "the conversation is handed over within {handover_minutes}, with the transcript passed to the agent so "
-                "the customer does not have to repeat themselves. Outside those hours, the customer is offered a call "
-                "back.",
-            ]),
-            ("Human in the loop", [
-                "GenAI tools may not approve, decline or vary any credit facility, fee waiver, complaint outcome or "
-                "account closure. These decisions remain with authorised staff.",
-                "Where a GenAI tool drafts a recommendation to staff about a transaction or product for an amount "
-                "above {human_review_amount}, a second member of staff reviews the recommendation before it is acted "
-                "on.",
-                "Staff remain responsible for any GenAI output they use and must check facts, figures and citations "
-                "against the source documents before relying on them.",
-            ]),
-            ("Quality monitoring", [
-                "The business owner of each GenAI tool arranges for trained reviewers to assess a random sample of "
-                "{sample_rate} of conversations each week for accuracy, tone, fairness and correct disclosure.",
-                "Any answer found to be inaccurate and potentially harmful is logged as an incident under the Generative "
-                "AI Model Validation and Periodic Review Standard.",
-            ]),
-            ("Data protection and records", [
-                "Customer personal data are redacted from prompts and logs where the purpose allows, in line with the "
-                "Personal Data (Privacy) Ordinance and the Bank's data protection policy.",
-                "Conversation logs, including retrieved sources and guardrail decisions, are kept for {log_retention} "
-                "and then deleted unless subject to a legal hold or an open complaint.",
-            ]),
+            (
+                "Purpose",
+                [
+                    "{bank} uses generative AI (GenAI) tools to help staff find information and to assist customers in "
+                    "digital channels. This Policy sets out how the Bank tells customers when they are dealing with GenAI, "
+                    "and how humans remain accountable for GenAI outputs, consistent with the HKMA's guiding principles on "
+                    "consumer protection in the use of GenAI and big data analytics.",
+                    "It applies to every GenAI tool that produces text shown to customers, or used by staff in dealing "
+                    "with customers, including tools provided by third parties.",
+                ],
+            ),
+            (
+                "Definitions",
+                [
+                    "Human in the loop: a control under which a member of staff reviews, and can change or reject, a GenAI "
+                    "output before it takes effect. Grounded answer: an answer whose statements are supported by the "
+                    "source documents it cites. Guardrail: an automated check applied to a prompt or an output, such as "
+                    "personal data redaction or prompt-injection screening.",
+                ],
+            ),
+            (
+                "Customer disclosure",
+                [
+                    "Customers must be told, before a conversation starts, that they are interacting with an AI assistant "
+                    "and not a person. The disclosure is shown at the start of every conversation and cannot be hidden.",
+                    "Every GenAI-generated answer shown to a customer carries a visible label stating that it was generated "
+                    "by AI and may contain errors, and a link to the source documents where available.",
+                    "Customers may ask at any time to speak to a human agent. During agent hours, from {agent_hours} daily, "
+                    "the conversation is handed over within {handover_minutes}, with the transcript passed to the agent so "
+                    "the customer does not have to repeat themselves. Outside those hours, the customer is offered a call "
+                    "back.",
+                ],
+            ),
+            (
+                "Human in the loop",
+                [
+                    "GenAI tools may not approve, decline or vary any credit facility, fee waiver, complaint outcome or "
+                    "account closure. These decisions remain with authorised staff.",
+                    "Where a GenAI tool drafts a recommendation to staff about a transaction or product for an amount "
+                    "above {human_review_amount}, a second member of staff reviews the recommendation before it is acted "
+                    "on.",
+                    "Staff remain responsible for any GenAI output they use and must check facts, figures and citations "
+                    "against the source documents before relying on them.",
+                ],
+            ),
+            (
+                "Quality monitoring",
+                [
+                    "The business owner of each GenAI tool arranges for trained reviewers to assess a random sample of "
+                    "{sample_rate} of conversations each week for accuracy, tone, fairness and correct disclosure.",
+                    "Any answer found to be inaccurate and potentially harmful is logged as an incident under the Generative "
+                    "AI Model Validation and Periodic Review Standard.",
+                ],
+            ),
+            (
+                "Data protection and records",
+                [
+                    "Customer personal data are redacted from prompts and logs where the purpose allows, in line with the "
+                    "Personal Data (Privacy) Ordinance and the Bank's data protection policy.",
+                    "Conversation logs, including retrieved sources and guardrail decisions, are kept for {log_retention} "
+                    "and then deleted unless subject to a legal hold or an open complaint.",
+                ],
+            ),
         ],
     },
     {
@@ -1081,52 +1286,70 @@ DOCUMENTS: list[dict] = [
             },
         },
         "sections": [
-            ("Purpose and scope", [
-                "This Standard sets out how {bank} validates GenAI models and applications before use and keeps them "
-                "under review afterwards. It applies to every GenAI tool used with customers or staff, whether the "
-                "underlying model is built in-house, fine-tuned, or provided by a third party.",
-                "It supplements the Bank's Model Risk Management Policy and is owned by Model Risk Management, which "
-                "is independent of the teams that build and run GenAI tools.",
-            ]),
-            ("Pre-deployment validation", [
-                "Before first use, each GenAI tool is validated against a golden set of at least {golden_set}, each "
-                "a representative question with a documented expected answer, drawn from the documents and tasks the "
-                "tool will handle, including questions the documents do not answer.",
-                "The tool fails validation if more than {unsupported_rate} of its answers on the golden set contain "
-                "statements not supported by the cited sources.",
-                "The tool must also pass a red-team test of at least {redteam_prompts}, covering prompt injection in "
-                "English and Chinese, attempts to extract personal data or other customers' information, and requests "
-                "for advice outside the tool's purpose.",
-                "Validation evidence, including test sets, results and known limitations, is recorded in the model "
-                "inventory with a model card that names the business owner.",
-            ]),
-            ("Ongoing monitoring and review", [
-                "Production GenAI tools are revalidated every {revalidation}, and earlier after a change of underlying "
-                "model, prompt template, retrieval corpus or guardrail configuration.",
-                "The business owner monitors answer quality, refusal rates, guardrail triggers and complaints monthly "
-                "and reports material deterioration to Model Risk Management.",
-            ]),
-            ("Incidents", [
-                "A material GenAI incident, such as disclosure of personal data, a harmful or discriminatory answer, or "
-                "a successful prompt injection, must be reported to Operational Risk within {incident_hours} of "
-                "discovery.",
-                "The business owner may suspend a GenAI tool at once if it is producing harmful output. Restarting it "
-                "requires the agreement of Model Risk Management.",
-            ]),
-            ("Roles and responsibilities", [
-                "The business owner is accountable for the tool's use, its golden set, its monitoring and its "
-                "incidents. The development team maintains the prompt templates, retrieval corpus and guardrails, and "
-                "records every change in the model inventory.",
-                "Model Risk Management performs the independent validation, sets any conditions of use and may "
-                "withdraw approval. Compliance and the Data Protection Officer review customer-facing tools before "
-                "launch.",
-            ]),
-            ("Supervisory engagement", [
-                "Where a GenAI tool is developed in a supervisory sandbox, validation evidence and experiment records "
-                "are made available to the HKMA on request, without disclosing customer data.",
-                "Findings raised by the HKMA or by internal audit are tracked to closure by Model Risk Management and "
-                "reported to the AI Governance Committee.",
-            ]),
+            (
+                "Purpose and scope",
+                [
+                    "This Standard sets out how {bank} validates GenAI models and applications before use and keeps them "
+                    "under review afterwards. It applies to every GenAI tool used with customers or staff, whether the "
+                    "underlying model is built in-house, fine-tuned, or provided by a third party.",
+                    "It supplements the Bank's Model Risk Management Policy and is owned by Model Risk Management, which "
+                    "is independent of the teams that build and run GenAI tools.",
+                ],
+            ),
+            (
+                "Pre-deployment validation",
+                [
+                    "Before first use, each GenAI tool is validated against a golden set of at least {golden_set}, each "
+                    "a representative question with a documented expected answer, drawn from the documents and tasks the "
+                    "tool will handle, including questions the documents do not answer.",
+                    "The tool fails validation if more than {unsupported_rate} of its answers on the golden set contain "
+                    "statements not supported by the cited sources.",
+                    "The tool must also pass a red-team test of at least {redteam_prompts}, covering prompt injection in "
+                    "English and Chinese, attempts to extract personal data or other customers' information, and requests "
+                    "for advice outside the tool's purpose.",
+                    "Validation evidence, including test sets, results and known limitations, is recorded in the model "
+                    "inventory with a model card that names the business owner.",
+                ],
+            ),
+            (
+                "Ongoing monitoring and review",
+                [
+                    "Production GenAI tools are revalidated every {revalidation}, and earlier after a change of underlying "
+                    "model, prompt template, retrieval corpus or guardrail configuration.",
+                    "The business owner monitors answer quality, refusal rates, guardrail triggers and complaints monthly "
+                    "and reports material deterioration to Model Risk Management.",
+                ],
+            ),
+            (
+                "Incidents",
+                [
+                    "A material GenAI incident, such as disclosure of personal data, a harmful or discriminatory answer, or "
+                    "a successful prompt injection, must be reported to Operational Risk within {incident_hours} of "
+                    "discovery.",
+                    "The business owner may suspend a GenAI tool at once if it is producing harmful output. Restarting it "
+                    "requires the agreement of Model Risk Management.",
+                ],
+            ),
+            (
+                "Roles and responsibilities",
+                [
+                    "The business owner is accountable for the tool's use, its golden set, its monitoring and its "
+                    "incidents. The development team maintains the prompt templates, retrieval corpus and guardrails, and "
+                    "records every change in the model inventory.",
+                    "Model Risk Management performs the independent validation, sets any conditions of use and may "
+                    "withdraw approval. Compliance and the Data Protection Officer review customer-facing tools before "
+                    "launch.",
+                ],
+            ),
+            (
+                "Supervisory engagement",
+                [
+                    "Where a GenAI tool is developed in a supervisory sandbox, validation evidence and experiment records "
+                    "are made available to the HKMA on request, without disclosing customer data.",
+                    "Findings raised by the HKMA or by internal audit are tracked to closure by Model Risk Management and "
+                    "reported to the AI Governance Committee.",
+                ],
+            ),
         ],
     },
 ]
@@ -1250,7 +1473,10 @@ HELDOUT_QUESTIONS: dict[str, dict[str, str]] = {
 # (question, terms that appear in no document of any bank's library)
 HELDOUT_UNANSWERABLE: list[tuple[str, tuple[str, ...]]] = [
     ("What annual interest rate do we charge on card cash advances?", ("cash advance",)),
-    ("What fee do we charge for an emergency cash advance when a card is lost overseas?", ("emergency cash", "overseas")),
+    (
+        "What fee do we charge for an emergency cash advance when a card is lost overseas?",
+        ("emergency cash", "overseas"),
+    ),
     ("How long is the cooling-off period for insurance products sold in branches?", ("insurance product",)),
     ("What is the minimum monthly income for a mortgage applicant?", ("minimum monthly income", "minimum income")),
     ("How many days' notice do we give customers before changing card fees?", ("notice",)),

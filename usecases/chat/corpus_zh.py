@@ -11,6 +11,7 @@ questions on products the library does not cover (unanswerable) and prompt injec
     docs = generate_corpus_zh("peak-bank")           # CorpusDocument, doc_id "<english doc_id>-zh"
     items = qa_set_zh("peak-bank")                    # QAItem, expected in the Chinese rendering
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,16 @@ from .corpus import CorpusDocument, QAItem, _check, _draw_facts, _rng, bank_disp
 from .corpus_templates_zh import DOCUMENTS_ZH, HELDOUT_UNANSWERABLE_ZH, INJECTION_QUESTIONS_ZH, UNANSWERABLE_ZH
 from .zh import _t2s
 
-_UNITS = {"business days": "個工作天", "days": "日", "hours": "小時", "minutes": "分鐘", "seconds": "秒",
-          "months": "個月", "years": "年", "basis points": "個基點"}
+_UNITS = {
+    "business days": "個工作天",
+    "days": "日",
+    "hours": "小時",
+    "minutes": "分鐘",
+    "seconds": "秒",
+    "months": "個月",
+    "years": "年",
+    "basis points": "個基點",
+}
 
 
 def zh_value(value: str) -> str:
@@ -59,8 +68,16 @@ def generate_corpus_zh(bank: str, seed: int = 0) -> list[CorpusDocument]:
         values = {"bank": bank_display_name(bank), **facts[spec["doc_id"]]}
         sections = [(h, [c.format(**values) for c in clauses]) for h, clauses in spec["sections"]]
         text = _render(spec["title"], bank, f"{spec['ref']}-ZH", sections)
-        docs.append(CorpusDocument(doc_id=spec["doc_id"], title=spec["title"], filename=f"{spec['doc_id']}.md",
-                                   text=text, facts=dict(facts[spec["doc_id"]]), topic=spec["topic"]))
+        docs.append(
+            CorpusDocument(
+                doc_id=spec["doc_id"],
+                title=spec["title"],
+                filename=f"{spec['doc_id']}.md",
+                text=text,
+                facts=dict(facts[spec["doc_id"]]),
+                topic=spec["topic"],
+            )
+        )
     return docs
 
 

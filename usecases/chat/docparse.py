@@ -15,6 +15,7 @@ worker process that the ingest starts once (on its first PDF, Word or HTML file)
 This file is also the child's program (`python -I docparse.py --serve MEMORY_BYTES`), so its top level imports
 the standard library only; the parent side imports the sandbox lazily.
 """
+
 from __future__ import annotations
 
 import io
@@ -64,19 +65,26 @@ def _pdf(data: bytes, opts: dict) -> dict:
                 raise Refused("is an encrypted (password-protected) PDF", "remove the password and upload it again")
             n = len(reader.pages)
             if n > pages_cap:
-                raise Refused(f"has {n:,} pages (limit {pages_cap:,}, set by SANDBOX_MAX_DOC_PAGES)",
-                              "split it into smaller documents", "MAX_DOC_PAGES")
+                raise Refused(
+                    f"has {n:,} pages (limit {pages_cap:,}, set by SANDBOX_MAX_DOC_PAGES)",
+                    "split it into smaller documents",
+                    "MAX_DOC_PAGES",
+                )
             pages, chars = [], 0
             for page in reader.pages:
                 text = page.extract_text() or ""
                 chars += len(text)
                 if chars > 2 * chars_cap:  # before the parent joins wrapped lines and normalises spaces
-                    raise Refused(f"has too much text (over {chars_cap:,} characters)", "split it into smaller documents")
+                    raise Refused(
+                        f"has too much text (over {chars_cap:,} characters)", "split it into smaller documents"
+                    )
                 pages.append(text)
             title = str((reader.metadata or {}).get("/Title") or "").strip()
     except LimitReachedError as err:
-        raise Refused(f"is over a safety limit of the PDF reader ({str(err)[:120]})",
-                      "export the PDF again (print to PDF) and upload it") from None
+        raise Refused(
+            f"is over a safety limit of the PDF reader ({str(err)[:120]})",
+            "export the PDF again (print to PDF) and upload it",
+        ) from None
     except PdfReadError as err:
         raise Refused(f"is a damaged PDF ({str(err)[:120]})", "export the PDF again and upload it") from None
     return {"pages": pages, "title": title}
@@ -92,14 +100,19 @@ def _docx(data: bytes, opts: dict) -> dict:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, ValueError) as err:
-        raise Refused(f"is not a readable Word document ({type(err).__name__})",
-                      "save it again as .docx from Word, or upload it as PDF") from None
+        raise Refused(
+            f"is not a readable Word document ({type(err).__name__})",
+            "save it again as .docx from Word, or upload it as PDF",
+        ) from None
     if len(infos) > MAX_DOCX_PARTS:
         raise Refused(f"holds {len(infos):,} parts (limit {MAX_DOCX_PARTS:,})", "save it again as .docx from Word")
     unzipped = sum(i.file_size for i in infos)
     if unzipped > cap:
-        raise Refused(f"unzips to {unzipped / 2**20:,.0f} MiB (limit {cap / 2**20:,.0f} MiB, set by SANDBOX_MAX_DOC_UNZIPPED_MB)",
-                      "save it again as .docx from Word, or split it", "MAX_DOC_UNZIPPED_MB")
+        raise Refused(
+            f"unzips to {unzipped / 2**20:,.0f} MiB (limit {cap / 2**20:,.0f} MiB, set by SANDBOX_MAX_DOC_UNZIPPED_MB)",
+            "save it again as .docx from Word, or split it",
+            "MAX_DOC_UNZIPPED_MB",
+        )
     doc = docx.Document(io.BytesIO(data))
     parts = [p.text for p in doc.paragraphs if p.text.strip()]
     for table in doc.tables:
@@ -110,8 +123,36 @@ def _docx(data: bytes, opts: dict) -> dict:
     return {"text": "\n\n".join(parts), "title": (doc.core_properties.title or "").strip()}
 
 
-_BLOCKS = ["p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "li", "ul", "ol", "dt", "dd",
-           "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "blockquote", "pre", "br", "hr", "title", "figcaption"]
+_BLOCKS = [
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "aside",
+    "nav",
+    "li",
+    "ul",
+    "ol",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "blockquote",
+    "pre",
+    "br",
+    "hr",
+    "title",
+    "figcaption",
+]
 
 
 def _html(data: bytes, opts: dict) -> dict:
@@ -157,7 +198,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _send(fd: int, obj: dict) -> None:
@@ -195,7 +236,9 @@ def serve(memory_bytes: int) -> None:
         try:
             reply = {"ok": True, **_PARSERS[header["kind"]](data, header)}
             if len(reply.get("text", "")) > 2 * int(header["max_chars"]):  # before the parent normalises spaces
-                raise Refused(f"has too much text (over {header['max_chars']:,} characters)", "split it into smaller documents")
+                raise Refused(
+                    f"has too much text (over {header['max_chars']:,} characters)", "split it into smaller documents"
+                )
         except Refused as err:
             reply = {"ok": False, "problem": err.problem, "fix": err.fix, "setting": err.setting}
         except MemoryError:
@@ -204,8 +247,11 @@ def serve(memory_bytes: int) -> None:
         except RecursionError:
             reply = {"ok": False, "problem": "is nested too deeply to read", "fix": "save it again from its editor"}
         except Exception as err:  # noqa: BLE001 - untrusted input: any parser failure is a reason for this file
-            reply = {"ok": False, "problem": f"could not be read ({type(err).__name__}: {str(err)[:120]})",
-                     "fix": "save it again from its editor (or as PDF) and upload it"}
+            reply = {
+                "ok": False,
+                "problem": f"could not be read ({type(err).__name__}: {str(err)[:120]})",
+                "fix": "save it again from its editor (or as PDF) and upload it",
+            }
         del data
         try:
             _send(wout, reply)
@@ -235,10 +281,14 @@ class DocumentParser:
 
     # worker lifecycle
     def _start(self) -> subprocess.Popen:
-        memory = _limit("MAX_DOC_MEMORY_MB") * 2 ** 20
-        self.proc = subprocess.Popen([sys.executable, "-I", os.path.abspath(__file__), "--serve", str(memory)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     close_fds=True)
+        memory = _limit("MAX_DOC_MEMORY_MB") * 2**20
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", os.path.abspath(__file__), "--serve", str(memory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+        )
         self.starts += 1
         return self.proc
 
@@ -265,7 +315,7 @@ class DocumentParser:
     def close(self) -> None:
         self._stop()
 
-    def __enter__(self) -> "DocumentParser":
+    def __enter__(self) -> DocumentParser:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -277,8 +327,13 @@ class DocumentParser:
         from sandbox.errors import InvalidInput
 
         seconds = _limit("MAX_DOC_SECONDS")
-        header = {"kind": kind, "max_pages": _limit("MAX_DOC_PAGES"), "max_chars": max_chars, "seconds": seconds,
-                  "max_unzipped": _limit("MAX_DOC_UNZIPPED_MB") * 2 ** 20}
+        header = {
+            "kind": kind,
+            "max_pages": _limit("MAX_DOC_PAGES"),
+            "max_chars": max_chars,
+            "seconds": seconds,
+            "max_unzipped": _limit("MAX_DOC_UNZIPPED_MB") * 2**20,
+        }
         proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
         deadline = time.monotonic() + seconds
         head = json.dumps(header).encode()
@@ -292,18 +347,27 @@ class DocumentParser:
             code = proc.poll()
             self._stop(kill=True)
             if time.monotonic() >= deadline or code in (-9, -24):  # SIGKILL by us / SIGXCPU
-                raise InvalidInput(f"file {name}", f"took longer than {seconds} s to read (limit {seconds} s, "
-                                   "set by SANDBOX_MAX_DOC_SECONDS)", "split it, or export it again from its editor")
-            raise InvalidInput(f"file {name}", f"made the document reader stop (exit {code}); it may need more than "
-                               f"{_limit('MAX_DOC_MEMORY_MB')} MiB (set by SANDBOX_MAX_DOC_MEMORY_MB)",
-                               "export it again from its editor, or split it")
+                raise InvalidInput(
+                    f"file {name}",
+                    f"took longer than {seconds} s to read (limit {seconds} s, set by SANDBOX_MAX_DOC_SECONDS)",
+                    "split it, or export it again from its editor",
+                )
+            raise InvalidInput(
+                f"file {name}",
+                f"made the document reader stop (exit {code}); it may need more than "
+                f"{_limit('MAX_DOC_MEMORY_MB')} MiB (set by SANDBOX_MAX_DOC_MEMORY_MB)",
+                "export it again from its editor, or split it",
+            )
         if reply.get("ok"):
             return reply
         if reply.get("problem") == "memory":
             self._stop(kill=True)
             mb = _limit("MAX_DOC_MEMORY_MB")
-            raise InvalidInput(f"file {name}", f"needs more than {mb} MiB of memory to read (limit {mb} MiB, "
-                               "set by SANDBOX_MAX_DOC_MEMORY_MB)", "split it, or export it again from its editor")
+            raise InvalidInput(
+                f"file {name}",
+                f"needs more than {mb} MiB of memory to read (limit {mb} MiB, set by SANDBOX_MAX_DOC_MEMORY_MB)",
+                "split it, or export it again from its editor",
+            )
         raise InvalidInput(f"file {name}", str(reply.get("problem")), str(reply.get("fix") or "") or None)
 
     def _reply(self, proc: subprocess.Popen, deadline: float) -> dict | None:

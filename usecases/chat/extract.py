@@ -7,14 +7,15 @@ reported and the index is left as it was. PDF, Word and HTML files are parsed
 in a worker process with a time and memory limit (docparse.py); wrap a batch in
 `parsing()` so they share one worker.
 """
+
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from sandbox import bounded, userfile
 from sandbox.errors import InvalidInput
@@ -51,18 +52,26 @@ def max_bytes() -> int:
 
 
 def _too_large(name: str, size: int) -> InvalidInput:
-    return _bad(name, f"is too large ({_size(size)}, limit {_size(max_bytes())}, set by SANDBOX_MAX_DOC_BYTES)",
-                "split it into smaller documents")
+    return _bad(
+        name,
+        f"is too large ({_size(size)}, limit {_size(max_bytes())}, set by SANDBOX_MAX_DOC_BYTES)",
+        "split it into smaller documents",
+    )
 
 
 def _decode_text(name: str, data: bytes) -> str:
     if b"\x00" in data[:8192]:
-        raise _bad(name, "looks binary (it contains NUL bytes)", "upload a text, Markdown, HTML, Word (.docx) or PDF document")
+        raise _bad(
+            name, "looks binary (it contains NUL bytes)", "upload a text, Markdown, HTML, Word (.docx) or PDF document"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise _bad(name, f"is not UTF-8 text (bad byte at offset {err.start})",
-                   "save it as UTF-8 (e.g. `iconv -f big5 -t utf-8 FILE > FILE.utf8`) and upload again") from None
+        raise _bad(
+            name,
+            f"is not UTF-8 text (bad byte at offset {err.start})",
+            "save it as UTF-8 (e.g. `iconv -f big5 -t utf-8 FILE > FILE.utf8`) and upload again",
+        ) from None
     sample = text[:20000]
     if sample and len(_CONTROL.findall(sample)) > 0.01 * len(sample):
         raise _bad(name, "looks binary (too many control characters)", "upload a text document")
@@ -153,9 +162,18 @@ def extract_bytes(name: str, data: bytes) -> Extracted:
     if not text:
         raise _bad(name, "has no text after extraction", "upload a document with text in it")
     if len(text) > MAX_CHARS:
-        raise _bad(name, f"has too much text ({len(text):,} characters, limit {MAX_CHARS:,})", "split it into smaller documents")
-    return Extracted(name=Path(name).name, title=title, kind="html" if suffix == ".htm" else suffix.lstrip("."),
-                     text=text, size=len(data))
+        raise _bad(
+            name,
+            f"has too much text ({len(text):,} characters, limit {MAX_CHARS:,})",
+            "split it into smaller documents",
+        )
+    return Extracted(
+        name=Path(name).name,
+        title=title,
+        kind="html" if suffix == ".htm" else suffix.lstrip("."),
+        text=text,
+        size=len(data),
+    )
 
 
 def extract_file(path: Path | str | userfile.UserFile) -> Extracted:

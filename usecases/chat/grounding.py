@@ -6,6 +6,7 @@ sentence citing nothing, every passage the answer cites) must contain most of it
 content words, and every number in it must appear in those passages. Citations
 must point at passages that exist.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,11 +18,13 @@ CITATION = re.compile(r"\[(\d{1,2})\]")
 NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:,\d{3})*(?:\.\d+)?")  # after a Chinese character too: "於60日"
 WORD = re.compile(r"[a-z][a-z'-]+|\d+(?:\.\d+)?")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[(\"'])|\n+")
-STOP = frozenset("""a an the and or but if of to in on at by for with from as is are was were be been being this that these
+STOP = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being this that these
 those it its their there then than so such not no nor can could may might must shall should will would do does did done
 has have had having which who whom whose what when where why how all any each every both either neither more most other
 some own same too very just also into onto over under about above below up down out off again further once here only
-per via within without we our you your they them he she his her i me my us""".split())
+per via within without we our you your they them he she his her i me my us""".split()
+)
 SUPPORT_MIN = 0.7  # share of a sentence's content words found in its cited passages
 
 
@@ -73,9 +76,13 @@ class Grounding:
     reason: str = ""
 
     def to_dict(self) -> dict:
-        return {"supported": self.supported, "reason": self.reason, "unsupported_numbers": self.unsupported_numbers,
-                "bad_citations": self.bad_citations,
-                "sentences": [{k: v for k, v in asdict(s).items() if k != "sentence"} for s in self.sentences]}
+        return {
+            "supported": self.supported,
+            "reason": self.reason,
+            "unsupported_numbers": self.unsupported_numbers,
+            "bad_citations": self.bad_citations,
+            "sentences": [{k: v for k, v in asdict(s).items() if k != "sentence"} for s in self.sentences],
+        }
 
 
 def check(answer: str, passages: dict[int, str]) -> Grounding:
@@ -112,6 +119,8 @@ def check(answer: str, passages: dict[int, str]) -> Grounding:
         if result.unsupported_numbers:
             why.append(f"numbers not in the cited passages: {', '.join(sorted(set(result.unsupported_numbers)))}")
         if any(s.coverage < SUPPORT_MIN for s in bad_s):
-            why.append(f"{sum(s.coverage < SUPPORT_MIN for s in bad_s)} sentence(s) not supported by the cited passages")
+            why.append(
+                f"{sum(s.coverage < SUPPORT_MIN for s in bad_s)} sentence(s) not supported by the cited passages"
+            )
         result.reason = "; ".join(why)
     return result

@@ -20,6 +20,7 @@ rewrites every kept version that holds it without its chunks (new checksums, swa
 rename), so each kept version stays a complete index of what the bank had then, minus the
 deleted document. Leftover temporary folders of a crashed writer are removed with it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +43,14 @@ from sandbox.errors import NotFound, SandboxError
 from sandbox.tracking import hash_file
 
 FORMAT = 1
-EXACT_MAX = 10_000  # chunks; exact search stays near 2 ms below this; above, an HNSW graph answers in under a millisecond
+EXACT_MAX = (
+    10_000  # chunks; exact search stays near 2 ms below this; above, an HNSW graph answers in under a millisecond
+)
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 256
 KEEP_VERSIONS = 3
 TOKEN_PATTERN = r"(?u)\b\w+\b"  # keep one-digit numbers ("5 days") that the default pattern drops
 
-_cache: dict[str, "Snapshot"] = {}
+_cache: dict[str, Snapshot] = {}
 _cache_lock = threading.Lock()
 
 
@@ -61,8 +64,9 @@ def tokenize(texts: list[str], return_ids: bool = True):
     from .zh import for_bm25
 
     texts = [for_bm25(t) for t in texts]  # Chinese segmented by jieba (Simplified form); English unchanged
-    return bm25s.tokenize(texts, stopwords="en", token_pattern=TOKEN_PATTERN, return_ids=return_ids,
-                          show_progress=False)
+    return bm25s.tokenize(
+        texts, stopwords="en", token_pattern=TOKEN_PATTERN, return_ids=return_ids, show_progress=False
+    )
 
 
 @dataclass
@@ -94,11 +98,24 @@ class Snapshot:
 
 
 def empty_snapshot(root: Path) -> Snapshot:
-    chunks = pd.DataFrame({"id": pd.Series(dtype="int64"), "doc_id": pd.Series(dtype="str"),
-                           "chunk_no": pd.Series(dtype="int64"), "text": pd.Series(dtype="str"),
-                           "hash": pd.Series(dtype="str")})
-    return Snapshot(root=root, version="", manifest={"next_id": 0, "kind": "flat"}, index=None, chunks=chunks,
-                    documents=[], bm25=None)
+    chunks = pd.DataFrame(
+        {
+            "id": pd.Series(dtype="int64"),
+            "doc_id": pd.Series(dtype="str"),
+            "chunk_no": pd.Series(dtype="int64"),
+            "text": pd.Series(dtype="str"),
+            "hash": pd.Series(dtype="str"),
+        }
+    )
+    return Snapshot(
+        root=root,
+        version="",
+        manifest={"next_id": 0, "kind": "flat"},
+        index=None,
+        chunks=chunks,
+        documents=[],
+        bm25=None,
+    )
 
 
 def current_version(root: Path) -> str:
@@ -107,8 +124,10 @@ def current_version(root: Path) -> str:
     except FileNotFoundError:
         return ""
     except (ValueError, KeyError) as err:
-        raise SandboxError(f"the chat index pointer {root / 'CURRENT'} is damaged",
-                           "restore it, or delete the chat/index folder and ingest again") from err
+        raise SandboxError(
+            f"the chat index pointer {root / 'CURRENT'} is damaged",
+            "restore it, or delete the chat/index folder and ingest again",
+        ) from err
 
 
 def load(root: Path) -> Snapshot:
@@ -132,12 +151,16 @@ def _load_version(root: Path, version: str) -> Snapshot:
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
     except FileNotFoundError as err:
-        raise SandboxError(f"chat index version {version} is missing its manifest", "ingest again to rebuild the index") from err
+        raise SandboxError(
+            f"chat index version {version} is missing its manifest", "ingest again to rebuild the index"
+        ) from err
     for rel, digest in manifest["files"].items():
         path = folder / rel
         if not path.is_file() or hash_file(path) != digest:
-            raise SandboxError(f"chat index file {version}/{rel} fails its checksum (altered or damaged)",
-                               "delete the chat/index folder and ingest the documents again")
+            raise SandboxError(
+                f"chat index file {version}/{rel} fails its checksum (altered or damaged)",
+                "delete the chat/index folder and ingest the documents again",
+            )
     index = faiss.read_index(str(folder / "index.faiss"))
     if manifest["kind"] == "hnsw":
         faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
@@ -149,8 +172,16 @@ def _load_version(root: Path, version: str) -> Snapshot:
 
         bm25 = bm25s.BM25.load(str(folder / "bm25"), allow_pickle=False, show_progress=False, verbosity=0)
     row_of_id = {int(i): r for r, i in enumerate(chunks["id"].to_numpy())}
-    return Snapshot(root=root, version=version, manifest=manifest, index=index, chunks=chunks, documents=documents,
-                    bm25=bm25, row_of_id=row_of_id)
+    return Snapshot(
+        root=root,
+        version=version,
+        manifest=manifest,
+        index=index,
+        chunks=chunks,
+        documents=documents,
+        bm25=bm25,
+        row_of_id=row_of_id,
+    )
 
 
 def _vectors(snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
@@ -213,8 +244,10 @@ class Writer:
 
     def check_model(self, model_id: str, sha: str) -> None:
         if self.model.get("embed_model_sha256") and self.model["embed_model_sha256"] != sha and len(self.chunks):
-            raise SandboxError(f"this bank's index was built with embedding model {self.model['embed_model_id']}, "
-                               f"not {model_id}", "use the same model, or delete every document and ingest again")
+            raise SandboxError(
+                f"this bank's index was built with embedding model {self.model['embed_model_id']}, not {model_id}",
+                "use the same model, or delete every document and ingest again",
+            )
         self.model = {"embed_model_id": model_id, "embed_model_sha256": sha}
 
     def add(self, doc: dict, texts: list[str], vecs: np.ndarray) -> None:
@@ -224,15 +257,24 @@ class Writer:
         self.dim = vecs.shape[1]
         self.ids = np.concatenate([self.ids, new_ids])
         self.vecs = vecs if len(self.vecs) == 0 else np.vstack([self.vecs, vecs])
-        rows = pd.DataFrame({"id": new_ids, "doc_id": doc["doc_id"], "chunk_no": np.arange(n, dtype=np.int64),
-                             "text": texts, "hash": [text_hash(t) for t in texts]})
+        rows = pd.DataFrame(
+            {
+                "id": new_ids,
+                "doc_id": doc["doc_id"],
+                "chunk_no": np.arange(n, dtype=np.int64),
+                "text": texts,
+                "hash": [text_hash(t) for t in texts],
+            }
+        )
         self.chunks = rows if self.chunks.empty else pd.concat([self.chunks, rows], ignore_index=True)
         self.documents.append({**doc, "chunks": n})
 
     def remove(self, doc_id: str) -> dict:
         doc = next((d for d in self.documents if d["doc_id"] == doc_id), None)
         if doc is None:
-            raise NotFound(f"document {doc_id} is not in this bank's index", "list documents with `sandbox chat docs BANK`")
+            raise NotFound(
+                f"document {doc_id} is not in this bank's index", "list documents with `sandbox chat docs BANK`"
+            )
         self._drop(doc_id)
         return doc
 
@@ -260,10 +302,19 @@ class Writer:
             bm25.index(tokenize(corpus), show_progress=False)
             bm25.save(str(folder / "bm25"), allow_pickle=False)
         files = {p.relative_to(folder).as_posix(): hash_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-        manifest = {"format": FORMAT, "version": version, "kind": kind, "dim": self.dim or 384,
-                    "count": int(len(self.chunks)), "documents": len(self.documents), "next_id": self.next_id,
-                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "files": files, **self.model,
-                    **manifest_extra}
+        manifest = {
+            "format": FORMAT,
+            "version": version,
+            "kind": kind,
+            "dim": self.dim or 384,
+            "count": int(len(self.chunks)),
+            "documents": len(self.documents),
+            "next_id": self.next_id,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": files,
+            **self.model,
+            **manifest_extra,
+        }
         atomic.write_json(folder / "manifest.json", manifest)
 
     def commit(self) -> Snapshot:
@@ -312,7 +363,9 @@ def purge(root: Path, doc_id: str, name: str | None = None) -> list[str]:
             shutil.rmtree(folder, ignore_errors=True)
             touched.append(folder.name)
             continue
-        gone = {d["doc_id"] for d in snap.documents if d["doc_id"] == doc_id or (name is not None and d["name"] == name)}
+        gone = {
+            d["doc_id"] for d in snap.documents if d["doc_id"] == doc_id or (name is not None and d["name"] == name)
+        }
         gone |= set(snap.chunks["doc_id"][snap.chunks["doc_id"] == doc_id])
         if not gone:
             continue
@@ -343,4 +396,3 @@ def writer_lock(root: Path):
 
     root.mkdir(parents=True, exist_ok=True)
     return FileLock(str(root / ".writer.lock"), timeout=600)
-

@@ -1,12 +1,13 @@
 """Ingest: open the user's files and folders (checked by descriptor), extract their text, chunk, screen, embed,
 and swap a new version of the bank's index in atomically."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sandbox import userfile
@@ -29,8 +30,12 @@ MAX_FILES = 1000
 def _split(text: str) -> list[str]:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP,
-                                              separators=["\n\n", "\n", ". ", " ", ""], keep_separator="end")
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=CHUNK_CHARS,
+        chunk_overlap=CHUNK_OVERLAP,
+        separators=["\n\n", "\n", ". ", " ", ""],
+        keep_separator="end",
+    )
     seen, out = set(), []
     for chunk in (c.strip() for c in splitter.split_text(text)):
         if chunk and chunk not in seen:
@@ -56,8 +61,13 @@ def _expand(ctx, paths: Iterable[str | Path], stack: contextlib.ExitStack) -> tu
         shown = os.path.expanduser(os.fspath(raw))
         name = os.path.basename(shown.rstrip("/")) or shown
         if userfile.has_control(shown):  # a newline in a name printed fake lines in listings
-            rejected.append({"name": userfile.printable(name), "reason": f"the file name {name!r} has control "
-                             "characters (a newline, escape ...); rename the file without them"})
+            rejected.append(
+                {
+                    "name": userfile.printable(name),
+                    "reason": f"the file name {name!r} has control "
+                    "characters (a newline, escape ...); rename the file without them",
+                }
+            )
             continue
         try:
             opened = stack.enter_context(userfile.open_any(ctx, shown, "paths"))
@@ -74,7 +84,9 @@ def _expand(ctx, paths: Iterable[str | Path], stack: contextlib.ExitStack) -> tu
         else:
             files.append(opened)
         if len(files) > MAX_FILES:
-            raise InvalidInput("paths", f"{len(files)} files in one ingest (limit {MAX_FILES})", "ingest the folder in parts")
+            raise InvalidInput(
+                "paths", f"{len(files)} files in one ingest (limit {MAX_FILES})", "ingest the folder in parts"
+            )
     return files, rejected
 
 
@@ -115,8 +127,17 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
         plans = _plan(ctx, writer, extracted, report)
         # One encode call for the whole upload: batches sorted by length, few distinct shapes (bf16 kernels are per shape).
         texts = [f"{doc['title']}\n{c}" for doc, chunks in plans for c in chunks]
-        vecs = embedder.encode(texts, bulk=True,
-                               progress=lambda n, total: report_progress(progress, 0.1 + 0.85 * n / total, f"embedded {n}/{total} chunks")) if texts else None
+        vecs = (
+            embedder.encode(
+                texts,
+                bulk=True,
+                progress=lambda n, total: report_progress(
+                    progress, 0.1 + 0.85 * n / total, f"embedded {n}/{total} chunks"
+                ),
+            )
+            if texts
+            else None
+        )
         _add(writer, plans, vecs, report)
         if plans:
             report_progress(progress, 0.96, "writing the index")
@@ -126,12 +147,21 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
     report.total_chunks, report.version = snap.size, snap.version
     report.seconds = round(time.perf_counter() - t0, 3)
     # a file name is free text: a card or an HKID in it never reaches the audit log
-    ctx.audit(event, added=[{"doc_id": d["doc_id"], "name": redact(d["name"]).text, "chunks": d["chunks"]} for d in report.added],
-              skipped=len(report.skipped), replaced=len(report.replaced),
-              rejected=[{"name": redact(r["name"]).text, "reason": redact(r["reason"][:200]).text} for r in report.rejected],
-              chunks=report.chunks, total_chunks=report.total_chunks, version=report.version,
-              injection_flagged_chunks=report.injection_flagged_chunks, seconds=report.seconds)
-    report_progress(progress, 1.0, f"{len(report.added)} added, {len(report.skipped)} duplicate(s), {len(report.rejected)} rejected")
+    ctx.audit(
+        event,
+        added=[{"doc_id": d["doc_id"], "name": redact(d["name"]).text, "chunks": d["chunks"]} for d in report.added],
+        skipped=len(report.skipped),
+        replaced=len(report.replaced),
+        rejected=[{"name": redact(r["name"]).text, "reason": redact(r["reason"][:200]).text} for r in report.rejected],
+        chunks=report.chunks,
+        total_chunks=report.total_chunks,
+        version=report.version,
+        injection_flagged_chunks=report.injection_flagged_chunks,
+        seconds=report.seconds,
+    )
+    report_progress(
+        progress, 1.0, f"{len(report.added)} added, {len(report.skipped)} duplicate(s), {len(report.rejected)} rejected"
+    )
     return report
 
 
@@ -141,7 +171,9 @@ def _read(ctx, paths: Iterable[str | Path], progress: Progress, report: IngestRe
     with contextlib.ExitStack() as stack:  # never another bank's files, even through a link or a repointed one
         files, report.rejected = _expand(ctx, paths, stack)
         if not files and not report.rejected:
-            raise InvalidInput("paths", "no documents given", "pass files or folders of .txt, .md, .html, .docx or .pdf documents")
+            raise InvalidInput(
+                "paths", "no documents given", "pass files or folders of .txt, .md, .html, .docx or .pdf documents"
+            )
         report_progress(progress, 0.01, f"reading {len(files)} file(s)")
         stack.enter_context(parsing())  # one document-reader process (time and memory limits) for this ingest
         for i, f in enumerate(files):
@@ -165,9 +197,18 @@ def _plan(ctx, writer: _index.Writer, extracted: list[Extracted], report: Ingest
             continue
         chunks = _split(ex.text)
         flagged = sum(bool(guardrails.screen_injection(c).flagged) for c in chunks)
-        doc = {"doc_id": sha[:16], "name": ex.name, "kind": ex.kind, "sha256": sha, "title": ex.title,
-               "bytes": ex.size, "chars": len(ex.text), "injection_flagged_chunks": flagged,
-               "added": datetime.now(timezone.utc).isoformat(timespec="seconds"), "added_by": ctx.actor.name}
+        doc = {
+            "doc_id": sha[:16],
+            "name": ex.name,
+            "kind": ex.kind,
+            "sha256": sha,
+            "title": ex.title,
+            "bytes": ex.size,
+            "chars": len(ex.text),
+            "injection_flagged_chunks": flagged,
+            "added": datetime.now(UTC).isoformat(timespec="seconds"),
+            "added_by": ctx.actor.name,
+        }
         plans.append((doc, chunks))
     return plans
 
@@ -180,7 +221,7 @@ def _add(writer: _index.Writer, plans: list[tuple[dict, list[str]]], vecs, repor
         if old is not None:
             writer.remove(old["doc_id"])
             report.replaced.append({"name": doc["name"], "old_doc_id": old["doc_id"], "doc_id": doc["doc_id"]})
-        writer.add(doc, chunks, vecs[offset:offset + len(chunks)])
+        writer.add(doc, chunks, vecs[offset : offset + len(chunks)])
         offset += len(chunks)
         report.added.append({"doc_id": doc["doc_id"], "name": doc["name"], "chunks": len(chunks)})
         report.chunks += len(chunks)

@@ -5,6 +5,7 @@ diligence", "LTV" for "loan-to-value". `terms()` maps every spelling of such a t
 stems the rest with the Snowball English stemmer (PyStemmer), so "acknowledgement" meets "acknowledges"
 and "sampling" meets "sample". The glossary holds banking terms and acronyms only, not question wordings.
 """
+
 from __future__ import annotations
 
 import re
@@ -83,15 +84,39 @@ def terms(text: str) -> set[str]:
 SCOPE_TERMS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     # products: loans
     "loan": ("product", "loan", "loans", (r"loans?", r"lending", r"borrowings?")),
-    "mortgage": ("product", "loan", "mortgages", (r"(?:residential |property |home )?mortgages?(?: loans?)?",
-                                                  r"home loans?", r"housing loans?", r"property loans?",
-                                                  r"home financ(?:e|ing)")),
-    "car-loan": ("product", "loan", "car loans", (r"(?:car|auto|automobile|vehicle|motor(?: vehicle)?) (?:loans?|financ(?:e|ing)|leas(?:e|ing))",
-                                                  r"hire[- ]purchase(?: loans?| agreements?)?")),
-    "personal-loan": ("product", "loan", "personal loans", (r"personal (?:instalment |installment )?loans?",
-                                                            r"(?:instalment|installment|unsecured) loans?")),
-    "business-loan": ("product", "loan", "business loans", (r"(?:business|sme|commercial|corporate) loans?",
-                                                            r"trade financ(?:e|ing)")),
+    "mortgage": (
+        "product",
+        "loan",
+        "mortgages",
+        (
+            r"(?:residential |property |home )?mortgages?(?: loans?)?",
+            r"home loans?",
+            r"housing loans?",
+            r"property loans?",
+            r"home financ(?:e|ing)",
+        ),
+    ),
+    "car-loan": (
+        "product",
+        "loan",
+        "car loans",
+        (
+            r"(?:car|auto|automobile|vehicle|motor(?: vehicle)?) (?:loans?|financ(?:e|ing)|leas(?:e|ing))",
+            r"hire[- ]purchase(?: loans?| agreements?)?",
+        ),
+    ),
+    "personal-loan": (
+        "product",
+        "loan",
+        "personal loans",
+        (r"personal (?:instalment |installment )?loans?", r"(?:instalment|installment|unsecured) loans?"),
+    ),
+    "business-loan": (
+        "product",
+        "loan",
+        "business loans",
+        (r"(?:business|sme|commercial|corporate) loans?", r"trade financ(?:e|ing)"),
+    ),
     "student-loan": ("product", "loan", "student loans", (r"student loans?", r"education loans?")),
     "tax-loan": ("product", "loan", "tax loans", (r"tax loans?",)),
     "overdraft": ("product", "loan", "overdrafts", (r"overdrafts?(?: facilit(?:y|ies))?", r"overdrawn")),
@@ -103,8 +128,12 @@ SCOPE_TERMS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     # products: payments
     "payment": ("product", "payment", "payments", (r"payments?", r"transfers?")),
     "fps": ("product", "payment", "FPS payments", (r"fps(?: payments?| transfers?)?", r"faster payments? system")),
-    "wire-transfer": ("product", "payment", "telegraphic transfers", (r"(?:telegraphic|wire|international|cross[- ]border) transfers?",
-                                                                      r"remittances?", r"swift transfers?")),
+    "wire-transfer": (
+        "product",
+        "payment",
+        "telegraphic transfers",
+        (r"(?:telegraphic|wire|international|cross[- ]border) transfers?", r"remittances?", r"swift transfers?"),
+    ),
     "cheque": ("product", "payment", "cheques", (r"cheques?",)),
     "ex-gratia": ("product", "payment", "ex gratia payments", (r"ex[- ]gratia(?: payments?)?", r"goodwill payments?")),
     # products: accounts and deposits
@@ -115,51 +144,166 @@ SCOPE_TERMS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "safe-deposit-box": ("product", "account", "safe deposit boxes", (r"safe deposit box(?:es)?",)),
     # products: investments and insurance
     "investment": ("product", "investment", "investments", (r"investments? products?", r"investments?")),
-    "securities": ("product", "investment", "securities trading", (r"securities(?: trading)?(?: accounts?)?",
-                                                                    r"stock trading", r"shares? trading", r"brokerage accounts?")),
+    "securities": (
+        "product",
+        "investment",
+        "securities trading",
+        (r"securities(?: trading)?(?: accounts?)?", r"stock trading", r"shares? trading", r"brokerage accounts?"),
+    ),
     "fund": ("product", "investment", "investment funds", (r"unit trusts?", r"mutual funds?", r"investment funds?")),
-    "insurance": ("product", "insurance", "insurance", (r"insurance(?: products?| polic(?:y|ies))?", r"annuit(?:y|ies)")),
+    "insurance": (
+        "product",
+        "insurance",
+        "insurance",
+        (r"insurance(?: products?| polic(?:y|ies))?", r"annuit(?:y|ies)"),
+    ),
     "mpf": ("product", "mpf", "MPF schemes", (r"mpf(?: schemes?)?", r"mandatory provident fund(?: schemes?)?")),
     # customer types; a family holds the types that exclude each other (a rule for business customers does not answer
     # for personal ones), the others overlap (a PEP may be high-risk and self-employed) and are each their own family
-    "personal-customer": ("customer", "segment", "personal customers", (r"personal (?:customers?|clients?|banking customers?)",
-                                                                         r"individual (?:customers?|clients?)", r"retail customers?")),
-    "business-customer": ("customer", "segment", "business customers", (r"(?:business|corporate|commercial|sme|company) (?:customers?|clients?|accounts?|cardholders?)",
-                                                                         r"smes?", r"corporates")),
-    "non-resident": ("customer", "non-resident", "non-resident customers", (r"non[- ]residents?(?: customers?| clients?| borrowers?| applicants?)?",
-                                                                        r"overseas (?:customers?|clients?|borrowers?|applicants?)",
-                                                                        r"foreign nationals?")),
-    "first-time-buyer": ("customer", "first-time-buyer", "first-time buyers", (r"first[- ]time (?:home ?)?(?:buyers?|purchasers?|borrowers?|applicants?)",)),
+    "personal-customer": (
+        "customer",
+        "segment",
+        "personal customers",
+        (
+            r"personal (?:customers?|clients?|banking customers?)",
+            r"individual (?:customers?|clients?)",
+            r"retail customers?",
+        ),
+    ),
+    "business-customer": (
+        "customer",
+        "segment",
+        "business customers",
+        (
+            r"(?:business|corporate|commercial|sme|company) (?:customers?|clients?|accounts?|cardholders?)",
+            r"smes?",
+            r"corporates",
+        ),
+    ),
+    "non-resident": (
+        "customer",
+        "non-resident",
+        "non-resident customers",
+        (
+            r"non[- ]residents?(?: customers?| clients?| borrowers?| applicants?)?",
+            r"overseas (?:customers?|clients?|borrowers?|applicants?)",
+            r"foreign nationals?",
+        ),
+    ),
+    "first-time-buyer": (
+        "customer",
+        "first-time-buyer",
+        "first-time buyers",
+        (r"first[- ]time (?:home ?)?(?:buyers?|purchasers?|borrowers?|applicants?)",),
+    ),
     "student": ("customer", "student", "students", (r"students?",)),
-    "senior": ("customer", "age", "elderly customers", (r"(?:elderly|senior|older) (?:customers?|clients?|citizens?|people|persons?)",
-                                                             r"seniors", r"retirees?", r"pensioners?")),
+    "senior": (
+        "customer",
+        "age",
+        "elderly customers",
+        (
+            r"(?:elderly|senior|older) (?:customers?|clients?|citizens?|people|persons?)",
+            r"seniors",
+            r"retirees?",
+            r"pensioners?",
+        ),
+    ),
     "minor": ("customer", "age", "minors", (r"minors?", r"under[- ]18s?", r"children", r"child")),
-    "self-employed": ("customer", "self-employed", "self-employed customers", (r"self[- ]employed(?: customers?| borrowers?| applicants?)?",)),
-    "vulnerable": ("customer", "vulnerable", "vulnerable customers", (r"vulnerable (?:customers?|clients?|persons?|people)",)),
-    "high-risk": ("customer", "high-risk", "high-risk customers", (r"high[- ]risk (?:customers?|clients?|relationships?)",)),
+    "self-employed": (
+        "customer",
+        "self-employed",
+        "self-employed customers",
+        (r"self[- ]employed(?: customers?| borrowers?| applicants?)?",),
+    ),
+    "vulnerable": (
+        "customer",
+        "vulnerable",
+        "vulnerable customers",
+        (r"vulnerable (?:customers?|clients?|persons?|people)",),
+    ),
+    "high-risk": (
+        "customer",
+        "high-risk",
+        "high-risk customers",
+        (r"high[- ]risk (?:customers?|clients?|relationships?)",),
+    ),
     "pep": ("customer", "pep", "politically exposed persons", (r"peps?", r"politically exposed persons?")),
-    "private-banking": ("customer", "segment", "private banking clients", (r"private banking(?: customers?| clients?)?",
-                                                                            r"(?:premier|priority|wealth) (?:banking )?(?:customers?|clients?)")),
+    "private-banking": (
+        "customer",
+        "segment",
+        "private banking clients",
+        (
+            r"private banking(?: customers?| clients?)?",
+            r"(?:premier|priority|wealth) (?:banking )?(?:customers?|clients?)",
+        ),
+    ),
     "guarantor": ("customer", "guarantor", "guarantors", (r"guarantors?",)),
-    "joint": ("customer", "joint", "joint accounts", (r"joint (?:accounts?|borrowers?|applicants?|account ?holders?)",)),
+    "joint": (
+        "customer",
+        "joint",
+        "joint accounts",
+        (r"joint (?:accounts?|borrowers?|applicants?|account ?holders?)",),
+    ),
     # qualifying conditions (each its own family)
-    "overseas": ("condition", "overseas", "transactions overseas", (r"overseas", r"abroad", r"outside (?:of )?hong kong",
-                                                                   r"foreign countr(?:y|ies)")),
-    "mainland": ("condition", "mainland", "the Mainland", (r"(?:the )?mainland(?: china)?", r"cross[- ]boundary", r"greater bay area")),
-    "foreign-currency": ("condition", "foreign-currency", "foreign currencies", (r"foreign currenc(?:y|ies)", r"foreign exchange",
-                                                                                r"(?:usd|rmb|cny)[- ](?:denominated|accounts?)")),
-    "owner-occupied": ("condition", "owner-occupied", "owner-occupied properties", (r"owner[- ]occupied", r"self[- ]use", r"own use")),
-    "non-owner-occupied": ("condition", "non-owner-occupied", "investment properties",
-                           (r"non[- ]owner[- ]occupied", r"investment propert(?:y|ies)", r"not occupied by the borrower",
-                            r"buy[- ]to[- ]let", r"rental (?:income|propert(?:y|ies))")),
-    "commercial-property": ("condition", "commercial-property", "commercial properties",
-                            (r"(?:commercial|industrial|non[- ]residential) propert(?:y|ies)", r"car ?parking spaces?")),
-    "contactless": ("condition", "contactless", "contactless payments", (r"contactless(?: payments?| transactions?)?",
-                                                                      r"tap(?:[- ]and[- ]go| to pay)?(?: payments?| transactions?)?")),
-    "weekend": ("condition", "weekend", "weekends and public holidays", (r"weekends?", r"public holidays?", r"saturdays?", r"sundays?")),
+    "overseas": (
+        "condition",
+        "overseas",
+        "transactions overseas",
+        (r"overseas", r"abroad", r"outside (?:of )?hong kong", r"foreign countr(?:y|ies)"),
+    ),
+    "mainland": (
+        "condition",
+        "mainland",
+        "the Mainland",
+        (r"(?:the )?mainland(?: china)?", r"cross[- ]boundary", r"greater bay area"),
+    ),
+    "foreign-currency": (
+        "condition",
+        "foreign-currency",
+        "foreign currencies",
+        (r"foreign currenc(?:y|ies)", r"foreign exchange", r"(?:usd|rmb|cny)[- ](?:denominated|accounts?)"),
+    ),
+    "owner-occupied": (
+        "condition",
+        "owner-occupied",
+        "owner-occupied properties",
+        (r"owner[- ]occupied", r"self[- ]use", r"own use"),
+    ),
+    "non-owner-occupied": (
+        "condition",
+        "non-owner-occupied",
+        "investment properties",
+        (
+            r"non[- ]owner[- ]occupied",
+            r"investment propert(?:y|ies)",
+            r"not occupied by the borrower",
+            r"buy[- ]to[- ]let",
+            r"rental (?:income|propert(?:y|ies))",
+        ),
+    ),
+    "commercial-property": (
+        "condition",
+        "commercial-property",
+        "commercial properties",
+        (r"(?:commercial|industrial|non[- ]residential) propert(?:y|ies)", r"car ?parking spaces?"),
+    ),
+    "contactless": (
+        "condition",
+        "contactless",
+        "contactless payments",
+        (r"contactless(?: payments?| transactions?)?", r"tap(?:[- ]and[- ]go| to pay)?(?: payments?| transactions?)?"),
+    ),
+    "weekend": (
+        "condition",
+        "weekend",
+        "weekends and public holidays",
+        (r"weekends?", r"public holidays?", r"saturdays?", r"sundays?"),
+    ),
 }
 # Words that head a product phrase: "a boat loan", "the platinum card", "the green mortgage scheme". A word before one
 # of them names the product (its modifier), and the passage must name it too, whether the glossary knows it or not.
-PRODUCT_HEADS = re.compile(r"^(?:loans?|cards?|accounts?|deposits?|programmes?|programs?|schemes?|plans?|bonds?|"
-                           r"facilit(?:y|ies)|overdrafts?|mortgages?|insurance|financing|transfers?|remittances?|"
-                           r"wallets?|cheques?)$")
+PRODUCT_HEADS = re.compile(
+    r"^(?:loans?|cards?|accounts?|deposits?|programmes?|programs?|schemes?|plans?|bonds?|"
+    r"facilit(?:y|ies)|overdrafts?|mortgages?|insurance|financing|transfers?|remittances?|"
+    r"wallets?|cheques?)$"
+)

@@ -1,5 +1,6 @@
 """The bank's document library: where its index lives, what is in it, removing a document, writing the synthetic
 policy library, and the index as a LangChain retriever."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,11 @@ def delete_document(ctx, doc_id: str) -> dict:
         if len(named) == 1:
             doc_id = named[0]
     if not isinstance(doc_id, str) or not re.fullmatch(r"[0-9a-f]{16}", doc_id):
-        raise InvalidInput("doc_id", f"{doc_id!r} is neither a document id nor the name of an indexed document",
-                           "use an id or a name from `sandbox chat docs BANK`")
+        raise InvalidInput(
+            "doc_id",
+            f"{doc_id!r} is neither a document id nor the name of an indexed document",
+            "use an id or a name from `sandbox chat docs BANK`",
+        )
     root = _index_root(ctx)
     with _index.writer_lock(root):
         writer = _index.Writer(root)
@@ -48,10 +52,23 @@ def delete_document(ctx, doc_id: str) -> dict:
         snap = writer.commit()
         purged = _index.purge(root, doc_id, doc["name"])
     copies = _remove_stored_copies(ctx, doc)
-    ctx.audit("chat.delete", doc_id=doc_id, name=redact(doc["name"]).text, chunks=doc["chunks"], version=snap.version,
-              purged_versions=purged, removed_copies=len(copies))
-    return {"doc_id": doc_id, "name": doc["name"], "chunks": doc["chunks"], "version": snap.version,
-            "purged_versions": purged, "removed_copies": len(copies)}
+    ctx.audit(
+        "chat.delete",
+        doc_id=doc_id,
+        name=redact(doc["name"]).text,
+        chunks=doc["chunks"],
+        version=snap.version,
+        purged_versions=purged,
+        removed_copies=len(copies),
+    )
+    return {
+        "doc_id": doc_id,
+        "name": doc["name"],
+        "chunks": doc["chunks"],
+        "version": snap.version,
+        "purged_versions": purged,
+        "removed_copies": len(copies),
+    }
 
 
 def _remove_stored_copies(ctx, doc: dict) -> list[Path]:

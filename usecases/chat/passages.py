@@ -3,6 +3,7 @@
 Read from the bank's current index by chunk id (`<doc_id>#<chunk_no>`, as citations name them) and passed
 through the same chunk guardrail the answer's passages went through, so the text shown is what the assistant
 saw (personal details redacted). Document text is raw bank data: `data.read`, never a reviewer."""
+
 from __future__ import annotations
 
 from . import guardrails

@@ -56,14 +56,23 @@ digit, so nothing is counted twice): email, HKID, phone with +852, hyphenated ac
 account after its keyword, card, phone without country code. `allow=` keeps public
 values (the bank's own hotline or complaints address quoted in its policies).
 """
+
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["PII_KINDS", "PLACEHOLDERS", "Redaction", "hkid_check_digit", "is_valid_hkid", "luhn_ok",
-           "redact", "redact_data"]
+__all__ = [
+    "PII_KINDS",
+    "PLACEHOLDERS",
+    "Redaction",
+    "hkid_check_digit",
+    "is_valid_hkid",
+    "luhn_ok",
+    "redact",
+    "redact_data",
+]
 
 # kind -> placeholder, in the order findings are reported.
 PLACEHOLDERS: dict[str, str] = {
@@ -102,10 +111,36 @@ _INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2
 _FOLD = {0xFF10 + i: ord("0") + i for i in range(10)}
 _FOLD.update({0xFF21 + i: ord("A") + i for i in range(26)})
 _FOLD.update({0xFF41 + i: ord("a") + i for i in range(26)})
-_FOLD.update({ord(k): v for k, v in {"＠": "@", "＋": "+", "－": "-", "（": "(", "）": ")", "．": ".", "／": "/",
-                                    "［": "[", "］": "]", "\u2010": "-", "\u2015": "-",
-                                    "＿": "_", "％": "%", "\u3000": " ", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ", "\u2011": "-",
-                                    "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"}.items()})
+_FOLD.update(
+    {
+        ord(k): v
+        for k, v in {
+            "＠": "@",
+            "＋": "+",
+            "－": "-",
+            "（": "(",
+            "）": ")",
+            "．": ".",
+            "／": "/",
+            "［": "[",
+            "］": "]",
+            "\u2010": "-",
+            "\u2015": "-",
+            "＿": "_",
+            "％": "%",
+            "\u3000": " ",
+            "\u00a0": " ",
+            "\u2007": " ",
+            "\u2009": " ",
+            "\u202f": " ",
+            "\u2011": "-",
+            "\u2012": "-",
+            "\u2013": "-",
+            "\u2014": "-",
+            "\u2212": "-",
+        }.items()
+    }
+)
 
 
 _FOLDABLE = re.compile("[\uff01-\uff5e\u3000\u00a0\u2007\u2009\u202f\u2010-\u2015\u2212]")
@@ -123,6 +158,7 @@ def _normalise(text: str) -> str:
 
 # --- validators --------------------------------------------------------------------------
 
+
 def _char_value(c: str) -> int:
     return ord(c) - ord("A") + 10 if c.isalpha() else int(c)
 
@@ -130,7 +166,7 @@ def _char_value(c: str) -> int:
 def hkid_check_digit(prefix: str, digits: str) -> str:
     """The check digit ('0'-'9' or 'A') of an HKID with letter prefix and six digits."""
     prefix = prefix.upper()
-    total = (36 * 9 if len(prefix) == 1 else 0)
+    total = 36 * 9 if len(prefix) == 1 else 0
     chars = prefix + digits
     for w, c in zip(range(len(chars) + 1, 1, -1), chars):  # weights 9..2 (8..2 after a blank)
         total += w * _char_value(c)
@@ -170,12 +206,14 @@ _NOT_AFTER_WORD = r"(?<![A-Za-z0-9])(?<![0-9][-/.,])(?<![A-Za-z]-)"
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])")
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+)
 
 # Groups: letters, separator, six digits, separator, check digit in parentheses / brackets, or bare.
 _HKID = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{1,2})(" + _PART_SEP + r"?)([0-9]{6})(" + _PART_SEP + r"?)"
-    r"(?:[(\[] ?([0-9Aa]) ?[)\]]|([0-9Aa]))(?![A-Za-z0-9])")
+    r"(?:[(\[] ?([0-9Aa]) ?[)\]]|([0-9Aa]))(?![A-Za-z0-9])"
+)
 
 # An HKID keyword followed by at most four words (a CJK character counts as one) and no
 # sentence end, up to the end of the text before a candidate. "id" must start a word
@@ -185,22 +223,27 @@ _CTX_SEP = r"[\s:：,，#=\-()（）'\"“”‘’/]*"
 _CTX_WORD = r"(?:no\.|[A-Za-z0-9]+|[\u3400-\u9fff])"
 _HKID_CONTEXT = re.compile(
     r"(?:(?<![A-Za-z])(?:hk[ \-]?id|(?:identity|id)\s*card|id\s*(?:no\b\.?|number))|身份證|身份证)"
-    r"(?:" + _CTX_SEP + _CTX_WORD + r"){0,4}" + _CTX_SEP + r"$", re.IGNORECASE)
+    r"(?:" + _CTX_SEP + _CTX_WORD + r"){0,4}" + _CTX_SEP + r"$",
+    re.IGNORECASE,
+)
 
 _PHONE_CC = re.compile(
     r"(?<![A-Za-z0-9+])(?:\+852|00852|852|\(\+?852\))[ \-]?([2-35-9][0-9]{3})[ \-]?([0-9]{4})"
-    r"(?![0-9])(?![-.,][0-9])")
+    r"(?![0-9])(?![-.,][0-9])"
+)
 
 _PHONE = re.compile(
-    r"(?<![A-Za-z0-9])(?<![0-9][-.,])(?<![A-Za-z]-)([2-35-9][0-9]{3})([ \-]?)([0-9]{4})(?![0-9%])(?![-.,][0-9])")
+    r"(?<![A-Za-z0-9])(?<![0-9][-.,])(?<![A-Za-z]-)([2-35-9][0-9]{3})([ \-]?)([0-9]{4})(?![0-9%])(?![-.,][0-9])"
+)
 
-_ACCOUNT = re.compile(
-    _NOT_AFTER_WORD + r"[0-9]{3}-[0-9]{1,9}-[0-9]{1,9}(?:-[0-9]{1,9})?(?![0-9])(?![-/.][0-9A-Za-z])")
+_ACCOUNT = re.compile(_NOT_AFTER_WORD + r"[0-9]{3}-[0-9]{1,9}-[0-9]{1,9}(?:-[0-9]{1,9})?(?![0-9])(?![-/.][0-9A-Za-z])")
 
 _ACCOUNT_CONTEXT = re.compile(
     r"(?:\b(?:account|acct|a/c)(?:\s*(?:no\.?|number|num\.?|#))?|賬戶|帳戶|账户|戶口|户口)"
     r"(?:\s*(?:號碼|号码|號|号))?\s*[:：#]?\s*"
-    r"([0-9]{2,}(?:[ \-][0-9]{1,}){0,4})(?![0-9])", re.IGNORECASE)
+    r"([0-9]{2,}(?:[ \-][0-9]{1,}){0,4})(?![0-9])",
+    re.IGNORECASE,
+)
 
 # A run of digit groups joined by separators; cards are searched inside it. Not inside a word or after a
 # decimal comma ("1,4111..."); after "No." it may start.
@@ -218,6 +261,7 @@ def _looks_like_date8(digits: str) -> bool:
 
 
 # --- replacers ---------------------------------------------------------------------------
+
 
 def _allow_key(value: str) -> str:
     """How an allowed value is compared: digits only (country code dropped) for numbers,
@@ -255,7 +299,7 @@ def _hkid_ok(m: re.Match) -> bool:
         return True
     if hkid_check_digit(letters, digits) == (in_parens or bare).upper():
         return True
-    before = m.string[max(0, m.start() - _HKID_CONTEXT_CHARS):m.start()]
+    before = m.string[max(0, m.start() - _HKID_CONTEXT_CHARS) : m.start()]
     return _HKID_CONTEXT.search(before) is not None
 
 
@@ -270,7 +314,7 @@ def _bare_phone_ok(m: re.Match) -> bool:
         return False
     if sep and 1900 <= int(first) <= 2099 and 1900 <= int(second) <= 2099:  # "2023 2024"
         return False
-    before = m.string[max(0, m.start() - 6):m.start()]
+    before = m.string[max(0, m.start() - 6) : m.start()]
     return not _CURRENCY_BEFORE.search(before)
 
 
@@ -330,10 +374,16 @@ def _card_at(parts: list[str], seps: list[str], i: int) -> int:
             break
         if len(digits) >= 13 and luhn_ok(digits):
             best = j + 1
-            if len(digits) == 16:  # the common length wins over a longer run that passes by chance ("... 1111 3 times"),
-                nxt = j + 1      # but a short last group of an 18/19-digit card ("6212 3456 7890 1234 567") is its own
-                if (nxt < len(parts) and 2 <= len(parts[nxt]) <= 3 and (seps[j].strip() or " ") == kind
-                        and luhn_ok(digits + parts[nxt])):
+            if (
+                len(digits) == 16
+            ):  # the common length wins over a longer run that passes by chance ("... 1111 3 times"),
+                nxt = j + 1  # but a short last group of an 18/19-digit card ("6212 3456 7890 1234 567") is its own
+                if (
+                    nxt < len(parts)
+                    and 2 <= len(parts[nxt]) <= 3
+                    and (seps[j].strip() or " ") == kind
+                    and luhn_ok(digits + parts[nxt])
+                ):
                     best = nxt + 1
                 break
         if not 4 <= len(parts[j]) <= 6:  # only the last group may be short

@@ -8,6 +8,7 @@ what the documents do not cover); refuse when retrieval confidence is low; gener
 check every sentence and number against the cited chunks (grounding); fall back to the extractive answer or
 refuse; redact the answer; add the AI disclosure; record a trace in the audit trail and in MLflow.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,9 @@ from .scope import check as check_scope
 from .zh import has_cjk
 from .zh_answer import REFUSAL_ZH
 
-INJECTION_REPLY = ("I can't follow instructions that try to change how I work. "
-                   "Ask a question about the bank's policy documents.")
+INJECTION_REPLY = (
+    "I can't follow instructions that try to change how I work. Ask a question about the bank's policy documents."
+)
 # Top chunk cosine below this: the index holds nothing on the subject; refuse before generating. Kept low
 # because a whole chunk scores lower than its one relevant sentence; the backends' own thresholds and the
 # grounding check decide the rest.
@@ -39,8 +41,16 @@ WARM_QUESTION = "How long does a cardholder have to dispute a card transaction?"
 
 
 @metered("chat", "ask")
-def ask(ctx, question: str, backend: str | None = None, k: int = 5, filters: dict | None = None,
-        *, mode: str = "hybrid", trace: bool = True) -> Answer:
+def ask(
+    ctx,
+    question: str,
+    backend: str | None = None,
+    k: int = 5,
+    filters: dict | None = None,
+    *,
+    mode: str = "hybrid",
+    trace: bool = True,
+) -> Answer:
     """Answer a question from this bank's documents, cited, grounded and guarded; record the trace."""
     ctx.require("chat.ask")
     return _ask(ctx, _bank_snapshot(ctx), question, backend, k, filters, mode, trace)
@@ -74,8 +84,9 @@ class _Draft:
     citations: list[dict] = field(default_factory=list)
 
 
-def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int, filters: dict | None,
-         mode: str, trace: bool) -> Answer:
+def _ask(
+    ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int, filters: dict | None, mode: str, trace: bool
+) -> Answer:
     from .embed import get_embedder
 
     t_start, t0 = time.time_ns(), time.perf_counter()
@@ -85,10 +96,20 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
     embedder = get_embedder()
     gen = make_backend(name, embedder)
     if snap.size and snap.manifest.get("embed_model_sha256") != embedder.sha256:
-        raise SandboxError(f"the bank's index was built with {snap.manifest.get('embed_model_id')}, not {embedder.model_id}",
-                           "configure the same embedding model, or re-ingest the documents")
-    draft = _Draft(verdicts={"question": q_rep.to_dict(), "chunks_excluded": [], "chunks_redacted": 0,
-                             "grounding": {}, "answer": {}, "refusal_reason": ""})
+        raise SandboxError(
+            f"the bank's index was built with {snap.manifest.get('embed_model_id')}, not {embedder.model_id}",
+            "configure the same embedding model, or re-ingest the documents",
+        )
+    draft = _Draft(
+        verdicts={
+            "question": q_rep.to_dict(),
+            "chunks_excluded": [],
+            "chunks_redacted": 0,
+            "grounding": {},
+            "answer": {},
+            "refusal_reason": "",
+        }
+    )
     if q_rep.blocked:
         draft.body = INJECTION_REPLY
         draft.reason = "the question reads as a prompt injection"
@@ -102,25 +123,66 @@ def _ask(ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int,
         draft.body = f"{INJECTION_REPLY_ZH if draft.body == INJECTION_REPLY else REFUSAL_ZH} {draft.body}"
     text = guardrails.with_disclosure(draft.body, chinese=chinese)
     draft.timings["total"] = (t_start, time.time_ns())
-    ans = Answer(question=q_red, answer=text, refused=not draft.grounded, citations=draft.citations,
-                 guardrails=draft.verdicts, backend=name, model_id=gen.model_id,
-                 latency_ms=round((time.perf_counter() - t0) * 1000, 2), confidence=round(draft.confidence, 4),
-                 grounded=draft.grounded, fallback=draft.fallback, prompt_hash=draft.prompt_hash)
+    ans = Answer(
+        question=q_red,
+        answer=text,
+        refused=not draft.grounded,
+        citations=draft.citations,
+        guardrails=draft.verdicts,
+        backend=name,
+        model_id=gen.model_id,
+        latency_ms=round((time.perf_counter() - t0) * 1000, 2),
+        confidence=round(draft.confidence, 4),
+        grounded=draft.grounded,
+        fallback=draft.fallback,
+        prompt_hash=draft.prompt_hash,
+    )
     if trace:
-        from .trace import record
-
-        ans.trace_id = record(ctx, {
-            "question": q_red, "backend": name, "model_id": gen.model_id, "prompt_hash": draft.prompt_hash,
-            "mode": mode, "k": k, "filters": filters or {}, "index_version": snap.version,
-            "chunks": [{"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 6),
-                        "similarity": round(h.dense_score, 4)} for h in draft.hits],
-            "answer": draft.body, "refused": ans.refused, "fallback": draft.fallback, "citations": draft.citations,
-            "guardrails": draft.verdicts, "latency_ms": ans.latency_ms}, draft.timings)
+        ans.trace_id = _record_trace(ctx, snap, draft, ans, name, gen.model_id, mode, k, filters)
     return ans
 
 
-def _retrieve(draft: _Draft, snap: _index.Snapshot, embedder, question: str, k: int, mode: str,
-              filters: dict | None) -> bool:
+def _record_trace(
+    ctx, snap, draft: _Draft, ans: Answer, name: str, model_id: str, mode: str, k: int, filters: dict | None
+) -> str:
+    """The question's trace (retrieved chunks, verdicts, timings) in the bank's MLflow experiment."""
+    from .trace import record
+
+    chunks = [
+        {
+            "chunk_id": h.chunk_id,
+            "document": h.document,
+            "score": round(h.score, 6),
+            "similarity": round(h.dense_score, 4),
+        }
+        for h in draft.hits
+    ]
+    return record(
+        ctx,
+        {
+            "question": ans.question,
+            "backend": name,
+            "model_id": model_id,
+            "prompt_hash": draft.prompt_hash,
+            "mode": mode,
+            "k": k,
+            "filters": filters or {},
+            "index_version": snap.version,
+            "chunks": chunks,
+            "answer": draft.body,
+            "refused": ans.refused,
+            "fallback": draft.fallback,
+            "citations": draft.citations,
+            "guardrails": draft.verdicts,
+            "latency_ms": ans.latency_ms,
+        },
+        draft.timings,
+    )
+
+
+def _retrieve(
+    draft: _Draft, snap: _index.Snapshot, embedder, question: str, k: int, mode: str, filters: dict | None
+) -> bool:
     """Retrieve, leave out chunks with injected instructions, keep the passages in the question's scope; True when
     they are worth generating from (else `draft.reason` says why not)."""
     from .retrieve import search
@@ -135,8 +197,16 @@ def _retrieve(draft: _Draft, snap: _index.Snapshot, embedder, question: str, k: 
             draft.verdicts["chunks_excluded"].append({"chunk_id": h.chunk_id, **c.to_dict()})
             continue
         draft.verdicts["chunks_redacted"] += bool(c.pii)
-        passages.append(Passage(n=len(passages) + 1, text=c.text, chunk_id=h.chunk_id, document=h.document,
-                                score=h.score, dense_score=h.dense_score))
+        passages.append(
+            Passage(
+                n=len(passages) + 1,
+                text=c.text,
+                chunk_id=h.chunk_id,
+                document=h.document,
+                score=h.score,
+                dense_score=h.dense_score,
+            )
+        )
     # passages about another product, customer type or condition than the question names never answer it
     sc = check_scope(snap, question, passages)
     draft.verdicts["scope"] = sc.to_dict()
@@ -147,7 +217,9 @@ def _retrieve(draft: _Draft, snap: _index.Snapshot, embedder, question: str, k: 
     if sc.missing is not None:
         draft.reason = f"no passage is about {sc.missing.phrase!r}"
     elif not draft.passages:
-        draft.reason = "no usable passages" + (" (passages with injected instructions were left out)" if draft.hits else "")
+        draft.reason = "no usable passages" + (
+            " (passages with injected instructions were left out)" if draft.hits else ""
+        )
     elif draft.confidence < REFUSE_BELOW:
         draft.reason = f"low retrieval confidence ({draft.confidence:.2f} < {REFUSE_BELOW})"
     else:
@@ -163,7 +235,8 @@ def _generate(draft: _Draft, gen, name: str, embedder, question: str) -> None:
     draft.prompt_hash = out.prompt_hash
     ts = time.time_ns()
     draft.body, draft.grounded, draft.fallback, draft.verdicts["grounding"] = _grounded(
-        out.text, draft.passages, name, embedder, question)
+        out.text, draft.passages, name, embedder, question
+    )
     draft.timings["grounding"] = (ts, time.time_ns())
     if not draft.grounded:
         draft.reason = "the passages do not answer the question" if draft.fallback is None else "no grounded answer"
@@ -195,12 +268,23 @@ def _renumber(text: str, passages: list[Passage]) -> tuple[str, list[dict]]:
     by_n = {p.n: p for p in passages}
     new = {old: i for i, old in enumerate(order, start=1)}
     text = CITATION.sub(lambda m: f"[{new.get(int(m.group(1)), m.group(1))}]", text)
-    cites = [{"n": new[o], "document": by_n[o].document, "chunk_id": by_n[o].chunk_id, "score": round(by_n[o].score, 6),
-              "similarity": round(by_n[o].dense_score, 4)} for o in order if o in by_n]
+    cites = [
+        {
+            "n": new[o],
+            "document": by_n[o].document,
+            "chunk_id": by_n[o].chunk_id,
+            "score": round(by_n[o].score, 6),
+            "similarity": round(by_n[o].dense_score, 4),
+        }
+        for o in order
+        if o in by_n
+    ]
     return text, cites
 
 
-def _grounded(body: str, passages: list[Passage], name: str, embedder, question: str) -> tuple[str, bool, str | None, dict]:
+def _grounded(
+    body: str, passages: list[Passage], name: str, embedder, question: str
+) -> tuple[str, bool, str | None, dict]:
     """(answer, grounded, fallback, verdict): keep a grounded answer; else the extractive one if grounded; else refuse."""
     texts = {p.n: p.text for p in passages}
     if body == REFUSAL:

@@ -2,6 +2,7 @@
 
 Plain dataclasses with `to_dict()`, shared by the CLI's --json, the app and the tests.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

@@ -5,6 +5,7 @@ LangChain `BaseRetriever` bound to one workspace context, so it composes with
 LCEL chains (`retriever | format_docs | prompt | llm`) without ever reaching
 another bank's index.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -60,12 +61,17 @@ def allowed_rows(snap: Snapshot, filters: dict[str, set[str]]) -> np.ndarray | N
     for key, field in (("document", "name"), ("doc_id", "doc_id")):
         unknown = sorted(filters.get(key, set()) - {d[field] for d in snap.documents})
         if unknown:  # a typo would otherwise read as "the documents do not say"
-            raise InvalidInput(key, f"no document {unknown[0]!r} in this bank's index",
-                               "list the indexed documents with `sandbox chat docs BANK`")
+            raise InvalidInput(
+                key,
+                f"no document {unknown[0]!r} in this bank's index",
+                "list the indexed documents with `sandbox chat docs BANK`",
+            )
     keep_docs = set()
     for d in snap.documents:
-        if all((d["doc_id"] if key == "doc_id" else d["name"] if key == "document" else d["kind"]) in vals
-               for key, vals in filters.items()):
+        if all(
+            (d["doc_id"] if key == "doc_id" else d["name"] if key == "document" else d["kind"]) in vals
+            for key, vals in filters.items()
+        ):
             keep_docs.add(d["doc_id"])
     return snap.chunks["doc_id"].isin(keep_docs).to_numpy()
 
@@ -95,8 +101,11 @@ def _dense(snap: Snapshot, qv: np.ndarray, n: int, mask: np.ndarray | None) -> l
             scores, ids = snap.dense_index().search(q, n)
     else:
         sel = faiss.IDSelectorBatch(np.ascontiguousarray(snap.chunks["id"].to_numpy()[mask], dtype=np.int64))
-        params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(n, HNSW_EF_SEARCH)) if snap.manifest["kind"] == "hnsw"
-                  else faiss.SearchParameters(sel=sel))
+        params = (
+            faiss.SearchParametersHNSW(sel=sel, efSearch=max(n, HNSW_EF_SEARCH))
+            if snap.manifest["kind"] == "hnsw"
+            else faiss.SearchParameters(sel=sel)
+        )
         with _one_omp_thread():
             scores, ids = snap.index.search(q, n, params=params)
     return [(snap.row_of_id[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
@@ -111,8 +120,15 @@ def _bm25(snap: Snapshot, query: str, n: int, mask: np.ndarray | None) -> list[t
     return [(int(r), float(s)) for r, s in zip(docs[0], scores[0]) if s > 0]
 
 
-def search(snap: Snapshot, embedder, query: str, k: int = 5, mode: str = "hybrid",
-           filters: dict | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
+def search(
+    snap: Snapshot,
+    embedder,
+    query: str,
+    k: int = 5,
+    mode: str = "hybrid",
+    filters: dict | None = None,
+    query_vector: np.ndarray | None = None,
+) -> list[Hit]:
     """Top-k chunks of one bank's snapshot for a query."""
     if mode not in MODES:
         raise InvalidInput("mode", f"{mode!r} is not a retrieval mode", f"use one of {', '.join(MODES)}")
@@ -144,9 +160,19 @@ def search(snap: Snapshot, embedder, query: str, k: int = 5, mode: str = "hybrid
         cos = cosine.get(row)
         if cos is None:  # found by BM25 only: its cosine comes from the stored vector
             cos = float(np.dot(snap.index.reconstruct(cid), qv))
-        hits.append(Hit(id=cid, chunk_id=f"{rec['doc_id']}#{int(rec['chunk_no'])}", doc_id=str(rec["doc_id"]),
-                        document=names.get(rec["doc_id"], ""), chunk_no=int(rec["chunk_no"]), text=str(rec["text"]),
-                        score=float(score), dense_score=float(cos), rank=rank))
+        hits.append(
+            Hit(
+                id=cid,
+                chunk_id=f"{rec['doc_id']}#{int(rec['chunk_no'])}",
+                doc_id=str(rec["doc_id"]),
+                document=names.get(rec["doc_id"], ""),
+                chunk_no=int(rec["chunk_no"]),
+                text=str(rec["text"]),
+                score=float(score),
+                dense_score=float(cos),
+                rank=rank,
+            )
+        )
     return hits
 
 
@@ -176,7 +202,9 @@ def make_retriever(ctx: Any, k: int = 5, mode: str = "hybrid", filters: dict | N
 
         def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
             self.ctx.require("chat.ask")
-            hits = search(_bank_snapshot(self.ctx), get_embedder(), query, k=self.k, mode=self.mode, filters=self.filters)
+            hits = search(
+                _bank_snapshot(self.ctx), get_embedder(), query, k=self.k, mode=self.mode, filters=self.filters
+            )
             return [Document(page_content=h.text, metadata={**h.to_dict(), "bank": self.ctx.bank}) for h in hits]
 
     return SandboxRetriever(ctx=ctx, k=k, mode=mode, filters=filters)

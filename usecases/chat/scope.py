@@ -13,6 +13,7 @@ customer, and overlapping types, a PEP and a high-risk customer, do not exclude 
 "overseas") must be named by the passage, its section, title or document. Passages that fail are not shown to the backend; when none
 is left, the answer is a refusal that names what the documents do not cover.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,13 +24,15 @@ from .grounding import STOP
 from .lexicon import PRODUCT_HEADS, SCOPE_TERMS, stem, terms
 
 # Words before a product word that say which one, how much or when, not what product it is.
-NOT_A_MODIFIER = frozenset("""maximum minimum max min new existing same any each every first last next previous daily
+NOT_A_MODIFIER = frozenset(
+    """maximum minimum max min new existing same any each every first last next previous daily
 weekly monthly quarterly annual yearly longest shortest total whole single outstanding usual standard normal regular
 typical relevant applicable specific particular certain different other another given such valid eligible open closed
 current old main primary own entire full additional extra further original underlying related affected approved
 proposed temporary provisional small large high low big per initial final correct wrong right bank bank's our
 customer customer's customers client client's clients staff one two three same-day someone's their his her its
-what which whose""".split())
+what which whose""".split()
+)
 _TOKEN = re.compile(r"[a-z][a-z'-]*|\d[\d,.]*")
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s*)?(?:\d+(?:\.\d+)*\.?\s+)?([A-Z][^\n:]{1,80}?)\s*$")
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z_ ]*\]")
@@ -103,7 +106,7 @@ def mentions(question: str) -> list[Mention]:
         kind, family, _display, _ = SCOPE_TERMS[key]
         # the phrase as a refusal names it: "mortgage insurance programme", not "insurance"
         ps, pe = s, e
-        while i > 0 and SCOPE_TERMS[found[i - 1][2]][0] == "product" and not question[found[i - 1][1]:ps].strip():
+        while i > 0 and SCOPE_TERMS[found[i - 1][2]][0] == "product" and not question[found[i - 1][1] : ps].strip():
             i -= 1
             ps = found[i][0]
         for ts, te, w in tokens:
@@ -126,13 +129,21 @@ def mentions(question: str) -> list[Mention]:
         j = i - 1
         while j >= 0 and i - j <= 2:
             pw = tokens[j][2]
-            if (question[tokens[j][1]:tokens[j + 1][0]].strip() or in_span[j] is not None or pw in STOP or pw in NOT_A_MODIFIER or len(pw) < 3 or pw[0].isdigit()
-                    or pw.endswith(("ing", "ly", "'s")) or PRODUCT_HEADS.match(pw)):
+            if (
+                question[tokens[j][1] : tokens[j + 1][0]].strip()
+                or in_span[j] is not None
+                or pw in STOP
+                or pw in NOT_A_MODIFIER
+                or len(pw) < 3
+                or pw[0].isdigit()
+                or pw.endswith(("ing", "ly", "'s"))
+                or PRODUCT_HEADS.match(pw)
+            ):
                 break
             key = stem(pw)
             if key not in seen:
                 seen.add(key)
-                out.append(Mention("modifier", key, family, question[tokens[j][0]:end]))
+                out.append(Mention("modifier", key, family, question[tokens[j][0] : end]))
             j -= 1
     return out
 
@@ -210,10 +221,12 @@ class ScopeResult:
     covered_elsewhere: bool  # some document of the library matches the missing mention (retrieval missed it)
 
     def to_dict(self) -> dict:
-        return {"mentions": [{"kind": m.kind, "phrase": m.phrase} for m in self.mentions],
-                "kept": [p.chunk_id for p in self.kept],
-                "missing": self.missing.phrase if self.missing else None,
-                "covered_elsewhere": self.covered_elsewhere}
+        return {
+            "mentions": [{"kind": m.kind, "phrase": m.phrase} for m in self.mentions],
+            "kept": [p.chunk_id for p in self.kept],
+            "missing": self.missing.phrase if self.missing else None,
+            "covered_elsewhere": self.covered_elsewhere,
+        }
 
 
 def check(snap, question: str, passages: list) -> ScopeResult:

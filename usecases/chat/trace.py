@@ -5,6 +5,7 @@ documents: the redacted question, chunk ids and scores, backend and model id,
 the prompt hash, the (redacted) answer and every guardrail verdict. Never a
 chunk's text, never unredacted input.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,10 @@ def _redacted(rec: dict[str, Any]) -> dict[str, Any]:
             out[key] = redact_data(out[key])
     for key in ("chunks", "citations"):
         if isinstance(out.get(key), list):
-            out[key] = [{**c, "document": redact_data(c["document"])} if isinstance(c, dict) and "document" in c else c
-                        for c in out[key]]
+            out[key] = [
+                {**c, "document": redact_data(c["document"])} if isinstance(c, dict) and "document" in c else c
+                for c in out[key]
+            ]
     return out
 
 
@@ -66,27 +69,56 @@ def _mlflow_trace(ctx, rec: dict, timings: dict[str, tuple[int, int]]) -> str | 
         mlflow.set_tracking_uri(uri)
         exp_id = ctx.experiment_id("chat")
         t_all = timings.get("total")
-        tags = {tracking.TAG_BANK: ctx.bank, tracking.TAG_USECASE: "chat", tracking.TAG_ACTOR: ctx.actor.name,
-                "chat.backend": rec.get("backend", ""), "chat.refused": str(rec.get("refused", False)).lower()}
-        root = mlflow.start_span_no_context("chat.ask", span_type="CHAIN", inputs={"question": rec["question"]},
-                                            experiment_id=exp_id, tags=tags,
-                                            start_time_ns=t_all[0] if t_all else None,
-                                            attributes={"bank": ctx.bank, "backend": rec.get("backend", ""),
-                                                        "model_id": rec.get("model_id", ""),
-                                                        "prompt_hash": rec.get("prompt_hash", "")})
+        tags = {
+            tracking.TAG_BANK: ctx.bank,
+            tracking.TAG_USECASE: "chat",
+            tracking.TAG_ACTOR: ctx.actor.name,
+            "chat.backend": rec.get("backend", ""),
+            "chat.refused": str(rec.get("refused", False)).lower(),
+        }
+        root = mlflow.start_span_no_context(
+            "chat.ask",
+            span_type="CHAIN",
+            inputs={"question": rec["question"]},
+            experiment_id=exp_id,
+            tags=tags,
+            start_time_ns=t_all[0] if t_all else None,
+            attributes={
+                "bank": ctx.bank,
+                "backend": rec.get("backend", ""),
+                "model_id": rec.get("model_id", ""),
+                "prompt_hash": rec.get("prompt_hash", ""),
+            },
+        )
         for name, span_type, inputs, outputs in (
-            ("retrieve", "RETRIEVER", {"mode": rec.get("mode", "hybrid"), "k": rec.get("k")}, {"chunks": rec.get("chunks", [])}),
-            ("generate", "LLM", {"prompt_hash": rec.get("prompt_hash", ""), "model_id": rec.get("model_id", "")},
-             {"answer": rec["answer"]}),
+            (
+                "retrieve",
+                "RETRIEVER",
+                {"mode": rec.get("mode", "hybrid"), "k": rec.get("k")},
+                {"chunks": rec.get("chunks", [])},
+            ),
+            (
+                "generate",
+                "LLM",
+                {"prompt_hash": rec.get("prompt_hash", ""), "model_id": rec.get("model_id", "")},
+                {"answer": rec["answer"]},
+            ),
             ("grounding", "PARSER", {}, {"grounding": rec.get("guardrails", {}).get("grounding", {})}),
         ):
             t = timings.get(name)
-            child = mlflow.start_span_no_context(name, span_type=span_type, parent_span=root, inputs=inputs,
-                                                 start_time_ns=t[0] if t else None)
+            child = mlflow.start_span_no_context(
+                name, span_type=span_type, parent_span=root, inputs=inputs, start_time_ns=t[0] if t else None
+            )
             child.set_outputs(outputs)
             child.end(end_time_ns=t[1] if t else None)
-        root.set_outputs({"answer": rec["answer"], "refused": rec.get("refused", False), "citations": rec.get("citations", []),
-                          "guardrails": rec.get("guardrails", {})})
+        root.set_outputs(
+            {
+                "answer": rec["answer"],
+                "refused": rec.get("refused", False),
+                "citations": rec.get("citations", []),
+                "guardrails": rec.get("guardrails", {}),
+            }
+        )
         root.end(end_time_ns=t_all[1] if t_all else None)
         return root.trace_id
     except (MlflowException, OSError) as err:  # a trace store hiccup must not lose the answer; the audit entry stays

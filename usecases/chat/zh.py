@@ -12,6 +12,7 @@ package installable here, so cross-language retrieval goes through `GLOSSARY`: a
 policy gets the Chinese names of the banking terms it uses added to its BM25 query, and a Chinese question
 the English ones, so each finds the other language's version of a policy where the bank has both.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,10 +23,12 @@ CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 SENTENCE_END_ZH = re.compile(r"(?<=[。！？!?；;])\s*|\n+")
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9][a-z0-9.%$,:]*", re.I)
 # function words and the ways a question is asked: they never decide which sentence answers it
-STOP_ZH = frozenset("""的 了 是 在 和 与 及 或 有 为 于 之 其 等 可 须 将 会 也 都 就 而 并 被 把 对 由 以 从 到 向 给 该 此 这 那
+STOP_ZH = frozenset(
+    """的 了 是 在 和 与 及 或 有 为 于 之 其 等 可 须 将 会 也 都 就 而 并 被 把 对 由 以 从 到 向 给 该 此 这 那
 个 我们 我 你 您 他 她 它 们 吗 呢 吧 啊 请问 请 问 什么 多少 多久 几 几多 几耐 怎样 怎么 如何 哪 哪些 哪个 是否 能否 可以 可否
 需要 要 应 应该 必须 得 能 会否 时 后 前 内 起 计 每 各 所 一个 一 不 没有 有没有 多 长 上 下 时间 情况 客户 银行 本行
-""".split())
+""".split()
+)
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +103,7 @@ def words(text: str) -> set[str]:
             if len(w) >= 2:
                 out.add(w)
             continue
-        out.update(stretch[i:i + 2] for i in range(len(stretch) - 1))
+        out.update(stretch[i : i + 2] for i in range(len(stretch) - 1))
         stretch = ""
         if w and w not in STOP_ZH and not CJK.match(w):
             out.add(w)

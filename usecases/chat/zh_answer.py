@@ -10,6 +10,7 @@ a figure from another product, cited, is worse than a refusal.
 
 The answer quotes the original sentence (Traditional stays Traditional) so the grounding check finds it.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,17 +24,52 @@ TYPE_BONUS = 0.2
 _CLAUSE_NO = re.compile(r"^\d+(\.\d+)*\.?\s*")
 # question cues (matching form) -> the value a sentence must hold
 _TYPES = [
-    (re.compile(r"多久|多长|几日|几天|多少日|多少天|期限|几个月|多少个月|几年|多少年|何时|几耐|多快|多少个工作天|几个工作天|多少分钟|几分钟|多少小时|几小时|多少秒|几秒|频率|多经常|每隔"),
-     re.compile(r"\d+\s*(?:个)?(?:日|天|工作天|月|年|小时|分钟|秒)")),
-    (re.compile(r"多少钱|金额|费用|收费|几多钱|多少元|港币|港元|限额|起点|门槛|分界|楼价|损失|承担"),
-     re.compile(r"港币|港元|hk\$|\d\s*元|\d+\s*万")),
+    (
+        re.compile(
+            r"多久|多长|几日|几天|多少日|多少天|期限|几个月|多少个月|几年|多少年|何时|几耐|多快|多少个工作天|几个工作天|多少分钟|几分钟|多少小时|几小时|多少秒|几秒|频率|多经常|每隔"
+        ),
+        re.compile(r"\d+\s*(?:个)?(?:日|天|工作天|月|年|小时|分钟|秒)"),
+    ),
+    (
+        re.compile(r"多少钱|金额|费用|收费|几多钱|多少元|港币|港元|限额|起点|门槛|分界|楼价|损失|承担"),
+        re.compile(r"港币|港元|hk\$|\d\s*元|\d+\s*万"),
+    ),
     (re.compile(r"百分之|比率|成数|比例|%"), re.compile(r"%|百分之")),
     (re.compile(r"几点|开放时间|办公时间|服务时间|营业时间|什么时间|哪段时间"), re.compile(r"\d{1,2}:\d{2}")),
 ]
 # products and customer types a question may name: one the passages never mention is not answered from them
-PRODUCTS = ("汽车贷款", "车贷", "私人贷款", "私人分期", "学生贷款", "商业贷款", "定期存款", "储蓄户口", "外币", "保险",
-            "强积金", "白金卡", "白金信用卡", "年费", "旅游", "保险箱", "股票", "基金", "债券", "外汇", "支票簿",
-            "提早还款", "转按", "加按", "信用卡", "按揭", "转数快", "投诉", "尽职审查", "可疑交易")
+PRODUCTS = (
+    "汽车贷款",
+    "车贷",
+    "私人贷款",
+    "私人分期",
+    "学生贷款",
+    "商业贷款",
+    "定期存款",
+    "储蓄户口",
+    "外币",
+    "保险",
+    "强积金",
+    "白金卡",
+    "白金信用卡",
+    "年费",
+    "旅游",
+    "保险箱",
+    "股票",
+    "基金",
+    "债券",
+    "外汇",
+    "支票簿",
+    "提早还款",
+    "转按",
+    "加按",
+    "信用卡",
+    "按揭",
+    "转数快",
+    "投诉",
+    "尽职审查",
+    "可疑交易",
+)
 REFUSAL_ZH = "文件未有涵蓋此問題。"
 
 

@@ -1,4 +1,5 @@
 """The credit-risk lab's jobs: simulate, train (both models, all evidence to one MLflow run), explain, read reports."""
+
 from __future__ import annotations
 
 import json
@@ -55,15 +56,24 @@ def _number(name: str, value: Any, low: float, high: float, integer: bool = Fals
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidInput(name, f"{value!r} is not a number", f"give a number between {low:g} and {high:g}")
     if integer and int(value) != value:
-        raise InvalidInput(name, f"{value!r} is not a whole number", f"give a whole number between {low:g} and {high:g}")
+        raise InvalidInput(
+            name, f"{value!r} is not a whole number", f"give a whole number between {low:g} and {high:g}"
+        )
     if not (low <= value <= high):
         raise InvalidInput(name, f"{value!r} is out of range", f"give a number between {low:g} and {high:g}")
     return value
 
 
 @metered("risk", "simulate")
-def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bias: float = 0.0, drift: float = 0.0,
-             progress: Progress = None) -> SimulationResult:
+def simulate(
+    ctx,
+    applicants: int = 20000,
+    vintages: int = 12,
+    seed: int = 0,
+    bias: float = 0.0,
+    drift: float = 0.0,
+    progress: Progress = None,
+) -> SimulationResult:
     ctx.require("risk.simulate")
     applicants = int(_number("applicants", applicants, 1000, 5_000_000, integer=True))
     vintages = int(_number("vintages", vintages, 3, 120, integer=True))
@@ -71,8 +81,11 @@ def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bi
     bias = float(_number("bias", bias, 0.0, 5.0))
     drift = float(_number("drift", drift, 0.0, 5.0))
     if applicants < vintages * 200:
-        raise InvalidInput("applicants", f"{applicants} applicants over {vintages} vintages is too few",
-                           f"give at least {vintages * 200} (200 per vintage)")
+        raise InvalidInput(
+            "applicants",
+            f"{applicants} applicants over {vintages} vintages is too few",
+            f"give at least {vintages * 200} (200 per vintage)",
+        )
     report_progress(progress, 0.05, "drawing applicants")
     df = sim.generate(applicants, vintages, seed, bias, drift)
     report_progress(progress, 0.7, "writing parquet")
@@ -80,12 +93,25 @@ def simulate(ctx, applicants: int = 20000, vintages: int = 12, seed: int = 0, bi
     path = ctx.path(*DATA_FILE, create=True)
     with atomic_path(path, suffix=".parquet") as tmp:
         df.to_parquet(tmp, index=False)
-    result = SimulationResult(rows=len(df), default_rate=float(df[LABEL].mean()), vintages=vintages,
-                              data_hash=data_hash, seed=seed, bias=bias, drift=drift, path=str(path))
-    write_json(ctx.path(*META_FILE, create=True),
-               {**result.to_dict(), "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "drifted_features": list(sim.DRIFTED_FEATURES) if drift > 0 else [],
-                "disadvantaged_groups": sim.DISADVANTAGED if bias > 0 else {}})
+    result = SimulationResult(
+        rows=len(df),
+        default_rate=float(df[LABEL].mean()),
+        vintages=vintages,
+        data_hash=data_hash,
+        seed=seed,
+        bias=bias,
+        drift=drift,
+        path=str(path),
+    )
+    write_json(
+        ctx.path(*META_FILE, create=True),
+        {
+            **result.to_dict(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "drifted_features": list(sim.DRIFTED_FEATURES) if drift > 0 else [],
+            "disadvantaged_groups": sim.DISADVANTAGED if bias > 0 else {},
+        },
+    )
     importer.set_source(ctx, "simulate")  # `risk train` uses the latest data set, simulated or imported (issue 17)
     ctx.audit("risk.simulate", rows=len(df), vintages=vintages, seed=seed, bias=bias, drift=drift, data_hash=data_hash)
     report_progress(progress, 1.0, "done")
@@ -110,8 +136,9 @@ def load_data(ctx) -> tuple[pd.DataFrame, dict]:
 
 
 def _damaged(ctx, detail: str) -> StoreError:
-    return StoreError(f"the bank's applicants data set is damaged ({detail})",
-                      f"re-simulate: `sandbox risk simulate {ctx.bank}`")
+    return StoreError(
+        f"the bank's applicants data set is damaged ({detail})", f"re-simulate: `sandbox risk simulate {ctx.bank}`"
+    )
 
 
 def _check_data(ctx, path: Path) -> None:
@@ -133,8 +160,16 @@ def _check_data(ctx, path: Path) -> None:
         return t.is_string(x) or t.is_large_string(x) or t.is_null(x) or (t.is_dictionary(x) and text(x.value_type))
 
     want = {f.name: (number if f.kind in ("number", "count") else text) for f in schema.FEATURES}
-    want.update({LABEL: t.is_integer, "vintage_index": t.is_integer, "vintage": text, "age": number, "sex": text,
-                 "age_band": text})
+    want.update(
+        {
+            LABEL: t.is_integer,
+            "vintage_index": t.is_integer,
+            "vintage": text,
+            "age": number,
+            "sex": text,
+            "age_band": text,
+        }
+    )
     names = set(arrow.names)
     missing = [c for c in want if c not in names]
     if missing:
@@ -142,7 +177,10 @@ def _check_data(ctx, path: Path) -> None:
     for c, ok in want.items():
         typ = arrow.field(c).type
         if not ok(typ):
-            raise _damaged(ctx, f"column {c} holds {typ}, not {'a number' if ok is number else 'text' if ok is text else 'integers'}")
+            raise _damaged(
+                ctx,
+                f"column {c} holds {typ}, not {'a number' if ok is number else 'text' if ok is text else 'integers'}",
+            )
 
 
 # -- train --------------------------------------------------------------------
@@ -164,16 +202,34 @@ class TrainResult:
     stage_s: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"run_id": self.run_id, "metrics": self.metrics, "psi_flags": self.psi_flags,
-                "score_psi": self.psi.get("score_oot", {}), "fairness_flags": self.fairness_flags,
-                "monotonic": self.monotonic, "model_version": self.model_version, "wall_s": round(self.wall_s, 2),
-                "stage_s": {stage: round(s, 2) for stage, s in self.stage_s.items()}}
+        return {
+            "run_id": self.run_id,
+            "metrics": self.metrics,
+            "psi_flags": self.psi_flags,
+            "score_psi": self.psi.get("score_oot", {}),
+            "fairness_flags": self.fairness_flags,
+            "monotonic": self.monotonic,
+            "model_version": self.model_version,
+            "wall_s": round(self.wall_s, 2),
+            "stage_s": {stage: round(s, 2) for stage, s in self.stage_s.items()},
+        }
 
 
-TRAIN_OPTIONS = {"approval_rate": 0.80, "cutoff": None, "max_difference": fairness.MAX_DIFFERENCE,
-                 "min_ratio": fairness.MIN_RATIO, "fairness_alpha": fairness.ALPHA, "pdo": 20.0, "base_points": 600.0, "base_odds": 50.0,
-                 "max_n_bins": 8, "test_fraction": 0.25, "calibration_fraction": 0.15, "split_seed": None,
-                 **{k: v for k, v in xgb.DEFAULTS.items()}}
+TRAIN_OPTIONS = {
+    "approval_rate": 0.80,
+    "cutoff": None,
+    "max_difference": fairness.MAX_DIFFERENCE,
+    "min_ratio": fairness.MIN_RATIO,
+    "fairness_alpha": fairness.ALPHA,
+    "pdo": 20.0,
+    "base_points": 600.0,
+    "base_odds": 50.0,
+    "max_n_bins": 8,
+    "test_fraction": 0.25,
+    "calibration_fraction": 0.15,
+    "split_seed": None,
+    **{k: v for k, v in xgb.DEFAULTS.items()},
+}
 
 
 def _options(options: dict) -> dict:
@@ -193,8 +249,11 @@ def _options(options: dict) -> dict:
     _number("max_depth", o["max_depth"], 1, 12, integer=True)
     _number("max_leaves", o["max_leaves"], 0, 4096, integer=True)
     if o["grow_policy"] not in xgb.GROW_POLICIES:
-        raise InvalidInput("grow_policy", f"{o['grow_policy']!r} is not a tree growing policy",
-                           f"use one of {', '.join(xgb.GROW_POLICIES)}")
+        raise InvalidInput(
+            "grow_policy",
+            f"{o['grow_policy']!r} is not a tree growing policy",
+            f"use one of {', '.join(xgb.GROW_POLICIES)}",
+        )
     _number("n_estimators", o["n_estimators"], 1, 5000, integer=True)
     _number("learning_rate", o["learning_rate"], 1e-4, 1.0)
     return o
@@ -205,8 +264,12 @@ def _split(df: pd.DataFrame, o: dict, seed: int) -> dict[str, np.ndarray]:
     oot = (df["vintage_index"] == last).to_numpy()
     u = np.random.default_rng(seed + 7919).random(len(df))
     train_end = 1.0 - o["test_fraction"] - o["calibration_fraction"]
-    return {"train": ~oot & (u < train_end), "calibration": ~oot & (u >= train_end) & (u < 1.0 - o["test_fraction"]),
-            "test": ~oot & (u >= 1.0 - o["test_fraction"]), "oot": oot}
+    return {
+        "train": ~oot & (u < train_end),
+        "calibration": ~oot & (u >= train_end) & (u < 1.0 - o["test_fraction"]),
+        "test": ~oot & (u >= 1.0 - o["test_fraction"]),
+        "oot": oot,
+    }
 
 
 def _psi_report(df: pd.DataFrame, clean: schema.Clean, base: np.ndarray, scores: dict[str, np.ndarray]) -> dict:
@@ -267,8 +330,12 @@ def monotonicity(model: xgb.XgbModel, X: np.ndarray, points: int = 25, sample: i
                 ice_ok = False
             prev = m
         diffs = np.diff(curve) * DIRECTIONS[name]
-        out[name] = {"direction": DIRECTIONS[name], "grid": [float(g) for g in grid], "mean_pd": curve,
-                     "monotone": bool(np.all(diffs >= -1e-9) and ice_ok)}
+        out[name] = {
+            "direction": DIRECTIONS[name],
+            "grid": [float(g) for g in grid],
+            "mean_pd": curve,
+            "monotone": bool(np.all(diffs >= -1e-9) and ice_ok),
+        }
     return out
 
 
@@ -325,13 +392,23 @@ def _prepare(ctx, o: dict) -> Applicants:
     y = df[LABEL].to_numpy().astype(int)
     s = _split(df, o, seed)
     if min(int(y[s["train"]].sum()), int(y[s["oot"]].sum()), int(y[s["calibration"]].sum())) < 20:
-        raise InvalidInput("applicants", "too few defaults in a split to train and validate",
-                           "simulate more applicants (e.g. --applicants 20000)")
-    params = {"applicants": len(df), "vintages": int(df["vintage_index"].max()) + 1, "seed": seed,
-              "bias": meta.get("bias"), "drift": meta.get("drift"),
-              "oot_vintage": str(df.loc[s["oot"], "vintage"].iloc[0]), **{k: v for k, v in o.items() if v is not None}}
-    return Applicants(df, meta, seed, meta.get("data_hash") or tracking.hash_frame(df), clean, y, s, clean.matrix(),
-                      params)
+        raise InvalidInput(
+            "applicants",
+            "too few defaults in a split to train and validate",
+            "simulate more applicants (e.g. --applicants 20000)",
+        )
+    params = {
+        "applicants": len(df),
+        "vintages": int(df["vintage_index"].max()) + 1,
+        "seed": seed,
+        "bias": meta.get("bias"),
+        "drift": meta.get("drift"),
+        "oot_vintage": str(df.loc[s["oot"], "vintage"].iloc[0]),
+        **{k: v for k, v in o.items() if v is not None},
+    }
+    return Applicants(
+        df, meta, seed, meta.get("data_hash") or tracking.hash_frame(df), clean, y, s, clean.matrix(), params
+    )
 
 
 def fit_models(data: Applicants, o: dict, device: str, progress: Progress) -> Fitted:
@@ -339,8 +416,14 @@ def fit_models(data: Applicants, o: dict, device: str, progress: Progress) -> Fi
     s, y = data.split, data.y
     report_progress(progress, 0.1, "binning and fitting the scorecard (OptBinning)")
     Xsc = scorecard.frame(data.clean)
-    sc = scorecard.fit(Xsc[s["train"]], y[s["train"]], pdo=o["pdo"], base_points=o["base_points"],
-                       base_odds=o["base_odds"], max_n_bins=int(o["max_n_bins"]))
+    sc = scorecard.fit(
+        Xsc[s["train"]],
+        y[s["train"]],
+        pdo=o["pdo"],
+        base_points=o["base_points"],
+        base_odds=o["base_odds"],
+        max_n_bins=int(o["max_n_bins"]),
+    )
     spec = scorecard.export(sc, o["pdo"], o["base_points"], o["base_odds"])
     table = scorecard.PointsTable(spec)
     sc_score = table.score(data.clean)
@@ -350,8 +433,16 @@ def fit_models(data: Applicants, o: dict, device: str, progress: Progress) -> Fi
 
     report_progress(progress, 0.35, "training monotone XGBoost")
     X = data.X
-    booster, calib = xgb.fit(X[s["train"]], y[s["train"]], X[s["calibration"]], y[s["calibration"]], seed=data.seed,
-                             device=device, nthread=os.cpu_count() or 1, **{k: o[k] for k in xgb.DEFAULTS})
+    booster, calib = xgb.fit(
+        X[s["train"]],
+        y[s["train"]],
+        X[s["calibration"]],
+        y[s["calibration"]],
+        seed=data.seed,
+        device=device,
+        nthread=os.cpu_count() or 1,
+        **{k: o[k] for k in xgb.DEFAULTS},
+    )
     model = xgb.XgbModel(booster, calib["a"], calib["b"])
     booster.set_param({"nthread": os.cpu_count() or 1})
     return Fitted(spec, table, sc_score, table.pd_from_score(sc_score), booster, calib, model, model.pd(X))
@@ -365,8 +456,13 @@ def _cutoffs(fit: Fitted, s: dict[str, np.ndarray], o: dict) -> dict:
         x_cut = float(np.quantile(fit.xgboost_pd[s["calibration"]], o["approval_rate"]))
         sc_cut_pd = float(np.quantile(fit.scorecard_pd[s["calibration"]], o["approval_rate"]))
     sc_cut_score = float(fit.table.offset - fit.table.factor * np.log(sc_cut_pd / (1 - sc_cut_pd)))
-    return {"xgboost": x_cut, "scorecard_pd": sc_cut_pd, "scorecard_score": sc_cut_score,
-            "approval_rate": o["approval_rate"], "user": o["cutoff"] is not None}
+    return {
+        "xgboost": x_cut,
+        "scorecard_pd": sc_cut_pd,
+        "scorecard_score": sc_cut_score,
+        "approval_rate": o["approval_rate"],
+        "user": o["cutoff"] is not None,
+    }
 
 
 def evaluate_models(data: Applicants, fit: Fitted, o: dict, progress: Progress) -> Evaluation:
@@ -381,22 +477,46 @@ def evaluate_models(data: Applicants, fit: Fitted, o: dict, progress: Progress) 
     for name, p in preds.items():
         m_oot = metrics.summary(y[s["oot"]], p[s["oot"]])
         m_in = metrics.summary(y[s["test"]], p[s["test"]])
-        all_metrics[name] = {**m_oot, "gini_in_time": m_in["gini"], "auc_in_time": m_in["auc"],
-                             "ks_in_time": m_in["ks"], "oot_gini_drop": m_in["gini"] - m_oot["gini"],
-                             "approval_rate": float(1 - decline[name][s["oot"]].mean())}
+        all_metrics[name] = {
+            **m_oot,
+            "gini_in_time": m_in["gini"],
+            "auc_in_time": m_in["auc"],
+            "ks_in_time": m_in["ks"],
+            "oot_gini_drop": m_in["gini"] - m_oot["gini"],
+            "approval_rate": float(1 - decline[name][s["oot"]].mean()),
+        }
     psi = _psi_report(df, data.clean, s["train"], {"xgboost": fit.xgboost_pd, "scorecard": -fit.scorecard_score})
     holdout = s["test"] | s["oot"]
     groups = {a: df[a].to_numpy()[holdout] for a in schema.PROTECTED}
-    fair = {name: fairness.assess(y[holdout], decline[name][holdout], groups, o["max_difference"], o["min_ratio"],
-                                  o["fairness_alpha"]) for name in MODELS}
+    fair = {
+        name: fairness.assess(
+            y[holdout], decline[name][holdout], groups, o["max_difference"], o["min_ratio"], o["fairness_alpha"]
+        )
+        for name in MODELS
+    }
     mono = monotonicity(fit.model, data.X[s["train"]], seed=data.seed)
-    data_info = {"rows": len(df), "vintages": data.params["vintages"], "seed": data.seed,
-                 "bias": data.meta.get("bias", 0.0), "drift": data.meta.get("drift", 0.0), "data_hash": data.data_hash,
-                 "default_rate": float(y.mean())}
+    data_info = {
+        "rows": len(df),
+        "vintages": data.params["vintages"],
+        "seed": data.seed,
+        "bias": data.meta.get("bias", 0.0),
+        "drift": data.meta.get("drift", 0.0),
+        "data_hash": data.data_hash,
+        "default_rate": float(y.mean()),
+    }
     split_info = {k: int(v.sum()) for k, v in s.items()} | {"oot_vintage": data.params["oot_vintage"]}
-    return Evaluation(all_metrics, preds, cutoffs, psi, fair,
-                      [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])], mono,
-                      all(v["monotone"] for v in mono.values()), data_info, split_info)
+    return Evaluation(
+        all_metrics,
+        preds,
+        cutoffs,
+        psi,
+        fair,
+        [f"{m}:{f}" for m in MODELS for f in fairness.flag_names(fair[m])],
+        mono,
+        all(v["monotone"] for v in mono.values()),
+        data_info,
+        split_info,
+    )
 
 
 def mlflow_metrics(ev: Evaluation) -> dict[str, float]:
@@ -404,9 +524,14 @@ def mlflow_metrics(ev: Evaluation) -> dict[str, float]:
     flat = {f"{m}_{k}": v for m, d in ev.metrics.items() for k, v in d.items()}
     flat.update({f"psi_oot_{k}": v for k, v in ev.psi["oot"].items()})
     flat.update({f"score_psi_oot_{k}": v for k, v in ev.psi["score_oot"].items()})
-    flat.update({"fairness_flag_count": float(len(ev.fairness_flags)), "psi_flag_count": float(len(ev.psi["flags"])),
-                 "monotonic_features_ok": float(sum(v["monotone"] for v in ev.monotonicity.values())),
-                 "monotonic_features": float(len(ev.monotonicity))})
+    flat.update(
+        {
+            "fairness_flag_count": float(len(ev.fairness_flags)),
+            "psi_flag_count": float(len(ev.psi["flags"])),
+            "monotonic_features_ok": float(sum(v["monotone"] for v in ev.monotonicity.values())),
+            "monotonic_features": float(len(ev.monotonicity)),
+        }
+    )
     for m in MODELS:
         for a in ev.fairness[m]["attributes"]:
             for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
@@ -414,29 +539,42 @@ def mlflow_metrics(ev: Evaluation) -> dict[str, float]:
     return flat
 
 
-def log_evidence(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation, o: dict,
-                 progress: Progress) -> None:
+def log_evidence(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation, o: dict, progress: Progress) -> None:
     """Everything a reviewer reads into the open run: metrics, tags, reports/*.json (REPORTS), plots, model card."""
     import mlflow
 
     report_progress(progress, 0.75, "logging evidence to MLflow")
     y, oot = data.y, data.split["oot"]
     mlflow.log_metrics(mlflow_metrics(ev))
-    mlflow.set_tags({"risk.fairness_flags": ",".join(ev.fairness_flags) or "none",
-                     "risk.psi_flags": ",".join(ev.psi["flags"]) or "none",
-                     "risk.monotonic": str(ev.monotonic).lower(), "risk.champion": "xgboost"})
+    mlflow.set_tags(
+        {
+            "risk.fairness_flags": ",".join(ev.fairness_flags) or "none",
+            "risk.psi_flags": ",".join(ev.psi["flags"]) or "none",
+            "risk.monotonic": str(ev.monotonic).lower(),
+            "risk.champion": "xgboost",
+        }
+    )
     roc = {n: {**metrics.roc_points(y[oot], p[oot]), "gini": ev.metrics[n]["gini"]} for n, p in ev.predictions.items()}
     cal = {n: metrics.calibration_table(y[oot], p[oot]) for n, p in ev.predictions.items()}
     table_df = scorecard.table_frame(fit.spec)
     spec = fit.spec
-    for name, obj in (("metrics", {"models": ev.metrics, "cutoffs": ev.cutoffs, "split": ev.split, "data": ev.data}),
-                      ("scorecard", {"pdo": spec["pdo"], "base_points": spec["base_points"],
-                                     "base_odds": spec["base_odds"], "rows": table_df.to_dict(orient="records")}),
-                      ("fairness", {"cutoffs": ev.cutoffs, "flags": ev.fairness_flags, **ev.fairness}),
-                      ("psi", ev.psi), ("roc", roc),
-                      ("calibration", {"models": cal, "score_distribution": _score_hist(fit.scorecard_score[oot],
-                                                                                         y[oot])}),
-                      ("monotonicity", ev.monotonicity)):
+    for name, obj in (
+        ("metrics", {"models": ev.metrics, "cutoffs": ev.cutoffs, "split": ev.split, "data": ev.data}),
+        (
+            "scorecard",
+            {
+                "pdo": spec["pdo"],
+                "base_points": spec["base_points"],
+                "base_odds": spec["base_odds"],
+                "rows": table_df.to_dict(orient="records"),
+            },
+        ),
+        ("fairness", {"cutoffs": ev.cutoffs, "flags": ev.fairness_flags, **ev.fairness}),
+        ("psi", ev.psi),
+        ("roc", roc),
+        ("calibration", {"models": cal, "score_distribution": _score_hist(fit.scorecard_score[oot], y[oot])}),
+        ("monotonicity", ev.monotonicity),
+    ):
         mlflow.log_dict(obj, f"reports/{name}.json")
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -445,9 +583,21 @@ def log_evidence(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation
         plots.score_distribution(d / "score_distribution.png", fit.scorecard_score[oot], y[oot])
         plots.psi_by_vintage(d / "psi_by_vintage.png", ev.psi)
         mlflow.log_artifacts(str(d), "plots")
-    mlflow.log_text(card.render(bank=ctx.bank, run_id=run_id, data=ev.data, split=ev.split, metrics=ev.metrics,
-                                scorecard=table_df, psi=ev.psi, fairness=ev.fairness, cutoffs=ev.cutoffs, params=o),
-                    "model_card.md")
+    mlflow.log_text(
+        card.render(
+            bank=ctx.bank,
+            run_id=run_id,
+            data=ev.data,
+            split=ev.split,
+            metrics=ev.metrics,
+            scorecard=table_df,
+            psi=ev.psi,
+            fairness=ev.fairness,
+            cutoffs=ev.cutoffs,
+            params=o,
+        ),
+        "model_card.md",
+    )
     mlflow.log_dict(spec, "model/scorecard.json")
     mlflow.log_dict({k: v for k, v in fit.calibration.items() if k != "params"}, "model/calibration.json")
 
@@ -457,10 +607,21 @@ def register_models(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluat
     report_progress(progress, 0.88, "registering the XGBoost model")
     version = _log_xgboost(ctx, fit.booster, data.X[data.split["oot"]][:5], run_id)
     xgb_bytes = bytes(fit.booster.save_raw("ubj"))
-    store.save(ctx, run_id, xgb_bytes, fit.spec, {
-        "calibration": {k: v for k, v in fit.calibration.items() if k != "params"}, "cutoffs": ev.cutoffs,
-        "features": list(FEATURE_NAMES), "directions": DIRECTIONS, "registered_version": version,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"), "data_hash": data.data_hash})
+    store.save(
+        ctx,
+        run_id,
+        xgb_bytes,
+        fit.spec,
+        {
+            "calibration": {k: v for k, v in fit.calibration.items() if k != "params"},
+            "cutoffs": ev.cutoffs,
+            "features": list(FEATURE_NAMES),
+            "directions": DIRECTIONS,
+            "registered_version": version,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data_hash": data.data_hash,
+        },
+    )
     return version
 
 
@@ -470,12 +631,20 @@ def record_training(ctx, result: TrainResult, ev: Evaluation, data: Applicants) 
     if result.model_version is not None:
         from sandbox import lifecycle
 
-        lifecycle.record_candidate(ctx, "risk", result.model_version, result.run_id, mlflow_metrics(ev),
-                                   result.fairness_flags)
-    ctx.audit("risk.train", run_id=result.run_id, data_hash=data.data_hash, rows=len(data.df),
-              model_version=result.model_version, xgboost_gini=round(ev.metrics["xgboost"]["gini"], 4),
-              scorecard_gini=round(ev.metrics["scorecard"]["gini"], 4), fairness_flags=result.fairness_flags,
-              psi_flags=result.psi_flags)
+        lifecycle.record_candidate(
+            ctx, "risk", result.model_version, result.run_id, mlflow_metrics(ev), result.fairness_flags
+        )
+    ctx.audit(
+        "risk.train",
+        run_id=result.run_id,
+        data_hash=data.data_hash,
+        rows=len(data.df),
+        model_version=result.model_version,
+        xgboost_gini=round(ev.metrics["xgboost"]["gini"], 4),
+        scorecard_gini=round(ev.metrics["scorecard"]["gini"], 4),
+        fairness_flags=result.fairness_flags,
+        psi_flags=result.psi_flags,
+    )
 
 
 def train(ctx, progress: Progress = None, **options) -> TrainResult:
@@ -489,14 +658,33 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
         from . import generic
 
         g = generic.train(ctx, o, progress)
-        return TrainResult(**{k: g[k] for k in ("run_id", "metrics", "psi", "fairness", "fairness_flags", "psi_flags",
-                                                "monotonic", "model_version")}, wall_s=g["seconds"])
+        return TrainResult(
+            **{
+                k: g[k]
+                for k in (
+                    "run_id",
+                    "metrics",
+                    "psi",
+                    "fairness",
+                    "fairness_flags",
+                    "psi_flags",
+                    "monotonic",
+                    "model_version",
+                )
+            },
+            wall_s=g["seconds"],
+        )
     t0 = time.perf_counter()
     report_progress(progress, 0.02, "loading applicants")
     data = _prepare(ctx, o)
     stage_s: dict[str, float] = {}
-    with ctx.run("risk", run_name="scorecard-vs-xgboost", seed=data.seed, data_hash=data.data_hash,
-                 params={k: str(v) for k, v in data.params.items()}) as run:
+    with ctx.run(
+        "risk",
+        run_name="scorecard-vs-xgboost",
+        seed=data.seed,
+        data_hash=data.data_hash,
+        params={k: str(v) for k, v in data.params.items()},
+    ) as run:
         run_id = run.info.run_id
         t = time.perf_counter()
         fit = fit_models(data, o, ctx.device, progress)
@@ -507,9 +695,18 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
         stage_s["log"], t = time.perf_counter() - t, time.perf_counter()
         version = register_models(ctx, run_id, data, fit, ev, progress)
         stage_s["register"] = time.perf_counter() - t
-    result = TrainResult(run_id=run_id, metrics=ev.metrics, psi=ev.psi, fairness=ev.fairness,
-                         fairness_flags=ev.fairness_flags, psi_flags=ev.psi["flags"], monotonic=ev.monotonic,
-                         model_version=version, wall_s=time.perf_counter() - t0, stage_s=stage_s)
+    result = TrainResult(
+        run_id=run_id,
+        metrics=ev.metrics,
+        psi=ev.psi,
+        fairness=ev.fairness,
+        fairness_flags=ev.fairness_flags,
+        psi_flags=ev.psi["flags"],
+        monotonic=ev.monotonic,
+        model_version=version,
+        wall_s=time.perf_counter() - t0,
+        stage_s=stage_s,
+    )
     record_training(ctx, result, ev, data)
     report_progress(progress, 1.0, "done")
     return result
@@ -517,9 +714,11 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
 
 def _score_hist(score: np.ndarray, y: np.ndarray, bins: int = 30) -> dict:
     edges = np.linspace(np.percentile(score, 0.5), np.percentile(score, 99.5), bins + 1)
-    return {"edges": [round(float(e), 3) for e in edges],
-            "repaid": np.histogram(score[y == 0], edges)[0].tolist(),
-            "defaulted": np.histogram(score[y == 1], edges)[0].tolist()}
+    return {
+        "edges": [round(float(e), 3) for e in edges],
+        "repaid": np.histogram(score[y == 0], edges)[0].tolist(),
+        "defaulted": np.histogram(score[y == 1], edges)[0].tolist(),
+    }
 
 
 def _log_xgboost(ctx, booster, example: np.ndarray, run_id: str) -> str | None:
@@ -553,8 +752,9 @@ def _applicants(ctx, applicants: Any) -> Any:
 
 
 @metered("risk", "explain")
-def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4,
-            version: str | int | None = None) -> list[explain_mod.Explanation]:
+def explain(
+    ctx, applicants: Any, model: str = "xgboost", top: int = 4, version: str | int | None = None
+) -> list[explain_mod.Explanation]:
     """Decisions and adverse reasons by the bank's champion (or a registered `version`, labelled with its stage)."""
     ctx.require("risk.explain")
     if model not in MODELS:
@@ -587,12 +787,29 @@ def explain(ctx, applicants: Any, model: str = "xgboost", top: int = 4,
         impact = np.where(pts < sc.typical_points()[None, :], sc.best_points()[None, :] - pts, 0.0)
         decline = score < cut["scorecard_score"]
     why = explain_mod.reasons(clean, impact, top)
-    out = [explain_mod.Explanation(index=i, applicant_id=clean.ids[i], model=model, probability=round(float(prob[i]), 6),
-                                   score=round(float(score[i]), 2), decision="decline" if decline[i] else "approve",
-                                   reasons=why[i][0], factors=why[i][1], model_version=models.version,
-                                   model_stage=models.stage) for i in range(clean.n)]
-    ctx.audit("risk.explain", model=model, run_id=models.run_id, model_version=models.version, applicants=clean.n,
-              declined=int(np.sum(decline)))
+    out = [
+        explain_mod.Explanation(
+            index=i,
+            applicant_id=clean.ids[i],
+            model=model,
+            probability=round(float(prob[i]), 6),
+            score=round(float(score[i]), 2),
+            decision="decline" if decline[i] else "approve",
+            reasons=why[i][0],
+            factors=why[i][1],
+            model_version=models.version,
+            model_stage=models.stage,
+        )
+        for i in range(clean.n)
+    ]
+    ctx.audit(
+        "risk.explain",
+        model=model,
+        run_id=models.run_id,
+        model_version=models.version,
+        applicants=clean.n,
+        declined=int(np.sum(decline)),
+    )
     return out
 
 

@@ -1,4 +1,5 @@
 """Chat: ask the bank's policy assistant (citations, guardrail verdicts), upload documents, see the evaluation."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,10 @@ ctx = auth.bank_ctx(actor, "chat.ask", "Chat")
 bank = ctx.bank
 
 st.title("Policy assistant")
-st.caption("Answers come only from your bank's own documents, with the passages they rest on; every sentence and "
-           "number is checked against them, and the assistant says so when the documents do not.")
+st.caption(
+    "Answers come only from your bank's own documents, with the passages they rest on; every sentence and "
+    "number is checked against them, and the assistant says so when the documents do not."
+)
 
 chat, why = labs.module("chat", "ask", "ingest", "documents")
 
@@ -26,6 +29,7 @@ chat, why = labs.module("chat", "ask", "ingest", "documents")
 @st.cache_resource(show_spinner=False, max_entries=256)
 def _warming(home: str, bank: str) -> threading.Thread:
     """Once per server process and bank: load the model and the index while the user types the first question."""
+
     def work() -> None:
         try:
             chat.warm(ctx)
@@ -39,6 +43,8 @@ def _warming(home: str, bank: str) -> threading.Thread:
 
 if chat is not None and callable(getattr(chat, "warm", None)):
     _warming(str(ctx.store.home), bank)
+
+
 def _passages(turn: dict) -> dict[str, str]:
     """The cited passages' text, as the assistant saw it (PII redacted), looked up in this bank's index once per
     answer; a scientist's own documents, so only on her bank's page (reviewers see the redacted answer only)."""
@@ -60,8 +66,11 @@ def _highlight(passage: str, answer: str, n: int) -> str:
     cited = " ".join(s for s in re.split(_SENTENCE_END, answer) if f"[{n}]" in s).lower()
     words = set(re.findall(r"\w+", cited))
     sentences = [s for s in re.split(_SENTENCE_END, passage.strip()) if s]
-    best = max(range(len(sentences)), key=lambda i: len(words & set(re.findall(r"\w+", sentences[i].lower())))) \
-        if sentences else -1
+    best = (
+        max(range(len(sentences)), key=lambda i: len(words & set(re.findall(r"\w+", sentences[i].lower()))))
+        if sentences
+        else -1
+    )
     esc = [s.replace("$", "\\$") for s in sentences]
     if best >= 0 and words:
         esc[best] = f":orange-background[{esc[best]}]"
@@ -138,7 +147,8 @@ with tab_docs:
                 st.session_state[INGESTED] = (
                     f"Added {len(rep.get('added', []))}, skipped {len(rep.get('skipped', []))} duplicates, "
                     f"rejected {len(rep.get('rejected', []))}; the index holds {chunks} chunk{'' if chunks == 1 else 's'}.",
-                    [f"{r.get('name')}: {r.get('reason')}" for r in rep.get("rejected", [])])
+                    [f"{r.get('name')}: {r.get('reason')}" for r in rep.get("rejected", [])],
+                )
                 st.rerun()  # redraw the document list with the new documents
 
 with tab_ask:
@@ -160,19 +170,26 @@ with tab_ask:
                 if not cites:
                     st.write("No passages cited.")
                 for c in cites:
-                    st.markdown(f"**[{c['n']}] {c['document']}** · chunk `{c['chunk_id']}` · similarity "
-                                f"{c.get('similarity', 0):.2f}")
+                    st.markdown(
+                        f"**[{c['n']}] {c['document']}** · chunk `{c['chunk_id']}` · similarity "
+                        f"{c.get('similarity', 0):.2f}"
+                    )
                     passage = _passages(turn).get(c["chunk_id"])
                     if passage:
                         st.markdown(_highlight(passage, turn["answer"], c["n"]))
             checks = verdicts.lines(turn.get("guardrails") or {})
-            with st.expander("Guardrail checks" + ("" if all(ok for ok, _ in checks) else " (one stopped or changed the answer)")):
+            with st.expander(
+                "Guardrail checks" + ("" if all(ok for ok, _ in checks) else " (one stopped or changed the answer)")
+            ):
                 for ok, line in checks:
                     st.markdown(f"{':material/check_circle:' if ok else ':material/error:'} {line}")
                 with st.expander("Raw verdicts (JSON)"):
                     st.json(turn.get("guardrails") or {}, expanded=False)
-    question = st.chat_input("Ask about your bank's policies in English or Chinese, e.g. 'How long does a cardholder "
-                             "have to dispute a charge?' or '持卡人最遲要在結單日後多少日內提出交易爭議？'", key="chat_q")
+    question = st.chat_input(
+        "Ask about your bank's policies in English or Chinese, e.g. 'How long does a cardholder "
+        "have to dispute a charge?' or '持卡人最遲要在結單日後多少日內提出交易爭議？'",
+        key="chat_q",
+    )
     if question:
         try:
             answer = labs.as_dict(chat.ask(ctx, question))

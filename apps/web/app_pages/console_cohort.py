@@ -3,6 +3,7 @@
 The rows come from `sandbox.cohort.rows` (the ledger's champions, their gates and reviews, read bank by bank
 through the workspace door as the signed-in reviewer); a pack is built only when its button is clicked.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,9 +20,11 @@ from sandbox import cohort
 actor = enter("console_cohort.py")
 
 st.title("Cohort: every bank's champion")
-st.caption("One row per bank and use case: the champion the sandbox's ledger holds (chat: the latest evaluation), "
-           "its headline metrics, gate results and review state. Export the table, or download a signed evidence "
-           "pack of any row.")
+st.caption(
+    "One row per bank and use case: the champion the sandbox's ledger holds (chat: the latest evaluation), "
+    "its headline metrics, gate results and review state. Export the table, or download a signed evidence "
+    "pack of any row."
+)
 
 
 @st.cache_data(show_spinner="Reading every bank's champion ...", ttl=30)
@@ -45,15 +48,31 @@ shown = df.drop(columns=["pack"])
 shown = shown[[c for c in shown.columns if c != "run_id"] + ["run_id"]]  # the figures before the long id
 for col in shown.select_dtypes(include="object").columns:
     shown[col] = shown[col].fillna("")
-st.dataframe(shown.rename(columns=lambda c: c.removeprefix("metric:")), hide_index=True, width="stretch",
-             column_config={"gates_passed": st.column_config.CheckboxColumn("gates passed")})
+st.dataframe(
+    shown.rename(columns=lambda c: c.removeprefix("metric:")),
+    hide_index=True,
+    width="stretch",
+    column_config={"gates_passed": st.column_config.CheckboxColumn("gates passed")},
+)
 c1, c2, _ = st.columns([1, 1, 3])
-c1.download_button("Export CSV", df.to_csv(index=False).encode("utf-8"), file_name="cohort.csv", mime="text/csv",
-                   key="cohort_csv", icon=":material/download:")
+c1.download_button(
+    "Export CSV",
+    df.to_csv(index=False).encode("utf-8"),
+    file_name="cohort.csv",
+    mime="text/csv",
+    key="cohort_csv",
+    icon=":material/download:",
+)
 buf = io.BytesIO()
 df.to_parquet(buf, index=False)
-c2.download_button("Export Parquet", buf.getvalue(), file_name="cohort.parquet", mime="application/octet-stream",
-                   key="cohort_parquet", icon=":material/download:")
+c2.download_button(
+    "Export Parquet",
+    buf.getvalue(),
+    file_name="cohort.parquet",
+    mime="application/octet-stream",
+    key="cohort_parquet",
+    icon=":material/download:",
+)
 
 reviewer_section(actor)  # regulator-held test suites: run one on a bank's champion (apps/web/suites_ui.py)
 
@@ -62,9 +81,21 @@ packable = [r for r in rows if r["run_id"]]
 if not packable:
     st.info("No champion or evaluation yet: nothing to pack.")
     st.stop()
-row = st.selectbox("Bank and use case", packable, key="cohort_row",
-                   format_func=lambda r: f"{data.bank_name(r['bank'])} · {r['usecase']} · "
-                                         + (f"v{r['version']} ({r['stage']})" if r["version"] else r["stage"]))
+row = st.selectbox(
+    "Bank and use case",
+    packable,
+    key="cohort_row",
+    format_func=lambda r: (
+        f"{data.bank_name(r['bank'])} · {r['usecase']} · "
+        + (f"v{r['version']} ({r['stage']})" if r["version"] else r["stage"])
+    ),
+)
 st.code(row["pack"], language="bash")
-pack_button(actor, row["bank"], row["usecase"], version=row["version"],
-            run_id=None if row["version"] else row["run_id"], key="cohort_pack")
+pack_button(
+    actor,
+    row["bank"],
+    row["usecase"],
+    version=row["version"],
+    run_id=None if row["version"] else row["run_id"],
+    key="cohort_pack",
+)

@@ -10,6 +10,7 @@ bank's audit chain (the ledger, which every page reads) and the platform's, then
 into run tags (`review.status`, `review.by` ...) for the stock MLflow UI; a mirror that
 disagrees with the ledger is shown as tampered. The bank sees it on its Experiments page.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -46,15 +47,21 @@ def _record(ctx, run_id: str, failing: list[str]) -> None:
         if decision is None:
             raise InvalidInput("decision", "no decision chosen", "choose Approved or Changes requested")
         if decision == "approved" and failing and not ss.get("rev_confirm"):
-            raise InvalidInput("confirmation", f"this run fails {'; '.join(failing)}",
-                               "tick 'I approve although it fails' to approve it anyway, or request changes")
+            raise InvalidInput(
+                "confirmation",
+                f"this run fails {'; '.join(failing)}",
+                "tick 'I approve although it fails' to approve it anyway, or request changes",
+            )
         out = ctx.sign_off(run_id, decision, comment)
     except auth.SandboxError as err:
         ss["rev_outcome"] = ("error", str(err))
         return
     data.refresh_runs()
-    ss["rev_outcome"] = ("success", f"Recorded: {views.REVIEW_LABELS[out['status']]} by {out['by']} at {out['at']}. "
-                                    "The bank sees it on its Experiments page.")
+    ss["rev_outcome"] = (
+        "success",
+        f"Recorded: {views.REVIEW_LABELS[out['status']]} by {out['by']} at {out['at']}. "
+        "The bank sees it on its Experiments page.",
+    )
     _clear_form()
 
 
@@ -102,8 +109,14 @@ pack_button(actor, bank, run["usecase"], run_id=run["run_id"], key="rev_pack")  
 st.divider()
 st.subheader("Decision")
 st.markdown(f"Sign off **{run['run_name']}** (`{run['run_id']}`) of {data.bank_name(bank)}")
-decision = st.radio("Decision", ["approved", "changes_requested"], index=None, horizontal=True, key="rev_decision",
-                    format_func=lambda d: views.REVIEW_LABELS[d])
+decision = st.radio(
+    "Decision",
+    ["approved", "changes_requested"],
+    index=None,
+    horizontal=True,
+    key="rev_decision",
+    format_func=lambda d: views.REVIEW_LABELS[d],
+)
 st.text_area("Comment (required: what you checked, or what the bank should change)", key="rev_comment", max_chars=4000)
 if decision == "approved" and failing:
     st.checkbox("I approve although it fails: " + "; ".join(failing), value=False, key="rev_confirm")

@@ -1,4 +1,5 @@
 """Experiments: the bank's own MLflow runs, reviewer sign-offs, and two runs compared."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -34,14 +35,19 @@ if reviewed:
     for r in reviewed[:10]:
         rv = r["review"]
         icon = ":material/check_circle:" if rv.get("status") == "approved" else ":material/rate_review:"
-        st.markdown(f"{icon} **{views.review_label(r)}** · {r['usecase']} run *{r['run_name']}* (`{r['run_id'][:8]}`) · "
-                    f"by {rv.get('by')} on {views.local_time(rv.get('at'))}" + (f"  \n> {rv.get('comment')}" if rv.get("comment") else ""))
+        st.markdown(
+            f"{icon} **{views.review_label(r)}** · {r['usecase']} run *{r['run_name']}* (`{r['run_id'][:8]}`) · "
+            f"by {rv.get('by')} on {views.local_time(rv.get('at'))}"
+            + (f"  \n> {rv.get('comment')}" if rv.get("comment") else "")
+        )
 
 tab_detail, tab_compare, tab_history = st.tabs(["Run detail", "Compare two runs", "Metric history"])
 with tab_detail:
     picked = views.pick_run(runs, "exp_run")
     views.run_detail(actor, picked)
-    pack_button(actor, bank, picked["usecase"], run_id=picked["run_id"], key="exp_pack")  # signed evidence pack (issue 14)
+    pack_button(
+        actor, bank, picked["usecase"], run_id=picked["run_id"], key="exp_pack"
+    )  # signed evidence pack (issue 14)
 with tab_compare:
     views.compare_picker(actor, runs, key="exp_cmp")
 with tab_history:

@@ -1,5 +1,6 @@
 """Fraud lab: simulate and train with progress, the PR curve, an alert-budget slider, recall per scenario,
 and a transaction scored with its reasons."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -34,8 +35,10 @@ ctx = auth.bank_ctx(actor, "fraud.train", "Fraud lab")
 bank = ctx.bank
 
 st.title("Fraud lab")
-st.caption("Card and FPS transactions with labelled fraud scenarios, XGBoost detectors, and the alert budget "
-           "your investigators can work.")
+st.caption(
+    "Card and FPS transactions with labelled fraud scenarios, XGBoost detectors, and the alert budget "
+    "your investigators can work."
+)
 
 fraud, why = labs.module("fraud")
 tab_results, tab_train, tab_score = st.tabs(["Results", "Simulate and train", "Score a transaction"])
@@ -67,8 +70,9 @@ with tab_results:
                 options = budget["alerts_per_day"].tolist()
                 planned = run["metrics"].get("alert_budget", run["metrics"].get("alerts_per_day"))
                 default = planned if planned in options else options[len(options) // 2]
-                chosen = st.select_slider("Alerts per day your team can investigate", options=options, value=default,
-                                          key="alert_budget")
+                chosen = st.select_slider(
+                    "Alerts per day your team can investigate", options=options, value=default, key="alert_budget"
+                )
                 row = budget[budget["alerts_per_day"] == chosen].iloc[0]
                 m1, m2, m3 = st.columns(3)
                 m1.metric("Alerts per day", f"{chosen:g}")
@@ -93,8 +97,12 @@ with tab_train:
         c1, c2 = st.columns(2)
         with c1, st.form("fraud_simulate"):
             st.markdown("**1. Simulate transactions**")
-            preset = st.selectbox("Preset", ["hk", "handbook"], key="sim_preset",
-                                  help="hk: Hong Kong cards and FPS with five scenarios; handbook: the Fraud Detection Handbook design")
+            preset = st.selectbox(
+                "Preset",
+                ["hk", "handbook"],
+                key="sim_preset",
+                help="hk: Hong Kong cards and FPS with five scenarios; handbook: the Fraud Detection Handbook design",
+            )
             customers = st.number_input("Customers", 100, 50_000, 2_000, step=500, key="sim_customers")
             days = st.number_input("Days", 14, 183, 35, step=7, key="sim_days")
             seed = st.number_input("Seed", 0, 2**31 - 1, 7, key="sim_seed")
@@ -104,11 +112,21 @@ with tab_train:
             model = st.selectbox("Model", ["xgboost", "logreg"], key="train_model")
             go_train = st.form_submit_button("Train", type="primary")
         if go_sim:
-            labs.run_job(fraud.simulate, ctx, "Simulating", "Simulated: train a model on it next.", preset=preset,
-                         customers=int(customers), days=int(days), seed=int(seed))
+            labs.run_job(
+                fraud.simulate,
+                ctx,
+                "Simulating",
+                "Simulated: train a model on it next.",
+                preset=preset,
+                customers=int(customers),
+                days=int(days),
+                seed=int(seed),
+            )
         if go_train:
-            labs.run_job(fraud.train, ctx, "Training", "Trained: the new run is in **Results** and **Experiments**.",
-                         model=model)
+            labs.run_job(
+                fraud.train, ctx, "Training", "Trained: the new run is in **Results** and **Experiments**.", model=model
+            )
+
 
 # -- score one transaction ----------------------------------------------------------
 def _default_time(runs: list[dict]) -> datetime:
@@ -136,27 +154,45 @@ with tab_score:
         channels = list(getattr(schema, "CHANNELS", ("card_present", "card_not_present", "fps")))
         categories = list(getattr(feats, "CATEGORY_VOCAB", ("general",)))
         when = _default_time(data.runs(actor, bank, "fraud"))
-        st.caption("One transaction through the bank's streaming scorer: its customer, terminal, device and payee "
-                   "windows are warmed on the bank's history, and the top reasons come with the score.")
+        st.caption(
+            "One transaction through the bank's streaming scorer: its customer, terminal, device and payee "
+            "windows are warmed on the bank's history, and the top reasons come with the score."
+        )
         with st.form("score_txn"):
             c1, c2, c3, c4 = st.columns(4)
             customer = c1.number_input("Customer id", 0, 10_000_000, 42, key="txn_customer")
             amount = c2.number_input("Amount (HKD)", 0.01, 10_000_000.0, 18_500.0, key="txn_amount")
-            channel = c3.selectbox("Channel", channels, index=channels.index("fps") if "fps" in channels else 0,
-                                   key="txn_channel")
-            category = c4.selectbox("Merchant category", categories,
-                                    index=categories.index("transfer") if "transfer" in categories else 0, key="txn_cat")
+            channel = c3.selectbox(
+                "Channel", channels, index=channels.index("fps") if "fps" in channels else 0, key="txn_channel"
+            )
+            category = c4.selectbox(
+                "Merchant category",
+                categories,
+                index=categories.index("transfer") if "transfer" in categories else 0,
+                key="txn_cat",
+            )
             c5, c6, c7, c8 = st.columns(4)
             terminal = c5.number_input("Terminal id (-1: none)", -1, 10_000_000, -1, key="txn_terminal")
-            device = c6.number_input("Device id", -1, 10_000_000, 999_999, key="txn_device",
-                                     help="A device the customer has never used is a takeover signal")
+            device = c6.number_input(
+                "Device id",
+                -1,
+                10_000_000,
+                999_999,
+                key="txn_device",
+                help="A device the customer has never used is a takeover signal",
+            )
             payee = c7.number_input("Payee id (-1: none)", -1, 10_000_000, 777_777, key="txn_payee")
             day = c8.date_input("Date", when.date(), key="txn_date")
             clock = c8.time_input("Time", when.time(), key="txn_time")
             go_score = st.form_submit_button("Score", type="primary")
         if go_score:
-            txn = {"timestamp": datetime.combine(day, clock).isoformat(), "customer_id": int(customer),
-                   "amount": float(amount), "channel": channel, "merchant_category": category}
+            txn = {
+                "timestamp": datetime.combine(day, clock).isoformat(),
+                "customer_id": int(customer),
+                "amount": float(amount),
+                "channel": channel,
+                "merchant_category": category,
+            }
             for key, value in (("terminal_id", terminal), ("device_id", device), ("payee_id", payee)):
                 if value >= 0:
                     txn[key] = int(value)

@@ -1,5 +1,6 @@
 """Risk lab: scorecard table, Gini/KS/calibration, an applicant explainer with reason codes,
 fairness with flags and PSI by vintage, from the latest (or a chosen) risk run."""
+
 from __future__ import annotations
 
 import json
@@ -8,29 +9,37 @@ import math
 import pandas as pd
 import streamlit as st
 
-from apps.web import auth, charts, data, figures, labs, views
+from apps.web import (
+    auth,
+    charts,
+    data,
+    figures,
+    labs,
+    risk_import_view,  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
+    views,
+)
 from apps.web.app_pages import enter
-from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
-from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
-from apps.web import risk_import_view  # noqa: E402  (a bank's own data: upload form, recommendation, plain notes)
+from usecases.reports import report_path
 
 actor = enter("risk_lab.py")
 ctx = auth.bank_ctx(actor, "risk.train", "Risk lab")
 bank = ctx.bank
 
 st.title("Risk lab")
-st.caption("Credit applicants with a known ground truth: a binned logistic scorecard against a monotone XGBoost, "
-           "reason codes for every decision, fairness and stability checks.")
+st.caption(
+    "Credit applicants with a known ground truth: a binned logistic scorecard against a monotone XGBoost, "
+    "reason codes for every decision, fairness and stability checks."
+)
 
 risk, why = labs.module("risk")
 
 
 model_metrics = figures.risk_model_metrics
-report_like = figures.report_named
 
 
 tab_results, tab_explain, tab_fair, tab_train = st.tabs(
-    ["Models", "Explain an applicant", "Fairness and stability", "Simulate and train"])
+    ["Models", "Explain an applicant", "Fairness and stability", "Simulate and train"]
+)
 
 runs = [r for r in data.runs(actor, bank, "risk") if r["status"] == "FINISHED"]
 run = None
@@ -45,8 +54,6 @@ with tab_results:
         rid = run["run_id"]
         views.review_box(run)
         risk_import_view.recommendation(data.report(actor, bank, rid, "metrics.json"))
-        risk_import_view.recommendation(data.report(actor, bank, rid, "metrics.json"))
-        risk_import_view.recommendation(data.report(actor, bank, rid, "metrics"))
         table = model_metrics(run["metrics"])
         if not table.empty:
             st.dataframe(table, hide_index=True, width="stretch")
@@ -54,7 +61,7 @@ with tab_results:
             st.dataframe(pd.DataFrame(sorted(run["metrics"].items()), columns=["metric", "value"]), hide_index=True)
         figures.show(figures.risk(lambda name: data.report(actor, bank, rid, name), arts, run["metrics"]), "risk")
         st.subheader("Scorecard")
-        sc_name = report_like(arts, "scorecard")
+        sc_name = p if (p := report_path("risk", "scorecard")) in arts else None  # the lab's own report names
         sc = charts.to_frame(data.report(actor, bank, rid, sc_name), "bin") if sc_name else pd.DataFrame()
         if sc.empty and risk is not None and callable(getattr(risk, "scorecard_table", None)):
             try:
@@ -86,10 +93,20 @@ with tab_explain:
         elif schema is not None and getattr(schema, "FEATURES", None):
             st.caption("An applicant as the bank would see it; blank numbers mean 'not declared'.")
             cols = st.columns(3)
-            defaults = {"monthly_income": 28000.0, "employment_tenure_years": 2.0, "debt_servicing_ratio": 0.62,
-                        "credit_utilisation": 0.85, "dpd_30_count": 2, "dpd_60_count": 1, "dpd_90_count": 0,
-                        "bureau_enquiries_6m": 5, "loan_to_value": 0.0}
-            fields = tuple(schema.FEATURES) + tuple(f for f in (getattr(schema, "AGE", None), getattr(schema, "SEX", None)) if f)
+            defaults = {
+                "monthly_income": 28000.0,
+                "employment_tenure_years": 2.0,
+                "debt_servicing_ratio": 0.62,
+                "credit_utilisation": 0.85,
+                "dpd_30_count": 2,
+                "dpd_60_count": 1,
+                "dpd_90_count": 0,
+                "bureau_enquiries_6m": 5,
+                "loan_to_value": 0.0,
+            }
+            fields = tuple(schema.FEATURES) + tuple(
+                f for f in (getattr(schema, "AGE", None), getattr(schema, "SEX", None)) if f
+            )
             defaults.update({"age": 35.0})
             for i, f in enumerate(fields):
                 col = cols[i % 3]
@@ -97,15 +114,25 @@ with tab_explain:
                 label = f"{f.label}" + (f" ({f.unit})" if f.unit else "")
                 if f.categories:
                     opts = list(f.categories)
-                    pre = {"employment_type": "self_employed", "housing": "private_rented", "product": "personal_loan",
-                           "bureau_grade": "G"}.get(f.name, opts[0])
+                    pre = {
+                        "employment_type": "self_employed",
+                        "housing": "private_rented",
+                        "product": "personal_loan",
+                        "bureau_grade": "G",
+                    }.get(f.name, opts[0])
                     applicant[f.name] = col.selectbox(label, opts, index=opts.index(pre) if pre in opts else 0, key=key)
                 else:
                     step = 1.0 if f.kind == "count" else (0.01 if (f.high or 0) <= 5 else 500.0)
                     lo = -1.0 if f.special else float(f.low or 0)
-                    v = col.number_input(label, min_value=lo, max_value=float(f.high or 1e9),
-                                         value=float(defaults.get(f.name, f.low or 0)), step=step, key=key,
-                                         help=f.describe())
+                    v = col.number_input(
+                        label,
+                        min_value=lo,
+                        max_value=float(f.high or 1e9),
+                        value=float(defaults.get(f.name, f.low or 0)),
+                        step=step,
+                        key=key,
+                        help=f.describe(),
+                    )
                     applicant[f.name] = int(v) if f.kind == "count" else v
             if applicant.get("product") != "mortgage":
                 applicant.pop("loan_to_value", None)
@@ -130,8 +157,10 @@ with tab_explain:
                 shown = [k for k in ("decision", "score", "probability") if k in first]
                 for col, k in zip(c, shown):
                     v = first[k]
-                    col.metric({"probability": "Probability of default"}.get(k, k.capitalize()),
-                               f"{v:.3f}" if isinstance(v, float) and not math.isnan(v) else str(v))
+                    col.metric(
+                        {"probability": "Probability of default"}.get(k, k.capitalize()),
+                        f"{v:.3f}" if isinstance(v, float) and not math.isnan(v) else str(v),
+                    )
                 reasons = first.get("reasons") or []
                 if reasons:
                     st.markdown("**Top adverse factors**")
@@ -149,32 +178,43 @@ with tab_fair:
     else:
         rid = run["run_id"]
         st.subheader("Fairness by sex and age band")
-        risk_import_view.notes(data.report(actor, bank, rid, "fairness.json"), data.report(actor, bank, rid, "psi.json"))
-        risk_import_view.notes(data.report(actor, bank, rid, "fairness.json"), data.report(actor, bank, rid, "psi.json"))
-        risk_import_view.notes(data.report(actor, bank, rid, "fairness"), data.report(actor, bank, rid, "psi"))
-        fair_name = report_like(arts, "fairness")
-        fair, groups = charts.fairness_frame(data.report(actor, bank, rid, fair_name)) if fair_name else (pd.DataFrame(), None)
+        risk_import_view.notes(
+            data.report(actor, bank, rid, "fairness.json"), data.report(actor, bank, rid, "psi.json")
+        )
+        fair_name = p if (p := report_path("risk", "fairness")) in arts else None  # the lab's own report names
+        fair, groups = (
+            charts.fairness_frame(data.report(actor, bank, rid, fair_name)) if fair_name else (pd.DataFrame(), None)
+        )
         if fair.empty:
             st.caption("No fairness report in this run.")
         else:
-            flag_col = charts.pick(fair, "flag", "flagged", "breach", "breached")
+            flag_col = charts.pick(fair, "flag", "flagged", "breach", "breached")  # plain rows name it their way
             if flag_col:
                 flagged = fair[fair[flag_col].astype(bool)]
                 if len(flagged):
-                    st.warning(f"{len(flagged)} fairness check(s) breach their threshold: " + ", ".join(
-                        f"{r.get('model', '')} {r.get('attribute', '')} {r.get('breaches', '')}".strip()
-                        for r in flagged.to_dict("records")))
+                    st.warning(
+                        f"{len(flagged)} fairness check(s) breach their threshold: "
+                        + ", ".join(
+                            f"{r.get('model', '')} {r.get('attribute', '')} {r.get('breaches', '')}".strip()
+                            for r in flagged.to_dict("records")
+                        )
+                    )
                 else:
                     st.success("No fairness check breaches its threshold.")
-                st.dataframe(fair.style.apply(lambda r: ["background-color: #ffebe9" if bool(r[flag_col]) else ""] * len(r),
-                                              axis=1), hide_index=True, width="stretch")
+                st.dataframe(
+                    fair.style.apply(
+                        lambda r: ["background-color: #ffebe9" if bool(r[flag_col]) else ""] * len(r), axis=1
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
             else:
                 st.dataframe(fair, hide_index=True, width="stretch")
             if groups is not None and not groups.empty:
                 with st.expander("Rates by group"):
                     st.dataframe(groups, hide_index=True, width="stretch")
         st.subheader("Population stability by vintage")
-        psi_name = report_like(arts, "psi")
+        psi_name = p if (p := report_path("risk", "psi")) in arts else None  # the lab's own report names
         psi = charts.psi_frame(data.report(actor, bank, rid, psi_name)) if psi_name else pd.DataFrame()
         if psi.empty:
             st.caption("No PSI report in this run.")
@@ -207,13 +247,18 @@ with tab_train:
             st.markdown("**2. Train scorecard and monotone XGBoost**")
             go_train = st.form_submit_button("Train", type="primary")
         if go_sim:
-            labs.run_job(risk.simulate, ctx, "Simulating", "Simulated: train the models on it next.",
-                         applicants=int(applicants), vintages=int(vintages), bias=bias, drift=drift, seed=int(seed))
+            labs.run_job(
+                risk.simulate,
+                ctx,
+                "Simulating",
+                "Simulated: train the models on it next.",
+                applicants=int(applicants),
+                vintages=int(vintages),
+                bias=bias,
+                drift=drift,
+                seed=int(seed),
+            )
         if go_train:
             labs.run_job(risk.train, ctx, "Training", "Trained: the new run is in **Models** and **Experiments**.")
-        if ctx.can("risk.simulate"):
-            risk_import_view.import_form(ctx)
-        if ctx.can("risk.simulate"):
-            risk_import_view.import_form(ctx)
         if ctx.can("risk.simulate"):
             risk_import_view.import_form(ctx)
