@@ -118,7 +118,7 @@ def _people(store: Store, admin: Actor, report: DemoReport) -> None:
         if b.id not in banks:
             store.create_bank(b.id, b.name, by=admin.name)
             report.created.append(f"bank {b.id}")
-        if store.quota(b.id) is None:
+        if store.quota_is_default(b.id):  # the demo's allocation, unless an admin has set one
             store.set_quota(b.id, b.quota_s, by=admin.name)
         if b.scientist not in users:
             store.add_user(b.scientist, "scientist", DEMO_PASSWORD, bank=b.id, by=admin.name)

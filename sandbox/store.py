@@ -277,6 +277,11 @@ class Store:
         self.platform_audit().append("quota.set", by, bank=bank, compute_seconds=float(compute_seconds))
         self.bank_audit(bank).append("quota.set", by, compute_seconds=float(compute_seconds))
 
+    def quota_is_default(self, bank: str) -> bool:
+        """True while the bank's quota is the one it was created with (no admin has set it)."""
+        q = self._load()["quotas"].get(bank)
+        return q is None or bool(q.get("default"))
+
     def quota(self, bank: str) -> float | None:
         q = self._load()["quotas"].get(bank)
         return None if q is None else float(q["compute_seconds"])

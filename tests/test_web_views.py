@@ -215,3 +215,31 @@ def test_runs_with_the_same_name_and_minute_stay_apart_in_pickers():
     assert not at.exception, [e.value for e in at.exception]
     assert [sb.value.rsplit(" · ", 1)[-1] for sb in at.selectbox[:2]] == ["aaaa1111", "bbbb2222"]
     assert len(at.selectbox(key="p").options) == 2
+
+
+def test_the_chat_headline_is_the_best_backends_figure_not_a_language_slice():
+    run = _run(
+        "chat",
+        {
+            "extractive_correctness": 0.83,
+            "extractive_zh_correctness": 1.0,
+            "extractive_refusal_accuracy": 1.0,
+            "embedded_correctness": 0.71,
+        },
+    )
+    assert views.best_backend(run["metrics"]) == "extractive"
+    assert views.check_thresholds(run)[0]["metric"] == "extractive_correctness"
+
+
+def test_a_cited_passage_reads_as_text_with_the_cited_sentence_marked():
+    from apps.web.verdicts import highlight_passage
+
+    passage = "## 4. Disputes\nYou may dispute a charge within 60 days. Late ones are refused.\n3. Terms [x]"
+    out = highlight_passage(passage, "A charge can be disputed within 60 days [1].")
+    assert out.splitlines() == [
+        r"> \## 4. Disputes  ",
+        "> :orange-background[You may dispute a charge within 60 days.] Late ones are refused.  ",
+        r"> 3\. Terms \[x\]",
+    ]
+    zh = highlight_passage("持卡人可於60日內提出爭議。逾期不受理。", "您可於60日內提出爭議 [1]。")
+    assert ":orange-background[持卡人可於60日內提出爭議。]" in zh

@@ -5,7 +5,12 @@ audience reads under an answer (the JSON was some 1,500 px per answer)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+_BLOCK_START = re.compile(r"^(\s*)([#>*+|-]|\d+[.)])")
+_INLINE = str.maketrans({c: "\\" + c for c in "\\`*_[]<>$:~|"})
 
 
 def _screen(label: str, rep: dict) -> str:
@@ -58,4 +63,43 @@ def lines(v: dict[str, Any]) -> list[tuple[bool, str]]:
         out.append((not v["answer"].get("blocked"), _screen("Answer", v["answer"])))
     if v.get("refusal_reason"):
         out.append((False, f"Refused: {v['refusal_reason']}"))
+    return out
+
+
+def highlight_passage(passage: str, cited: str) -> str:
+    """A cited passage as a Markdown quote whose own Markdown reads as text, the sentence sharing most words with
+    `cited` (the answer's sentences citing it) marked. Each line is marked on its own: a mark across a line break
+    does not render."""
+    words = _tokens(cited)
+    lines = [ln for ln in passage.strip().splitlines()]
+    parts = [[s for s in _SENTENCE.split(ln) if s] for ln in lines]
+    best, best_n = None, 0
+    for i, sentences in enumerate(parts):
+        for j, sentence in enumerate(sentences):
+            n = len(words & _tokens(sentence))
+            if n > best_n:
+                best, best_n = (i, j), n
+    out = []
+    for i, sentences in enumerate(parts):
+        shown = []
+        for j, sentence in enumerate(sentences):
+            text = sentence.translate(_INLINE)
+            shown.append(f":orange-background[{text}]" if (i, j) == best else text)
+        line = " ".join(shown)
+        out.append(_BLOCK_START.sub(_escape_block_start, line) if line else "")
+    return "> " + "  \n> ".join(out)
+
+
+def _escape_block_start(m: re.Match) -> str:
+    """'## 4.' -> '\\## 4.', '3. Definitions' -> '3\\. Definitions': the line stays text, not a heading or a list."""
+    lead, mark = m.group(1), m.group(2)
+    return lead + (mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark)
+
+
+def _tokens(text: str) -> set[str]:
+    """Latin words and digits, and character pairs of Chinese runs (Chinese has no spaces to split words on)."""
+    text = text.lower()
+    out = set(re.findall(r"[a-z0-9]+", text))
+    for run in re.findall(r"[\u3400-\u9fff]+", text):
+        out |= {run[i : i + 2] for i in range(max(len(run) - 1, 1))}
     return out

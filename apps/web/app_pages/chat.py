@@ -11,6 +11,7 @@ import streamlit as st
 
 from apps.web import auth, charts, data, labs, verdicts, views
 from apps.web.app_pages import enter
+from apps.web.verdicts import highlight_passage
 from sandbox import atomic
 
 actor = enter("chat.py")
@@ -62,19 +63,10 @@ _SENTENCE_END = r"(?<=[.!?])\s+|(?<=[。！？])\s*"  # Chinese sentences end at
 
 
 def _highlight(passage: str, answer: str, n: int) -> str:
-    """The passage with the sentence that shares most words with the answer's sentences citing [n] marked."""
-    cited = " ".join(s for s in re.split(_SENTENCE_END, answer) if f"[{n}]" in s).lower()
-    words = set(re.findall(r"\w+", cited))
-    sentences = [s for s in re.split(_SENTENCE_END, passage.strip()) if s]
-    best = (
-        max(range(len(sentences)), key=lambda i: len(words & set(re.findall(r"\w+", sentences[i].lower()))))
-        if sentences
-        else -1
-    )
-    esc = [s.replace("$", "\\$") for s in sentences]
-    if best >= 0 and words:
-        esc[best] = f":orange-background[{esc[best]}]"
-    return "> " + " ".join(esc)
+    """The passage as a quote, its own Markdown shown as text (a '## 4.' heading in a policy is not a heading
+    here), with the sentence that shares most words with the answer's sentences citing [n] marked (within its line:
+    a mark across a paragraph break does not render)."""
+    return highlight_passage(passage, " ".join(s for s in re.split(_SENTENCE_END, answer) if f"[{n}]" in s))
 
 
 HISTORY = f"chat_history::{bank}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import streamlit as st
@@ -11,7 +12,21 @@ from apps.web import auth, data, views
 from apps.web.app_pages import enter
 
 # What an entry is about, said first: the run and the decision before a long comment.
-LEAD_FIELDS = ("bank", "run_id", "decision", "state", "version", "usecase", "action", "document", "file", "rows")
+LEAD_FIELDS = (
+    "bank",
+    "usecase",
+    "subject",
+    "version",
+    "run_id",
+    "decision",
+    "stage",
+    "state",
+    "action",
+    "document",
+    "file",
+    "rows",
+)
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def _summary(d: dict) -> str:
@@ -24,6 +39,8 @@ def _details(d: dict) -> str:
 
 
 def _short(v, n: int = 40) -> str:
+    if isinstance(v, str) and _ISO_TIME.match(v):
+        return views.local_time(v)  # times in the record are UTC; people read Hong Kong time
     text = v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
     return text if len(text) <= n else text[: n - 1] + "…"
 
