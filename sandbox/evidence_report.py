@@ -209,10 +209,10 @@ def _tables(files: dict[str, bytes]) -> list[Block]:
 
 def _history(history: list[dict], entries: list[dict]) -> list[Block]:
     hrows = tuple(
-        (h["seq"], h["ts"], h["event"], h["state"], h["by"], str(h["data"].get("comment", ""))) for h in history
+        (h["seq"], _utc(h["ts"]), h["event"], h["state"], h["by"], str(h["data"].get("comment", ""))) for h in history
     )
     arows = tuple(
-        (e.get("seq"), e.get("ts"), e.get("actor"), e.get("event"), str(e.get("hash", ""))[:16]) for e in entries
+        (e.get("seq"), _utc(e.get("ts")), e.get("actor"), e.get("event"), str(e.get("hash", ""))[:16]) for e in entries
     )
     return [
         Block("h2", "Review and lifecycle history (ledger)", "history"),
@@ -316,3 +316,11 @@ def blocks(
     listed = tuple((Link(p),) for p in sorted(names))
     out += [Block("h2", "Files in this pack", "files"), Block("table", columns=("file",), rows=listed)]
     return title, out
+
+
+def _utc(ts: object) -> str:
+    """An audit time (ISO, microseconds) as 'YYYY-MM-DD HH:MM:SS': readable, and one line in the PDF's table."""
+    try:
+        return datetime.fromisoformat(str(ts)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return str(ts or "")
