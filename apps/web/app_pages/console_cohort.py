@@ -11,7 +11,7 @@ import os
 
 import streamlit as st
 
-from apps.web import auth, data
+from apps.web import auth, data, views
 from apps.web.app_pages import enter
 from apps.web.evidence_ui import pack_button
 from apps.web.suites_ui import reviewer_section
@@ -46,14 +46,13 @@ if not rows:
 df = cohort.frame(rows)
 shown = df.drop(columns=["pack"])
 shown = shown[[c for c in shown.columns if c != "run_id"] + ["run_id"]]  # the figures before the long id
+for col in ("gates_passed", "suite_passed"):  # words, not a column of unticked boxes
+    if col in shown:
+        shown[col] = shown[col].map({True: "pass", False: "FAIL"}).fillna("")
 for col in shown.select_dtypes(include="object").columns:
     shown[col] = shown[col].fillna("")
-st.dataframe(
-    shown.rename(columns=lambda c: c.removeprefix("metric:")),
-    hide_index=True,
-    width="stretch",
-    column_config={"gates_passed": st.column_config.CheckboxColumn("gates passed")},
-)
+shown = shown.rename(columns=lambda c: c.removeprefix("metric:"))
+st.dataframe(shown, hide_index=True, width="stretch", column_config=views.metric_columns(shown))
 c1, c2, _ = st.columns([1, 1, 3])
 c1.download_button(
     "Export CSV",
