@@ -201,10 +201,13 @@ with tab_fair:
                     )
                 else:
                     st.success("No fairness check breaches its threshold.")
+                breach = fair[flag_col].astype(bool)
+                shown = fair.assign(**{flag_col: breach.map({True: "BREACH", False: "ok"})})
+                shown = shown.rename(columns=lambda c: str(c).replace("_", " "))
                 st.dataframe(
-                    fair.style.apply(
-                        lambda r: ["background-color: #ffebe9" if bool(r[flag_col]) else ""] * len(r), axis=1
-                    ),
+                    shown.style.apply(
+                        lambda r: ["background-color: #ffebe9" if breach.loc[r.name] else ""] * len(r), axis=1
+                    ).format(precision=3),
                     hide_index=True,
                     width="stretch",
                 )
