@@ -122,7 +122,7 @@ def test_score_reads_and_writes_what_was_opened_when_links_are_repointed_while_t
     os.symlink(tmp_path / "old-scores.parquet", link_out)
     b_bytes, b_audit = b_transactions.read_bytes(), len(ctx_b.audit_entries())
 
-    def repoint_while_loading(ctx, model_path=None):
+    def repoint_while_loading(ctx, model_path=None, version=None):
         _repoint(link_in, b_transactions)  # score all of B's transactions ...
         _repoint(link_out, b_transactions)  # ... and write the scores over B's data set
         return _tiny_model()
@@ -419,7 +419,7 @@ def test_an_output_name_too_long_is_one_line_naming_output_and_250_characters_wo
     with pytest.raises(InvalidInput, match=r"output \(--output\): the file name .* bytes long") as err:
         fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / ("s" * 300 + ".csv"))
     assert "\n" not in str(err.value)
-    monkeypatch.setattr(model_store, "load", lambda ctx, model_path=None: _tiny_model())
+    monkeypatch.setattr(model_store, "load", lambda ctx, model_path=None, version=None: _tiny_model())
     long_name = tmp_path / ("s" * 246 + ".csv")  # 250 characters: the old temp name (".NAME.XXXXXXXX.csv") overflowed
     assert fraud.score_batch(ctx_a, tmp_path / "in.csv", long_name)["rows"] == 8 and long_name.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left behind
