@@ -15,16 +15,17 @@ import plotly.graph_objects as go
 
 PALETTE = ["#1f6feb", "#d1242f", "#2da44e", "#bf8700", "#8250df", "#0a7b83"]
 LAYOUT = dict(
-    margin=dict(l=50, r=20, t=50, b=40),
+    margin=dict(l=50, r=20, t=50, b=80),
     height=380,
     template="plotly_white",
-    legend=dict(orientation="h", yanchor="bottom", y=1.0, x=1.0, xanchor="right"),
+    # below the plot: a legend at the top right ran into long titles (the KS chart's)
+    legend=dict(orientation="h", yanchor="top", y=-0.24, x=0, xanchor="left"),
     title=dict(x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=15)),
 )
 
 
 def style(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
-    """The app's chart look: white template, title top left, legend top right."""
+    """The app's chart look: white template, title top left, legend below the plot."""
     fig.update_layout(**LAYOUT)
     fig.update_layout(title_text=title, **layout)
     return fig
