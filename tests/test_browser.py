@@ -224,9 +224,11 @@ def test_scientist_uploads_a_policy_and_the_assistant_cites_it_only_for_her_bank
     page.get_by_role("tab", name="Ask").click()
     answer = ask(page, question)
     assert "175" in answer.inner_text() and "[1]" in answer.inner_text()
-    page.get_by_text("Citations (").last.click()
-    answer.get_by_test_id("stDataFrame").wait_for()
-    page.wait_for_timeout(500)  # let the expander finish opening before the screenshot
+    page.get_by_text("Passages cited (").last.wait_for()  # open by default when the answer cites
+    quote = answer.locator("blockquote").last  # the cited passage, as the assistant saw it
+    quote.wait_for()
+    assert "charges a fee of HKD 175" in quote.inner_text() and "card-replacement.md" in answer.inner_text()
+    page.wait_for_timeout(500)  # let the expander finish drawing before the screenshot
     shot(page, "scientist-chat-answer")
     page.close()
 
