@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from . import atomic, evidence_report, suite_results
-from .access import Actor, can
+from .access import SOME_BANK, Actor, can, require
 from .errors import AccessDenied, InvalidInput, NotFound
 from .workspace import open_workspace
 
@@ -97,11 +97,15 @@ def bank_rows(ctx) -> list[dict[str, Any]]:
 
 def rows(store, actor: Actor) -> list[dict[str, Any]]:
     """Every row the actor may read, bank by bank (each through the workspace door)."""
+    require(
+        actor,
+        "runs.read",
+        SOME_BANK,
+        audit=store.platform_audit(),
+        message=f"{actor.name} may not read any bank's models",
+        fix="sign in as a reviewer or a bank's scientist",
+    )
     banks = [b for b in sorted(store.banks()) if can(actor, "runs.read", b)]
-    if not banks:
-        raise AccessDenied(
-            f"{actor.name} may not read any bank's models", "sign in as a reviewer or a bank's scientist"
-        )
     out = []
     for bank in banks:
         out += bank_rows(open_workspace(bank, actor, store))
