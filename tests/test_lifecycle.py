@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from lifecycle_util import make_champion
-from world import PASSWORD
+from world import APPLICANT, PASSWORD
 
 import usecases.fraud as fraud
 import usecases.risk as risk
@@ -21,23 +21,6 @@ from sandbox.errors import AccessDenied, InvalidInput
 from sandbox.lifecycle import LifecycleRefused
 
 BANK, OTHER = "lc-bank", "lc-other"
-APPLICANT = {
-    "applicant_id": "a-1",
-    "monthly_income": 30000,
-    "employment_type": "salaried",
-    "employment_tenure_years": 3,
-    "housing": "private_rented",
-    "debt_servicing_ratio": 0.4,
-    "credit_utilisation": 0.5,
-    "dpd_30_count": 0,
-    "dpd_60_count": 0,
-    "dpd_90_count": 0,
-    "bureau_enquiries_6m": 1,
-    "bureau_grade": "C",
-    "product": "credit_card",
-    "age": 35,
-    "sex": "F",
-}
 SMALL_RISK = {"n_estimators": 60, "learning_rate": 0.3}
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from world import APPLICANT
 
 from sandbox import Store, doctor, open_workspace
 
@@ -195,22 +196,5 @@ def test_risk_train_killed_before_switching_models_keeps_the_previous_model(worl
     make_champion(world, ctx, "risk", first.model_version)
     _killed_at(world, "risk.model.before_current", "risk", "train", BANK)
     assert risk_store.load(ctx).run_id == first.run_id
-    applicant = {
-        "applicant_id": "a-1",
-        "monthly_income": 30000,
-        "employment_type": "salaried",
-        "employment_tenure_years": 3,
-        "housing": "private_rented",
-        "debt_servicing_ratio": 0.4,
-        "credit_utilisation": 0.5,
-        "dpd_30_count": 0,
-        "dpd_60_count": 0,
-        "dpd_90_count": 0,
-        "bureau_enquiries_6m": 1,
-        "bureau_grade": "C",
-        "product": "credit_card",
-        "age": 35,
-        "sex": "F",
-    }
-    assert risk.explain(ctx, [applicant])[0].reasons
+    assert risk.explain(ctx, [APPLICANT])[0].reasons
     _audit_ok(world)

@@ -607,9 +607,6 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
         impact = np.where(pts < points.typical_points()[None, :], points.best_points()[None, :] - pts, 0.0)
         decline = score < cut["scorecard_score"]
     why = gm.reasons(schema, r, impact, top)
-    extra = {k: getattr(models, k) for k in ("version", "stage") if hasattr(models, k)}
-    kw = {"model_version": extra.get("version", ""), "model_stage": extra.get("stage", "")}
-    kw = {k: v for k, v in kw.items() if k in Explanation.__dataclass_fields__}
     out = [
         Explanation(
             index=i,
@@ -620,7 +617,8 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
             decision="decline" if decline[i] else "approve",
             reasons=why[i][0],
             factors=why[i][1],
-            **kw,
+            model_version=models.version,  # the same store.load models lab.explain labels
+            model_stage=models.stage,
         )
         for i in range(r.n)
     ]
