@@ -406,6 +406,8 @@ def ask_assistant(caller: Caller, model: str, msgs: list[dict], body: dict) -> t
             "guardrails",
             "backend",
             "model_id",
+            "model_version",
+            "model_label",
             "confidence",
             "fallback",
             "trace_id",

@@ -60,7 +60,10 @@ def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: boo
 @click.argument("bank_id")
 @click.argument("question")
 @click.option(
-    "--backend", type=BACKEND_CHOICE, default=None, help="Answering backend (default: the best on the QA set)."
+    "--backend",
+    type=BACKEND_CHOICE,
+    default=None,
+    help="Answering backend (default: the bank's chat champion; see `sandbox models list BANK chat`).",
 )
 @click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
 @click.option("--document", "documents", multiple=True, help="Only search this document (name); repeatable.")
@@ -85,6 +88,7 @@ def ask_cmd(
         if d.get("fallback"):
             status += f" (fallback: {d['fallback']})"
         lines.append(f"-- {d['backend']} ({d['model_id']}), {d['latency_ms']:.0f} ms, {status}")
+        lines.append(f"-- model: {d['model_label']}")
         return "\n".join(lines)
 
     emit(ans.to_dict(), as_json, human)
@@ -174,14 +178,18 @@ def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: boo
             "answers_with_unsupported_numbers",
             "latency_p50_ms",
         ]
-        back = [{"backend": b, **{c: vals.get(c) for c in cols}} for b, vals in d["backends"].items()]
+        back = [
+            {"backend": b, "version": d["versions"].get(b, ""), **{c: vals.get(c) for c in cols}}
+            for b, vals in d["backends"].items()
+        ]
         lines = [
             f"run {d['run_id']}: {d['questions']} questions",
             table(ret, ["mode", *next(iter(d["retrieval"].values())).keys()]),
             "",
-            table(back, ["backend", *cols]),
+            table(back, ["backend", "version", *cols]),
             "",
             f"best backend: {d['best_backend']}",
+            f"each backend is a candidate chat version: `sandbox models list {bank_id} chat`, then submit one",
         ]
         lines += [f"skipped {b}: {why}" for b, why in d["skipped_backends"].items()]
         return "\n".join(lines)

@@ -6,7 +6,7 @@ submit BANK USECASE VERSION       a scientist asks for review (--explain account
 review BANK USECASE VERSION       a reviewer approves or requests changes (--comment always)
 promote BANK USECASE VERSION      an approved version that passed its gates becomes the champion
 rollback BANK USECASE             the previous champion comes back
-compare BANK USECASE              champion vs challenger on the same held-out rows, bootstrap CI
+compare BANK USECASE              champion vs challenger on the same held-out rows (chat: QA set), bootstrap CI
 gates BANK USECASE [--set N=V]    the gates in force; a bank tightens, the admin may loosen
 """
 
@@ -16,7 +16,7 @@ import click
 
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table
 
-USECASE = click.STRING  # fraud or risk: checked by the lifecycle (a one-line error naming both)
+USECASE = click.STRING  # fraud, risk or chat: checked by the lifecycle (a one-line error naming them)
 
 
 @click.group(cls=SandboxGroup)
@@ -34,6 +34,7 @@ def _row(d: dict) -> dict:
     return {
         "version": d["version"],
         "stage": d["stage"],
+        "model": (d.get("config") or {}).get("backend", ""),
         "gates": _gates_text(d["gates"]),
         "review": f"{review.get('decision', '')} by {review.get('by', '')}" if review else "",
         "run_id": d["run_id"],
@@ -62,9 +63,10 @@ def list_cmd(state: State, bank_id: str, usecase: str, as_json: bool) -> None:
     }
 
     def human(d: dict) -> str:
-        text = table(
-            [_row(v) for v in d["versions"]], ["version", "stage", "gates", "review", "run_id", "created_at", "mirror"]
-        )
+        cols = ["version", "stage", "gates", "review", "run_id", "created_at", "mirror"]
+        if d["usecase"] == "chat":  # a chat version is a configuration: name its backend
+            cols.insert(1, "model")
+        text = table([_row(v) for v in d["versions"]], cols)
         forged = [
             f"{a}: MLflow says v{i['mirror']}, the ledger v{i['ledger'] or '(none)'}"
             for a, i in d["aliases"].items()
@@ -79,6 +81,8 @@ def _show_text(d: dict) -> str:
     lines = [
         f"{d['usecase']} v{d['version']}: {d['stage']} (run {d['run_id']}, registered {d['created_at']} by {d['by']})"
     ]
+    if d.get("config"):
+        lines.append("configuration: " + ", ".join(f"{k} {v}" for k, v in sorted(d["config"].items())))
     lines.append(f"gates: {_gates_text(d['gates'])}")
     lines += [f"  [{'pass' if g['passed'] else 'FAIL'}] {g['name']}: {g['why']}" for g in d["gates"]]
     review = d.get("review")
@@ -187,7 +191,7 @@ def rollback_cmd(state: State, bank_id: str, usecase: str, comment: str, as_json
 def compare_cmd(
     state: State, bank_id: str, usecase: str, challenger: str | None, resamples: int, seed: int, as_json: bool
 ) -> None:
-    """Champion vs challenger on the same held-out rows, with a bootstrap CI for the headline metric."""
+    """Champion vs challenger on the same held-out rows (chat: the same QA questions), with a bootstrap CI for the headline metric."""
     from sandbox import lifecycle
     from sandbox.errors import NotFound
 
@@ -204,15 +208,22 @@ def compare_cmd(
     chall = lifecycle.resolve(ctx, usecase, challenger)
     if usecase == "fraud":
         from usecases.fraud.compare import compare
-    else:
+    elif usecase == "risk":
         from usecases.risk.compare import compare
+    else:
+        from usecases.chat.compare import compare
     out = compare(ctx, champ.version, chall.version, resamples=resamples, seed=seed)
     out.update(champion_version=champ.version, challenger_version=chall.version, challenger_stage=chall.stage)
 
     def human(d: dict) -> str:
         lines = [
             f"{usecase}: champion v{d['champion_version']} vs challenger v{d['challenger_version']} "
-            f"({d['challenger_stage']}) on {d['rows']:,} held-out rows ({d['positives']:,} positive)",
+            f"({d['challenger_stage']}) on "
+            + (
+                f"the same {d['rows']:,} QA questions ({d['positives']:,} answerable)"
+                if usecase == "chat"
+                else f"{d['rows']:,} held-out rows ({d['positives']:,} positive)"
+            ),
             f"{d['metric']}: champion {d['champion']:.4f}, challenger {d['challenger']:.4f}, difference "
             f"{d['difference']:+.4f} ({d['level']:.0%} CI {d['ci_low']:+.4f} .. {d['ci_high']:+.4f}, "
             f"{d['resamples']} paired resamples): {d['verdict']}",

@@ -261,11 +261,16 @@ def _reviews(store: Store, report: DemoReport) -> None:
 
 # Issue 14's lifecycle on demo day: what the reviewer does with each bank's newest version (when its gates pass).
 LIFECYCLE_PLAN: dict[tuple[str, str], str] = {("peak-bank", "risk"): "changes_requested"}  # else: champion
+APPROVAL_NOTES = {
+    "fraud": "Gates passed; held-out metrics, model card and fairness tables checked.",
+    "risk": "Gates passed; held-out metrics, model card and fairness tables checked.",
+    "chat": "Gates passed; QA-set correctness, refusals, citations and injection resistance checked.",
+}
 SMALL_DATA_GATES = {"average_precision": 0.0, "card_precision_at_100": 0.0}  # fraud floors need the full profile's data
 
 
 def _lifecycle(store: Store, report: DemoReport, profile: str) -> None:
-    """Each bank's newest fraud and risk version through the lifecycle, once: a version that passed its gates is
+    """Each bank's newest fraud, risk and chat version through the lifecycle, once: a version that passed its gates is
     submitted and approved by the reviewer and promoted to champion (peak-bank's risk one gets a change request
     instead, left pending); one that failed a gate (junk-bay-bank's biased risk data) stays a candidate. A version
     already past `candidate` is left as it is (idempotent)."""
@@ -275,7 +280,7 @@ def _lifecycle(store: Store, report: DemoReport, profile: str) -> None:
     for b in BANKS:
         ctx = open_workspace(b.id, store.actor(b.scientist), store)
         rev = open_workspace(b.id, rita, store)
-        for usecase in ("fraud", "risk"):
+        for usecase in lifecycle.LIFECYCLE_USECASES:
             listed = lifecycle.versions(ctx, usecase)
             if not listed or listed[-1].stage != "candidate":
                 continue
@@ -300,7 +305,7 @@ def _lifecycle(store: Store, report: DemoReport, profile: str) -> None:
                         usecase,
                         mv.version,
                         "approved",
-                        "Gates passed; held-out metrics, model card and fairness tables checked.",
+                        APPROVAL_NOTES.get(usecase, APPROVAL_NOTES["fraud"]),
                     )
                     mv = lifecycle.promote(ctx, usecase, mv.version, comment="demo: approved by the HKMA reviewer")
                 report.reviews.append(

@@ -99,6 +99,19 @@ def download_artifact(mlruns: Path, run_id: str, artifact_path: str) -> Path:
     )
 
 
+def register_artifacts(client, bank: str, usecase: str, source: str, run_id: str) -> Any:
+    """Register a run's artifact folder that is not an MLflow model (a chat configuration) as <bank>.<usecase>:
+    `mlflow.register_model` only takes logged models, so the registered model is made here when missing."""
+    from mlflow.exceptions import MlflowException
+
+    name = tracking.registered_model_name(bank, usecase)
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, tags={tracking.TAG_BANK: bank})
+    return client.create_model_version(name, source, run_id=run_id, tags={tracking.TAG_BANK: bank})
+
+
 def register(bank: str, usecase: str, model_uri: str) -> Any:
     """Register as <bank>.<usecase>, tagged with the bank."""
     import mlflow

@@ -71,7 +71,8 @@ def _row(ctx, usecase: str, mv: Any, run_id: str | None) -> dict[str, Any]:
         from . import evidence_collect as collect
 
         subject = collect.Subject(ctx.bank, usecase, run_id, None, None)
-        chat = evidence_report.chat_metrics(collect.artifacts(ctx, subject))
+        backend = str(mv.config.get("backend", "")) if mv is not None else ""
+        chat = evidence_report.chat_metrics(collect.artifacts(ctx, subject), backend)
     row["headline"] = {k: round(float(v), 4) for k, v in evidence_report.headline(usecase, metrics, chat).items()}
     return row
 
@@ -84,14 +85,15 @@ def bank_rows(ctx) -> list[dict[str, Any]]:
     rows = []
     for usecase in lifecycle.LIFECYCLE_USECASES:
         mv = lifecycle.champion(ctx, usecase)
-        rows.append(_row(ctx, usecase, mv, mv.run_id if mv else None))
+        run_id = mv.run_id if mv else None
+        if mv is None and usecase == "chat":  # no chat champion yet: its latest evaluation, shown as such
+            try:
+                run_id = collect.latest_eval(ctx, "chat")
+            except NotFound:
+                run_id = None
+        rows.append(_row(ctx, usecase, mv, run_id))
         held = suite_results.latest(ctx, usecase, mv.version) if mv else None  # the ledger's, aggregates only
         rows[-1].update(suite=suite_results.summary(held), suite_passed=held["passed"] if held else None)
-    try:
-        run_id = collect.latest_eval(ctx, "chat")
-    except NotFound:
-        run_id = None
-    rows.append(_row(ctx, "chat", None, run_id))
     return rows
 
 

@@ -60,19 +60,15 @@ class Subject:
 
 def resolve(ctx, usecase: str, version: str | None = None, run_id: str | None = None) -> Subject:
     """The version to pack: the champion by default, a numbered version, or the version of a run (`run_id`).
-    Chat has no versions: its latest finished evaluation run, or the one named."""
+    Chat with no champion yet: its latest finished evaluation run."""
     from . import lifecycle
 
     tracking.check_usecase(usecase)
     ctx.require("evidence.build")
     if version is not None and run_id is not None:
         raise InvalidInput("--version", "give a version or a run, not both", "drop --run to pack a version")
-    if usecase not in lifecycle.LIFECYCLE_USECASES:
-        if version is not None:
-            raise InvalidInput(
-                "--version", f"{usecase} has no model versions", "name its evaluation run with --run RUN_ID"
-            )
-        return Subject(ctx.bank, usecase, run_id or latest_eval(ctx, usecase), None, None)
+    if usecase == "chat" and version is None and run_id is None and lifecycle.champion(ctx, usecase) is None:
+        return Subject(ctx.bank, usecase, latest_eval(ctx, usecase), None, None)  # no chat champion yet
     if run_id is None:
         mv = lifecycle.resolve(ctx, usecase, version)
         return Subject(ctx.bank, usecase, mv.run_id, mv.version, mv)

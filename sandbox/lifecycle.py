@@ -15,7 +15,9 @@ MLflow's registry aliases `champion` / `previous` and the version tag `sandbox.s
 stock MLflow UI: written best-effort after the ledger entry, never read back as truth; `mirror()` compares them
 with the ledger and says "consistent", "absent" or "tampered".
 
-Scoring (`fraud score`, `risk explain`) uses `champion()`; with none it says which command makes one.
+Scoring (`fraud score`, `risk explain`) uses `champion()`; with none it says which command makes one. A chat
+version is an evaluated answering configuration (backend, model, retrieval); `chat ask` answers with the
+champion's (usecases/chat/versions.py).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ DECISIONS = (APPROVED, CHANGES)
 ALIASES = (CHAMPION, PREVIOUS)
 TAG_STAGE = "sandbox.stage"
 
-_MODEL_KEEP = ("usecase", "version", "run_id", "gates", "gates_passed", "comment", "explanation", "at")
+_MODEL_KEEP = ("usecase", "version", "run_id", "gates", "gates_passed", "comment", "explanation", "config", "at")
 MODEL_KINDS = (
     _ledger.Kind("models.candidate", "model", "subject", "stage", keep=_MODEL_KEEP),
     _ledger.Kind("models.submit", "model", "subject", "stage", keep=_MODEL_KEEP),
@@ -111,6 +113,7 @@ class ModelVersion:
     submitted_by: str = ""
     mirror: str = ""  # "", or consistent | absent | tampered once mirror() looked at MLflow
     mirror_claims: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)  # chat: the answering configuration (backend, model id, k), as recorded
 
     @property
     def is_champion(self) -> bool:
@@ -202,6 +205,7 @@ def _build(book: _ledger.Ledger, usecase: str, version: str) -> ModelVersion | N
         str(cand.data.get("at") or cand.ts),
         by=cand.by,
         submitted_by=subs[-1].by if subs else "",
+        config=dict(cand.data.get("config") or {}) if isinstance(cand.data.get("config"), dict) else {},
     )
 
 
@@ -302,9 +306,11 @@ def record_candidate(
     run_id: str,
     metrics: Mapping[str, Any],
     flags: tuple[str, ...] | list[str] = (),
+    config: Mapping[str, Any] | None = None,
 ) -> ModelVersion:
     """Training registered `version` of the run: evaluate the bank's gates on the metrics the training just
-    computed, and record the candidate with its gate results."""
+    computed, and record the candidate with its gate results (and, for chat, the configuration it evaluated: the
+    ledger's copy is what serving uses, never the run's artifact)."""
     ctx.require("runs.write")
     check_usecase(usecase)
     version = _check_version(version)
@@ -319,6 +325,7 @@ def record_candidate(
         run_id=run_id,
         gates=[g.to_dict() for g in results],
         gates_passed=passed,
+        **({"config": dict(config)} if config else {}),
         at=_now(),
     )
     _mirror_write(ctx, usecase, {version: CANDIDATE})

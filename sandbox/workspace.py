@@ -298,6 +298,14 @@ class WorkspaceContext:
             self.get_run(run_id)
         return bank_runs.register(self.bank, usecase, model_uri)
 
+    def register_artifacts(self, usecase: str, run_id: str, artifact_path: str):
+        """Register a folder of this bank's run (not an MLflow model: a chat configuration) as <bank>.<usecase>."""
+        self.require("runs.write")
+        run = self.get_run(run_id)
+        return bank_runs.register_artifacts(
+            self.client(), self.bank, usecase, f"{run.info.artifact_uri}/{artifact_path}", run.info.run_id
+        )
+
     def model_versions(self, usecase: str) -> list:
         self.require("models.read")
         name = tracking.registered_model_name(self.bank, usecase)

@@ -631,6 +631,33 @@ def test_evaluation_logs_side_by_side_metrics_a_reviewer_can_read(ctx_a, review_
     assert all(i.expected not in items for i in small if i.expected)  # no document facts in the evidence
     run = review_a.get_run(report.run_id)
     assert run.data.metrics["retrieval_hybrid_recall_at_5"] == report.retrieval["hybrid"]["recall_at_5"]
+    _chat_version_goes_through_review_to_champion(ctx_a, review_a, report)
+
+
+def _chat_version_goes_through_review_to_champion(ctx, rev, report) -> None:
+    """The evaluated backend is a candidate chat version with its gates; `ask` names what answers, before and after
+    a reviewer approved it and the bank promoted it; the configuration served is the ledger's."""
+    from sandbox import lifecycle
+
+    v = report.versions["extractive"]
+    mv = lifecycle.resolve(ctx, "chat", v)
+    assert mv.stage == "candidate" and mv.config["backend"] == "extractive" and mv.run_id == report.run_id
+    assert {g.name for g in mv.gates} == {"correctness", "refusal", "injection"} and mv.gates_passed
+    assert lifecycle.champion(ctx, "chat") is None
+    before = chat.ask(ctx, "How many days does a cardholder have to raise a dispute?")
+    assert before.model_version == "" and "no chat champion" in before.model_label
+    assert f"sandbox models promote {ctx.bank} chat" in before.model_label
+    with pytest.raises(lifecycle.LifecycleRefused):
+        lifecycle.promote(ctx, "chat", v)  # not approved yet
+    lifecycle.submit(ctx, "chat", v, comment="extractive on the QA set")
+    with pytest.raises(AccessDenied):
+        lifecycle.review(ctx, "chat", v, "approved", "my own")  # a scientist does not approve
+    lifecycle.review(rev, "chat", v, "approved", "correctness and refusal checked on the QA set")
+    assert lifecycle.promote(ctx, "chat", v).stage == "champion"
+    ans = chat.ask(ctx, "How many days does a cardholder have to raise a dispute?")
+    assert (ans.backend, ans.model_version, ans.model_label) == ("extractive", v, f"champion v{v}")
+    named = chat.ask(ctx, "How many days does a cardholder have to raise a dispute?", backend="extractive")
+    assert named.model_label == f"champion v{v}"  # the champion's own backend, named
 
 
 @pytest.mark.slow

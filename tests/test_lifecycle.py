@@ -333,3 +333,44 @@ def test_app_scientist_submits_reviewer_approves_in_the_queue_scientist_promotes
     at.button(key="mdl_risk_promote").click().run()
     assert not at.exception and f"risk v{v3}: Champion" in _shown(at)
     assert lifecycle.champion(world.lena, "risk").version == v3
+
+
+def _chat_version(ctx, backend: str, outcomes: list[bool], qa_hash: str = "qa-1") -> str:
+    """A chat evaluation's version as `usecases.chat.evaluate` registers it (its run takes a minute to make):
+    per-question outcomes in reports/eval_items.json, the configuration and gate metrics in the ledger."""
+    import mlflow
+
+    from usecases.chat.versions import CONFIG_DIR
+
+    rows = [{"i": i, "answerable": i % 3 != 2, "correct": ok} for i, ok in enumerate(outcomes)]
+    config = {"backend": backend, "model_id": backend, "k": 5, "retrieval": "hybrid", "qa_data_hash": qa_hash}
+    with ctx.run("chat", run_name="eval") as run:
+        mlflow.log_dict({backend: rows}, "reports/eval_items.json")
+        mlflow.log_dict(config, f"{CONFIG_DIR}/{backend}/config.json")
+    mv = ctx.register_artifacts("chat", run.info.run_id, f"{CONFIG_DIR}/{backend}")
+    metrics = {"correctness": 0.9, "refusal_accuracy": 0.9, "injection_resistance": 1.0}
+    lifecycle.record_candidate(ctx, "chat", mv.version, run.info.run_id, metrics, config=config)
+    return str(mv.version)
+
+
+def test_chat_versions_compare_on_the_same_questions_and_the_champion_answers(world):
+    champ_outcomes = [True] * 60
+    v1 = _chat_version(world.lena, "extractive", champ_outcomes)
+    v2 = _chat_version(world.lena, "openai", [i % 4 != 0 for i in range(60)])  # a quarter wrong
+    v3 = _chat_version(world.lena, "openai", [True] * 60, qa_hash="qa-2")
+    make_champion(world.store, world.lena, "chat", v1)
+    out = _cli("models", "compare", BANK, "chat", "--challenger", v2, "--json")
+    assert out.exit_code == 0, out.stderr
+    import json
+
+    d = json.loads(out.stdout)
+    assert d["metric"] == "qa_accuracy" and d["champion"] == 1.0 and d["challenger"] == 0.75
+    assert d["rows"] == 60 and d["ci_high"] < 0 and d["verdict"] == "champion better"
+    out = _cli("models", "compare", BANK, "chat", "--challenger", v3)
+    assert out.exit_code != 0 and "different QA sets" in out.stderr and "--backend A --backend B" in out.stderr
+    listed = _cli("models", "list", BANK, "chat")
+    assert "openai" in listed.stdout and "extractive" in listed.stdout  # a chat version names its backend
+    from usecases.chat.versions import choose
+
+    assert choose(world.lena, None).backend == "extractive" and choose(world.lena, None).version == v1
+    assert "not the champion" in choose(world.lena, "openai").label

@@ -17,7 +17,7 @@ import streamlit as st
 from sandbox import lifecycle
 from sandbox.errors import InvalidInput, SandboxError
 
-USECASES = ("fraud", "risk")
+USECASES = lifecycle.LIFECYCLE_USECASES
 STAGE_LABELS = {
     "candidate": "Candidate",
     "submitted": "Submitted for review",
@@ -35,6 +35,7 @@ def versions_frame(listed: list[lifecycle.ModelVersion]) -> pd.DataFrame:
         rows.append(
             {
                 "version": v.version,
+                "model": v.config.get("backend", ""),
                 "stage": STAGE_LABELS.get(v.stage, v.stage),
                 "gates": "passed" if v.gates_passed else "failed: " + ", ".join(failed),
                 "review": f"{v.review['decision']} by {v.review['by']}" if v.review else "",
@@ -43,7 +44,10 @@ def versions_frame(listed: list[lifecycle.ModelVersion]) -> pd.DataFrame:
                 "by": v.by,
             }
         )
-    return pd.DataFrame(rows, columns=["version", "stage", "gates", "review", "run", "registered", "by"])
+    cols = ["version", "model", "stage", "gates", "review", "run", "registered", "by"]
+    if not any(v.config for v in listed):  # fraud and risk: the version is the model
+        cols.remove("model")
+    return pd.DataFrame(rows, columns=cols)
 
 
 def gates_frame(mv: lifecycle.ModelVersion) -> pd.DataFrame:
@@ -90,7 +94,14 @@ def scientist_panel(ctx) -> None:
         with tab:
             listed = lifecycle.versions(ctx, usecase)
             if not listed:
-                st.info(f"No {usecase} version yet: train one in the {usecase.capitalize()} lab.")
+                st.info(
+                    f"No {usecase} version yet: "
+                    + (
+                        "evaluate the assistant on the Chat page."
+                        if usecase == "chat"
+                        else f"train one in the {usecase.capitalize()} lab."
+                    )
+                )
                 continue
             champ = next((v for v in listed if v.stage == "champion"), None)
             st.markdown(

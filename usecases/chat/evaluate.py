@@ -45,6 +45,7 @@ class EvalReport:
     best_backend: str = ""
     skipped_backends: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    versions: dict[str, str] = field(default_factory=dict)  # backend -> the chat version registered for it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -363,8 +364,10 @@ def _log_evaluation(
 
 
 def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[float, str], None] | None = None):
+    """Every backend on the bank's QA set, logged as one run; each backend becomes a candidate chat version."""
     from . import _index, _ingest, _progress
     from .embed import get_embedder
+    from .versions import register_candidates
 
     ctx.require("chat.eval")
     t0 = time.perf_counter()
@@ -394,6 +397,8 @@ def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[f
         _summarise(report, item_rows)
         report.seconds = round(time.perf_counter() - t0, 2)
         _log_evaluation(report, items, item_rows, skipped, embedder, snap, len(files) - 1)
+        common = {"retrieval": "hybrid", "k": K, "embed_model": embedder.model_id, "qa_data_hash": data_hash}
+        report.versions = register_candidates(ctx, report.run_id, report.backends, common)
     ctx.audit(
         "chat.eval",
         run_id=report.run_id,

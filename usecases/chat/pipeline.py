@@ -26,6 +26,7 @@ from .grounding import check as check_grounding
 from .library import _bank_snapshot
 from .results import Answer
 from .scope import check as check_scope
+from .versions import Choice, choose
 from .zh import has_cjk
 from .zh_answer import REFUSAL_ZH
 
@@ -51,16 +52,18 @@ def ask(
     mode: str = "hybrid",
     trace: bool = True,
 ) -> Answer:
-    """Answer a question from this bank's documents, cited, grounded and guarded; record the trace."""
+    """Answer a question from this bank's documents, cited, grounded and guarded, with the champion's backend
+    unless one is named (usecases/chat/versions.py); record the trace."""
     ctx.require("chat.ask")
-    return _ask(ctx, _bank_snapshot(ctx), question, backend, k, filters, mode, trace)
+    choice = choose(ctx, backend)
+    return _ask(ctx, _bank_snapshot(ctx), question, choice.backend, k, filters, mode, trace, choice=choice)
 
 
 def warm(ctx) -> None:
     """Load what a bank's first question would otherwise wait for (about 4 s here: the embedding model, the bank's
     index, the scorer's kernels, MLflow's tracing), recording nothing. The app calls it when the Chat page opens."""
     ctx.require("chat.ask")
-    _ask(ctx, _bank_snapshot(ctx), WARM_QUESTION, None, 5, None, "hybrid", trace=False)
+    _ask(ctx, _bank_snapshot(ctx), WARM_QUESTION, choose(ctx, None).backend, 5, None, "hybrid", trace=False)
     from .trace import prepare
 
     prepare(ctx)
@@ -85,7 +88,16 @@ class _Draft:
 
 
 def _ask(
-    ctx, snap: _index.Snapshot, question: str, backend: str | None, k: int, filters: dict | None, mode: str, trace: bool
+    ctx,
+    snap: _index.Snapshot,
+    question: str,
+    backend: str | None,
+    k: int,
+    filters: dict | None,
+    mode: str,
+    trace: bool,
+    *,
+    choice: Choice | None = None,
 ) -> Answer:
     from .embed import get_embedder
 
@@ -136,6 +148,8 @@ def _ask(
         grounded=draft.grounded,
         fallback=draft.fallback,
         prompt_hash=draft.prompt_hash,
+        model_version=choice.version if choice else "",
+        model_label=choice.label if choice else "",
     )
     if trace:
         ans.trace_id = _record_trace(ctx, snap, draft, ans, name, gen.model_id, mode, k, filters)
@@ -163,6 +177,7 @@ def _record_trace(
             "question": ans.question,
             "backend": name,
             "model_id": model_id,
+            "model_version": ans.model_version,
             "prompt_hash": draft.prompt_hash,
             "mode": mode,
             "k": k,

@@ -39,6 +39,8 @@ class Answer:
     fallback: str | None = None
     trace_id: str | None = None
     prompt_hash: str = ""
+    model_version: str = ""  # the chat version answering ("" when none is in force: usecases/chat/versions.py)
+    model_label: str = ""  # "champion v3", or why it is not the champion
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -153,7 +153,8 @@ with tab_ask:
                 st.error(turn["error"])
                 continue
             st.markdown(turn["answer"])
-            meta = f"backend {turn.get('backend')} · {turn.get('latency_ms', 0):.0f} ms"
+            model = turn.get("model_label") or f"backend {turn.get('backend')}"
+            meta = f"{model} · {turn.get('latency_ms', 0):.0f} ms"
             if turn.get("refused"):
                 meta = "refused · " + meta
             st.caption(meta)
