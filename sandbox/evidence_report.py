@@ -318,7 +318,7 @@ def blocks(
     if "model_card.md" in files:
         out += [
             Block("h2", "Model card", "model-card"),
-            Block("pre", files["model_card.md"].decode("utf-8", "replace")),
+            Block("md", files["model_card.md"].decode("utf-8", "replace")),
         ]
     listed = tuple((Link(p),) for p in sorted(names))
     out += [Block("h2", "Files in this pack", "files"), Block("table", columns=("file",), rows=listed)]

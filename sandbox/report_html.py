@@ -24,7 +24,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Block:
-    kind: str  # h1 | h2 | p | kv | table | img | pre
+    kind: str  # h1 | h2 | p | kv | table | img | pre | md (Markdown, e.g. the model card)
     text: str = ""
     anchor: str = ""
     columns: tuple[str, ...] = ()
@@ -41,6 +41,8 @@ table{border-collapse:collapse;width:100%;font-size:.88em;margin:.6em 0}th,td{bo
 text-align:left;vertical-align:top}th{background:#eef2f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .met{background:#e3f4e1}.partly{background:#fff4d6}.notaddressed{background:#fde2e1}.notapplicable{color:#6b7785}
 .pass{color:#1e7b34;font-weight:600}.fail{color:#b3261e;font-weight:600}
+.card h3{font-size:1.1em}.card h4{font-size:1em;margin-bottom:.3em}.card code{background:#f6f8fa;padding:0 .2em}
+.card blockquote{border-left:3px solid #c8d0d9;margin-left:0;padding-left:1em;color:#4a5663}
 pre{white-space:pre-wrap;background:#f6f8fa;border:1px solid #e1e6eb;padding:.8em;font-size:.85em}
 img{max-width:100%;border:1px solid #e1e6eb;margin:.4em 0}dl{display:grid;grid-template-columns:max-content 1fr;
 gap:.2em 1em}dt{font-weight:600}dd{margin:0;word-break:break-all}figure{margin:0 0 1em}
@@ -71,6 +73,36 @@ def _table(b: Block) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _markdown() -> Any:
+    """A CommonMark parser with tables that keeps raw HTML as text and fetches nothing.
+
+    The model card is written by the bank, and the report opens in a reviewer's browser: a `<script>` in it must
+    show as text, not run, and an image or link must not reach outside the pack (the report reads offline).
+    """
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+    md.renderer.rules["link_open"] = lambda tokens, idx, options, env: ""
+    md.renderer.rules["link_close"] = lambda tokens, idx, options, env: _link_target(tokens, idx)
+    return md
+
+
+def _link_target(tokens: list, idx: int) -> str:
+    """A link's target after its text, as text: '[policy](https://x)' reads 'policy (https://x)'."""
+    opener = next(t for t in reversed(tokens[:idx]) if t.type == "link_open")
+    return f" ({html.escape(str(opener.attrGet('href') or ''))})"
+
+
+def markdown_html(text: str, shift: int = 2) -> str:
+    """Markdown as HTML, headings moved down `shift` levels so that a card's '# title' sits under the report's h2."""
+    md = _markdown()
+    tokens = md.parse(text)
+    for t in tokens:
+        if t.type in ("heading_open", "heading_close"):
+            t.tag = f"h{min(6, int(t.tag[1]) + shift)}"
+    return md.renderer.render(tokens, md.options, {})
+
+
 def render_block(b: Block) -> str:
     if b.kind == "h1":
         return f"<h1>{html.escape(b.text)}</h1>"
@@ -88,6 +120,8 @@ def render_block(b: Block) -> str:
         return f'<figure><img alt="{html.escape(b.text, quote=True)}" src="{uri}"><figcaption>{html.escape(b.text)}</figcaption></figure>'
     if b.kind == "pre":
         return f"<pre>{html.escape(b.text)}</pre>"
+    if b.kind == "md":
+        return f'<div class="card">{markdown_html(b.text)}</div>'
     raise ValueError(f"unknown block kind {b.kind!r}")
 
 

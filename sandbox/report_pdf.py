@@ -14,7 +14,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from .report_html import Block, Link
+from .report_html import Block, Link, markdown_html
 
 _STATUS_FILL = {
     "met": (227, 244, 225),
@@ -96,6 +96,27 @@ class _Printer:
                     row.cell(self.text(v), style=FontFace(fill_color=fill) if fill else None)
         pdf.ln(2)
 
+    def markdown(self, text: str, size: float = 8) -> None:
+        """A Markdown text (the model card) with its headings, lists and tables, through fpdf2's HTML subset.
+
+        The HTML comes from `markdown_html`, which keeps raw HTML as text and emits no image or link, so nothing in a
+        bank-written card is fetched or followed while the PDF is printed.
+        """
+        from fpdf.fonts import TextStyle
+
+        heading = {"color": (11, 83, 148), "font_style": "B", "b_margin": 1}
+        styles = {
+            "h3": TextStyle(font_size_pt=size + 3, t_margin=3, **heading),
+            "h4": TextStyle(font_size_pt=size + 1.5, t_margin=3, **heading),
+            "h5": TextStyle(font_size_pt=size + 0.5, t_margin=2, **heading),
+            "h6": TextStyle(font_size_pt=size, t_margin=2, **heading),
+        }
+        self.pdf.set_font(self.family, "", size)
+        self.pdf.write_html(
+            markdown_html(self.text(text)), font_family=self.family, tag_styles=styles, li_prefix_color=(29, 39, 51)
+        )
+        self.pdf.ln(2)
+
     def image(self, caption: str, png: bytes) -> None:
         pdf = self.pdf
         if pdf.get_y() > pdf.h - 100:
@@ -122,4 +143,6 @@ def render(title: str, blocks: list[Block], created: datetime | None = None) -> 
             p.image(b.text, b.data)
         elif b.kind == "pre":
             p.para(b.text, 7.5)
+        elif b.kind == "md":
+            p.markdown(b.text)
     return bytes(p.pdf.output())

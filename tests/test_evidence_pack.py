@@ -199,6 +199,31 @@ def test_pack_holds_the_evidence_and_no_applicant_rows(world, files):
     assert files["report.pdf"].startswith(b"%PDF-")
 
 
+def test_model_card_renders_as_a_document_and_its_raw_html_as_text(files):
+    """The card is bank-written Markdown: the reviewer reads headings and tables, and a `<script>` in it shows as
+    text in report.html (never runs) and in report.pdf; a link's target is shown, not followed (reads offline)."""
+    from sandbox import report_html, report_pdf
+    from sandbox.report_html import Block
+
+    card = (
+        "# Model card: scorer of harbour-bank\n\n<script>alert('card')</script>\n\n"
+        "| metric | value |\n|---|---|\n| gini | 0.61 |\n\n- see [policy](https://example.com/p)\n"
+    )
+    blocks = [Block("h2", "Model card", "model-card"), Block("md", card)]
+    page = report_html.render("card", blocks).decode()
+    assert "<h3>Model card: scorer of harbour-bank</h3>" in page and "# Model card" not in page
+    assert re.search(r"<table>\s*<thead>\s*<tr>\s*<th>metric</th>\s*<th>value</th>", page) and "<td>0.61</td>" in page
+    assert "<script" not in page and "&lt;script&gt;alert('card')&lt;/script&gt;" in page
+    assert "policy (https://example.com/p)" in page and "href=" not in page
+    text = "".join(
+        p.extract_text() for p in __import__("pypdf").PdfReader(io.BytesIO(report_pdf.render("c", blocks))).pages
+    )
+    assert "Model card: scorer of harbour-bank" in text and "# Model" not in text and "|---|" not in text
+    assert "gini 0.61" in text and "<script>alert('card')</script>" in text
+    packed = files["report.html"].decode()  # the real pack: its risk card as a document, not a <pre> of Markdown
+    assert "<h3>Credit risk model card: harbour-bank</h3>" in packed and "<pre># Credit" not in packed
+
+
 def test_fraud_pack_of_a_candidate_holds_no_transaction_rows(world):
     """A weak candidate (tiny data) can still be packed by its version, with its failing gates shown."""
     _, s = world
