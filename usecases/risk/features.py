@@ -39,9 +39,3 @@ def monotone_constraints() -> tuple[int, ...]:
 def scorecard_dtype(name: str) -> str:
     """How OptBinning bins a feature: categories by category, everything else numerically."""
     return "categorical" if FIELDS[name].kind == "category" else "numerical"
-
-
-def scorecard_trend(name: str) -> str:
-    """OptBinning `monotonic_trend` for the event rate, from the declared direction."""
-    d = DIRECTIONS[name]
-    return "ascending" if d > 0 else "descending" if d < 0 else "auto"

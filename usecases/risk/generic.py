@@ -29,7 +29,7 @@ import pandas as pd
 from sandbox.errors import InvalidInput
 
 from . import dataset_schema as ds
-from . import fairness, importer, metrics, plots, xgb
+from . import fairness, importer, metrics, plots, scorecard, xgb
 from . import generic_models as gm
 from .reasons import Explanation
 
@@ -89,7 +89,7 @@ def fit_both(
         int(o["max_n_bins"]) if o.get("max_n_bins") else None,
     )
     spec = gm.export_scorecard(sc, schema, o["pdo"], o["base_points"], o["base_odds"])
-    points = gm.Points(spec)
+    points = scorecard.PointsTable(spec)
     enc = gm.encoding(schema, r, y, s["train"])
     X = gm.matrix(schema, r, enc)
     booster, calib = xgb.fit(
@@ -424,7 +424,7 @@ def _log_evidence(ctx, run_id, o, schema, fit, preds, ev, y, hold, split_info, d
     from . import generic_card
 
     all_m, cut, rec, psi, fair = ev["metrics"], ev["cutoffs"], ev["rec"], ev["psi"], ev["fairness"]
-    table = gm.table_frame(fit["spec"])
+    table = scorecard.table_frame(fit["spec"])
     flat = _log(all_m, psi, fair, ev["flags"], ev["mono"], ev["monotonic"], rec)
     mlflow.log_dict(
         {"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
@@ -557,9 +557,6 @@ def _register(ctx, booster, schema: ds.DatasetSchema, example: np.ndarray, run_i
 
 
 # -- explain ------------------------------------------------------------------
-_POINTS: dict[int, tuple] = {}
-
-
 def imported_model(models) -> bool:
     return isinstance(models.sidecar.get("dataset"), dict)
 
@@ -586,13 +583,7 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
     else:
         r = gm.rows(schema, applicants, strict=True)
     cut = models.sidecar["cutoffs"]
-    key = id(models.scorecard)  # the same object while store.load's cache holds the model
-    hit = _POINTS.get(key)
-    if hit is None or hit[0] is not models.scorecard:
-        if len(_POINTS) > 16:
-            _POINTS.clear()
-        hit = _POINTS[key] = (models.scorecard, gm.Points(models.scorecard.spec))
-    points = hit[1]
+    points = models.scorecard  # store.load parses the spec once, whichever data set it was trained on
     if model == "xgboost":
         X = gm.matrix(schema, r, models.sidecar["dataset"]["encoding"])
         contrib, base = models.xgboost.contributions(X, nthread=1 if r.n < 256 else max(1, os.cpu_count() or 1))

@@ -18,9 +18,7 @@ import pandas as pd
 from sandbox.errors import InvalidInput
 
 from . import dataset_schema as ds
-from .scorecard import bin_label
-
-TREND = {1: "ascending", -1: "descending", 0: "auto"}
+from . import scorecard as sc_mod
 
 
 @dataclass
@@ -33,22 +31,27 @@ class Rows:
     ids: list[Any]
 
 
+def _refuse_unknown(schema: ds.DatasetSchema, names: Any) -> None:
+    """An applicant to explain may carry only the imported columns (and an `applicant_id`)."""
+    known = (
+        set(schema.names)
+        | {schema.target, *schema.protected, *schema.ignore, "applicant_id"}
+        | {c for c in (schema.time, schema.id) if c}
+    )
+    unknown = [str(c) for c in names if str(c) not in known]
+    if unknown:
+        raise InvalidInput(
+            "applicants",
+            f"unknown field {unknown[0]!r} (not in the imported schema)",
+            f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""),
+        )
+
+
 def rows(schema: ds.DatasetSchema, df: pd.DataFrame, id_column: str | None = None, strict: bool = False) -> Rows:
     """Typed applicants from a frame in the imported schema. `strict` (applicants to explain): a missing feature
     column, an unknown column or a text cell in a numeric feature is refused by name."""
-    known = (
-        set(schema.names)
-        | {schema.target, *schema.protected, *schema.ignore}
-        | {c for c in (schema.time, schema.id) if c}
-    )
     if strict:
-        unknown = [str(c) for c in df.columns if str(c) not in known and str(c) != "applicant_id"]
-        if unknown:
-            raise InvalidInput(
-                "applicants",
-                f"unknown field {unknown[0]!r} (not in the imported schema)",
-                f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""),
-            )
+        _refuse_unknown(schema, df.columns)
     numeric, text = {}, {}
     for f in schema.features:
         if f.name not in df.columns:
@@ -109,19 +112,8 @@ def _label(v: Any) -> str | None:
 
 def rows_from_records(schema: ds.DatasetSchema, records: list[dict]) -> Rows:
     """The few applicants of an explain call, typed cell by cell (pandas costs milliseconds per column here)."""
-    known = (
-        set(schema.names)
-        | {schema.target, *schema.protected, *schema.ignore, "applicant_id"}
-        | {c for c in (schema.time, schema.id) if c}
-    )
     for rec in records:
-        unknown = [str(k) for k in rec if str(k) not in known]
-        if unknown:
-            raise InvalidInput(
-                "applicants",
-                f"unknown field {unknown[0]!r} (not in the imported schema)",
-                f"use the imported columns: {', '.join(schema.names[:8])}" + (" ..." if len(schema.names) > 8 else ""),
-            )
+        _refuse_unknown(schema, rec)
     numeric, text = {}, {}
     for f in schema.features:
         if any(f.name not in rec for rec in records):
@@ -133,12 +125,6 @@ def rows_from_records(schema: ds.DatasetSchema, records: list[dict]) -> Rows:
     idc = schema.id if schema.id and all(schema.id in r for r in records) else "applicant_id"
     ids = [rec.get(idc, i) for i, rec in enumerate(records)]
     return Rows(len(records), numeric, text, ids)
-
-
-def scorecard_frame(schema: ds.DatasetSchema, r: Rows) -> pd.DataFrame:
-    return pd.DataFrame(
-        {f.name: (r.numeric[f.name] if f.type == "numeric" else r.text[f.name].astype(object)) for f in schema.features}
-    )
 
 
 def encoding(schema: ds.DatasetSchema, r: Rows, y: np.ndarray, mask: np.ndarray) -> dict[str, dict[str, int]]:
@@ -178,7 +164,19 @@ def constraints(schema: ds.DatasetSchema) -> tuple[int, ...]:
     return tuple(f.direction if f.type == "numeric" else 0 for f in schema.features)
 
 
-# -- scorecard ------------------------------------------------------------------
+# -- scorecard (scorecard.py: one implementation for both data sources) ------------
+def variables(schema: ds.DatasetSchema) -> list[sc_mod.Variable]:
+    """The schema's features as scorecard variables: each with its own special codes and direction."""
+    return [
+        sc_mod.Variable(f.name, "categorical" if f.type == "categorical" else "numerical", f.direction, f.special_codes)
+        for f in schema.features
+    ]
+
+
+def scorecard_frame(schema: ds.DatasetSchema, r: Rows) -> pd.DataFrame:
+    return sc_mod.frame_of(r, variables(schema))
+
+
 def fit_scorecard(
     schema: ds.DatasetSchema,
     X: pd.DataFrame,
@@ -189,168 +187,13 @@ def fit_scorecard(
     max_n_bins: int | None,
 ):
     """OptBinning BinningProcess + Scorecard: per-feature special codes and monotone trend, logistic regression."""
-    from optbinning import BinningProcess, Scorecard
-    from sklearn.linear_model import LogisticRegression
-
-    names = schema.names
-    categorical = [f.name for f in schema.features if f.type == "categorical"]
-    fit_params = {}
-    for f in schema.features:
-        p: dict[str, Any] = {"max_n_bins": max_n_bins} if max_n_bins else {}
-        if f.type == "numeric":
-            p["monotonic_trend"] = TREND[f.direction]
-            if f.special:
-                p["special_codes"] = f.special_codes
-        fit_params[f.name] = p
-    transform = {n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names}
-    bp = BinningProcess(
-        names, categorical_variables=categorical, binning_fit_params=fit_params, binning_transform_params=transform
+    return sc_mod.fit_variables(
+        X, y, variables(schema), pdo=pdo, base_points=base_points, base_odds=base_odds, max_n_bins=max_n_bins
     )
-    sc = Scorecard(
-        binning_process=bp,
-        estimator=LogisticRegression(max_iter=2000),
-        scaling_method="pdo_odds",
-        scaling_method_params={"pdo": pdo, "odds": base_odds, "scorecard_points": base_points},
-    )
-    sc.fit(X, y)
-    return sc
 
 
 def export_scorecard(sc, schema: ds.DatasetSchema, pdo: float, base_points: float, base_odds: float) -> dict:
-    """The fitted scorecard as JSON: per feature its splits (or category groups) and each bin's points."""
-    table = sc.table(style="detailed")
-    bp = sc.binning_process_
-    variables = []
-    for f in schema.features:
-        t = table[table["Variable"] == f.name].reset_index(drop=True)
-        labels = [bin_label(b) for b in t["Bin"]]
-        rows_ = [
-            {
-                "bin": labels[i],
-                "points": float(t["Points"][i]),
-                "count": int(t["Count"][i]),
-                "event_rate": float(t["Event rate"][i]),
-            }
-            for i in range(len(labels))
-        ]
-        special_i = [i for i, b in enumerate(labels) if b.startswith("Special")]
-        missing_i = labels.index("Missing")
-        regular = [r for i, r in enumerate(rows_) if i not in special_i and i != missing_i]
-        special = [rows_[i] for i in special_i]
-        entry: dict[str, Any] = {
-            "variable": f.name,
-            "dtype": "categorical" if f.type == "categorical" else "numerical",
-            "direction": f.direction,
-            "bins": regular,
-            "missing": rows_[missing_i],
-            "special": special[0] if special else {"bin": "Special", "points": 0.0, "count": 0, "event_rate": 0.0},
-            "special_codes": f.special_codes,
-        }
-        ob = bp.get_binned_variable(f.name)
-        if f.type == "numeric":
-            entry["splits"] = [float(s) for s in ob.splits]
-        else:
-            entry["categories"] = [[str(c) for c in group] for group in ob.splits]
-        variables.append(entry)
-    factor = pdo / np.log(2)
-    return {
-        "format": "risk-scorecard/1",
-        "pdo": pdo,
-        "base_points": base_points,
-        "base_odds": base_odds,
-        "factor": float(factor),
-        "offset": float(base_points - factor * np.log(base_odds)),
-        "variables": variables,
-    }
-
-
-class Points:
-    """Scores applicants from the exported JSON alone (checked against OptBinning's own `score()` at training)."""
-
-    def __init__(self, spec: dict):
-        self.spec = spec
-        self.factor, self.offset = float(spec["factor"]), float(spec["offset"])
-        # parsed once per model (explain runs per applicant): points, splits or category lookups per variable
-        self._vars = []
-        for v in spec["variables"]:
-            pts = np.array([b["points"] for b in v["bins"]])
-            lookup = {c: i for i, group in enumerate(v.get("categories") or []) for c in group}
-            self._vars.append(
-                (
-                    v["variable"],
-                    v["dtype"] == "numerical",
-                    pts,
-                    np.asarray(v.get("splits", []), np.float64),
-                    list(v.get("special_codes") or []),
-                    float(v["special"]["points"]),
-                    float(v["missing"]["points"]),
-                    lookup,
-                    int(np.argmin(pts)),
-                )
-            )
-        self._best = self._best_points()
-        self._typical = self._typical_points()
-
-    def points(self, r: Rows) -> np.ndarray:
-        out = np.empty((r.n, len(self._vars)))
-        for j, (name, numerical, pts, splits, codes, p_special, p_missing, lookup, worst) in enumerate(self._vars):
-            if numerical:
-                x = r.numeric[name]
-                col = pts[np.minimum(np.digitize(np.nan_to_num(x, nan=0.0), splits), len(pts) - 1)]
-                if codes:
-                    col = np.where(np.isin(x, codes), p_special, col)
-                col = np.where(np.isnan(x), p_missing, col)
-            else:  # a category the scorecard never saw: the variable's lowest points (`worst`)
-                col = np.array([p_missing if t is None else pts[lookup.get(t, worst)] for t in r.text[name].tolist()])
-            out[:, j] = col
-        return out
-
-    def score(self, r: Rows) -> np.ndarray:
-        return self.points(r).sum(axis=1)
-
-    def pd_from_score(self, score: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp((np.asarray(score) - self.offset) / self.factor))
-
-    def best_points(self) -> np.ndarray:
-        return self._best
-
-    def typical_points(self) -> np.ndarray:
-        return self._typical
-
-    def _best_points(self) -> np.ndarray:
-        out = []
-        for v in self.spec["variables"]:
-            cands = [b["points"] for b in v["bins"]] + [
-                b["points"] for b in (v["special"], v["missing"]) if b["count"] > 0
-            ]
-            out.append(max(cands))
-        return np.asarray(out)
-
-    def _typical_points(self) -> np.ndarray:
-        out = []
-        for v in self.spec["variables"]:
-            rs = v["bins"] + [v["special"], v["missing"]]
-            n = sum(b["count"] for b in rs)
-            out.append(sum(b["points"] * b["count"] for b in rs) / max(n, 1))
-        return np.asarray(out)
-
-
-def table_frame(spec: dict) -> pd.DataFrame:
-    out = []
-    for v in spec["variables"]:
-        for b in v["bins"] + [v["special"], v["missing"]]:
-            if b["bin"].startswith(("Special", "Missing")) and b["count"] == 0:
-                continue
-            out.append(
-                {
-                    "variable": v["variable"],
-                    "bin": b["bin"],
-                    "points": round(b["points"], 2),
-                    "count": b["count"],
-                    "event_rate": round(b["event_rate"], 4),
-                }
-            )
-    return pd.DataFrame(out, columns=["variable", "bin", "points", "count", "event_rate"])
+    return sc_mod.export_variables(sc, variables(schema), pdo, base_points, base_odds)
 
 
 # -- reasons in the data's own names ---------------------------------------------

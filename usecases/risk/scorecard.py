@@ -4,22 +4,25 @@ OptBinning does the binning (optimal, monotone in the declared direction,
 special codes and missing values in their own bins), the WoE transform and
 the points scaling ("points to double the odds"). We never write WoE code.
 
-OptBinning objects are not pickled: `export()` turns the fitted scorecard
-into a JSON-able table of splits and points per variable, and `PointsTable`
-scores from that table alone (checked against OptBinning's own `score()` at
-training time, so the two can never drift apart).
-"""
+OptBinning objects are not pickled: `export_variables()` turns the fitted
+scorecard into a JSON-able table of splits and points per variable, and
+`PointsTable` scores from that table alone (checked against OptBinning's own
+`score()` at training time, so the two can never drift apart).
+
+One implementation for both data sets: a list of `Variable`s says what the
+data set knows (the simulator's fields here: `fit`, `export`, `frame`; an
+imported schema's in `generic_models.variables`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .features import DIRECTIONS, scorecard_dtype, scorecard_trend
+from .features import DIRECTIONS, scorecard_dtype
 from .schema import FEATURE_NAMES, FIELDS, Clean
 
 SPECIAL_CODES = [-1]
@@ -64,45 +67,67 @@ def clean_spec(spec: dict) -> dict:
     return {**spec, "variables": variables}
 
 
-def frame(clean: Clean) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Variable:
+    """One scorecard input, whatever the data set: how OptBinning bins it and which codes are special.
+
+    `special_codes` None: the process-wide codes given to `fit_variables` apply (the simulator's -1);
+    a list: this variable's own codes (an imported schema's, e.g. -9, -8)."""
+
+    name: str
+    dtype: str  # "numerical" | "categorical"
+    direction: int  # +1 risk rises with the value, -1 falls, 0 no promise
+    special_codes: list[float] | None = None
+
+
+TREND = {1: "ascending", -1: "descending", 0: "auto"}
+
+
+def frame_of(rows: Any, variables: list[Variable]) -> pd.DataFrame:
     """The scorecard's view of applicants: numbers (special codes kept) and category strings."""
-    cols = {}
-    for name in FEATURE_NAMES:
-        if scorecard_dtype(name) == "categorical":
-            cols[name] = clean.text[name].astype(object)
-        else:
-            cols[name] = clean.numeric[name]
-    return pd.DataFrame(cols)
+    return pd.DataFrame(
+        {
+            v.name: (rows.text[v.name].astype(object) if v.dtype == "categorical" else rows.numeric[v.name])
+            for v in variables
+        }
+    )
 
 
-def fit(
+def fit_variables(
     X: pd.DataFrame,
     y: np.ndarray,
-    pdo: float = 20.0,
-    base_points: float = 600.0,
-    base_odds: float = 50.0,
-    max_n_bins: int = 8,
+    variables: list[Variable],
+    *,
+    pdo: float,
+    base_points: float,
+    base_odds: float,
+    max_n_bins: int | None,
+    special_codes: list[float] | None = None,
+    min_prebin_size: float | None = None,
 ):
-    """Fit OptBinning's BinningProcess + Scorecard (logistic regression on WoE, scaled to points)."""
+    """Fit OptBinning's BinningProcess + Scorecard (logistic regression on WoE, scaled to points): numeric bins
+    monotone in each variable's direction, special codes and missing values in bins of their own."""
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
 
-    names = list(FEATURE_NAMES)
-    categorical = [n for n in names if scorecard_dtype(n) == "categorical"]
+    names = [v.name for v in variables]
     fit_params = {}
-    for n in names:
-        p: dict[str, Any] = {"max_n_bins": max_n_bins}
-        if n not in categorical:
-            p["monotonic_trend"] = scorecard_trend(n)
-        fit_params[n] = p
-    transform_params = {n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names}
+    for v in variables:
+        p: dict[str, Any] = {"max_n_bins": max_n_bins} if max_n_bins is not None else {}
+        if v.dtype == "numerical":
+            p["monotonic_trend"] = TREND[int(np.sign(v.direction))]
+            if v.special_codes:
+                p["special_codes"] = v.special_codes
+        fit_params[v.name] = p
+    process: dict[str, Any] = {"special_codes": special_codes} if special_codes is not None else {}
+    if min_prebin_size is not None:
+        process["min_prebin_size"] = min_prebin_size
     bp = BinningProcess(
         names,
-        categorical_variables=categorical,
-        special_codes=SPECIAL_CODES,
+        categorical_variables=[v.name for v in variables if v.dtype == "categorical"],
         binning_fit_params=fit_params,
-        binning_transform_params=transform_params,
-        min_prebin_size=0.02,
+        binning_transform_params={n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names},
+        **process,
     )
     sc = Scorecard(
         binning_process=bp,
@@ -114,117 +139,131 @@ def fit(
     return sc
 
 
-def export(sc, pdo: float, base_points: float, base_odds: float) -> dict:
-    """The fitted scorecard as plain JSON: per variable its splits and the points of every bin."""
+def _bins(table: pd.DataFrame, name: str) -> tuple[list[dict], dict, dict]:
+    """A variable's rows of OptBinning's table: its regular bins, its special bin and its missing bin."""
+    t = table[table["Variable"] == name].reset_index(drop=True)
+    labels = [bin_label(b) for b in t["Bin"]]  # the one place bins become text: CLI, card, MLflow, web
+    rows = [
+        {
+            "bin": labels[i],
+            "points": float(t["Points"][i]),
+            "count": int(t["Count"][i]),
+            "event_rate": float(t["Event rate"][i]),
+        }
+        for i in range(len(labels))
+    ]
+    special_i = [i for i, b in enumerate(labels) if b.startswith("Special")]
+    missing_i = labels.index("Missing")
+    regular = [r for i, r in enumerate(rows) if i not in special_i and i != missing_i]
+    special = rows[special_i[0]] if special_i else {"bin": "Special", "points": 0.0, "count": 0, "event_rate": 0.0}
+    return regular, special, rows[missing_i]
+
+
+def export_variables(
+    sc, variables: list[Variable], pdo: float, base_points: float, base_odds: float, special_codes: list | None = None
+) -> dict:
+    """The fitted scorecard as plain JSON: per variable its splits (or category groups) and each bin's points.
+    Process-wide `special_codes` are written once at the top; a variable's own codes beside its bins."""
     table = sc.table(style="detailed")
     bp = sc.binning_process_
-    variables = []
-    for name in FEATURE_NAMES:
-        rows = table[table["Variable"] == name].reset_index(drop=True)
-        ob = bp.get_binned_variable(name)
-        labels = [bin_label(b) for b in rows["Bin"]]  # the one place bins become text: CLI, card, MLflow, web
-        points = [float(p) for p in rows["Points"]]
-        counts = [int(c) for c in rows["Count"]]
-        event_rate = [float(e) for e in rows["Event rate"]]
-        special_i = labels.index("Special")
-        missing_i = labels.index("Missing")
-        regular = [i for i in range(len(labels)) if i not in (special_i, missing_i)]
-        entry: dict[str, Any] = {
-            "variable": name,
-            "dtype": scorecard_dtype(name),
-            "direction": DIRECTIONS[name],
-            "bins": [
-                {"bin": labels[i], "points": points[i], "count": counts[i], "event_rate": event_rate[i]}
-                for i in regular
-            ],
-            "special": {
-                "bin": "Special",
-                "points": points[special_i],
-                "count": counts[special_i],
-                "event_rate": event_rate[special_i],
-            },
-            "missing": {
-                "bin": "Missing",
-                "points": points[missing_i],
-                "count": counts[missing_i],
-                "event_rate": event_rate[missing_i],
-            },
-        }
-        if entry["dtype"] == "numerical":
+    out = []
+    for v in variables:
+        regular, special, missing = _bins(table, v.name)
+        entry: dict[str, Any] = {"variable": v.name, "dtype": v.dtype, "direction": v.direction, "bins": regular}
+        entry.update({"special": special, "missing": missing})
+        if v.special_codes is not None:
+            entry["special_codes"] = v.special_codes
+        ob = bp.get_binned_variable(v.name)
+        if v.dtype == "numerical":
             entry["splits"] = [float(s) for s in ob.splits]
         else:
             entry["categories"] = [[str(c) for c in group] for group in ob.splits]
-        variables.append(entry)
+        out.append(entry)
     factor = pdo / np.log(2)
-    return {
+    spec = {
         "format": "risk-scorecard/1",
         "pdo": pdo,
         "base_points": base_points,
         "base_odds": base_odds,
         "factor": float(factor),
         "offset": float(base_points - factor * np.log(base_odds)),
-        "special_codes": SPECIAL_CODES,
-        "variables": variables,
     }
+    if special_codes is not None:
+        spec["special_codes"] = special_codes
+    return {**spec, "variables": out}
 
 
-@dataclass
+# -- the simulator's applicants ---------------------------------------------------------------------------------
+VARIABLES = [Variable(n, scorecard_dtype(n), DIRECTIONS[n]) for n in FEATURE_NAMES]
+
+
+def frame(clean: Clean) -> pd.DataFrame:
+    return frame_of(clean, VARIABLES)
+
+
+def fit(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    pdo: float = 20.0,
+    base_points: float = 600.0,
+    base_odds: float = 50.0,
+    max_n_bins: int = 8,
+):
+    """The simulator's scorecard: its fields' special code (-1) for every variable, small pre-bins."""
+    return fit_variables(
+        X,
+        y,
+        VARIABLES,
+        pdo=pdo,
+        base_points=base_points,
+        base_odds=base_odds,
+        max_n_bins=max_n_bins,
+        special_codes=SPECIAL_CODES,
+        min_prebin_size=0.02,
+    )
+
+
+def export(sc, pdo: float, base_points: float, base_odds: float) -> dict:
+    return export_variables(sc, VARIABLES, pdo, base_points, base_odds, SPECIAL_CODES)
+
+
+def _codes(spec: dict, v: dict) -> list[float]:
+    """A variable's special codes: its own (an imported schema), else the spec's for a simulator field that has
+    special values (other simulator fields never hold one: the validator refuses it)."""
+    if "special_codes" in v:
+        return list(v["special_codes"] or [])
+    field = FIELDS.get(v["variable"])
+    return list(spec.get("special_codes") or []) if field is not None and field.special else []
+
+
 class PointsTable:
-    """Scores applicants from the exported JSON alone: points per attribute, total score, PD."""
+    """Scores applicants from the exported JSON alone (checked against OptBinning's own `score()` at training):
+    points per attribute, total score, PD. Applicants are any rows with `n`, `numeric` and `text` (the simulator's
+    `schema.Clean`, an imported schema's `generic_models.Rows`)."""
 
-    spec: dict
-
-    def __post_init__(self) -> None:
-        self.spec = clean_spec(self.spec)
-        self._vars = []
-        for v in self.spec["variables"]:
-            pts = np.array([b["points"] for b in v["bins"]], dtype=np.float64)
-            lookup = None
-            if v["dtype"] == "categorical":
-                lookup = {c: i for i, group in enumerate(v["categories"]) for c in group}
-            self._vars.append(
-                (
-                    v["variable"],
-                    v["dtype"],
-                    np.asarray(v.get("splits", []), dtype=np.float64),
-                    lookup,
-                    pts,
-                    float(v["special"]["points"]),
-                    float(v["missing"]["points"]),
-                )
-            )
-        self.factor = float(self.spec["factor"])
-        self.offset = float(self.spec["offset"])
+    def __init__(self, spec: dict):
+        self.spec = clean_spec(spec)
+        self.factor, self.offset = float(self.spec["factor"]), float(self.spec["offset"])
+        # parsed once per model (explain runs per applicant): points, splits or category lookups per variable
+        self._vars = [_parse(self.spec, v) for v in self.spec["variables"]]
+        self._best = np.asarray([max(_candidates(v)) for v in self.spec["variables"]])
+        self._typical = np.asarray([_typical(v) for v in self.spec["variables"]])
 
     @property
     def variables(self) -> list[str]:
-        return [v[0] for v in self._vars]
+        return [v.name for v in self._vars]
 
-    def points(self, clean: Clean) -> np.ndarray:
+    def points(self, rows: Any) -> np.ndarray:
         """Points of each applicant (rows) for each variable (columns, in `variables` order)."""
-        out = np.empty((clean.n, len(self._vars)), dtype=np.float64)
-        for j, (name, dtype, splits, lookup, pts, p_special, p_missing) in enumerate(self._vars):
-            if dtype == "numerical":
-                x = clean.numeric[name]
-                missing = np.isnan(x)
-                special = np.isin(x, self.spec["special_codes"]) & bool(FIELDS[name].special)
-                idx = np.digitize(np.where(missing, 0.0, x), splits, right=False)
-                col = pts[np.minimum(idx, len(pts) - 1)]
-            else:
-                text = clean.text[name]
-                missing = np.array([t is None for t in text], dtype=bool)
-                special = np.zeros(clean.n, dtype=bool)
-                # A category the scorecard never saw gets the variable's lowest points (the cautious choice).
-                worst = int(np.argmin(pts))
-                idx = np.array([lookup.get(t, worst) if t is not None else 0 for t in text], dtype=int)
-                col = pts[idx]
-            col = np.where(special, p_special, col)
-            col = np.where(missing, p_missing, col)
-            out[:, j] = col
+        out = np.empty((rows.n, len(self._vars)), dtype=np.float64)
+        for j, v in enumerate(self._vars):
+            col = v.points[v.bin_index(rows)]
+            special, missing = v.special_missing(rows)
+            out[:, j] = np.where(missing, v.p_missing, np.where(special, v.p_special, col))
         return out
 
-    def score(self, clean: Clean) -> np.ndarray:
-        return self.points(clean).sum(axis=1)
+    def score(self, rows: Any) -> np.ndarray:
+        return self.points(rows).sum(axis=1)
 
     def pd_from_score(self, score: np.ndarray) -> np.ndarray:
         """Probability of default: the score is offset - factor * logit(PD)."""
@@ -232,48 +271,75 @@ class PointsTable:
 
     def best_points(self) -> np.ndarray:
         """The most points each variable can give (its best attribute), for 'points lost'."""
-        best = []
-        for name, _dtype, _splits, _lookup, pts, p_special, p_missing in self._vars:
-            cands = list(pts)
-            v = next(v for v in self.spec["variables"] if v["variable"] == name)
-            if v["special"]["count"] > 0:
-                cands.append(p_special)
-            if v["missing"]["count"] > 0:
-                cands.append(p_missing)
-            best.append(max(cands))
-        return np.asarray(best)
+        return self._best
 
     def typical_points(self) -> np.ndarray:
         """Count-weighted average points of each variable in the development sample."""
-        out = []
-        for v in self.spec["variables"]:
-            rows = v["bins"] + [v["special"], v["missing"]]
-            n = sum(b["count"] for b in rows)
-            out.append(sum(b["points"] * b["count"] for b in rows) / max(n, 1))
-        return np.asarray(out)
+        return self._typical
 
-    def bin_labels(self, clean: Clean) -> list[list[str]]:
+    def bin_labels(self, rows: Any) -> list[list[str]]:
+        """Each applicant's bin of each variable, as the scorecard table names it."""
         labels = []
-        for name, dtype, splits, lookup, _pts, *_ in self._vars:
-            v = next(v for v in self.spec["variables"] if v["variable"] == name)
-            names = [b["bin"] for b in v["bins"]]
-            if dtype == "numerical":
-                x = clean.numeric[name]
-                idx = np.digitize(np.where(np.isnan(x), 0.0, x), splits, right=False)
-                lab = [
-                    (
-                        "Missing"
-                        if np.isnan(a)
-                        else "Special"
-                        if (a < 0 and FIELDS[name].special)
-                        else names[min(i, len(names) - 1)]
-                    )
-                    for a, i in zip(x, idx)
-                ]
-            else:
-                lab = ["Missing" if t is None else names[lookup.get(t, 0)] for t in clean.text[name]]
-            labels.append(lab)
+        for v in self._vars:
+            special, missing = v.special_missing(rows)
+            idx = v.bin_index(rows).tolist()
+            labels.append(
+                ["Missing" if m else "Special" if s else v.labels[i] for i, s, m in zip(idx, special, missing)]
+            )
         return [list(r) for r in zip(*labels)]
+
+
+class _Var(NamedTuple):
+    """One variable of a spec, parsed for scoring."""
+
+    name: str
+    numerical: bool
+    points: np.ndarray
+    splits: np.ndarray
+    codes: list[float]
+    p_special: float
+    p_missing: float
+    lookup: dict[str, int]
+    worst: int  # a category the scorecard never saw gets the variable's lowest points (the cautious choice)
+    labels: list[str]
+
+    def bin_index(self, rows: Any) -> np.ndarray:
+        if self.numerical:
+            idx = np.digitize(np.nan_to_num(rows.numeric[self.name], nan=0.0), self.splits, right=False)
+            return np.minimum(idx, len(self.points) - 1)
+        text = rows.text[self.name].tolist()
+        return np.array([self.lookup.get(t, self.worst) if t is not None else 0 for t in text], dtype=int)
+
+    def special_missing(self, rows: Any) -> tuple[np.ndarray, np.ndarray]:
+        if self.numerical:
+            x = rows.numeric[self.name]
+            return (np.isin(x, self.codes) if self.codes else np.zeros(rows.n, dtype=bool)), np.isnan(x)
+        return np.zeros(rows.n, dtype=bool), np.array([t is None for t in rows.text[self.name].tolist()], dtype=bool)
+
+
+def _parse(spec: dict, v: dict) -> _Var:
+    pts = np.array([b["points"] for b in v["bins"]], dtype=np.float64)
+    return _Var(
+        v["variable"],
+        v["dtype"] == "numerical",
+        pts,
+        np.asarray(v.get("splits", []), dtype=np.float64),
+        _codes(spec, v),
+        float(v["special"]["points"]),
+        float(v["missing"]["points"]),
+        {c: i for i, group in enumerate(v.get("categories") or []) for c in group},
+        int(np.argmin(pts)),
+        [b["bin"] for b in v["bins"]],
+    )
+
+
+def _candidates(v: dict) -> list[float]:
+    return [b["points"] for b in v["bins"]] + [b["points"] for b in (v["special"], v["missing"]) if b["count"] > 0]
+
+
+def _typical(v: dict) -> float:
+    rows = v["bins"] + [v["special"], v["missing"]]
+    return sum(b["points"] * b["count"] for b in rows) / max(sum(b["count"] for b in rows), 1)
 
 
 def table_frame(spec: dict) -> pd.DataFrame:
@@ -281,7 +347,7 @@ def table_frame(spec: dict) -> pd.DataFrame:
     rows = []
     for v in spec["variables"]:
         for b in v["bins"] + [v["special"], v["missing"]]:
-            if b["bin"] in ("Special", "Missing") and b["count"] == 0:
+            if b["count"] == 0 and (b is v["special"] or b is v["missing"]):
                 continue
             rows.append(
                 {
