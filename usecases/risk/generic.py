@@ -421,7 +421,7 @@ def _log_evidence(ctx, run_id, o, schema, fit, preds, ev, y, hold, split_info, d
     """Every report, plot, the model card and the scorecard spec to the open MLflow run; returns the flat metrics."""
     import mlflow
 
-    from . import generic_card
+    from . import card
 
     all_m, cut, rec, psi, fair = ev["metrics"], ev["cutoffs"], ev["rec"], ev["psi"], ev["fairness"]
     table = scorecard.table_frame(fit["spec"])
@@ -452,7 +452,7 @@ def _log_evidence(ctx, run_id, o, schema, fit, preds, ev, y, hold, split_info, d
         plots.calibration(d / "calibration.png", cal)
         mlflow.log_artifacts(str(d), "plots")
     mlflow.log_text(
-        generic_card.render(
+        card.render(
             bank=ctx.bank,
             run_id=run_id,
             data=data_info,
