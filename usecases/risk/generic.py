@@ -17,10 +17,7 @@ recommendation (metrics report, tag, model card, the page) is the scorecard: sim
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,9 +26,9 @@ import pandas as pd
 from sandbox.errors import InvalidInput
 
 from . import dataset_schema as ds
-from . import fairness, importer, metrics, plots, scorecard, xgb
+from . import evidence, fairness, importer, scorecard, xgb
 from . import generic_models as gm
-from .reasons import Explanation
+from .reasons import Explanation, explain_rows
 
 GAIN_MARGIN = 0.01  # Gini: a GBM less than this above the scorecard is not worth its complexity
 OOT_SHARE = 0.15
@@ -134,34 +131,11 @@ def _psi(
         labels, masks = ["holdout"], [holdout]
         note = "no time column: stability over time cannot be measured; PSI of the in-time test split only"
 
-    def series(buckets: np.ndarray) -> list[float]:
-        names, codes = np.unique(buckets.astype(str), return_inverse=True)
-        return [round(metrics.psi_codes(codes[base], codes[m], len(names)), 5) for m in masks]
-
-    feats = {}
-    for f in schema.features:
-        if f.type == "categorical":
-            feats[f.name] = series(metrics.bucketise(r.text[f.name]))
-        else:
-            x = r.numeric[f.name]
-            regular = np.where(np.isin(x, f.special_codes), np.nan, x)
-            feats[f.name] = series(metrics.bucketise(x, metrics.numeric_edges(regular[base]), tuple(f.special_codes)))
-    score = {n: series(metrics.bucketise(v, metrics.numeric_edges(v[base]))) for n, v in scores.items()}
-    rep: dict[str, Any] = {
-        "vintages": labels,
-        "baseline": "in-time training sample",
-        "features": feats,
-        "score": score,
-        "time_column": schema.time,
-        "note": note,
+    columns = {
+        f.name: (r.text[f.name], None) if f.type == "categorical" else (r.numeric[f.name], tuple(f.special_codes))
+        for f in schema.features
     }
-    rep["oot"] = {n: v[-1] for n, v in feats.items()}
-    rep["score_oot"] = {n: v[-1] for n, v in score.items()}
-    rep["levels"] = {n: metrics.psi_level(v) for n, v in rep["oot"].items()}
-    rep["flags"] = sorted(n for n, v in rep["oot"].items() if v >= metrics.PSI_WATCH)
-    rep["score_flags"] = sorted(n for n, v in rep["score_oot"].items() if v >= metrics.PSI_WATCH)
-    rep["thresholds"] = {"watch": metrics.PSI_WATCH, "significant": metrics.PSI_ACTION}
-    return rep
+    return evidence.psi_report(columns, base, labels, masks, scores, time_column=schema.time, note=note)
 
 
 def _groups(df: pd.DataFrame, schema: ds.DatasetSchema, mask: np.ndarray) -> dict[str, np.ndarray]:
@@ -212,25 +186,10 @@ def monotonicity(
     model: xgb.XgbModel, schema: ds.DatasetSchema, X: np.ndarray, points: int = 20, sample: int = 200, seed: int = 0
 ) -> dict:
     """Each constrained feature: the PD of every sampled applicant (ICE) moves only in the declared direction."""
-    rng = np.random.default_rng(seed)
-    rows_ = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
-    out = {}
-    for j, f in enumerate(schema.features):
-        if f.type != "numeric" or f.direction == 0:
-            continue
-        col = X[:, j][np.isfinite(X[:, j])]
-        grid = np.unique(np.quantile(col, np.linspace(0, 1, points))) if len(col) else np.array([])
-        ok, prev, curve = True, None, []
-        for g in grid:
-            Z = rows_.copy()
-            Z[:, j] = g
-            m = model.margin(Z)
-            curve.append(float(model.pd(Z).mean()))
-            if prev is not None and np.any(f.direction * (m - prev) < -1e-5):
-                ok = False
-            prev = m
-        out[f.name] = {"direction": f.direction, "grid": [float(g) for g in grid], "mean_pd": curve, "monotone": ok}
-    return out
+    constrained = [
+        (j, f.name, f.direction) for j, f in enumerate(schema.features) if f.type == "numeric" and f.direction
+    ]
+    return evidence.monotonicity(model, X, constrained, points, sample, seed)
 
 
 def recommendation(m: dict[str, dict[str, float]]) -> dict:
@@ -248,22 +207,6 @@ def recommendation(m: dict[str, dict[str, float]]) -> dict:
             f"the monotone XGBoost does not beat the scorecard by {GAIN_MARGIN} Gini on the holdout "
             f"(difference {gain:+.3f}): use the scorecard, simpler and as accurate"
         ),
-    }
-
-
-def _cutoffs(fit: dict, sc_pd: np.ndarray, x_pd: np.ndarray, s: dict, o: dict) -> dict:
-    if o["cutoff"] is not None:
-        x_cut = sc_cut = float(o["cutoff"])
-    else:
-        x_cut = float(np.quantile(x_pd[s["calibration"]], o["approval_rate"]))
-        sc_cut = float(np.quantile(sc_pd[s["calibration"]], o["approval_rate"]))
-    p = fit["points"]
-    return {
-        "xgboost": x_cut,
-        "scorecard_pd": sc_cut,
-        "scorecard_score": float(p.offset - p.factor * np.log(sc_cut / (1 - sc_cut))),
-        "approval_rate": o["approval_rate"],
-        "user": o["cutoff"] is not None,
     }
 
 
@@ -310,22 +253,18 @@ def train(ctx, o: dict, progress=None) -> dict:
         tick(0.88, "registering the XGBoost model")
         version = _register_and_save(ctx, run_id, schema, fit, hold, ev["cutoffs"], meta)
     all_m, psi, fair, fairness_flags, rec = ev["metrics"], ev["psi"], ev["fairness"], ev["flags"], ev["rec"]
-    if version is not None:  # a candidate, gated on what this training measured (sandbox/lifecycle.py)
-        from sandbox import lifecycle
-
-        lifecycle.record_candidate(ctx, "risk", version, run_id, flat, fairness_flags)
-    ctx.audit(
-        "risk.train",
-        run_id=run_id,
+    evidence.record_training(
+        ctx,
+        run_id,
+        version,
+        flat,
+        all_m,
+        fairness_flags,
+        psi["flags"],
         data_hash=meta["data_hash"],
         rows=len(df),
-        model_version=version,
         data="imported",
-        xgboost_gini=round(all_m["xgboost"]["gini"], 4),
-        scorecard_gini=round(all_m["scorecard"]["gini"], 4),
         recommended=rec["model"],
-        fairness_flags=fairness_flags,
-        psi_flags=psi["flags"],
     )
     tick(1.0, "done")
     return {
@@ -385,21 +324,9 @@ def _fit_models(schema, df, r, y, s, o, seed, device):
 
 def _evaluate_models(df, schema, r, y, s, hold, period, o, seed, fit, preds, sc_score) -> dict:
     """Cut-offs, holdout (and in-time) metrics, recommendation, stability, fairness and monotonicity."""
-    cut = _cutoffs(fit, preds["scorecard"], preds["xgboost"], s, o)
+    cut = evidence.cutoffs(fit["points"], preds["scorecard"], preds["xgboost"], s["calibration"], o)
     decline = {"xgboost": preds["xgboost"] > cut["xgboost"], "scorecard": preds["scorecard"] > cut["scorecard_pd"]}
-    all_m = {}
-    for name, p in preds.items():
-        mh = metrics.summary(y[hold], p[hold])
-        extra = {}
-        if s["oot"].any():
-            mi = metrics.summary(y[s["test"]], p[s["test"]])
-            extra = {
-                "gini_in_time": mi["gini"],
-                "auc_in_time": mi["auc"],
-                "ks_in_time": mi["ks"],
-                "oot_gini_drop": mi["gini"] - mh["gini"],
-            }
-        all_m[name] = {**mh, **extra, "approval_rate": float(1 - decline[name][hold].mean())}
+    all_m = evidence.model_metrics(y, preds, decline, hold, s["test"] if s["oot"].any() else None)
     rec = recommendation(all_m)
     psi = _psi(r, schema, period, s["train"], hold, {"xgboost": preds["xgboost"], "scorecard": -sc_score})
     fair = _fairness(df, schema, y, decline, s["test"] | s["oot"], o)
@@ -419,40 +346,36 @@ def _evaluate_models(df, schema, r, y, s, hold, period, o, seed, fit, preds, sc_
 
 def _log_evidence(ctx, run_id, o, schema, fit, preds, ev, y, hold, split_info, data_info) -> dict:
     """Every report, plot, the model card and the scorecard spec to the open MLflow run; returns the flat metrics."""
-    import mlflow
-
     from . import card
 
     all_m, cut, rec, psi, fair = ev["metrics"], ev["cutoffs"], ev["rec"], ev["psi"], ev["fairness"]
-    table = scorecard.table_frame(fit["spec"])
-    flat = _log(all_m, psi, fair, ev["flags"], ev["mono"], ev["monotonic"], rec)
-    mlflow.log_dict(
-        {"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
-        "reports/metrics.json",
+    flat = evidence.flat_metrics(
+        all_m, psi, fair, ev["flags"], ev["mono"], gini_gain_xgboost_over_scorecard=rec["gini_gain"]
     )
-    mlflow.log_dict(
-        {
-            "pdo": o["pdo"],
-            "base_points": o["base_points"],
-            "base_odds": o["base_odds"],
-            "rows": table.to_dict(orient="records"),
+    evidence.log_run(
+        flat,
+        ev["flags"],
+        psi,
+        ev["monotonic"],
+        **{
+            "risk.fairness": "assessed" if any(fair[m]["attributes"] for m in MODELS) else "no protected attribute",
+            "risk.data": "imported",
+            "risk.recommended": rec["model"],
+            "risk.champion": rec["model"],
         },
-        "reports/scorecard.json",
     )
-    mlflow.log_dict({"cutoffs": cut, "flags": ev["flags"], **fair}, "reports/fairness.json")
-    mlflow.log_dict(psi, "reports/psi.json")
-    roc = {n: {**metrics.roc_points(y[hold], p[hold]), "gini": all_m[n]["gini"]} for n, p in preds.items()}
-    cal = {n: metrics.calibration_table(y[hold], p[hold]) for n, p in preds.items()}
-    mlflow.log_dict(roc, "reports/roc.json")
-    mlflow.log_dict({"models": cal}, "reports/calibration.json")
-    mlflow.log_dict(ev["mono"], "reports/monotonicity.json")
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        plots.roc(d / "roc.png", roc)
-        plots.calibration(d / "calibration.png", cal)
-        mlflow.log_artifacts(str(d), "plots")
-    mlflow.log_text(
-        card.render(
+    evidence.log_reports(
+        y=y,
+        hold=hold,
+        preds=preds,
+        all_metrics=all_m,
+        report={"models": all_m, "cutoffs": cut, "split": split_info, "data": data_info, "recommendation": rec},
+        spec=fit["spec"],
+        fairness=fair,
+        fairness_flags=ev["flags"],
+        psi=psi,
+        mono=ev["mono"],
+        card=lambda table: card.render(
             bank=ctx.bank,
             run_id=run_id,
             data=data_info,
@@ -466,94 +389,29 @@ def _log_evidence(ctx, run_id, o, schema, fit, preds, ev, y, hold, split_info, d
             recommendation=rec,
             schema=schema,
         ),
-        "model_card.md",
     )
-    mlflow.log_dict(fit["spec"], "model/scorecard.json")
     return flat
 
 
 def _register_and_save(ctx, run_id, schema, fit, hold, cut, meta) -> str | None:
     """Register the XGBoost model in MLflow and save both models, with what scoring needs, in the bank's store."""
-    from . import store
-
-    version = _register(ctx, fit["booster"], schema, fit["X"][hold][:5], run_id)
-    store.save(
+    booster = fit["booster"]
+    version = evidence.register_xgboost(ctx, booster, schema.names, fit["X"][hold][:5], run_id)
+    directions = {f.name: f.direction for f in schema.features}
+    dataset = {"schema": schema.to_json(), "encoding": fit["encoding"]}
+    evidence.save_models(
         ctx,
         run_id,
-        bytes(fit["booster"].save_raw("ubj")),
+        booster,
         fit["spec"],
-        {
-            "calibration": {k: v for k, v in fit["calibration"].items() if k != "params"},
-            "cutoffs": cut,
-            "features": schema.names,
-            "directions": {f.name: f.direction for f in schema.features},
-            "registered_version": version,
-            "dataset": {"schema": schema.to_json(), "encoding": fit["encoding"]},
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "data_hash": meta["data_hash"],
-        },
+        fit["calibration"],
+        cut,
+        directions,
+        version,
+        meta["data_hash"],
+        dataset=dataset,
     )
     return version
-
-
-def _log(all_m, psi, fair, fairness_flags, mono, monotonic, rec) -> dict:
-    import mlflow
-
-    flat = {f"{m}_{k}": float(v) for m, d in all_m.items() for k, v in d.items()}
-    flat.update({f"psi_oot_{k}": v for k, v in psi["oot"].items()})
-    flat.update({f"score_psi_oot_{k}": v for k, v in psi["score_oot"].items()})
-    flat.update(
-        {
-            "fairness_flag_count": float(len(fairness_flags)),
-            "psi_flag_count": float(len(psi["flags"])),
-            "monotonic_features_ok": float(sum(v["monotone"] for v in mono.values())),
-            "monotonic_features": float(len(mono)),
-            "gini_gain_xgboost_over_scorecard": rec["gini_gain"],
-        }
-    )
-    for m in MODELS:
-        for a in fair[m]["attributes"]:
-            for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
-                flat[f"{m}_{tracking_name(a['attribute'])}_{k}"] = a[k]
-    mlflow.log_metrics({tracking_name(k): v for k, v in flat.items()})
-    mlflow.set_tags(
-        {
-            "risk.fairness_flags": ",".join(fairness_flags) or "none",
-            "risk.fairness": "assessed" if any(fair[m]["attributes"] for m in MODELS) else "no protected attribute",
-            "risk.psi_flags": ",".join(psi["flags"]) or "none",
-            "risk.monotonic": str(monotonic).lower(),
-            "risk.data": "imported",
-            "risk.recommended": rec["model"],
-            "risk.champion": rec["model"],
-        }
-    )
-    return flat
-
-
-def tracking_name(name: str) -> str:
-    """An imported column name as a legal MLflow metric name (letters, digits, _ - . / and spaces only)."""
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", name)[:250]
-
-
-def _register(ctx, booster, schema: ds.DatasetSchema, example: np.ndarray, run_id: str) -> str | None:
-    import importlib.metadata
-
-    import mlflow
-    from mlflow.models import infer_signature
-
-    sig = infer_signature(pd.DataFrame(example, columns=schema.names), booster.inplace_predict(example))
-    reqs = []
-    for dist in ("xgboost-cpu", "xgboost"):
-        try:
-            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
-            break
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    info = mlflow.xgboost.log_model(booster, name="xgboost", signature=sig, pip_requirements=reqs, model_format="ubj")
-    mv = ctx.register_model("risk", info.model_uri, run_id)
-    return str(mv.version)
 
 
 # -- explain ------------------------------------------------------------------
@@ -582,43 +440,13 @@ def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanat
         raise InvalidInput("applicants", "no applicants given", "give at least one applicant")
     else:
         r = gm.rows(schema, applicants, strict=True)
-    cut = models.sidecar["cutoffs"]
-    points = models.scorecard  # store.load parses the spec once, whichever data set it was trained on
-    if model == "xgboost":
-        X = gm.matrix(schema, r, models.sidecar["dataset"]["encoding"])
-        contrib, base = models.xgboost.contributions(X, nthread=1 if r.n < 256 else max(1, os.cpu_count() or 1))
-        z = contrib.sum(axis=1) + base
-        prob = 1.0 / (1.0 + np.exp(-z))
-        score = points.offset - points.factor * z
-        impact, decline = contrib, prob > cut["xgboost"]
-    else:
-        pts = points.points(r)
-        score = pts.sum(axis=1)
-        prob = points.pd_from_score(score)
-        impact = np.where(pts < points.typical_points()[None, :], points.best_points()[None, :] - pts, 0.0)
-        decline = score < cut["scorecard_score"]
-    why = gm.reasons(schema, r, impact, top)
-    out = [
-        Explanation(
-            index=i,
-            applicant_id=r.ids[i],
-            model=model,
-            probability=round(float(prob[i]), 6),
-            score=round(float(score[i]), 2),
-            decision="decline" if decline[i] else "approve",
-            reasons=why[i][0],
-            factors=why[i][1],
-            model_version=models.version,  # the same store.load models lab.explain labels
-            model_stage=models.stage,
-        )
-        for i in range(r.n)
-    ]
-    ctx.audit(
-        "risk.explain",
-        model=model,
-        run_id=models.run_id,
-        applicants=r.n,
-        declined=int(np.sum(decline)),
+    encoding = models.sidecar["dataset"]["encoding"]
+    return explain_rows(
+        ctx,
+        models,
+        model,
+        r,
+        lambda: gm.matrix(schema, r, encoding),
+        lambda impact: gm.reasons(schema, r, impact, top),
         data="imported",
     )
-    return out

@@ -19,6 +19,7 @@ from sandbox.errors import InvalidInput
 
 from . import dataset_schema as ds
 from . import scorecard as sc_mod
+from .reasons import top_factors
 
 
 @dataclass
@@ -212,22 +213,11 @@ def sentence(f: ds.Feature, value: Any) -> str:
 def reasons(schema: ds.DatasetSchema, r: Rows, impact: np.ndarray, top: int) -> list[tuple[list[str], list[dict]]]:
     """Top adverse factors per applicant from an (n x features) impact matrix (higher = more adverse)."""
     values = [r.numeric[f.name].tolist() if f.type == "numeric" else r.text[f.name].tolist() for f in schema.features]
-    order = np.argsort(-impact, axis=1, kind="stable")[:, :top]
-    out = []
-    for i, row in enumerate(order.tolist()):
-        texts, factors = [], []
-        for j in row:
-            v = float(impact[i, j])
-            if v <= 1e-9:
-                break
-            val = values[j][i]
-            texts.append(sentence(schema.features[j], val))
-            # the value as text (a table of numbers and categories in one column cannot be drawn by Arrow)
-            shown = (
-                None
-                if val is None or (isinstance(val, float) and val != val)
-                else (f"{val:g}" if isinstance(val, float) else str(val))
-            )
-            factors.append({"feature": schema.features[j].name, "value": shown, "impact": round(v, 4)})
-        out.append((texts, factors))
-    return out
+    return top_factors(impact, top, schema.names, values, lambda i, j, v: sentence(schema.features[j], v), _shown)
+
+
+def _shown(val: Any) -> str | None:
+    """The value as text (a table of numbers and categories in one column cannot be drawn by Arrow)."""
+    if val is None or (isinstance(val, float) and val != val):
+        return None
+    return f"{val:g}" if isinstance(val, float) else str(val)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from sandbox.progress import Progress
 from sandbox.progress import report as report_progress
 from usecases import reports
 
-from . import card, fairness, importer, metrics, plots, schema, scorecard, store, xgb
+from . import card, evidence, fairness, importer, plots, schema, scorecard, store, xgb
 from . import reasons as explain_mod
 from . import simulator as sim
 from .features import CONSTRAINED, DIRECTIONS
@@ -273,70 +272,23 @@ def _split(df: pd.DataFrame, o: dict, seed: int) -> dict[str, np.ndarray]:
 
 
 def _psi_report(df: pd.DataFrame, clean: schema.Clean, base: np.ndarray, scores: dict[str, np.ndarray]) -> dict:
+    """PSI of every vintage against the in-time training sample, per feature and per model score."""
     vintages = sorted(df["vintage"].unique().tolist())
     vint = df["vintage"].to_numpy()
-    masks = [vint == v for v in vintages]
-
-    def by_vintage(buckets: np.ndarray) -> list[float]:
-        labels, codes = np.unique(buckets.astype(str), return_inverse=True)
-        return [round(metrics.psi_codes(codes[base], codes[m], len(labels)), 5) for m in masks]
-
-    report: dict[str, Any] = {"vintages": vintages, "baseline": "in-time training sample", "features": {}, "score": {}}
-    for name in FEATURE_NAMES:
-        f = schema.FIELDS[name]
-        if name in clean.text:
-            buckets = metrics.bucketise(clean.text[name])
-        else:
-            x = clean.numeric[name]
-            special = tuple(float(k) for k in (f.special or {}))
-            clean_x = np.where(np.isin(x, special), np.nan, x) if special else x
-            buckets = metrics.bucketise(x, metrics.numeric_edges(clean_x[base]), special)
-        report["features"][name] = by_vintage(buckets)
-    for name, s in scores.items():
-        report["score"][name] = by_vintage(metrics.bucketise(s, metrics.numeric_edges(s[base])))
-    report["oot"] = {n: v[-1] for n, v in report["features"].items()}
-    report["score_oot"] = {n: v[-1] for n, v in report["score"].items()}
-    report["levels"] = {n: metrics.psi_level(v) for n, v in report["oot"].items()}
-    report["flags"] = sorted(n for n, v in report["oot"].items() if v >= metrics.PSI_WATCH)
-    report["score_flags"] = sorted(n for n, v in report["score_oot"].items() if v >= metrics.PSI_WATCH)
-    report["thresholds"] = {"watch": metrics.PSI_WATCH, "significant": metrics.PSI_ACTION}
-    return report
+    columns = {
+        n: (clean.text[n], None)
+        if n in clean.text
+        else (clean.numeric[n], tuple(float(k) for k in (schema.FIELDS[n].special or {})))
+        for n in FEATURE_NAMES
+    }
+    return evidence.psi_report(columns, base, vintages, [vint == v for v in vintages], scores)
 
 
 def monotonicity(model: xgb.XgbModel, X: np.ndarray, points: int = 25, sample: int = 300, seed: int = 0) -> dict:
-    """Partial dependence of the PD over each constrained feature's range; checks the declared direction."""
-    rng = np.random.default_rng(seed)
-    rows = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)]
-    out = {}
-    for j, name in enumerate(FEATURE_NAMES):
-        if name not in CONSTRAINED:
-            continue
-        col = X[:, j]
-        col = col[np.isfinite(col)]
-        grid = np.unique(np.quantile(col, np.linspace(0, 1, points)))
-        curve = []
-        for g in grid:
-            Z = rows.copy()
-            Z[:, j] = g
-            curve.append(float(model.pd(Z).mean()))
-        # Also each individual curve (ICE): monotone constraints promise it row by row.
-        ice_ok = True
-        prev = None
-        for g in grid:
-            Z = rows.copy()
-            Z[:, j] = g
-            m = model.margin(Z)
-            if prev is not None and np.any(DIRECTIONS[name] * (m - prev) < -1e-5):
-                ice_ok = False
-            prev = m
-        diffs = np.diff(curve) * DIRECTIONS[name]
-        out[name] = {
-            "direction": DIRECTIONS[name],
-            "grid": [float(g) for g in grid],
-            "mean_pd": curve,
-            "monotone": bool(np.all(diffs >= -1e-9) and ice_ok),
-        }
-    return out
+    """Partial dependence of the PD over each constrained feature's range, the mean curve and each applicant's
+    (ICE: monotone constraints promise it row by row), in the declared direction."""
+    constrained = [(j, n, DIRECTIONS[n]) for j, n in enumerate(FEATURE_NAMES) if n in CONSTRAINED]
+    return evidence.monotonicity(model, X, constrained, points, sample, seed, mean_too=True)
 
 
 @dataclass
@@ -448,43 +400,15 @@ def fit_models(data: Applicants, o: dict, device: str, progress: Progress) -> Fi
     return Fitted(spec, table, sc_score, table.pd_from_score(sc_score), booster, calib, model, model.pd(X))
 
 
-def _cutoffs(fit: Fitted, s: dict[str, np.ndarray], o: dict) -> dict:
-    """Cut-offs: the same approval rate on the calibration split for both models (unless a PD cut-off is given)."""
-    if o["cutoff"] is not None:
-        x_cut, sc_cut_pd = float(o["cutoff"]), float(o["cutoff"])
-    else:
-        x_cut = float(np.quantile(fit.xgboost_pd[s["calibration"]], o["approval_rate"]))
-        sc_cut_pd = float(np.quantile(fit.scorecard_pd[s["calibration"]], o["approval_rate"]))
-    sc_cut_score = float(fit.table.offset - fit.table.factor * np.log(sc_cut_pd / (1 - sc_cut_pd)))
-    return {
-        "xgboost": x_cut,
-        "scorecard_pd": sc_cut_pd,
-        "scorecard_score": sc_cut_score,
-        "approval_rate": o["approval_rate"],
-        "user": o["cutoff"] is not None,
-    }
-
-
 def evaluate_models(data: Applicants, fit: Fitted, o: dict, progress: Progress) -> Evaluation:
     """Discrimination in time and out of time, approval rates at the cut-offs, PSI by vintage, fairness on the
     hold-out, and the XGBoost model's monotonicity."""
     report_progress(progress, 0.6, "metrics, stability and fairness")
     df, y, s = data.df, data.y, data.split
-    cutoffs = _cutoffs(fit, s, o)
+    cutoffs = evidence.cutoffs(fit.table, fit.scorecard_pd, fit.xgboost_pd, s["calibration"], o)
     decline = {"xgboost": fit.xgboost_pd > cutoffs["xgboost"], "scorecard": fit.scorecard_pd > cutoffs["scorecard_pd"]}
     preds = {"scorecard": fit.scorecard_pd, "xgboost": fit.xgboost_pd}
-    all_metrics: dict[str, dict[str, float]] = {}
-    for name, p in preds.items():
-        m_oot = metrics.summary(y[s["oot"]], p[s["oot"]])
-        m_in = metrics.summary(y[s["test"]], p[s["test"]])
-        all_metrics[name] = {
-            **m_oot,
-            "gini_in_time": m_in["gini"],
-            "auc_in_time": m_in["auc"],
-            "ks_in_time": m_in["ks"],
-            "oot_gini_drop": m_in["gini"] - m_oot["gini"],
-            "approval_rate": float(1 - decline[name][s["oot"]].mean()),
-        }
+    all_metrics = evidence.model_metrics(y, preds, decline, s["oot"], s["test"])
     psi = _psi_report(df, data.clean, s["train"], {"xgboost": fit.xgboost_pd, "scorecard": -fit.scorecard_score})
     holdout = s["test"] | s["oot"]
     groups = {a: df[a].to_numpy()[holdout] for a in schema.PROTECTED}
@@ -521,22 +445,7 @@ def evaluate_models(data: Applicants, fit: Fitted, o: dict, progress: Progress) 
 
 def mlflow_metrics(ev: Evaluation) -> dict[str, float]:
     """The run's MLflow metrics, flat and snake_case: '<model>_<metric>', PSI, flag counts, fairness by group."""
-    flat = {f"{m}_{k}": v for m, d in ev.metrics.items() for k, v in d.items()}
-    flat.update({f"psi_oot_{k}": v for k, v in ev.psi["oot"].items()})
-    flat.update({f"score_psi_oot_{k}": v for k, v in ev.psi["score_oot"].items()})
-    flat.update(
-        {
-            "fairness_flag_count": float(len(ev.fairness_flags)),
-            "psi_flag_count": float(len(ev.psi["flags"])),
-            "monotonic_features_ok": float(sum(v["monotone"] for v in ev.monotonicity.values())),
-            "monotonic_features": float(len(ev.monotonicity)),
-        }
-    )
-    for m in MODELS:
-        for a in ev.fairness[m]["attributes"]:
-            for k in ("demographic_parity_difference", "equalized_odds_difference", "fpr_ratio"):
-                flat[f"{m}_{a['attribute']}_{k}"] = a[k]
-    return flat
+    return evidence.flat_metrics(ev.metrics, ev.psi, ev.fairness, ev.fairness_flags, ev.monotonicity)
 
 
 def log_evidence(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation, o: dict, progress: Progress) -> None:
@@ -545,82 +454,48 @@ def log_evidence(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation
 
     report_progress(progress, 0.75, "logging evidence to MLflow")
     y, oot = data.y, data.split["oot"]
-    mlflow.log_metrics(mlflow_metrics(ev))
-    mlflow.set_tags(
-        {
-            "risk.fairness_flags": ",".join(ev.fairness_flags) or "none",
-            "risk.psi_flags": ",".join(ev.psi["flags"]) or "none",
-            "risk.monotonic": str(ev.monotonic).lower(),
-            "risk.champion": "xgboost",
-        }
-    )
-    roc = {n: {**metrics.roc_points(y[oot], p[oot]), "gini": ev.metrics[n]["gini"]} for n, p in ev.predictions.items()}
-    cal = {n: metrics.calibration_table(y[oot], p[oot]) for n, p in ev.predictions.items()}
-    table_df = scorecard.table_frame(fit.spec)
-    spec = fit.spec
-    for name, obj in (
-        ("metrics", {"models": ev.metrics, "cutoffs": ev.cutoffs, "split": ev.split, "data": ev.data}),
-        (
-            "scorecard",
-            {
-                "pdo": spec["pdo"],
-                "base_points": spec["base_points"],
-                "base_odds": spec["base_odds"],
-                "rows": table_df.to_dict(orient="records"),
-            },
-        ),
-        ("fairness", {"cutoffs": ev.cutoffs, "flags": ev.fairness_flags, **ev.fairness}),
-        ("psi", ev.psi),
-        ("roc", roc),
-        ("calibration", {"models": cal, "score_distribution": _score_hist(fit.scorecard_score[oot], y[oot])}),
-        ("monotonicity", ev.monotonicity),
-    ):
-        mlflow.log_dict(obj, f"reports/{name}.json")
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        plots.roc(d / "roc.png", roc)
-        plots.calibration(d / "calibration.png", cal)
+    evidence.log_run(mlflow_metrics(ev), ev.fairness_flags, ev.psi, ev.monotonic, **{"risk.champion": "xgboost"})
+
+    def more_plots(d: Path) -> None:
         plots.score_distribution(d / "score_distribution.png", fit.scorecard_score[oot], y[oot])
         plots.psi_by_vintage(d / "psi_by_vintage.png", ev.psi)
-        mlflow.log_artifacts(str(d), "plots")
-    mlflow.log_text(
-        card.render(
+
+    evidence.log_reports(
+        y=y,
+        hold=oot,
+        preds=ev.predictions,
+        all_metrics=ev.metrics,
+        report={"models": ev.metrics, "cutoffs": ev.cutoffs, "split": ev.split, "data": ev.data},
+        spec=fit.spec,
+        fairness=ev.fairness,
+        fairness_flags=ev.fairness_flags,
+        psi=ev.psi,
+        mono=ev.monotonicity,
+        card=lambda table: card.render(
             bank=ctx.bank,
             run_id=run_id,
             data=ev.data,
             split=ev.split,
             metrics=ev.metrics,
-            scorecard=table_df,
+            scorecard=table,
             psi=ev.psi,
             fairness=ev.fairness,
             cutoffs=ev.cutoffs,
             params=o,
         ),
-        "model_card.md",
+        calibration_extra={"score_distribution": _score_hist(fit.scorecard_score[oot], y[oot])},
+        more_plots=more_plots,
     )
-    mlflow.log_dict(spec, "model/scorecard.json")
     mlflow.log_dict({k: v for k, v in fit.calibration.items() if k != "params"}, "model/calibration.json")
 
 
 def register_models(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluation, progress: Progress) -> str | None:
     """Register the XGBoost model as <bank>.risk and save both models for `risk explain`; the new version."""
     report_progress(progress, 0.88, "registering the XGBoost model")
-    version = _log_xgboost(ctx, fit.booster, data.X[data.split["oot"]][:5], run_id)
-    xgb_bytes = bytes(fit.booster.save_raw("ubj"))
-    store.save(
-        ctx,
-        run_id,
-        xgb_bytes,
-        fit.spec,
-        {
-            "calibration": {k: v for k, v in fit.calibration.items() if k != "params"},
-            "cutoffs": ev.cutoffs,
-            "features": list(FEATURE_NAMES),
-            "directions": DIRECTIONS,
-            "registered_version": version,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "data_hash": data.data_hash,
-        },
+    example = data.X[data.split["oot"]][:5]
+    version = evidence.register_xgboost(ctx, fit.booster, list(FEATURE_NAMES), example, run_id, pin_frames=True)
+    evidence.save_models(
+        ctx, run_id, fit.booster, fit.spec, fit.calibration, ev.cutoffs, DIRECTIONS, version, data.data_hash
     )
     return version
 
@@ -628,22 +503,16 @@ def register_models(ctx, run_id: str, data: Applicants, fit: Fitted, ev: Evaluat
 def record_training(ctx, result: TrainResult, ev: Evaluation, data: Applicants) -> None:
     """The ledger's side: the registered version becomes a candidate gated on what this training measured (issue
     14; sandbox/lifecycle.py), and the training is audited."""
-    if result.model_version is not None:
-        from sandbox import lifecycle
-
-        lifecycle.record_candidate(
-            ctx, "risk", result.model_version, result.run_id, mlflow_metrics(ev), result.fairness_flags
-        )
-    ctx.audit(
-        "risk.train",
-        run_id=result.run_id,
+    evidence.record_training(
+        ctx,
+        result.run_id,
+        result.model_version,
+        mlflow_metrics(ev),
+        ev.metrics,
+        result.fairness_flags,
+        result.psi_flags,
         data_hash=data.data_hash,
         rows=len(data.df),
-        model_version=result.model_version,
-        xgboost_gini=round(ev.metrics["xgboost"]["gini"], 4),
-        scorecard_gini=round(ev.metrics["scorecard"]["gini"], 4),
-        fairness_flags=result.fairness_flags,
-        psi_flags=result.psi_flags,
     )
 
 
@@ -721,28 +590,6 @@ def _score_hist(score: np.ndarray, y: np.ndarray, bins: int = 30) -> dict:
     }
 
 
-def _log_xgboost(ctx, booster, example: np.ndarray, run_id: str) -> str | None:
-    import importlib.metadata
-
-    import mlflow
-    from mlflow.models import infer_signature
-
-    ex = pd.DataFrame(example, columns=list(FEATURE_NAMES))
-    sig = infer_signature(ex, booster.inplace_predict(example))
-    reqs = []
-    for dist in ("xgboost-cpu", "xgboost"):
-        try:
-            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
-            break
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    reqs += [f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]
-    # the signature (column names and types) only: an input example would log applicants' rows with the model
-    info = mlflow.xgboost.log_model(booster, name="xgboost", signature=sig, pip_requirements=reqs, model_format="ubj")
-    mv = ctx.register_model("risk", info.model_uri, run_id)
-    return str(mv.version)
-
-
 # -- explain ------------------------------------------------------------------
 def _applicants(ctx, applicants: Any) -> Any:
     if isinstance(applicants, (str, Path)):
@@ -768,49 +615,15 @@ def explain(
         raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(FEATURE_NAMES)}")
     clean = schema.validate(_applicants(ctx, applicants))  # bad input is reported before any model is loaded
     models = store.load(ctx, version)
-    cut = models.sidecar["cutoffs"]
-    sc = models.scorecard
-    if model == "xgboost":
-        X = clean.matrix()
-        nthread = 1 if clean.n < 256 else max(1, os.cpu_count() or 1)
-        contrib, base = models.xgboost.contributions(X, nthread=nthread)
-        z = contrib.sum(axis=1) + base
-        prob = 1.0 / (1.0 + np.exp(-z))
-        score = sc.offset - sc.factor * z
-        impact = contrib
-        decline = prob > cut["xgboost"]
-    else:
-        pts = sc.points(clean)
-        score = pts.sum(axis=1)
-        prob = sc.pd_from_score(score)
-        # Points lost vs the variable's best attribute, for the attributes that score below the typical applicant.
-        impact = np.where(pts < sc.typical_points()[None, :], sc.best_points()[None, :] - pts, 0.0)
-        decline = score < cut["scorecard_score"]
-    why = explain_mod.reasons(clean, impact, top)
-    out = [
-        explain_mod.Explanation(
-            index=i,
-            applicant_id=clean.ids[i],
-            model=model,
-            probability=round(float(prob[i]), 6),
-            score=round(float(score[i]), 2),
-            decision="decline" if decline[i] else "approve",
-            reasons=why[i][0],
-            factors=why[i][1],
-            model_version=models.version,
-            model_stage=models.stage,
-        )
-        for i in range(clean.n)
-    ]
-    ctx.audit(
-        "risk.explain",
-        model=model,
-        run_id=models.run_id,
+    return explain_mod.explain_rows(
+        ctx,
+        models,
+        model,
+        clean,
+        clean.matrix,
+        lambda impact: explain_mod.reasons(clean, impact, top),
         model_version=models.version,
-        applicants=clean.n,
-        declined=int(np.sum(decline)),
     )
-    return out
 
 
 # -- readers (for the pages and the CLI; reviewers may read these) --------------

@@ -9,6 +9,8 @@ variable can give minus the applicant's points.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -101,20 +103,34 @@ def sentence(name: str, value: Any, product: str | None) -> str:
 
 def _value_columns(clean: Clean) -> list[list[Any]]:
     """Per feature, the applicant values as plain Python objects (fast to format)."""
-    cols = []
-    for name in FEATURE_NAMES:
-        if name in clean.text:
-            cols.append(clean.text[name].tolist())
-        else:
-            cols.append(clean.numeric[name].tolist())
-    return cols
+    return [(clean.text[n] if n in clean.text else clean.numeric[n]).tolist() for n in FEATURE_NAMES]
 
 
 def reasons(clean: Clean, impact: np.ndarray, top: int) -> list[tuple[list[str], list[dict]]]:
-    """Top adverse factors per applicant from an (n x features) impact matrix (higher = more adverse)."""
-    values = _value_columns(clean)
+    """Top adverse factors per simulated applicant, in the simulator's plain language."""
     products = clean.text["product"].tolist()
-    k = min(top + 3, impact.shape[1])  # a few spare: thin-file fields merge into one reason
+    return top_factors(
+        impact,
+        top,
+        FEATURE_NAMES,
+        _value_columns(clean),
+        lambda i, j, val: sentence(FEATURE_NAMES[j], val, products[i]),
+        lambda val: None if isinstance(val, float) and val != val else val,
+    )
+
+
+def top_factors(
+    impact: np.ndarray,
+    top: int,
+    names: Sequence[str],
+    values: list[list[Any]],
+    say: Callable[[int, int, Any], str],
+    show: Callable[[Any], Any],
+) -> list[tuple[list[str], list[dict]]]:
+    """Top adverse factors per applicant from an (n x features) impact matrix (higher = more adverse): `say` words
+    applicant i's value of feature j, `show` gives the value as a factor carries it. Factors worded alike (thin-file
+    fields: "No credit bureau record") merge into one reason with their impacts summed."""
+    k = min(top + 3, impact.shape[1])  # a few spare: merged factors do not use up the `top`
     order = np.argsort(-impact, axis=1, kind="stable")[:, :k]
     out = []
     imp_list = impact.tolist()
@@ -125,19 +141,58 @@ def reasons(clean: Clean, impact: np.ndarray, top: int) -> list[tuple[list[str],
             v = imp_list[i][j]
             if v <= 1e-9:
                 break
-            name = FEATURE_NAMES[j]
-            text = sentence(name, values[j][i], products[i])
+            val = values[j][i]
+            text = say(i, j, val)
             if text in texts:
                 factors[texts.index(text)]["impact"] += v
                 continue
             if len(texts) == top:
                 break
             texts.append(text)
-            val = values[j][i]
-            factors.append(
-                {"feature": name, "value": None if isinstance(val, float) and val != val else val, "impact": v}
-            )
+            factors.append({"feature": names[j], "value": show(val), "impact": v})
         for f in factors:
             f["impact"] = round(f["impact"], 4)
         out.append((texts, factors))
+    return out
+
+
+def explain_rows(
+    ctx, models: Any, model: str, rows: Any, matrix: Callable[[], np.ndarray], why: Callable, **audit: Any
+) -> list[Explanation]:
+    """Decisions and adverse reasons of `rows` (applicants with `n` and `ids`) by the loaded `models`: XGBoost
+    by exact TreeSHAP contributions (`matrix` gives its input), the scorecard by points lost; audited."""
+    cut, sc = models.sidecar["cutoffs"], models.scorecard
+    if model == "xgboost":
+        nthread = 1 if rows.n < 256 else max(1, os.cpu_count() or 1)
+        impact, base = models.xgboost.contributions(matrix(), nthread=nthread)
+        z = impact.sum(axis=1) + base
+        prob = 1.0 / (1.0 + np.exp(-z))
+        score = sc.offset - sc.factor * z
+        decline = prob > cut["xgboost"]
+    else:
+        pts = sc.points(rows)
+        score = pts.sum(axis=1)
+        prob = sc.pd_from_score(score)
+        # Points lost vs the variable's best attribute, for the attributes that score below the typical applicant.
+        impact = np.where(pts < sc.typical_points()[None, :], sc.best_points()[None, :] - pts, 0.0)
+        decline = score < cut["scorecard_score"]
+    reasons_ = why(impact)
+    out = [
+        Explanation(
+            index=i,
+            applicant_id=rows.ids[i],
+            model=model,
+            probability=round(float(prob[i]), 6),
+            score=round(float(score[i]), 2),
+            decision="decline" if decline[i] else "approve",
+            reasons=reasons_[i][0],
+            factors=reasons_[i][1],
+            model_version=models.version,
+            model_stage=models.stage,
+        )
+        for i in range(rows.n)
+    ]
+    ctx.audit(
+        "risk.explain", model=model, run_id=models.run_id, applicants=rows.n, declined=int(np.sum(decline)), **audit
+    )
     return out
