@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from sandbox import bootstrap
+from sandbox import bootstrap, comparison
 
 from . import data, evaluate, model_store
 from .training import prepare
@@ -49,19 +49,15 @@ def compare(ctx, champion_version: str, challenger_version: str, *, resamples: i
         "fraud_rows": int(y.sum()),
         "data_hash": meta.get("data_hash", ""),
     }
-    ctx.audit(
-        "models.compare",
-        usecase="fraud",
-        champion=champion_version,
-        challenger=challenger_version,
-        difference=round(out["difference"], 6),
+    return comparison.result(
+        ctx,
+        "fraud",
+        champion_version,
+        challenger_version,
+        out,
+        metric=HEADLINE,
+        window=window,
+        other_metrics=side,
+        champion_run=champ_side.get("run_id"),
+        challenger_run=chall_side.get("run_id"),
     )
-    return {
-        "usecase": "fraud",
-        "metric": HEADLINE,
-        "window": window,
-        "other_metrics": side,
-        "champion_run": champ_side.get("run_id"),
-        "challenger_run": chall_side.get("run_id"),
-        **out,
-    }

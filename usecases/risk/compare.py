@@ -7,7 +7,7 @@ and AUC are shown beside it.
 
 from __future__ import annotations
 
-from sandbox import bootstrap
+from sandbox import bootstrap, comparison
 
 from . import metrics, schema, store
 from .lab import load_data
@@ -37,19 +37,15 @@ def compare(ctx, champion_version: str, challenger_version: str, *, resamples: i
         "defaults": int(y.sum()),
         "data_hash": meta.get("data_hash", ""),
     }
-    ctx.audit(
-        "models.compare",
-        usecase="risk",
-        champion=champion_version,
-        challenger=challenger_version,
-        difference=round(out["difference"], 6),
+    return comparison.result(
+        ctx,
+        "risk",
+        champion_version,
+        challenger_version,
+        out,
+        metric=HEADLINE,
+        window=window,
+        other_metrics=side,
+        champion_run=champ.run_id,
+        challenger_run=chall.run_id,
     )
-    return {
-        "usecase": "risk",
-        "metric": HEADLINE,
-        "window": window,
-        "other_metrics": side,
-        "champion_run": champ.run_id,
-        "challenger_run": chall.run_id,
-        **out,
-    }
