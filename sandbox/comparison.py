@@ -7,29 +7,18 @@ headline metric (sandbox/bootstrap.py); what it hands back and what the audit lo
 
 from __future__ import annotations
 
-from typing import Any
-
 
 def result(
-    ctx,
-    usecase: str,
-    champion_version: Any,
-    challenger_version: Any,
-    out: dict,
-    *,
-    metric: str,
-    window: dict,
-    other_metrics: dict,
-    champion_run: Any,
-    challenger_run: Any,
+    ctx, usecase: str, versions: tuple, runs: tuple, out: dict, metric: str, window: dict, other_metrics: dict
 ) -> dict:
     """Audit the comparison (`models.compare`) and return its result: the use case, the headline `metric`, the
-    held-out `window`, the other metrics of each side, both runs, then the bootstrap's `out` (difference, interval)."""
+    held-out `window`, the other metrics of each side, both runs (champion, challenger), then the bootstrap's `out`
+    (difference, interval)."""
     ctx.audit(
         "models.compare",
         usecase=usecase,
-        champion=champion_version,
-        challenger=challenger_version,
+        champion=versions[0],
+        challenger=versions[1],
         difference=round(out["difference"], 6),
     )
     return {
@@ -37,7 +26,7 @@ def result(
         "metric": metric,
         "window": window,
         "other_metrics": other_metrics,
-        "champion_run": champion_run,
-        "challenger_run": challenger_run,
+        "champion_run": runs[0],
+        "challenger_run": runs[1],
         **out,
     }

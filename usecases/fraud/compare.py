@@ -49,15 +49,5 @@ def compare(ctx, champion_version: str, challenger_version: str, *, resamples: i
         "fraud_rows": int(y.sum()),
         "data_hash": meta.get("data_hash", ""),
     }
-    return comparison.result(
-        ctx,
-        "fraud",
-        champion_version,
-        challenger_version,
-        out,
-        metric=HEADLINE,
-        window=window,
-        other_metrics=side,
-        champion_run=champ_side.get("run_id"),
-        challenger_run=chall_side.get("run_id"),
-    )
+    runs = (champ_side.get("run_id"), chall_side.get("run_id"))
+    return comparison.result(ctx, "fraud", (champion_version, challenger_version), runs, out, HEADLINE, window, side)

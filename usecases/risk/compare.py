@@ -37,15 +37,5 @@ def compare(ctx, champion_version: str, challenger_version: str, *, resamples: i
         "defaults": int(y.sum()),
         "data_hash": meta.get("data_hash", ""),
     }
-    return comparison.result(
-        ctx,
-        "risk",
-        champion_version,
-        challenger_version,
-        out,
-        metric=HEADLINE,
-        window=window,
-        other_metrics=side,
-        champion_run=champ.run_id,
-        challenger_run=chall.run_id,
-    )
+    runs = (champ.run_id, chall.run_id)
+    return comparison.result(ctx, "risk", (champion_version, challenger_version), runs, out, HEADLINE, window, side)

@@ -71,7 +71,7 @@ def clean_spec(spec: dict) -> dict:
 class Variable:
     """One scorecard input, whatever the data set: how OptBinning bins it and which codes are special.
 
-    `special_codes` None: the process-wide codes given to `fit_variables` apply (the simulator's -1);
+    `special_codes` None: the codes of `fit_variables`' `process` apply (the simulator's -1);
     a list: this variable's own codes (an imported schema's, e.g. -9, -8)."""
 
     name: str
@@ -102,11 +102,11 @@ def fit_variables(
     base_points: float,
     base_odds: float,
     max_n_bins: int | None,
-    special_codes: list[float] | None = None,
-    min_prebin_size: float | None = None,
+    process: dict[str, Any] | None = None,
 ):
     """Fit OptBinning's BinningProcess + Scorecard (logistic regression on WoE, scaled to points): numeric bins
-    monotone in each variable's direction, special codes and missing values in bins of their own."""
+    monotone in each variable's direction, special codes and missing values in bins of their own. `process`:
+    BinningProcess options for every variable (the simulator's special code and pre-bin size)."""
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
 
@@ -119,15 +119,12 @@ def fit_variables(
             if v.special_codes:
                 p["special_codes"] = v.special_codes
         fit_params[v.name] = p
-    process: dict[str, Any] = {"special_codes": special_codes} if special_codes is not None else {}
-    if min_prebin_size is not None:
-        process["min_prebin_size"] = min_prebin_size
     bp = BinningProcess(
         names,
         categorical_variables=[v.name for v in variables if v.dtype == "categorical"],
         binning_fit_params=fit_params,
         binning_transform_params={n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names},
-        **process,
+        **(process or {}),
     )
     sc = Scorecard(
         binning_process=bp,
@@ -210,16 +207,9 @@ def fit(
     max_n_bins: int = 8,
 ):
     """The simulator's scorecard: its fields' special code (-1) for every variable, small pre-bins."""
+    process = {"special_codes": SPECIAL_CODES, "min_prebin_size": 0.02}
     return fit_variables(
-        X,
-        y,
-        VARIABLES,
-        pdo=pdo,
-        base_points=base_points,
-        base_odds=base_odds,
-        max_n_bins=max_n_bins,
-        special_codes=SPECIAL_CODES,
-        min_prebin_size=0.02,
+        X, y, VARIABLES, pdo=pdo, base_points=base_points, base_odds=base_odds, max_n_bins=max_n_bins, process=process
     )
 
 
