@@ -9,7 +9,7 @@ import threading
 import pandas as pd
 import streamlit as st
 
-from apps.web import auth, charts, data, labs, verdicts, views
+from apps.web import auth, charts, data, labs, tables, verdicts, views
 from apps.web.app_pages import enter
 from apps.web.verdicts import highlight_passage
 from sandbox import atomic
@@ -90,7 +90,14 @@ with tab_eval:
                 df = charts.to_frame(value, "name")
                 if isinstance(value, (dict, list)) and not df.empty:
                     st.markdown(f"**{key.replace('_', ' ').capitalize()}**")
-                    st.dataframe(df, hide_index=True, width="stretch")
+                    # backends: a row per measure in words, a column per backend (whole at 1440 px)
+                    if key == "backends" and isinstance(value, list):
+                        df = tables.backends(value)
+                        cfg = tables.backend_columns(df)
+                        st.dataframe(df, hide_index=True, width="stretch", height="content", column_config=cfg)
+                    else:
+                        cfg = tables.retrieval_columns(df) if key == "retrieval" else None
+                        st.dataframe(df, hide_index=True, width="stretch", column_config=cfg)
         else:
             st.json(report)
     if chat is not None and callable(getattr(chat, "evaluate", None)) and ctx.can("chat.eval"):

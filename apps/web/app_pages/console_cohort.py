@@ -11,7 +11,7 @@ import os
 
 import streamlit as st
 
-from apps.web import auth, data, views
+from apps.web import auth, data, tables
 from apps.web.app_pages import enter
 from apps.web.evidence_ui import pack_button
 from apps.web.suites_ui import reviewer_section
@@ -43,16 +43,16 @@ if not rows:
     st.info("No banks yet.")
     st.stop()
 
-df = cohort.frame(rows)
-shown = df.drop(columns=["pack"])
-shown = shown[[c for c in shown.columns if c != "run_id"] + ["run_id"]]  # the figures before the long id
-for col in ("gates_passed", "suite_passed"):  # words, not a column of unticked boxes
-    if col in shown:
-        shown[col] = shown[col].map({True: "pass", False: "FAIL"}).fillna("")
-for col in shown.select_dtypes(include="object").columns:
-    shown[col] = shown[col].fillna("")
-shown = shown.rename(columns=lambda c: c.removeprefix("metric:"))
-st.dataframe(shown, hide_index=True, width="stretch", column_config=views.metric_columns(shown))
+df = cohort.frame(rows)  # the export: every column, full run ids and metric names
+for usecase, title in tables.COHORT_USECASES:  # a table per use case: only its own metrics, no column of blanks
+    part, missing = tables.cohort(rows, usecase)
+    st.markdown(f"**{title}**")
+    if not part.empty:
+        part["bank"] = part["bank"].map(data.bank_name)
+        st.dataframe(part, hide_index=True, width="stretch", column_config=tables.cohort_columns(part))
+    if missing:
+        none = "no champion" if usecase != "chat" else "no evaluation"
+        st.caption(f"{none.capitalize()} yet: " + ", ".join(data.bank_name(b) for b in missing))
 c1, c2, _ = st.columns([1, 1, 3])
 c1.download_button(
     "Export CSV",

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pandas as pd
 import streamlit as st
 
-from apps.web import auth, data, views
+from apps.web import auth, data, tables, views
 from apps.web.app_pages import enter
 from apps.web.suites_ui import bank_section
 
@@ -41,29 +38,24 @@ with st.expander("Compute over time, per user"):
 st.subheader("Recent runs")
 runs = data.runs(actor, bank, max_results=20)
 if runs:
-    runs_df = views.runs_frame(runs, metrics=4)
-    st.dataframe(runs_df, hide_index=True, width="stretch", column_config=views.metric_columns(runs_df))
+    st.dataframe(tables.recent_runs(runs), hide_index=True, width="stretch", column_config=tables.RUN_COLUMNS)
 else:
     st.info("No runs yet: simulate data and train a model in the Fraud lab or Risk lab.")
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Registered models")
-    models = data.models(actor, bank)
-    if models:
-        df = pd.DataFrame(models)
-        df["created"] = df["created"].map(lambda t: datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%d %H:%M"))
-        st.dataframe(df, hide_index=True, width="stretch")
-    else:
-        st.info("No registered models yet.")
-with right:
-    st.subheader("Data sets and indexes")
-    files = data.workspace_files(actor, bank)
-    if files:
-        df = pd.DataFrame(files)
-        df["modified"] = df["modified"].map(lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M"))
-        st.dataframe(df, hide_index=True, width="stretch")
-    else:
-        st.info("The workspace holds no files yet.")
+st.subheader("Registered models")
+models = data.models(actor, bank)
+if models:
+    st.dataframe(tables.models(models), hide_index=True, width="content", column_config=tables.MODEL_COLUMNS)
+else:
+    st.info("No registered models yet.")
+
+st.subheader("Data sets and indexes")
+files = data.workspace_files(actor, bank)
+if files:  # a row per folder (a data set, a model's files, an index); every file one click away
+    st.dataframe(tables.data_sets(files), hide_index=True, width="stretch", column_config=tables.FILE_COLUMNS)
+    with st.expander(f"Every file ({len(files)})"):
+        st.dataframe(tables.file_list(files), hide_index=True, width="stretch", column_config=tables.FILE_COLUMNS)
+else:
+    st.info("The workspace holds no files yet.")
 
 bank_section(ctx)  # its regulator-held suite results and gaps (apps/web/suites_ui.py)
