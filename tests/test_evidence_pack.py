@@ -175,8 +175,10 @@ def test_bad_requests_are_one_line_errors(world, champion_a, tmp_path, sandbox_c
     ctx = open_workspace(BANK_A, s.actor("alice"), s)
     with pytest.raises(InvalidInput):
         evidence.write(ctx, "risk", tmp_path / "pack.pdf")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(NotFound, match="sandbox models list"):  # chat versions exist once an evaluation ran
         evidence.build(ctx, "chat", version="1")
+    with pytest.raises(InvalidInput, match="version"):
+        evidence.build(ctx, "chat", version="first")
     with pytest.raises(NotFound):
         evidence.build(ctx, "risk", version="99")
     r = sandbox_cli(_env(home, "alice"), "evidence", "verify", str(tmp_path / "missing.zip"))
