@@ -573,7 +573,12 @@ def fraud_score(caller: Caller, body: dict) -> dict:
         "bank": ctx.bank,
         "data": results,
         "alerts": sum(r["alert"] for r in results),
-        "model": {"run_id": side.get("run_id"), "version": side.get("version"), "threshold": scorer.threshold},
+        "model": {
+            "run_id": side.get("run_id"),
+            "model_version": side.get("model_version") or None,  # the registered version scoring (docs/results.md)
+            "model_stage": side.get("model_stage") or None,
+            "threshold": scorer.threshold,
+        },
     }
 
 

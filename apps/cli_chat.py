@@ -8,7 +8,17 @@ import click
 
 from sandbox.userfile import printable
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, progress_reporter, table, user_path
+from .cli_common import (
+    SandboxGroup,
+    State,
+    emit,
+    json_option,
+    pass_state,
+    progress_reporter,
+    result_json_option,
+    table,
+    user_path,
+)
 
 BACKEND_CHOICE = click.Choice(["extractive", "embedded", "openai"])
 
@@ -21,7 +31,7 @@ def chat() -> None:
 @chat.command("ingest")
 @click.argument("bank_id")
 @click.argument("paths", nargs=-1, required=True, type=user_path(Path))
-@json_option
+@result_json_option("chat ingest")
 @pass_state
 def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: bool) -> None:
     """Add documents (.txt .md .html .docx .pdf, or folders of them) to the bank's index."""
@@ -34,8 +44,8 @@ def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: boo
     def human(d: dict) -> str:
         p = printable  # a name never prints raw control characters (a newline made fake lines)
         lines = [
-            f"added {len(d['added'])} document(s), {d['chunks']} chunk(s) in {d['seconds']:.1f} s; "
-            f"index {d['version']} holds {d['total_chunks']} chunks"
+            f"added {len(d['added'])} document(s), {d['chunks']} chunk(s) in {d['wall_s']:.1f} s; "
+            f"index {d['index_version']} holds {d['total_chunks']} chunks"
         ]
         lines += [f"  added     {p(a['name'])} ({a['doc_id']}, {a['chunks']} chunks)" for a in d["added"]]
         lines += [f"  replaced  {p(r['name'])} (was {r['old_doc_id']})" for r in d["replaced"]]
@@ -67,7 +77,7 @@ def ingest_cmd(state: State, bank_id: str, paths: tuple[Path, ...], as_json: boo
 )
 @click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
 @click.option("--document", "documents", multiple=True, help="Only search this document (name); repeatable.")
-@json_option
+@result_json_option("chat ask")
 @pass_state
 def ask_cmd(
     state: State, bank_id: str, question: str, backend: str | None, k: int, documents: tuple[str, ...], as_json: bool
@@ -140,14 +150,16 @@ def docs_cmd(state: State, bank_id: str, as_json: bool) -> None:
 @chat.command("delete")
 @click.argument("bank_id")
 @click.argument("doc_id")
-@json_option
+@result_json_option("chat delete")
 @pass_state
 def delete_cmd(state: State, bank_id: str, doc_id: str, as_json: bool) -> None:
     """Remove a document (its id or its name, from `chat docs`) and its chunks from the bank's index."""
     from usecases import chat as api
 
     out = api.delete_document(state.ctx(bank_id), doc_id)
-    emit(out, as_json, lambda d: f"deleted {d['name']} ({d['doc_id']}, {d['chunks']} chunks); index {d['version']}")
+    emit(
+        out, as_json, lambda d: f"deleted {d['name']} ({d['doc_id']}, {d['chunks']} chunks); index {d['index_version']}"
+    )
 
 
 @chat.command("eval")
@@ -159,7 +171,7 @@ def delete_cmd(state: State, bank_id: str, doc_id: str, as_json: bool) -> None:
     multiple=True,
     help="Backends to compare (repeatable; default: extractive, plus embedded on a GPU and openai when configured).",
 )
-@json_option
+@result_json_option("chat eval")
 @pass_state
 def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: bool) -> None:
     """Evaluate retrieval (dense vs hybrid) and each backend on the bank's QA set; logs an MLflow run."""
@@ -179,14 +191,14 @@ def eval_cmd(state: State, bank_id: str, backends: tuple[str, ...], as_json: boo
             "latency_p50_ms",
         ]
         back = [
-            {"backend": b, "version": d["versions"].get(b, ""), **{c: vals.get(c) for c in cols}}
+            {"backend": b, "model_version": d["model_versions"].get(b, ""), **{c: vals.get(c) for c in cols}}
             for b, vals in d["backends"].items()
         ]
         lines = [
             f"run {d['run_id']}: {d['questions']} questions",
             table(ret, ["mode", *next(iter(d["retrieval"].values())).keys()]),
             "",
-            table(back, ["backend", "version", *cols]),
+            table(back, ["backend", "model_version", *cols]),
             "",
             f"best backend: {d['best_backend']}",
             f"each backend is a candidate chat version: `sandbox models list {bank_id} chat`, then submit one",

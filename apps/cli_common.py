@@ -96,6 +96,17 @@ def user_path(path_type: type = str) -> click.Path:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
+def result_json_option(command: str) -> Callable:
+    """--json for a use-case command whose result's shape docs/results.md documents: its help says where, so a
+    script writer finds the field names (and their units) without reading the code."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help=f"Print machine-readable JSON; its fields are documented in docs/results.md (`sandbox {command}`).",
+    )
+
+
 @contextlib.contextmanager
 def progress_reporter(as_json: bool, label: str) -> Iterator[Callable[[float, str], None] | None]:
     """The CLI's one progress display for a use case's `progress` callback: a bar on a terminal (stderr);

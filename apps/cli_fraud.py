@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, user_path
+from .cli_common import SandboxGroup, State, emit, pass_state, result_json_option, user_path
 
 HEADLINE = (
     "roc_auc",
@@ -51,7 +51,7 @@ def fraud() -> None:
 )
 @click.option("--label-noise", type=float, default=0.02, show_default=True, help="hk: share of frauds never reported.")
 @click.option("--drift", type=float, default=0.5, show_default=True, help="hk: 0 none .. 1 strong change over time.")
-@json_option
+@result_json_option("fraud simulate")
 @pass_state
 def simulate_cmd(
     state: State,
@@ -84,7 +84,7 @@ def simulate_cmd(
     def human(d: dict) -> str:
         lines = [
             f"simulated {d['rows']:,} transactions ({d['fraud_rows']:,} fraud, {100 * d['fraud_rate']:.3f}%) "
-            f"over {d['days']} days, preset {d['preset']}, seed {d['seed']}, in {d['seconds']:.2f} s"
+            f"over {d['days']} days, preset {d['preset']}, seed {d['seed']}, in {d['wall_s']:.2f} s"
         ]
         lines += [f"  {k}: {v:,}" for k, v in d["scenario_counts"].items()]
         lines.append(f"data hash {d['data_hash'][:16]}")
@@ -113,7 +113,7 @@ IMPORT_HELP = (
 @fraud.command("import", cls=_ImportCommand, help=IMPORT_HELP, short_help=IMPORT_SHORT)
 @click.argument("bank_id")
 @click.argument("file", type=user_path(str))
-@json_option
+@result_json_option("fraud import")
 @pass_state
 def import_cmd(state: State, bank_id: str, file: str, as_json: bool) -> None:
     from usecases import fraud as uc
@@ -183,7 +183,7 @@ def import_cmd(state: State, bank_id: str, file: str, as_json: bool) -> None:
 @click.option("--train-start", help="First training day, YYYY-MM-DD: one window from it (not with --protocol).")
 @click.option("--alert-budget", type=int, help="Alerts a day, 1..1,000,000 (default: 1% of a day's transactions).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@json_option
+@result_json_option("fraud train")
 @pass_state
 def train_cmd(
     state: State,
@@ -299,7 +299,7 @@ def train_text(d: dict) -> str:
 @click.option("--output", "output_path", required=True, type=user_path(str), help="Scores (.csv or .parquet).")
 @click.option("--model", "model_path", type=user_path(str), help="A model file (default: the bank's champion).")
 @click.option("--version", "version", help="A registered version instead of the champion (e.g. a candidate).")
-@json_option
+@result_json_option("fraud score")
 @pass_state
 def score_cmd(
     state: State,
@@ -319,7 +319,7 @@ def score_cmd(
         as_json,
         lambda d: (
             f"scored {d['rows']:,} transactions ({d['alerts']:,} alerts at threshold "
-            f"{d['threshold']:.4f}) into {d['output']} in {d['seconds']:.2f} s with "
+            f"{d['threshold']:.4f}) into {d['output']} in {d['wall_s']:.2f} s with "
             f"{_model_label(d)}"
         ),
     )

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from .cli_common import SandboxGroup, State, emit, json_option, pass_state, progress_reporter, table, user_path
+from .cli_common import (
+    SandboxGroup,
+    State,
+    emit,
+    json_option,
+    pass_state,
+    progress_reporter,
+    result_json_option,
+    table,
+    user_path,
+)
 
 
 @click.group(cls=SandboxGroup)
@@ -29,7 +39,7 @@ def risk() -> None:
     show_default=True,
     help="Drift over vintages in DSR, utilisation, enquiries (0 = none).",
 )
-@json_option
+@result_json_option("risk simulate")
 @pass_state
 def simulate_cmd(
     state: State, bank_id: str, applicants: int, vintages: int, seed: int, bias: float, drift: float, as_json: bool
@@ -79,7 +89,7 @@ def _train_text(d: dict) -> str:
 @click.option("--approval-rate", type=float, default=None, help="Approval rate that sets the cut-off (default 0.80).")
 @click.option("--max-difference", type=float, default=None, help="Fairness: largest allowed difference (default 0.05).")
 @click.option("--min-ratio", type=float, default=None, help="Fairness: smallest allowed FPR ratio (default 0.8).")
-@json_option
+@result_json_option("risk train")
 @pass_state
 def train_cmd(
     state: State,
@@ -137,7 +147,7 @@ class _ExplainCommand(click.Command):
 @click.option("--model", type=click.Choice(["xgboost", "scorecard"]), default="xgboost", show_default=True)
 @click.option("--top", type=int, default=4, show_default=True, help="How many adverse factors per applicant.")
 @click.option("--version", "version", help="A registered version instead of the champion (e.g. a candidate).")
-@json_option
+@result_json_option("risk explain")
 @pass_state
 def explain_cmd(
     state: State, bank_id: str, input_path: Path, model: str, top: int, version: str | None, as_json: bool

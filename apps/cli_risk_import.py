@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import State, emit, json_option, pass_state, table, user_path
+from .cli_common import State, emit, pass_state, result_json_option, table, user_path
 
 HELP = """Import BANK's own applicants from FILE (CSV or Parquet), with its own column names; `risk train` then
 trains on them.
@@ -32,7 +32,7 @@ out with a named warning."""
 @click.option(
     "--protected", multiple=True, help="A protected attribute column (repeatable); default: recognised by name."
 )
-@json_option
+@result_json_option("risk import")
 @pass_state
 def import_cmd(
     state: State,
@@ -67,7 +67,7 @@ def import_cmd(
         return "\n".join(
             [
                 f"imported {d['rows']:,} applicants from {d['file']} (default rate {d['default_rate']:.2%}) "
-                f"in {d['seconds']:.2f} s; data hash {d['data_hash'][:12]}",
+                f"in {d['wall_s']:.2f} s; data hash {d['data_hash'][:12]}",
                 "schema (confirm, or edit it and import again with --schema):",
                 table(rows, ["column", "role", "type", "special", "direction"]),
                 f"next: `sandbox risk train {bank_id}`",

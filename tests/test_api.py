@@ -309,6 +309,7 @@ def test_fraud_score_one_and_a_batch_with_top_reasons(world):
     one = world.post("/fraud/score", "alice", {"transaction": TXN, "top": 2}).json()
     assert len(one["data"]) == 1 and 0 <= one["data"][0]["score"] <= 1 and len(one["data"][0]["reasons"]) <= 2
     assert one["model"]["run_id"] and one["bank"] == BANK_A
+    assert one["model"]["model_version"] and one["model"]["model_stage"] == "champion"  # which version scored
     batch = [{**TXN, "txn_id": i, "amount": 100.0 + i} for i in range(20)]
     many = world.post("/fraud/score", "alice", {"transactions": batch}).json()
     assert [r["txn_id"] for r in many["data"]] == list(range(20))

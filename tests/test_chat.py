@@ -133,6 +133,7 @@ def test_scientist_ingests_every_format_and_gets_a_cited_answer(ctx_a, indexed_a
         "genai.pdf",
     }
     assert not indexed_a.rejected
+    assert indexed_a.wall_s > 0 and indexed_a.index_version.startswith("v")  # names of docs/results.md
     ans = chat.ask(ctx_a, "How many days does a cardholder have to raise a dispute?", backend="extractive")
     assert not ans.refused
     assert "47 days" in ans.answer and "[1]" in ans.answer
@@ -639,7 +640,7 @@ def _chat_version_goes_through_review_to_champion(ctx, rev, report) -> None:
     a reviewer approved it and the bank promoted it; the configuration served is the ledger's."""
     from sandbox import lifecycle
 
-    v = report.versions["extractive"]
+    v = report.model_versions["extractive"]
     mv = lifecycle.resolve(ctx, "chat", v)
     assert mv.stage == "candidate" and mv.config["backend"] == "extractive" and mv.run_id == report.run_id
     assert {g.name for g in mv.gates} == {"correctness", "refusal", "injection"} and mv.gates_passed

@@ -448,6 +448,9 @@ def test_batch_scoring_writes_a_score_per_transaction(ctx_a, trained_a, tmp_path
     out = fraud.score_batch(ctx_a, tmp_path / "in.csv", tmp_path / "out.csv")
     scored = pd.read_csv(tmp_path / "out.csv")
     assert out["rows"] == len(tail) == len(scored) and list(scored.columns) == ["txn_id", "score", "alert"]
+    # one vocabulary for results (docs/results.md): the whole time and each stage's, units in the name
+    assert {"features", "predict", "write"} <= set(out["stage_s"]) and "seconds" not in out
+    assert out["wall_s"] >= sum(out["stage_s"].values()) - 0.01
 
 
 def test_batch_scoring_uses_the_training_feature_values_on_the_same_rows(ctx_a, trained_a, tmp_path):

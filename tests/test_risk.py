@@ -154,6 +154,8 @@ def test_train_reports_both_models_with_snake_case_metrics_and_a_registered_mode
     # one vocabulary for results (docs/results.md): fraud's names, times with units in the name
     assert d["model_version"] == res.model_version and "seconds" not in d
     assert set(d["stage_s"]) == {"fit", "evaluate", "log", "register"} and d["wall_s"] >= sum(d["stage_s"].values())
+    side = store.load(ctx_a, res.model_version).sidecar  # the model store's sidecar says it the same way
+    assert side["model_version"] == res.model_version and "registered_version" not in side
 
 
 def test_no_drift_means_stable_scores_and_no_psi_flags(trained_a):

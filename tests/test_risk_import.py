@@ -86,6 +86,7 @@ def test_cli_import_infers_the_schema_in_the_banks_own_column_names(imported):
     out, _, _ = imported
     sch = ds.from_json(out["schema"])
     assert out["rows"] == 2400 and sch.target == "Outcome" and sch.positive == "BAD"
+    assert out["wall_s"] > 0 and "seconds" not in out  # units in the name (docs/results.md)
     assert sch.names == ["BureauScore", "CardUtil", "HomeRegion"]
     assert sch.feature("BureauScore").special == {"-9": "special code"}
     assert sch.feature("BureauScore").direction == -1 and sch.feature("CardUtil").direction == 1
@@ -107,6 +108,7 @@ def test_cli_import_prints_the_schema_for_the_user_to_confirm(banks, cli_env_mod
 def test_train_on_imported_data_gives_both_models_psi_by_period_and_fairness(imported, banks):
     _, res, _ = imported
     assert set(res.metrics) == {"scorecard", "xgboost"}
+    assert res.wall_s > 0 and res.stage_s == {}  # the imported schema's training times the whole, not its stages
     assert res.metrics["scorecard"]["gini"] > 0.3 and res.metrics["xgboost"]["gini"] > 0.3
     psi = risk.report(banks[0], res.run_id, "psi")
     assert psi["time_column"] == "AppDate" and psi["vintages"][-1] == "2024-06"

@@ -101,7 +101,7 @@ def test_job_results_read_as_words_and_rounded_figures():
         {
             "rows": 1234567,
             "fraud_rate": 0.0030474531998258597,
-            "seconds": 3.14159,
+            "wall_s": 3.14159,
             "preset": "hk",
             "average_precision": 0.43213,
             "scenario_counts": {"a": 1},
@@ -111,7 +111,7 @@ def test_job_results_read_as_words_and_rounded_figures():
     assert shown == {
         "rows": "1,234,567",
         "fraud rate": "0.305%",
-        "seconds": "3.14 s",
+        "time taken": "3.14 s",
         "preset": "hk",
         "average precision": "0.4321",
     }

@@ -167,15 +167,15 @@ def _models(home: str, bank: str, w: Who) -> list[dict]:
         for v in c.model_versions(uc):
             out.append(
                 {
-                    "use case": uc,
-                    "model": v.name,
-                    "version": int(v.version),
+                    "usecase": uc,
+                    "registered_model": v.name,
+                    "model_version": int(v.version),  # a number here, so the newest sorts first
                     "run_id": v.run_id,
                     "status": v.status,
                     "created": v.creation_timestamp,
                 }
             )
-    return sorted(out, key=lambda r: (r["use case"], -r["version"]))
+    return sorted(out, key=lambda r: (r["usecase"], -r["model_version"]))
 
 
 def models(actor: Actor, bank: str) -> list[dict]:
@@ -200,7 +200,7 @@ def _workspace_files(home: str, bank: str, w: Who) -> list[dict]:
                 st_ = p.stat()
                 out.append(
                     {
-                        "use case": usecase,
+                        "usecase": usecase,
                         "file": str(p.relative_to(root)),
                         "size_kb": round(st_.st_size / 1024, 1),
                         "modified": st_.st_mtime,

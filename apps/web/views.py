@@ -14,6 +14,14 @@ from apps.web import data
 HKT = timezone(timedelta(hours=8), "HKT")  # the sandbox's users read Hong Kong time; stores and logs keep UTC
 REVIEW_LABELS = {"approved": "Approved", "changes_requested": "Changes requested", "": "Not reviewed"}
 HIDDEN_METRICS = ("compute_wall_seconds", "compute_cpu_seconds")
+# Data keys (docs/results.md) as a table's header says them to people: the data keeps its names, only the label
+# shown changes (st.column_config for st.dataframe, a rename for st.table).
+COLUMN_LABELS = {
+    "usecase": "use case",
+    "registered_model": "model",
+    "model_version": "version",
+    "wall_s": "time taken",
+}
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,7 @@ def readable_summary(result: dict) -> pd.DataFrame:
     """The scalar fields of a job's result as (what, value) rows in words and rounded figures; nested tables and
     lists are left to the raw view."""
     rows = [
-        {"what": k.replace("_", " "), "value": number(k, v)}
+        {"what": COLUMN_LABELS.get(k, k.replace("_", " ")), "value": number(k, v)}
         for k, v in result.items()
         if isinstance(v, (str, int, float, bool)) and not (isinstance(v, str) and len(v) > 80)
     ]
@@ -240,7 +248,7 @@ def runs_frame(runs: list[dict], metrics: int = 3, bank: bool = False) -> pd.Dat
     for r in runs:
         row = {
             "started": when(r["start_time"]),
-            "use case": r["usecase"],
+            "usecase": r["usecase"],
             "run": r["run_name"],
             "status": r["status"],
             "by": actor_label(r),
@@ -263,12 +271,25 @@ def runs_frame(runs: list[dict], metrics: int = 3, bank: bool = False) -> pd.Dat
     return df
 
 
+def column_labels(df: pd.DataFrame) -> dict:
+    """Column settings that head data keys with their words (`usecase` reads 'use case'); the data is unchanged."""
+    return {c: st.column_config.Column(label) for c, label in COLUMN_LABELS.items() if c in df.columns}
+
+
+def labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """The same frame with data keys headed in words, for st.table (which takes no column settings)."""
+    return df.rename(columns=COLUMN_LABELS)
+
+
 def metric_columns(df: pd.DataFrame) -> dict:
-    """Column settings that show metric names whole and values to three decimals."""
+    """Column settings that show metric names whole and values to three decimals, and data keys in words."""
     return {
-        c: st.column_config.NumberColumn(c, format="%.3f", width="medium")
-        for c in df.columns
-        if pd.api.types.is_float_dtype(df[c])
+        **column_labels(df),
+        **{
+            c: st.column_config.NumberColumn(c, format="%.3f", width="medium")
+            for c in df.columns
+            if pd.api.types.is_float_dtype(df[c])
+        },
     }
 
 

@@ -44,8 +44,8 @@ class EvalReport:
     injection: dict[str, Any] = field(default_factory=dict)
     best_backend: str = ""
     skipped_backends: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-    versions: dict[str, str] = field(default_factory=dict)  # backend -> the chat version registered for it
+    wall_s: float = 0.0  # the whole evaluation
+    model_versions: dict[str, str] = field(default_factory=dict)  # backend -> the chat version registered for it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -395,10 +395,10 @@ def run_evaluation(ctx, backends: list[str] | None = None, progress: Callable[[f
         )
         item_rows = _score_backends(ctx, snap, embedder, report, items, run_backends, markers, progress)
         _summarise(report, item_rows)
-        report.seconds = round(time.perf_counter() - t0, 2)
+        report.wall_s = round(time.perf_counter() - t0, 2)
         _log_evaluation(report, items, item_rows, skipped, embedder, snap, len(files) - 1)
         common = {"retrieval": "hybrid", "k": K, "embed_model": embedder.model_id, "qa_data_hash": data_hash}
-        report.versions = register_candidates(ctx, report.run_id, report.backends, common)
+        report.model_versions = register_candidates(ctx, report.run_id, report.backends, common)
     ctx.audit(
         "chat.eval",
         run_id=report.run_id,

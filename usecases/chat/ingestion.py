@@ -144,8 +144,8 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
             snap = writer.commit()
         else:
             snap = writer.base
-    report.total_chunks, report.version = snap.size, snap.version
-    report.seconds = round(time.perf_counter() - t0, 3)
+    report.total_chunks, report.index_version = snap.size, snap.version
+    report.wall_s = round(time.perf_counter() - t0, 3)
     # a file name is free text: a card or an HKID in it never reaches the audit log
     ctx.audit(
         event,
@@ -155,9 +155,9 @@ def _ingest(ctx, root: Path, paths: Iterable[str | Path], progress: Progress, ev
         rejected=[{"name": redact(r["name"]).text, "reason": redact(r["reason"][:200]).text} for r in report.rejected],
         chunks=report.chunks,
         total_chunks=report.total_chunks,
-        version=report.version,
+        version=report.index_version,
         injection_flagged_chunks=report.injection_flagged_chunks,
-        seconds=report.seconds,
+        seconds=report.wall_s,
     )
     report_progress(
         progress, 1.0, f"{len(report.added)} added, {len(report.skipped)} duplicate(s), {len(report.rejected)} rejected"

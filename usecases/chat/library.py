@@ -65,7 +65,7 @@ def delete_document(ctx, doc_id: str) -> dict:
         "doc_id": doc_id,
         "name": doc["name"],
         "chunks": doc["chunks"],
-        "version": snap.version,
+        "index_version": snap.version,
         "purged_versions": purged,
         "removed_copies": len(copies),
     }

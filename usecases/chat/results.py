@@ -17,8 +17,8 @@ class IngestReport:
     chunks: int = 0  # chunks embedded in this call
     total_chunks: int = 0  # chunks in the index afterwards
     injection_flagged_chunks: int = 0
-    seconds: float = 0.0
-    version: str = ""
+    wall_s: float = 0.0  # the whole ingest
+    index_version: str = ""  # the index snapshot afterwards (v000007), as an answer's trace names it
 
     def to_dict(self) -> dict:
         return asdict(self)

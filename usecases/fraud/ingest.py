@@ -83,7 +83,7 @@ def simulate(
         customers=customers,
         start=summary["start"],
         end=summary["end"],
-        seconds=round(sim_s, 3),
+        wall_s=round(sim_s, 3),
         knobs=knobs,
     )
 

@@ -845,7 +845,8 @@ def score_batch(
 
     The bank's stored history before the first input transaction feeds the windows; labels in the input are
     ignored (they are not known at scoring time). Writes txn_id, score, alert (CSV or Parquet by suffix), in
-    data order (timestamp, then txn_id). The result carries the seconds of each stage (`stages_s`).
+    data order (timestamp, then txn_id). The result carries the whole time (`wall_s`) and each stage's
+    (`stage_s`); its shape is in docs/results.md.
     """
     ctx.require("fraud.score")
     ctx.require("models.load")
@@ -933,7 +934,7 @@ def _write_scores(out, out_frame: pd.DataFrame) -> None:
 
 
 def _result(out_frame: pd.DataFrame, thr: float, out_path, sidecar: dict, n_hist: int, stages: dict, total: float):
-    """score_batch's result: counts, the model used, and the seconds of each stage."""
+    """score_batch's result (docs/results.md): counts, the model used, the time taken (`wall_s`, `stage_s`)."""
     return {
         "rows": int(len(out_frame)),
         "alerts": int(out_frame["alert"].sum()),
@@ -945,7 +946,7 @@ def _result(out_frame: pd.DataFrame, thr: float, out_path, sidecar: dict, n_hist
         "history_rows": int(n_hist),
         "features_s": stages["features"],
         "predict_s": stages["predict"],
-        "stages_s": stages,
-        "seconds": round(total, 3),
+        "stage_s": stages,
+        "wall_s": round(total, 3),
         "rows_per_s": round(len(out_frame) / max(total, 1e-9), 1),
     }

@@ -119,7 +119,7 @@ class SimulationResult:
     customers: int = 0
     start: str = ""
     end: str = ""
-    seconds: float = 0.0
+    wall_s: float = 0.0
     knobs: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

@@ -277,7 +277,7 @@ def train(ctx, o: dict, progress=None) -> dict:
         "monotonic": ev["monotonic"],
         "model_version": version,
         "flat": flat,
-        "seconds": time.perf_counter() - t0,
+        "wall_s": time.perf_counter() - t0,
         "rows": len(df),
         "data_hash": meta["data_hash"],
         "recommendation": rec,

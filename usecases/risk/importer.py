@@ -42,7 +42,7 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     data_hash: str = ""
     file: str = ""
-    seconds: float = 0.0
+    wall_s: float = 0.0
 
     def to_dict(self) -> dict:
         return {
@@ -52,7 +52,7 @@ class ImportResult:
             "data_hash": self.data_hash,
             "warnings": self.warnings,
             "schema": self.schema,
-            "seconds": round(self.seconds, 3),
+            "wall_s": round(self.wall_s, 3),
         }
 
 
@@ -170,7 +170,7 @@ def import_data(
         warnings=meta["warnings"],
         data_hash=data_hash,
         file=name,
-        seconds=time.perf_counter() - t0,
+        wall_s=time.perf_counter() - t0,
     )
 
 

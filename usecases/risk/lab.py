@@ -541,7 +541,7 @@ def train(ctx, progress: Progress = None, **options) -> TrainResult:
                     "model_version",
                 )
             },
-            wall_s=g["seconds"],
+            wall_s=g["wall_s"],
         )
     t0 = time.perf_counter()
     report_progress(progress, 0.02, "loading applicants")

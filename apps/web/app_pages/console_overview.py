@@ -27,7 +27,7 @@ for bank in banks:
     auth.bank_ctx(actor, "runs.read", "All banks", bank)
     for uc in USECASES:
         run = data.latest_run(actor, bank, uc)
-        row = {"bank": data.bank_name(bank), "use case": uc}
+        row = {"bank": data.bank_name(bank), "usecase": uc}
         if run is None:
             rows.append(
                 {
@@ -101,7 +101,7 @@ def _colour(v: str) -> str:
     return ""
 
 
-st.table(df.style.map(_colour, subset=["check 1", "check 2", "flag", "review"]).hide(axis="index"))
+st.table(views.labelled(df).style.map(_colour, subset=["check 1", "check 2", "flag", "review"]).hide(axis="index"))
 
 st.subheader("Compute used per bank")
 usage_rows = []
