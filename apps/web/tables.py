@@ -20,13 +20,6 @@ import streamlit as st
 from apps.web import views
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-# apps/web/data.py is renaming its row keys to the data keys of docs/results.md ("use case" -> "usecase", ...):
-# read either until that lands, then drop this map.
-_OLD_KEYS = {"use case": "usecase", "model": "registered_model", "version": "model_version"}
-
-
-def _keys(row: dict) -> dict:
-    return {_OLD_KEYS.get(k, k): v for k, v in row.items()}
 
 
 def short_id(part: str) -> str:
@@ -53,7 +46,7 @@ def data_sets(files: list[dict]) -> pd.DataFrame:
     """One row per folder of the bank's workspace (a data set, a model's files, an index): its files by name, their
     total size and the latest change, so a bank with a chat index of dozens of files still reads in a few rows."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for f in map(_keys, files):
+    for f in files:
         folder, name = _folder(f["usecase"], f["file"])
         row = rows.setdefault(
             (f["usecase"], folder),
@@ -81,7 +74,7 @@ def file_list(files: list[dict]) -> pd.DataFrame:
             "size": float(f.get("size_kb") or 0) * 1024,
             "modified": _hkt(float(f["modified"])) if f.get("modified") else "",
         }
-        for f in map(_keys, files)
+        for f in files
     ]
     return pd.DataFrame(rows, columns=["usecase", "file", "size", "modified"])
 
@@ -99,7 +92,7 @@ FILE_COLUMNS = {
 
 def models(models: list[dict]) -> pd.DataFrame:
     """The registered models with their run id cut short and the time in HKT (the full id is on Experiments)."""
-    df = pd.DataFrame([_keys(m) for m in models])
+    df = pd.DataFrame(models)
     if df.empty:
         return df
     return pd.DataFrame(
