@@ -16,7 +16,6 @@ recommendation (metrics report, tag, model card, the page) is the scorecard: sim
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -89,19 +88,9 @@ def fit_both(
     points = scorecard.PointsTable(spec)
     enc = gm.encoding(schema, r, y, s["train"])
     X = gm.matrix(schema, r, enc)
-    booster, calib = xgb.fit(
-        X[s["train"]],
-        y[s["train"]],
-        X[s["calibration"]],
-        y[s["calibration"]],
-        seed=seed,
-        device=device,
-        nthread=os.cpu_count() or 1,
-        feature_names=schema.names,
-        constraints=gm.constraints(schema),
-        **{k: o[k] for k in xgb.DEFAULTS},
+    booster, calib, model = xgb.fit_split(
+        X, y, s, o, seed, device, feature_names=schema.names, constraints=gm.constraints(schema)
     )
-    model = xgb.XgbModel(booster, calib["a"], calib["b"])
     return {
         "optbinning": sc,
         "spec": spec,

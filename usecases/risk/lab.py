@@ -385,17 +385,7 @@ def fit_models(data: Applicants, o: dict, device: str, progress: Progress) -> Fi
 
     report_progress(progress, 0.35, "training monotone XGBoost")
     X = data.X
-    booster, calib = xgb.fit(
-        X[s["train"]],
-        y[s["train"]],
-        X[s["calibration"]],
-        y[s["calibration"]],
-        seed=data.seed,
-        device=device,
-        nthread=os.cpu_count() or 1,
-        **{k: o[k] for k in xgb.DEFAULTS},
-    )
-    model = xgb.XgbModel(booster, calib["a"], calib["b"])
+    booster, calib, model = xgb.fit_split(X, y, s, o, data.seed, device)
     booster.set_param({"nthread": os.cpu_count() or 1})
     return Fitted(spec, table, sc_score, table.pd_from_score(sc_score), booster, calib, model, model.pd(X))
 

@@ -9,6 +9,7 @@ JSON: nothing is pickled.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,17 @@ DEFAULTS = {
     "early_stopping_rounds": 40,
 }
 GROW_POLICIES = ("depthwise", "lossguide")
+
+
+def fit_split(X: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], o: dict, seed: int, device: str, **schema):
+    """`fit` on a training split: trees on `train`, early stopping and Platt calibration on `calibration`, the
+    training options `o` (DEFAULTS' keys), every CPU; returns (booster, calibration dict, calibrated model).
+    `schema`: an imported data set's feature_names and constraints."""
+    train, cal = split["train"], split["calibration"]
+    nthread = os.cpu_count() or 1
+    opts = {k: o[k] for k in DEFAULTS}
+    booster, calib = fit(X[train], y[train], X[cal], y[cal], seed, device, nthread, **schema, **opts)
+    return booster, calib, XgbModel(booster, calib["a"], calib["b"])
 
 
 def fit(
