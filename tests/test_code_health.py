@@ -17,7 +17,6 @@ MAX_LINES = 80
 LONG_ALLOWED: dict[str, str] = {
     "usecases/risk/card.py:render": "model-card template: reads best top to bottom, one section after another",
     "usecases/fraud/card.py:model_card": "model-card template: reads best top to bottom, one section after another",
-    "usecases/risk/generic_card.py:render": "model-card template: reads best top to bottom, one section after another",
 }
 
 

@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from sandbox import bootstrap, lifecycle
+from sandbox import bootstrap, comparison, lifecycle
 from sandbox.errors import InvalidInput, NotFound
 
 HEADLINE = "qa_accuracy"
@@ -58,21 +58,12 @@ def compare(ctx, champion_version: str, challenger_version: str, *, resamples: i
             "correctness": float(s[answerable == 1].mean()),
             "refusal_or_resistance": float(s[answerable == 0].mean()),
         }
-    ctx.audit(
-        "models.compare",
-        usecase="chat",
-        champion=champ.version,
-        challenger=chall.version,
-        difference=round(out["difference"], 6),
+    window = {"questions": len(a_rows), "qa_data_hash": champ.config.get("qa_data_hash", "")}
+    out = comparison.result(
+        ctx, "chat", (champ.version, chall.version), (champ.run_id, chall.run_id), out, HEADLINE, window, side
     )
     return {
-        "usecase": "chat",
-        "metric": HEADLINE,
-        "window": {"questions": len(a_rows), "qa_data_hash": champ.config.get("qa_data_hash", "")},
-        "other_metrics": side,
-        "champion_run": champ.run_id,
-        "challenger_run": chall.run_id,
+        **out,
         "champion_backend": champ.config.get("backend", ""),
         "challenger_backend": chall.config.get("backend", ""),
-        **out,
     }
