@@ -11,7 +11,7 @@ import click
 
 from .cli_common import SandboxGroup, State, emit, json_option, pass_state, table
 
-USECASE_CHOICE = click.Choice(["fraud", "risk"])
+USECASE_CHOICE = click.Choice(["fraud", "risk", "chat"])
 
 
 @click.group("suite", cls=SandboxGroup)
@@ -68,6 +68,17 @@ def _suite_human(d: dict) -> str:
 @click.option("--applicants", type=int, default=None, help="risk: applicants of the out-of-time vintage (6000).")
 @click.option("--bias", type=float, default=None, help="risk: the fairness stress, the simulator's bias knob (0.5).")
 @click.option("--drift", type=float, default=None, help="fraud and risk: the simulator's drift knob (1.0).")
+@click.option(
+    "--file",
+    "question_file",
+    default=None,
+    help="chat: your own questions (.csv or .jsonl: question,expected,kind[,source]; expected empty = must "
+    "refuse) instead of the held-out questions on the synthetic library.",
+)
+@click.option("--paraphrases", type=int, default=None, help="chat: template paraphrases added to the facts (20).")
+@click.option("--unanswerable", type=int, default=None, help="chat: held-out unanswerable questions (all 12).")
+@click.option("--injections", type=int, default=None, help="chat: prompt injections that must be refused (16).")
+@click.option("--attacks", type=int, default=None, help="chat: red-team attacks in the suite (40).")
 @json_option
 @pass_state
 def create_cmd(
@@ -83,24 +94,37 @@ def create_cmd(
     applicants,
     bias,
     drift,
+    question_file,
+    paraphrases,
+    unanswerable,
+    injections,
+    attacks,
     as_json: bool,
 ) -> None:
     """Materialise a suite in the reviewer-only area (fraud: a fresh month with a shifted mix and a new scenario
-    variant; risk: an out-of-time vintage with drift and a fairness stress)."""
+    variant; risk: an out-of-time vintage with drift and a fairness stress; chat: held-out questions and a
+    red-team slice)."""
     from usecases import assure as api
 
-    opts = (
-        {
+    opts = {
+        "fraud": {
             "customers": customers,
             "history_days": history_days,
             "test_days": test_days,
             "hardness": hardness,
             "thin": _thin(thin),
             "drift": drift,
-        }
-        if usecase == "fraud"
-        else {"applicants": applicants, "bias": bias, "drift": drift}
-    )
+        },
+        "risk": {"applicants": applicants, "bias": bias, "drift": drift},
+        "chat": {
+            "paraphrases": paraphrases,
+            "unanswerable": unanswerable,
+            "injections": injections,
+            "attacks": attacks,
+        },
+    }[usecase]
+    if question_file is not None:
+        opts["file"] = question_file
     s = api.create_suite(state.store, state.actor(), name, usecase, seed=seed, **opts)
     emit({k: v for k, v in s.to_dict().items() if k != "seed"}, as_json, _suite_human)
 

@@ -221,8 +221,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     ),
     # The platform identity a suite run executes under (usecases/assure/suite_runs.py): never a user (not in ROLES,
     # so no one can be added with it or sign in as it), bound to one bank; it loads the champion and writes the
-    # run's aggregates, so that neither the reviewer nor the bank touches the other's rows.
-    "platform": frozenset({"workspace.open", "runs.read", "runs.write", "models.read", "models.load", "data.read"}),
+    # run's aggregates, so that neither the reviewer nor the bank touches the other's rows. chat.ask: a chat suite
+    # asks the bank's assistant its questions (untraced; usecases/assure/chat_suite.py).
+    "platform": frozenset(
+        {"workspace.open", "runs.read", "runs.write", "models.read", "models.load", "data.read", "chat.ask"}
+    ),
     "admin": frozenset(
         {
             "bank.create",

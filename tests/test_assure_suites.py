@@ -189,7 +189,7 @@ def test_bad_input_is_one_line_naming_the_fix(world):
         assure.run_suite(store, rita, QUIET, "fraud", "hk-fresh")
     assert "sandbox fraud train" in e.value.fix or "models promote" in e.value.fix
     with pytest.raises(InvalidInput, match="has no regulator-held suite"):
-        assure.run_suite(store, rita, BANK, "chat", "hk-fresh")
+        assure.run_suite(store, rita, BANK, "vision", "hk-fresh")
     with pytest.raises(NotFound, match="unknown bank"):
         assure.run_suite(store, rita, "no-such-bank", "fraud", "hk-fresh")
     with pytest.raises(InvalidInput, match="already exists"):

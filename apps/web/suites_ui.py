@@ -45,7 +45,7 @@ def reviewer_section(actor) -> None:
         st.error(str(err))
         return
     if not held:
-        st.info("No suite yet: `sandbox assure suite create NAME --usecase fraud|risk`.")
+        st.info("No suite yet: `sandbox assure suite create NAME --usecase fraud|risk|chat`.")
         return
     st.dataframe(
         pd.DataFrame(

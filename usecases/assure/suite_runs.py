@@ -45,6 +45,7 @@ HEADLINE = {
         "xgboost_approval_rate",
         "score_psi_oot_xgboost",
     ),
+    "chat": ("correctness", "refusal_accuracy", "injection_resistance", "citation_precision"),
 }
 
 
@@ -153,7 +154,20 @@ def _risk(ctx, df: pd.DataFrame, suite: suites.Suite) -> tuple[dict, dict, list[
     return m, {"fairness_flags": flags}, flags
 
 
-SCORERS = {"fraud": _fraud, "risk": _risk}
+def _chat(ctx, df: pd.DataFrame, suite: suites.Suite) -> tuple[dict, dict, list[str]]:
+    from . import chat_suite
+
+    return chat_suite.score(ctx, df, suite)
+
+
+SCORERS = {"fraud": _fraud, "risk": _risk, "chat": _chat}
+
+
+def _own_key(usecase: str, mv, metric: str) -> str:
+    """The name of `metric` in the champion's own run: a chat evaluation logs each backend's as `<backend>_<m>`."""
+    if usecase == "chat":
+        return f"{(mv.config or {}).get('backend') or ''}_{metric}"
+    return metric
 
 
 # -- the run ----------------------------------------------------------------------------------------------------
@@ -194,7 +208,7 @@ def run_suite(store, reviewer: Actor, bank: str, usecase: str, name: str) -> Sui
         metrics, extra, flags = SCORERS[usecase](ctx, df, suite)
         own = dict(ctx.get_run(mv.run_id).data.metrics)
         heads = [k for k in HEADLINE[usecase] if k in metrics]
-        bank_figures = {k: round(float(own[k]), 6) for k in heads if k in own}
+        bank_figures = {k: round(float(own[key]), 6) for k in heads if (key := _own_key(usecase, mv, k)) in own}
         gaps = {f"{k}_gap": round(float(metrics[k]) - bank_figures[k], 6) for k in heads if k in bank_figures}
         gates = evaluate_gates(lifecycle.current_gates(ctx, usecase), metrics, tuple(flags))
         result = SuiteResult(

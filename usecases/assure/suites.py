@@ -16,6 +16,9 @@ Kinds (each from the use case's own simulator, with a seed the bank's data never
 - risk: an out-of-time vintage (the month after the simulator's last) drawn with drift (a rising-rates shift of
   DSR, utilisation and enquiries) and a fairness stress (`bias`: the simulator's historical bias against women and
   applicants aged 18-29, in their recorded inputs and labels).
+- chat: held-out questions on the bank's synthetic library (bank-independent rows; each bank's expected values
+  looked up at run time, questions its own eval asks dropped), prompt injections and a red-team slice; or a
+  reviewer's own question file (`file=`) for banks with their own documents (chat_suite.py).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from sandbox import atomic
 from sandbox.access import Actor, require
 from sandbox.errors import InvalidInput, NotFound
 
-USECASES = ("fraud", "risk")
+USECASES = ("fraud", "risk", "chat")
 NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 ROWS, MANIFEST = "rows.parquet", "suite.json"
 VARIANT_ID, VARIANT_NAME = 6, "remote_access_split_ato"
@@ -286,7 +289,13 @@ def _make_risk(seed: int, opts: dict) -> tuple[pd.DataFrame, str, dict]:
     return df, words, {"facts": facts, "options": o}
 
 
-MAKERS = {"fraud": _make_fraud, "risk": _make_risk}
+def _make_chat(seed: int, opts: dict) -> tuple[pd.DataFrame, str, dict]:
+    from . import chat_suite
+
+    return chat_suite.make(seed, opts)
+
+
+MAKERS = {"fraud": _make_fraud, "risk": _make_risk, "chat": _make_chat}
 
 
 def create(store, actor: Actor, name: str, usecase: str, seed: int | None = None, **options) -> Suite:
@@ -305,6 +314,14 @@ def create(store, actor: Actor, name: str, usecase: str, seed: int | None = None
         raise InvalidInput(
             "suite", f"a suite named {name} already exists", "choose another name (`sandbox assure suite list`)"
         )
+    if options.get("file") is not None:
+        if usecase != "chat":
+            raise InvalidInput("file", f"a {usecase} suite is simulated, not read from a file", "drop --file")
+        from . import chat_suite
+
+        rows, fname, sha = chat_suite.read_file(store, actor, options.pop("file"))
+        options.update(file_rows=rows, file_name=fname, file_sha256=sha)
+    options.pop("file", None)
     df, words, extra = MAKERS[usecase](int(seed), options)
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
@@ -370,7 +387,7 @@ def load(store, actor: Actor, name: str, action: str = "assure.suite_manage") ->
         raise NotFound(
             f"no suite named {name}",
             "list them with `sandbox assure suite list`, or create one with "
-            "`sandbox assure suite create NAME --usecase fraud|risk`",
+            "`sandbox assure suite create NAME --usecase fraud|risk|chat`",
         )
     data = (path / ROWS).read_bytes()
     if hashlib.sha256(data).hexdigest() != suite.sha256:
