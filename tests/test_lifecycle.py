@@ -250,7 +250,8 @@ def test_lifecycle_events_cannot_be_forged_through_ctx_audit(world):
     [
         (("show", BANK, "risk", "99"), 4, "no risk model version 99"),
         (("show", BANK, "risk", "v1; rm"), 2, "version"),
-        (("show", BANK, "chat", "1"), 2, "usecase"),
+        (("show", BANK, "vision", "1"), 2, "usecase"),
+        (("show", BANK, "chat", "1"), 4, "no chat model version 1"),
         (("promote", BANK, "risk", "0"), 2, "version"),
         (("review", BANK, "risk", "1", "--decision", "approved"), 2, "comment"),
     ],
