@@ -652,7 +652,8 @@ def test_cli_train_prints_run_id_and_snake_case_metrics(ctx_a, trained_a, cli_en
     assert all(k == k.lower() and " " not in k for k in d["metrics"])
 
 
-def test_cli_refuses_an_unknown_bank_without_a_traceback(cli_env, sandbox_cli):
+def test_cli_refuses_an_unknown_bank_without_a_traceback(cli_env, sandbox_exec):
+    sandbox_cli = sandbox_exec  # a real `python -m apps.cli`: no traceback from start-up either
     out = sandbox_cli(
         cli_env, "--user", "alice", "fraud", "simulate", "no-such-bank", "--customers", "20", "--days", "5"
     )

@@ -24,7 +24,8 @@ def fresh(tmp_path, sandbox_cli):
     return env
 
 
-def test_init_bank_user_quota_round_trip(fresh, sandbox_cli):
+def test_init_bank_user_quota_round_trip(fresh, sandbox_exec):
+    sandbox_cli = sandbox_exec  # by `python -m apps.cli` itself: start-up under the command's own environment
     made = sandbox_cli(fresh, "bank", "create", "harbour-bank", "--name", "Harbour Bank")
     assert made.returncode == 0 and "compute quota of 36,000 s" in made.stdout  # a default, never unlimited
     assert json.loads(sandbox_cli(fresh, "quota", "show", "--json").stdout)[0]["quota_s"] == 36_000

@@ -1,0 +1,54 @@
+"""The tests' side of tests/cli_forkserver.py: start it once, then run commands through it like subprocess.run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+class ForkServer:
+    def __init__(self, folder: Path, root: Path) -> None:
+        self.folder, self.root, self.n = folder, root, 0
+        self.path = str(folder / "fork.sock")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("cli_forkserver.py")), self.path],
+            cwd=root,
+            env=dict(os.environ, PYTHONPATH=str(root)),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline()  # after the preload: about 6 s
+        if line.strip() != "ready":
+            raise RuntimeError(f"the CLI fork server did not start (exit {self.proc.poll()})")
+
+    def run(self, env: dict, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        self.n += 1
+        streams = {name: self.folder / f"{self.n}.{name}" for name in ("stdin", "stdout", "stderr")}
+        streams["stdin"].write_text(stdin or "", encoding="utf-8")
+        for name in ("stdout", "stderr"):
+            streams[name].write_bytes(b"")
+        req = {"args": list(args), "env": dict(env), "cwd": str(self.root), **{k: str(v) for k, v in streams.items()}}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(self.path)
+            conn.sendall((json.dumps(req) + "\n").encode())
+            answers = conn.makefile("r", encoding="utf-8")
+            pid = json.loads(answers.readline())["pid"]
+            conn.settimeout(timeout)
+            try:
+                rc = json.loads(answers.readline())["rc"]
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(["sandbox", *args], timeout) from None
+        out = [streams[n].read_text(encoding="utf-8", errors="replace") for n in ("stdout", "stderr")]
+        for path in streams.values():
+            path.unlink()
+        return subprocess.CompletedProcess([sys.executable, "-m", "apps.cli", *args], rc, *out)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
