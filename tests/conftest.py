@@ -105,19 +105,12 @@ def sandbox_exec():
 
 
 @pytest.fixture(scope="session")
-def sandbox_cli(tmp_path_factory):
+def sandbox_cli():
     """The one CLI runner: `sandbox_cli(env, "--user", "alice", "fraud", "train", BANK_A, stdin=None)` runs the
     `sandbox` command in a process of its own with `env` (e.g. `cli_env`, or a fresh store's) and returns the
     CompletedProcess (returncode, stdout, stderr as text). The process is forked from a server that imported the
     libraries once (tests/cli_forkserver.py): the same command, seconds less each; where fork is unavailable or
-    SANDBOX_TEST_EXEC=1, a plain `python -m apps.cli`."""
-    if os.environ.get("SANDBOX_TEST_EXEC") == "1" or not hasattr(os, "fork"):
-        yield _run_sandbox
-        return
-    from cli_forkserver_client import ForkServer
+    SANDBOX_TEST_EXEC=1, a plain `python -m apps.cli`. Module helpers call `cli_forkserver_client.run_cli`."""
+    from cli_forkserver_client import run_cli
 
-    server = ForkServer(tmp_path_factory.mktemp("cli"), ROOT)
-    try:
-        yield server.run
-    finally:
-        server.close()
+    return run_cli

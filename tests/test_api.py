@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from cli_forkserver_client import run_cli
 
 from sandbox import Store, open_workspace
 from sandbox.apikeys import KeyStore
@@ -355,9 +356,7 @@ def test_api_key_commands_show_the_key_once_and_store_only_its_hash(world):
     env = dict(os.environ, SANDBOX_HOME=str(world.store.home), SANDBOX_USER="bob", SANDBOX_PASSWORD=PASSWORD)
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "apps.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-        )
+        return run_cli(env, *args, timeout=120)
 
     made = run("api-key", "create", "--name", "cli-test", "--days", "7", "--json")
     assert made.returncode == 0, made.stderr

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from cli_forkserver_client import run_cli
 
 from sandbox.errors import AccessDenied, InvalidInput, NotFound
 
@@ -543,40 +544,22 @@ def test_large_bank_switches_to_an_hnsw_index(ctx_b, indexed_b, tmp_path, monkey
 
 # -- CLI ------------------------------------------------------------------------
 def test_cli_ask_and_docs_print_json(cli_env, indexed_a):
-    import subprocess
-    import sys
 
     env = dict(cli_env, SANDBOX_USER="alice")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "apps.cli",
-            "chat",
-            "ask",
-            "harbour-bank",
-            "How many days does a cardholder have to raise a dispute?",
-            "--backend",
-            "extractive",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=Path(__file__).resolve().parent.parent,
+    out = run_cli(
+        env,
+        "chat",
+        "ask",
+        "harbour-bank",
+        "How many days does a cardholder have to raise a dispute?",
+        "--backend",
+        "extractive",
+        "--json",
     )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert {"answer", "refused", "citations", "guardrails"} <= set(d) and "47 days" in d["answer"]
-    bad = subprocess.run(
-        [sys.executable, "-m", "apps.cli", "chat", "delete", "harbour-bank", "nope"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
+    bad = run_cli(env, "chat", "delete", "harbour-bank", "nope")
     assert bad.returncode == 2 and "doc_id" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -7,11 +7,10 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_forkserver_client import run_cli
 
 from sandbox import AccessDenied, QuotaExceeded, Store, open_workspace
 from sandbox.compute import metered
@@ -95,14 +94,7 @@ def test_usage_export_is_csv_per_bank_and_period_for_admins_and_reviewers(small)
     env = dict(os.environ, SANDBOX_HOME=str(small.home), SANDBOX_PASSWORD=PW)
 
     def cli(user, *args):
-        return subprocess.run(
-            [sys.executable, "-m", "apps.cli", "--user", user, "quota", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli(env, "--user", user, "quota", *args, timeout=120)
 
     out = cli("rita", "export", "--since", "2000-01-01")
     assert out.returncode == 0, out.stderr

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_forkserver_client import run_cli
 from lifecycle_util import lenient_gates, make_champion  # explain uses the champion (sandbox/lifecycle.py)
 from world import PASSWORD
 
@@ -47,9 +46,7 @@ def portfolio(n: int = 2400, seed: int = 0) -> pd.DataFrame:
 
 
 def _cli(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True, timeout=300
-    )
+    return run_cli(env, *args)
 
 
 @pytest.fixture(scope="module")

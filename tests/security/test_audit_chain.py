@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_forkserver_client import run_cli
 
 from sandbox import Store
 from sandbox.audit import GENESIS, HEAD_WIDTH, AuditLog, _canonical, check_anchor_signature
@@ -58,9 +59,7 @@ def _rewrite(log: AuditLog, entries: list[dict], keep_macs: bool = True) -> None
 
 def _cli(args: list[str], home: Path, user: str = "rita") -> subprocess.CompletedProcess:
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_USER=user, SANDBOX_PASSWORD=PASSWORD)
-    return subprocess.run(
-        [sys.executable, "-m", "apps.cli", *args], env=env, capture_output=True, text=True, cwd=ROOT, timeout=120
-    )
+    return run_cli(env, *args, timeout=120)
 
 
 def _one_error_line(p: subprocess.CompletedProcess) -> str:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_forkserver_client import run_cli
 from world import APPLICANT
 
 from sandbox import Store, doctor, open_workspace
@@ -53,9 +54,7 @@ def _killed_at(store: Store, point: str, *args: str, timeout: int = 600) -> subp
         SANDBOX_CRASH_AT=point,
     )
     env.pop("SANDBOX_TRACKING_URI", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "apps.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    out = run_cli(env, *args, timeout=timeout)
     assert out.returncode == KILLED, f"expected SIGKILL at {point}, got {out.returncode}: {out.stderr[-800:]}"
     return out
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_forkserver_client import run_cli
 
 from sandbox import Store, doctor
 
@@ -23,15 +24,7 @@ BANK = "harbour-bank"
 def _cli(home: Path, user: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER=user)
     env.pop("SANDBOX_TRACKING_URI", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "apps.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=600,
-    )
+    out = run_cli(env, *args, stdin=stdin, timeout=600)
     assert out.returncode == 0, f"sandbox {' '.join(args)}: {out.stderr[-800:]}"
     return out
 
@@ -134,14 +127,7 @@ def test_doctor_fix_tightens_a_store_written_with_loose_modes(tmp_path):
     loose = {f.target for f in doctor.check_modes(s) if not f.ok}
     assert {"mlruns/mlflow.db", f"workspaces/{BANK}", f"workspaces/{BANK}/chat/index/v000001/chunks.parquet"} <= loose
     env = dict(os.environ, SANDBOX_HOME=str(s.home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER="root")
-    out = subprocess.run(
-        [sys.executable, "-m", "apps.cli", "doctor", "--fix"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_cli(env, "doctor", "--fix")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "FIXED modes" in out.stdout
     assert [f for f in doctor.check_modes(s) if not f.ok] == []

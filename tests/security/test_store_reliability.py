@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_forkserver_client import run_cli
 
 from sandbox import Store, doctor, open_workspace, trackdb
 from sandbox import backup as backup_mod
@@ -45,9 +46,7 @@ def _store(home: Path) -> Store:
 def _cli(home: Path, user: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, SANDBOX_HOME=str(home), SANDBOX_PASSWORD=PASSWORD, SANDBOX_USER=user)
     env.pop("SANDBOX_TRACKING_URI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "apps.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    return run_cli(env, *args, timeout=timeout)
 
 
 def _forget(store: Store) -> None:
