@@ -50,31 +50,40 @@ class ForkServer:
         return subprocess.CompletedProcess([sys.executable, "-m", "apps.cli", *args], rc, *out)
 
     def close(self) -> None:
+        import shutil
+
         self.proc.kill()
         self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _SERVER: list[ForkServer] = []
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def exec_cli(env: dict, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`sandbox ARGS...` by `python -m apps.cli` itself: a fresh interpreter (start-up under the command's own
+    environment included), its umask, exit code, one-line errors, no traceback."""
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def run_cli(env: dict, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """`sandbox ARGS...` in a process of its own, through the session's fork server (started on first use, stopped
     at exit); SANDBOX_TEST_EXEC=1 or no fork: a plain `python -m apps.cli`. The tests' one way to run the CLI."""
-    root = Path(__file__).resolve().parent.parent
     if os.environ.get("SANDBOX_TEST_EXEC") == "1" or not hasattr(os, "fork"):
-        return subprocess.run(
-            [sys.executable, "-m", "apps.cli", *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=root,
-            timeout=timeout,
-        )
+        return exec_cli(env, *args, stdin=stdin, timeout=timeout)
     if not _SERVER:
         import atexit
         import tempfile
 
-        _SERVER.append(ForkServer(Path(tempfile.mkdtemp(prefix="sandbox-cli-")), root))
+        _SERVER.append(ForkServer(Path(tempfile.mkdtemp(prefix="sandbox-cli-")), ROOT))
         atexit.register(_SERVER[0].close)
     return _SERVER[0].run(env, *args, stdin=stdin, timeout=timeout)

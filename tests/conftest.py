@@ -4,8 +4,6 @@ for each, and a reviewer, in a temporary SANDBOX_HOME with a real SQLite MLflow 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -84,24 +82,13 @@ def cli_env(home, store):
     return env
 
 
-def _run_sandbox(env: dict, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`sandbox ARGS...` as a user runs it: a fresh process (its umask, exit code, one-line errors, no traceback)."""
-    return subprocess.run(
-        [sys.executable, "-m", "apps.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture(scope="session")
 def sandbox_exec():
     """`sandbox ARGS...` by `python -m apps.cli` itself: for the tests that look at start-up (imports under the
     command's own environment), which a forked child of the preloaded server cannot show."""
-    return _run_sandbox
+    from cli_forkserver_client import exec_cli
+
+    return exec_cli
 
 
 @pytest.fixture(scope="session")
