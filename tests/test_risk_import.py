@@ -147,6 +147,65 @@ def test_explain_takes_and_answers_in_the_imported_field_names(imported, banks, 
     assert factors and set(factors[0]["feature"]) <= {"BureauScore", "CardUtil", "HomeRegion"}
 
 
+def test_imported_trees_are_chosen_by_cross_validation_on_the_training_split(imported, banks):
+    from usecases.risk import store as risk_store
+    from usecases.risk import xgb
+
+    _, res, _ = imported
+    sel = risk_store.load(banks[0], res.model_version).sidecar["calibration"]["selection"]
+    assert sel["folds"] == xgb.SELECT_FOLDS and len(sel["candidates"]) == len(xgb.CANDIDATES)
+    [chosen] = [c for c in sel["candidates"] if c["chosen"]]
+    assert chosen["cv_logloss"] == min(c["cv_logloss"] for c in sel["candidates"])
+
+
+def test_explanations_are_metered_in_batches_and_refused_over_quota(imported, banks, store, monkeypatch):
+    from sandbox import compute
+    from sandbox.errors import QuotaExceeded
+
+    _, res, _ = imported
+    ctx = banks[0]
+    make_champion(store, ctx, "risk", res.model_version)
+    monkeypatch.setattr(compute.BatchMeter, "FLUSH_S", 3600.0)
+    compute.flush_batches()
+    applicant = {"BureauScore": 700, "CardUtil": 0.2, "HomeRegion": "north"}
+    before = len(ctx.usage_records())
+    for _ in range(3):
+        risk.explain(ctx, applicant)
+    assert len(ctx.usage_records()) == before  # not a hash-chained append per applicant
+    compute.flush_batches()
+    assert [(r["kind"], r["units"], r["user"]) for r in ctx.usage_records()[before:]] == [("explain", 3, "ivy")]
+    quota = store.quota(BANK)
+    store.set_quota(BANK, 0)
+    try:
+        risk.explain(ctx, applicant)  # the refusal lags by at most one batch
+        compute.flush_batches()  # the flush checks the quota: the next call is refused before it starts
+        with pytest.raises(QuotaExceeded, match="compute seconds"):
+            risk.explain(ctx, applicant)
+    finally:
+        store.set_quota(BANK, quota if quota is not None else 36_000.0)
+    assert risk.explain(ctx, applicant)  # a raised quota lets the work start again at once
+
+
+def test_scorecard_with_optbinnings_recipe_settings_drops_weak_columns_and_scores_like_optbinning():
+    from usecases.risk import generic_models as gm
+    from usecases.risk import scorecard
+
+    df = portfolio(1500, seed=3)
+    df["Parity"] = np.arange(len(df)) % 2  # unrelated to the outcome: the recipe's IV selection drops it
+    schema, typed, _ = ds.build(df, "Outcome")
+    y = typed[schema.target].to_numpy().astype(int)
+    r = gm.rows(schema, typed)
+    X = gm.scorecard_frame(schema, r)
+    sc = gm.fit_scorecard(schema, X, y, 20.0, 600.0, 50.0, None, scorecard.RECIPE)
+    spec = gm.export_scorecard(sc, schema, 20.0, 600.0, 50.0)
+    points = scorecard.PointsTable(spec)
+    assert np.allclose(points.score(r), sc.score(X), atol=1e-6)  # the JSON table scores as OptBinning does
+    dropped = [v["variable"] for v in spec["variables"] if v.get("dropped")]
+    assert "Parity" in dropped and len(dropped) < len(schema.names)  # (IV above 1 is dropped too: the recipe's max)
+    assert points.variables == schema.names  # a column per feature still: reasons keep their shape
+    assert not set(dropped) & set(scorecard.table_frame(spec)["variable"])
+
+
 def test_no_protected_attribute_and_no_time_column_are_said_plainly(banks, tmp_path):
     ctx = banks[1]
     path = tmp_path / "plain.csv"

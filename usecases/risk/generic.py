@@ -72,8 +72,10 @@ def fit_both(
     o: dict,
     seed: int,
     device: str = "cpu",
+    scorecard_settings: scorecard.Settings = scorecard.Settings(),  # noqa: B008 - frozen
 ) -> dict:
-    """The two models on one split (used by `train` and by bench/risk.py on the public data set)."""
+    """The two models on one split (used by `train` and by bench/risk.py on the public data set, which also fits
+    the scorecard with OptBinning's recipe settings: `scorecard.RECIPE`)."""
     dev = s["train"] | s["calibration"]
     sc = gm.fit_scorecard(
         schema,
@@ -83,6 +85,7 @@ def fit_both(
         o["base_points"],
         o["base_odds"],
         int(o["max_n_bins"]) if o.get("max_n_bins") else None,
+        scorecard_settings,
     )
     spec = gm.export_scorecard(sc, schema, o["pdo"], o["base_points"], o["base_odds"])
     points = scorecard.PointsTable(spec)
@@ -408,9 +411,25 @@ def imported_model(models) -> bool:
     return isinstance(models.sidecar.get("dataset"), dict)
 
 
+_SCHEMAS: dict[int, tuple[dict, ds.DatasetSchema]] = {}
+
+
+def _schema_of(sidecar: dict) -> ds.DatasetSchema:
+    """The loaded model's schema, parsed once per loaded sidecar (store.load caches it per model version; the
+    sidecar is kept beside its schema so its id cannot be reused by another)."""
+    hit = _SCHEMAS.get(id(sidecar))
+    if hit is not None and hit[0] is sidecar:
+        return hit[1]
+    schema = ds.from_json(sidecar["dataset"]["schema"])
+    while len(_SCHEMAS) >= 16:
+        _SCHEMAS.pop(next(iter(_SCHEMAS)))
+    _SCHEMAS[id(sidecar)] = (sidecar, schema)
+    return schema
+
+
 def explain(ctx, models, applicants: Any, model: str, top: int) -> list[Explanation]:
     """Decisions and adverse reasons by a model trained on imported data, in the data's own field names."""
-    schema = ds.from_json(models.sidecar["dataset"]["schema"])
+    schema = _schema_of(models.sidecar)
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(schema.features)}")
     top = min(top, len(schema.features))

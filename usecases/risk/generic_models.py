@@ -186,10 +186,18 @@ def fit_scorecard(
     base_points: float,
     base_odds: float,
     max_n_bins: int | None,
+    settings: sc_mod.Settings = sc_mod.Settings(),  # noqa: B008 - frozen
 ):
     """OptBinning BinningProcess + Scorecard: per-feature special codes and monotone trend, logistic regression."""
     return sc_mod.fit_variables(
-        X, y, variables(schema), pdo=pdo, base_points=base_points, base_odds=base_odds, max_n_bins=max_n_bins
+        X,
+        y,
+        variables(schema),
+        pdo=pdo,
+        base_points=base_points,
+        base_odds=base_odds,
+        max_n_bins=max_n_bins,
+        settings=settings,
     )
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from sandbox import tracking
 from sandbox.atomic import atomic_path, write_json
-from sandbox.compute import metered
-from sandbox.errors import InvalidInput, NotFound, StoreError
+from sandbox.compute import metered, metered_in_batches
+from sandbox.errors import InvalidInput, NotFound, SandboxError, StoreError
 from sandbox.progress import Progress
 from sandbox.progress import report as report_progress
 from usecases import reports
@@ -588,7 +588,7 @@ def _applicants(ctx, applicants: Any) -> Any:
     return applicants
 
 
-@metered("risk", "explain")
+@metered_in_batches("risk", "explain")  # one usage record per batch of calls: an append per applicant cost more
 def explain(
     ctx, applicants: Any, model: str = "xgboost", top: int = 4, version: str | int | None = None
 ) -> list[explain_mod.Explanation]:
@@ -596,15 +596,21 @@ def explain(
     ctx.require("risk.explain")
     if model not in MODELS:
         raise InvalidInput("model", f"{model!r} is not a risk model", "use xgboost or scorecard")
-    imported = importer.imported_models(ctx, version)  # a model trained on the bank's own schema (issue 17), or None
-    if imported is not None:
+    # One load (cached per model version, sandbox/lifecycle.py names the champion) decides which schema applies:
+    # a model trained on the bank's own schema (issue 17) or on the simulator's.
+    try:
+        models, missing = store.load(ctx, version), None
+    except SandboxError as err:
+        models, missing = None, err
+    if models is not None and isinstance(models.sidecar.get("dataset"), dict):
         from . import generic
 
-        return generic.explain(ctx, imported, _applicants(ctx, applicants), model, top)
+        return generic.explain(ctx, models, _applicants(ctx, applicants), model, top)
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= len(FEATURE_NAMES):
         raise InvalidInput("top", f"{top!r} is not a number of reasons", f"give 1 to {len(FEATURE_NAMES)}")
-    clean = schema.validate(_applicants(ctx, applicants))  # bad input is reported before any model is loaded
-    models = store.load(ctx, version)
+    clean = schema.validate(_applicants(ctx, applicants))  # bad input is reported before a missing model
+    if missing is not None:
+        raise missing
     return explain_mod.explain_rows(
         ctx,
         models,

@@ -93,6 +93,27 @@ def frame_of(rows: Any, variables: list[Variable]) -> pd.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class Settings:
+    """How the scorecard is binned and fitted. The sandbox's default (`Settings()`): numeric bins monotone in each
+    variable's direction, every variable kept, special and missing bins scored at their own (empirical) WoE, a
+    logistic regression run to convergence. `RECIPE`: OptBinning's own tutorial recipe, to show on a public data
+    set that the sandbox's wiring (frames, JSON export, scoring from the table) loses nothing against it."""
+
+    monotone: bool = True  # False: OptBinning's default trend ("auto") for every variable
+    selection_criteria: dict | None = None  # BinningProcess' variable selection (None: keep every variable)
+    empirical_special_missing: bool = True  # False: OptBinning's default WoE of 0 for special and missing bins
+    max_iter: int = 2000  # the logistic regression's iterations (scikit-learn's default is 100)
+
+
+RECIPE = Settings(
+    monotone=False,
+    selection_criteria={"iv": {"min": 0.02, "max": 1}, "quality_score": {"min": 0.01}},
+    empirical_special_missing=False,
+    max_iter=100,
+)
+
+
 def fit_variables(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -103,6 +124,7 @@ def fit_variables(
     base_odds: float,
     max_n_bins: int | None,
     process: dict[str, Any] | None = None,
+    settings: Settings = Settings(),  # noqa: B008 - frozen
 ):
     """Fit OptBinning's BinningProcess + Scorecard (logistic regression on WoE, scaled to points): numeric bins
     monotone in each variable's direction, special codes and missing values in bins of their own. `process`:
@@ -115,20 +137,23 @@ def fit_variables(
     for v in variables:
         p: dict[str, Any] = {"max_n_bins": max_n_bins} if max_n_bins is not None else {}
         if v.dtype == "numerical":
-            p["monotonic_trend"] = TREND[int(np.sign(v.direction))]
+            if settings.monotone:
+                p["monotonic_trend"] = TREND[int(np.sign(v.direction))]
             if v.special_codes:
                 p["special_codes"] = v.special_codes
         fit_params[v.name] = p
+    metric = {"metric_special": "empirical", "metric_missing": "empirical"}
     bp = BinningProcess(
         names,
         categorical_variables=[v.name for v in variables if v.dtype == "categorical"],
+        selection_criteria=settings.selection_criteria,
         binning_fit_params=fit_params,
-        binning_transform_params={n: {"metric_special": "empirical", "metric_missing": "empirical"} for n in names},
+        binning_transform_params={n: metric for n in names} if settings.empirical_special_missing else None,
         **(process or {}),
     )
     sc = Scorecard(
         binning_process=bp,
-        estimator=LogisticRegression(max_iter=2000),
+        estimator=LogisticRegression(max_iter=settings.max_iter),
         scaling_method="pdo_odds",
         scaling_method_params={"pdo": pdo, "odds": base_odds, "scorecard_points": base_points},
     )
@@ -164,7 +189,11 @@ def export_variables(
     table = sc.table(style="detailed")
     bp = sc.binning_process_
     out = []
+    kept = set(bp.get_support(names=True))
     for v in variables:
+        if v.name not in kept:  # dropped by the settings' variable selection: no points, never a reason
+            out.append(_dropped(v))
+            continue
         regular, special, missing = _bins(table, v.name)
         entry: dict[str, Any] = {"variable": v.name, "dtype": v.dtype, "direction": v.direction, "bins": regular}
         entry.update({"special": special, "missing": missing})
@@ -188,6 +217,25 @@ def export_variables(
     if special_codes is not None:
         spec["special_codes"] = special_codes
     return {**spec, "variables": out}
+
+
+def _dropped(v: Variable) -> dict:
+    """A variable the scorecard does not use, in the export's shape: one bin of 0 points (so scoring and reasons
+    keep one column per variable)."""
+    empty = {"points": 0.0, "count": 0, "event_rate": 0.0}
+    entry: dict[str, Any] = {
+        "variable": v.name,
+        "dtype": v.dtype,
+        "direction": v.direction,
+        "bins": [{"bin": "(not used)", **empty}],
+        "special": {"bin": "Special", **empty},
+        "missing": {"bin": "Missing", **empty},
+        "dropped": True,
+    }
+    if v.special_codes is not None:
+        entry["special_codes"] = v.special_codes
+    entry.update({"splits": []} if v.dtype == "numerical" else {"categories": []})
+    return entry
 
 
 # -- the simulator's applicants ---------------------------------------------------------------------------------
@@ -336,6 +384,8 @@ def table_frame(spec: dict) -> pd.DataFrame:
     """The scorecard table (variable, bin, points, count, event rate) for pages, reports and the model card."""
     rows = []
     for v in spec["variables"]:
+        if v.get("dropped"):  # not used by the scorecard (its settings' variable selection)
+            continue
         for b in v["bins"] + [v["special"], v["missing"]]:
             if b["count"] == 0 and (b is v["special"] or b is v["missing"]):
                 continue

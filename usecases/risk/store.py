@@ -86,6 +86,10 @@ def load(ctx, version: str | int | None = None) -> LoadedModels:
 
     from sandbox import lifecycle
 
+    if version is None:
+        hit = _champion_hit(ctx)
+        if hit is not None:
+            return hit
     mv = lifecycle.resolve(ctx, "risk", version)
     run_id = mv.run_id
     if not run_id.isalnum():
@@ -99,7 +103,7 @@ def load(ctx, version: str | int | None = None) -> LoadedModels:
     with _lock:
         hit = _cache.get(key)
     if hit is not None and hit[1] == s_stamp:
-        return replace(hit[0], version=mv.version, stage=mv.stage)
+        return _remember(ctx, version, replace(hit[0], version=mv.version, stage=mv.stage), side_path, s_stamp)
     try:
         sidecar = json.loads(side_path.read_text())
     except json.JSONDecodeError:
@@ -127,4 +131,41 @@ def load(ctx, version: str | int | None = None) -> LoadedModels:
         while len(_cache) >= 8:  # a few banks per process at most
             _cache.pop(next(iter(_cache)))
         _cache[key] = (models, s_stamp)
+    return _remember(ctx, version, models, side_path, s_stamp)
+
+
+# The champion's loaded models per bank, keyed by the ledger's champion entry (its State object: a promotion or a
+# rollback appends a new one) and the sidecar's stamp, so an explain call skips resolving the version afresh.
+_champions: dict[str, tuple[Any, LoadedModels, Any, tuple[int, int]]] = {}
+
+
+def _champion_state(ctx) -> Any:
+    """The ledger's latest champion entry for risk (read incrementally; lifecycle.champion's access check)."""
+    from sandbox import ledger
+
+    ctx.require("models.read")
+    return ledger.read(ctx.audit_log.path).state("champion", "risk")
+
+
+def _champion_hit(ctx) -> LoadedModels | None:
+    with _lock:
+        entry = _champions.get(str(ctx.audit_log.path))
+    if entry is None:
+        return None
+    state, models, side_path, stamp = entry
+    if _champion_state(ctx) is not state or _stamp(side_path) != stamp:
+        return None
+    return models
+
+
+def _remember(ctx, version: Any, models: LoadedModels, side_path, stamp: tuple[int, int]) -> LoadedModels:
+    from sandbox.lifecycle import CHAMPION
+
+    if version is None and models.stage == CHAMPION:
+        state = _champion_state(ctx)
+        if state is not None and state.state == models.version:
+            with _lock:
+                while len(_champions) >= 8:
+                    _champions.pop(next(iter(_champions)))
+                _champions[str(ctx.audit_log.path)] = (state, models, side_path, stamp)
     return models

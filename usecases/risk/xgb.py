@@ -36,6 +36,19 @@ DEFAULTS = {
 }
 GROW_POLICIES = ("depthwise", "lossguide")
 
+# An imported data set can be a thousand applicants or a million: the simulator's defaults (chosen on 200,000) over-fit
+# a small one. So on imported data the trees' settings are chosen among these (the defaults first, then ever more
+# regularised: shallower trees, slower learning, larger leaves, a stronger L2 penalty; depth 1 is an additive model,
+# like a scorecard) by stratified k-fold cross-validation on the training split alone (mean validation log loss at
+# each candidate's early-stopped round): never the calibration split, never the holdout.
+CANDIDATES: tuple[dict, ...] = (
+    {},
+    {"max_depth": 3, "learning_rate": 0.05},
+    {"max_depth": 2, "learning_rate": 0.05, "min_child_weight": 10.0, "reg_lambda": 5.0},
+    {"max_depth": 1, "learning_rate": 0.05, "min_child_weight": 10.0, "reg_lambda": 5.0},
+)
+SELECT_FOLDS, SELECT_MAX_ROWS = 5, 20_000  # a larger training split is subsampled (stratified) for the choice
+
 
 def fit_split(X: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], o: dict, seed: int, device: str, **schema):
     """`fit` on a training split: trees on `train`, early stopping and Platt calibration on `calibration`, the
@@ -44,8 +57,65 @@ def fit_split(X: np.ndarray, y: np.ndarray, split: dict[str, np.ndarray], o: dic
     train, cal = split["train"], split["calibration"]
     nthread = os.cpu_count() or 1
     opts = {k: o[k] for k in DEFAULTS}
+    selection = None
+    if schema and all(opts[k] == DEFAULTS[k] for k in DEFAULTS):  # imported data, settings not given: choose them
+        opts, selection = select(
+            X[train], y[train], opts, seed, nthread, schema["feature_names"], schema["constraints"]
+        )
     booster, calib = fit(X[train], y[train], X[cal], y[cal], seed, device, nthread, **schema, **opts)
+    if selection is not None:
+        calib["selection"] = {"folds": SELECT_FOLDS, "candidates": selection}
     return booster, calib, XgbModel(booster, calib["a"], calib["b"])
+
+
+def select(
+    X: np.ndarray, y: np.ndarray, o: dict, seed: int, nthread: int, feature_names: list[str], constraints
+) -> tuple[dict, list[dict]]:
+    """The training options `o` with the tree settings of the `CANDIDATES` row of least cross-validated log loss on
+    (X, y), the training split; and every candidate's figures (for the run's evidence)."""
+    import xgboost as xgb
+
+    rows = np.arange(len(y))
+    if len(rows) > SELECT_MAX_ROWS:
+        from sklearn.model_selection import train_test_split
+
+        rows, _ = train_test_split(rows, train_size=SELECT_MAX_ROWS, stratify=y, random_state=seed)
+    dm = xgb.DMatrix(X[rows], label=y[rows], feature_names=list(feature_names), nthread=nthread)
+    table = []
+    for cand in CANDIDATES:
+        opts = {**o, **cand}
+        cv = xgb.cv(
+            _params(opts, constraints, seed, nthread, "cpu"),
+            dm,
+            num_boost_round=int(opts["n_estimators"]),
+            nfold=SELECT_FOLDS,
+            stratified=True,
+            early_stopping_rounds=int(opts["early_stopping_rounds"]),
+            seed=seed,
+        )
+        table.append({**cand, "trees": len(cv), "cv_logloss": float(cv["test-logloss-mean"].iloc[-1])})
+    best = min(range(len(table)), key=lambda i: table[i]["cv_logloss"])
+    return {**o, **CANDIDATES[best]}, [{**t, "chosen": i == best} for i, t in enumerate(table)]
+
+
+def _params(o: dict, constraints, seed: int, nthread: int, device: str) -> dict:
+    return {
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "tree_method": "hist",
+        "device": device,
+        "max_depth": int(o["max_depth"]),
+        "max_leaves": int(o["max_leaves"]),
+        "grow_policy": str(o["grow_policy"]),
+        "eta": float(o["learning_rate"]),
+        "min_child_weight": float(o["min_child_weight"]),
+        "subsample": float(o["subsample"]),
+        "colsample_bytree": float(o["colsample_bytree"]),
+        "lambda": float(o["reg_lambda"]),
+        "monotone_constraints": "(" + ",".join(str(int(c)) for c in constraints) + ")",
+        "seed": int(seed),
+        "nthread": nthread,
+    }
 
 
 def fit(
@@ -68,23 +138,7 @@ def fit(
     from sklearn.linear_model import LogisticRegression
 
     o = {**DEFAULTS, **options}
-    params = {
-        "objective": "binary:logistic",
-        "eval_metric": "logloss",
-        "tree_method": "hist",
-        "device": device,
-        "max_depth": int(o["max_depth"]),
-        "max_leaves": int(o["max_leaves"]),
-        "grow_policy": str(o["grow_policy"]),
-        "eta": float(o["learning_rate"]),
-        "min_child_weight": float(o["min_child_weight"]),
-        "subsample": float(o["subsample"]),
-        "colsample_bytree": float(o["colsample_bytree"]),
-        "lambda": float(o["reg_lambda"]),
-        "monotone_constraints": "(" + ",".join(str(int(c)) for c in constraints) + ")",
-        "seed": int(seed),
-        "nthread": nthread,
-    }
+    params = _params(o, constraints, seed, nthread, device)
     dtrain = xgb.DMatrix(X, label=y, feature_names=names, nthread=nthread)
     dcal = xgb.DMatrix(X_cal, label=y_cal, feature_names=names, nthread=nthread)
     booster = xgb.train(
