@@ -4,7 +4,9 @@
   simulator vs the same design written as a per-transaction Python loop (timed on a sample of customers,
   scaled up). Target: <= 20 s.
 - Handbook preset and protocol: our features + XGBoost vs XGBoost on the handbook's 15 features.
-  Targets: average precision >= 0.72, Card Precision@100 >= 0.33 (published tuned XGBoost: 0.687 / 0.303).
+  Targets (issue 13, mean of the book's four folds, its definitions): average precision >= 0.75, Card
+  Precision@100 >= 0.33 (published tuned XGBoost: 0.687 / 0.303). `--only ceiling` measures how high CP@100 can
+  go with the information a bank has at scoring time (an analysis on the simulator's ground truth).
   Also AP on two validation windows (train from 2018-07-04 and 2018-07-11), where choices are made.
 - hk preset: our features + XGBoost vs XGBoost on the handbook's 15 features. Target: >= 1.3x AP; recall per scenario.
 - Training on all handbook rows: XGBoost vs scikit-learn HistGradientBoosting and LightGBM on the same features,
@@ -175,11 +177,63 @@ def bench_handbook(ctx) -> dict:
     # card_precision_at_100 is the handbook's definition (detected cards removed from later test days), the one
     # its published table uses; the no-removal variant is reported beside it under its own name
     out["targets"] = {
-        "average_precision": 0.72,
+        "average_precision": 0.75,
         "card_precision_at_100": 0.33,
         "published_tuned_xgboost": {"average_precision": 0.687, "card_precision_at_100": 0.303},
     }
-    out["meets_target"] = ours["average_precision"] >= 0.72 and ours["card_precision_at_100"] >= 0.33
+    out["meets_target"] = ours["average_precision"] >= 0.75 and ours["card_precision_at_100"] >= 0.33
+    return out
+
+
+def _detectable(df: pd.DataFrame) -> np.ndarray:
+    """Frauds a bank could know of at scoring time, at best (ground truth, for this analysis only): every
+    amount-over-220 and leaked-card fraud (generous: their amount is the only sign), and the compromised-terminal
+    frauds whose terminal has a fraud of the same compromise (the 28 days before) already reported."""
+    from usecases.fraud import features
+
+    sc = df["scenario"].to_numpy()
+    term = df["terminal_id"].to_numpy(np.int64)
+    sec = features.epoch_seconds(df["timestamp"].to_numpy())
+    lab = features.epoch_seconds(df["label_time"].to_numpy())
+    out = (sc == 1) | (sc == 3)
+    s2 = np.flatnonzero(sc == 2)
+    key = term[s2] * (np.int64(1) << 36) + sec[s2]
+    order = np.argsort(key, kind="stable")
+    first = np.searchsorted(key[order], key - 28 * 86_400, side="left")  # the compromise's earliest fraud so far
+    out[s2] = lab[s2][order][first] <= sec[s2]
+    return out
+
+
+def bench_ceiling(ctx) -> dict:
+    """How high Card Precision@100 can go on the four folds without information the bank lacks: the shipped
+    model's scores, with every fraud of `_detectable` put on top (the order of the rest kept, or by the card's
+    number of transactions that day, the one prior left for the frauds nobody can see yet)."""
+    from usecases.fraud import data, evaluate, models, training
+
+    df, meta = data.load(ctx)
+    prep = training.prepare(df, meta, {}, "ours", None, "handbook")
+    det, y = _detectable(df), df["is_fraud"].to_numpy()
+    days, cust = df["timestamp"].dt.normalize().to_numpy(), df["customer_id"].to_numpy()
+    rows = []
+    for sp in prep.folds:
+        t = sp.test
+        booster = models.fit_xgb(prep.X.iloc[sp.train], y[sp.train], seed=0)
+        score = models.predict_xgb(booster, prep.X.iloc[t])
+        n_tx = pd.Series(1, index=np.arange(len(t))).groupby([days[t], cust[t]]).transform("sum").to_numpy()
+        top = np.where(det[t], 2.0, score)
+        top_ntx = np.where(det[t], 2.0, n_tx / (n_tx.max() + 1.0))
+        rows.append(
+            [evaluate.card_precision_top_k(days[t], cust[t], y[t], v) for v in (score, top, top_ntx, det[t] * 1.0)]
+        )
+    mean = np.mean(rows, axis=0).round(4)
+    out = {
+        "model": mean[0],
+        "detectable_on_top": mean[1],
+        "detectable_on_top_rest_by_transactions_that_day": mean[2],
+        "detectable_only": mean[3],
+        "folds": np.round(rows, 4).tolist(),
+    }
+    log(f"CP@100 ceiling: {out}")
     return out
 
 
@@ -399,18 +453,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller data (about a minute or two on 2 cores)")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--only", help="comma-separated sections: simulator,handbook,training,hk,scorer")
+    ap.add_argument(
+        "--only", help="comma-separated sections: simulator,handbook,training,hk,scorer (and ceiling, not by default)"
+    )
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else {"simulator", "handbook", "training", "hk", "scorer"}
     results: dict = {"quick": args.quick, "cpu_count": os.cpu_count()}
     with tempfile.TemporaryDirectory() as home:
         ctx = make_ctx(Path(home))
-        if only & {"simulator", "handbook", "training"}:
+        if only & {"simulator", "handbook", "training", "ceiling"}:
             log("simulator")
             results["simulator"] = bench_simulator(ctx, args.quick)
         if "handbook" in only:
             log("handbook protocol")
             results["handbook"] = bench_handbook(ctx)
+        if "ceiling" in only:
+            log("handbook CP@100 ceiling")
+            results["ceiling"] = bench_ceiling(ctx)
         if "training" in only:
             log("training at scale")
             results["training"] = bench_training(ctx, args.quick)

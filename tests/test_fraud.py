@@ -112,6 +112,43 @@ def test_zero_amount_histories_give_the_same_features_streaming_and_batch(small_
     _assert_streaming_equals_batch(df)
 
 
+def test_clean_transactions_since_a_terminals_reported_fraud_batch_and_streaming():
+    """term_tx_since_known_fraud counts the terminal's transactions after its latest reported fraud whose labels
+    are in (before the 7-day delay): a compromise that ended shows clean ones, one still going on shows none."""
+    day0 = pd.Timestamp("2025-03-01 12:00")
+    rows = [(1, 0, 1), *((1, d, 0) for d in (1, 2, 3)), *((2, d, 1) for d in (0, 1, 2, 3))]  # (terminal, day, fraud)
+    rows += [(1, 8.04, 0), (1, 10.04, 0), (2, 10.04, 0), (3, 10.05, 0)]  # the rows checked (day 8 / 10, 13:00)
+    ts = [day0 + pd.Timedelta(days=d) for _, d, _ in rows]
+    df = pd.DataFrame(
+        {
+            "txn_id": range(len(rows)),
+            "timestamp": ts,
+            "customer_id": range(len(rows)),
+            "terminal_id": [t for t, _, _ in rows],
+            "amount": 50.0,
+            "channel": "card_present",
+            "merchant_category": "general",
+            "device_id": -1,
+            "payee_id": -1,
+            "is_fraud": [f for _, _, f in rows],
+            "label_time": [t + pd.Timedelta(days=7) for t in ts],
+        }
+    )
+    df = F.sort_frame(df)
+    batch = F.compute(df)["term_tx_since_known_fraud"].to_numpy()
+    state, stream = FeatureState(7.0), []
+    for r in df.itertuples(index=False):
+        sec = int(r.timestamp.value // 10**9)
+        f = state.step(sec, r.customer_id, r.amount, 0, 0.0, r.terminal_id, -1, -1)
+        stream.append(f[F.FEATURES.index("term_tx_since_known_fraud")])
+        if r.is_fraud:
+            state.report_fraud(r.terminal_id, sec, int(r.label_time.value // 10**9), r.customer_id)
+    # terminal 1: its fraud (day 0) was reported on day 7; by day 8 one later transaction is labelled clean, by
+    # day 10 three; terminal 2: its latest reported fraud (day 3) is its latest labelled transaction; 3: no report
+    np.testing.assert_array_equal(batch[-4:], [1.0, 3.0, 0.0, np.nan])
+    np.testing.assert_array_equal(np.array(stream[-4:]), batch[-4:])
+
+
 def _assert_streaming_equals_batch(df: pd.DataFrame) -> None:
     full = F.compute(df).to_numpy(dtype=np.float64)
     cut = int(len(df) * 0.85)

@@ -89,6 +89,8 @@ SPEC: dict[str, str] = {
     "term_risk_3d": "terminal's reported fraud in the last 3d / its transactions",
     "term_fraud_customers_7d": "customers whose first fraud at this terminal was reported in the last 7 days (common point of compromise)",
     "term_fraud_customers_30d": "customers whose first fraud at this terminal was reported in the last 30 days",
+    "term_tx_since_known_fraud": "terminal's transactions since the latest fraud reported there (before the label "
+    "delay, at most 30 days back): none while its compromise goes on, several once it is over",
 }
 FEATURES: tuple[str, ...] = tuple(SPEC)
 
@@ -149,6 +151,7 @@ REASON_GROUPS: dict[str, tuple[str, ...]] = {
         "term_nb_tx_1h",
         "term_fraud_episode_days",
         "term_days_since_known_fraud",
+        "term_tx_since_known_fraud",
     ),
     "new_device": ("device_new", "device_age_days", "device_new_customers_30d"),
     "new_payee": ("payee_new", "cust_new_payees_7d"),
@@ -443,6 +446,16 @@ def _terminal_features(tab: _Table, out: dict[str, np.ndarray]) -> None:
     first_tx, last_tx = fix.first_last(q_term, 30 * DAY * TICK, "tx_sec")
     out["term_fraud_episode_days"] = ((tab.sel_sec - base) - first_tx) / DAY
     out["term_days_since_known_fraud"] = ((tab.sel_sec - base) - last_tx) / DAY
+    # transactions whose labels are in (not reported: clean) since the latest reported fraud: a terminal still
+    # compromised has none, one whose fraud was a leaked card's (or whose compromise ended) has several
+    hi = q_term.t - delay
+    lo = np.maximum(
+        hi - 30 * DAY * TICK + 1, (np.nan_to_num(last_tx[q_term.pos], nan=-2.0) + 1).astype(np.int64) * TICK
+    )
+    clean = _kernels().count_between(tix.g, tix.t, q_term.g, lo, hi)
+    out["term_tx_since_known_fraud"] = np.full(q_term.n, np.nan)
+    out["term_tx_since_known_fraud"][q_term.pos] = clean
+    out["term_tx_since_known_fraud"][np.isnan(last_tx)] = np.nan
 
 
 def _device_features(tab: _Table, out: dict[str, np.ndarray]) -> None:

@@ -160,3 +160,27 @@ def first_seen(codes, ncodes):
             is_first[i] = True
         pos[i] = first_pos[c]
     return is_first, pos
+
+
+@njit(cache=True, nogil=True)
+def _after(eg, et, g, bound):
+    """Position after the last event (g, tick <= bound) in events sorted by group, then tick."""
+    a, b = 0, len(eg)
+    while a < b:
+        m = (a + b) >> 1
+        if eg[m] < g or (eg[m] == g and et[m] <= bound):
+            a = m + 1
+        else:
+            b = m
+    return a
+
+
+@njit(cache=True, nogil=True)
+def count_between(eg, et, qg, lo, hi):
+    """For each query: how many events of its group have tick in [lo, hi] (per-query bounds; 0 when lo > hi).
+    Events are sorted by group, then tick."""
+    out = np.zeros(len(qg), np.float64)
+    for i in range(len(qg)):
+        if lo[i] <= hi[i]:
+            out[i] = _after(eg, et, qg[i], hi[i]) - _after(eg, et, qg[i], lo[i] - 1)
+    return out

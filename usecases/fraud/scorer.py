@@ -83,6 +83,7 @@ _TERM_VICTIMS_7D = _at("term_fraud_customers_7d")
 _TERM_VICTIMS_30D = _at("term_fraud_customers_30d")
 _TERM_EPISODE_DAYS = _at("term_fraud_episode_days")
 _TERM_DAYS_SINCE_FRAUD = _at("term_days_since_known_fraud")
+_TERM_TX_SINCE_FRAUD = _at("term_tx_since_known_fraud")
 _NO_TERMINAL_ZERO = (
     *(at for _, nb_at, risk_at in _TERM_WINDOW_AT for at in (nb_at, risk_at)),
     _TERM_NB_1H,
@@ -274,7 +275,7 @@ class FeatureState:
         else:
             for at in _NO_TERMINAL_ZERO:
                 f[at] = 0.0
-            f[_TERM_EPISODE_DAYS] = f[_TERM_DAYS_SINCE_FRAUD] = float("nan")
+            f[_TERM_EPISODE_DAYS] = f[_TERM_DAYS_SINCE_FRAUD] = f[_TERM_TX_SINCE_FRAUD] = float("nan")
         self._device_step(f, tick, sec, cust, dev, dev_first)
         self._payee_step(f, tick, cust, amount, payee, pay_first)
         return f
@@ -361,8 +362,11 @@ class FeatureState:
         if reports and first < len(reports[0]):
             f[_TERM_EPISODE_DAYS] = (sec - reports[1][first]) / DAY
             f[_TERM_DAYS_SINCE_FRAUD] = (sec - reports[1][-1]) / DAY
+            # clean transactions (before the delay, at most 30 days back) after the latest reported fraud
+            lo = max(tick - delay - 30 * DAY * TICK + 1, (int(reports[1][-1]) + 1) * TICK)
+            f[_TERM_TX_SINCE_FRAUD] = counted - series.upto(lo - 1) if lo <= tick - delay else 0.0
         else:
-            f[_TERM_EPISODE_DAYS] = f[_TERM_DAYS_SINCE_FRAUD] = float("nan")
+            f[_TERM_EPISODE_DAYS] = f[_TERM_DAYS_SINCE_FRAUD] = f[_TERM_TX_SINCE_FRAUD] = float("nan")
 
     def _device_step(self, f: np.ndarray, tick: int, sec: int, cust: int, dev: int, dev_first: bool | None) -> None:
         """Is the device new for the customer (`dev_first` overrides what the state knows), its age for them,
