@@ -42,6 +42,7 @@ DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 PRECISIONS = ("fp32", "bf16")
 BATCH = 64
 QUERY_CACHE = 1024  # question vectors kept per embedder
+SENTENCE_CACHE = 20_000  # answer-sentence vectors kept per embedder (about 30 MB at 384 floats)
 QUERY_PAD = 8  # question token counts rounded up to a multiple of this (few distinct shapes for bf16 kernels)
 # Threads for a few short texts (a question, an answer's candidate sentences). Measured on a shared 2-core
 # machine: one thread took 14-34 ms a question where two fought the other jobs for 180-240 ms.
@@ -145,6 +146,8 @@ class Embedder:
         self.model_id = f"{self.name}@{self.sha256[:12]}"
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_lock = threading.Lock()
+        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sentence_lock = threading.Lock()
 
     def encode(
         self,
@@ -158,9 +161,32 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if not bulk:
-            with _few_threads():
-                return self._encode(self._latency_model, texts, progress, batch_size)
+            return self._encode_remembered(texts, progress, batch_size)
         return self._encode(self.model, texts, progress, batch_size)
+
+    def _encode_remembered(self, texts: list[str], progress, batch_size: int) -> np.ndarray:
+        """Answer sentences recur: the same passages answer many questions, and the extractive backend embeds
+        every sentence of them each time (0.6 s of a 0.7 s answer here). Each text's vector is remembered (LRU,
+        SENTENCE_CACHE texts); only the new ones go through the model, in one batch."""
+        found: dict[str, np.ndarray] = {}
+        with self._sentence_lock:
+            for t in texts:
+                vec = self._sentences.get(t)
+                if vec is not None:
+                    self._sentences.move_to_end(t)
+                    found[t] = vec
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            with _few_threads():
+                vecs = self._encode(self._latency_model, missing, progress, batch_size)
+            with self._sentence_lock:
+                for t, vec in zip(missing, vecs):
+                    vec = vec.copy()
+                    vec.setflags(write=False)
+                    self._sentences[t] = found[t] = vec
+                while len(self._sentences) > SENTENCE_CACHE:
+                    self._sentences.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def _encode(self, model, texts: list[str], progress, batch_size: int) -> np.ndarray:
         out = []
