@@ -109,17 +109,20 @@ def test_usage_export_is_csv_per_bank_and_period_for_admins_and_reviewers(small)
 
 
 def test_a_long_lived_scorer_is_metered_in_batches_and_stops_over_quota(small):
+    from sandbox.compute import Meter
     from usecases.fraud.scorer import ScoreMeter
 
     tina = open_workspace("tiny-bank", small.actor("tina"), small)
     meter = ScoreMeter(tina)
     for _ in range(3):
-        meter.add(0.001, 0.001)
+        meter.add(Meter(wall_s=0.001, cpu_s=0.001))
     assert tina.usage()["jobs"] == 0  # not one ledger append per transaction
     meter.flush()
     rows = tina.usage_records()
     assert [(r["kind"], r["units"], r["user"]) for r in rows] == [("score", 3, "tina")]
     small.set_quota("tiny-bank", 0)
-    meter.add(0.001, 0.001)
+    meter.add(Meter(wall_s=0.001, cpu_s=0.001))
     meter.flush()
     assert isinstance(meter.over, QuotaExceeded)  # the scorer raises it on the next transaction
+    with pytest.raises(QuotaExceeded):
+        meter.check()

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sandbox.compute import metered
+from sandbox.compute import BatchMeter, Meter, metered
 from sandbox.errors import InvalidInput
 
 from . import checks, data, features, model_store, schema
@@ -584,49 +584,19 @@ class FeatureState:
             self.report_fraud(t_, s_, l_, c_)
 
 
-class ScoreMeter:
-    """A long-lived scorer's work counted against the bank's quota in batches: one usage record per
-    `FLUSH_N` scores or `FLUSH_S` seconds (and at exit), since a ledger append per transaction would cost more
-    than the scoring. Over quota, the scorer refuses the next transaction after a flush says so."""
+class ScoreMeter(BatchMeter):
+    """A long-lived scorer's work counted against the bank's quota in batches (sandbox/compute.py BatchMeter): one
+    usage record per `FLUSH_N` scores or `FLUSH_S` seconds (and at exit), since a ledger append per transaction
+    would cost more than the scoring. Over quota at load, the scorer is not made; later, it refuses the next
+    transaction after a flush says so."""
 
-    FLUSH_N, FLUSH_S = 10_000, 5.0
+    FLUSH_N = 10_000
 
     def __init__(self, ctx):
-        self.ctx = ctx
-        self.n, self.wall_s, self.cpu_s = 0, 0.0, 0.0
-        self.since = time.monotonic()
-        self.over: Exception | None = None
+        super().__init__(ctx, "fraud", "score")
         ctx.check_quota()
+        self.checked = True
         atexit.register(self.flush)
-
-    def add(self, wall_s: float, cpu_s: float) -> None:
-        self.n += 1
-        self.wall_s += wall_s
-        self.cpu_s += cpu_s
-        if self.n >= self.FLUSH_N or time.monotonic() - self.since >= self.FLUSH_S:
-            self.flush()
-
-    def flush(self) -> None:
-        from sandbox.compute import Meter
-        from sandbox.errors import QuotaExceeded
-
-        if self.n:
-            meter = Meter(wall_s=self.wall_s, cpu_s=self.cpu_s)
-            self.ctx.ledger.record(
-                self.ctx.bank,
-                self.ctx.actor.name,
-                usecase="fraud",
-                run_id=None,
-                meter=meter,
-                kind="score",
-                units=self.n,
-            )
-            self.n, self.wall_s, self.cpu_s = 0, 0.0, 0.0
-        self.since = time.monotonic()
-        try:
-            self.ctx.check_quota()
-        except QuotaExceeded as err:
-            self.over = err
 
 
 class StreamingScorer:
@@ -689,13 +659,12 @@ class StreamingScorer:
 
     def score(self, txn: dict, explain: bool = True, top: int = 4) -> ScoreResult:
         meter = self.meter
-        if meter is not None:
-            if meter.over is not None:
-                raise meter.over
-            t0, c0 = time.perf_counter(), time.process_time()
-        result = self._score(txn, explain, top)
-        if meter is not None:
-            meter.add(time.perf_counter() - t0, time.process_time() - c0)
+        if meter is None:
+            return self._score(txn, explain, top)
+        meter.check()
+        with Meter() as used:
+            result = self._score(txn, explain, top)
+        meter.add(used)
         return result
 
     def _score(self, txn: dict, explain: bool, top: int) -> ScoreResult:
