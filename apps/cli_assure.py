@@ -17,7 +17,7 @@ def assure() -> None:
 def _human(d: dict) -> str:
     lines = [
         f"run {d['run_id']}: {d['attacks']} attacks x {len(d['backends'])} backend(s), seed {d['seed']}, "
-        f"{d['seconds']:.0f} s"
+        f"{d['wall_s']:.0f} s"
     ]
     rows = [
         {
@@ -104,7 +104,7 @@ def chat_redteam_cmd(
 def _fraud_human(d: dict) -> str:
     lines = [
         f"run {d['run_id']}: fraud ring vs {d['bank']} fraud v{d['model_version']}, {d['budget']} queries a round, "
-        f"{d['rounds']} round(s), observing {d['observe']}, seed {d['seed']}, {d['seconds']:.0f} s"
+        f"{d['rounds']} round(s), observing {d['observe']}, seed {d['seed']}, {d['wall_s']:.0f} s"
     ]
     cols = [
         "round",

@@ -57,7 +57,7 @@ class Step:
     usecase: str
     status: str  # seeded | skipped | unavailable | failed
     detail: str = ""
-    seconds: float = 0.0
+    wall_s: float = 0.0
     run_id: str | None = None
 
 
@@ -69,7 +69,7 @@ class DemoReport:
     steps: list[Step] = field(default_factory=list)
     reviews: list[dict] = field(default_factory=list)
     lifecycle: list[dict] = field(default_factory=list)  # what each bank's newest fraud/risk version became
-    seconds: float = 0.0
+    wall_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -91,7 +91,7 @@ class DemoReport:
             "steps": [asdict(s) for s in self.steps],
             "reviews": self.reviews,
             "lifecycle": self.lifecycle,
-            "seconds": round(self.seconds, 1),
+            "wall_s": round(self.wall_s, 1),
             "ok": self.ok,
             "credentials": self.credentials(),
         }
@@ -388,7 +388,7 @@ def seed(
         _reviews(store, report)
     except NotFound:
         pass
-    report.seconds = time.perf_counter() - t0
+    report.wall_s = time.perf_counter() - t0
     return report
 
 
@@ -399,9 +399,9 @@ def admin_credentials() -> tuple[str, str]:
 
 def describe(d: dict, port: int = 8501, mlflow_port: int = 5000, serve: bool = True) -> str:
     """The human summary `sandbox demo` prints: what was seeded, the URLs and the demo credentials."""
-    lines = [f"Demo store: {d['home']} (profile {d['profile']}, {d['seconds']:.0f} s)"]
+    lines = [f"Demo store: {d['home']} (profile {d['profile']}, {d['wall_s']:.0f} s)"]
     for s in d["steps"]:
-        extra = f" ({s['seconds']:.0f} s)" if s["status"] == "seeded" else (f": {s['detail']}" if s["detail"] else "")
+        extra = f" ({s['wall_s']:.0f} s)" if s["status"] == "seeded" else (f": {s['detail']}" if s["detail"] else "")
         lines.append(f"  {s['bank']:<14} {s['usecase']:<6} {s['status']}{extra}")
     for r in d["reviews"]:
         lines.append(f"  review: {r['bank']} {r['usecase']} run {r['run_id'][:8]} {r['status']} by {r['by']}")

@@ -753,7 +753,7 @@ def run_bench(clients: int, runs: int, rounds: int, backend: str = "sqlite", bas
             "store_setup_s": setup_s,
             "ours_startup_s": ours_startup,
             "stock_ready_s_side_by_side": stock_startup,
-            "first_sync_s": synced.seconds,
+            "first_sync_s": synced.wall_s,
         },
         "ours": {"ops": o_ops, "all": o_all, "error_samples": o.error_samples},
         "stock": {"ops": s_ops, "all": s_all, "error_samples": s.error_samples},

@@ -218,7 +218,7 @@ def backup(store: Store, dest: Path | str, by: str = "admin") -> dict:
         "dir": str(dest),
         "files": len(files),
         "bytes": sum(f["size"] for f in files.values()),
-        "seconds": round(time.perf_counter() - t0, 3),
+        "wall_s": round(time.perf_counter() - t0, 3),
     }
     store.platform_audit().append("store.backup", by, dir=str(dest), files=summary["files"], bytes=summary["bytes"])
     return summary
@@ -327,7 +327,7 @@ def restore(home: Path | str, src: Path | str, force: bool = False, by: str = "(
         "from": str(src),
         "files": len(manifest["files"]),
         "backup_created": manifest.get("created"),
-        "seconds": round(time.perf_counter() - t0, 3),
+        "wall_s": round(time.perf_counter() - t0, 3),
     }
     if store.exists:
         store.platform_audit().append(

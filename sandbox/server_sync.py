@@ -58,7 +58,7 @@ class SyncResult:
     revoked: list[str] = field(default_factory=list)
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    wall_s: float = 0.0
 
     @property
     def changed(self) -> bool:
@@ -141,7 +141,7 @@ def sync(store: Store, actor: Actor, url: str | None = None) -> SyncResult:
     ids = _sync_names(store, actor, srv, bank_records, result)
     _sync_users(store, srv, users, result)
     _sync_grants(srv, users, sorted(bank_records), ids, result)
-    result.seconds = round(time.perf_counter() - t0, 3)
+    result.wall_s = round(time.perf_counter() - t0, 3)
     store.platform_audit().append(
         "server.sync",
         actor.name,

@@ -191,6 +191,9 @@ def test_run_is_one_tagged_mlflow_run_with_report_plot_and_audit_event(full_run,
     ):
         assert name in run.data.metrics
     assert all(k == k.lower() and " " not in k for k in run.data.metrics)
+    d = full_run.to_dict()  # units in the name; the MLflow metric keeps its name for history (docs/results.md)
+    assert d["wall_s"] > 0 and "cpu_s" in d and "seconds" not in d and "cpu_seconds" not in d
+    assert run.data.metrics["attack_seconds"] == full_run.wall_s and "attack_cpu_seconds" in run.data.metrics
     arts = ctx.list_artifacts(full_run.run_id)
     assert "reports/fraud_attack.json" in arts and "plots/fraud_attack.png" in arts
     assert full_run.arms_race[0]["queries"] <= 40 and len(full_run.arms_race) == 1

@@ -222,6 +222,9 @@ def test_tiny_run_is_one_tagged_mlflow_run_with_a_report_and_an_audit_event(tiny
     for name in ("attack_success_rate", "canary_leaks", "pii_leaks", "extractive_attack_success_rate"):
         assert name in run.data.metrics
     assert run.data.metrics["canary_leaks"] == 0 and run.data.metrics["pii_leaks"] == 0
+    d = report.to_dict()  # units in the name; the MLflow metric keeps its name for history (docs/results.md)
+    assert d["wall_s"] > 0 and "cpu_s" in d and "seconds" not in d and "cpu_seconds" not in d
+    assert run.data.metrics["redteam_seconds"] == report.wall_s and "redteam_cpu_seconds" in run.data.metrics
     assert "reports/redteam.json" in ctx_a.list_artifacts(report.run_id)
     assert any(
         e["event"] == "assure.chat_redteam" and e["data"]["run_id"] == report.run_id for e in ctx_a.audit_entries(20)

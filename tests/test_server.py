@@ -344,6 +344,7 @@ def test_sync_is_idempotent_and_picks_up_a_new_bank(world, client):
     first = world["first_sync"]
     assert sorted(first.users_created) == ["alice", "bob", "rita", "root"]
     assert len(first.experiments_created) == 6 and len(first.models_created) == 6
+    assert first.wall_s > 0 and "seconds" not in first.to_dict()  # units in the name (docs/results.md)
     again = server.sync(store, admin)
     assert not again.changed, again.to_dict()
     assert again.unchanged == len(first.granted)

@@ -85,7 +85,8 @@ def test_demo_seeds_three_banks_then_a_rerun_adds_nothing(tmp_path):
     first = run_cli(["demo", "--no-serve", "--fast", "--json"], tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     report = json.loads(first.stdout)
-    assert report["ok"]
+    assert report["ok"] and report["wall_s"] > 0 and "seconds" not in report  # units in the name (docs/results.md)
+    assert all("wall_s" in s and "seconds" not in s for s in report["steps"])
     assert {(s["bank"], s["usecase"]) for s in report["steps"] if s["status"] == "seeded"} == {
         (b.id, uc) for b in demo.BANKS for uc in demo.USECASE_STEPS
     }

@@ -294,6 +294,7 @@ def test_backup_and_restore_round_trip(tmp_path):
     restored = backup_mod.restore(tmp_path / "home2", tmp_path / "bk")
     s2 = Store(tmp_path / "home2")
     assert restored["files"] == len(manifest["files"])
+    assert out["wall_s"] >= 0 and restored["wall_s"] >= 0 and "seconds" not in out | restored  # docs/results.md
     assert s2.bank_audit(BANK).verify().ok and s2.platform_audit().verify().ok
     ctx2 = open_workspace(BANK, s2.authenticate("alice", PASSWORD), s2)
     assert ctx2.get_run(run_id).data.metrics["average_precision"] == 0.42

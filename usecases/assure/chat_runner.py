@@ -64,8 +64,8 @@ class RedTeamReport:
     targets: dict = field(default_factory=dict)
     worst: list[dict] = field(default_factory=list)
     taxonomy: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0  # this process's CPU time (all threads): the figure a shared machine does not inflate
+    wall_s: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time (all threads): the figure a shared machine does not inflate
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,8 +79,8 @@ class RedTeamReport:
             "canary_leaks": float(self.canary_leaks),
             "pii_leaks": float(self.pii_leaks),
             "attacks": float(self.attacks),
-            "redteam_seconds": self.seconds,
-            "redteam_cpu_seconds": self.cpu_seconds,
+            "redteam_seconds": self.wall_s,  # MLflow names kept for history (docs/results.md)
+            "redteam_cpu_seconds": self.cpu_s,
         }
         for b, m in self.overall.items():
             out[f"{b}_attack_success_rate"] = m["attack_success_rate"]
@@ -375,8 +375,8 @@ def _run(
             taxonomy=mapping(),
         )
         report.targets = _targets(report)
-        report.seconds = round(time.perf_counter() - t0, 2)
-        report.cpu_seconds = round(time.process_time() - c0, 2)
+        report.wall_s = round(time.perf_counter() - t0, 2)
+        report.cpu_s = round(time.process_time() - c0, 2)
         _log_report(report, plan, rows)
     _audit_report(ctx, report, plan, seed, backends)
     _note(progress, 1.0, f"attack success {report.metrics['attack_success_rate']:.2%}")

@@ -64,7 +64,7 @@ class SuiteResult:
     suite_rows: int
     requested_by: str
     extra: dict = field(default_factory=dict)  # per-scenario recalls, fairness flags
-    seconds: float = 0.0
+    wall_s: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -227,7 +227,7 @@ def run_suite(store, reviewer: Actor, bank: str, usecase: str, name: str) -> Sui
             extra=extra,
         )
         _log(ctx, result)
-    result.seconds = round(time.perf_counter() - t0, 2)
+    result.wall_s = round(time.perf_counter() - t0, 2)
     entry = {k: getattr(result, k) for k in suite_results.KEYS}
     ctx.audit(suite_results.EVENT, **entry)
     store.platform_audit().append(
@@ -267,7 +267,7 @@ def _log(ctx, r: SuiteResult) -> None:
         out.update(r.gaps)
         out["suite_gates_passed"] = float(r.passed)
         mlflow.log_metrics(out)
-        mlflow.log_dict({k: v for k, v in r.to_dict().items() if k != "seconds"}, REPORT_ARTIFACT)
+        mlflow.log_dict({k: v for k, v in r.to_dict().items() if k != "wall_s"}, REPORT_ARTIFACT)
 
 
 def results(ctx, usecase: str | None = None) -> list[dict]:
