@@ -229,6 +229,30 @@ def plan(
     return steps
 
 
+def as_transactions(steps: list[dict], first_id: int, scenario: str, label_delay) -> pd.DataFrame:
+    """Planned steps ({"t", **txn}) as the bank's transaction rows, labelled fraud under `scenario`, each label
+    arriving `label_delay` (one Timedelta, or one per row) after the transaction: how a campaign enters a data set."""
+    add = pd.DataFrame(steps)
+    ts = pd.to_datetime(add["t"], unit="s")
+    return pd.DataFrame(
+        {
+            "txn_id": np.arange(len(add)) + first_id,
+            "timestamp": ts,
+            "customer_id": add["customer_id"],
+            "terminal_id": add["terminal_id"],
+            "amount": add["amount"],
+            "channel": add["channel"],
+            "merchant_category": add["merchant_category"],
+            "district": "online",
+            "device_id": add["device_id"].fillna(-1),
+            "payee_id": add.get("payee_id", pd.Series(-1, index=add.index)).fillna(-1),
+            "is_fraud": 1,
+            "scenario": scenario,
+            "label_time": ts + label_delay,
+        }
+    )
+
+
 def _fps(v: Profile, amount: float, device: int, payee: int) -> dict:
     return {
         "customer_id": v.customer,

@@ -209,25 +209,7 @@ def _inject(
             ]
     if not rows:
         return df
-    add = pd.DataFrame(rows)
-    ts = pd.to_datetime(add["t"], unit="s")
-    add = pd.DataFrame(
-        {
-            "txn_id": np.arange(len(add)) + int(df["txn_id"].max()) + 1,
-            "timestamp": ts,
-            "customer_id": add["customer_id"],
-            "terminal_id": add["terminal_id"],
-            "amount": add["amount"],
-            "channel": add["channel"],
-            "merchant_category": add["merchant_category"],
-            "district": "online",
-            "device_id": add["device_id"].fillna(-1),
-            "payee_id": add.get("payee_id", pd.Series(-1, index=add.index)).fillna(-1),
-            "is_fraud": 1,
-            "scenario": ADVERSARIAL_SCENARIO,
-            "label_time": ts + pd.Timedelta(days=delay_days),
-        }
-    )
+    add = fc.as_transactions(rows, int(df["txn_id"].max()) + 1, ADVERSARIAL_SCENARIO, pd.Timedelta(days=delay_days))
     both = pd.concat([canonical(df), canonical(add)], ignore_index=True)
     return sort_frame(both.sort_values(["timestamp", "txn_id"], kind="stable"))
 

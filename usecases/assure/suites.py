@@ -184,26 +184,8 @@ def _variant(df: pd.DataFrame, test_start: pd.Timestamp, test_days: int, episode
         day = int(rng.integers(0, max(test_days - c.payee_age_days - 1, 1)))
         start = int((test_start + pd.Timedelta(days=day)).value // 10**9)
         rows += [{"t": s.t, **s.txn} for s in fc.plan(c, world, world.take(c.victims), rng, start=start)]
-    add = pd.DataFrame(rows)
-    ts = pd.to_datetime(add["t"], unit="s")
-    delay = pd.to_timedelta(rng.gamma(4.0, 7.0 / 4.0, len(add)), unit="D")
-    return pd.DataFrame(
-        {
-            "txn_id": np.arange(len(add)) + int(df["txn_id"].max()) + 1,
-            "timestamp": ts,
-            "customer_id": add["customer_id"],
-            "terminal_id": add["terminal_id"],
-            "amount": add["amount"],
-            "channel": add["channel"],
-            "merchant_category": add["merchant_category"],
-            "district": "online",
-            "device_id": add["device_id"].fillna(-1),
-            "payee_id": add["payee_id"].fillna(-1),
-            "is_fraud": 1,
-            "scenario": VARIANT_ID,
-            "label_time": ts + delay,
-        }
-    )
+    delay = pd.to_timedelta(rng.gamma(4.0, 7.0 / 4.0, len(rows)), unit="D")
+    return fc.as_transactions(rows, int(df["txn_id"].max()) + 1, VARIANT_ID, delay)
 
 
 def _make_fraud(seed: int, opts: dict) -> tuple[pd.DataFrame, str, dict]:
