@@ -12,7 +12,9 @@ Public API (context first; the CLI and the app call only these):
         campaigns labelled, attack again); logged in the bank's fraud experiment, tagged
         sandbox.assure=fraud-attack, report at reports/fraud_attack.json.
     create_suite(store, reviewer, name, usecase, seed=None, **options) -> Suite;  list_suites(store, reviewer)
-        regulator-held test suites in the reviewer-only area (suites.py): banks never read them.
+        regulator-held test suites in the reviewer-only area (suites.py; chat suites: chat_suite.py): banks never
+        read them. `run_suite(store, reviewer, bank, usecase, name)` (suite_runs.py) scores the bank's fraud, risk or
+        chat champion on one under the platform identity.
     run_suite(store, reviewer, bank, usecase, suite) -> SuiteResult;  suite_results(ctx, usecase=None) -> list[dict]
         the bank's champion scored on a suite under the platform identity, aggregates only (suite_runs.py): the
         suite's metrics beside the bank's own test figures (the optimism gap), its gates; the bank sees its own.

@@ -2,7 +2,8 @@
 
 The reviewer asks (`assure.suite_run`); the work runs under the platform identity (`platform_actor`: role
 "platform" in sandbox/access.py, bound to the one bank, never a user anyone can sign in as), which alone loads the
-bank's champion (its model files) and reads the suite's rows, inside this process. What leaves it is aggregates
+bank's champion (its model files; for chat, its answering configuration over the bank's index) and reads the
+suite's rows, inside this process. What leaves it is aggregates
 only: the suite's metrics, the bank's own test figures from the champion's training run beside them, the
 optimism gaps (suite minus the bank's figure: `<metric>_gap`, negative = the bank's figure was optimistic) and the
 bank's gates evaluated on the suite's metrics. They go to:
