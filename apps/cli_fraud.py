@@ -6,17 +6,6 @@ import click
 
 from .cli_common import SandboxGroup, State, emit, pass_state, result_json_option, user_path
 
-HEADLINE = (
-    "roc_auc",
-    "average_precision",
-    "card_precision_at_100",
-    "card_precision_at_100_no_removal",
-    "recall_at_budget",
-    "precision_at_budget",
-    "alerts_per_day",
-    "threshold",
-)
-
 
 def _schema_help() -> str:
     from usecases.fraud import schema
@@ -274,7 +263,9 @@ def train_text(d: dict) -> str:
     def sd(k: str) -> str:
         return f" ({m[k + '_sd']:.4f})" if k + "_sd" in m else ""
 
-    lines += [f"  {k}: {m[k]:.4f}{sd(k)}" for k in HEADLINE if k in m]
+    from usecases.fraud.card import HEADLINE  # the card's figures, in its order (imported here: the CLI starts light)
+
+    lines += [f"  {k}: {m[k]:.4f}{sd(k)}" for k in (*HEADLINE, "threshold") if k in m]
     lines += [
         f"  {k}: {v:.4f}"
         for k, v in m.items()

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+# The figures a fraud run is read by, in this order: the model card's table and `sandbox fraud train`'s summary.
+HEADLINE = (
+    "roc_auc",
+    "average_precision",
+    "card_precision_at_100",
+    "card_precision_at_100_no_removal",
+    "recall_at_budget",
+    "precision_at_budget",
+    "alerts_per_day",
+)
+
 
 def _fmt(v) -> str:
     if isinstance(v, float):
@@ -54,15 +65,7 @@ def model_card(
     folds: list[dict] | None = None,
 ) -> str:
     top = sorted(importance.items(), key=lambda kv: -kv[1])[:10]
-    headline = (
-        "roc_auc",
-        "average_precision",
-        "card_precision_at_100",
-        "card_precision_at_100_no_removal",
-        "recall_at_budget",
-        "precision_at_budget",
-        "alerts_per_day",
-    )
+    headline = HEADLINE
     folds = folds or []
     n = len(folds)
     lines = [
