@@ -302,3 +302,37 @@ def test_the_evidence_pack_of_the_attacked_champion_carries_the_campaigns_as_agg
 
     row_keys = {"customer_id", "txn_id", "terminal_id", "device_id", "payee_id", "timestamp"}
     assert not row_keys & set(keys(attack))  # campaign settings and rates, never a transaction's fields
+
+
+# -- the app page ------------------------------------------------------------------------------------------------
+def _page(world, user: str, monkeypatch):
+    pytest.importorskip("streamlit")
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from apps.web import auth
+
+    monkeypatch.setenv("SANDBOX_HOME", str(world["home"]))
+    monkeypatch.delenv("SANDBOX_TRACKING_URI", raising=False)
+    page = Path(__file__).resolve().parent.parent / "apps" / "web" / "app_pages" / "fraud_attack.py"
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.session_state[auth.ACTOR_KEY] = world["store"].actor(user)
+    return at.run()
+
+
+def test_app_page_shows_the_arms_race_and_the_campaigns_in_words(full_run, world, monkeypatch):
+    at = _page(world, "ada", monkeypatch)
+    assert not at.exception and not at.error
+    assert [t.value for t in at.title] == ["Fraud ring vs your champion"]
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Evasion, round 1"] == f"{full_run.arms_race[0]['evasion_rate']:.1%}"
+    assert labels["Champion"] == f"v{full_run.model_version}"
+    assert at.dataframe and at.number_input
+
+
+def test_app_page_shows_another_banks_scientist_only_his_bank_and_refuses_a_reviewer(full_run, world, monkeypatch):
+    at = _page(world, "otto", monkeypatch)  # quiet-bank's scientist: his own bank, which no ring attacked
+    assert not at.exception and not at.metric and any("No fraud-ring run yet" in i.value for i in at.info)
+    at = _page(world, "rita", monkeypatch)
+    assert not at.exception and at.error and not at.metric

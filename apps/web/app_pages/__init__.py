@@ -30,6 +30,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("chat.py", "Chat", ":material/chat:", "chat.ask", "Bank lab"),
     PageSpec("experiments.py", "Experiments", ":material/science:", "runs.write", "Bank lab"),
     PageSpec("redteam.py", "Red team", ":material/shield:", "assure.chat_redteam", "Bank lab"),
+    PageSpec("fraud_attack.py", "Fraud ring", ":material/swords:", "assure.fraud_attack", "Bank lab"),
     # HKMA reviewers, across banks, evidence only
     PageSpec("console_overview.py", "All banks", ":material/dashboard:", "review.sign", "HKMA console"),
     PageSpec("console_runs.py", "Experiment log", ":material/search:", "review.sign", "HKMA console"),
