@@ -24,7 +24,15 @@ WEB = Path(__file__).resolve().parent.parent / "apps" / "web"
 APP = str(WEB / "app.py")
 ROLE_USER = {"scientist": "alice", "reviewer": "rita", "admin": "root"}  # bob: peak-bank's scientist
 EXPECTED = {
-    "scientist": {"workspace.py", "fraud_lab.py", "risk_lab.py", "chat.py", "experiments.py", "redteam.py"},
+    "scientist": {
+        "workspace.py",
+        "fraud_lab.py",
+        "risk_lab.py",
+        "chat.py",
+        "experiments.py",
+        "redteam.py",
+        "fraud_attack.py",
+    },
     "reviewer": {
         "console_overview.py",
         "console_runs.py",
