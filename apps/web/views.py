@@ -465,6 +465,20 @@ def pick_run(runs: list[dict], key: str, label: str = "Run", sidebar: bool = Fal
     return runs[i or 0]
 
 
+def picked_report(actor, bank: str, usecase: str, name: str, key: str, label: str, empty: str) -> Any | None:
+    """`reports/<name>` of the run the user picks among the bank's finished `usecase` runs that carry it (newest
+    first); None when there is none (`empty` is shown) or it cannot be read (a warning is shown)."""
+    runs = data.runs_with(actor, bank, usecase, f"reports/{name}")
+    if not runs:
+        st.info(empty)
+        return None
+    run = pick_run(runs, key, label)
+    report = data.report(actor, bank, run["run_id"], name)
+    if report is None:
+        st.warning("This run's report could not be read.")
+    return report
+
+
 def threshold_metrics(run: dict, extra: tuple[str, tuple[str, ...]] | None = None) -> None:
     """The run's threshold checks as metric tiles (value, and the margin over the bar)."""
     checks = check_thresholds(run)

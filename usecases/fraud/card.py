@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from .evaluate import FOLD_METRICS
+
 # The figures a fraud run is read by, in this order: the model card's table and `sandbox fraud train`'s summary.
-HEADLINE = (
-    "roc_auc",
-    "average_precision",
-    "card_precision_at_100",
-    "card_precision_at_100_no_removal",
-    "recall_at_budget",
-    "precision_at_budget",
-    "alerts_per_day",
-)
+HEADLINE = (*FOLD_METRICS, "alerts_per_day")
 
 
 def _fmt(v) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from apps.web import auth, charts, data, labs, views
+from apps.web import auth, charts, labs, views
 from apps.web.app_pages import enter
 
 actor = enter("fraud_attack.py")
@@ -96,16 +96,17 @@ def _show(rep: dict) -> None:
         st.caption("Not searched by this ring: " + "; ".join(rep["not_searched"]))
 
 
-runs = data.runs_with(actor, bank, "fraud", "reports/fraud_attack.json")
-if not runs:
-    st.info("No fraud-ring run yet: start one below (or `sandbox assure fraud-attack BANK`).")
-else:
-    run = views.pick_run(runs, "fraud_attack_run", "Fraud-ring run")
-    report = data.report(actor, bank, run["run_id"], "fraud_attack.json")
-    if report is None:
-        st.warning("This run's report could not be read.")
-    else:
-        _show(report)
+report = views.picked_report(
+    actor,
+    bank,
+    "fraud",
+    "fraud_attack.json",
+    "fraud_attack_run",
+    "Fraud-ring run",
+    "No fraud-ring run yet: start one below (or `sandbox assure fraud-attack BANK`).",
+)
+if report is not None:
+    _show(report)
 
 st.subheader("Run the fraud ring")
 if assure is None:

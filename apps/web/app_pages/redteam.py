@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from apps.web import auth, data, labs, views
+from apps.web import auth, labs, views
 from apps.web.app_pages import enter
 
 actor = enter("redteam.py")
@@ -68,16 +68,17 @@ def _show(rep: dict) -> None:
     tabs[4].dataframe(pd.DataFrame(rep.get("taxonomy") or []), hide_index=True)
 
 
-runs = data.runs_with(actor, bank, "chat", "reports/redteam.json")
-if not runs:
-    st.info("No red-team run yet: start one below (or `sandbox assure chat-redteam BANK`).")
-else:
-    run = views.pick_run(runs, "redteam_run", "Red-team run")
-    report = data.report(actor, bank, run["run_id"], "redteam.json")
-    if report is None:
-        st.warning("This run's report could not be read.")
-    else:
-        _show(report)
+report = views.picked_report(
+    actor,
+    bank,
+    "chat",
+    "redteam.json",
+    "redteam_run",
+    "Red-team run",
+    "No red-team run yet: start one below (or `sandbox assure chat-redteam BANK`).",
+)
+if report is not None:
+    _show(report)
 
 st.subheader("Run the red team")
 if assure is None:
