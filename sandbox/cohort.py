@@ -71,8 +71,7 @@ def _row(ctx, usecase: str, mv: Any, run_id: str | None) -> dict[str, Any]:
         from . import evidence_collect as collect
 
         subject = collect.Subject(ctx.bank, usecase, run_id, None, None)
-        backend = str(mv.config.get("backend", "")) if mv is not None else ""
-        chat = evidence_report.chat_metrics(collect.artifacts(ctx, subject), backend)
+        chat = evidence_report.chat_metrics(collect.artifacts(ctx, subject), mv)
     row["headline"] = {k: round(float(v), 4) for k, v in evidence_report.headline(usecase, metrics, chat).items()}
     return row
 

@@ -29,13 +29,13 @@ HEADLINE: dict[str, tuple[str, ...]] = {
 }
 
 
-def chat_metrics(files: dict[str, bytes], backend: str = "") -> dict[str, float]:
-    """The evaluation figures (reports/eval.json) of the version's backend, else of the run's best, under short
-    names."""
+def chat_metrics(files: dict[str, bytes], model=None) -> dict[str, float]:
+    """The evaluation figures (reports/eval.json) of the chat version `model`'s backend (one evaluation run
+    registers a version per backend), else of the run's best, under short names."""
     if "reports/eval.json" not in files:
         return {}
     table = json.loads(files["reports/eval.json"])
-    wanted = backend or table.get("best_backend")
+    wanted = (model.config.get("backend") if model is not None else None) or table.get("best_backend")
     best = next((b for b in table.get("backends", []) if b.get("backend") == wanted), None)
     if best is None:
         return {}
@@ -47,11 +47,6 @@ def chat_metrics(files: dict[str, bytes], backend: str = "") -> dict[str, float]
         "false_refusal_rate": "false_refusal_rate",
     }
     return {k: float(best[v]) for k, v in names.items() if isinstance(best.get(v), (int, float))}
-
-
-def _backend(subject: Subject) -> str:
-    """A chat version's backend (one evaluation run registers a version per backend)."""
-    return str(subject.model.config.get("backend", "")) if subject.model is not None else ""
 
 
 def headline(usecase: str, metrics: dict[str, float], chat: dict[str, float] | None = None) -> dict[str, float]:
@@ -105,7 +100,7 @@ def facts(
         "psi_flags": list(psi.get("flags", [])) if psi is not None else None,
         "score_psi_flags": list(psi.get("score_flags", [])) if psi is not None else None,
         "monotonic": all(v.get("monotone") for v in mono.values()) if isinstance(mono, dict) and mono else None,
-        "chat_metrics": chat_metrics(files, _backend(subject)),
+        "chat_metrics": chat_metrics(files, subject.model),
         "previous_version": previous,
     }
 
@@ -303,7 +298,7 @@ def blocks(
         _summary(subject, run, review, gates),
     ]
     out += _principles(rows) + _gates(gates)
-    head = headline(subject.usecase, run["metrics"], chat_metrics(files, _backend(subject)))
+    head = headline(subject.usecase, run["metrics"], chat_metrics(files, subject.model))
     out += [
         Block("h2", "Headline metrics", "metrics"),
         Block("table", columns=("metric", "value"), rows=tuple(head.items()))

@@ -8,6 +8,7 @@ transitions as a bank would (v2 is sent back, then approved; the story promotes 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pytest
@@ -362,8 +363,6 @@ def test_chat_versions_compare_on_the_same_questions_and_the_champion_answers(wo
     make_champion(world.store, world.lena, "chat", v1)
     out = _cli("models", "compare", BANK, "chat", "--challenger", v2, "--json")
     assert out.exit_code == 0, out.stderr
-    import json
-
     d = json.loads(out.stdout)
     assert d["metric"] == "qa_accuracy" and d["champion"] == 1.0 and d["challenger"] == 0.75
     assert d["rows"] == 60 and d["ci_high"] < 0 and d["verdict"] == "champion better"
