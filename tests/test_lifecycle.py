@@ -18,7 +18,7 @@ from world import APPLICANT, PASSWORD
 import usecases.fraud as fraud
 import usecases.risk as risk
 from sandbox import lifecycle, open_workspace, tracking
-from sandbox.errors import AccessDenied, InvalidInput
+from sandbox.errors import AccessDenied, InvalidInput, SandboxError
 from sandbox.lifecycle import LifecycleRefused
 
 BANK, OTHER = "lc-bank", "lc-other"
@@ -374,3 +374,7 @@ def test_chat_versions_compare_on_the_same_questions_and_the_champion_answers(wo
 
     assert choose(world.lena, None).backend == "extractive" and choose(world.lena, None).version == v1
     assert "not the champion" in choose(world.lena, "openai").label
+    run_id = lifecycle.resolve(world.lena, "chat", v1).run_id  # another bank cannot register lc-bank's run as its own
+    with pytest.raises(SandboxError):
+        world.otto.register_artifacts("chat", run_id, "chat_config/extractive")
+    assert lifecycle.versions(world.otto, "chat") == [] and choose(world.otto, None).version == ""
